@@ -1,0 +1,31 @@
+"""encsim: Monte Carlo simulation of mid-air encounters with the MIT LL encounter models.
+
+The public API is imported lazily so that ``import encsim`` does no work (no Numba compilation,
+no file access) until a function is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_model": "encsim.bayes",
+    "EncounterModel": "encsim.bayes",
+    "ModelFileError": "encsim.bayes",
+    "sample_tracks": "encsim.sampling",
+    "sample_initial": "encsim.sampling",
+    "fly_commands": "encsim.dynamics",
+    "fly": "encsim.dynamics",
+    "CommandSchedule": "encsim.commands",
+    "InitialStates": "encsim.commands",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'encsim' has no attribute {name!r}")
