@@ -1,0 +1,339 @@
+"""Numba kernels of the DBN sampler (private; see `encsim.sampling` for the public functions).
+
+The transition part is event-driven (design.md, "the exact shortcut for the sampler"): while no
+dynamic variable changes bin, every transition column is the one of the second before, so the
+waiting time to the next change is geometric with success probability 1 - S, S being the product
+over the (t+1) variables, in topological order, of the probability of staying in the current bin
+given parents that all stayed. At the change second the first variable to change is k with
+probability (prod_{j<k} s_j)(1 - s_k)/(1 - S); it is drawn from its column without its current bin,
+and the variables after it from their ordinary columns (their parents may now hold new values).
+This is the per-step law exactly, with no rejection loop. Within-bin resamples are independent
+Bernoulli streams per variable: their gaps are geometric too.
+
+Every track draws from its own Philox stream keyed by (seed, track id), so a track is the same
+whatever else is sampled with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._philox import next_uniform, next_uniform_open0, stream_init
+
+POLICY_REJECT = 0
+POLICY_HOLD = 1
+POLICY_BIN1 = 2
+
+STATUS_OK = 0
+STATUS_GAVE_UP = 1
+
+#: rejection reasons, columns of the per-track rejection counts (then one per (t+1) variable)
+REJECT_SPEED_RULE = 0
+REJECT_EMPTY_INITIAL = 1
+REJECT_FIRST_TRANSITION = 2
+
+#: the MIT LL rule: airspeed (kt) x this > |vertical rate| (ft/min) / 60 (the reference's constant)
+SPEED_RULE_FPS_PER_KT = 1.68781
+
+_NEVER = np.int64(1) << np.int64(62)
+
+
+@njit(cache=True)
+def _column(x, parent_ptr, parent_idx, parent_stride, var):
+    column = 0
+    for m in range(parent_ptr[var], parent_ptr[var + 1]):
+        column += x[parent_idx[m]] * parent_stride[m]
+    return column
+
+
+@njit(cache=True)
+def _count(cum, base, k):
+    if k == 0:
+        return cum[base]
+    return cum[base + k] - cum[base + k - 1]
+
+
+@njit(cache=True)
+def _draw(cum, base, r, u):
+    """Bin k with probability count_k / total (u in [0, 1)); -1 for an empty column."""
+    total = cum[base + r - 1]
+    if total <= 0.0:
+        return -1
+    target = u * total
+    for k in range(r):
+        if cum[base + k] > target:
+            return k
+    return r - 1
+
+
+@njit(cache=True)
+def _draw_excluding(cum, base, r, current, u):
+    """A bin other than ``current`` with probability proportional to its count; -1 if none."""
+    rest = cum[base + r - 1] - _count(cum, base, current)
+    if rest <= 0.0:
+        return -1
+    target = u * rest
+    running = 0.0
+    last_possible = -1
+    for k in range(r):
+        if k == current:
+            continue
+        count = _count(cum, base, k)
+        if count > 0.0:
+            last_possible = k
+        running += count
+        if running > target:
+            return k
+    return last_possible  # only reached through rounding at u close to 1
+
+
+@njit(cache=True)
+def _value_in_bin(edges, edges_ptr, zero_bin, var, b, u):
+    """De-discretise: uniform in bin b, exactly 0 in the zero bin, NaN for a categorical variable."""
+    lo_index = edges_ptr[var]
+    if edges_ptr[var + 1] == lo_index:
+        return np.nan
+    if b == zero_bin[var]:
+        return 0.0
+    lo = edges[lo_index + b]
+    hi = edges[lo_index + b + 1]
+    return lo + u * (hi - lo)
+
+
+@njit(cache=True)
+def _geometric_gap(p_event, stream):
+    """Seconds until the next event of a Bernoulli(p_event)-per-second stream (>= 1)."""
+    if p_event <= 0.0:
+        return _NEVER
+    if p_event >= 1.0:
+        return np.int64(1)
+    gap = 1.0 + math.floor(math.log(next_uniform_open0(stream)) / math.log1p(-p_event))
+    if gap > 1e15:
+        return _NEVER
+    return np.int64(gap)
+
+
+@njit(cache=True)
+def _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay):
+    """Stay probabilities s_k along the all-stay path; returns their product S.
+
+    An empty column on that path gets s = 0 under 'reject' (reaching it rejects the track),
+    1 under 'hold', and 'stay only if in bin 1' under 'bin1'.
+    """
+    for k in range(t_order.shape[0]):
+        var = t_order[k]
+        x[var] = x[partner[var]]
+    product = 1.0
+    for k in range(t_order.shape[0]):
+        var = t_order[k]
+        r = t_r[var]
+        base = t_off[var] + _column(x, t_pptr, t_pidx, t_pstride, var) * r
+        total = t_cum[base + r - 1]
+        current = x[partner[var]]
+        if total > 0.0:
+            s = _count(t_cum, base, current) / total
+        elif policy == POLICY_HOLD:
+            s = 1.0
+        elif policy == POLICY_BIN1:
+            s = 1.0 if current == 0 else 0.0
+        else:
+            s = 0.0
+        stay[k] = s
+        product *= s
+    return product
+
+
+@njit(cache=True)
+def _change(x, stay, product, u, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stream):
+    """Draw the (t+1) values at a change second. Returns -1, or the order position whose empty
+    column rejects the track under the 'reject' policy."""
+    n_dyn = t_order.shape[0]
+    target = u * (1.0 - product)
+    running = 0.0
+    prefix = 1.0
+    first = -1
+    for k in range(n_dyn):
+        p_first = prefix * (1.0 - stay[k])
+        if p_first > 0.0:
+            first = k
+            if target < running + p_first:
+                break
+        running += p_first
+        prefix *= stay[k]
+    # x already holds the stay values for positions before `first` (set by _stay_path)
+    for k in range(first, n_dyn):
+        var = t_order[k]
+        r = t_r[var]
+        base = t_off[var] + _column(x, t_pptr, t_pidx, t_pstride, var) * r
+        current = x[partner[var]]
+        empty = t_cum[base + r - 1] <= 0.0
+        if empty:
+            if policy == POLICY_REJECT:
+                return k
+            x[var] = 0 if policy == POLICY_BIN1 else current
+        elif k == first:
+            x[var] = _draw_excluding(t_cum, base, r, current, next_uniform(stream))
+        else:
+            x[var] = _draw(t_cum, base, r, next_uniform(stream))
+    return -1
+
+
+@njit(cache=True)
+def _write_row(i, n_rows, t_s, vals, x, command_var, out_row_t, out_row_val, out_row_bins):
+    out_row_t[i, n_rows] = t_s
+    for c in range(3):
+        var = command_var[c]
+        if var >= 0:
+            out_row_val[i, n_rows, c] = vals[var]
+            out_row_bins[i, n_rows, c] = x[var]
+        else:
+            out_row_val[i, n_rows, c] = 0.0
+            out_row_bins[i, n_rows, c] = -1
+
+
+@njit(cache=True)
+def _sample_one(
+    i, seed, track_id, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
+    t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
+    edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
+    out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
+    out_changes, out_resamples, out_rejects, out_status,
+):  # fmt: skip
+    n0 = rates.shape[0]
+    n_dyn = t_order.shape[0]
+    stream = np.empty(9, dtype=np.uint64)
+    stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(0), np.uint64(0))
+    x = np.zeros(max(partner.shape[0], n0), dtype=np.int64)
+    vals = np.empty(n0, dtype=np.float64)
+    next_resample = np.empty(n0, dtype=np.int64)
+    stay = np.ones(max(n_dyn, 1), dtype=np.float64)
+    changed = np.zeros(n0, dtype=np.bool_)
+    changes = np.zeros(max(n_dyn, 1), dtype=np.int64)
+    resamples = np.zeros(n0, dtype=np.int64)
+    hdot_var = command_var[0]
+
+    for _attempt in range(max_attempts):
+        # ---- initial network, ancestral sampling with presets
+        empty_initial = False
+        for var in i_order:
+            if presets[var] >= 0:
+                x[var] = presets[var]
+                continue
+            base = i_off[var] + _column(x, i_pptr, i_pidx, i_pstride, var) * i_r[var]
+            b = _draw(i_cum, base, i_r[var], next_uniform(stream))
+            if b < 0:
+                empty_initial = True
+                break
+            x[var] = b
+        if empty_initial:
+            out_rejects[i, REJECT_EMPTY_INITIAL] += 1
+            continue
+        for var in range(n0):
+            vals[var] = _value_in_bin(edges, edges_ptr, zero_bin, var, x[var], next_uniform(stream))
+        if apply_speed_rule and not (vals[speed_var] * SPEED_RULE_FPS_PER_KT > abs(vals[hdot_var]) / 60.0):
+            out_rejects[i, REJECT_SPEED_RULE] += 1
+            continue
+        alt_ft = 0.0
+        if layer_var >= 0 and layer_edges.shape[0] > 1:
+            lo = layer_edges[x[layer_var]]
+            alt_ft = lo + next_uniform(stream) * (layer_edges[x[layer_var] + 1] - lo)
+        for var in range(n0):
+            out_bins[i, var] = x[var]
+            out_values[i, var] = vals[var]
+        out_alt[i] = alt_ft
+        out_heading[i] = vals[heading_var] if heading_var >= 0 else 0.0
+
+        # ---- transitions and within-bin resampling, event by event
+        n_rows = 0
+        _write_row(i, n_rows, 0, vals, x, command_var, out_row_t, out_row_val, out_row_bins)
+        n_rows += 1
+        changes[:] = 0
+        resamples[:] = 0
+        for var in range(n0):
+            next_resample[var] = _geometric_gap(rates[var], stream)
+        next_change = _NEVER
+        product = 1.0
+        if n_dyn > 0 and duration_s > 1:
+            product = _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay)
+            next_change = _geometric_gap(1.0 - product, stream)
+        rejected_at = -1
+        while True:
+            tau = next_change
+            for var in range(n0):
+                if next_resample[var] < tau:
+                    tau = next_resample[var]
+            if tau > duration_s:
+                break
+            changed[:] = False
+            command_changed = False
+            if tau == next_change:
+                if tau > duration_s - 1:  # the last transition is at second T - 1
+                    next_change = _NEVER
+                else:
+                    rejected_at = _change(
+                        x, stay, product, next_uniform(stream), t_order, t_r, t_pptr, t_pidx, t_pstride,
+                        t_off, t_cum, partner, policy, stream,
+                    )  # fmt: skip
+                    if rejected_at >= 0:
+                        break
+                    for k in range(n_dyn):
+                        var = t_order[k]
+                        own = partner[var]
+                        if x[var] != x[own]:
+                            x[own] = x[var]
+                            changed[own] = True
+                            changes[k] += 1
+                            vals[own] = _value_in_bin(edges, edges_ptr, zero_bin, own, x[own], next_uniform(stream))
+                            command_changed = True
+                    product = _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay)
+                    next_change = tau + _geometric_gap(1.0 - product, stream)
+            for var in range(n0):
+                if next_resample[var] == tau:
+                    resamples[var] += 1
+                    # a resample at the second of the same variable's bin change is superseded;
+                    # one at second T falls outside the track
+                    if not changed[var] and tau < duration_s:
+                        vals[var] = _value_in_bin(edges, edges_ptr, zero_bin, var, x[var], next_uniform(stream))
+                        for c in range(3):
+                            if command_var[c] == var:
+                                command_changed = True
+                    next_resample[var] = tau + _geometric_gap(rates[var], stream)
+            if command_changed and tau < duration_s:
+                _write_row(i, n_rows, tau, vals, x, command_var, out_row_t, out_row_val, out_row_bins)
+                n_rows += 1
+        if rejected_at >= 0:
+            out_rejects[i, REJECT_FIRST_TRANSITION + rejected_at] += 1
+            continue
+        out_rows_n[i] = n_rows
+        for k in range(n_dyn):
+            out_changes[i, k] = changes[k]
+        for var in range(n0):
+            out_resamples[i, var] = resamples[var]
+        out_status[i] = STATUS_OK
+        return
+    out_status[i] = STATUS_GAVE_UP
+
+
+@njit(parallel=True, cache=True)
+def sample_tracks_kernel(
+    seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
+    t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
+    edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
+    out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
+    out_changes, out_resamples, out_rejects, out_status,
+):  # fmt: skip
+    """Sample tracks ``first_id .. first_id + n - 1`` into the preallocated outputs (row i = track)."""
+    for i in prange(n):
+        _sample_one(
+            i, seed, first_id + i, duration_s, presets, policy, max_attempts, apply_speed_rule,
+            i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
+            t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
+            edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
+            out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
+            out_changes, out_resamples, out_rejects, out_status,
+        )  # fmt: skip

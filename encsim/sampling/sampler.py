@@ -1,0 +1,483 @@
+"""Public DBN sampling: `sample_tracks` (initial network + transitions) and `sample_initial`.
+
+Semantics (mitll-reference section 2, decisions.md section 3):
+
+- initial network by ancestral sampling in topological order, with optional presets (1-based
+  bins; a variable may be preset only when all its parents are preset);
+- one transition per second, the parent configuration recomputed every second from the current
+  state (never the fixed-initial-column shortcut), drawn event by event (see `_kernels`);
+- within-bin resampling: T Bernoulli trials per variable at seconds 1..T at the file's rates;
+- de-discretisation uniform in the bin, exactly 0 in a zero bin;
+- the initial state is redrawn unless airspeed (kt) x 1.68781 > |vertical rate (ft/min)| / 60;
+- an empty transition column (all counts zero) rejects and redraws the whole track by default
+  (``empty_column="reject"``); ``"hold"`` keeps the variable's bin for that second; ``"bin1"``
+  reproduces the reference's silent bin 1, for compatibility only. Every rejection is counted.
+
+Randomness: track ``k`` draws only from the Philox stream keyed by (seed, k), sub-stream 0,
+attempt 0 (decisions.md section 4), so it is the same whether drawn alone, in one call or in chunks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import units
+from ..bayes import EncounterModel, load_model
+from ..bayes.model import ROLE_UNITS
+from ..commands import CommandSchedule, InitialStates
+from . import _kernels
+from ._philox import seed_to_uint64
+from ._tables import COMMAND_ROLES, EMPTY_COLUMN_POLICIES, SamplerTables, build_sampler_tables
+
+#: rows of the command buffer kept in memory at once (tracks x seconds), about 100 MB
+_BUFFER_TRACK_SECONDS = 2_500_000
+
+
+class SamplingError(RuntimeError):
+    """A sampling request that cannot be met (e.g. a track rejected 1,000 times in a row)."""
+
+
+def _as_model(model) -> EncounterModel:
+    return model if isinstance(model, EncounterModel) else load_model(model)
+
+
+def _refusal(model: EncounterModel, capability: str) -> str | None:
+    entry = model.entry
+    if entry is None:
+        return None
+    allowed = getattr(entry, capability, True)
+    if allowed in (True, "yes"):
+        return None
+    reason = getattr(entry, "refusal", "") or "not supported for this model"
+    return f"model {model.name}: {capability.replace('_', ' ')} refused: {reason}"
+
+
+def column_name(model: EncounterModel, i: int) -> str:
+    """DataFrame column of variable i's de-discretised value (units in the name)."""
+    role = next((r for r, idx in model.roles.items() if idx == i), None)
+    if role in ROLE_UNITS:
+        return ROLE_UNITS[role][1]
+    label = model.labels[i].replace("\\", "").replace(" ", "_")
+    return label
+
+
+def bin_column_name(model: EncounterModel, i: int) -> str:
+    """DataFrame column of a categorical variable's 1-based bin: its role (G, A, L) or label."""
+    role = next((r for r, idx in model.roles.items() if idx == i), None)
+    if role is not None:
+        return role
+    return model.labels[i].replace("\\", "").replace(" ", "_")
+
+
+def preset_mapping(start: Mapping | str | None) -> dict:
+    """Presets as a dict ``{name: 1-based bin}`` from a mapping or the CLI form ``"G=1,A=4"``."""
+    if start is None:
+        return {}
+    if not isinstance(start, str):
+        return dict(start)
+    pairs = {}
+    for item in filter(None, (part.strip() for part in start.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"preset {item!r}: expected NAME=BIN with a 1-based integer bin, e.g. G=1,A=4")
+        pairs[name.strip()] = int(value)
+    return pairs
+
+
+def parse_presets(model: EncounterModel, start: Mapping | str | None) -> np.ndarray:
+    """1-based presets -> 0-based array (-1 = not preset), checked against the model.
+
+    Accepts a mapping ``{"G": 1, "A": 4}`` or the CLI form ``"G=1,A=4"``.
+    """
+    presets = np.full(model.n_variables, -1, dtype=np.int64)
+    start = preset_mapping(start)
+    bins0 = model._given_to_bins0(start)
+    for i, b in bins0.items():
+        presets[i] = b
+    for i in bins0:
+        free_parents = [model.labels[p] for p in model.parents(i) if int(p) not in bins0]
+        if free_parents:
+            raise ValueError(
+                f"model {model.name}: cannot preset {model.labels[i]} without presetting its parents "
+                f"{free_parents} (a preset is allowed only when all its parents are preset)"
+            )
+    _check_preset_probability(model, bins0)
+    return presets
+
+
+def _check_preset_probability(model: EncounterModel, bins0: dict[int, int]) -> None:
+    """Refuse presets of probability 0, or that leave a free variable an empty column."""
+    shown = ", ".join(f"{model.labels[i]}={b + 1}" for i, b in sorted(bins0.items()))
+    for i in model.initial_order:
+        parents = [int(p) for p in model.parents(i)]
+        if not all(p in bins0 for p in parents):
+            continue
+        table = model.initial.tables[i]
+        column = table[:, model.column_index(model.initial, i, bins0)]
+        if i in bins0:
+            if column[bins0[i]] <= 0:
+                raise ValueError(f"preset {shown} has probability 0 in {model.name}")
+        elif column.sum() <= 0:
+            raise ValueError(
+                f"preset {shown} has probability 0 in {model.name} (the {model.labels[i]} column for it is empty)"
+            )
+
+
+@dataclass(frozen=True)
+class TrackSample:
+    """Tracks sampled from a DBN encounter model.
+
+    Attributes
+    ----------
+    initial : pandas.DataFrame
+        One row per track: ``track_id``, 1-based categorical bins (``G``, ``A``, ``L`` where the
+        model has them), ``alt_ft`` (uniform in the layer), and the de-discretised initial values
+        with units in their names (``speed_kt``, ``vdot_kt_s``, ``hdot_fpm``, ``psidot_deg_s``,
+        ``heading_deg`` where the model has them).
+    schedule : CommandSchedule
+        The commands the dynamics consume (ft/s, rad/s, ft/s^2), rows at whole seconds.
+    schedule_bins : ndarray (n_rows, 3) int8
+        1-based bins of (hdot, psidot, vdot) at each schedule row (0 where the model lacks one).
+    bin_changes : pandas.DataFrame
+        Per track, DBN bin changes of each dynamic variable.
+    resamples : pandas.DataFrame
+        Per track, within-bin resample events of each initial variable (the reference's count:
+        T Bernoulli trials per variable, including superseded and last-second ones).
+    rejections : dict
+        Counts of redrawn tracks by reason.
+    """
+
+    model_name: str
+    model_sha256: str
+    seed: int
+    first_id: int
+    duration_s: int
+    presets: dict
+    empty_column: str
+    initial: pd.DataFrame
+    schedule: CommandSchedule
+    schedule_bins: np.ndarray
+    bin_changes: pd.DataFrame
+    resamples: pd.DataFrame
+    rejections: dict = field(default_factory=dict)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.initial)
+
+    def commands_per_second(self) -> dict[str, np.ndarray]:
+        """Commanded values during each second, arrays (n_tracks, duration_s), model units.
+
+        Keys: ``hdot_fpm``, ``psidot_deg_s``, ``vdot_kt_s``. Column k is second k (k = 0..T-1).
+        """
+        schedule = self.schedule
+        n, T = self.n_tracks, self.duration_s
+        seconds = np.rint(schedule.t_s).astype(np.int64)
+        out = {}
+        scale = {
+            "hdot_fpm": 1.0 / units.FPS_PER_FPM,
+            "psidot_deg_s": 1.0 / units.RAD_PER_DEG,
+            "vdot_kt_s": 1.0 / units.FPS_PER_KT,
+        }
+        track_of_row = np.repeat(np.arange(n), np.diff(schedule.offsets))
+        ends = np.empty_like(seconds)
+        ends[:-1] = seconds[1:]
+        ends[schedule.offsets[1:] - 1] = T
+        for name, values in (
+            ("hdot_fpm", schedule.hdot_fps),
+            ("psidot_deg_s", schedule.psidot_rad_s),
+            ("vdot_kt_s", schedule.vdot_fps2),
+        ):
+            grid = np.empty((n, T), dtype=np.float64)
+            for track, start, end, value in zip(track_of_row, seconds, ends, values * scale[name]):
+                grid[track, start:end] = value
+            out[name] = grid
+        return out
+
+    def initial_states(self) -> InitialStates:
+        """Initial point-mass states for the dynamics (mitll-reference 3.4).
+
+        Pitch from the initial vertical rate, bank from the initial turn rate; heading from the
+        model's heading variable where it has one (due regard), else 0; position at the origin.
+        """
+        frame = self.initial
+        n = len(frame)
+        speed_fps = units.kt_to_fps(frame["speed_kt"].to_numpy()) if "speed_kt" in frame else np.zeros(n)
+        hdot_fps = self.schedule.hdot_fps[self.schedule.offsets[:-1]]
+        psidot = self.schedule.psidot_rad_s[self.schedule.offsets[:-1]]
+        safe_speed = np.maximum(speed_fps, 1.0)
+        pitch = np.arcsin(np.clip(hdot_fps / safe_speed, -1.0, 1.0)) if "speed_kt" in frame else np.zeros(n)
+        bank = np.arctan(speed_fps * psidot / units.G_FPS2)
+        heading = units.deg_to_rad(frame["heading_deg"].to_numpy()) if "heading_deg" in frame else np.zeros(n)
+        return InitialStates(
+            speed_fps=speed_fps,
+            north_ft=np.zeros(n),
+            east_ft=np.zeros(n),
+            alt_ft=frame["alt_ft"].to_numpy(),
+            heading_rad=heading,
+            pitch_rad=pitch,
+            bank_rad=bank,
+        )
+
+
+def _layer_edges(model: EncounterModel, layers_ft) -> np.ndarray:
+    if layers_ft is not None:
+        edges = np.asarray(layers_ft, dtype=np.float64).ravel()
+    elif model.entry is not None and getattr(model.entry, "layer_edges_ft", None):
+        edges = np.asarray(model.entry.layer_edges_ft, dtype=np.float64)
+    elif "L" in model.roles and model.boundaries[model.roles["L"]] is not None:
+        edges = model.boundaries[model.roles["L"]]
+    else:
+        return np.zeros(0)
+    if "L" in model.roles:
+        n_layers = int(model.r[model.roles["L"]])
+        if edges.shape[0] != n_layers + 1 or np.any(np.diff(edges) <= 0):
+            raise ValueError(
+                f"model {model.name}: altitude layer table {edges.tolist()} needs {n_layers + 1} increasing edges (ft)"
+            )
+    return edges
+
+
+def _run_kernel(tables: SamplerTables, seed: int, first_id: int, n: int, duration_s: int, presets, policy: int,
+                max_attempts: int, apply_speed_rule: bool):  # fmt: skip
+    n0 = tables.n_initial
+    transition = tables.transition
+    if transition is None:
+        t_order = np.zeros(0, dtype=np.int64)
+        t_arrays = (t_order, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
+                    np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0))  # fmt: skip
+    else:
+        t_arrays = (transition.order, transition.r, transition.parent_ptr, transition.parent_idx,
+                    transition.parent_stride, transition.cum_offset, transition.cum)  # fmt: skip
+    n_dyn = t_arrays[0].shape[0]
+    capacity = max(duration_s, 1)
+    out = {
+        "bins": np.zeros((n, n0), dtype=np.int64),
+        "values": np.zeros((n, n0), dtype=np.float64),
+        "alt": np.zeros(n, dtype=np.float64),
+        "heading": np.zeros(n, dtype=np.float64),
+        "rows_n": np.zeros(n, dtype=np.int64),
+        "row_t": np.zeros((n, capacity), dtype=np.int64),
+        "row_val": np.zeros((n, capacity, 3), dtype=np.float64),
+        "row_bins": np.zeros((n, capacity, 3), dtype=np.int8),
+        "changes": np.zeros((n, max(n_dyn, 1)), dtype=np.int64),
+        "resamples": np.zeros((n, n0), dtype=np.int64),
+        "rejects": np.zeros((n, 2 + max(n_dyn, 1)), dtype=np.int64),
+        "status": np.zeros(n, dtype=np.int8),
+    }
+    initial = tables.initial
+    _kernels.sample_tracks_kernel(
+        np.uint64(seed), np.uint64(first_id), n, duration_s, presets, policy, max_attempts, apply_speed_rule,
+        initial.order, initial.r, initial.parent_ptr, initial.parent_idx, initial.parent_stride,
+        initial.cum_offset, initial.cum,
+        *t_arrays, tables.partner,
+        tables.edges_ptr, tables.edges, tables.zero_bin, tables.resample_rate, tables.command_var,
+        tables.speed_var, tables.layer_var, tables.heading_var, tables.layer_edges_ft,
+        out["bins"], out["values"], out["alt"], out["heading"], out["rows_n"], out["row_t"], out["row_val"],
+        out["row_bins"], out["changes"], out["resamples"], out["rejects"], out["status"],
+    )  # fmt: skip
+    return out
+
+
+def _compact_rows(out: dict) -> tuple[np.ndarray, ...]:
+    rows_n = out["rows_n"]
+    offsets = np.zeros(rows_n.shape[0] + 1, dtype=np.int64)
+    np.cumsum(rows_n, out=offsets[1:])
+    mask = np.arange(out["row_t"].shape[1])[None, :] < rows_n[:, None]
+    return offsets, out["row_t"][mask], out["row_val"][mask], out["row_bins"][mask]
+
+
+def _reason_names(model: EncounterModel) -> list[str]:
+    names = ["initial_speed_below_vertical_rate", "empty_initial_column"]
+    if model.transition is not None:
+        names += [f"empty_transition_column:{model.transition.labels[j]}" for j in model.transition_order]
+    return names
+
+
+def sample_tracks(
+    model,
+    n: int,
+    duration_s: int,
+    rng,
+    start: Mapping | str | None = None,
+    *,
+    first_id: int = 0,
+    empty_column: str = "reject",
+    max_attempts: int = 1000,
+    layers_ft=None,
+    chunk_size: int | None = None,
+    progress=None,
+) -> TrackSample:
+    """Sample ``n`` tracks of ``duration_s`` seconds from a DBN encounter model.
+
+    Parameters
+    ----------
+    model : str, path or EncounterModel
+        Registry name, file path or loaded model.
+    n : int
+        Number of tracks (ids ``first_id .. first_id + n - 1``).
+    duration_s : int
+        Track length T in whole seconds (T - 1 transitions).
+    rng : int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the Philox streams (a Generator contributes one 64-bit draw).
+    start : mapping or str, optional
+        Presets as 1-based bins, e.g. ``{"G": 1, "A": 4}`` or ``"G=1,A=4"``.
+    first_id : int
+        Id of the first track; track k is the same whatever else is drawn with it.
+    empty_column : {"reject", "hold", "bin1"}
+        What to do with an all-zero transition column (see the module docstring).
+    max_attempts : int
+        Consecutive rejections of one track before giving up with an error.
+    layers_ft : sequence of float, optional
+        Altitude layer edges (ft) overriding the registry's table.
+    chunk_size : int, optional
+        Tracks per kernel call (bounds memory; does not change the tracks).
+    progress : callable, optional
+        Called with the number of tracks finished after each chunk.
+
+    Returns
+    -------
+    TrackSample
+
+    Examples
+    --------
+    >>> import encsim
+    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 1000, 60, rng=1, start={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> tracks.initial[["L", "alt_ft", "speed_kt"]].head()  # doctest: +SKIP
+    """
+    model = _as_model(model)
+    refusal = _refusal(model, "sample_tracks")
+    if refusal:
+        raise ValueError(refusal)
+    if model.transition is None:
+        raise ValueError(f"model {model.name} has no transition network: use encsim.sample_initial")
+    return _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attempts, layers_ft, chunk_size, progress)
+
+
+def sample_initial(model, n: int, rng, start: Mapping | str | None = None, *, first_id: int = 0,
+                   layers_ft=None, chunk_size: int | None = None) -> pd.DataFrame:  # fmt: skip
+    """Sample ``n`` draws of a model's initial network only (any model, including the correlated and
+    terminal encounter-geometry networks). Same columns as `TrackSample.initial`; no
+    airspeed/vertical-rate rejection unless the model is an uncorrelated track model."""
+    model = _as_model(model)
+    sample = _sample(model, n, 0, rng, start, first_id, "reject", 1000, layers_ft, chunk_size, None)
+    return sample.initial
+
+
+def _check_arguments(n, duration_s, first_id, empty_column, max_attempts):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(duration_s, bool) or not isinstance(duration_s, (int, np.integer)) or duration_s < 0:
+        raise ValueError(f"duration_s must be a whole number of seconds >= 1, got {duration_s!r}")
+    if not isinstance(first_id, (int, np.integer)) or first_id < 0:
+        raise ValueError(f"first_id must be a non-negative integer, got {first_id!r}")
+    if empty_column not in EMPTY_COLUMN_POLICIES:
+        raise ValueError(f"empty_column={empty_column!r}; expected one of {sorted(EMPTY_COLUMN_POLICIES)}")
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+
+
+def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attempts, layers_ft, chunk_size, progress):
+    _check_arguments(n, duration_s, first_id, empty_column, max_attempts)
+    if duration_s < 1 and model.transition is not None:
+        raise ValueError(f"duration_s must be >= 1 s for tracks, got {duration_s}")
+    seed = seed_to_uint64(rng)
+    presets = parse_presets(model, start)
+    layer_edges = _layer_edges(model, layers_ft)
+    tables = build_sampler_tables(model, layer_edges)
+    if model.transition is not None and "L" in model.roles and layer_edges.shape[0] == 0:
+        raise ValueError(f"model {model.name}: L is categorical; give layers_ft (altitude layer edges, ft)")
+    apply_speed_rule = model.transition is not None and "v" in model.roles and "hdot" in model.roles
+    policy = EMPTY_COLUMN_POLICIES[empty_column]
+    chunk = chunk_size or max(256, _BUFFER_TRACK_SECONDS // max(duration_s, 1))
+    pieces = []
+    for chunk_start in range(0, n, chunk):
+        count = min(chunk, n - chunk_start)
+        out = _run_kernel(tables, seed, first_id + chunk_start, count, int(duration_s), presets, policy,
+                          max_attempts, apply_speed_rule)  # fmt: skip
+        gave_up = np.flatnonzero(out["status"] != _kernels.STATUS_OK)
+        if gave_up.size:
+            _raise_gave_up(model, start, first_id + chunk_start + int(gave_up[0]), out["rejects"][gave_up[0]], max_attempts)
+        pieces.append((out, _compact_rows(out)))
+        if progress is not None:
+            progress(count)
+    return _assemble(model, pieces, seed, first_id, n, int(duration_s), start, empty_column)
+
+
+def _raise_gave_up(model, start, track_id, rejects, max_attempts):
+    reasons = {name: int(c) for name, c in zip(_reason_names(model), rejects) if c}
+    raise SamplingError(
+        f"model {model.name}, presets {start or {}}: track {track_id} was rejected {max_attempts} times in a row "
+        f"({reasons}); the presets may leave the model almost no data"
+    )
+
+
+def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column) -> TrackSample:
+    n0 = model.n_variables
+    if pieces:
+        bins = np.concatenate([p[0]["bins"] for p in pieces])
+        values = np.concatenate([p[0]["values"] for p in pieces])
+        alt = np.concatenate([p[0]["alt"] for p in pieces])
+        changes = np.concatenate([p[0]["changes"] for p in pieces])
+        resamples = np.concatenate([p[0]["resamples"] for p in pieces])
+        rejects = np.concatenate([p[0]["rejects"] for p in pieces]).sum(axis=0)
+        row_counts = np.concatenate([np.diff(p[1][0]) for p in pieces])
+        row_t = np.concatenate([p[1][1] for p in pieces])
+        row_val = np.concatenate([p[1][2] for p in pieces])
+        row_bins = np.concatenate([p[1][3] for p in pieces])
+    else:
+        bins = np.zeros((0, n0), np.int64)
+        values = np.zeros((0, n0))
+        alt = np.zeros(0)
+        changes = np.zeros((0, max(len(model.transition_order), 1)), np.int64)
+        resamples = np.zeros((0, n0), np.int64)
+        rejects = np.zeros(2 + max(len(model.transition_order), 1), np.int64)
+        row_counts = np.zeros(0, np.int64)
+        row_t, row_val, row_bins = np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3), np.int8)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(row_counts, out=offsets[1:])
+
+    columns = {"track_id": np.arange(first_id, first_id + n, dtype=np.int64)}
+    for i in range(n0):
+        if model.boundaries[i] is None:
+            columns[bin_column_name(model, i)] = bins[:, i] + 1
+    if "L" in model.roles and (model.transition is not None or model.boundaries[model.roles["L"]] is not None):
+        columns["alt_ft"] = alt
+    for i in range(n0):
+        if model.boundaries[i] is not None and model.roles.get("L") != i:
+            columns[column_name(model, i)] = values[:, i]
+    initial = pd.DataFrame(columns)
+
+    schedule = CommandSchedule(
+        offsets=offsets,
+        t_s=row_t.astype(np.float64),
+        hdot_fps=units.fpm_to_fps(row_val[:, 0]),
+        psidot_rad_s=units.deg_to_rad(row_val[:, 1]),
+        vdot_fps2=units.kt_to_fps(row_val[:, 2]),
+    ) if n else CommandSchedule(np.zeros(1, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    time_t_of = dict((t1, t) for t, t1 in model.temporal_map)
+    dyn_labels = [model.labels[time_t_of[j]] for j in model.transition_order]
+    bin_changes = pd.DataFrame(changes[:, : len(dyn_labels)], columns=dyn_labels) if dyn_labels else pd.DataFrame(index=range(n))
+    resample_frame = pd.DataFrame(resamples, columns=list(model.labels))
+    rejections = {name: int(c) for name, c in zip(_reason_names(model), rejects)}
+    presets = preset_mapping(start)
+    return TrackSample(
+        model_name=model.name,
+        model_sha256=model.sha256,
+        seed=int(seed),
+        first_id=int(first_id),
+        duration_s=duration_s,
+        presets=presets,
+        empty_column=empty_column,
+        initial=initial,
+        schedule=schedule,
+        schedule_bins=(row_bins.astype(np.int16) + 1).astype(np.int8),
+        bin_changes=bin_changes,
+        resamples=resample_frame,
+        rejections=rejections,
+    )
