@@ -69,6 +69,16 @@ class CommandSchedule:
             bad_row = int(np.flatnonzero((steps <= 0.0) & inside)[0]) + 1
             raise ValueError(f"CommandSchedule: row times must increase within an aircraft (row {bad_row})")
 
+    @classmethod
+    def trusted(cls, offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2) -> "CommandSchedule":
+        """Build without validation, for arrays that encsim itself produced (the sampler's)."""
+        schedule = object.__new__(cls)
+        for name, value in zip(
+            ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"), (offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2)
+        ):
+            object.__setattr__(schedule, name, value)
+        return schedule
+
     @property
     def n_aircraft(self) -> int:
         return self.offsets.shape[0] - 1

@@ -29,6 +29,7 @@ POLICY_BIN1 = 2
 
 STATUS_OK = 0
 STATUS_GAVE_UP = 1
+STATUS_OVERFLOW = 2  # more command rows than the buffer holds: redo the track with a larger one
 
 #: rejection reasons, columns of the per-track rejection counts (then one per (t+1) variable)
 REJECT_SPEED_RULE = 0
@@ -39,6 +40,8 @@ REJECT_FIRST_TRANSITION = 2
 SPEED_RULE_FPS_PER_KT = 1.68781
 
 _NEVER = np.int64(1) << np.int64(62)
+#: tracks per parallel work item (scratch arrays are allocated once per block)
+_BLOCK = 64
 
 
 @njit(cache=True)
@@ -182,12 +185,13 @@ def _change(x, stay, product, u, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off,
 
 
 @njit(cache=True)
-def _write_row(i, n_rows, t_s, vals, x, command_var, out_row_t, out_row_val, out_row_bins):
+def _write_row(i, n_rows, t_s, vals, x, command_var, command_scale, out_row_t, out_row_val, out_row_bins):
+    """Store a command row, converted from model units to the dynamics' units."""
     out_row_t[i, n_rows] = t_s
     for c in range(3):
         var = command_var[c]
         if var >= 0:
-            out_row_val[i, n_rows, c] = vals[var]
+            out_row_val[i, n_rows, c] = vals[var] * command_scale[c]
             out_row_bins[i, n_rows, c] = x[var]
         else:
             out_row_val[i, n_rows, c] = 0.0
@@ -199,21 +203,15 @@ def _sample_one(
     i, seed, track_id, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
-    edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
+    edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
     out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
     out_changes, out_resamples, out_rejects, out_status,
+    stream, x, vals, next_resample, stay, changed, changes, resamples,
 ):  # fmt: skip
+    """Sample track ``track_id`` into row ``i`` of the outputs; the last arguments are scratch."""
     n0 = rates.shape[0]
     n_dyn = t_order.shape[0]
-    stream = np.empty(9, dtype=np.uint64)
     stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(0), np.uint64(0))
-    x = np.zeros(max(partner.shape[0], n0), dtype=np.int64)
-    vals = np.empty(n0, dtype=np.float64)
-    next_resample = np.empty(n0, dtype=np.int64)
-    stay = np.ones(max(n_dyn, 1), dtype=np.float64)
-    changed = np.zeros(n0, dtype=np.bool_)
-    changes = np.zeros(max(n_dyn, 1), dtype=np.int64)
-    resamples = np.zeros(n0, dtype=np.int64)
     hdot_var = command_var[0]
 
     for _attempt in range(max_attempts):
@@ -249,7 +247,7 @@ def _sample_one(
 
         # ---- transitions and within-bin resampling, event by event
         n_rows = 0
-        _write_row(i, n_rows, 0, vals, x, command_var, out_row_t, out_row_val, out_row_bins)
+        _write_row(i, n_rows, 0, vals, x, command_var, command_scale, out_row_t, out_row_val, out_row_bins)
         n_rows += 1
         changes[:] = 0
         resamples[:] = 0
@@ -261,6 +259,7 @@ def _sample_one(
             product = _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay)
             next_change = _geometric_gap(1.0 - product, stream)
         rejected_at = -1
+        overflow = False
         while True:
             tau = next_change
             for var in range(n0):
@@ -303,8 +302,14 @@ def _sample_one(
                                 command_changed = True
                     next_resample[var] = tau + _geometric_gap(rates[var], stream)
             if command_changed and tau < duration_s:
-                _write_row(i, n_rows, tau, vals, x, command_var, out_row_t, out_row_val, out_row_bins)
+                if n_rows == out_row_t.shape[1]:
+                    overflow = True
+                    break
+                _write_row(i, n_rows, tau, vals, x, command_var, command_scale, out_row_t, out_row_val, out_row_bins)
                 n_rows += 1
+        if overflow:
+            out_status[i] = STATUS_OVERFLOW
+            return
         if rejected_at >= 0:
             out_rejects[i, REJECT_FIRST_TRANSITION + rejected_at] += 1
             continue
@@ -323,17 +328,47 @@ def sample_tracks_kernel(
     seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
-    edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
+    edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
     out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
     out_changes, out_resamples, out_rejects, out_status,
 ):  # fmt: skip
-    """Sample tracks ``first_id .. first_id + n - 1`` into the preallocated outputs (row i = track)."""
-    for i in prange(n):
-        _sample_one(
-            i, seed, first_id + i, duration_s, presets, policy, max_attempts, apply_speed_rule,
-            i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
-            t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
-            edges_ptr, edges, zero_bin, rates, command_var, speed_var, layer_var, heading_var, layer_edges,
-            out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
-            out_changes, out_resamples, out_rejects, out_status,
-        )  # fmt: skip
+    """Sample tracks ``first_id .. first_id + n - 1`` into the preallocated outputs (row i = track).
+
+    Tracks are handed to threads in blocks so that the scratch arrays are allocated once per block.
+    """
+    n0 = rates.shape[0]
+    n_dyn = max(t_order.shape[0], 1)
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    for block in prange(n_blocks):
+        stream = np.empty(9, dtype=np.uint64)
+        x = np.zeros(max(partner.shape[0], n0), dtype=np.int64)
+        vals = np.empty(n0, dtype=np.float64)
+        next_resample = np.empty(n0, dtype=np.int64)
+        stay = np.ones(n_dyn, dtype=np.float64)
+        changed = np.zeros(n0, dtype=np.bool_)
+        changes = np.zeros(n_dyn, dtype=np.int64)
+        resamples = np.zeros(n0, dtype=np.int64)
+        for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+            _sample_one(
+                i, seed, first_id + i, duration_s, presets, policy, max_attempts, apply_speed_rule,
+                i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
+                t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
+                edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
+                out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
+                out_changes, out_resamples, out_rejects, out_status,
+                stream, x, vals, next_resample, stay, changed, changes, resamples,
+            )  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def compact_rows_kernel(offsets, row_t, row_val, row_bins, t_s, hdot, psidot, vdot, bins):
+    """Copy each track's buffered command rows into the flat (CSR) schedule arrays."""
+    for i in prange(offsets.shape[0] - 1):
+        start = offsets[i]
+        for k in range(offsets[i + 1] - start):
+            t_s[start + k] = row_t[i, k]
+            hdot[start + k] = row_val[i, k, 0]
+            psidot[start + k] = row_val[i, k, 1]
+            vdot[start + k] = row_val[i, k, 2]
+            for c in range(3):
+                bins[start + k, c] = row_bins[i, k, c] + 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import units
 from ..bayes.model import EncounterModel
 
 #: dynamic-variable roles in the order of the command rows (vertical rate, turn rate, acceleration)
@@ -75,6 +76,7 @@ class SamplerTables:
     zero_bin: np.ndarray
     resample_rate: np.ndarray
     command_var: np.ndarray  # initial index of hdot, psidot, vdot (or -1)
+    command_scale: np.ndarray  # model units -> dynamics units (ft/min -> ft/s, deg/s -> rad/s, kt/s -> ft/s^2)
     speed_var: int
     layer_var: int
     heading_var: int
@@ -109,6 +111,7 @@ def build_sampler_tables(model: EncounterModel, layer_edges_ft) -> SamplerTables
         zero_bin=np.asarray(model.zero_bins, dtype=np.int64),
         resample_rate=model.resample_rates.astype(np.float64),
         command_var=np.array([roles.get(role, -1) for role in COMMAND_ROLES], dtype=np.int64),
+        command_scale=np.array([units.FPS_PER_FPM, units.RAD_PER_DEG, units.FPS_PER_KT]),
         speed_var=roles.get("v", -1),
         layer_var=roles.get("L", -1),
         heading_var=roles.get("psi", -1),

@@ -243,31 +243,37 @@ def _layer_edges(model: EncounterModel, layers_ft) -> np.ndarray:
     return edges
 
 
+def _row_capacity(duration_s: int) -> int:
+    """Command rows buffered per track: enough for almost every track (about a quarter of the
+    seconds carry a row for the fixed-wing models); a track that needs more is redone alone with
+    room for one row per second, which gives the same track (its stream depends only on its id)."""
+    return max(1, min(duration_s, 32 + duration_s // 2))
+
+
 def _run_kernel(tables: SamplerTables, seed: int, first_id: int, n: int, duration_s: int, presets, policy: int,
-                max_attempts: int, apply_speed_rule: bool):  # fmt: skip
+                max_attempts: int, apply_speed_rule: bool, capacity: int):  # fmt: skip
     n0 = tables.n_initial
     transition = tables.transition
     if transition is None:
-        t_order = np.zeros(0, dtype=np.int64)
-        t_arrays = (t_order, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
+        t_arrays = (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
                     np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0))  # fmt: skip
     else:
         t_arrays = (transition.order, transition.r, transition.parent_ptr, transition.parent_idx,
                     transition.parent_stride, transition.cum_offset, transition.cum)  # fmt: skip
-    n_dyn = t_arrays[0].shape[0]
-    capacity = max(duration_s, 1)
+    n_dyn = max(t_arrays[0].shape[0], 1)
     out = {
         "bins": np.zeros((n, n0), dtype=np.int64),
         "values": np.zeros((n, n0), dtype=np.float64),
         "alt": np.zeros(n, dtype=np.float64),
         "heading": np.zeros(n, dtype=np.float64),
         "rows_n": np.zeros(n, dtype=np.int64),
-        "row_t": np.zeros((n, capacity), dtype=np.int64),
-        "row_val": np.zeros((n, capacity, 3), dtype=np.float64),
-        "row_bins": np.zeros((n, capacity, 3), dtype=np.int8),
-        "changes": np.zeros((n, max(n_dyn, 1)), dtype=np.int64),
+        # row buffers are only read up to rows_n, so they need no initialisation
+        "row_t": np.empty((n, capacity), dtype=np.int64),
+        "row_val": np.empty((n, capacity, 3), dtype=np.float64),
+        "row_bins": np.empty((n, capacity, 3), dtype=np.int8),
+        "changes": np.zeros((n, n_dyn), dtype=np.int64),
         "resamples": np.zeros((n, n0), dtype=np.int64),
-        "rejects": np.zeros((n, 2 + max(n_dyn, 1)), dtype=np.int64),
+        "rejects": np.zeros((n, 2 + n_dyn), dtype=np.int64),
         "status": np.zeros(n, dtype=np.int8),
     }
     initial = tables.initial
@@ -277,19 +283,55 @@ def _run_kernel(tables: SamplerTables, seed: int, first_id: int, n: int, duratio
         initial.cum_offset, initial.cum,
         *t_arrays, tables.partner,
         tables.edges_ptr, tables.edges, tables.zero_bin, tables.resample_rate, tables.command_var,
-        tables.speed_var, tables.layer_var, tables.heading_var, tables.layer_edges_ft,
+        tables.command_scale, tables.speed_var, tables.layer_var, tables.heading_var, tables.layer_edges_ft,
         out["bins"], out["values"], out["alt"], out["heading"], out["rows_n"], out["row_t"], out["row_val"],
         out["row_bins"], out["changes"], out["resamples"], out["rejects"], out["status"],
     )  # fmt: skip
     return out
 
 
-def _compact_rows(out: dict) -> tuple[np.ndarray, ...]:
-    rows_n = out["rows_n"]
-    offsets = np.zeros(rows_n.shape[0] + 1, dtype=np.int64)
-    np.cumsum(rows_n, out=offsets[1:])
-    mask = np.arange(out["row_t"].shape[1])[None, :] < rows_n[:, None]
-    return offsets, out["row_t"][mask], out["row_val"][mask], out["row_bins"][mask]
+def _sample_chunk(tables, seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule) -> dict:
+    """Run the kernel for ids first_id..first_id+n-1, redo overflowing tracks, compact the rows."""
+    out = _run_kernel(tables, seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule,
+                      _row_capacity(duration_s))  # fmt: skip
+    for i in np.flatnonzero(out["status"] == _kernels.STATUS_OVERFLOW):
+        redo = _run_kernel(tables, seed, first_id + int(i), 1, duration_s, presets, policy, max_attempts,
+                           apply_speed_rule, max(duration_s, 1))  # fmt: skip
+        _replace_track(out, int(i), redo)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(out["rows_n"], out=offsets[1:])
+    n_rows = int(offsets[-1])
+    flat = {
+        "offsets": offsets,
+        "t_s": np.empty(n_rows),
+        "hdot_fps": np.empty(n_rows),
+        "psidot_rad_s": np.empty(n_rows),
+        "vdot_fps2": np.empty(n_rows),
+        "bins": np.empty((n_rows, 3), dtype=np.int8),
+    }
+    if n_rows and out["row_t"].shape[1] > 0:
+        _kernels.compact_rows_kernel(offsets, out["row_t"], out["row_val"], out["row_bins"], flat["t_s"],
+                                     flat["hdot_fps"], flat["psidot_rad_s"], flat["vdot_fps2"], flat["bins"])  # fmt: skip
+    for key in ("row_t", "row_val", "row_bins"):
+        del out[key]
+    out["rows"] = flat
+    return out
+
+
+def _replace_track(out: dict, i: int, redo: dict) -> None:
+    """Put track 0 of ``redo`` (a larger row buffer) in place of track i of ``out``."""
+    rows = int(redo["rows_n"][0])
+    if rows > out["row_t"].shape[1]:
+        extra = rows - out["row_t"].shape[1]
+        out["row_t"] = np.pad(out["row_t"], ((0, 0), (0, extra)))
+        out["row_val"] = np.pad(out["row_val"], ((0, 0), (0, extra), (0, 0)))
+        out["row_bins"] = np.pad(out["row_bins"], ((0, 0), (0, extra), (0, 0)))
+    for key in ("bins", "values", "alt", "heading", "rows_n", "changes", "resamples", "status"):
+        out[key][i] = redo[key][0]
+    out["rejects"][i] += redo["rejects"][0]
+    out["row_t"][i, :rows] = redo["row_t"][0, :rows]
+    out["row_val"][i, :rows] = redo["row_val"][0, :rows]
+    out["row_bins"][i, :rows] = redo["row_bins"][0, :rows]
 
 
 def _reason_names(model: EncounterModel) -> list[str]:
@@ -398,12 +440,12 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
     pieces = []
     for chunk_start in range(0, n, chunk):
         count = min(chunk, n - chunk_start)
-        out = _run_kernel(tables, seed, first_id + chunk_start, count, int(duration_s), presets, policy,
-                          max_attempts, apply_speed_rule)  # fmt: skip
+        out = _sample_chunk(tables, seed, first_id + chunk_start, count, int(duration_s), presets, policy,
+                            max_attempts, apply_speed_rule)  # fmt: skip
         gave_up = np.flatnonzero(out["status"] != _kernels.STATUS_OK)
         if gave_up.size:
             _raise_gave_up(model, start, first_id + chunk_start + int(gave_up[0]), out["rejects"][gave_up[0]], max_attempts)
-        pieces.append((out, _compact_rows(out)))
+        pieces.append(out)
         if progress is not None:
             progress(count)
     return _assemble(model, pieces, seed, first_id, n, int(duration_s), start, empty_column)
@@ -417,30 +459,42 @@ def _raise_gave_up(model, start, track_id, rejects, max_attempts):
     )
 
 
+def _concat(pieces: list[dict], key: str, empty: np.ndarray) -> np.ndarray:
+    if not pieces:
+        return empty
+    if len(pieces) == 1:
+        return pieces[0][key]
+    return np.concatenate([p[key] for p in pieces])
+
+
+def _concat_rows(pieces: list[dict], key: str, empty: np.ndarray) -> np.ndarray:
+    if not pieces:
+        return empty
+    if len(pieces) == 1:
+        return pieces[0]["rows"][key]
+    return np.concatenate([p["rows"][key] for p in pieces])
+
+
 def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column) -> TrackSample:
     n0 = model.n_variables
-    if pieces:
-        bins = np.concatenate([p[0]["bins"] for p in pieces])
-        values = np.concatenate([p[0]["values"] for p in pieces])
-        alt = np.concatenate([p[0]["alt"] for p in pieces])
-        changes = np.concatenate([p[0]["changes"] for p in pieces])
-        resamples = np.concatenate([p[0]["resamples"] for p in pieces])
-        rejects = np.concatenate([p[0]["rejects"] for p in pieces]).sum(axis=0)
-        row_counts = np.concatenate([np.diff(p[1][0]) for p in pieces])
-        row_t = np.concatenate([p[1][1] for p in pieces])
-        row_val = np.concatenate([p[1][2] for p in pieces])
-        row_bins = np.concatenate([p[1][3] for p in pieces])
-    else:
-        bins = np.zeros((0, n0), np.int64)
-        values = np.zeros((0, n0))
-        alt = np.zeros(0)
-        changes = np.zeros((0, max(len(model.transition_order), 1)), np.int64)
-        resamples = np.zeros((0, n0), np.int64)
-        rejects = np.zeros(2 + max(len(model.transition_order), 1), np.int64)
-        row_counts = np.zeros(0, np.int64)
-        row_t, row_val, row_bins = np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3), np.int8)
+    n_dyn = max(len(model.transition_order), 1)
+    bins = _concat(pieces, "bins", np.zeros((0, n0), np.int64))
+    values = _concat(pieces, "values", np.zeros((0, n0)))
+    alt = _concat(pieces, "alt", np.zeros(0))
+    changes = _concat(pieces, "changes", np.zeros((0, n_dyn), np.int64))
+    resamples = _concat(pieces, "resamples", np.zeros((0, n0), np.int64))
+    rejects = _concat(pieces, "rejects", np.zeros((0, 2 + n_dyn), np.int64)).sum(axis=0)
+    row_counts = np.concatenate([np.diff(p["rows"]["offsets"]) for p in pieces]) if pieces else np.zeros(0, np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(row_counts, out=offsets[1:])
+    schedule = CommandSchedule.trusted(
+        offsets,
+        _concat_rows(pieces, "t_s", np.zeros(0)),
+        _concat_rows(pieces, "hdot_fps", np.zeros(0)),
+        _concat_rows(pieces, "psidot_rad_s", np.zeros(0)),
+        _concat_rows(pieces, "vdot_fps2", np.zeros(0)),
+    )
+    schedule_bins = _concat_rows(pieces, "bins", np.zeros((0, 3), np.int8))
 
     columns = {"track_id": np.arange(first_id, first_id + n, dtype=np.int64)}
     for i in range(n0):
@@ -453,30 +507,22 @@ def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column)
             columns[column_name(model, i)] = values[:, i]
     initial = pd.DataFrame(columns)
 
-    schedule = CommandSchedule(
-        offsets=offsets,
-        t_s=row_t.astype(np.float64),
-        hdot_fps=units.fpm_to_fps(row_val[:, 0]),
-        psidot_rad_s=units.deg_to_rad(row_val[:, 1]),
-        vdot_fps2=units.kt_to_fps(row_val[:, 2]),
-    ) if n else CommandSchedule(np.zeros(1, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
     time_t_of = dict((t1, t) for t, t1 in model.temporal_map)
     dyn_labels = [model.labels[time_t_of[j]] for j in model.transition_order]
-    bin_changes = pd.DataFrame(changes[:, : len(dyn_labels)], columns=dyn_labels) if dyn_labels else pd.DataFrame(index=range(n))
+    bin_changes = pd.DataFrame(changes[:, : len(dyn_labels)], columns=dyn_labels)
     resample_frame = pd.DataFrame(resamples, columns=list(model.labels))
     rejections = {name: int(c) for name, c in zip(_reason_names(model), rejects)}
-    presets = preset_mapping(start)
     return TrackSample(
         model_name=model.name,
         model_sha256=model.sha256,
         seed=int(seed),
         first_id=int(first_id),
         duration_s=duration_s,
-        presets=presets,
+        presets=preset_mapping(start),
         empty_column=empty_column,
         initial=initial,
         schedule=schedule,
-        schedule_bins=(row_bins.astype(np.int16) + 1).astype(np.int8),
+        schedule_bins=schedule_bins,
         bin_changes=bin_changes,
         resamples=resample_frame,
         rejections=rejections,
