@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._philox import next_uniform, next_uniform_open0, stream_init
+from ._philox import next_uniform, next_uniform_open0, philox4x64_10, stream_init
 
 POLICY_REJECT = 0
 POLICY_HOLD = 1
@@ -42,6 +42,19 @@ SPEED_RULE_FPS_PER_KT = 1.68781
 _NEVER = np.int64(1) << np.int64(62)
 #: tracks per parallel work item (scratch arrays are allocated once per block)
 _BLOCK = 64
+
+
+@njit(cache=True)
+def _stream_seek(stream, draw_index):
+    """Continue a stream at ``draw_index`` (refilling the buffer of a partly used block)."""
+    stream[4] = draw_index
+    lane = draw_index & np.uint64(3)
+    if lane != np.uint64(0):
+        o0, o1, o2, o3 = philox4x64_10(draw_index >> np.uint64(2), stream[2], stream[3], np.uint64(0), stream[0], stream[1])
+        stream[5] = o0
+        stream[6] = o1
+        stream[7] = o2
+        stream[8] = o3
 
 
 @njit(cache=True)
@@ -200,18 +213,23 @@ def _write_row(i, n_rows, t_s, vals, x, command_var, command_scale, out_row_t, o
 
 @njit(cache=True)
 def _sample_one(
-    i, seed, track_id, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    i, seed, track_id, start_draw, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
     edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
     out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
-    out_changes, out_resamples, out_rejects, out_status,
+    out_changes, out_resamples, out_rejects, out_status, out_end_draw,
     stream, x, vals, next_resample, stay, changed, changes, resamples,
 ):  # fmt: skip
-    """Sample track ``track_id`` into row ``i`` of the outputs; the last arguments are scratch."""
+    """Sample track ``track_id`` into row ``i`` of the outputs; the last arguments are scratch.
+
+    The track's stream starts at draw ``start_draw`` (0 for a first draw; a track rejected later,
+    e.g. by the dynamics' limits, is redrawn by continuing its stream where it stopped).
+    """
     n0 = rates.shape[0]
     n_dyn = t_order.shape[0]
     stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(0), np.uint64(0))
+    _stream_seek(stream, start_draw)
     hdot_var = command_var[0]
 
     for _attempt in range(max_attempts):
@@ -319,23 +337,27 @@ def _sample_one(
         for var in range(n0):
             out_resamples[i, var] = resamples[var]
         out_status[i] = STATUS_OK
+        out_end_draw[i] = stream[4]
         return
     out_status[i] = STATUS_GAVE_UP
+    out_end_draw[i] = stream[4]
 
 
 @njit(parallel=True, cache=True)
 def sample_tracks_kernel(
-    seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    seed, track_ids, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
     edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
     out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
-    out_changes, out_resamples, out_rejects, out_status,
+    out_changes, out_resamples, out_rejects, out_status, out_end_draw,
 ):  # fmt: skip
-    """Sample tracks ``first_id .. first_id + n - 1`` into the preallocated outputs (row i = track).
+    """Sample the tracks ``track_ids`` (each from its ``start_draws`` entry) into the preallocated
+    outputs, row i for track_ids[i].
 
     Tracks are handed to threads in blocks so that the scratch arrays are allocated once per block.
     """
+    n = track_ids.shape[0]
     n0 = rates.shape[0]
     n_dyn = max(t_order.shape[0], 1)
     n_blocks = (n + _BLOCK - 1) // _BLOCK
@@ -350,12 +372,12 @@ def sample_tracks_kernel(
         resamples = np.zeros(n0, dtype=np.int64)
         for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
             _sample_one(
-                i, seed, first_id + i, duration_s, presets, policy, max_attempts, apply_speed_rule,
+                i, seed, track_ids[i], start_draws[i], duration_s, presets, policy, max_attempts, apply_speed_rule,
                 i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
                 t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
                 edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
                 out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
-                out_changes, out_resamples, out_rejects, out_status,
+                out_changes, out_resamples, out_rejects, out_status, out_end_draw,
                 stream, x, vals, next_resample, stay, changed, changes, resamples,
             )  # fmt: skip
 

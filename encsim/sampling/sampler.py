@@ -150,6 +150,9 @@ class TrackSample:
         T Bernoulli trials per variable, including superseded and last-second ones).
     rejections : dict
         Counts of redrawn tracks by reason.
+    stream_end : ndarray (n_tracks,) uint64
+        Where each track's random stream stopped (its next draw index): `redraw_tracks`
+        continues there to replace a track rejected downstream (e.g. by the dynamics' limits).
     """
 
     model_name: str
@@ -165,6 +168,7 @@ class TrackSample:
     bin_changes: pd.DataFrame
     resamples: pd.DataFrame
     rejections: dict = field(default_factory=dict)
+    stream_end: np.ndarray | None = None
 
     @property
     def n_tracks(self) -> int:
@@ -250,8 +254,9 @@ def _row_capacity(duration_s: int) -> int:
     return max(1, min(duration_s, 32 + duration_s // 2))
 
 
-def _run_kernel(tables: SamplerTables, seed: int, first_id: int, n: int, duration_s: int, presets, policy: int,
-                max_attempts: int, apply_speed_rule: bool, capacity: int):  # fmt: skip
+def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_draws: np.ndarray, duration_s: int,
+                presets, policy: int, max_attempts: int, apply_speed_rule: bool, capacity: int):  # fmt: skip
+    n = track_ids.shape[0]
     n0 = tables.n_initial
     transition = tables.transition
     if transition is None:
@@ -275,28 +280,31 @@ def _run_kernel(tables: SamplerTables, seed: int, first_id: int, n: int, duratio
         "resamples": np.zeros((n, n0), dtype=np.int64),
         "rejects": np.zeros((n, 2 + n_dyn), dtype=np.int64),
         "status": np.zeros(n, dtype=np.int8),
+        "end_draw": np.zeros(n, dtype=np.uint64),
     }
     initial = tables.initial
     _kernels.sample_tracks_kernel(
-        np.uint64(seed), np.uint64(first_id), n, duration_s, presets, policy, max_attempts, apply_speed_rule,
+        np.uint64(seed), track_ids, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
         initial.order, initial.r, initial.parent_ptr, initial.parent_idx, initial.parent_stride,
         initial.cum_offset, initial.cum,
         *t_arrays, tables.partner,
         tables.edges_ptr, tables.edges, tables.zero_bin, tables.resample_rate, tables.command_var,
         tables.command_scale, tables.speed_var, tables.layer_var, tables.heading_var, tables.layer_edges_ft,
         out["bins"], out["values"], out["alt"], out["heading"], out["rows_n"], out["row_t"], out["row_val"],
-        out["row_bins"], out["changes"], out["resamples"], out["rejects"], out["status"],
+        out["row_bins"], out["changes"], out["resamples"], out["rejects"], out["status"], out["end_draw"],
     )  # fmt: skip
     return out
 
 
-def _sample_chunk(tables, seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule) -> dict:
-    """Run the kernel for ids first_id..first_id+n-1, redo overflowing tracks, compact the rows."""
-    out = _run_kernel(tables, seed, first_id, n, duration_s, presets, policy, max_attempts, apply_speed_rule,
-                      _row_capacity(duration_s))  # fmt: skip
+def _sample_chunk(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
+                  apply_speed_rule) -> dict:  # fmt: skip
+    """Run the kernel for the given track ids, redo overflowing tracks, compact the rows."""
+    n = track_ids.shape[0]
+    out = _run_kernel(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
+                      apply_speed_rule, _row_capacity(duration_s))  # fmt: skip
     for i in np.flatnonzero(out["status"] == _kernels.STATUS_OVERFLOW):
-        redo = _run_kernel(tables, seed, first_id + int(i), 1, duration_s, presets, policy, max_attempts,
-                           apply_speed_rule, max(duration_s, 1))  # fmt: skip
+        redo = _run_kernel(tables, seed, track_ids[i : i + 1], start_draws[i : i + 1], duration_s, presets, policy,
+                           max_attempts, apply_speed_rule, max(duration_s, 1))  # fmt: skip
         _replace_track(out, int(i), redo)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(out["rows_n"], out=offsets[1:])
@@ -326,7 +334,7 @@ def _replace_track(out: dict, i: int, redo: dict) -> None:
         out["row_t"] = np.pad(out["row_t"], ((0, 0), (0, extra)))
         out["row_val"] = np.pad(out["row_val"], ((0, 0), (0, extra), (0, 0)))
         out["row_bins"] = np.pad(out["row_bins"], ((0, 0), (0, extra), (0, 0)))
-    for key in ("bins", "values", "alt", "heading", "rows_n", "changes", "resamples", "status"):
+    for key in ("bins", "values", "alt", "heading", "rows_n", "changes", "resamples", "status", "end_draw"):
         out[key][i] = redo[key][0]
     out["rejects"][i] += redo["rejects"][0]
     out["row_t"][i, :rows] = redo["row_t"][0, :rows]
@@ -428,7 +436,13 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
     _check_arguments(n, duration_s, first_id, empty_column, max_attempts)
     if duration_s < 1 and model.transition is not None:
         raise ValueError(f"duration_s must be >= 1 s for tracks, got {duration_s}")
-    seed = seed_to_uint64(rng)
+    track_ids = np.arange(first_id, first_id + n, dtype=np.uint64)
+    return _sample_ids(model, track_ids, np.zeros(n, dtype=np.uint64), int(duration_s), seed_to_uint64(rng), start,
+                       empty_column, max_attempts, layers_ft, chunk_size, progress)  # fmt: skip
+
+
+def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_column, max_attempts, layers_ft,
+                chunk_size, progress) -> TrackSample:  # fmt: skip
     presets = parse_presets(model, start)
     layer_edges = _layer_edges(model, layers_ft)
     tables = build_sampler_tables(model, layer_edges)
@@ -436,19 +450,33 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
         raise ValueError(f"model {model.name}: L is categorical; give layers_ft (altitude layer edges, ft)")
     apply_speed_rule = model.transition is not None and "v" in model.roles and "hdot" in model.roles
     policy = EMPTY_COLUMN_POLICIES[empty_column]
+    n = track_ids.shape[0]
     chunk = chunk_size or max(256, _BUFFER_TRACK_SECONDS // max(duration_s, 1))
     pieces = []
     for chunk_start in range(0, n, chunk):
-        count = min(chunk, n - chunk_start)
-        out = _sample_chunk(tables, seed, first_id + chunk_start, count, int(duration_s), presets, policy,
-                            max_attempts, apply_speed_rule)  # fmt: skip
+        ids = track_ids[chunk_start : chunk_start + chunk]
+        out = _sample_chunk(tables, seed, ids, start_draws[chunk_start : chunk_start + chunk], duration_s, presets,
+                            policy, max_attempts, apply_speed_rule)  # fmt: skip
         gave_up = np.flatnonzero(out["status"] != _kernels.STATUS_OK)
         if gave_up.size:
-            _raise_gave_up(model, start, first_id + chunk_start + int(gave_up[0]), out["rejects"][gave_up[0]], max_attempts)
+            _raise_gave_up(model, start, int(ids[gave_up[0]]), out["rejects"][gave_up[0]], max_attempts)
         pieces.append(out)
         if progress is not None:
-            progress(count)
-    return _assemble(model, pieces, seed, first_id, n, int(duration_s), start, empty_column)
+            progress(ids.shape[0])
+    return _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column)
+
+
+def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_attempts: int = 1000) -> TrackSample:
+    """Redraw the tracks at ``positions`` of ``sample``, each continuing its own random stream.
+
+    Used when a track is rejected downstream (e.g. by the dynamics' limits): the replacement of
+    track k depends only on (seed, k) and on how often it was rejected, never on other tracks.
+    """
+    model = _as_model(model)
+    positions = np.asarray(positions, dtype=np.int64)
+    track_ids = sample.initial["track_id"].to_numpy()[positions].astype(np.uint64)
+    return _sample_ids(model, track_ids, sample.stream_end[positions], sample.duration_s, sample.seed,
+                       sample.presets or None, sample.empty_column, max_attempts, layers_ft, None, None)  # fmt: skip
 
 
 def _raise_gave_up(model, start, track_id, rejects, max_attempts):
@@ -475,7 +503,9 @@ def _concat_rows(pieces: list[dict], key: str, empty: np.ndarray) -> np.ndarray:
     return np.concatenate([p["rows"][key] for p in pieces])
 
 
-def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column) -> TrackSample:
+def _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column) -> TrackSample:
+    n = track_ids.shape[0]
+    first_id = int(track_ids[0]) if n else 0
     n0 = model.n_variables
     n_dyn = max(len(model.transition_order), 1)
     bins = _concat(pieces, "bins", np.zeros((0, n0), np.int64))
@@ -496,7 +526,7 @@ def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column)
     )
     schedule_bins = _concat_rows(pieces, "bins", np.zeros((0, 3), np.int8))
 
-    columns = {"track_id": np.arange(first_id, first_id + n, dtype=np.int64)}
+    columns = {"track_id": track_ids.astype(np.int64)}
     for i in range(n0):
         if model.boundaries[i] is None:
             columns[bin_column_name(model, i)] = bins[:, i] + 1
@@ -526,4 +556,5 @@ def _assemble(model, pieces, seed, first_id, n, duration_s, start, empty_column)
         bin_changes=bin_changes,
         resamples=resample_frame,
         rejections=rejections,
+        stream_end=_concat(pieces, "end_draw", np.zeros(0, np.uint64)),
     )

@@ -1,0 +1,149 @@
+"""HDF5 files of sampled tracks, written chunk by chunk, with provenance.
+
+Layout (one file):
+
+- root attributes: provenance (``encsim_version``, ``model_name``, ``model_sha256``, ``seed``,
+  ``first_id``, ``duration_s``, ``presets``, ``empty_column``, ``created_utc``, ``command``,
+  ``arguments`` as JSON) and, when the file is complete, ``n_tracks`` and ``rejections`` (JSON);
+- ``initial/<column>``: one dataset per column of `TrackSample.initial`;
+- ``schedule/{offsets,t_s,hdot_fps,psidot_rad_s,vdot_fps2,bins}``: the command schedule (CSR);
+- ``counts/bin_changes`` (n, n_dynamic) and ``counts/resamples`` (n, n_variables), with the
+  variable labels in the ``columns`` attribute.
+
+Datasets are resizable and appended per chunk, so memory stays bounded by one chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..commands import CommandSchedule
+
+
+def _append(group: h5py.Group, name: str, values: np.ndarray) -> None:
+    values = np.asarray(values)
+    if name not in group:
+        maxshape = (None,) + values.shape[1:]
+        group.create_dataset(name, data=values, maxshape=maxshape, chunks=True, compression="gzip", compression_opts=1)
+        return
+    dataset = group[name]
+    old = dataset.shape[0]
+    dataset.resize(old + values.shape[0], axis=0)
+    dataset[old:] = values
+
+
+class TrackFileWriter:
+    """Append `TrackSample` chunks (consecutive ids) to one HDF5 file.
+
+    Examples
+    --------
+    >>> with TrackFileWriter("tracks.h5", provenance) as writer:  # doctest: +SKIP
+    ...     for chunk in chunks:
+    ...         writer.append(chunk)
+    """
+
+    def __init__(self, path, provenance: dict):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._file = h5py.File(self._tmp, "w")
+        attrs = {
+            "encsim_version": __version__,
+            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv),
+        }
+        attrs.update(provenance)
+        for key, value in attrs.items():
+            self._file.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) else json.dumps(value)
+        self._rows = 0
+        self._tracks = 0
+        self._rejections: dict[str, int] = {}
+        self._offsets_written = False
+
+    def append(self, sample) -> None:
+        f = self._file
+        initial = f.require_group("initial")
+        initial.attrs["columns"] = json.dumps(list(sample.initial.columns))
+        for column in sample.initial.columns:
+            _append(initial, column, sample.initial[column].to_numpy())
+        schedule = f.require_group("schedule")
+        offsets = sample.schedule.offsets
+        if not self._offsets_written:
+            _append(schedule, "offsets", offsets[:1])
+            self._offsets_written = True
+        _append(schedule, "offsets", offsets[1:] + self._rows)
+        for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"):
+            _append(schedule, name, getattr(sample.schedule, name))
+        _append(schedule, "bins", sample.schedule_bins)
+        counts = f.require_group("counts")
+        _append(counts, "bin_changes", sample.bin_changes.to_numpy())
+        counts["bin_changes"].attrs["columns"] = json.dumps(list(sample.bin_changes.columns))
+        _append(counts, "resamples", sample.resamples.to_numpy())
+        counts["resamples"].attrs["columns"] = json.dumps(list(sample.resamples.columns))
+        self._rows += int(offsets[-1])
+        self._tracks += sample.n_tracks
+        for reason, count in sample.rejections.items():
+            self._rejections[reason] = self._rejections.get(reason, 0) + int(count)
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        return dict(self._rejections)
+
+    def close(self) -> Path:
+        """Finish the file: record totals and move it into place (never leaves a half file)."""
+        self._file.attrs["n_tracks"] = self._tracks
+        self._file.attrs["rejections"] = json.dumps(self._rejections)
+        self._file.close()
+        self._tmp.replace(self.path)
+        return self.path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+        return False
+
+
+def read_tracks(path):
+    """Read a tracks file written by `TrackFileWriter` back into a `TrackSample`."""
+    from ..sampling.sampler import TrackSample
+
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+        if "n_tracks" not in attrs:
+            raise ValueError(f"{path}: incomplete tracks file (no n_tracks attribute)")
+        ordered = json.loads(f["initial"].attrs["columns"])
+        initial = pd.DataFrame({name: f["initial"][name][()] for name in ordered})
+        schedule = CommandSchedule(*(f["schedule"][name][()] for name in ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")))
+        bins = f["schedule"]["bins"][()]
+        changes = f["counts"]["bin_changes"]
+        resamples = f["counts"]["resamples"]
+        sample = TrackSample(
+            model_name=str(attrs["model_name"]),
+            model_sha256=str(attrs["model_sha256"]),
+            seed=int(attrs["seed"]),
+            first_id=int(attrs["first_id"]),
+            duration_s=int(attrs["duration_s"]),
+            presets=json.loads(attrs.get("presets", "{}")),
+            empty_column=str(attrs.get("empty_column", "reject")),
+            initial=initial,
+            schedule=schedule,
+            schedule_bins=bins,
+            bin_changes=pd.DataFrame(changes[()], columns=json.loads(changes.attrs["columns"])),
+            resamples=pd.DataFrame(resamples[()], columns=json.loads(resamples.attrs["columns"])),
+            rejections=json.loads(attrs["rejections"]),
+        )
+    return sample
