@@ -83,12 +83,12 @@ class SamplerTables:
     layer_edges_ft: np.ndarray
 
 
-def build_sampler_tables(model: EncounterModel, layer_edges_ft) -> SamplerTables:
+def build_sampler_tables(model: EncounterModel, layer_edges_ft, *, with_transitions: bool = True) -> SamplerTables:
     n0 = model.n_variables
     initial = _network_arrays(model.initial, list(model.initial_order))
     transition = None
     partner = np.full(n0, -1, dtype=np.int64)
-    if model.transition is not None:
+    if model.transition is not None and with_transitions:
         transition = _network_arrays(model.transition, list(model.transition_order))
         partner = np.full(model.transition.n, -1, dtype=np.int64)
         for t_index, t1_index in model.temporal_map:

@@ -342,9 +342,9 @@ def _replace_track(out: dict, i: int, redo: dict) -> None:
     out["row_bins"][i, :rows] = redo["row_bins"][0, :rows]
 
 
-def _reason_names(model: EncounterModel) -> list[str]:
+def _reason_names(model: EncounterModel, initial_only: bool = False) -> list[str]:
     names = ["initial_speed_below_vertical_rate", "empty_initial_column"]
-    if model.transition is not None:
+    if model.transition is not None and not initial_only:
         names += [f"empty_transition_column:{model.transition.labels[j]}" for j in model.transition_order]
     return names
 
@@ -412,10 +412,22 @@ def sample_tracks(
 def sample_initial(model, n: int, rng, start: Mapping | str | None = None, *, first_id: int = 0,
                    layers_ft=None, chunk_size: int | None = None) -> pd.DataFrame:  # fmt: skip
     """Sample ``n`` draws of a model's initial network only (any model, including the correlated and
-    terminal encounter-geometry networks). Same columns as `TrackSample.initial`; no
-    airspeed/vertical-rate rejection unless the model is an uncorrelated track model."""
+    terminal encounter-geometry networks): exact ancestral sampling with presets, values
+    de-discretised, no transitions and no airspeed/vertical-rate rejection. Same columns as
+    `TrackSample.initial`.
+
+    Examples
+    --------
+    >>> frame = encsim.sample_initial("terminal_v3_opensky_encounter_model", 1000, rng=1)  # doctest: +SKIP
+    """
     model = _as_model(model)
-    sample = _sample(model, n, 0, rng, start, first_id, "reject", 1000, layers_ft, chunk_size, None)
+    _check_arguments(n, 1, first_id, "reject", 1)
+    refusal = _refusal(model, "sample_initial")
+    if refusal:
+        raise ValueError(refusal)
+    track_ids = np.arange(first_id, first_id + n, dtype=np.uint64)
+    sample = _sample_ids(model, track_ids, np.zeros(n, dtype=np.uint64), 0, seed_to_uint64(rng), start, "reject",
+                         1000, layers_ft, chunk_size, None, initial_only=True)  # fmt: skip
     return sample.initial
 
 
@@ -442,13 +454,13 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
 
 
 def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_column, max_attempts, layers_ft,
-                chunk_size, progress) -> TrackSample:  # fmt: skip
+                chunk_size, progress, initial_only=False) -> TrackSample:  # fmt: skip
     presets = parse_presets(model, start)
     layer_edges = _layer_edges(model, layers_ft)
-    tables = build_sampler_tables(model, layer_edges)
-    if model.transition is not None and "L" in model.roles and layer_edges.shape[0] == 0:
+    tables = build_sampler_tables(model, layer_edges, with_transitions=not initial_only)
+    if not initial_only and "L" in model.roles and layer_edges.shape[0] == 0:
         raise ValueError(f"model {model.name}: L is categorical; give layers_ft (altitude layer edges, ft)")
-    apply_speed_rule = model.transition is not None and "v" in model.roles and "hdot" in model.roles
+    apply_speed_rule = not initial_only and "v" in model.roles and "hdot" in model.roles
     policy = EMPTY_COLUMN_POLICIES[empty_column]
     n = track_ids.shape[0]
     chunk = chunk_size or max(256, _BUFFER_TRACK_SECONDS // max(duration_s, 1))
@@ -463,7 +475,7 @@ def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_co
         pieces.append(out)
         if progress is not None:
             progress(ids.shape[0])
-    return _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column)
+    return _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column, initial_only)
 
 
 def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_attempts: int = 1000) -> TrackSample:
@@ -503,11 +515,11 @@ def _concat_rows(pieces: list[dict], key: str, empty: np.ndarray) -> np.ndarray:
     return np.concatenate([p["rows"][key] for p in pieces])
 
 
-def _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column) -> TrackSample:
+def _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column, initial_only=False) -> TrackSample:
     n = track_ids.shape[0]
     first_id = int(track_ids[0]) if n else 0
     n0 = model.n_variables
-    n_dyn = max(len(model.transition_order), 1)
+    n_dyn = 1 if initial_only else max(len(model.transition_order), 1)
     bins = _concat(pieces, "bins", np.zeros((0, n0), np.int64))
     values = _concat(pieces, "values", np.zeros((0, n0)))
     alt = _concat(pieces, "alt", np.zeros(0))
@@ -528,9 +540,10 @@ def _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column) -
 
     columns = {"track_id": track_ids.astype(np.int64)}
     for i in range(n0):
-        if model.boundaries[i] is None:
+        # categorical variables, and the altitude layer always, as 1-based bins
+        if model.boundaries[i] is None or model.roles.get("L") == i:
             columns[bin_column_name(model, i)] = bins[:, i] + 1
-    if "L" in model.roles and (model.transition is not None or model.boundaries[model.roles["L"]] is not None):
+    if "L" in model.roles and (not initial_only or model.boundaries[model.roles["L"]] is not None):
         columns["alt_ft"] = alt
     for i in range(n0):
         if model.boundaries[i] is not None and model.roles.get("L") != i:
@@ -538,10 +551,10 @@ def _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column) -
     initial = pd.DataFrame(columns)
 
     time_t_of = dict((t1, t) for t, t1 in model.temporal_map)
-    dyn_labels = [model.labels[time_t_of[j]] for j in model.transition_order]
+    dyn_labels = [] if initial_only else [model.labels[time_t_of[j]] for j in model.transition_order]
     bin_changes = pd.DataFrame(changes[:, : len(dyn_labels)], columns=dyn_labels)
     resample_frame = pd.DataFrame(resamples, columns=list(model.labels))
-    rejections = {name: int(c) for name, c in zip(_reason_names(model), rejects)}
+    rejections = {name: int(c) for name, c in zip(_reason_names(model, initial_only), rejects)}
     return TrackSample(
         model_name=model.name,
         model_sha256=model.sha256,

@@ -1,0 +1,211 @@
+"""The ``encsim`` command: a thin adapter over the Python API.
+
+Examples
+--------
+encsim models list
+encsim models info uncor_1200only_fwse_v1p2
+encsim models verify
+encsim sample uncor_1200only_fwse_v1p2 -n 10000 --duration 300 --seed 1 --start G=1,A=4 -o tracks.h5
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import __version__
+
+
+def _fail(message: str) -> None:
+    click.echo(f"encsim: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="encsim")
+def main() -> None:
+    """encsim: Monte Carlo simulation of mid-air encounters with the MIT LL encounter models."""
+
+
+# ---------------------------------------------------------------------------------- models
+
+
+@main.group()
+def models() -> None:
+    """List, describe and verify the encounter models of the registry."""
+
+
+def _scope(entry) -> str:
+    hi = entry.altitude_scope_ft[1]
+    hi_text = "inf" if hi == float("inf") else f"{hi:,.0f}"
+    return f"{entry.altitude_scope_ft[0]:,.0f}-{hi_text} ft {entry.altitude_reference}"
+
+
+def _abilities(entry) -> str:
+    words = []
+    if entry.sample_tracks:
+        words.append("tracks")
+    elif entry.sample_initial:
+        words.append("initial-only")
+    if entry.fly != "no":
+        words.append("fly" if entry.fly == "yes" else f"fly({entry.fly})")
+    if entry.encounters:
+        words.append("encounters")
+    return ",".join(words) or "load-only"
+
+
+@models.command("list")
+def models_list() -> None:
+    """One line per registry model: class, data, altitude scope, surrogate and deprecated flags."""
+    from .bayes.registry import load_registry
+
+    registry = load_registry()
+    header = f"{'name':40s} {'aircraft class':30s} {'data':28s} {'scope':26s} {'uses':28s} flags"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for name, entry in sorted(registry.items()):
+        flags = []
+        if entry.noncooperative_surrogate:
+            flags.append("surrogate")
+        if entry.deprecated:
+            flags.append("deprecated")
+        click.echo(
+            f"{name:40s} {entry.aircraft_class[:30]:30s} {entry.data_source[:28]:28s} {_scope(entry):26s} "
+            f"{_abilities(entry):28s} {','.join(flags)}"
+        )
+
+
+@models.command("info")
+@click.argument("name")
+def models_info(name: str) -> None:
+    """Variables, bins with units, parents, altitude scope and training hours of one model."""
+    from .bayes import load_model
+
+    try:
+        model = load_model(name)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    entry = model.entry
+    click.echo(f"model      {model.name}")
+    click.echo(f"file       {model.path}")
+    click.echo(f"sha256     {model.sha256}")
+    if entry is not None:
+        click.echo(f"class      {entry.aircraft_class} ({entry.family})")
+        click.echo(f"data       {entry.data_source}")
+        click.echo(f"scope      {_scope(entry)}")
+        click.echo(f"layers     {list(entry.layer_edges_ft)} ft {entry.altitude_reference}")
+        click.echo(f"uses       {_abilities(entry)}" + (f"  ({entry.refusal})" if entry.refusal else ""))
+        click.echo(f"surrogate  {'yes' if entry.noncooperative_surrogate else 'no'} for non-cooperative aircraft")
+        click.echo(f"deprecated {'yes' if entry.deprecated else 'no'}")
+        click.echo(f"about      {entry.description}")
+    hours = model.training_hours()
+    click.echo(f"training   {hours:,.0f} h (total initial count / 3600)" if hours is not None else
+               "training   n/a (initial tables disagree in their totals)")  # fmt: skip
+    click.echo(f"transitions {'yes' if model.has_transitions else 'no (static network)'}")
+    click.echo("")
+    click.echo(f"{'#':>2} {'label':14s} {'role':7s} {'bins':>4} {'units':10s} {'rate':>9} parents / edges")
+    for row in model.describe_variables():
+        edges = "*" if row["edges"] is None else " ".join(f"{e:g}" for e in row["edges"])
+        zero = f" (zero bin {row['zero_bin']})" if row["zero_bin"] else ""
+        dynamic = " dynamic" if row["dynamic"] else ""
+        click.echo(
+            f"{row['index']:>2} {row['label']:14s} {row['role']:7s} {row['bins']:>4} {row['units']:10s} "
+            f"{row['resample_rate']:9.6f} parents [{', '.join(row['parents'])}]{dynamic}"
+        )
+        click.echo(f"{'':>2} {'':14s} edges: {edges}{zero}")
+    if model.has_transitions:
+        click.echo("")
+        click.echo("transition parents:")
+        for j in model.transition_order:
+            parents = [model.transition.labels[p] for p in model.transition.parents(j)]
+            click.echo(f"   {model.transition.labels[j]:16s} <- {', '.join(parents)}")
+    for quirk in model.quirks:
+        click.echo(f"QUIRK: {quirk}")
+
+
+@models.command("verify")
+@click.argument("names", nargs=-1)
+def models_verify(names) -> None:
+    """Find, checksum and validate every registry model (or the NAMES given); report quirks."""
+    from .bayes import load_model
+    from .bayes.registry import load_registry
+
+    registry = load_registry()
+    failures = 0
+    for name in names or sorted(registry):
+        try:
+            model = load_model(name)
+        except (FileNotFoundError, ValueError) as exc:
+            failures += 1
+            click.echo(f"FAIL  {name}: {exc}")
+            continue
+        status = "QUIRK" if model.quirks else "ok"
+        click.echo(f"{status:5s} {name}: sha256 verified, {model.n_variables} variables, "
+                   f"{'transitions' if model.has_transitions else 'static'}, file {model.path}")  # fmt: skip
+        for quirk in model.quirks:
+            click.echo(f"      {quirk}")
+    click.echo(f"{failures} failed" if failures else "all models verified")
+    sys.exit(1 if failures else 0)
+
+
+# ---------------------------------------------------------------------------------- sample
+
+
+@main.command()
+@click.argument("model")
+@click.option("-n", "n_tracks", type=click.IntRange(min=1), required=True, help="Number of tracks.")
+@click.option("--duration", "duration_s", type=click.IntRange(min=1), default=60, show_default=True, help="Track length, s.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Philox streams.")
+@click.option("--start", default=None, help="Presets as 1-based bins, e.g. G=1,A=4.")
+@click.option("--first-id", type=click.IntRange(min=0), default=0, show_default=True, help="Id of the first track.")
+@click.option("--empty-column", type=click.Choice(["reject", "hold", "bin1"]), default="reject", show_default=True)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Tracks per chunk (memory bound).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="HDF5 file to write.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chunk_size, output, quiet) -> None:
+    """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
+    from tqdm import tqdm
+
+    from .bayes import load_model
+    from .io.tracks_file import TrackFileWriter
+    from .sampling import sample_tracks
+    from .sampling.sampler import preset_mapping
+
+    try:
+        loaded = load_model(model)
+        presets = preset_mapping(start)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    chunk = chunk_size or max(1000, 2_000_000 // duration_s)
+    provenance = {
+        "model_name": loaded.name,
+        "model_sha256": loaded.sha256,
+        "seed": seed,
+        "first_id": first_id,
+        "duration_s": duration_s,
+        "presets": presets,
+        "empty_column": empty_column,
+        "arguments": {"model": model, "n": n_tracks, "duration_s": duration_s, "seed": seed, "start": start,
+                      "first_id": first_id, "empty_column": empty_column, "chunk_size": chunk},  # fmt: skip
+    }
+    with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
+        with TrackFileWriter(output, provenance) as writer:
+            for chunk_start in range(0, n_tracks, chunk):
+                count = min(chunk, n_tracks - chunk_start)
+                try:
+                    tracks = sample_tracks(loaded, count, duration_s, rng=seed, start=presets,
+                                           first_id=first_id + chunk_start, empty_column=empty_column)  # fmt: skip
+                except ValueError as exc:
+                    _fail(str(exc))
+                writer.append(tracks)
+                bar.update(count)
+        rejections = writer.rejections
+    total_rejected = sum(rejections.values())
+    click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name} to {output}")
+    click.echo(f"rejected and redrawn: {total_rejected}" + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
