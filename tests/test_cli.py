@@ -1,0 +1,102 @@
+"""The `encsim` command: models list/info/verify and sample, through click's test runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import encsim
+from encsim.cli import main
+from encsim.io.tracks_file import read_tracks
+from encsim.sampling import sample_tracks
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def test_models_list_names_every_registry_model(runner):
+    result = runner.invoke(main, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines()[2:] if line.strip()]
+    assert len(lines) == 27
+    fwse = next(line for line in lines if line.startswith("uncor_1200only_fwse_v1p2 "))
+    assert "surrogate" in fwse and "50-5,000 ft AGL" in fwse
+    haa = next(line for line in lines if line.startswith("haa_v1 "))
+    assert "MSL" in haa
+
+
+def test_models_info_shows_variables_units_parents_and_training_hours(runner):
+    result = runner.invoke(main, ["models", "info", "uncor_1200only_fwse_v1p2"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "ft/min" in out and "deg/s" in out and "kt/s" in out
+    assert "parents [G, A, L, v, \\dot v]" in out
+    hours = fwse_hours = encsim.load_model("uncor_1200only_fwse_v1p2").training_hours()
+    assert f"{fwse_hours:,.0f} h" in out and hours > 100_000
+    assert "\\dot h(t+1)      <- A, L, \\dot v(t), \\dot h(t), \\dot \\psi(t)" in out
+
+
+def test_models_info_reports_skydiving_quirk_and_unknown_names(runner):
+    result = runner.invoke(main, ["models", "info", "skydiving_v1"])
+    assert result.exit_code == 0
+    assert "QUIRK" in result.output and "different totals" in result.output
+    assert "n/a" in result.output  # no training hours when the tables disagree
+    unknown = runner.invoke(main, ["models", "info", "uncor_1200only_fwse_v1p3"])
+    assert unknown.exit_code == 2
+    assert "did you mean uncor_1200only_fwse_v1p2" in unknown.output
+
+
+def test_models_verify_passes_on_the_shared_files_and_fails_on_a_corrupted_copy(runner, tmp_path, model_dir, monkeypatch):
+    result = runner.invoke(main, ["models", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "all models verified" in result.output
+    assert "QUIRK skydiving_v1" in result.output
+    broken_dir = tmp_path / "models"
+    broken_dir.mkdir()
+    shutil.copy(model_dir / "balloon_v1.txt", broken_dir / "balloon_v1.txt")
+    with open(broken_dir / "balloon_v1.txt", "a") as handle:
+        handle.write("0 \n")
+    monkeypatch.setenv("ENCSIM_MODEL_DIR", str(broken_dir))
+    failed = runner.invoke(main, ["models", "verify", "balloon_v1", "glider_v1"])
+    assert failed.exit_code == 1
+    assert "FAIL  balloon_v1" in failed.output and "sha256" in failed.output
+    assert "FAIL  glider_v1" in failed.output and "not found" in failed.output
+
+
+def test_sample_writes_tracks_with_provenance_identical_to_the_api(runner, tmp_path):
+    out = tmp_path / "tracks.h5"
+    args = ["sample", "uncor_1200only_fwse_v1p2", "-n", "700", "--duration", "90", "--seed", "5",
+            "--start", "G=1,A=4", "--chunk-size", "300", "-o", str(out), "--quiet"]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 700 tracks" in result.output
+    with h5py.File(out, "r") as f:
+        assert f.attrs["model_name"] == "uncor_1200only_fwse_v1p2"
+        assert f.attrs["model_sha256"] == encsim.load_model("uncor_1200only_fwse_v1p2").sha256
+        assert f.attrs["seed"] == 5 and f.attrs["encsim_version"] == encsim.__version__
+        assert json.loads(f.attrs["presets"]) == {"G": 1, "A": 4}
+        assert json.loads(f.attrs["arguments"])["n"] == 700
+    from_file = read_tracks(out)
+    direct = sample_tracks("uncor_1200only_fwse_v1p2", 700, 90, rng=5, start={"G": 1, "A": 4})
+    assert from_file.initial.equals(direct.initial)
+    np.testing.assert_array_equal(from_file.schedule.offsets, direct.schedule.offsets)
+    np.testing.assert_array_equal(from_file.schedule.psidot_rad_s, direct.schedule.psidot_rad_s)
+    np.testing.assert_array_equal(from_file.schedule_bins, direct.schedule_bins)
+    assert from_file.rejections == direct.rejections
+    assert not (tmp_path / "tracks.h5.partial").exists()
+
+
+def test_sample_refuses_bad_presets_and_models_with_clear_messages(runner, tmp_path):
+    out = str(tmp_path / "x.h5")
+    bad_preset = runner.invoke(main, ["sample", "uncor_1200only_fwse_v1p2", "-n", "5", "--start", "G=2,A=1", "-o", out])
+    assert bad_preset.exit_code == 2 and "probability 0" in bad_preset.output
+    refused = runner.invoke(main, ["sample", "haa_v1", "-n", "5", "-o", out])
+    assert refused.exit_code == 2 and "refused" in refused.output and "undocumented" in refused.output
+    assert not (tmp_path / "x.h5").exists()
