@@ -127,7 +127,7 @@ def parse_model_text(text: str, *, source: str = "<text>") -> ModelFileContents:
     initial = _parse_network(sections, "initial", source, time_t_count=0)
     transition = None
     if present_transition:
-        transition = _parse_network(sections, "transition", source, time_t_count=initial.n)
+        transition = _parse_network(sections, "transition", source, time_t_count=initial.n, initial_r=initial.r)
         _check_transition_matches_initial(initial, transition, source)
 
     boundaries = _parse_boundaries(sections["boundaries"], initial, source)
@@ -190,7 +190,7 @@ def _parse_int_tokens(tokens: list[str], source: str, section: str, what: str) -
     return values
 
 
-def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: int) -> NetworkTables:
+def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: int, initial_r=None) -> NetworkTables:
     labels = parse_labels(sections[f"labels_{suffix}"], source, f"labels_{suffix}")
     n = len(labels)
 
@@ -227,6 +227,19 @@ def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: in
         raise ModelFileError(source, r_section, f"has {r.shape[0]} entries, expected {n} (one per label)")
     if np.any(r < 1):
         raise ModelFileError(source, r_section, f"every variable needs at least one bin, got {r.tolist()}")
+    if initial_r is not None and not np.array_equal(r[: initial_r.shape[0]], initial_r):
+        # checked before the counts, whose expected length depends on r
+        raise ModelFileError(
+            source, r_section, f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from r_initial {initial_r.tolist()}"
+        )
+    if initial_r is not None:
+        stems = {strip_time_suffix(label)[0]: i for i, label in enumerate(labels[: initial_r.shape[0]])}
+        for j in range(initial_r.shape[0], n):
+            partner = stems.get(strip_time_suffix(labels[j])[0])
+            if partner is not None and r[j] != r[partner]:
+                raise ModelFileError(
+                    source, r_section, f"{labels[j]!r} has {r[j]} bins but {labels[partner]!r} has {r[partner]}"
+                )
 
     n_section = f"N_{suffix}"
     tokens = [token for line in sections[n_section] for token in line.split()]
@@ -300,10 +313,6 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
                 "labels_transition",
                 f"label {i + 1} is {transition.labels[i]!r}, expected initial label {initial.labels[i]!r} (with '(t)' if dynamic)",
             )
-    if not np.array_equal(transition.r[:n0], initial.r):
-        raise ModelFileError(
-            source, "r_transition", f"first {n0} entries {transition.r[:n0].tolist()} differ from r_initial {initial.r.tolist()}"
-        )
     stems_t = {strip_time_suffix(label)[0]: i for i, label in enumerate(transition.labels[:n0])}
     for j in range(n0, transition.n):
         stem, suffix = strip_time_suffix(transition.labels[j])
@@ -315,12 +324,6 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
         if partner is None or strip_time_suffix(transition.labels[partner])[1] != "t":
             raise ModelFileError(
                 source, "labels_transition", f"{transition.labels[j]!r} has no matching '(t)' variable among the first {n0}"
-            )
-        if transition.r[j] != transition.r[partner]:
-            raise ModelFileError(
-                source,
-                "r_transition",
-                f"{transition.labels[j]!r} has {transition.r[j]} bins but {transition.labels[partner]!r} has {transition.r[partner]}",
             )
 
 
