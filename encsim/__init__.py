@@ -17,7 +17,7 @@ _LAZY = {
     "sample_tracks": "encsim.sampling",
     "sample_initial": "encsim.sampling",
     "fly_commands": "encsim.dynamics",
-    "fly": "encsim.dynamics",
+    "fly": "encsim.tracks",
     "CommandSchedule": "encsim.commands",
     "InitialStates": "encsim.commands",
 }
