@@ -268,8 +268,12 @@ def resolve_model_file(name_or_path, *, model_dir=None, download: bool | None = 
 
     url = _download_url(entry)
     if downloads_allowed(download):
-        return _download(entry, url, cache), entry
-    looked.append(f"{url} (download switched off by {'download=False' if download is False else ENV_OFFLINE + '=1'})")
+        try:
+            return _download(entry, url, cache), entry
+        except OSError as exc:  # network failure: say everything that was tried
+            looked.append(f"{url} (download failed: {exc})")
+    else:
+        looked.append(f"{url} (download switched off by {'download=False' if download is False else ENV_OFFLINE + '=1'})")
     raise ModelNotFoundError(
         f"model '{entry.name}' ({entry.file}) not found. Looked in:\n  - "
         + "\n  - ".join(looked)
@@ -291,7 +295,7 @@ def _download(entry: RegistryEntry, url: str, cache: Path) -> Path:
         fetched = pooch.retrieve(url, known_hash=f"sha256:{entry.sha256}", fname=entry.file, path=cache, progressbar=False)
     except ValueError as exc:  # pooch reports a hash mismatch as ValueError and deletes the file
         raise ChecksumError(f"download of model '{entry.name}' from {url} failed its sha256 check: {exc}") from None
-    except Exception as exc:  # network errors: say what was tried
-        raise ModelNotFoundError(f"model '{entry.name}': download from {url} failed ({exc})") from None
+    except Exception as exc:  # requests' errors are not all OSError: normalise them
+        raise OSError(f"{type(exc).__name__}: {exc}") from None
     return Path(fetched).resolve()
 

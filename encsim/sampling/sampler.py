@@ -19,7 +19,7 @@ attempt 0 (decisions.md section 4), so it is the same whether drawn alone, in on
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -173,6 +173,57 @@ class TrackSample:
     @property
     def n_tracks(self) -> int:
         return len(self.initial)
+
+    def take(self, positions) -> "TrackSample":
+        """The tracks at ``positions`` (in that order), as a new sample."""
+        positions = np.asarray(positions, dtype=np.int64)
+        offsets = self.schedule.offsets
+        counts = offsets[positions + 1] - offsets[positions]
+        rows = np.repeat(offsets[positions] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+        new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_offsets[1:])
+        schedule = CommandSchedule.trusted(
+            new_offsets, self.schedule.t_s[rows], self.schedule.hdot_fps[rows], self.schedule.psidot_rad_s[rows],
+            self.schedule.vdot_fps2[rows],
+        )  # fmt: skip
+        return dataclasses.replace(
+            self,
+            first_id=int(self.initial["track_id"].iloc[positions[0]]) if positions.shape[0] else self.first_id,
+            initial=self.initial.iloc[positions].reset_index(drop=True),
+            schedule=schedule,
+            schedule_bins=self.schedule_bins[rows],
+            bin_changes=self.bin_changes.iloc[positions].reset_index(drop=True),
+            resamples=self.resamples.iloc[positions].reset_index(drop=True),
+            stream_end=None if self.stream_end is None else self.stream_end[positions],
+        )
+
+    @staticmethod
+    def concatenate(parts: list["TrackSample"]) -> "TrackSample":
+        """Tracks of several samples of the same model, seed and duration, one after the other.
+
+        Rejection counts add up.
+        """
+        first = parts[0]
+        offsets = [np.zeros(1, dtype=np.int64)]
+        shift = 0
+        for part in parts:
+            offsets.append(part.schedule.offsets[1:] + shift)
+            shift += int(part.schedule.offsets[-1])
+        schedule = CommandSchedule.trusted(
+            np.concatenate(offsets),
+            *(np.concatenate([getattr(p.schedule, name) for p in parts]) for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")),
+        )
+        rejections = {key: sum(p.rejections.get(key, 0) for p in parts) for key in first.rejections}
+        return dataclasses.replace(
+            first,
+            initial=pd.concat([p.initial for p in parts], ignore_index=True),
+            schedule=schedule,
+            schedule_bins=np.concatenate([p.schedule_bins for p in parts]),
+            bin_changes=pd.concat([p.bin_changes for p in parts], ignore_index=True),
+            resamples=pd.concat([p.resamples for p in parts], ignore_index=True),
+            rejections=rejections,
+            stream_end=None if first.stream_end is None else np.concatenate([p.stream_end for p in parts]),
+        )
 
     def commands_per_second(self) -> dict[str, np.ndarray]:
         """Commanded values during each second, arrays (n_tracks, duration_s), model units.
