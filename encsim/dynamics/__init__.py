@@ -73,6 +73,8 @@ class Trajectories:
     pitch_rad: np.ndarray
     bank_rad: np.ndarray
     hdot_fps: np.ndarray
+    #: (4, n_aircraft): min and max altitude (ft) and speed (ft/s) over every 10-Hz sample
+    extremes: np.ndarray | None = None
 
     FIELDS = ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad", "bank_rad", "hdot_fps")
 
@@ -85,11 +87,13 @@ class Trajectories:
         return pd.DataFrame({"t_s": self.t_s, **{name: getattr(self, name)[i] for name in self.FIELDS}})
 
     def select(self, rows) -> "Trajectories":
-        return Trajectories(self.t_s, *(getattr(self, name)[rows] for name in self.FIELDS))
+        extremes = None if self.extremes is None else self.extremes[:, rows]
+        return Trajectories(self.t_s, *(getattr(self, name)[rows] for name in self.FIELDS), extremes=extremes)
 
     @classmethod
     def concatenate(cls, parts: list["Trajectories"]) -> "Trajectories":
-        return cls(parts[0].t_s, *(np.concatenate([getattr(p, name) for p in parts]) for name in cls.FIELDS))
+        extremes = None if any(p.extremes is None for p in parts) else np.concatenate([p.extremes for p in parts], axis=1)
+        return cls(parts[0].t_s, *(np.concatenate([getattr(p, name) for p in parts]) for name in cls.FIELDS), extremes=extremes)
 
 
 def initial_states_from_sample(speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0) -> InitialStates:
@@ -169,12 +173,13 @@ def fly_commands(initial_states: InitialStates, schedules: CommandSchedule, dura
                                                            "heading_rad", "pitch_rad", "bank_rad")])  # fmt: skip
     n_records = n_steps // stride + 1
     out = np.empty((8, n, n_records), dtype=np.float64)
+    extremes = np.empty((4, n), dtype=np.float64)
     if n:
         _kernels.fly_kernel(init, schedules.offsets, _step_indices(schedules, dt_s), schedules.hdot_fps,
                             schedules.psidot_rad_s, schedules.vdot_fps2, limit_rows, n_steps, stride,
-                            bool(command_lead), float(dt_s), out)  # fmt: skip
+                            bool(command_lead), float(dt_s), out, extremes)  # fmt: skip
     t_s = np.arange(n_records) * (stride * dt_s)
-    return Trajectories(t_s, *out)
+    return Trajectories(t_s, *out, extremes=extremes)
 
 
 def fly_vertical_only(alt_ft, schedules: CommandSchedule, duration_s: float, *, dt_s: float = DT_S,
@@ -194,5 +199,8 @@ def fly_vertical_only(alt_ft, schedules: CommandSchedule, duration_s: float, *, 
     up = np.concatenate([alt_ft[:, None], alt_ft[:, None] + np.cumsum(hdot * dt_s, axis=1)], axis=1)[:, ::stride]
     rate = np.concatenate([hdot, hdot[:, -1:]], axis=1)[:, ::stride]
     zeros = np.zeros_like(up)
+    full_up = np.concatenate([alt_ft[:, None], alt_ft[:, None] + np.cumsum(hdot * dt_s, axis=1)], axis=1)
+    extremes = np.stack([full_up.min(axis=1), full_up.max(axis=1), np.zeros(n), np.zeros(n)])
     t_s = np.arange(up.shape[1]) * stride * dt_s
-    return Trajectories(t_s, zeros, zeros.copy(), up, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), rate)
+    return Trajectories(t_s, zeros, zeros.copy(), up, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), rate,
+                        extremes=extremes)  # fmt: skip

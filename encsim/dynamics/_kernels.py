@@ -106,14 +106,16 @@ def _record(out, a, m, speed, north, east, up, heading, pitch, bank):
 
 
 @njit(parallel=True, cache=True)
-def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, n_steps, stride, lead, dt, out):
+def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, n_steps, stride, lead, dt, out,
+               extremes):  # fmt: skip
     """Fly every aircraft for ``n_steps`` steps, recording every ``stride``-th sample.
 
     init: (7, n) speed, north, east, up, heading, pitch, bank. Schedule rows ``offsets[a]:offsets[a+1]``
     start at step ``row_step``. The step producing sample i uses the last row with
     ``row_step <= i - 1`` (a command acts from its own time on), or ``<= i`` when ``lead`` (the
     reference's one-step lead). limits: (6, n). out: (8, n, n_records) north, east, up, speed,
-    heading, pitch, bank, vertical rate.
+    heading, pitch, bank, vertical rate. extremes: (4, n) minimum and maximum altitude and speed over
+    every 10-Hz sample, whatever the recording rate (for track-level limits).
     """
     n = init.shape[1]
     for a in prange(n):
@@ -125,6 +127,10 @@ def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits,
         pitch = init[5, a]
         bank = init[6, a]
         _record(out, a, 0, speed, north, east, up, heading, pitch, bank)
+        up_min = up
+        up_max = up
+        speed_lo = speed
+        speed_hi = speed
         row = offsets[a]
         last_row = offsets[a + 1] - 1
         shift = 0 if lead else 1
@@ -138,3 +144,11 @@ def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits,
             )  # fmt: skip
             if i % stride == 0:
                 _record(out, a, i // stride, speed, north, east, up, heading, pitch, bank)
+            up_min = min(up_min, up)
+            up_max = max(up_max, up)
+            speed_lo = min(speed_lo, speed)
+            speed_hi = max(speed_hi, speed)
+        extremes[0, a] = up_min
+        extremes[1, a] = up_max
+        extremes[2, a] = speed_lo
+        extremes[3, a] = speed_hi

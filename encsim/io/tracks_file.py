@@ -70,6 +70,10 @@ class TrackFileWriter:
 
     def append(self, sample) -> None:
         f = self._file
+        if sample.layer_edges_ft is not None:
+            f.attrs["layer_edges_ft"] = np.asarray(sample.layer_edges_ft, dtype=np.float64)
+        if sample.stream_end is not None:
+            _append(f.require_group("streams"), "end_draw", sample.stream_end)
         initial = f.require_group("initial")
         initial.attrs["columns"] = json.dumps(list(sample.initial.columns))
         for column in sample.initial.columns:
@@ -145,5 +149,7 @@ def read_tracks(path):
             bin_changes=pd.DataFrame(changes[()], columns=json.loads(changes.attrs["columns"])),
             resamples=pd.DataFrame(resamples[()], columns=json.loads(resamples.attrs["columns"])),
             rejections=json.loads(attrs["rejections"]),
+            stream_end=f["streams"]["end_draw"][()] if "streams" in f else None,
+            layer_edges_ft=np.asarray(attrs["layer_edges_ft"]) if "layer_edges_ft" in attrs else None,
         )
     return sample

@@ -20,6 +20,7 @@ attempt 0 (decisions.md section 4), so it is the same whether drawn alone, in on
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -40,6 +41,29 @@ _BUFFER_TRACK_SECONDS = 2_500_000
 
 class SamplingError(RuntimeError):
     """A sampling request that cannot be met (e.g. a track rejected 1,000 times in a row)."""
+
+
+class ScopeWarning(UserWarning):
+    """A model used outside its documented altitude scope."""
+
+
+def check_scope(model: EncounterModel, layer_edges: np.ndarray, *, strict: bool = False) -> None:
+    """Warn (or, with ``strict``, raise) when the altitude layers leave the model's documented scope.
+
+    E.g. a radar-era 1200-code model (trained at or above 500 ft AGL) used below 500 ft AGL.
+    """
+    if model.entry is None or layer_edges.shape[0] == 0:
+        return
+    lo, hi = model.entry.altitude_scope_ft
+    if layer_edges[0] < lo - 1e-9 or layer_edges[-1] > hi + 1e-9:
+        message = (
+            f"model {model.name} is used from {layer_edges[0]:g} to {layer_edges[-1]:g} ft "
+            f"{model.entry.altitude_reference}, outside its documented scope {lo:g}-{hi:g} ft; "
+            "its authors advise against it"
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, ScopeWarning, stacklevel=4)
 
 
 def _as_model(model) -> EncounterModel:
@@ -150,6 +174,8 @@ class TrackSample:
         T Bernoulli trials per variable, including superseded and last-second ones).
     rejections : dict
         Counts of redrawn tracks by reason.
+    layer_edges_ft : ndarray
+        The altitude layer table the initial altitudes were drawn from (ft).
     stream_end : ndarray (n_tracks,) uint64
         Where each track's random stream stopped (its next draw index): `redraw_tracks`
         continues there to replace a track rejected downstream (e.g. by the dynamics' limits).
@@ -169,6 +195,7 @@ class TrackSample:
     resamples: pd.DataFrame
     rejections: dict = field(default_factory=dict)
     stream_end: np.ndarray | None = None
+    layer_edges_ft: np.ndarray | None = None
 
     @property
     def n_tracks(self) -> int:
@@ -413,6 +440,7 @@ def sample_tracks(
     layers_ft=None,
     chunk_size: int | None = None,
     progress=None,
+    strict: bool = False,
 ) -> TrackSample:
     """Sample ``n`` tracks of ``duration_s`` seconds from a DBN encounter model.
 
@@ -440,6 +468,8 @@ def sample_tracks(
         Tracks per kernel call (bounds memory; does not change the tracks).
     progress : callable, optional
         Called with the number of tracks finished after each chunk.
+    strict : bool
+        Raise instead of warning when the altitude layers leave the model's documented scope.
 
     Returns
     -------
@@ -457,6 +487,7 @@ def sample_tracks(
         raise ValueError(refusal)
     if model.transition is None:
         raise ValueError(f"model {model.name} has no transition network: use encsim.sample_initial")
+    check_scope(model, _layer_edges(model, layers_ft), strict=strict)
     return _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attempts, layers_ft, chunk_size, progress)
 
 
@@ -526,7 +557,8 @@ def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_co
         pieces.append(out)
         if progress is not None:
             progress(ids.shape[0])
-    return _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column, initial_only)
+    sample = _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column, initial_only)
+    return dataclasses.replace(sample, layer_edges_ft=layer_edges)
 
 
 def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_attempts: int = 1000) -> TrackSample:
@@ -538,8 +570,9 @@ def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_
     model = _as_model(model)
     positions = np.asarray(positions, dtype=np.int64)
     track_ids = sample.initial["track_id"].to_numpy()[positions].astype(np.uint64)
+    layers = layers_ft if layers_ft is not None else sample.layer_edges_ft
     return _sample_ids(model, track_ids, sample.stream_end[positions], sample.duration_s, sample.seed,
-                       sample.presets or None, sample.empty_column, max_attempts, layers_ft, None, None)  # fmt: skip
+                       sample.presets or None, sample.empty_column, max_attempts, layers, None, None)  # fmt: skip
 
 
 def _raise_gave_up(model, start, track_id, rejects, max_attempts):
