@@ -1,0 +1,70 @@
+"""Geodetic placement of tracks: local east/north/up (ft) <-> WGS-84 latitude, longitude, height.
+
+A track's north/east are relative to where it starts and its ``up_ft`` is the altitude above
+ground level; placing it at an anchor (latitude, longitude, ground altitude MSL) treats the local
+tangent plane at the anchor as the ground (flat terrain), which is what the encounter models
+assume. The conversion is PROJ's topocentric transformation on the WGS-84 ellipsoid (ellipsoidal
+heights; no geoid model is applied).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from pyproj import Transformer
+
+from ..units import M_PER_FT
+
+
+@lru_cache(maxsize=64)
+def _topocentric(lat0_deg: float, lon0_deg: float, h0_m: float) -> Transformer:
+    """geodetic (lon, lat, h) -> topocentric (east, north, up), metres, at the given origin."""
+    pipeline = (
+        "+proj=pipeline +step +proj=axisswap +order=2,1 +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        "+step +proj=cart +ellps=WGS84 "
+        f"+step +proj=topocentric +ellps=WGS84 +lat_0={lat0_deg!r} +lon_0={lon0_deg!r} +h_0={h0_m!r}"
+    )
+    return Transformer.from_pipeline(pipeline)
+
+
+def _check_anchor(lat0_deg: float, lon0_deg: float) -> None:
+    if not -90.0 <= lat0_deg <= 90.0:
+        raise ValueError(f"anchor latitude {lat0_deg} deg is outside [-90, 90]")
+    if not -180.0 <= lon0_deg <= 360.0:
+        raise ValueError(f"anchor longitude {lon0_deg} deg is outside [-180, 360]")
+
+
+def enu_to_geodetic(east_ft, north_ft, up_ft, lat0_deg: float, lon0_deg: float, ground_alt_ft_msl: float = 0.0):
+    """Local east/north/up (ft, up above the anchor's ground) -> (lat_deg, lon_deg, alt_ft) on WGS-84.
+
+    Examples
+    --------
+    >>> lat, lon, alt = enu_to_geodetic(6076.1, 0.0, 1000.0, 42.36, -71.01)  # doctest: +SKIP
+    """
+    _check_anchor(lat0_deg, lon0_deg)
+    transformer = _topocentric(float(lat0_deg), float(lon0_deg), float(ground_alt_ft_msl) * M_PER_FT)
+    east_m, north_m, up_m = (np.asarray(v, dtype=np.float64) * M_PER_FT for v in (east_ft, north_ft, up_ft))
+    lat, lon, h_m = transformer.transform(east_m, north_m, up_m, direction="INVERSE")
+    return np.asarray(lat), np.asarray(lon), np.asarray(h_m) / M_PER_FT
+
+
+def geodetic_to_enu(lat_deg, lon_deg, alt_ft, lat0_deg: float, lon0_deg: float, ground_alt_ft_msl: float = 0.0):
+    """WGS-84 (lat_deg, lon_deg, alt_ft) -> local (east_ft, north_ft, up_ft) at the anchor."""
+    _check_anchor(lat0_deg, lon0_deg)
+    transformer = _topocentric(float(lat0_deg), float(lon0_deg), float(ground_alt_ft_msl) * M_PER_FT)
+    east_m, north_m, up_m = transformer.transform(
+        np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64), np.asarray(alt_ft, dtype=np.float64) * M_PER_FT
+    )
+    return np.asarray(east_m) / M_PER_FT, np.asarray(north_m) / M_PER_FT, np.asarray(up_m) / M_PER_FT
+
+
+def place_trajectories(trajectories, lat0_deg: float, lon0_deg: float, ground_alt_ft_msl: float = 0.0) -> dict[str, np.ndarray]:
+    """Latitude, longitude and altitude (ft above the ellipsoid) of every recorded sample.
+
+    Every track starts at the anchor's horizontal position; ``up_ft`` is taken above the anchor's
+    ground. Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
+    """
+    lat, lon, alt = enu_to_geodetic(trajectories.east_ft, trajectories.north_ft, trajectories.up_ft,
+                                    lat0_deg, lon0_deg, ground_alt_ft_msl)  # fmt: skip
+    return {"lat_deg": lat, "lon_deg": lon, "alt_ft": alt}
