@@ -163,22 +163,31 @@ def models_verify(names) -> None:
 @click.option("--empty-column", type=click.Choice(["reject", "hold", "bin1"]), default="reject", show_default=True)
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Tracks per chunk (memory bound).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="HDF5 file to write.")
+@click.option("--fly", "fly_tracks", is_flag=True, help="Also fly the tracks (10-Hz dynamics, model limits, redraws).")
+@click.option("--output-hz", type=click.Choice(["10", "5", "2", "1"]), default="10", show_default=True,
+              help="Recording rate of the trajectories with --fly.")
+@click.option("--reference-limits", is_flag=True, help="With --fly: the reference's getDynamicLimits exactly.")
+@click.option("--strict", is_flag=True, help="Error (not warn) when layers leave the model's altitude scope.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chunk_size, output, quiet) -> None:
+def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chunk_size, output, fly_tracks, output_hz,
+           reference_limits, strict, quiet) -> None:  # fmt: skip
     """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
     from tqdm import tqdm
 
     from .bayes import load_model
     from .io.tracks_file import TrackFileWriter
     from .sampling import sample_tracks
-    from .sampling.sampler import preset_mapping
+    from .sampling.sampler import SamplingError, preset_mapping
+    from .tracks import fly
 
     try:
         loaded = load_model(model)
         presets = preset_mapping(start)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    chunk = chunk_size or max(1000, 2_000_000 // duration_s)
+    records = duration_s * int(output_hz) + 1
+    # bound memory: about 2e6 command-buffer track-seconds, or 25e6 trajectory values, per chunk
+    chunk = chunk_size or (max(100, 25_000_000 // (records * 8)) if fly_tracks else max(1000, 2_000_000 // duration_s))
     provenance = {
         "model_name": loaded.name,
         "model_sha256": loaded.sha256,
@@ -188,23 +197,50 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
         "presets": presets,
         "empty_column": empty_column,
         "arguments": {"model": model, "n": n_tracks, "duration_s": duration_s, "seed": seed, "start": start,
-                      "first_id": first_id, "empty_column": empty_column, "chunk_size": chunk},  # fmt: skip
+                      "first_id": first_id, "empty_column": empty_column, "chunk_size": chunk, "fly": fly_tracks,
+                      "output_hz": int(output_hz), "reference_limits": reference_limits, "strict": strict},  # fmt: skip
     }
     with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
         with TrackFileWriter(output, provenance) as writer:
             for chunk_start in range(0, n_tracks, chunk):
                 count = min(chunk, n_tracks - chunk_start)
                 try:
-                    tracks = sample_tracks(loaded, count, duration_s, rng=seed, start=presets,
+                    tracks = sample_tracks(loaded, count, duration_s, rng=seed, start=presets, strict=strict,
                                            first_id=first_id + chunk_start, empty_column=empty_column)  # fmt: skip
-                except ValueError as exc:
+                    if fly_tracks:
+                        flown = fly(tracks, loaded, output_hz=float(output_hz), reference_limits=reference_limits,
+                                    strict=strict)  # fmt: skip
+                        tracks = flown.sample
+                except (ValueError, SamplingError) as exc:
                     _fail(str(exc))
                 writer.append(tracks)
+                if fly_tracks:
+                    writer.append_trajectories(flown.trajectories, flown.rejections, flown.limits)
                 bar.update(count)
         rejections = writer.rejections
     total_rejected = sum(rejections.values())
-    click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name} to {output}")
+    flown_text = f", flown at {output_hz} Hz" if fly_tracks else ""
+    click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name}{flown_text} to {output}")
     click.echo(f"rejected and redrawn: {total_rejected}" + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else ""))
+
+
+# ---------------------------------------------------------------------------------- plot
+
+
+@main.command()
+@click.argument("tracks_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--count", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="Tracks to draw.")
+@click.option("--first", type=click.IntRange(min=0), default=0, show_default=True, help="First track (position).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="PNG file (default: next to the input).")
+def plot(tracks_file, count, first, output) -> None:
+    """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
+    from .io.plots import plot_tracks
+
+    try:
+        path = plot_tracks(tracks_file, count=count, first=first, output=output)
+    except (ValueError, KeyError) as exc:
+        _fail(f"{tracks_file}: {exc}")
+    click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

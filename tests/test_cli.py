@@ -100,3 +100,33 @@ def test_sample_refuses_bad_presets_and_models_with_clear_messages(runner, tmp_p
     refused = runner.invoke(main, ["sample", "haa_v1", "-n", "5", "-o", out])
     assert refused.exit_code == 2 and "refused" in refused.output and "undocumented" in refused.output
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_sample_with_fly_stores_trajectories_limits_and_fly_rejections(runner, tmp_path):
+    out = tmp_path / "flown.h5"
+    args = ["sample", "uncor_1200only_fwse_v1p2", "-n", "300", "--duration", "60", "--seed", "2", "--start", "G=1,A=4",
+            "--fly", "--output-hz", "1", "-o", str(out), "--quiet"]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    from encsim.io.tracks_file import read_trajectories
+
+    trajectories = read_trajectories(out)
+    assert trajectories.up_ft.shape == (300, 61)
+    with h5py.File(out, "r") as f:
+        rejections = json.loads(f.attrs["rejections"])
+        assert {"fly:altitude", "fly:speed", "fly:vertical_rate"} <= set(rejections)
+        assert f["trajectories"]["limit_speed_min_fps"].shape == (300,)
+    flown = encsim.fly(sample_tracks("uncor_1200only_fwse_v1p2", 300, 60, rng=2, start={"G": 1, "A": 4}), output_hz=1.0)
+    np.testing.assert_allclose(trajectories.up_ft, flown.trajectories.up_ft, rtol=1e-6)  # stored as float32
+    assert rejections["fly:speed"] == flown.rejections["speed"]
+
+
+def test_plot_draws_a_png_from_stored_or_replayed_tracks(runner, tmp_path):
+    plain = tmp_path / "plain.h5"
+    assert runner.invoke(main, ["sample", "glider_v1", "-n", "20", "--duration", "60", "-o", str(plain), "--quiet"]).exit_code == 0
+    result = runner.invoke(main, ["plot", str(plain), "--count", "4", "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    png = (tmp_path / "p.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    too_far = runner.invoke(main, ["plot", str(plain), "--first", "50"])
+    assert too_far.exit_code == 2 and "holds 20 tracks" in too_far.output

@@ -8,7 +8,10 @@ Layout (one file):
 - ``initial/<column>``: one dataset per column of `TrackSample.initial`;
 - ``schedule/{offsets,t_s,hdot_fps,psidot_rad_s,vdot_fps2,bins}``: the command schedule (CSR);
 - ``counts/bin_changes`` (n, n_dynamic) and ``counts/resamples`` (n, n_variables), with the
-  variable labels in the ``columns`` attribute.
+  variable labels in the ``columns`` attribute;
+- optionally ``trajectories/{t_s,north_ft,east_ft,up_ft,speed_fps,heading_rad,pitch_rad,bank_rad,hdot_fps}``
+  (float32, (n, n_records)) and the per-track limits ``trajectories/limit_*``; rejection counts of
+  the flight are in ``rejections`` with a ``fly:`` prefix.
 
 Datasets are resizable and appended per chunk, so memory stays bounded by one chunk.
 """
@@ -97,6 +100,20 @@ class TrackFileWriter:
         for reason, count in sample.rejections.items():
             self._rejections[reason] = self._rejections.get(reason, 0) + int(count)
 
+    def append_trajectories(self, trajectories, fly_rejections: dict, limits=None) -> None:
+        """Add the flown trajectories of the tracks appended last (same order), and their limits."""
+        group = self._file.require_group("trajectories")
+        if "t_s" not in group:
+            group.create_dataset("t_s", data=trajectories.t_s)
+        for name in trajectories.FIELDS:
+            _append(group, name, getattr(trajectories, name).astype(np.float32 if name != "t_s" else np.float64))
+        if limits is not None:
+            for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps"):
+                _append(group, "limit_" + name, getattr(limits, name))
+        for reason, count in fly_rejections.items():
+            key = "fly:" + reason
+            self._rejections[key] = self._rejections.get(key, 0) + int(count)
+
     @property
     def rejections(self) -> dict[str, int]:
         return dict(self._rejections)
@@ -153,3 +170,15 @@ def read_tracks(path):
             layer_edges_ft=np.asarray(attrs["layer_edges_ft"]) if "layer_edges_ft" in attrs else None,
         )
     return sample
+
+
+def read_trajectories(path, rows=None):
+    """The trajectories stored in a tracks file (all tracks, or the given rows)."""
+    from ..dynamics import Trajectories
+
+    with h5py.File(path, "r") as f:
+        if "trajectories" not in f:
+            raise ValueError(f"{path}: no trajectories (sample with --fly to store them)")
+        group = f["trajectories"]
+        selection = slice(None) if rows is None else np.asarray(rows)
+        return Trajectories(group["t_s"][()], *(group[name][selection].astype(np.float64) for name in Trajectories.FIELDS))

@@ -1,0 +1,61 @@
+"""Plots people would rather look at than read: tracks in plan and profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .tracks_file import read_trajectories, read_tracks
+
+
+def _trajectories_for(path, rows):
+    """Stored trajectories, or (for a file sampled without --fly) the tracks flown now as sampled."""
+    try:
+        return read_trajectories(path, rows), "stored trajectories"
+    except ValueError:
+        from ..dynamics import fly_commands
+
+        sample = read_tracks(path).take(rows)
+        flown = fly_commands(sample.initial_states(), sample.schedule, sample.duration_s, output_hz=10.0)
+        return flown, "flown as sampled (no model limits applied)"
+
+
+def plot_tracks(path, *, count: int = 5, first: int = 0, output=None) -> Path:
+    """Plan view (east/north) and altitude profile of ``count`` tracks of a tracks file; returns the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import h5py
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        n_tracks = int(f.attrs["n_tracks"])
+        model_name = str(f.attrs["model_name"])
+        seed = int(f.attrs["seed"])
+    if first >= n_tracks:
+        raise ValueError(f"--first {first} but the file holds {n_tracks} tracks")
+    rows = np.arange(first, min(first + count, n_tracks))
+    flown, origin = _trajectories_for(path, rows)
+    figure, (plan, profile) = plt.subplots(1, 2, figsize=(12, 5.2), constrained_layout=True)
+    for k, row in enumerate(rows):
+        label = f"track {row}"
+        plan.plot(flown.east_ft[k] / 6076.115, flown.north_ft[k] / 6076.115, lw=1.2, label=label)
+        plan.plot(flown.east_ft[k, 0] / 6076.115, flown.north_ft[k, 0] / 6076.115, "o", color=plan.lines[-1].get_color(), ms=4)
+        profile.plot(flown.t_s, flown.up_ft[k], lw=1.2, label=label)
+    plan.set_xlabel("east (NM)")
+    plan.set_ylabel("north (NM)")
+    plan.set_aspect("equal", adjustable="datalim")
+    plan.set_title("plan view (dots: start)")
+    profile.set_xlabel("time (s)")
+    profile.set_ylabel("altitude (ft AGL)")
+    profile.set_title("altitude profile")
+    for axis in (plan, profile):
+        axis.grid(alpha=0.3)
+    profile.legend(fontsize=8, loc="best")
+    figure.suptitle(f"{model_name}, seed {seed}: tracks {rows[0]}-{rows[-1]} of {n_tracks} ({origin})", fontsize=10)
+    output = Path(output) if output else path.with_suffix(".png")
+    figure.savefig(output, dpi=110)
+    plt.close(figure)
+    return output
