@@ -1,39 +1,93 @@
-"""Philox4x64-10, counter-based, in Numba: the one random generator of encsim (decisions.md section 4).
+"""Philox4x64-10, counter-based, in Numba: the one random generator of encsim.
 
-Key = (seed, id) and counter = (block index, sub-stream, attempt, 0). Draw number j of a stream is
-lane ``j % 4`` of the block computed at counter ``(j // 4, sub_stream, attempt, 0)``; a uniform is
-``(raw >> 11) * 2**-53``, in [0, 1). Sub-streams of an encounter attempt: 0 ownship, 1 intruder,
-2 geometry; a track sampled alone uses sub-stream 0, attempt 0.
+Project decision: key = (seed, id) and counter = (draw index // 4, sub-stream, attempt, 0).
+Sub-streams of an encounter attempt are 0 ownship, 1 intruder, 2 geometry; a track sampled alone
+uses sub-stream 0, attempt 0. A redraw inside a sub-stream (a rejected track) keeps consuming the
+same stream, so a track depends only on its own key and position, never on what else is sampled.
 
-The output is bit-identical to numpy's ``numpy.random.Philox`` (the tests' twin). numpy increments
-its counter *before* computing a block, so ``Philox(key=k, counter=c).random_raw(4)`` is our block at
-counter ``c + 1`` (with carry into the next word).
+Stream layout
+-------------
+The raw output number ``j`` (0-based *draw index*) of the stream ``(key0, key1, sub_stream,
+attempt)`` is lane ``j % 4`` of the Philox4x64-10 block computed at counter
+``(j // 4, sub_stream, attempt, 0)``. A uniform is ``(raw >> 11) * 2**-53``: the top 53 bits, in
+[0, 1), with every value a multiple of 2**-53. Because ``j // 4 < 2**62``, counter word 0 never
+carries, so two streams differing in sub-stream or attempt never share a block.
 
-A stream lives in a ``uint64`` array of length 9:
-``[key0, key1, sub_stream, attempt, draw_index, buf0, buf1, buf2, buf3]``; it allocates nothing
-per draw and can be used from any njit kernel, one array per track.
+Relation to numpy
+-----------------
+The output is bit-identical to ``numpy.random.Philox`` (the tests' twin), with one offset: numpy
+increments its 256-bit counter (word 0 least significant, carrying into words 1, 2, 3, modulo
+2**256) *before* computing each block. So ``Philox(key=k, counter=c).random_raw(4)`` is our block
+at counter ``c + 1``, and numpy's ``state["counter"]`` always names the block it computed last
+(a fresh generator has an empty buffer, ``buffer_pos == 4``). Hence a whole stream's numpy twin is
+``Philox(key=[key0, key1], counter=(0, sub_stream, attempt, 0) - 1)`` (subtraction with borrow,
+e.g. ``(2**64 - 1, sub_stream - 1, attempt, 0)`` when ``sub_stream > 0``): its
+``random_raw(n)`` are our draws ``0 .. n - 1``, and ``Generator(twin).random(n)`` our uniforms,
+since numpy's doubles use the same ``(raw >> 11) * 2**-53``.
+
+Stream object
+-------------
+A stream lives in a ``uint64`` array of length 9,
+``[key0, key1, sub_stream, attempt, draw_index, buf0, buf1, buf2, buf3]``, one per track: the
+draw functions allocate nothing and touch only that array, so they can run inside any njit
+kernel, including a ``prange`` loop whose iterations each own their array. ``buf0..buf3`` hold
+the block of the current draw index; they are valid whenever ``draw_index % 4 != 0``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
+__all__ = [
+    "STREAM_SIZE",
+    "next_raw",
+    "next_uniform",
+    "next_uniform_open0",
+    "philox4x64_10",
+    "seed_to_uint64",
+    "stream_init",
+    "stream_seek",
+    "uniforms",
+]
+
+#: length of a stream array: key0, key1, sub_stream, attempt, draw_index, 4 buffered outputs
+STREAM_SIZE = 9
+
+# Every constant is an np.uint64: in Numba, uint64 mixed with a Python int (int64) is float64.
 _MULTIPLIER_0 = np.uint64(0xD2E7470EE14C6C93)
 _MULTIPLIER_1 = np.uint64(0xCA5A826395121157)
-_WEYL_0 = np.uint64(0x9E3779B97F4A7C15)
-_WEYL_1 = np.uint64(0xBB67AE8584CAA73B)
+_WEYL_0 = np.uint64(0x9E3779B97F4A7C15)  # key bump after each round (golden ratio)
+_WEYL_1 = np.uint64(0xBB67AE8584CAA73B)  # key bump after each round (sqrt(3) - 1)
 _LOW_32 = np.uint64(0xFFFFFFFF)
 _SHIFT_32 = np.uint64(32)
+_ZERO = np.uint64(0)
+_ONE = np.uint64(1)
+_TWO = np.uint64(2)
+_LANE_MASK = np.uint64(3)
+_SHIFT_53_BITS = np.uint64(11)
 _ROUNDS = 10
-_TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
+_TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0  # exact: 2**-53
+
+# positions in a stream array
+_KEY0 = 0
+_KEY1 = 1
+_SUB_STREAM = 2
+_ATTEMPT = 3
+_DRAW_INDEX = 4
+_BUFFER = np.uint64(5)  # uint64 so that _BUFFER + lane stays an integer index
+
+_UINT64_LIMIT = 2**64
 
 
 @njit(cache=True, inline="always")
-def _mul_hi_lo(a, b):
-    """64 x 64 -> 128-bit product as (low, high) words, from 32-bit halves (Numba has no uint128).
+def _mul_hi_lo(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """64 x 64 -> 128-bit product of two uint64, as (high, low) words.
 
-    Every operand stays np.uint64: mixing uint64 with a Python int would give float64 in Numba.
+    Numba has no 128-bit integer, so the high word is assembled from the four 32 x 32 -> 64-bit
+    partial products; none of them nor any sum below can overflow 64 bits (``middle`` is at most
+    3 * (2**32 - 1)). The low word is the ordinary wrapping uint64 product.
     """
     a_lo = a & _LOW_32
     a_hi = a >> _SHIFT_32
@@ -44,89 +98,251 @@ def _mul_hi_lo(a, b):
     hi_lo = a_hi * b_lo
     middle = (lo_lo >> _SHIFT_32) + (lo_hi & _LOW_32) + (hi_lo & _LOW_32)
     high = a_hi * b_hi + (lo_hi >> _SHIFT_32) + (hi_lo >> _SHIFT_32) + (middle >> _SHIFT_32)
-    return a * b, high
+    return high, a * b
 
 
 @njit(cache=True)
-def philox4x64_10(c0, c1, c2, c3, k0, k1):
-    """One Philox4x64 block with 10 rounds: the 4 uint64 outputs for counter (c0..c3), key (k0, k1)."""
-    for round_index in range(_ROUNDS):
-        if round_index > 0:
-            k0 = k0 + _WEYL_0
-            k1 = k1 + _WEYL_1
-        lo0, hi0 = _mul_hi_lo(_MULTIPLIER_0, c0)
-        lo1, hi1 = _mul_hi_lo(_MULTIPLIER_1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
+def philox4x64_10(c0, c1, c2, c3, k0, k1) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One Philox4x64 block with 10 rounds.
+
+    Parameters
+    ----------
+    c0, c1, c2, c3 : np.uint64
+        The counter, word 0 least significant (any integer is taken modulo 2**64).
+    k0, k1 : np.uint64
+        The key.
+
+    Returns
+    -------
+    tuple of 4 np.uint64
+        The block, in numpy's lane order: ``Philox(key=[k0, k1], counter=c - 1).random_raw(4)``.
+
+    Notes
+    -----
+    A round is ``(hi(M1 c2) ^ c1 ^ k0, lo(M1 c2), hi(M0 c0) ^ c3 ^ k1, lo(M0 c0))`` followed by the
+    Weyl key bump; the bump after the last round is never used.
+    """
+    # Fresh uint64 names: an int64 argument added to a uint64 constant would become float64.
+    x0 = np.uint64(c0)
+    x1 = np.uint64(c1)
+    x2 = np.uint64(c2)
+    x3 = np.uint64(c3)
+    key0 = np.uint64(k0)
+    key1 = np.uint64(k1)
+    for _ in range(_ROUNDS):
+        hi0, lo0 = _mul_hi_lo(_MULTIPLIER_0, x0)
+        hi1, lo1 = _mul_hi_lo(_MULTIPLIER_1, x2)
+        x0, x1, x2, x3 = hi1 ^ x1 ^ key0, lo1, hi0 ^ x3 ^ key1, lo0
+        key0 = key0 + _WEYL_0
+        key1 = key1 + _WEYL_1
+    return x0, x1, x2, x3
 
 
-@njit(cache=True)
-def stream_init(stream, key0, key1, sub_stream, attempt):
-    """Start the stream of (key0, key1, sub_stream, attempt) at draw 0."""
-    stream[0] = key0
-    stream[1] = key1
-    stream[2] = sub_stream
-    stream[3] = attempt
-    stream[4] = np.uint64(0)
+@intrinsic
+def _philox_block_nothrow(typingctx, c0, c1, c2, c3, k0, k1):
+    """`philox4x64_10` called without an exception check, for the draw functions.
+
+    Why: every njit-to-njit call is followed by a check of its status word. With that error exit
+    between them, Numba cannot prune the (atomic) incref/decref of the caller's stream array that
+    surrounds each inlined draw, which more than doubled the cost of a draw. The block is integer
+    arithmetic only and cannot raise, so the status is dropped; the block itself stays one
+    out-of-line function, compiled once per caller library, instead of being inlined at every
+    call site.
+    """
+    u64 = types.uint64
+    if not all(isinstance(arg, types.Integer) for arg in (c0, c1, c2, c3, k0, k1)):
+        return None
+    signature = types.UniTuple(u64, 4)(u64, u64, u64, u64, u64, u64)
+
+    def codegen(context, builder, sig, args):
+        converted = [context.cast(builder, value, from_type, u64) for value, from_type in zip(args, sig.args)]
+        block_sig = types.UniTuple(u64, 4)(u64, u64, u64, u64, u64, u64)
+        compiled = context.compile_subroutine(builder, philox4x64_10.py_func, block_sig)
+        _status, result = context.call_internal_no_propagate(builder, compiled.fndesc, block_sig, converted)
+        return result
+
+    return signature, codegen
 
 
-@njit(cache=True)
-def next_raw(stream):
-    """The next raw 64-bit output of the stream."""
-    draw = stream[4]
-    lane = draw & np.uint64(3)
-    if lane == np.uint64(0):
-        o0, o1, o2, o3 = philox4x64_10(draw >> np.uint64(2), stream[2], stream[3], np.uint64(0), stream[0], stream[1])
-        stream[5] = o0
-        stream[6] = o1
-        stream[7] = o2
-        stream[8] = o3
-    stream[4] = draw + np.uint64(1)
-    return stream[np.uint64(5) + lane]
+@njit(cache=True, inline="always")
+def _refill(stream: np.ndarray, block_index: np.uint64) -> None:
+    """Compute the stream's block at ``block_index`` into its buffer."""
+    o0, o1, o2, o3 = _philox_block_nothrow(
+        block_index, stream[_SUB_STREAM], stream[_ATTEMPT], _ZERO, stream[_KEY0], stream[_KEY1]
+    )
+    stream[5] = o0
+    stream[6] = o1
+    stream[7] = o2
+    stream[8] = o3
 
 
-@njit(cache=True)
-def next_uniform(stream):
-    """The next uniform in [0, 1) with 53 random bits."""
-    return (next_raw(stream) >> np.uint64(11)) * _TWO_POW_MINUS_53
+# The stream functions are inlined into their callers (inline="always") for the same reason as
+# _philox_block_nothrow: a real call passing the stream array would bring back the per-draw
+# reference counting.
 
 
-@njit(cache=True)
-def next_uniform_open0(stream):
-    """The next uniform in (0, 1] (``1 - u``), safe for ``log``."""
+@njit(cache=True, inline="always")
+def stream_init(stream: np.ndarray, key0, key1, sub_stream, attempt) -> None:
+    """Start the stream ``(key0, key1, sub_stream, attempt)`` at draw index 0.
+
+    Parameters
+    ----------
+    stream : ndarray (9,) uint64
+        The stream array; overwritten.
+    key0, key1 : np.uint64
+        The key: (seed, track or encounter id).
+    sub_stream : np.uint64
+        0 ownship, 1 intruder, 2 geometry; 0 for a track sampled alone.
+    attempt : np.uint64
+        Encounter attempt; 0 for a track sampled alone.
+    """
+    stream[_KEY0] = np.uint64(key0)
+    stream[_KEY1] = np.uint64(key1)
+    stream[_SUB_STREAM] = np.uint64(sub_stream)
+    stream[_ATTEMPT] = np.uint64(attempt)
+    stream[_DRAW_INDEX] = _ZERO
+
+
+@njit(cache=True, inline="always")
+def stream_seek(stream: np.ndarray, draw_index) -> None:
+    """Move an initialised stream to ``draw_index`` (e.g. to continue a stream stopped earlier).
+
+    Parameters
+    ----------
+    stream : ndarray (9,) uint64
+        A stream set up by `stream_init`.
+    draw_index : np.uint64
+        The draw index of the next draw.
+
+    Notes
+    -----
+    Inside a block the buffer is refilled now, since `next_raw` computes a block only at a
+    multiple of 4; at a multiple of 4 nothing is computed.
+    """
+    index = np.uint64(draw_index)
+    stream[_DRAW_INDEX] = index
+    if (index & _LANE_MASK) != _ZERO:
+        _refill(stream, index >> _TWO)
+
+
+@njit(cache=True, inline="always")
+def next_raw(stream: np.ndarray) -> np.uint64:
+    """The stream's next raw 64-bit output (its draw index advances by one).
+
+    Parameters
+    ----------
+    stream : ndarray (9,) uint64
+        A stream set up by `stream_init`.
+
+    Returns
+    -------
+    np.uint64
+        Lane ``j % 4`` of the block at counter ``(j // 4, sub_stream, attempt, 0)``, ``j`` being
+        the draw index before the call.
+    """
+    draw_index = stream[_DRAW_INDEX]
+    lane = draw_index & _LANE_MASK
+    if lane == _ZERO:
+        _refill(stream, draw_index >> _TWO)
+    stream[_DRAW_INDEX] = draw_index + _ONE
+    return stream[_BUFFER + lane]
+
+
+@njit(cache=True, inline="always")
+def next_uniform(stream: np.ndarray) -> float:
+    """The stream's next uniform in [0, 1): ``(raw >> 11) * 2**-53``, 53 random bits."""
+    return (next_raw(stream) >> _SHIFT_53_BITS) * _TWO_POW_MINUS_53
+
+
+@njit(cache=True, inline="always")
+def next_uniform_open0(stream: np.ndarray) -> float:
+    """The stream's next uniform in (0, 1]: ``1 - u`` with ``u`` from `next_uniform`, for ``log``.
+
+    ``u`` is a multiple of 2**-53 below 1, so ``1 - u`` is exact and at least 2**-53: it is the
+    same draw (same draw index consumed), reflected so that ``log`` never sees 0.
+    """
     return 1.0 - next_uniform(stream)
 
 
 @njit(cache=True)
-def _fill_uniforms(key0, key1, sub_stream, attempt, start, out):
-    stream = np.empty(9, dtype=np.uint64)
+def _fill_uniforms(key0, key1, sub_stream, attempt, start, out: np.ndarray) -> None:
+    stream = np.empty(STREAM_SIZE, dtype=np.uint64)
     stream_init(stream, key0, key1, sub_stream, attempt)
-    for _ in range(start):
-        next_raw(stream)
+    stream_seek(stream, start)
     for k in range(out.shape[0]):
         out[k] = next_uniform(stream)
 
 
+def _check_uint64(name: str, value: int) -> np.uint64:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 0 <= int(value) < _UINT64_LIMIT:
+        raise ValueError(f"{name}={int(value)} is outside [0, 2**64)")
+    return np.uint64(int(value))
+
+
 def uniforms(key0: int, key1: int, sub_stream: int, attempt: int, n: int, start: int = 0) -> np.ndarray:
-    """Uniforms number ``start .. start + n - 1`` of a stream (for tests and debugging)."""
-    out = np.empty(n, dtype=np.float64)
-    _fill_uniforms(np.uint64(key0), np.uint64(key1), np.uint64(sub_stream), np.uint64(attempt), start, out)
+    """Uniforms of draw indices ``start .. start + n - 1`` of a stream (for tests and debugging).
+
+    Parameters
+    ----------
+    key0, key1 : int
+        The key, each in [0, 2**64).
+    sub_stream, attempt : int
+        Counter words 1 and 2, each in [0, 2**64).
+    n : int
+        How many uniforms (>= 0).
+    start : int, optional
+        Draw index of the first one (>= 0); reached directly, not by drawing the ones before.
+
+    Returns
+    -------
+    ndarray (n,) float64
+        What `next_uniform` returns for those draw indices, in [0, 1).
+    """
+    words = [_check_uint64(name, value) for name, value in
+             (("key0", key0), ("key1", key1), ("sub_stream", sub_stream), ("attempt", attempt))]
+    if int(n) < 0:
+        raise ValueError(f"n={n} must be >= 0")
+    if not 0 <= int(start) <= _UINT64_LIMIT - int(n):
+        raise ValueError(f"start={start} must be >= 0 with start + n <= 2**64")
+    out = np.empty(int(n), dtype=np.float64)
+    _fill_uniforms(*words, np.uint64(int(start)), out)
     return out
 
 
-def seed_to_uint64(rng) -> int:
-    """The 64-bit seed (first key word) from ``int | SeedSequence | Generator``.
+def seed_to_uint64(rng: int | np.random.SeedSequence | np.random.Generator) -> int:
+    """The 64-bit seed (key word 0) of an ``int``, ``SeedSequence`` or ``Generator``.
 
-    An int is used as is (0 <= seed < 2**64); a SeedSequence gives its first 64-bit state word; a
-    Generator gives one 64-bit draw (this advances the generator).
+    Parameters
+    ----------
+    rng : int, numpy.random.SeedSequence or numpy.random.Generator
+        An int (or numpy integer) in [0, 2**64) is the seed itself. A SeedSequence gives its first
+        64-bit state word, ``generate_state(1, np.uint64)[0]``; it is not modified. A Generator
+        gives one ``integers(0, 2**64, dtype=np.uint64)`` draw: this *advances the generator*, so
+        two calls with the same Generator give different seeds.
+
+    Returns
+    -------
+    int
+        The seed, in [0, 2**64).
+
+    Raises
+    ------
+    ValueError
+        An int below 0 or at least 2**64.
+    TypeError
+        Any other type, including ``bool`` (``True`` as a seed is almost surely a mistake).
     """
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
         value = int(rng)
-        if not 0 <= value < 2**64:
+        if not 0 <= value < _UINT64_LIMIT:
             raise ValueError(f"seed {value} is outside [0, 2**64)")
         return value
     if isinstance(rng, np.random.SeedSequence):
         return int(rng.generate_state(1, np.uint64)[0])
     if isinstance(rng, np.random.Generator):
-        return int(rng.integers(0, 2**64, dtype=np.uint64, endpoint=False))
-    raise TypeError(f"rng must be an int, numpy.random.SeedSequence or numpy.random.Generator, not {type(rng).__name__}")
+        return int(rng.integers(0, _UINT64_LIMIT, dtype=np.uint64, endpoint=False))
+    raise TypeError(
+        f"rng must be an int, numpy.random.SeedSequence or numpy.random.Generator, not {type(rng).__name__}"
+    )

@@ -1,0 +1,207 @@
+"""Weighted estimators over encounter sets (decisions.md section 6, daa-reference 4).
+
+For an event indicator x (NMAC, LoWC, alert) and importance weights w:
+
+- P = sum(w x) / sum(w), analytic sd = sqrt(sum((w (x - P))^2)) / sum(w);
+- paired nominal/mitigated outcomes: ratio = P_mit / P_nom; induced = sum(w max(0, x_mit - x_nom))
+  / sum(w) / P_nom; resolved = sum(w max(0, x_nom - x_mit)) / sum(w) / P_nom; so
+  ratio = 1 - resolved + induced; analytic sd of the ratio = sqrt(sum((w (x_mit - P_mit))^2)) /
+  sum(w) / P_nom (P_nom held fixed, as DEGAS does);
+- bootstrap: encounters resampled with replacement (an encounter's nominal and mitigated outcomes
+  stay together), statistic sum(w x_mit) / sum(w x_nom); bias-corrected percentile interval by
+  default (DEGAS / MATLAB 'cper'), plain percentile and BCa on request; 95 %, 1,000 seeded resamples.
+
+With no nominal event the ratio is refused, with the Kish effective sample size and what it implies.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+BOOTSTRAP_METHODS = ("bc", "percentile", "bca")
+_BLOCK = 100  # bootstrap resamples drawn per block (bounds memory)
+
+
+class EstimatorWarning(UserWarning):
+    """An estimate that should not be trusted as it stands (wide interval, ratio >= 1, ...)."""
+
+
+def kish_effective_size(weights: np.ndarray) -> float:
+    """(sum w)^2 / sum(w^2): the number of equally weighted encounters worth as much."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return float(weights.sum() ** 2 / np.sum(weights**2)) if weights.size else 0.0
+
+
+def _check(x: np.ndarray, w: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float64).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if x.shape != w.shape:
+        raise ValueError(f"{name}: {x.shape[0]} outcomes but {w.shape[0]} weights")
+    if x.size == 0:
+        raise ValueError(f"{name}: no encounters")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(f"{name}: weights must be finite, non-negative and not all zero")
+    if not np.all((x == 0) | (x == 1)):
+        raise ValueError(f"{name}: outcomes must be 0 or 1 (event indicators)")
+    return x, w
+
+
+@dataclass(frozen=True)
+class ProbabilityEstimate:
+    """Weighted probability of an event with its analytic sd and bootstrap interval."""
+
+    probability: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    method: str
+    n: int
+    n_eff: float
+    events: int
+
+    def __str__(self) -> str:
+        return (f"{self.probability:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}, "
+                f"{self.events} events in {self.n} encounters, N_eff {self.n_eff:.0f})")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """Paired nominal/mitigated estimate: ratio, its induced and resolved parts, sd and interval."""
+
+    p_nominal: float
+    p_mitigated: float
+    ratio: float
+    induced: float
+    resolved: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    method: str
+    n: int
+    n_eff: float
+    nominal_events: int
+    mitigated_events: int
+
+    def __str__(self) -> str:
+        return (f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
+                f"induced {self.induced:.4g}, resolved {self.resolved:.4g}; P_nom {self.p_nominal:.4g}, "
+                f"P_mit {self.p_mitigated:.4g}")  # fmt: skip
+
+
+def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
+    """Sums of each array over ``n_boot`` resamples of the encounters (the same resamples for all)."""
+    generator = np.random.default_rng(rng)
+    n = values[0].shape[0]
+    sums = [np.empty(n_boot) for _ in values]
+    for start in range(0, n_boot, _BLOCK):
+        count = min(_BLOCK, n_boot - start)
+        picks = generator.integers(0, n, size=(count, n))
+        for total, value in zip(sums, values):
+            total[start : start + count] = value[picks].sum(axis=1)
+    return sums
+
+
+def _interval(stat: float, boot: np.ndarray, confidence: float, method: str, jackknife: np.ndarray | None) -> tuple[float, float]:
+    alpha = 1.0 - confidence
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        return float("nan"), float("nan")
+    if method == "percentile":
+        levels = np.array([alpha / 2, 1 - alpha / 2])
+    else:
+        # bias correction: MATLAB bootci's z0 (ties count half)
+        z0 = ndtri(np.clip(np.mean(boot < stat) + np.mean(boot == stat) / 2, 1e-12, 1 - 1e-12))
+        z = ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+        acceleration = 0.0
+        if method == "bca":
+            deviations = jackknife.mean() - jackknife
+            denominator = 6.0 * np.sum(deviations**2) ** 1.5
+            acceleration = float(np.sum(deviations**3) / denominator) if denominator > 0 else 0.0
+        levels = ndtr(z0 + (z0 + z) / (1 - acceleration * (z0 + z)))
+    low, high = np.quantile(boot, levels)
+    return float(low), float(high)
+
+
+def _check_method(method: str, confidence: float, n_boot: int) -> None:
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"method={method!r}; expected one of {BOOTSTRAP_METHODS}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if n_boot < 10:
+        raise ValueError(f"n_boot must be at least 10, got {n_boot}")
+
+
+def weighted_probability(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc") -> ProbabilityEstimate:
+    """Weighted probability of an event, analytic sd and bootstrap interval.
+
+    Examples
+    --------
+    >>> weighted_probability([1, 0, 0, 1], [1, 1, 2, 4]).probability
+    0.625
+    """
+    x, w = _check(x, w, "weighted_probability")
+    _check_method(method, confidence, n_boot)
+    total = w.sum()
+    p = float(np.sum(w * x) / total)
+    sd = float(np.sqrt(np.sum((w * (x - p)) ** 2)) / total)
+    numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
+    jackknife = (np.sum(w * x) - w * x) / (total - w) if method == "bca" else None
+    low, high = _interval(p, numerator / denominator, confidence, method, jackknife)
+    return ProbabilityEstimate(p, sd, low, high, confidence, method, x.size, kish_effective_size(w), int(x.sum()))
+
+
+def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0,
+               method: str = "bc") -> RatioEstimate:  # fmt: skip
+    """Ratio of mitigated to nominal event probability over paired outcomes, with its parts.
+
+    Raises
+    ------
+    ValueError
+        When no nominal event occurred (the ratio is undefined): the message gives N_eff and the
+        bound P_nom < 3 / N_eff (95 %) and how many encounters ten nominal events would need.
+
+    Examples
+    --------
+    >>> r = risk_ratio([1, 1, 1, 0, 0], [0, 1, 0, 1, 0], [1, 1, 2, 2, 4])
+    >>> round(r.ratio, 12), round(r.induced, 12), round(r.resolved, 12)
+    (0.75, 0.5, 0.75)
+    """
+    x_nom, w = _check(x_nominal, w, "risk_ratio (nominal)")
+    x_mit, _ = _check(x_mitigated, w, "risk_ratio (mitigated)")
+    _check_method(method, confidence, n_boot)
+    total = w.sum()
+    n_eff = kish_effective_size(w)
+    p_nom = float(np.sum(w * x_nom) / total)
+    if p_nom == 0:
+        raise ValueError(
+            f"no nominal event in {x_nom.size} encounters (N_eff {n_eff:.0f}): the ratio is undefined. "
+            f"P_nom < {3 / n_eff:.3g} (95 %); about 10 / P_nom encounters, at least {3.3 * n_eff:.0f}, "
+            "are needed for ten nominal events"
+        )
+    p_mit = float(np.sum(w * x_mit) / total)
+    induced = float(np.sum(w * np.maximum(0.0, x_mit - x_nom)) / total / p_nom)
+    resolved = float(np.sum(w * np.maximum(0.0, x_nom - x_mit)) / total / p_nom)
+    ratio = p_mit / p_nom
+    sd = float(np.sqrt(np.sum((w * (x_mit - p_mit)) ** 2)) / total / p_nom)
+    mitigated_sum, nominal_sum = _bootstrap_sums([w * x_mit, w * x_nom], n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = mitigated_sum / nominal_sum
+    jackknife = None
+    if method == "bca":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jackknife = (np.sum(w * x_mit) - w * x_mit) / (np.sum(w * x_nom) - w * x_nom)
+        jackknife = jackknife[np.isfinite(jackknife)]
+    low, high = _interval(ratio, boot, confidence, method, jackknife)
+    if ratio >= 1:
+        warnings.warn(f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2)
+    if np.isfinite(low) and max(ratio - low, high - ratio) > 0.5 * ratio:
+        warnings.warn(f"interval {low:.3g}-{high:.3g} is wider than half the ratio {ratio:.3g}: more encounters needed",
+                      EstimatorWarning, stacklevel=2)  # fmt: skip
+    return RatioEstimate(p_nom, p_mit, ratio, induced, resolved, sd, low, high, confidence, method, x_nom.size, n_eff,
+                         int(x_nom.sum()), int(x_mit.sum()))  # fmt: skip

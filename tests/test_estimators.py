@@ -1,0 +1,111 @@
+"""Weighted estimators: the hand example, the DEGAS sample results, interval coverage."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io as sio
+
+from encsim.metrics import EstimatorWarning, kish_effective_size, risk_ratio, weighted_probability
+from conftest import PROJECT_ROOT
+
+DEGAS = PROJECT_ROOT.parent / "shared" / "data" / "degas-sample-results"
+
+
+def test_hand_example_of_daa_reference_4_4():
+    w = np.array([1, 1, 2, 2, 4.0])
+    nominal = np.array([1, 1, 1, 0, 0])
+    mitigated = np.array([0, 1, 0, 1, 0])
+    with pytest.warns(EstimatorWarning, match="wider than half"):  # five encounters say little
+        r = risk_ratio(nominal, mitigated, w, n_boot=200)
+    assert r.p_nominal == pytest.approx(0.4) and r.p_mitigated == pytest.approx(0.3)
+    assert r.ratio == pytest.approx(0.75) and r.induced == pytest.approx(0.5) and r.resolved == pytest.approx(0.75)
+    assert r.ratio != pytest.approx(2 / 3)  # the unweighted answer
+
+
+def degas_outcomes():
+    nominal = sio.loadmat(DEGAS / "results_nom.mat", squeeze_me=True)
+    mitigated = sio.loadmat(DEGAS / "results_mit.mat", squeeze_me=True)
+    weights = sio.loadmat(DEGAS / "weights.mat", squeeze_me=True)["weights"]
+    fields = list(nominal["fields"])
+    assert fields[:5] == ["encId", "systemTime_s", "alert", "wcv", "nmac"]
+    np.testing.assert_array_equal(nominal["data"][0], mitigated["data"][0])  # same encounters, same order
+    return {name: (nominal["data"][fields.index(name)], mitigated["data"][fields.index(name)]) for name in ("nmac", "wcv")}, weights
+
+
+@pytest.mark.parametrize("event", ["nmac", "wcv"])
+def test_degas_sample_results_follow_the_definitions(event):
+    outcomes, w = degas_outcomes()
+    x_nom, x_mit = outcomes[event]
+    r = risk_ratio(x_nom, x_mit, w, n_boot=1000, rng=1)
+    # the definitions of decisions.md section 6, written out by loops over encounters
+    total = sum(w)
+    p_nom = sum(wi * xi for wi, xi in zip(w, x_nom)) / total
+    p_mit = sum(wi * xi for wi, xi in zip(w, x_mit)) / total
+    induced = sum(wi for wi, a, b in zip(w, x_nom, x_mit) if b > a) / total / p_nom
+    resolved = sum(wi for wi, a, b in zip(w, x_nom, x_mit) if a > b) / total / p_nom
+    sd = np.sqrt(sum((wi * (b - p_mit)) ** 2 for wi, b in zip(w, x_mit))) / total / p_nom
+    assert r.p_nominal == pytest.approx(p_nom, rel=1e-12) and r.p_mitigated == pytest.approx(p_mit, rel=1e-12)
+    assert r.ratio == pytest.approx(p_mit / p_nom, rel=1e-12)
+    assert r.induced == pytest.approx(induced, rel=1e-12) and r.resolved == pytest.approx(resolved, rel=1e-12)
+    assert r.ratio == pytest.approx(1 - r.resolved + r.induced, rel=1e-12)
+    assert r.sd == pytest.approx(sd, rel=1e-12)
+    assert r.ci_low < r.ratio < r.ci_high
+    # the bootstrap interval and the analytic sd describe the same spread (within 30 %)
+    assert (r.ci_high - r.ci_low) / 3.92 == pytest.approx(r.sd, rel=0.3)
+    assert r.n_eff == pytest.approx(kish_effective_size(w))
+
+
+def test_degas_figures():
+    """The figures stated in the encounters issue's closing note."""
+    outcomes, w = degas_outcomes()
+    nmac = risk_ratio(*outcomes["nmac"], w, rng=1)
+    wcv = risk_ratio(*outcomes["wcv"], w, rng=1)
+    assert nmac.p_nominal == pytest.approx(0.002456, abs=5e-7) and nmac.ratio == pytest.approx(0.1268, abs=5e-5)
+    assert wcv.p_nominal == pytest.approx(0.04599, abs=5e-6) and wcv.ratio == pytest.approx(0.4149, abs=5e-5)
+
+
+def test_bootstrap_methods_and_reproducibility():
+    outcomes, w = degas_outcomes()
+    x_nom, x_mit = outcomes["wcv"]
+    first = risk_ratio(x_nom, x_mit, w, rng=5, n_boot=300)
+    again = risk_ratio(x_nom, x_mit, w, rng=5, n_boot=300)
+    assert (first.ci_low, first.ci_high) == (again.ci_low, again.ci_high)
+    for method in ("percentile", "bca"):
+        other = risk_ratio(x_nom, x_mit, w, rng=5, n_boot=300, method=method)
+        assert other.ci_low < other.ratio < other.ci_high
+        assert abs(other.ci_low - first.ci_low) < 0.05 and abs(other.ci_high - first.ci_high) < 0.05
+
+
+def test_interval_coverage_on_a_known_probability():
+    """95 % bias-corrected intervals cover the true weighted probability about 95 % of the time."""
+    rng = np.random.default_rng(2)
+    true_p, covered, trials = 0.1, 0, 200
+    for trial in range(trials):
+        w = rng.choice([1.0, 3.0], size=1500)
+        x = (rng.random(1500) < true_p).astype(float)
+        estimate = weighted_probability(x, w, n_boot=300, rng=trial)
+        covered += estimate.ci_low <= true_p <= estimate.ci_high
+    # binomial(200, 0.95): sd 1.5 %; 0.89 is four sd below
+    assert 0.89 <= covered / trials <= 0.995
+
+
+def test_refusals_and_warnings():
+    w = np.ones(50)
+    with pytest.raises(ValueError, match=r"no nominal event in 50 encounters \(N_eff 50\).*P_nom < 0.06"):
+        risk_ratio(np.zeros(50), np.zeros(50), w)
+    with pytest.raises(ValueError, match="0 or 1"):
+        weighted_probability([0.5, 1], [1, 1])
+    with pytest.raises(ValueError, match="3 outcomes but 2 weights"):
+        weighted_probability([0, 1, 1], [1, 1])
+    with pytest.raises(ValueError, match="method"):
+        weighted_probability([0, 1], [1, 1], method="exact")
+    nominal = np.zeros(50)
+    nominal[:2] = 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        risk_ratio(nominal, nominal, w, n_boot=100)
+    messages = [str(c.message) for c in caught if issubclass(c.category, EstimatorWarning)]
+    assert any(">= 1" in m for m in messages)
