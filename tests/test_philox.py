@@ -85,7 +85,11 @@ def test_known_answers_of_random123():
     """The published Philox4x64-10 known-answer vectors (Random123's kat_vectors)."""
     cases = [
         ((0, 0, 0, 0), (0, 0), (0x16554D9ECA36314C, 0xDB20FE9D672D0FDC, 0xD7E772CEE186176B, 0x7E68B68AEC7BA23B)),
-        ((MASK64,) * 4, (MASK64,) * 2, (0x87B092C3013FE90B, 0x438C3C67BE8D0224, 0x9CC7D7C69CD777B6, 0xA09CAEBF594F0BA0)),
+        (
+            (MASK64,) * 4,
+            (MASK64,) * 2,
+            (0x87B092C3013FE90B, 0x438C3C67BE8D0224, 0x9CC7D7C69CD777B6, 0xA09CAEBF594F0BA0),
+        ),
         (
             (0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89),
             (0x452821E638D01377, 0xBE5466CF34E90C6C),
@@ -200,11 +204,13 @@ def test_extreme_raw_values_map_to_the_ends_of_the_interval():
     """raw 0 -> 0.0 (so open0 gives 1.0); raw 2**64 - 1 -> 1 - 2**-53 (so open0 gives 2**-53)."""
     stream = new_stream(0, 0)
     stream[4] = 1  # mid-block: the buffer is used as is
-    stream[5:9] = [0, 0, MASK64, MASK64]
+    stream[5:9] = [1, 0, 0, MASK64]
     assert next_uniform(stream) == 0.0
     assert next_uniform_open0(stream) == 1.0
     assert next_uniform(stream) == 1.0 - 2.0**-53
     assert int(stream[4]) == 4
+    stream[4] = 3
+    assert next_uniform_open0(stream) == 2.0**-53
 
 
 def test_next_uniform_sequence_equals_uniforms_and_seek():
@@ -223,7 +229,7 @@ def test_next_uniform_sequence_equals_uniforms_and_seek():
 def test_far_draw_index_is_reached_directly():
     start = 4 * 10**15 + 3
     far = uniforms(1, 2, 0, 0, 6, start=start)
-    raw = numpy_philox((1, 2), ((start // 4) - 1, 0, 0, 0)).random_raw(8)
+    raw = numpy_philox((1, 2), ((start // 4) - 1, 0, 0, 0)).random_raw(9)
     np.testing.assert_array_equal(far, (raw[3:] >> np.uint64(11)) * 2.0**-53)
 
 

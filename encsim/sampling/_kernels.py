@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._philox import next_uniform, next_uniform_open0, philox4x64_10, stream_init
+from ._philox import next_uniform, next_uniform_open0, stream_init, stream_seek
 
 POLICY_REJECT = 0
 POLICY_HOLD = 1
@@ -42,19 +42,6 @@ SPEED_RULE_FPS_PER_KT = 1.68781
 _NEVER = np.int64(1) << np.int64(62)
 #: tracks per parallel work item (scratch arrays are allocated once per block)
 _BLOCK = 64
-
-
-@njit(cache=True)
-def _stream_seek(stream, draw_index):
-    """Continue a stream at ``draw_index`` (refilling the buffer of a partly used block)."""
-    stream[4] = draw_index
-    lane = draw_index & np.uint64(3)
-    if lane != np.uint64(0):
-        o0, o1, o2, o3 = philox4x64_10(draw_index >> np.uint64(2), stream[2], stream[3], np.uint64(0), stream[0], stream[1])
-        stream[5] = o0
-        stream[6] = o1
-        stream[7] = o2
-        stream[8] = o3
 
 
 @njit(cache=True)
@@ -229,7 +216,7 @@ def _sample_one(
     n0 = rates.shape[0]
     n_dyn = t_order.shape[0]
     stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(0), np.uint64(0))
-    _stream_seek(stream, start_draw)
+    stream_seek(stream, start_draw)
     hdot_var = command_var[0]
 
     for _attempt in range(max_attempts):

@@ -37,8 +37,7 @@ the block of the current draw index; they are valid whenever ``draw_index % 4 !=
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 __all__ = [
     "STREAM_SIZE",
@@ -138,36 +137,10 @@ def philox4x64_10(c0, c1, c2, c3, k0, k1) -> tuple[np.uint64, np.uint64, np.uint
     return x0, x1, x2, x3
 
 
-@intrinsic
-def _philox_block_nothrow(typingctx, c0, c1, c2, c3, k0, k1):
-    """`philox4x64_10` called without an exception check, for the draw functions.
-
-    Why: every njit-to-njit call is followed by a check of its status word. With that error exit
-    between them, Numba cannot prune the (atomic) incref/decref of the caller's stream array that
-    surrounds each inlined draw, which more than doubled the cost of a draw. The block is integer
-    arithmetic only and cannot raise, so the status is dropped; the block itself stays one
-    out-of-line function, compiled once per caller library, instead of being inlined at every
-    call site.
-    """
-    u64 = types.uint64
-    if not all(isinstance(arg, types.Integer) for arg in (c0, c1, c2, c3, k0, k1)):
-        return None
-    signature = types.UniTuple(u64, 4)(u64, u64, u64, u64, u64, u64)
-
-    def codegen(context, builder, sig, args):
-        converted = [context.cast(builder, value, from_type, u64) for value, from_type in zip(args, sig.args)]
-        block_sig = types.UniTuple(u64, 4)(u64, u64, u64, u64, u64, u64)
-        compiled = context.compile_subroutine(builder, philox4x64_10.py_func, block_sig)
-        _status, result = context.call_internal_no_propagate(builder, compiled.fndesc, block_sig, converted)
-        return result
-
-    return signature, codegen
-
-
 @njit(cache=True, inline="always")
 def _refill(stream: np.ndarray, block_index: np.uint64) -> None:
     """Compute the stream's block at ``block_index`` into its buffer."""
-    o0, o1, o2, o3 = _philox_block_nothrow(
+    o0, o1, o2, o3 = philox4x64_10(
         block_index, stream[_SUB_STREAM], stream[_ATTEMPT], _ZERO, stream[_KEY0], stream[_KEY1]
     )
     stream[5] = o0
@@ -176,9 +149,8 @@ def _refill(stream: np.ndarray, block_index: np.uint64) -> None:
     stream[8] = o3
 
 
-# The stream functions are inlined into their callers (inline="always") for the same reason as
-# _philox_block_nothrow: a real call passing the stream array would bring back the per-draw
-# reference counting.
+# The stream functions are inlined into their callers (inline="always"): a real call passing the
+# stream array costs reference counting on every draw.
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,262 @@
+"""Well-clear and NMAC detection for straight-line (constant-velocity) states, vectorised.
+
+Definitions (daa-reference 1.2, DO-365 / DAIDALUS WCV_TAUMOD with the TCOA vertical test), with
+relative quantities taken as **intruder minus ownship** at the public surface (decisions.md
+section 1). DAIDALUS writes s = own - int; the predicates below are symmetric under s -> -s, v -> -v,
+so only the sign convention of the reported relative position differs.
+
+Horizontal: r <= DTHR, or closing (s.v < 0) with 0 <= tau_mod <= TTHR and DCPA <= HMD*, where
+tau_mod = (DTHR^2 - r^2) / (s.v) for closing traffic (positive outside DTHR) and DCPA the horizontal distance at the time
+of closest approach. Vertical: |dz| <= ZTHR, or (TCOA > 0) converging with time to co-altitude
+<= TCOA. A loss of well clear needs both. The NMAC cylinder (500 ft, 100 ft) is a volume with no
+tau: r < D and |dz| < H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..units import FT_PER_NM
+
+
+@dataclass(frozen=True)
+class WellClearVolume:
+    """A detection volume: horizontal threshold, vertical threshold, tau_mod threshold, HMD filter."""
+
+    name: str
+    dthr_ft: float
+    zthr_ft: float
+    tthr_s: float
+    hmd_ft: float
+    tcoa_s: float = 0.0
+
+    def __post_init__(self):
+        if self.dthr_ft <= 0 or self.zthr_ft <= 0 or self.tthr_s < 0 or self.hmd_ft < 0 or self.tcoa_s < 0:
+            raise ValueError(f"volume {self.name}: thresholds must be positive (tau and TCOA may be 0)")
+
+
+#: DO-365 Phase I DWC (corrective and warning levels): 4000 ft, 450 ft, tau_mod 35 s, HMD* 4000 ft
+DO365_DWC = WellClearVolume("DO-365 DWC", 4000.0, 450.0, 35.0, 4000.0)
+#: DAIDALUS's encoding of the same volume: 0.66 nmi = 4010.24 ft
+DAIDALUS_DWC = WellClearVolume("DAIDALUS DWC (0.66 nmi)", 0.66 * FT_PER_NM, 450.0, 35.0, 0.66 * FT_PER_NM)
+#: DO-365 Phase I preventive volume (alert level 1): 0.66 nmi, 700 ft, 35 s
+DO365_PREVENTIVE = WellClearVolume("DO-365 preventive", 0.66 * FT_PER_NM, 700.0, 35.0, 0.66 * FT_PER_NM)
+#: DO-365A/B non-cooperative DWC: 2200 ft, 450 ft, no tau
+NONCOOP_DWC = WellClearVolume("non-cooperative DWC", 2200.0, 450.0, 0.0, 2200.0)
+
+WELL_CLEAR_PRESETS = {
+    "do365": DO365_DWC,
+    "daidalus": DAIDALUS_DWC,
+    "preventive": DO365_PREVENTIVE,
+    "noncoop": NONCOOP_DWC,
+}
+
+
+@dataclass(frozen=True)
+class Cylinder:
+    """A plain cylinder: horizontal radius and vertical half-height (strict inequalities)."""
+
+    name: str
+    radius_ft: float
+    half_height_ft: float
+
+
+NMAC = Cylinder("NMAC", 500.0, 100.0)
+SMALL_UAS_NMAC = Cylinder("small UAS NMAC", 50.0, 15.0)
+
+
+def well_clear_preset(name: str) -> WellClearVolume:
+    try:
+        return WELL_CLEAR_PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown well-clear preset {name!r}; expected one of {sorted(WELL_CLEAR_PRESETS)}") from None
+
+
+def _relative(own_pos, own_vel, int_pos, int_vel):
+    own_pos, own_vel, int_pos, int_vel = (np.asarray(a, dtype=np.float64) for a in (own_pos, own_vel, int_pos, int_vel))
+    return int_pos - own_pos, int_vel - own_vel  # intruder minus ownship, (..., 3): east, north, up
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Vectorised detection result (arrays shaped like the inputs without the last axis).
+
+    ``t_in``/``t_out`` bound the predicted violation inside [0, lookahead] (NaN where none);
+    ``tcpa_s``/``dcpa_ft`` the horizontal time and distance of closest approach (time clamped to
+    [0, lookahead]); ``tau_mod_s`` the modified tau now (NaN when not closing); ``violation_now``.
+    """
+
+    t_in: np.ndarray
+    t_out: np.ndarray
+    tcpa_s: np.ndarray
+    dcpa_ft: np.ndarray
+    tau_mod_s: np.ndarray
+    violation_now: np.ndarray
+
+    @property
+    def conflict(self) -> np.ndarray:
+        return np.isfinite(self.t_in)
+
+
+def _quadratic_interval(a, b, c):
+    """Where a t^2 + b t + c <= 0 (a >= 0): (lo, hi), NaN when empty; a = 0 handled as linear."""
+    lo = np.full(np.shape(c), np.nan)
+    hi = np.full(np.shape(c), np.nan)
+    quadratic = a > 1e-12
+    disc = b * b - 4 * a * c
+    ok = quadratic & (disc >= 0)
+    root = np.sqrt(np.where(ok, disc, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = np.where(ok, (-b - root) / (2 * a), lo)
+        hi = np.where(ok, (-b + root) / (2 * a), hi)
+    linear = ~quadratic
+    # b t + c <= 0 on a line: everything (c <= 0, b == 0), a half-line, or nothing
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = -c / b
+    lo = np.where(linear & (np.abs(b) <= 1e-12) & (c <= 0), -np.inf, lo)
+    hi = np.where(linear & (np.abs(b) <= 1e-12) & (c <= 0), np.inf, hi)
+    lo = np.where(linear & (b > 1e-12), -np.inf, lo)
+    hi = np.where(linear & (b > 1e-12), crossing, hi)
+    lo = np.where(linear & (b < -1e-12), crossing, lo)
+    hi = np.where(linear & (b < -1e-12), np.inf, hi)
+    return lo, hi
+
+
+def detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume: WellClearVolume = DO365_DWC, lookahead_s: float = 180.0) -> Detection:
+    """Predicted loss-of-well-clear interval for straight-line flight (DAIDALUS-style detection).
+
+    Positions are (east, north, up) in ft, velocities in ft/s, shaped (..., 3); ownship and
+    intruder separately (the relative vector is formed inside, intruder minus ownship).
+
+    Examples
+    --------
+    >>> d = detect_well_clear([0, 0, 1000], [0, 200, 0], [0, 20000, 1000], [0, -200, 0])
+    >>> round(float(d.t_in), 2)  # head-on at 400 ft/s: tau_mod reaches 35 s at 15,062 ft
+    12.34
+    """
+    s, v = _relative(own_pos, own_vel, int_pos, int_vel)
+    sh, vh = s[..., :2], v[..., :2]
+    r2 = np.sum(sh * sh, axis=-1)
+    sv = np.sum(sh * vh, axis=-1)
+    vv = np.sum(vh * vh, axis=-1)
+    d2 = volume.dthr_ft**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tcpa_line = np.where(vv > 0, -sv / vv, 0.0)
+        tau_now = np.where(sv < 0, (d2 - r2) / sv, np.nan)
+    dcpa = np.sqrt(np.maximum(r2 - np.where(vv > 0, sv * sv / np.where(vv > 0, vv, 1.0), 0.0), 0.0))
+
+    # horizontal: the DTHR circle, united with the tau_mod region before CPA when DCPA <= HMD*
+    circle_lo, circle_hi = _quadratic_interval(vv, 2 * sv, r2 - d2)
+    tau_lo, tau_hi = _quadratic_interval(vv, 2 * sv + volume.tthr_s * vv, r2 - d2 + volume.tthr_s * sv)
+    tau_ok = (dcpa <= volume.hmd_ft) & np.isfinite(tau_lo) & (volume.tthr_s > 0)
+    tau_hi = np.minimum(tau_hi, tcpa_line)  # tau_mod only counts while closing
+    tau_ok &= tau_lo <= tau_hi
+    h_lo = np.where(tau_ok, np.fmin(tau_lo, circle_lo), circle_lo)
+    h_hi = np.where(tau_ok, np.fmax(circle_hi, tau_hi), circle_hi)
+
+    # vertical: |s_z + v_z t| <= ZTHR (entry extended by |v_z| TCOA when converging)
+    sz, vz = s[..., 2], v[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entry_height = np.maximum(volume.zthr_ft, np.abs(vz) * volume.tcoa_s)
+        z_lo = np.where(vz != 0, np.minimum((-entry_height - sz) / vz, (entry_height - sz) / vz), np.where(np.abs(sz) <= volume.zthr_ft, -np.inf, np.nan))
+        z_hi = np.where(vz != 0, np.maximum((-volume.zthr_ft - sz) / vz, (volume.zthr_ft - sz) / vz), np.where(np.abs(sz) <= volume.zthr_ft, np.inf, np.nan))
+
+    t_in = np.fmax(np.fmax(h_lo, z_lo), 0.0)
+    t_out = np.fmin(np.fmin(h_hi, z_hi), lookahead_s)
+    empty = np.isnan(h_lo) | np.isnan(z_lo) | (t_in > t_out)
+    t_in = np.where(empty, np.nan, t_in)
+    t_out = np.where(empty, np.nan, t_out)
+    horizontal_now = (r2 <= d2) | ((sv < 0) & (tau_now <= volume.tthr_s) & (dcpa <= volume.hmd_ft))
+    vertical_now = (np.abs(sz) <= volume.zthr_ft) | ((volume.tcoa_s > 0) & (sz * vz < 0) & (-sz / np.where(vz != 0, vz, np.inf) <= volume.tcoa_s))
+    tcpa = np.clip(tcpa_line, 0.0, lookahead_s)
+    dcpa_clamped = np.sqrt(np.sum((sh + vh * tcpa[..., None]) ** 2, axis=-1))
+    return Detection(t_in, t_out, tcpa, dcpa_clamped, tau_now, horizontal_now & vertical_now)
+
+
+def detect_cylinder(own_pos, own_vel, int_pos, int_vel, cylinder: Cylinder = NMAC, lookahead_s: float = 180.0) -> Detection:
+    """Predicted penetration interval of a cylinder (e.g. NMAC) for straight-line flight."""
+    volume = WellClearVolume(cylinder.name, cylinder.radius_ft, cylinder.half_height_ft, 0.0, cylinder.radius_ft)
+    return detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume, lookahead_s)
+
+
+def loss_of_well_clear(dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, volume: WellClearVolume = DO365_DWC) -> np.ndarray:
+    """The instantaneous LoWC predicate for relative states (any shape, intruder minus ownship)."""
+    r2 = dx_ft * dx_ft + dy_ft * dy_ft
+    sv = dx_ft * dvx_fps + dy_ft * dvy_fps
+    vv = dvx_fps * dvx_fps + dvy_fps * dvy_fps
+    d2 = volume.dthr_ft**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = (d2 - r2) / sv
+        dcpa2 = np.where(vv > 0, r2 - sv * sv / np.where(vv > 0, vv, 1.0), r2)
+    horizontal = (r2 <= d2) | ((sv < 0) & (tau >= 0) & (tau <= volume.tthr_s) & (dcpa2 <= volume.hmd_ft**2))
+    vertical = np.abs(dz_ft) <= volume.zthr_ft
+    if volume.tcoa_s > 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertical |= (dz_ft * dvz_fps < 0) & (-dz_ft / dvz_fps <= volume.tcoa_s)
+    return horizontal & vertical
+
+
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    any_true = mask.any(axis=-1)
+    return np.where(any_true, mask.argmax(axis=-1), -1)
+
+
+@dataclass(frozen=True)
+class SeparationMetrics:
+    """Per-encounter metrics over time series (arrays of length n_encounters)."""
+
+    hmd_ft: np.ndarray
+    vmd_ft: np.ndarray
+    vmd_signed_ft: np.ndarray
+    tca_s: np.ndarray
+    nmac: np.ndarray
+    lowc: np.ndarray
+    t_lowc_entry_s: np.ndarray
+    t_lowc_exit_s: np.ndarray
+    lowc_duration_s: np.ndarray
+
+
+def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = NMAC, volume: WellClearVolume = DO365_DWC) -> SeparationMetrics:
+    """HMD, VMD, TCA, NMAC and LoWC of encounter batches from sampled trajectories.
+
+    ``own`` and ``intruder`` map ``north_ft``, ``east_ft``, ``up_ft``, ``speed_fps``, ``heading_rad``,
+    ``pitch_rad`` to (n, n_samples) arrays. HMD is the minimum horizontal range over the samples, TCA
+    its time, VMD the vertical separation there (signed: intruder minus ownship); NMAC any sample
+    with range < R and |dz| < H; LoWC any sample where the instantaneous predicate holds, with the
+    first entry and exit times and the total time in violation.
+    """
+    t_s = np.asarray(t_s, dtype=np.float64)
+    dx = intruder["east_ft"] - own["east_ft"]
+    dy = intruder["north_ft"] - own["north_ft"]
+    dz = intruder["up_ft"] - own["up_ft"]
+    rng = np.hypot(dx, dy)
+    tca_index = np.argmin(rng, axis=1)
+    rows = np.arange(rng.shape[0])
+    nmac = np.any((rng < cylinder.radius_ft) & (np.abs(dz) < cylinder.half_height_ft), axis=1)
+
+    def velocity(aircraft):
+        horizontal = aircraft["speed_fps"] * np.cos(aircraft["pitch_rad"])
+        return (horizontal * np.sin(aircraft["heading_rad"]), horizontal * np.cos(aircraft["heading_rad"]),
+                aircraft["speed_fps"] * np.sin(aircraft["pitch_rad"]))  # fmt: skip
+
+    own_v, int_v = velocity(own), velocity(intruder)
+    lowc_mask = loss_of_well_clear(dx, dy, dz, int_v[0] - own_v[0], int_v[1] - own_v[1], int_v[2] - own_v[2], volume)
+    entry = _first_true(lowc_mask)
+    after_entry = np.arange(lowc_mask.shape[1])[None, :] > entry[:, None]
+    exit_index = _first_true(~lowc_mask & after_entry & (entry[:, None] >= 0))
+    lowc = entry >= 0
+    dt = t_s[1] - t_s[0] if t_s.shape[0] > 1 else 0.0
+    return SeparationMetrics(
+        hmd_ft=rng[rows, tca_index],
+        vmd_ft=np.abs(dz[rows, tca_index]),
+        vmd_signed_ft=dz[rows, tca_index],
+        tca_s=t_s[tca_index],
+        nmac=nmac,
+        lowc=lowc,
+        t_lowc_entry_s=np.where(lowc, t_s[np.maximum(entry, 0)], np.nan),
+        t_lowc_exit_s=np.where(lowc & (exit_index >= 0), t_s[np.maximum(exit_index, 0)], np.where(lowc, t_s[-1], np.nan)),
+        lowc_duration_s=lowc_mask.sum(axis=1) * dt,
+    )
+
