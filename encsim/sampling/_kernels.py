@@ -200,7 +200,7 @@ def _write_row(i, n_rows, t_s, vals, x, command_var, command_scale, out_row_t, o
 
 @njit(cache=True)
 def _sample_one(
-    i, seed, track_id, start_draw, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    i, seed, track_id, sub_stream, attempt, start_draw, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
     edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
@@ -215,7 +215,7 @@ def _sample_one(
     """
     n0 = rates.shape[0]
     n_dyn = t_order.shape[0]
-    stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(0), np.uint64(0))
+    stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(sub_stream), np.uint64(attempt))
     stream_seek(stream, start_draw)
     hdot_var = command_var[0]
 
@@ -332,15 +332,18 @@ def _sample_one(
 
 @njit(parallel=True, cache=True)
 def sample_tracks_kernel(
-    seed, track_ids, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
+    seed, track_ids, sub_streams, attempts, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
     i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
     t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
     edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,
     out_bins, out_values, out_alt, out_heading, out_rows_n, out_row_t, out_row_val, out_row_bins,
     out_changes, out_resamples, out_rejects, out_status, out_end_draw,
 ):  # fmt: skip
-    """Sample the tracks ``track_ids`` (each from its ``start_draws`` entry) into the preallocated
-    outputs, row i for track_ids[i].
+    """Sample the tracks ``track_ids`` into the preallocated outputs, row i for track_ids[i].
+
+    Track i draws from the stream (seed, track_ids[i]; sub_streams[i], attempts[i]) starting at
+    draw ``start_draws[i]``: a track sampled alone uses sub-stream 0, attempt 0; an encounter
+    attempt a uses sub-stream 0 for the ownship and 1 for the intruder, attempt a.
 
     Tracks are handed to threads in blocks so that the scratch arrays are allocated once per block.
     """
@@ -359,7 +362,7 @@ def sample_tracks_kernel(
         resamples = np.zeros(n0, dtype=np.int64)
         for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
             _sample_one(
-                i, seed, track_ids[i], start_draws[i], duration_s, presets, policy, max_attempts, apply_speed_rule,
+                i, seed, track_ids[i], sub_streams[i], attempts[i], start_draws[i], duration_s, presets, policy, max_attempts, apply_speed_rule,
                 i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum,
                 t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner,
                 edges_ptr, edges, zero_bin, rates, command_var, command_scale, speed_var, layer_var, heading_var, layer_edges,

@@ -333,7 +333,8 @@ def _row_capacity(duration_s: int) -> int:
 
 
 def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_draws: np.ndarray, duration_s: int,
-                presets, policy: int, max_attempts: int, apply_speed_rule: bool, capacity: int):  # fmt: skip
+                presets, policy: int, max_attempts: int, apply_speed_rule: bool, capacity: int,
+                sub_streams: np.ndarray, attempts: np.ndarray):  # fmt: skip
     n = track_ids.shape[0]
     n0 = tables.n_initial
     transition = tables.transition
@@ -362,7 +363,7 @@ def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_d
     }
     initial = tables.initial
     _kernels.sample_tracks_kernel(
-        np.uint64(seed), track_ids, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
+        np.uint64(seed), track_ids, sub_streams, attempts, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
         initial.order, initial.r, initial.parent_ptr, initial.parent_idx, initial.parent_stride,
         initial.cum_offset, initial.cum,
         *t_arrays, tables.partner,
@@ -375,14 +376,15 @@ def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_d
 
 
 def _sample_chunk(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
-                  apply_speed_rule) -> dict:  # fmt: skip
+                  apply_speed_rule, sub_streams, attempts) -> dict:  # fmt: skip
     """Run the kernel for the given track ids, redo overflowing tracks, compact the rows."""
     n = track_ids.shape[0]
     out = _run_kernel(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
-                      apply_speed_rule, _row_capacity(duration_s))  # fmt: skip
+                      apply_speed_rule, _row_capacity(duration_s), sub_streams, attempts)  # fmt: skip
     for i in np.flatnonzero(out["status"] == _kernels.STATUS_OVERFLOW):
-        redo = _run_kernel(tables, seed, track_ids[i : i + 1], start_draws[i : i + 1], duration_s, presets, policy,
-                           max_attempts, apply_speed_rule, max(duration_s, 1))  # fmt: skip
+        one = slice(i, i + 1)
+        redo = _run_kernel(tables, seed, track_ids[one], start_draws[one], duration_s, presets, policy,
+                           max_attempts, apply_speed_rule, max(duration_s, 1), sub_streams[one], attempts[one])  # fmt: skip
         _replace_track(out, int(i), redo)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(out["rows_n"], out=offsets[1:])
@@ -536,7 +538,7 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
 
 
 def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_column, max_attempts, layers_ft,
-                chunk_size, progress, initial_only=False) -> TrackSample:  # fmt: skip
+                chunk_size, progress, initial_only=False, sub_streams=None, attempts=None) -> TrackSample:  # fmt: skip
     presets = parse_presets(model, start)
     layer_edges = _layer_edges(model, layers_ft)
     tables = build_sampler_tables(model, layer_edges, with_transitions=not initial_only)
@@ -545,12 +547,15 @@ def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_co
     apply_speed_rule = not initial_only and "v" in model.roles and "hdot" in model.roles
     policy = EMPTY_COLUMN_POLICIES[empty_column]
     n = track_ids.shape[0]
+    sub_streams = np.zeros(n, dtype=np.uint64) if sub_streams is None else np.asarray(sub_streams, dtype=np.uint64)
+    attempts = np.zeros(n, dtype=np.uint64) if attempts is None else np.asarray(attempts, dtype=np.uint64)
     chunk = chunk_size or max(256, _BUFFER_TRACK_SECONDS // max(duration_s, 1))
     pieces = []
     for chunk_start in range(0, n, chunk):
-        ids = track_ids[chunk_start : chunk_start + chunk]
-        out = _sample_chunk(tables, seed, ids, start_draws[chunk_start : chunk_start + chunk], duration_s, presets,
-                            policy, max_attempts, apply_speed_rule)  # fmt: skip
+        part = slice(chunk_start, chunk_start + chunk)
+        ids = track_ids[part]
+        out = _sample_chunk(tables, seed, ids, start_draws[part], duration_s, presets, policy, max_attempts,
+                            apply_speed_rule, sub_streams[part], attempts[part])  # fmt: skip
         gave_up = np.flatnonzero(out["status"] != _kernels.STATUS_OK)
         if gave_up.size:
             _raise_gave_up(model, start, int(ids[gave_up[0]]), out["rejects"][gave_up[0]], max_attempts)
