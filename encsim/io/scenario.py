@@ -1,0 +1,205 @@
+"""Scenario files (TOML) validated with pydantic: everything an encounter study needs.
+
+Every error names the key, the value and what is allowed; unknown keys are errors. Bins and layers
+seen by users are 1-based (decisions.md section 1). See ``scenarios/*.toml`` for examples and
+docs/encounters.md for the meaning of each key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..units import FT_PER_NM
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message lists every problem with its key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _increasing(values: list[float], name: str) -> list[float]:
+    if len(values) < 2:
+        raise ValueError(f"{name} needs at least 2 edges, got {values}")
+    if any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"{name} must increase strictly, got {values}")
+    return values
+
+
+class AircraftSpec(_Strict):
+    """One aircraft of the encounter: its model, presets, layers and optional filters."""
+
+    model: str = Field(description="registry name or model file path")
+    presets: dict[str, int] = Field(default_factory=dict, description="1-based bins, e.g. {G = 1, A = 4}")
+    layers_ft: list[list[float]] | None = Field(default=None, description="altitude layers [[lo, hi], ...], ft AGL, one per L bin")
+    min_speed_kt: float | None = None
+    max_speed_kt: float | None = None
+    min_alt_ft: float | None = None
+    max_alt_ft: float | None = None
+    filter_at: Literal["cpa", "whole"] = "cpa"
+
+    @field_validator("layers_ft")
+    @classmethod
+    def _layers(cls, layers):
+        if layers is None:
+            return layers
+        for k, pair in enumerate(layers, start=1):
+            if len(pair) != 2 or pair[0] > pair[1]:
+                raise ValueError(f"layer {k} is {pair}: expected [lo, hi] with lo <= hi (ft)")
+        for k in range(1, len(layers)):
+            if layers[k][0] != layers[k - 1][1]:
+                raise ValueError(f"layers {k} and {k + 1} are not contiguous ({layers[k - 1]} then {layers[k]})")
+        return layers
+
+    @model_validator(mode="after")
+    def _filters(self):
+        for low, high in (("min_speed_kt", "max_speed_kt"), ("min_alt_ft", "max_alt_ft")):
+            lo, hi = getattr(self, low), getattr(self, high)
+            for name, value in ((low, lo), (high, hi)):
+                if value is not None and value < 0:
+                    raise ValueError(f"{name} = {value} must be >= 0")
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{low} = {lo} is above {high} = {hi}")
+        return self
+
+    def layer_edges(self) -> list[float] | None:
+        if self.layers_ft is None:
+            return None
+        return [self.layers_ft[0][0]] + [pair[1] for pair in self.layers_ft]
+
+
+class GeometrySpec(_Strict):
+    """Encounter geometry and the importance-sampling proposal."""
+
+    tcpa_s: int = Field(description="designed time of closest approach, s")
+    duration_s: int = Field(description="encounter length, s (>= tcpa_s)")
+    hmd_edges_ft: list[float] = Field(description="edges of the signed-HMD proposal bins, ft")
+    hmd_proportions: list[float] = Field(description="probability mass per HMD bin (normalised)")
+    max_hmd_ft: float = Field(default=10 * FT_PER_NM, description="target: signed HMD uniform on [-max, max], ft")
+    vmd_edges_ft: list[float] = Field(description="edges of the VMD bins (intruder - ownship altitude at tCPA), ft")
+    vmd_weights: list[float] = Field(description="relative acceptance weight per VMD bin")
+    min_initial_vertical_ft: float = Field(default=0.0, ge=0, description="H_min: intended minimum initial vertical separation")
+    min_initial_range_nm: float = Field(default=0.0, ge=0, description="R_min: intended minimum initial horizontal range")
+    hmd_tolerance_ft: float = Field(default=500.0, gt=0)
+    vmd_tolerance_ft: float = Field(default=20.0, gt=0)
+    check_hmd_vmd: bool = Field(default=True, description="reject attempts whose realised HMD/VMD differ from the sampled ones")
+    track_limits: bool = Field(default=False, description="apply the model's track-level limits (encsim.fly) to both aircraft")
+    elliptic: Literal["correct", "reference"] = Field(default="correct", description="E(m) (correct) or the reference's E(k)")
+    heading_speeds: Literal["tcpa", "reference"] = Field(default="tcpa", description="speeds of the heading density")
+
+    @field_validator("hmd_edges_ft", "vmd_edges_ft")
+    @classmethod
+    def _edges(cls, values, info):
+        return _increasing(values, info.field_name)
+
+    @field_validator("hmd_proportions", "vmd_weights")
+    @classmethod
+    def _weights(cls, values, info):
+        if any(v < 0 for v in values):
+            raise ValueError(f"{info.field_name} must be non-negative, got {values}")
+        if sum(values) <= 0:
+            raise ValueError(f"{info.field_name} must not be all zero")
+        return values
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if not 0 <= self.tcpa_s <= self.duration_s:
+            raise ValueError(f"tcpa_s = {self.tcpa_s} must satisfy 0 <= tcpa_s <= duration_s = {self.duration_s}")
+        if self.duration_s < 1:
+            raise ValueError(f"duration_s = {self.duration_s} must be >= 1")
+        if len(self.hmd_proportions) != len(self.hmd_edges_ft) - 1:
+            raise ValueError(f"hmd_proportions has {len(self.hmd_proportions)} entries for {len(self.hmd_edges_ft) - 1} HMD bins")
+        if len(self.vmd_weights) != len(self.vmd_edges_ft) - 1:
+            raise ValueError(f"vmd_weights has {len(self.vmd_weights)} entries for {len(self.vmd_edges_ft) - 1} VMD bins")
+        if self.max_hmd_ft <= 0:
+            raise ValueError(f"max_hmd_ft = {self.max_hmd_ft} must be positive")
+        return self
+
+
+class MetricsSpec(_Strict):
+    nmac_radius_ft: float = Field(default=500.0, gt=0)
+    nmac_half_height_ft: float = Field(default=100.0, gt=0)
+    well_clear: Literal["do365", "daidalus", "preventive", "noncoop"] = "do365"
+
+
+class RunSpec(_Strict):
+    encounters: int = Field(gt=0, description="number of encounters (ids first_id .. first_id + encounters - 1)")
+    seed: int = Field(ge=0, lt=2**64)
+    first_id: int = Field(default=0, ge=0)
+    chunk_size: int = Field(default=1000, gt=0, description="encounters per chunk (scheduling unit; results do not depend on it)")
+    max_attempts: int = Field(default=10_000, gt=0, description="attempts per encounter before giving up")
+
+
+class Scenario(_Strict):
+    """A complete encounter study."""
+
+    name: str = ""
+    description: str = ""
+    ownship: AircraftSpec
+    intruder: AircraftSpec
+    geometry: GeometrySpec
+    metrics: MetricsSpec = Field(default_factory=MetricsSpec)
+    run: RunSpec
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid scenario"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  - {key}{shown}: {message}")
+    return "\n".join(lines)
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool = True) -> Scenario:
+    """Parse and validate scenario TOML text (models checked against the registry or as paths)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
+    try:
+        scenario = Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, source)) from None
+    if check_models:
+        _check_models(scenario, source)
+    return scenario
+
+
+def _check_models(scenario: Scenario, source: str) -> None:
+    from ..bayes.registry import load_registry
+
+    registry = load_registry()
+    for role in ("ownship", "intruder"):
+        spec = getattr(scenario, role)
+        name = spec.model
+        if name in registry:
+            entry = registry[name]
+            if not entry.encounters:
+                raise ScenarioError(f"{source}: {role}.model = {name!r}: encounters refused: {entry.refusal or 'not supported'}")
+        elif not (name.endswith(".txt") or "/" in name):
+            import difflib
+
+            close = difflib.get_close_matches(name, registry, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ScenarioError(f"{source}: {role}.model = {name!r} is not a registry model or a .txt path{hint}")
+
+
+def load_scenario(path) -> tuple[Scenario, str]:
+    """Read and validate a scenario file; returns the scenario and its text (kept as provenance)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc}") from None
+    return parse_scenario(text, source=str(path)), text
