@@ -14,6 +14,8 @@ import json
 import sys
 
 import click
+import numpy as np
+import pandas as pd
 
 from . import __version__
 
@@ -222,6 +224,91 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
     flown_text = f", flown at {output_hz} Hz" if fly_tracks else ""
     click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name}{flown_text} to {output}")
     click.echo(f"rejected and redrawn: {total_rejected}" + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else ""))
+
+
+# ---------------------------------------------------------------------------------- encounters
+
+
+def _generate_to_file(scenario_path, output, encounters, seed, quiet):
+    """Generate a scenario's encounters chunk by chunk into an HDF5 file; returns (scenario, metadata, writer)."""
+    from tqdm import tqdm
+
+    from .encounters import EncounterError, generate_encounters
+    from .io.encounters_file import EncounterFileWriter
+    from .io.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario, text = load_scenario(scenario_path)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    run = scenario.run
+    overrides = {}
+    if encounters is not None:
+        overrides["encounters"] = encounters
+    if seed is not None:
+        overrides["seed"] = seed
+    if overrides:
+        scenario = scenario.model_copy(update={"run": run.model_copy(update=overrides)})
+        run = scenario.run
+    if not str(output).endswith(".h5"):
+        _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
+    from .bayes import load_model
+
+    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    ids = np.arange(run.first_id, run.first_id + run.encounters, dtype=np.int64)
+    frames = []
+    with tqdm(total=run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
+        with EncounterFileWriter(output, scenario, text, run.seed, own_model, int_model) as writer:
+            for start in range(0, ids.shape[0], run.chunk_size):
+                try:
+                    chunk = generate_encounters(scenario, text, ids=ids[start : start + run.chunk_size], progress=bar.update)
+                except (EncounterError, ValueError) as exc:
+                    _fail(str(exc))
+                writer.append(chunk)
+                frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
+    return scenario, pd.concat(frames, ignore_index=True), writer
+
+
+def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
+    from .metrics import weighted_probability
+
+    attempts = int(metadata["attempts"].sum())
+    click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
+    click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
+    rejected = {k: v for k, v in writer._rejections.items() if v}
+    click.echo(f"rejections: {json.dumps(rejected)}")
+    if not estimates:
+        return
+    weights = metadata["weight"].to_numpy()
+    click.echo(f"{'metric':10s} {'weighted P':>12s} {'95 % CI':>25s} {'events':>7s}")
+    for name, column in (("P(NMAC)", "nmac"), ("P(LoWC)", "lowc")):
+        estimate = weighted_probability(metadata[column].to_numpy().astype(float), weights, rng=0)
+        interval = f"{estimate.ci_low:.4g} - {estimate.ci_high:.4g}"
+        click.echo(f"{name:10s} {estimate.probability:12.4g} {interval:>25s} {estimate.events:7d}")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Encounter set (.h5).")
+@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def encounters(scenario_file, output, encounters, seed, quiet) -> None:
+    """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
+    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet)
+    _summary(scenario, metadata, writer, output, estimates=False)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Results file (.h5).")
+@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(scenario_file, output, encounters, seed, quiet) -> None:
+    """Run SCENARIO_FILE: generate its encounters and their nominal outcomes; print the summary."""
+    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet)
+    _summary(scenario, metadata, writer, output, estimates=True)
 
 
 # ---------------------------------------------------------------------------------- plot

@@ -14,6 +14,9 @@ import encsim
 from encsim.cli import main
 from encsim.io.tracks_file import read_tracks
 from encsim.sampling import sample_tracks
+from conftest import PROJECT_ROOT
+
+SCENARIOS = PROJECT_ROOT / "scenarios"
 
 
 @pytest.fixture()
@@ -130,3 +133,36 @@ def test_plot_draws_a_png_from_stored_or_replayed_tracks(runner, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     too_far = runner.invoke(main, ["plot", str(plain), "--first", "50"])
     assert too_far.exit_code == 2 and "holds 20 tracks" in too_far.output
+
+
+def test_run_writes_a_replayable_encounter_set_and_prints_the_summary(runner, tmp_path):
+    from encsim.dynamics import fly_commands
+    from encsim.io.encounters_file import read_encounter_file
+
+    out = tmp_path / "results.h5"
+    result = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(out), "--encounters", "120",
+                                  "--seed", "4", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wrote 120 encounters" in result.output and "acceptance rate" in result.output
+    assert "P(NMAC)" in result.output and "P(LoWC)" in result.output and "95 % CI" in result.output
+    stored = read_encounter_file(out)
+    assert len(stored["metadata"]) == 120 and stored["attrs"]["seed"] == 4
+    assert "[geometry]" in stored["attrs"]["scenario_text"]
+    assert stored["attrs"]["ownship_model_sha256"] == encsim.load_model("uncor_1200only_fwse_v1p2").sha256
+    assert stored["attrs"]["rejections"]["vmd"] > 0
+    own = fly_commands(stored["ownship"]["initial"], stored["ownship"]["schedule"], 60)
+    intr = fly_commands(stored["intruder"]["initial"], stored["intruder"]["schedule"], 60)
+    hmd = np.hypot(own.north_ft - intr.north_ft, own.east_ft - intr.east_ft).min(axis=1)
+    np.testing.assert_allclose(hmd, stored["metadata"]["hmd_ft"], atol=1e-6)  # replayed from the file alone
+    encounters_only = runner.invoke(main, ["encounters", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o",
+                                           str(tmp_path / "set.h5"), "--encounters", "30", "--quiet"])  # fmt: skip
+    assert encounters_only.exit_code == 0 and "P(NMAC)" not in encounters_only.output
+
+
+def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((SCENARIOS / "fwse_vs_rotorcraft.toml").read_text().replace("tcpa_s = 30", "tcpa_s = 61"))
+    result = runner.invoke(main, ["run", str(bad), "-o", str(tmp_path / "r.h5")])
+    assert result.exit_code == 2 and "geometry: tcpa_s = 61" in result.output
+    not_h5 = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "dir")])
+    assert not_h5.exit_code == 2 and ".h5" in not_h5.output

@@ -1,53 +1,114 @@
-"""The model registry: names -> upstream URL, sha256, class, scope, capabilities -> a local file.
+"""The model registry: model names -> upstream URL, sha256, class, scope, capabilities -> a local file.
 
-The registry's source is ``models/registry.toml`` at the project root; a wheel carries a copy as
-package data (``encsim/bayes/_data/registry.toml``). A model file is found, in order:
+The registry's editable source is ``models/registry.toml`` at the project root (field meanings in
+``models/README.md``); a wheel carries a copy as package data, ``encsim/bayes/_data/registry.toml``,
+which is preferred when present. The MIT LL count files themselves are never part of encsim.
 
-1. an explicit path;
-2. the folder given as ``model_dir`` or by ``ENCSIM_MODEL_DIR`` (relative: against the current
-   directory);
-3. the user cache (``ENCSIM_CACHE_DIR``, default ``pooch.os_cache("encsim")``);
-4. a download from the registry URL (or ``ENCSIM_MODEL_URL_BASE`` + file name), sha256-verified,
-   into the cache, unless downloads are off (``download=False`` or ``ENCSIM_OFFLINE=1``).
+A model file is found, in order (`resolve_model_file`):
 
-Every file found under a registry name is checked against the registry's sha256.
+1. an explicit path: a ``pathlib.Path``, or a string ending in ``.txt`` or containing a path
+   separator, naming an existing file;
+2. the folder given as ``model_dir=``, else the folder named by ``ENCSIM_MODEL_DIR`` (a relative
+   value is resolved against the current directory);
+3. the user cache: ``cache_dir=``, else ``ENCSIM_CACHE_DIR``, else ``pooch.os_cache("encsim")``;
+4. a download, sha256-verified by pooch, into that cache, from ``url=`` if given, else
+   ``ENCSIM_MODEL_URL_BASE`` + ``/`` + file name if that variable is set (a mirror, or a local
+   server in the tests), else the registry's pinned upstream URL. Downloads are off with
+   ``download=False``, or with ``ENCSIM_OFFLINE`` set (to anything but ``0``/``false``/``no``/
+   ``off``) unless ``download=True`` is passed.
+
+Every file found under a registry name is checked against the registry's sha256 (streamed; the
+result is remembered per (path, size, mtime), so repeated loads cost a ``stat``).
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import os
+import re
+import threading
 import tomllib
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+__all__ = [
+    "ChecksumError",
+    "FAMILIES",
+    "FLY_CHOICES",
+    "ModelNotFoundError",
+    "ModifiedModelWarning",
+    "REFERENCES",
+    "RegistryEntry",
+    "RegistryError",
+    "TRANSPONDER_FILTERS",
+    "UnknownModelError",
+    "default_cache_dir",
+    "downloads_allowed",
+    "file_sha256",
+    "get_entry",
+    "load_registry",
+    "registry_source",
+    "registry_source_path",
+    "resolve_model_file",
+    "verify_checksum",
+]
 
 ENV_MODEL_DIR = "ENCSIM_MODEL_DIR"
 ENV_CACHE_DIR = "ENCSIM_CACHE_DIR"
 ENV_OFFLINE = "ENCSIM_OFFLINE"
 ENV_URL_BASE = "ENCSIM_MODEL_URL_BASE"
 
+FAMILIES = (
+    "uncorrelated-conventional",
+    "unconventional",
+    "correlated",
+    "due-regard",
+    "haa",
+    "terminal-geometry",
+)
+# "n/a": no transponder-code filter applies (GPS, DFDR, ETMS and terminal data).
+TRANSPONDER_FILTERS = ("1200-only", "1200-exclude", "all-codes", "1200-code", "discrete-codes", "n/a")
 FLY_CHOICES = ("yes", "vertical-only", "no")
 REFERENCES = ("AGL", "MSL")
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FALSE_WORDS = ("", "0", "false", "no", "off")
+
 
 class ModelNotFoundError(FileNotFoundError):
-    """A model file that encsim could not find; the message lists where it looked."""
+    """A model file that encsim could not find; the message lists where it looked and how to provide it."""
+
+
+class UnknownModelError(ModelNotFoundError):
+    """A name that is neither an existing file nor a registry model (close matches are suggested)."""
 
 
 class ChecksumError(ValueError):
-    """A model file whose sha256 differs from the registry's."""
+    """A model file whose sha256 differs from the registry's (file, expected and actual sums named)."""
 
 
 class RegistryError(ValueError):
-    """An invalid registry file (entry and field named)."""
+    """An invalid registry file (the entry and field are named)."""
+
+
+class ModifiedModelWarning(UserWarning):
+    """An explicitly given file that carries a registry model's file name but not its checksum."""
 
 
 @dataclass(frozen=True)
 class RegistryEntry:
-    """One model of the registry (see models/README.md for the meaning of each field)."""
+    """One model of the registry; ``models/README.md`` explains each field.
+
+    Altitudes are in ft, in the reference ``altitude_reference`` ("AGL", or "MSL" for HAA);
+    ``altitude_scope_ft[1]`` may be ``inf``. ``layer_edges_ft`` is the altitude layer table in
+    force (decisions.md section 2); it is empty for models without a usable altitude layer table
+    (correlated and terminal-geometry networks).
+    """
 
     name: str
     file: str
@@ -70,232 +131,513 @@ class RegistryEntry:
     report: str
     description: str
 
+    @property
+    def altitude_lo_ft(self) -> float:
+        """Lower end of the documented altitude scope (ft, ``altitude_reference``)."""
+        return self.altitude_scope_ft[0]
 
-_FIELD_TYPES = {
-    "file": str,
-    "url": str,
-    "sha256": str,
-    "aircraft_class": str,
-    "family": str,
-    "data_source": str,
-    "transponder": str,
-    "altitude_scope_ft": list,
-    "altitude_reference": str,
-    "layer_edges_ft": list,
-    "noncooperative_surrogate": bool,
-    "deprecated": bool,
-    "sample_tracks": bool,
-    "sample_initial": bool,
-    "fly": str,
-    "encounters": bool,
-    "refusal": str,
-    "report": str,
-    "description": str,
-}
+    @property
+    def altitude_hi_ft(self) -> float:
+        """Upper end of the documented altitude scope (ft, ``altitude_reference``; may be ``inf``)."""
+        return self.altitude_scope_ft[1]
 
 
-def registry_source_path() -> Path | None:
-    """The registry file in use: package data of an installed wheel, else the source tree's."""
-    packaged = resources.files("encsim.bayes").joinpath("_data", "registry.toml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    source = Path(__file__).resolve().parents[2] / "models" / "registry.toml"
-    return source if source.is_file() else None
+# ------------------------------------------------------------------------------ reading, validation
+
+_STRING_FIELDS = (
+    "file", "url", "sha256", "aircraft_class", "family", "data_source", "transponder",
+    "altitude_reference", "fly", "refusal", "report", "description",
+)  # fmt: skip
+_BOOL_FIELDS = ("noncooperative_surrogate", "deprecated", "sample_tracks", "sample_initial", "encounters")
+_LIST_FIELDS = ("altitude_scope_ft", "layer_edges_ft")
+_FIELDS = _STRING_FIELDS + _BOOL_FIELDS + _LIST_FIELDS
+_MAY_BE_EMPTY = ("refusal",)
 
 
-def _entry_from_table(name: str, table: dict, where: str) -> RegistryEntry:
+def _number(value, *, allow_inf: bool) -> float | None:
+    """A TOML number (int or float, not bool), or the strings "inf"/"infinity" when allowed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+        number = math.inf
+    else:
+        return None
+    if math.isnan(number) or (math.isinf(number) and not (allow_inf and number > 0)):
+        return None
+    return number
+
+
+def _entry_from_table(name: str, table, where: str) -> RegistryEntry:
     def bad(field: str, message: str) -> RegistryError:
         return RegistryError(f"{where}: model '{name}', field '{field}': {message}")
 
-    unknown = sorted(set(table) - set(_FIELD_TYPES))
+    if not isinstance(table, dict):
+        raise RegistryError(f"{where}: model '{name}': expected a table [models.{name}], found {table!r}")
+    unknown = sorted(set(table) - set(_FIELDS))
     if unknown:
-        raise bad(unknown[0], f"unknown field; known fields: {sorted(_FIELD_TYPES)}")
-    for field, kind in _FIELD_TYPES.items():
+        raise bad(unknown[0], f"unknown field; the known fields are {', '.join(_FIELDS)}")
+    for field in _FIELDS:
         if field not in table:
             raise bad(field, "missing")
-        if not isinstance(table[field], kind):
-            raise bad(field, f"is {table[field]!r}, expected {kind.__name__}")
-    if len(table["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in table["sha256"]):
-        raise bad("sha256", f"{table['sha256']!r} is not 64 lowercase hex digits")
+    for field in _STRING_FIELDS:
+        value = table[field]
+        if not isinstance(value, str):
+            raise bad(field, f"is {value!r}, expected a string")
+        if "\n" in value:
+            raise bad(field, "must fit on one line")
+        if not value.strip() and field not in _MAY_BE_EMPTY:
+            raise bad(field, "is empty")
+    for field in _BOOL_FIELDS:
+        if not isinstance(table[field], bool):
+            raise bad(field, f"is {table[field]!r}, expected true or false")
+    for field in _LIST_FIELDS:
+        if not isinstance(table[field], list):
+            raise bad(field, f"is {table[field]!r}, expected a list of numbers (ft)")
+
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise RegistryError(f"{where}: model '{name}': a name is letters, digits and underscores (the file stem)")
+    if table["file"] != name + ".txt":
+        raise bad("file", f"{table['file']!r}: expected '{name}.txt' (the table name is the file stem)")
+    url = table["url"]
+    if not url.startswith(("https://", "http://")) or not url.endswith("/" + table["file"]):
+        raise bad("url", f"{url!r}: expected an http(s) URL ending in /{table['file']}")
+    if not _SHA256.fullmatch(table["sha256"]):
+        raise bad("sha256", f"{table['sha256']!r} is not 64 lowercase hexadecimal digits")
+    for field, allowed in (
+        ("family", FAMILIES),
+        ("transponder", TRANSPONDER_FILTERS),
+        ("altitude_reference", REFERENCES),
+        ("fly", FLY_CHOICES),
+    ):
+        if table[field] not in allowed:
+            raise bad(field, f"{table[field]!r}: expected one of {', '.join(allowed)}")
+
     scope = table["altitude_scope_ft"]
-    if len(scope) != 2 or not all(isinstance(v, (int, float)) for v in scope) or not scope[0] < scope[1]:
-        raise bad("altitude_scope_ft", f"{scope!r}: expected [low, high] with low < high (high may be inf)")
-    layers = table["layer_edges_ft"]
-    if layers and (not all(isinstance(v, (int, float)) for v in layers) or any(b <= a for a, b in zip(layers, layers[1:]))):
-        raise bad("layer_edges_ft", f"{layers!r}: expected increasing numbers (ft)")
-    if table["altitude_reference"] not in REFERENCES:
-        raise bad("altitude_reference", f"{table['altitude_reference']!r}: expected one of {REFERENCES}")
-    if table["fly"] not in FLY_CHOICES:
-        raise bad("fly", f"{table['fly']!r}: expected one of {FLY_CHOICES}")
-    values = dict(table)
-    values["altitude_scope_ft"] = (float(scope[0]), float(scope[1]))
-    values["layer_edges_ft"] = tuple(float(v) for v in layers)
-    return RegistryEntry(name=name, **values)
+    bounds = [_number(v, allow_inf=i == 1) for i, v in enumerate(scope)]
+    if len(scope) != 2 or None in bounds or not 0 <= bounds[0] < bounds[1]:
+        raise bad("altitude_scope_ft", f"{scope!r}: expected [low, high] in ft with 0 <= low < high (high may be inf)")
+    layers = [_number(v, allow_inf=False) for v in table["layer_edges_ft"]]
+    if None in layers or (layers and len(layers) < 2) or any(b <= a for a, b in zip(layers, layers[1:])):
+        raise bad("layer_edges_ft", f"{table['layer_edges_ft']!r}: expected at least two increasing finite edges (ft), or []")
+    if layers and (layers[0] < bounds[0] or layers[-1] > bounds[1]):
+        raise bad("layer_edges_ft", f"{layers} leaves the documented scope {scope} ft {table['altitude_reference']}")
+    if not layers and table["family"] not in ("correlated", "terminal-geometry"):
+        raise bad("layer_edges_ft", f"is empty, but a {table['family']} model needs an altitude layer table")
+
+    # Capabilities must be coherent, and anything refused must say why.
+    if table["sample_tracks"] and not table["sample_initial"]:
+        raise bad("sample_initial", "is false but sample_tracks is true (a track starts from the initial network)")
+    if table["fly"] != "no" and not table["sample_tracks"]:
+        raise bad("fly", f"is {table['fly']!r} but sample_tracks is false (only sampled tracks are flown)")
+    if table["encounters"] and table["fly"] != "yes":
+        raise bad("encounters", f"is true but fly is {table['fly']!r} (encounters fly both aircraft in 3-D)")
+    refused = (
+        not table["sample_tracks"] or not table["sample_initial"] or table["fly"] != "yes" or not table["encounters"]
+    )
+    if refused and not table["refusal"].strip():
+        raise bad("refusal", "is empty, but the model refuses something: say why")
+    if not refused and table["refusal"].strip():
+        raise bad("refusal", "is set, but nothing is refused")
+
+    values = {field: table[field] for field in _STRING_FIELDS + _BOOL_FIELDS}
+    return RegistryEntry(
+        name=name,
+        altitude_scope_ft=(bounds[0], bounds[1]),
+        layer_edges_ft=tuple(layers),
+        **values,
+    )
 
 
-@lru_cache(maxsize=4)
-def _load_registry_from(path: str) -> dict[str, RegistryEntry]:
+def parse_registry(text: str, where: str = "registry.toml") -> dict[str, RegistryEntry]:
+    """Parse and validate registry TOML text; errors name ``where``, the entry and the field."""
     try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RegistryError(f"{path}: not valid TOML ({exc})") from None
+        raise RegistryError(f"{where}: not valid TOML ({exc})") from None
+    extra = sorted(set(document) - {"models"})
+    if extra:
+        raise RegistryError(f"{where}: unexpected top-level key '{extra[0]}' (only [models.NAME] tables belong here)")
     tables = document.get("models")
     if not isinstance(tables, dict) or not tables:
-        raise RegistryError(f"{path}: no [models.NAME] tables")
-    return {name: _entry_from_table(name, table, path) for name, table in tables.items()}
+        raise RegistryError(f"{where}: no [models.NAME] tables")
+    entries = {name: _entry_from_table(name, table, where) for name, table in tables.items()}
+    seen: dict[str, str] = {}
+    for name, entry in entries.items():
+        if entry.sha256 in seen:
+            raise RegistryError(f"{where}: model '{name}', field 'sha256': same checksum as model '{seen[entry.sha256]}'")
+        seen[entry.sha256] = name
+    return entries
+
+
+def _packaged_registry():
+    """The package-data copy of an installed wheel (a Traversable), or None."""
+    try:
+        packaged = resources.files(__package__).joinpath("_data", "registry.toml")
+        return packaged if packaged.is_file() else None
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _source_registry() -> Path:
+    """The editable source, ``models/registry.toml``, two levels above this package."""
+    return Path(__file__).resolve().parents[2] / "models" / "registry.toml"
+
+
+def registry_source() -> str:
+    """Where the registry in use comes from: the package data of a wheel, else the source tree."""
+    packaged = _packaged_registry()
+    if packaged is not None:
+        return f"{packaged} (package data)"
+    return str(_source_registry())
+
+
+def registry_source_path() -> Path | None:
+    """The registry file in use as a filesystem path (None if missing or inside a zip archive)."""
+    packaged = _packaged_registry()
+    if packaged is not None:
+        path = Path(str(packaged))
+        return path if path.is_file() else None
+    source = _source_registry()
+    return source if source.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def _default_registry() -> dict[str, RegistryEntry]:
+    packaged = _packaged_registry()
+    if packaged is not None:
+        return parse_registry(packaged.read_text(encoding="utf-8"), f"{packaged} (package data)")
+    source = _source_registry()
+    if not source.is_file():
+        raise RegistryError(
+            f"encsim's model registry is missing: neither package data encsim/bayes/_data/registry.toml "
+            f"nor the source tree's {source} exists; reinstall encsim"
+        )
+    return parse_registry(source.read_text(encoding="utf-8"), str(source))
+
+
+@lru_cache(maxsize=8)
+def _registry_at(path: str, size: int, mtime_ns: int) -> dict[str, RegistryEntry]:
+    return parse_registry(Path(path).read_text(encoding="utf-8"), path)
 
 
 def load_registry(path: str | os.PathLike | None = None) -> dict[str, RegistryEntry]:
-    """All registry entries by name (cached)."""
-    source = Path(path) if path is not None else registry_source_path()
-    if source is None:
-        raise RegistryError("encsim's model registry (registry.toml) is missing from this installation")
-    return _load_registry_from(str(source))
+    """All registry entries by name, validated (cached; each call returns a fresh dict).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Read this registry file instead of encsim's own (package data of an installed wheel,
+        else ``models/registry.toml`` of the source tree).
+
+    Raises
+    ------
+    RegistryError
+        Naming the file, the entry and the field at fault.
+
+    Examples
+    --------
+    >>> from encsim.bayes.registry import load_registry
+    >>> entry = load_registry()["uncor_1200only_fwse_v1p2"]
+    >>> entry.layer_edges_ft, entry.altitude_reference
+    ((50.0, 500.0, 1200.0, 3000.0, 5000.0), 'AGL')
+    """
+    if path is None:
+        return dict(_default_registry())
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_file():
+        raise RegistryError(f"registry file {resolved} does not exist")
+    stat = resolved.stat()
+    return dict(_registry_at(str(resolved), stat.st_size, stat.st_mtime_ns))
 
 
 def get_entry(name: str) -> RegistryEntry:
-    """The registry entry of ``name`` (a file name with .txt is accepted too)."""
-    registry = load_registry()
-    key = name[:-4] if name.endswith(".txt") else name
+    """The registry entry of model ``name`` (its file name, with ``.txt``, is accepted too).
+
+    Raises
+    ------
+    UnknownModelError
+        For an unknown name, listing close matches.
+
+    Examples
+    --------
+    >>> from encsim.bayes.registry import get_entry
+    >>> get_entry("balloon_v1.txt").fly
+    'vertical-only'
+    """
+    registry = _default_registry()
+    key = str(name)
+    key = key[:-4] if key.endswith(".txt") else key
     if key in registry:
         return registry[key]
-    close = difflib.get_close_matches(key, registry, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; `encsim models list` shows them all"
-    raise ModelNotFoundError(f"'{name}' is neither a model file nor a registry model{hint}")
+    close = difflib.get_close_matches(key, list(registry), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `encsim models list` shows the registry's models"
+    raise UnknownModelError(f"'{name}' is neither an existing model file nor a registry model{hint}")
 
 
-# ------------------------------------------------------------------------------------------ files
+# ------------------------------------------------------------------------------------ checksums
 
-_VERIFIED: dict[tuple, str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _VERIFIED[key] = digest.hexdigest()
-    return _VERIFIED[key]
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS_LOCK = threading.Lock()
 
 
-def verify_checksum(path: Path, entry: RegistryEntry) -> None:
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file, streamed in 1 MiB blocks and remembered per (path, size, mtime)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        known = _DIGESTS.get(key)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with open(resolved, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _DIGESTS_LOCK:
+        _DIGESTS[key] = value
+    return value
+
+
+def verify_checksum(path: str | os.PathLike, entry: RegistryEntry, *, hint: str = "") -> None:
+    """Raise `ChecksumError` (file, expected and actual sums) unless ``path`` has ``entry``'s sha256."""
     actual = file_sha256(path)
     if actual != entry.sha256:
         raise ChecksumError(
-            f"{path}: sha256 {actual} differs from the registry's {entry.sha256} for model '{entry.name}'; "
-            "the file is corrupted or a different version: replace it with the upstream file"
+            f"model file {Path(path).resolve()} (registry model '{entry.name}') fails its checksum: "
+            f"expected sha256 {entry.sha256}, actual sha256 {actual}. The file is corrupted or a different "
+            f"version; {hint or 'replace it with the upstream file ' + entry.url}"
         )
 
 
-def cache_dir() -> Path:
-    configured = os.environ.get(ENV_CACHE_DIR)
+# ------------------------------------------------------------------------------------ resolution
+
+
+def default_cache_dir() -> Path:
+    """The user cache of model files: ``ENCSIM_CACHE_DIR`` (relative: against the current
+    directory), else ``pooch.os_cache("encsim")``."""
+    configured = os.environ.get(ENV_CACHE_DIR, "").strip()
     if configured:
-        return Path(configured).expanduser().resolve()
+        return _absolute(configured)
     import pooch
 
     return Path(pooch.os_cache("encsim"))
 
 
-def downloads_allowed(download: bool | None) -> bool:
+def downloads_allowed(download: bool | None = None) -> bool:
+    """``download`` if given, else True unless ``ENCSIM_OFFLINE`` is set to a true-ish value."""
     if download is not None:
-        return download
-    return os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("1", "true", "yes")
+        return bool(download)
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() in _FALSE_WORDS
 
 
-def _looks_like_path(value) -> bool:
+def _absolute(folder: str | os.PathLike) -> Path:
+    path = Path(folder).expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+def _is_path_like(value) -> bool:
+    if isinstance(value, os.PathLike):
+        return True
     text = str(value)
-    return isinstance(value, os.PathLike) or text.endswith(".txt") or os.sep in text or "/" in text
+    return text.endswith(".txt") or _has_separator(text)
+
+
+def _has_separator(text: str) -> bool:
+    return any(s in text for s in (os.sep, os.altsep, "/") if s)
 
 
 def _entry_for_file(path: Path) -> RegistryEntry | None:
-    """The registry entry of an explicitly given file: by checksum, so a renamed copy is known too."""
+    """The registry entry of an explicitly given file: by checksum (a renamed copy is known too),
+    else by file name, with a `ModifiedModelWarning` (the entry's scope, layer table and refusals
+    then apply to a file that is not the registry's)."""
+    registry = _default_registry()
     digest = file_sha256(path)
-    for entry in load_registry().values():
+    for entry in registry.values():
         if entry.sha256 == digest:
+            return entry
+    for entry in registry.values():
+        if entry.file == path.name:
+            warnings.warn(
+                f"{path} has the file name of registry model '{entry.name}' but sha256 {digest}, not the "
+                f"registry's {entry.sha256}: using the entry's scope, layer table and capabilities with a "
+                "modified file",
+                ModifiedModelWarning,
+                stacklevel=3,
+            )
             return entry
     return None
 
 
-def resolve_model_file(name_or_path, *, model_dir=None, download: bool | None = None) -> tuple[Path, RegistryEntry | None]:
-    """Find the file of a model by path or registry name (see the module docstring for the order).
+def _download_url(entry: RegistryEntry, url: str | None) -> str:
+    if url:
+        return url
+    base = os.environ.get(ENV_URL_BASE, "").strip()
+    return base.rstrip("/") + "/" + entry.file if base else entry.url
 
-    Returns the path and the registry entry (``None`` for a file that is not a registry model).
+
+def resolve_model_file(
+    name_or_path: str | os.PathLike,
+    *,
+    model_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    download: bool | None = None,
+    url: str | None = None,
+) -> tuple[Path, RegistryEntry | None]:
+    """Find the file of a model given by registry name or by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A registry name (``"uncor_1200only_fwse_v1p2"``; the file name ``"...v1p2.txt"`` works too)
+        or the path of a model file (a ``Path``, or a string ending in ``.txt`` or containing a
+        path separator).
+    model_dir : path-like, optional
+        Folder to look in instead of ``ENCSIM_MODEL_DIR`` (relative: against the current directory).
+    cache_dir : path-like, optional
+        User cache instead of ``ENCSIM_CACHE_DIR`` / ``pooch.os_cache("encsim")``.
+    download : bool, optional
+        Allow (True) or forbid (False) downloading a missing registry model; default: allowed
+        unless ``ENCSIM_OFFLINE`` is set.
+    url : str, optional
+        Download from this URL instead of ``ENCSIM_MODEL_URL_BASE``/file or the registry's URL
+        (a mirror); the registry's sha256 is still enforced.
+
+    Returns
+    -------
+    (pathlib.Path, RegistryEntry or None)
+        The absolute path and the registry entry (None for an explicit file that matches no
+        registry model by checksum or file name).
 
     Raises
     ------
     ModelNotFoundError
-        Listing every place looked and how to provide the file.
+        Listing every place looked, with paths, and how to provide the file.
+    UnknownModelError
+        For a name that is neither an existing file nor a registry model.
     ChecksumError
-        For a local or downloaded file whose sha256 differs from the registry's.
+        For a local, cached or downloaded file whose sha256 differs from the registry's.
+
+    Examples
+    --------
+    >>> from encsim.bayes.registry import resolve_model_file
+    >>> path, entry = resolve_model_file("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
+    >>> entry.sha256 == "a40e47d0cd0735055017f572036bba4fa30cc44b54a5eda256416d891b465786"  # doctest: +SKIP
+    True
     """
-    if _looks_like_path(name_or_path):
-        path = Path(name_or_path).expanduser()
+    # 1. an explicit path
+    if _is_path_like(name_or_path):
+        path = _absolute(name_or_path)
         if path.is_file():
-            return path.resolve(), _entry_for_file(path)
-        if str(name_or_path).endswith(".txt") and os.sep not in str(name_or_path) and "/" not in str(name_or_path):
-            pass  # a bare file name: look it up as a registry name below
-        else:
-            raise ModelNotFoundError(f"model file {path} does not exist")
+            resolved = path.resolve()
+            return resolved, _entry_for_file(resolved)
+        if isinstance(name_or_path, os.PathLike) or _has_separator(str(name_or_path)):
+            given = os.fspath(name_or_path)
+            relative = "" if Path(given).expanduser().is_absolute() else f" (relative to the current directory {Path.cwd()})"
+            raise ModelNotFoundError(
+                f"model file {path} does not exist{relative}. Pass the path of an existing model file, "
+                f"or a registry name such as 'uncor_1200only_fwse_v1p2' (`encsim models list`)."
+            )
+        # a bare file name such as "glider_v1.txt" that is not in the current directory: a registry name
     entry = get_entry(str(name_or_path))
     looked: list[str] = []
+    if isinstance(name_or_path, str) and name_or_path.endswith(".txt"):
+        looked.append(f"{Path.cwd() / name_or_path}  (as a path relative to the current directory): not there")
 
-    folder = model_dir if model_dir is not None else os.environ.get(ENV_MODEL_DIR)
-    if folder:
-        folder_path = Path(folder).expanduser()
-        folder_path = folder_path if folder_path.is_absolute() else Path.cwd() / folder_path
-        source = "model_dir" if model_dir is not None else f"{ENV_MODEL_DIR}={folder}"
-        if not folder_path.is_dir():
-            looked.append(f"{folder_path} ({source}: no such folder)")
+    # 2. the model folder
+    if model_dir is not None:
+        folder_value, source = os.fspath(model_dir), "model_dir"
+    else:
+        folder_value, source = os.environ.get(ENV_MODEL_DIR, "").strip(), ENV_MODEL_DIR
+    if folder_value:
+        folder = _absolute(folder_value)
+        label = f"{source}={folder_value}"
+        if not folder.is_dir():
+            looked.append(f"{folder}  ({label}): no such folder")
+            warnings.warn(f"{label} names {folder}, which is not a folder; looking further", stacklevel=2)
         else:
-            candidate = folder_path / entry.file
+            candidate = folder / entry.file
             if candidate.is_file():
-                verify_checksum(candidate, entry)
+                verify_checksum(candidate, entry, hint=f"replace it with the upstream file {entry.url}")
                 return candidate.resolve(), entry
-            looked.append(f"{candidate} ({source})")
+            looked.append(f"{candidate}  ({label}): not there")
     else:
-        looked.append(f"{ENV_MODEL_DIR} (not set)")
+        looked.append(f"{ENV_MODEL_DIR}: not set")
 
-    cache = cache_dir()
+    # 3. the user cache
+    if cache_dir is not None:
+        cache, cache_label = _absolute(cache_dir), "cache_dir"
+    else:
+        configured = os.environ.get(ENV_CACHE_DIR, "").strip()
+        cache, cache_label = default_cache_dir(), (f"{ENV_CACHE_DIR}={configured}" if configured else "user cache")
     cached = cache / entry.file
+    allowed = downloads_allowed(download)
     if cached.is_file():
-        verify_checksum(cached, entry)
-        return cached.resolve(), entry
-    looked.append(f"{cached} (user cache)")
-
-    url = _download_url(entry)
-    if downloads_allowed(download):
-        try:
-            return _download(entry, url, cache), entry
-        except OSError as exc:  # network failure: say everything that was tried
-            looked.append(f"{url} (download failed: {exc})")
+        if file_sha256(cached) == entry.sha256:
+            return cached.resolve(), entry
+        if not allowed:
+            verify_checksum(cached, entry, hint="delete it, or allow downloads to replace it with a verified copy")
+        looked.append(f"{cached}  ({cache_label}): stale or corrupted copy, replaced by a download")
     else:
-        looked.append(f"{url} (download switched off by {'download=False' if download is False else ENV_OFFLINE + '=1'})")
-    raise ModelNotFoundError(
-        f"model '{entry.name}' ({entry.file}) not found. Looked in:\n  - "
-        + "\n  - ".join(looked)
-        + f"\nProvide it by setting {ENV_MODEL_DIR} to a folder holding {entry.file}, by allowing downloads "
-        f"(unset {ENV_OFFLINE}), or by passing the file's path."
+        looked.append(f"{cached}  ({cache_label}): not there")
+
+    # 4. a download into the cache
+    source_url = _download_url(entry, url)
+    if allowed:
+        try:
+            return _download(entry, source_url, cache), entry
+        except ChecksumError:
+            raise
+        except Exception as exc:  # network or file-system failure: report every place tried
+            looked.append(f"{source_url}  (download): failed, {type(exc).__name__}: {exc}")
+            raise _not_found(entry, looked, download_failed=True) from exc
+    if download is False:
+        looked.append(f"{source_url}  (download): switched off by download=False")
+    else:
+        looked.append(f"{source_url}  (download): switched off by {ENV_OFFLINE}={os.environ.get(ENV_OFFLINE, '')}")
+    raise _not_found(entry, looked)
+
+
+def _not_found(entry: RegistryEntry, looked: list[str], *, download_failed: bool = False) -> ModelNotFoundError:
+    places = "\n".join(f"  {i}. {place}" for i, place in enumerate(looked, 1))
+    fetch = (
+        "or retry when the download source is reachable"
+        if download_failed
+        else f"or allow downloads (download=True, or unset {ENV_OFFLINE}) to fetch it from {entry.url}"
+    )
+    return ModelNotFoundError(
+        f"model '{entry.name}' ({entry.file}) not found. Looked in:\n{places}\n"
+        f"Provide it: set {ENV_MODEL_DIR} to a folder holding {entry.file} (sha256 {entry.sha256}), "
+        f"{fetch}, or pass the file's path."
     )
 
 
-def _download_url(entry: RegistryEntry) -> str:
-    base = os.environ.get(ENV_URL_BASE)
-    return base.rstrip("/") + "/" + entry.file if base else entry.url
-
-
 def _download(entry: RegistryEntry, url: str, cache: Path) -> Path:
+    """Fetch ``url`` into ``cache`` with pooch: written to a temporary file, checked against the
+    registry's sha256, and only then moved into place (a mismatching download is deleted)."""
     import pooch
 
     cache.mkdir(parents=True, exist_ok=True)
     try:
-        fetched = pooch.retrieve(url, known_hash=f"sha256:{entry.sha256}", fname=entry.file, path=cache, progressbar=False)
-    except ValueError as exc:  # pooch reports a hash mismatch as ValueError and deletes the file
-        raise ChecksumError(f"download of model '{entry.name}' from {url} failed its sha256 check: {exc}") from None
-    except Exception as exc:  # requests' errors are not all OSError: normalise them
-        raise OSError(f"{type(exc).__name__}: {exc}") from None
-    return Path(fetched).resolve()
-
+        fetched = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{entry.sha256}",
+            fname=entry.file,
+            path=cache,
+            progressbar=False,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        if "hash" not in message.lower():
+            raise OSError(message) from exc
+        got = re.search(r"got ([0-9a-fA-F]{64})", message)
+        actual = got.group(1).lower() if got else "unknown (see below)"
+        raise ChecksumError(
+            f"download of model '{entry.name}' from {url} fails its checksum: expected sha256 {entry.sha256}, "
+            f"actual sha256 {actual}; the download was deleted and nothing was cached ({message})"
+        ) from None
+    path = Path(fetched).resolve()
+    verify_checksum(path, entry)  # pooch checked it; this also remembers the digest
+    return path
