@@ -63,6 +63,13 @@ _SCREEN_RATE_MARGIN = 1.1
 _SCREEN_ALT_MARGIN_FT = 10.0
 
 
+#: attempts per round: one per pending encounter while many are pending; when few are left, several
+#: attempts each, so that a round keeps about this many attempts (a round has a fixed cost, and
+#: the acceptance rate is a few per cent in the shipped scenarios)
+_ATTEMPTS_PER_ROUND = 1000
+_MAX_ATTEMPTS_PER_ID_PER_ROUND = 64
+
+
 class EncounterError(RuntimeError):
     """An encounter that could not be generated within the attempt cap."""
 
@@ -180,11 +187,20 @@ def _limits_fail(side: _Side, sample: TrackSample, flown: Trajectories) -> np.nd
     return _reasons(flown, limits, True).any(axis=1)
 
 
-def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray,
-                   counts: dict) -> dict | None:  # fmt: skip
-    """One attempt for each encounter id; returns the accepted ones (row mask and their data)."""
+def _reason_code(reason: str) -> int:
+    return REJECTION_REASONS.index(reason) + 1
+
+
+def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray) -> tuple[np.ndarray, dict | None]:  # fmt: skip
+    """One attempt per row (encounter id, attempt number).
+
+    Returns a code per row (0 accepted, else 1 + the index of its rejection reason) and the data of
+    the accepted rows (``rows`` gives their positions in the input), or None if none was accepted.
+    """
     geometry = scenario.geometry
     n = ids.shape[0]
+    codes = np.zeros(n, dtype=np.int64)
+    rows = np.arange(n)
     duration, tcpa = geometry.duration_s, geometry.tcpa_s
     zeros = np.zeros(n, dtype=np.uint64)
     own_tracks = _sample_ids(own.model, ids.astype(np.uint64), zeros, duration, seed, own.presets or None, "reject", 1000,
@@ -195,11 +211,11 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     own_lo, own_hi = _screen(own_tracks, tcpa)
     int_lo, int_hi = _screen(int_tracks, tcpa)
     reachable = (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
-    counts["vmd_screen"] += int((~reachable).sum())
+    codes[~reachable] = _reason_code("vmd_screen")
     keep = np.flatnonzero(reachable)
     if keep.size == 0:
-        return None
-    own_tracks, int_tracks, ids, attempts = own_tracks.take(keep), int_tracks.take(keep), ids[keep], attempts[keep]
+        return codes, None
+    own_tracks, int_tracks, ids, attempts, rows = own_tracks.take(keep), int_tracks.take(keep), ids[keep], attempts[keep], rows[keep]
 
     # fly to tCPA (1-Hz records) for the altitudes and speeds there
     own_states, int_states = own_tracks.initial_states(), int_tracks.initial_states()
@@ -216,7 +232,7 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         ground = np.zeros(keep.size, dtype=bool)
         own_speed, own_pitch, int_speed, int_pitch = own_states.speed_fps, own_states.pitch_rad, int_states.speed_fps, int_states.pitch_rad
         rel_alt = int_states.alt_ft - own_states.alt_ft
-    counts["below_ground"] += int(ground.sum())
+    codes[rows[ground]] = _reason_code("below_ground")
     v_own = np.sqrt(np.maximum(own_speed**2 - (own_speed * np.sin(own_pitch)) ** 2, 0.1))
     v_int = np.sqrt(np.maximum(int_speed**2 - (int_speed * np.sin(int_pitch)) ** 2, 0.1))
     hdot_own, hdot_int = own_speed * np.sin(own_pitch), int_speed * np.sin(int_pitch)
@@ -237,10 +253,11 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
                              hh_own, hh_int, vmd_edges, acceptance, hmd_edges, np.cumsum(proportions) / proportions.sum(),
                              out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"])  # fmt: skip
     vmd_ok = out["accepted"] & ~ground
-    counts["vmd"] += int((~out["accepted"] & ~ground).sum())
+    codes[rows[~out["accepted"] & ~ground]] = _reason_code("vmd")
     keep2 = np.flatnonzero(vmd_ok)
     if keep2.size == 0:
-        return None
+        return codes, None
+    rows = rows[keep2]
 
     # fly the survivors for the whole encounter at 10 Hz and place them
     own_tracks, int_tracks = own_tracks.take(keep2), int_tracks.take(keep2)
@@ -288,11 +305,11 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         reasons["limits_intruder"] = _limits_fail(intr, int_tracks, int_flown)
     rejected = np.zeros(keep2.size, dtype=bool)
     for reason, mask in reasons.items():
-        counts[reason] += int((mask & ~rejected).sum())  # each attempt counted once, first reason
+        codes[rows[mask & ~rejected]] = _reason_code(reason)  # each attempt counted once, first reason
         rejected |= mask
     good = np.flatnonzero(~rejected)
     if good.size == 0:
-        return None
+        return codes, None
 
     hmd_density = _hmd_density(hmd_edges, proportions, sel["hmd"][good])
     normaliser = relative_speed_normaliser(v_own[good], v_int[good], hdot_own[good], hdot_int[good], geometry.elliptic)
@@ -332,7 +349,8 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
         "range_start_ft": range0[good],
     })  # fmt: skip
-    return {
+    return codes, {
+        "rows": rows[good],
         "frame": frame,
         "own_tracks": own_tracks.take(good),
         "int_tracks": int_tracks.take(good),
@@ -384,24 +402,61 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
     if ids is None:
         ids = np.arange(scenario.run.first_id, scenario.run.first_id + scenario.run.encounters, dtype=np.int64)
     ids = np.asarray(ids, dtype=np.int64)
-    pending, attempts = ids.copy(), np.zeros(ids.shape[0], dtype=np.int64)
+    if np.unique(ids).shape[0] != ids.shape[0] or np.any(ids < 0):
+        raise ValueError("encounter ids must be distinct non-negative integers")
+    ids = np.sort(ids)  # the set comes out ordered by id
+    pending, next_attempt = ids.copy(), np.zeros(ids.shape[0], dtype=np.int64)
     counts = dict.fromkeys(REJECTION_REASONS, 0)
     accepted = []
     while pending.size:
-        if attempts.max() >= scenario.run.max_attempts:
+        if next_attempt.min() >= scenario.run.max_attempts:
             raise EncounterError(
-                f"encounters {pending[attempts >= scenario.run.max_attempts][:5].tolist()} were rejected "
-                f"{scenario.run.max_attempts} times; rejections so far: {counts}"
+                f"encounters {pending[:5].tolist()} were rejected {scenario.run.max_attempts} times; "
+                f"rejections so far: {counts}"
             )
-        batch = _attempt_batch(scenario, own, intr, seed, pending, attempts, counts)
-        done = np.zeros(pending.shape[0], dtype=bool)
-        if batch is not None:
-            accepted.append(batch)
-            done = np.isin(pending, batch["frame"]["encounter_id"].to_numpy())
+        # several attempts per encounter in one batch; the first accepted attempt of each id wins,
+        # so the result is the same as trying one attempt at a time
+        per_id = max(1, min(_MAX_ATTEMPTS_PER_ID_PER_ROUND, _ATTEMPTS_PER_ROUND // pending.size))
+        k = int(min(per_id, scenario.run.max_attempts - next_attempt.min()))
+        batch_ids = np.repeat(pending, k)
+        batch_attempts = (next_attempt[:, None] + np.arange(k)[None, :]).ravel()
+        valid = batch_attempts < scenario.run.max_attempts
+        batch_ids, batch_attempts = batch_ids[valid], batch_attempts[valid]
+        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts)
+        chosen_attempt = _first_accepted(pending, batch_ids, batch_attempts, codes)
+        counted = batch_attempts < chosen_attempt[np.searchsorted(pending, batch_ids)]
+        for code in np.unique(codes[counted & (codes > 0)]):
+            counts[REJECTION_REASONS[code - 1]] += int(np.sum(counted & (codes == code)))
+        done = chosen_attempt < np.iinfo(np.int64).max
+        if batch is not None and done.any():
+            winners = batch_attempts[batch["rows"]] == chosen_attempt[np.searchsorted(pending, batch_ids[batch["rows"]])]
+            accepted.append(_select_rows(batch, np.flatnonzero(winners)))
             if progress is not None:
                 progress(int(done.sum()))
-        pending, attempts = pending[~done], attempts[~done] + 1
+        next_attempt = next_attempt[~done] + k
+        pending = pending[~done]
     return _assemble(scenario, scenario_text, seed, ids, accepted, counts, keep_trajectories)
+
+
+def _first_accepted(pending: np.ndarray, batch_ids: np.ndarray, batch_attempts: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per pending id (sorted), the smallest accepted attempt in the batch, or int64 max."""
+    first = np.full(pending.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+    ok = codes == 0
+    np.minimum.at(first, np.searchsorted(pending, batch_ids[ok]), batch_attempts[ok])
+    return first
+
+
+def _select_rows(batch: dict, positions: np.ndarray) -> dict:
+    """The accepted-row data of ``batch`` restricted to ``positions`` (indices into its accepted rows)."""
+    pick = lambda states: InitialStates(*(getattr(states, f)[positions] for f in InitialStates.FIELDS))  # noqa: E731
+    return {
+        "frame": batch["frame"].iloc[positions].reset_index(drop=True),
+        "own_tracks": batch["own_tracks"].take(positions),
+        "int_tracks": batch["int_tracks"].take(positions),
+        "own_initial": pick(batch["own_initial"]),
+        "int_initial": pick(batch["int_initial"]),
+        "trajectories": tuple(t.select(positions) for t in batch["trajectories"]),
+    }
 
 
 def _assemble(scenario, scenario_text, seed, ids, accepted, counts, keep_trajectories) -> EncounterSet:
