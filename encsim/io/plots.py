@@ -59,3 +59,32 @@ def plot_tracks(path, *, count: int = 5, first: int = 0, output=None) -> Path:
     figure.savefig(output, dpi=110)
     plt.close(figure)
     return output
+
+
+def plot_encounter(own, intruder, index: int = 0, *, ax=None, title: str | None = None):
+    """One encounter in plan (east/north, NM) and profile (altitude vs time); returns the figure.
+
+    ``own`` and ``intruder`` are `Trajectories` (e.g. ``EncounterSet.trajectories``).
+    """
+    import matplotlib.pyplot as plt
+
+    figure, (plan, profile) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    for label, flown, colour in (("ownship", own, "tab:blue"), ("intruder", intruder, "tab:red")):
+        plan.plot(flown.east_ft[index] / 6076.115, flown.north_ft[index] / 6076.115, color=colour, label=label)
+        plan.plot(flown.east_ft[index, 0] / 6076.115, flown.north_ft[index, 0] / 6076.115, "o", color=colour, ms=4)
+        profile.plot(flown.t_s, flown.up_ft[index], color=colour, label=label)
+    horizontal = np.hypot(intruder.east_ft[index] - own.east_ft[index], intruder.north_ft[index] - own.north_ft[index])
+    k = int(np.argmin(horizontal))
+    plan.plot([own.east_ft[index, k] / 6076.115, intruder.east_ft[index, k] / 6076.115],
+              [own.north_ft[index, k] / 6076.115, intruder.north_ft[index, k] / 6076.115], "k:", lw=1, label="at CPA")  # fmt: skip
+    profile.axvline(own.t_s[k], color="k", ls=":", lw=1)
+    plan.set_xlabel("east (NM)")
+    plan.set_ylabel("north (NM)")
+    plan.set_aspect("equal", adjustable="datalim")
+    plan.legend(fontsize=8)
+    profile.set_xlabel("time (s)")
+    profile.set_ylabel("altitude (ft AGL)")
+    for axis in (plan, profile):
+        axis.grid(alpha=0.3)
+    figure.suptitle(title or f"encounter {index}: HMD {horizontal[k]:.0f} ft at {own.t_s[k]:.1f} s", fontsize=10)
+    return figure

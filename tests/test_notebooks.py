@@ -1,0 +1,26 @@
+"""The notebooks run top to bottom (at reduced size)."""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import PROJECT_ROOT
+
+
+@pytest.mark.slow
+def test_quickstart_notebook_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENCSIM_QUICKSTART_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}})  # fmt: skip
+    client.execute()
+    outputs = "".join(
+        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+    )
+    assert "acceptance rate" in outputs and "nmac" in outputs
+    assert os.environ["ENCSIM_QUICKSTART_SMALL"] == "1"
