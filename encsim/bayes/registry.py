@@ -220,7 +220,9 @@ def _entry_from_table(name: str, table, where: str) -> RegistryEntry:
         raise bad("altitude_scope_ft", f"{scope!r}: expected [low, high] in ft with 0 <= low < high (high may be inf)")
     layers = [_number(v, allow_inf=False) for v in table["layer_edges_ft"]]
     if None in layers or (layers and len(layers) < 2) or any(b <= a for a, b in zip(layers, layers[1:])):
-        raise bad("layer_edges_ft", f"{table['layer_edges_ft']!r}: expected at least two increasing finite edges (ft), or []")
+        raise bad(
+            "layer_edges_ft", f"{table['layer_edges_ft']!r}: expected at least two increasing finite edges (ft), or []"
+        )
     if layers and (layers[0] < bounds[0] or layers[-1] > bounds[1]):
         raise bad("layer_edges_ft", f"{layers} leaves the documented scope {scope} ft {table['altitude_reference']}")
     if not layers and table["family"] not in ("correlated", "terminal-geometry"):
@@ -266,7 +268,9 @@ def parse_registry(text: str, where: str = "registry.toml") -> dict[str, Registr
     seen: dict[str, str] = {}
     for name, entry in entries.items():
         if entry.sha256 in seen:
-            raise RegistryError(f"{where}: model '{name}', field 'sha256': same checksum as model '{seen[entry.sha256]}'")
+            raise RegistryError(
+                f"{where}: model '{name}', field 'sha256': same checksum as model '{seen[entry.sha256]}'"
+            )
         seen[entry.sha256] = name
     return entries
 
@@ -535,7 +539,9 @@ def resolve_model_file(
             return resolved, _entry_for_file(resolved)
         if isinstance(name_or_path, os.PathLike) or _has_separator(str(name_or_path)):
             given = os.fspath(name_or_path)
-            relative = "" if Path(given).expanduser().is_absolute() else f" (relative to the current directory {Path.cwd()})"
+            relative = (
+                "" if Path(given).expanduser().is_absolute() else f" (relative to the current directory {Path.cwd()})"
+            )
             raise ModelNotFoundError(
                 f"model file {path} does not exist{relative}. Pass the path of an existing model file, "
                 f"or a registry name such as 'uncor_1200only_fwse_v1p2' (`encsim models list`)."
@@ -551,12 +557,13 @@ def resolve_model_file(
         folder_value, source = os.fspath(model_dir), "model_dir"
     else:
         folder_value, source = os.environ.get(ENV_MODEL_DIR, "").strip(), ENV_MODEL_DIR
+    missing_folder = ""
     if folder_value:
         folder = _absolute(folder_value)
         label = f"{source}={folder_value}"
         if not folder.is_dir():
             looked.append(f"{folder}  ({label}): no such folder")
-            warnings.warn(f"{label} names {folder}, which is not a folder; looking further", stacklevel=2)
+            missing_folder = f"{label} names {folder}, which is not a folder"
         else:
             candidate = folder / entry.file
             if candidate.is_file():
@@ -576,10 +583,14 @@ def resolve_model_file(
     allowed = downloads_allowed(download)
     if cached.is_file():
         if file_sha256(cached) == entry.sha256:
+            _warn_missing_folder(missing_folder, cached)
             return cached.resolve(), entry
         if not allowed:
             verify_checksum(cached, entry, hint="delete it, or allow downloads to replace it with a verified copy")
-        looked.append(f"{cached}  ({cache_label}): stale or corrupted copy, replaced by a download")
+        looked.append(
+            f"{cached}  ({cache_label}): stale or corrupted copy (sha256 {file_sha256(cached)}), "
+            "to be replaced by a download"
+        )
     else:
         looked.append(f"{cached}  ({cache_label}): not there")
 
@@ -587,17 +598,25 @@ def resolve_model_file(
     source_url = _download_url(entry, url)
     if allowed:
         try:
-            return _download(entry, source_url, cache), entry
+            fetched = _download(entry, source_url, cache)
         except ChecksumError:
             raise
         except Exception as exc:  # network or file-system failure: report every place tried
-            looked.append(f"{source_url}  (download): failed, {type(exc).__name__}: {exc}")
+            looked.append(f"{source_url}: download failed, {type(exc).__name__}: {exc}")
             raise _not_found(entry, looked, download_failed=True) from exc
+        _warn_missing_folder(missing_folder, fetched)
+        return fetched, entry
     if download is False:
-        looked.append(f"{source_url}  (download): switched off by download=False")
+        looked.append(f"{source_url}: download switched off by download=False")
     else:
-        looked.append(f"{source_url}  (download): switched off by {ENV_OFFLINE}={os.environ.get(ENV_OFFLINE, '')}")
+        looked.append(f"{source_url}: download switched off by {ENV_OFFLINE}={os.environ.get(ENV_OFFLINE, '')}")
     raise _not_found(entry, looked)
+
+
+def _warn_missing_folder(problem: str, used: Path) -> None:
+    """A misconfigured model folder hidden by a cached or downloaded copy is worth a warning."""
+    if problem:
+        warnings.warn(f"{problem}; using {used} instead", UserWarning, stacklevel=3)
 
 
 def _not_found(entry: RegistryEntry, looked: list[str], *, download_failed: bool = False) -> ModelNotFoundError:
