@@ -27,19 +27,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="scenarios/fwse_vs_rotorcraft.toml")
     parser.add_argument("--encounters", type=int, default=20_000)
-    parser.add_argument("--chunk", type=int, default=2_000)
+    parser.add_argument("--chunk", type=int, default=None, help="default: the scenario's run.chunk_size")
     args = parser.parse_args()
     scenario, text = load_scenario(args.scenario)
     generate_encounters(scenario, text, ids=np.arange(100))  # compile (cached after the first run)
+    chunk = args.chunk or scenario.run.chunk_size
     t0 = time.perf_counter()
     attempts = 0
-    for start in range(0, args.encounters, args.chunk):
-        ids = np.arange(start, min(start + args.chunk, args.encounters))
+    for start in range(0, args.encounters, chunk):
+        ids = np.arange(start, min(start + chunk, args.encounters))
         attempts += generate_encounters(scenario, text, ids=ids).attempts_total
     elapsed = time.perf_counter() - t0
     rate = args.encounters / elapsed
     print(f"{args.scenario}: {args.encounters:,} encounters in {elapsed:.2f} s on {os.cpu_count()} cores "
-          f"(NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}), acceptance rate {args.encounters / attempts:.4f}")
+          f"(NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}), chunks of {chunk:,}, "
+          f"acceptance rate {args.encounters / attempts:.4f}")
     print(f"{rate:,.0f} accepted encounters/s ({rate / FLOOR:.2f} x floor {FLOOR:,}, {rate / AIM:.2f} x aim {AIM:,})")
 
 

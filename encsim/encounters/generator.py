@@ -191,7 +191,8 @@ def _reason_code(reason: str) -> int:
     return REJECTION_REASONS.index(reason) + 1
 
 
-def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray) -> tuple[np.ndarray, dict | None]:  # fmt: skip
+def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray,
+                   keep_trajectories: bool = False) -> tuple[np.ndarray, dict | None]:  # fmt: skip
     """One attempt per row (encounter id, attempt number).
 
     Returns a code per row (0 accepted, else 1 + the index of its rejection reason) and the data of
@@ -356,7 +357,7 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         "int_tracks": int_tracks.take(good),
         "own_initial": _initial_from(own_placed.select(good)),
         "int_initial": _initial_from(int_placed.select(good)),
-        "trajectories": (own_placed.select(good), int_placed.select(good)),
+        "trajectories": (own_placed.select(good), int_placed.select(good)) if keep_trajectories else None,
     }
 
 
@@ -422,7 +423,7 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
         batch_attempts = (next_attempt[:, None] + np.arange(k)[None, :]).ravel()
         valid = batch_attempts < scenario.run.max_attempts
         batch_ids, batch_attempts = batch_ids[valid], batch_attempts[valid]
-        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts)
+        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts, keep_trajectories)
         chosen_attempt = _first_accepted(pending, batch_ids, batch_attempts, codes)
         counted = batch_attempts < chosen_attempt[np.searchsorted(pending, batch_ids)]
         for code in np.unique(codes[counted & (codes > 0)]):
@@ -455,7 +456,7 @@ def _select_rows(batch: dict, positions: np.ndarray) -> dict:
         "int_tracks": batch["int_tracks"].take(positions),
         "own_initial": pick(batch["own_initial"]),
         "int_initial": pick(batch["int_initial"]),
-        "trajectories": tuple(t.select(positions) for t in batch["trajectories"]),
+        "trajectories": None if batch["trajectories"] is None else tuple(t.select(positions) for t in batch["trajectories"]),
     }
 
 
