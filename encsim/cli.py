@@ -229,7 +229,7 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
 # ---------------------------------------------------------------------------------- encounters
 
 
-def _generate_to_file(scenario_path, output, encounters, seed, quiet):
+def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False):
     """Generate a scenario's encounters chunk by chunk into an HDF5 file; returns (scenario, metadata, writer)."""
     from tqdm import tqdm
 
@@ -261,7 +261,8 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet):
         with EncounterFileWriter(output, scenario, text, run.seed, own_model, int_model) as writer:
             for start in range(0, ids.shape[0], run.chunk_size):
                 try:
-                    chunk = generate_encounters(scenario, text, ids=ids[start : start + run.chunk_size], progress=bar.update)
+                    chunk = generate_encounters(scenario, text, ids=ids[start : start + run.chunk_size], progress=bar.update,
+                                                keep_trajectories=trajectories)  # fmt: skip
                 except (EncounterError, ValueError) as exc:
                     _fail(str(exc))
                 writer.append(chunk)
@@ -292,10 +293,11 @@ def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Encounter set (.h5).")
 @click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
+@click.option("--trajectories", is_flag=True, help="Also store the placed 10-Hz trajectories (float32).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def encounters(scenario_file, output, encounters, seed, quiet) -> None:
+def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
-    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet)
+    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, trajectories)
     _summary(scenario, metadata, writer, output, estimates=False)
 
 

@@ -155,8 +155,10 @@ def test_run_writes_a_replayable_encounter_set_and_prints_the_summary(runner, tm
     hmd = np.hypot(own.north_ft - intr.north_ft, own.east_ft - intr.east_ft).min(axis=1)
     np.testing.assert_allclose(hmd, stored["metadata"]["hmd_ft"], atol=1e-6)  # replayed from the file alone
     encounters_only = runner.invoke(main, ["encounters", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o",
-                                           str(tmp_path / "set.h5"), "--encounters", "30", "--quiet"])  # fmt: skip
+                                           str(tmp_path / "set.h5"), "--encounters", "30", "--trajectories", "--quiet"])  # fmt: skip
     assert encounters_only.exit_code == 0 and "P(NMAC)" not in encounters_only.output
+    with h5py.File(tmp_path / "set.h5", "r") as f:
+        assert f["ownship"]["trajectories"]["up_ft"].shape == (30, 601)
 
 
 def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):

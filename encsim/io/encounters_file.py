@@ -11,6 +11,8 @@ Layout:
 - ``ownship/schedule/{offsets,t_s,hdot_fps,psidot_rad_s,vdot_fps2}`` and the intruder's: commands.
 
 ``fly_commands(initial, schedule, duration)`` with these arrays replays every encounter exactly.
+Optionally (``--trajectories``) ``ownship/trajectories/<field>`` and the intruder's hold the placed
+10-Hz trajectories as float32.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ class EncounterFileWriter:
             for name in SCHEDULE_FIELDS:
                 _append(schedule, name, getattr(sample.schedule, name))
             self._rows[role] += int(sample.schedule.offsets[-1])
+        if encounters.trajectories is not None:
+            for role, flown in zip(("ownship", "intruder"), encounters.trajectories):
+                group = self._file.require_group(role).require_group("trajectories")
+                if "t_s" not in group:
+                    group.create_dataset("t_s", data=flown.t_s)
+                for name in flown.FIELDS:
+                    _append(group, name, getattr(flown, name).astype(np.float32))
         for reason, count in encounters.rejections.items():
             self._rejections[reason] = self._rejections.get(reason, 0) + int(count)
         self._encounters += encounters.n_encounters

@@ -1,5 +1,18 @@
 """Encounter metrics: separations, NMAC, well clear, detection, and weighted estimators."""
 
+from .detection import (
+    DO365_DWC,
+    NMAC,
+    NONCOOP_DWC,
+    WELL_CLEAR_PRESETS,
+    Cylinder,
+    WellClearVolume,
+    detect_cylinder,
+    detect_well_clear,
+    loss_of_well_clear,
+    separation_metrics,
+    separation_series,
+)
 from .estimators import (
     EstimatorWarning,
     ProbabilityEstimate,
@@ -10,6 +23,17 @@ from .estimators import (
 )
 
 __all__ = [
+    "DO365_DWC",
+    "NMAC",
+    "NONCOOP_DWC",
+    "WELL_CLEAR_PRESETS",
+    "Cylinder",
+    "WellClearVolume",
+    "detect_cylinder",
+    "detect_well_clear",
+    "loss_of_well_clear",
+    "separation_metrics",
+    "separation_series",
     "EstimatorWarning",
     "ProbabilityEstimate",
     "RatioEstimate",

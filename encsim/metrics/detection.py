@@ -218,6 +218,15 @@ class SeparationMetrics:
     lowc_duration_s: np.ndarray
 
 
+def separation_series(own: dict, intruder: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal range and signed vertical separation (intruder minus ownship), ft, per sample.
+
+    ``own``/``intruder`` map ``north_ft``, ``east_ft``, ``up_ft`` to (n, n_samples) arrays.
+    """
+    horizontal = np.hypot(intruder["east_ft"] - own["east_ft"], intruder["north_ft"] - own["north_ft"])
+    return horizontal, intruder["up_ft"] - own["up_ft"]
+
+
 def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = NMAC, volume: WellClearVolume = DO365_DWC) -> SeparationMetrics:
     """HMD, VMD, TCA, NMAC and LoWC of encounter batches from sampled trajectories.
 
@@ -230,8 +239,7 @@ def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = N
     t_s = np.asarray(t_s, dtype=np.float64)
     dx = intruder["east_ft"] - own["east_ft"]
     dy = intruder["north_ft"] - own["north_ft"]
-    dz = intruder["up_ft"] - own["up_ft"]
-    rng = np.hypot(dx, dy)
+    rng, dz = separation_series(own, intruder)
     tca_index = np.argmin(rng, axis=1)
     rows = np.arange(rng.shape[0])
     nmac = np.any((rng < cylinder.radius_ft) & (np.abs(dz) < cylinder.half_height_ft), axis=1)
