@@ -276,7 +276,7 @@ def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
     attempts = int(metadata["attempts"].sum())
     click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
-    rejected = {k: v for k, v in writer._rejections.items() if v}
+    rejected = {k: v for k, v in writer.rejections.items() if v}
     click.echo(f"rejections: {json.dumps(rejected)}")
     if not estimates:
         return

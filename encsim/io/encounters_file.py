@@ -17,34 +17,23 @@ Optionally (``--trajectories``) ``ownship/trajectories/<field>`` and the intrude
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..commands import CommandSchedule, InitialStates
-from .tracks_file import _append
+from .tracks_file import AtomicH5Writer, _append
 
 SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
 
 
-class EncounterFileWriter:
+class EncounterFileWriter(AtomicH5Writer):
     """Append `EncounterSet` chunks to one HDF5 file, written under a temporary name until closed."""
 
     def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(self.path.name + ".partial")
-        self._file = h5py.File(self._tmp, "w")
-        attrs = {
-            "encsim_version": __version__,
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv),
+        provenance = {
             "scenario_name": scenario.name,
             "scenario_text": scenario_text,
             "seed": int(seed),
@@ -55,10 +44,8 @@ class EncounterFileWriter:
             "intruder_model": int_model.name,
             "intruder_model_sha256": int_model.sha256,
         }
-        for key, value in attrs.items():
-            self._file.attrs[key] = value
+        super().__init__(path, provenance)
         self._rows = {"ownship": 0, "intruder": 0}
-        self._rejections: dict[str, int] = {}
         self._encounters = 0
         self._attempts = 0
 
@@ -87,31 +74,17 @@ class EncounterFileWriter:
                     group.create_dataset("t_s", data=flown.t_s)
                 for name in flown.FIELDS:
                     _append(group, name, getattr(flown, name).astype(np.float32))
-        for reason, count in encounters.rejections.items():
-            self._rejections[reason] = self._rejections.get(reason, 0) + int(count)
+        self._add_rejections(encounters.rejections)
         self._encounters += encounters.n_encounters
         self._attempts += encounters.attempts_total
 
-    def close(self) -> Path:
-        attrs = self._file.attrs
-        attrs["n_encounters"] = self._encounters
-        attrs["attempts"] = self._attempts
-        attrs["acceptance_rate"] = self._encounters / self._attempts if self._attempts else float("nan")
-        attrs["rejections"] = json.dumps(self._rejections)
-        self._file.close()
-        self._tmp.replace(self.path)
-        return self.path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
-        return False
+    def _final_attributes(self) -> dict:
+        return {
+            **super()._final_attributes(),
+            "n_encounters": self._encounters,
+            "attempts": self._attempts,
+            "acceptance_rate": self._encounters / self._attempts if self._attempts else float("nan"),
+        }
 
 
 def read_encounter_file(path) -> dict:

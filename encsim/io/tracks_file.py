@@ -43,14 +43,11 @@ def _append(group: h5py.Group, name: str, values: np.ndarray) -> None:
     dataset[old:] = values
 
 
-class TrackFileWriter:
-    """Append `TrackSample` chunks (consecutive ids) to one HDF5 file.
+class AtomicH5Writer:
+    """An HDF5 file written under ``NAME.partial`` and moved into place only when complete.
 
-    Examples
-    --------
-    >>> with TrackFileWriter("tracks.h5", provenance) as writer:  # doctest: +SKIP
-    ...     for chunk in chunks:
-    ...         writer.append(chunk)
+    Opens the file with the provenance every encsim file carries (version, time, command line and
+    the given attributes); a failure inside ``with`` removes the partial file.
     """
 
     def __init__(self, path, provenance: dict):
@@ -66,9 +63,53 @@ class TrackFileWriter:
         attrs.update(provenance)
         for key, value in attrs.items():
             self._file.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) else json.dumps(value)
+        self._rejections: dict[str, int] = {}
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        return dict(self._rejections)
+
+    def _add_rejections(self, counts: dict, prefix: str = "") -> None:
+        for reason, count in counts.items():
+            self._rejections[prefix + reason] = self._rejections.get(prefix + reason, 0) + int(count)
+
+    def _final_attributes(self) -> dict:
+        return {"rejections": json.dumps(self._rejections)}
+
+    def close(self) -> Path:
+        """Record the totals and move the file into place (never leaves a half-written file)."""
+        for key, value in self._final_attributes().items():
+            self._file.attrs[key] = value
+        self._file.close()
+        self._tmp.replace(self.path)
+        return self.path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)
+        return False
+
+
+class TrackFileWriter(AtomicH5Writer):
+    """Append `TrackSample` chunks (consecutive ids) to one HDF5 file.
+
+    Examples
+    --------
+    >>> with TrackFileWriter("tracks.h5", provenance) as writer:  # doctest: +SKIP
+    ...     for chunk in chunks:
+    ...         writer.append(chunk)
+    """
+
+    def __init__(self, path, provenance: dict):
+        super().__init__(path, provenance)
         self._rows = 0
         self._tracks = 0
-        self._rejections: dict[str, int] = {}
         self._offsets_written = False
 
     def append(self, sample) -> None:
@@ -97,8 +138,7 @@ class TrackFileWriter:
         counts["resamples"].attrs["columns"] = json.dumps(list(sample.resamples.columns))
         self._rows += int(offsets[-1])
         self._tracks += sample.n_tracks
-        for reason, count in sample.rejections.items():
-            self._rejections[reason] = self._rejections.get(reason, 0) + int(count)
+        self._add_rejections(sample.rejections)
 
     def append_trajectories(self, trajectories, fly_rejections: dict, limits=None) -> None:
         """Add the flown trajectories of the tracks appended last (same order), and their limits."""
@@ -110,32 +150,10 @@ class TrackFileWriter:
         if limits is not None:
             for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps"):
                 _append(group, "limit_" + name, getattr(limits, name))
-        for reason, count in fly_rejections.items():
-            key = "fly:" + reason
-            self._rejections[key] = self._rejections.get(key, 0) + int(count)
+        self._add_rejections(fly_rejections, prefix="fly:")
 
-    @property
-    def rejections(self) -> dict[str, int]:
-        return dict(self._rejections)
-
-    def close(self) -> Path:
-        """Finish the file: record totals and move it into place (never leaves a half file)."""
-        self._file.attrs["n_tracks"] = self._tracks
-        self._file.attrs["rejections"] = json.dumps(self._rejections)
-        self._file.close()
-        self._tmp.replace(self.path)
-        return self.path
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
-        return False
+    def _final_attributes(self) -> dict:
+        return {**super()._final_attributes(), "n_tracks": self._tracks}
 
 
 def read_tracks(path):
