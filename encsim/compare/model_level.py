@@ -1,0 +1,170 @@
+"""Model-level comparison: exact per-layer distributions and dynamics of two encounter models.
+
+Everything here is computed from the counts by the chain rule (`EncounterModel.exact_joint`),
+never by sampling. Layers are matched by their altitude edges, never by index (decisions.md
+section 1): models with different layer tables are compared only on the layers they share, and
+the result says which. Presets such as G = 1, A = 4 apply to each model only where it has the
+variable (the unconventional models have no G or A), and the result says so too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..bayes import EncounterModel, load_model
+from ..bayes.model import ROLE_UNITS
+from .distances import DISTANCES, BinnedDistribution
+
+COMPARED_ROLES = ("v", "vdot", "hdot", "psidot")
+DYNAMIC_ROLES = ("vdot", "hdot", "psidot")
+
+
+def _model(model) -> EncounterModel:
+    return model if isinstance(model, EncounterModel) else load_model(model)
+
+
+def layer_edges(model: EncounterModel) -> np.ndarray:
+    """The altitude layer table of a model (registry's, else the file's L edges)."""
+    if model.entry is not None and model.entry.layer_edges_ft:
+        return np.asarray(model.entry.layer_edges_ft, dtype=np.float64)
+    edges = model.bin_edges("L")
+    if edges is None:
+        raise ValueError(f"model {model.name}: L is categorical and the registry gives no layer table")
+    return edges
+
+
+def _applicable(model: EncounterModel, presets: dict | None) -> dict:
+    return {name: bin1 for name, bin1 in (presets or {}).items() if name in model.roles}
+
+
+def distributions_by_layer(model, role: str, presets: dict | None = None) -> dict[tuple[float, float], BinnedDistribution]:
+    """P(role | L = layer, presets) for every layer with data, as binned mixtures (exact)."""
+    model = _model(model)
+    given = _applicable(model, presets)
+    joint = model.exact_joint(["L", role], given)
+    edges = layer_edges(model)
+    var_edges = model.bin_edges(role)
+    zero = model.zero_bins[model.variable_index(role)]
+    out = {}
+    for layer in range(joint.shape[0]):
+        mass = joint[layer].sum()
+        if mass > 0:
+            out[(float(edges[layer]), float(edges[layer + 1]))] = BinnedDistribution(joint[layer] / mass, var_edges, zero)
+    return out
+
+
+def _free_state_grid(model: EncounterModel, given0: dict[int, int]) -> tuple[list[int], np.ndarray]:
+    free = [i for i in range(model.n_variables) if i not in given0]
+    shape = tuple(int(model.r[i]) for i in free)
+    grid = np.indices(shape).reshape(len(free), -1)
+    return free, grid
+
+
+def stay_probabilities(model, presets: dict | None = None) -> dict[tuple[float, float], dict[str, float]]:
+    """Per layer: P(every dynamic variable keeps its bin next second), the manoeuvre rate and the
+    command-change rate per minute (decisions.md section 6).
+
+    A manoeuvre is a bin change of any of vdot, hdot, psidot; the stay probability is averaged over
+    the initial network's distribution given the layer (and presets). Within-bin resamples change
+    commanded values too: command changes per minute = 60 x (1 - stay x prod(1 - resample rate)).
+    """
+    model = _model(model)
+    if model.transition is None:
+        raise ValueError(f"model {model.name} has no transition network")
+    given = _applicable(model, presets)
+    given0 = {model.variable_index(k): v - 1 for k, v in given.items()}
+    free, grid = _free_state_grid(model, given0)
+    joint = model.exact_joint(free, given).ravel()
+    state = {i: np.full(grid.shape[1], b) for i, b in given0.items()}
+    state.update({i: grid[k] for k, i in enumerate(free)})
+    time_t_of = {t1: t for t, t1 in model.temporal_map}
+    for j in model.transition_order:  # (t+1) variables that stay hold their time-t bins
+        state[j] = state[time_t_of[j]]
+    stay = np.ones(grid.shape[1])
+    for j in model.transition_order:
+        column = np.zeros(grid.shape[1], dtype=np.int64)
+        stride = 1
+        for p in model.transition.parents(j):
+            column += state[int(p)] * stride
+            stride *= int(model.transition.r[p])
+        stay *= model.transition_cpt(j)[state[time_t_of[j]], column]
+    dynamic_vars = [model.roles[r] for r in DYNAMIC_ROLES if r in model.roles]
+    no_resample = float(np.prod([1.0 - model.resample_rates[i] for i in dynamic_vars]))
+    layer_var = model.roles["L"]
+    edges = layer_edges(model)
+    out = {}
+    for layer in range(int(model.r[layer_var])):
+        mask = state[layer_var] == layer
+        mass = joint[mask].sum()
+        if mass <= 0:
+            continue
+        p_stay = float(np.sum(joint[mask] * stay[mask]) / mass)
+        out[(float(edges[layer]), float(edges[layer + 1]))] = {
+            "stay_probability": p_stay,
+            "manoeuvres_per_min": 60.0 * (1.0 - p_stay),
+            "mean_time_between_manoeuvres_s": 1.0 / (1.0 - p_stay) if p_stay < 1 else float("inf"),
+            "command_changes_per_min": 60.0 * (1.0 - p_stay * no_resample),
+        }
+    return out
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """Distances per shared layer and variable, dynamics per layer, and what was (not) compared."""
+
+    model_a: str
+    model_b: str
+    distances: pd.DataFrame
+    dynamics: pd.DataFrame
+    matched_layers: list = field(default_factory=list)
+    unmatched_layers: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPARED_ROLES) -> ModelComparison:
+    """Exact model-level comparison of two encounter models on the layers and variables they share.
+
+    Examples
+    --------
+    >>> result = compare_models("uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> result.distances.head()  # doctest: +SKIP
+    """
+    a, b = _model(model_a), _model(model_b)
+    notes = []
+    for model in (a, b):
+        missing = sorted(set(presets or {}) - set(model.roles))
+        if missing:
+            notes.append(f"{model.name} has no {', '.join(missing)}: those presets do not apply to it")
+    shared_roles = [r for r in roles if r in a.roles and r in b.roles]
+    for role in roles:
+        if role not in shared_roles:
+            notes.append(f"{role} is not in both models: not compared")
+    layers_a = {tuple(x) for x in zip(layer_edges(a)[:-1].tolist(), layer_edges(a)[1:].tolist())}
+    layers_b = {tuple(x) for x in zip(layer_edges(b)[:-1].tolist(), layer_edges(b)[1:].tolist())}
+    matched = sorted(layers_a & layers_b)
+    unmatched = {a.name: sorted(layers_a - layers_b), b.name: sorted(layers_b - layers_a)}
+    if unmatched[a.name] or unmatched[b.name]:
+        notes.append(f"compared only on the layers both models have: {matched} ft")
+    rows = []
+    for role in shared_roles:
+        dist_a, dist_b = distributions_by_layer(a, role, presets), distributions_by_layer(b, role, presets)
+        for layer in matched:
+            if layer not in dist_a or layer not in dist_b:
+                notes.append(f"layer {layer} has no data for {role} in one model")
+                continue
+            row = {"layer_lo_ft": layer[0], "layer_hi_ft": layer[1], "variable": role, "units": ROLE_UNITS[role][0]}
+            row.update({name: fn(dist_a[layer], dist_b[layer]) for name, fn in DISTANCES.items()})
+            rows.append(row)
+    dynamics_rows = []
+    if a.transition is not None and b.transition is not None:
+        stay_a, stay_b = stay_probabilities(a, presets), stay_probabilities(b, presets)
+        for layer in matched:
+            if layer in stay_a and layer in stay_b:
+                row = {"layer_lo_ft": layer[0], "layer_hi_ft": layer[1]}
+                row.update({f"{k}_a": v for k, v in stay_a[layer].items()})
+                row.update({f"{k}_b": v for k, v in stay_b[layer].items()})
+                dynamics_rows.append(row)
+    return ModelComparison(a.name, b.name, pd.DataFrame(rows), pd.DataFrame(dynamics_rows), matched, unmatched, notes)
