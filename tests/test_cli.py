@@ -168,3 +168,20 @@ def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):
     assert result.exit_code == 2 and "geometry: tcpa_s = 61" in result.output
     not_h5 = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "dir")])
     assert not_h5.exit_code == 2 and ".h5" in not_h5.output
+
+
+def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path):
+    out = tmp_path / "report"
+    result = runner.invoke(main, ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", "glider_v1",
+                                  "--report", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert "glider_v1 has no A, G" in page and "heatmap.png" in page
+    import pandas as pd
+
+    distances = pd.read_csv(out / "model_distances.csv")
+    assert set(distances["variable"]) == {"v", "vdot", "hdot", "psidot"}
+    assert {"hellinger", "jensen_shannon", "total_variation", "wasserstein1"} <= set(distances.columns)
+    assert (out / "heatmap.png").stat().st_size > 5_000 and (out / "layers_0.png").exists()
+    too_few = runner.invoke(main, ["compare", "glider_v1", "--report", str(out)])
+    assert too_few.exit_code == 2

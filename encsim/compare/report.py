@@ -1,0 +1,120 @@
+"""Model-comparison report: CSV tables, per-layer distribution plots and a distance heat map in HTML."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .model_level import COMPARED_ROLES, ModelComparison, compare_models, distributions_by_layer
+
+_ROLE_TITLES = {"v": "airspeed (kt)", "vdot": "acceleration (kt/s)", "hdot": "vertical rate (ft/min)", "psidot": "turn rate (deg/s)"}
+
+
+def _plot_layers(comparison: ModelComparison, presets, path: Path) -> None:
+    """Per-layer densities of each variable, both models side by side (bars: mass per bin / width)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    roles = [r for r in COMPARED_ROLES if r in set(comparison.distances.get("variable", []))]
+    layers = comparison.matched_layers
+    if not roles or not layers:
+        return
+    figure, axes = plt.subplots(len(roles), len(layers), figsize=(3.2 * len(layers), 2.4 * len(roles)), squeeze=False,
+                                constrained_layout=True)  # fmt: skip
+    for row, role in enumerate(roles):
+        dists = [distributions_by_layer(name, role, presets) for name in (comparison.model_a, comparison.model_b)]
+        for col, layer in enumerate(layers):
+            axis = axes[row][col]
+            for dist_by_layer, colour, label in zip(dists, ("tab:blue", "tab:orange"), (comparison.model_a, comparison.model_b)):
+                d = dist_by_layer.get(layer)
+                if d is None:
+                    continue
+                density = d.probabilities / np.diff(d.edges)
+                if d.zero_bin >= 0:  # the zero bin is a point mass at 0, not a density: marked apart
+                    density[d.zero_bin] = 0.0
+                    label = f"{label} (P(=0) {d.probabilities[d.zero_bin]:.2f})"
+                axis.stairs(density, d.edges, color=colour, label=label, lw=1.4)
+                if d.zero_bin >= 0:
+                    axis.axvline(0.0, color=colour, lw=2, alpha=0.5)
+            if row == 0:
+                axis.set_title(f"{layer[0]:g}-{layer[1]:g} ft", fontsize=9)
+            if col == 0:
+                axis.set_ylabel(_ROLE_TITLES[role], fontsize=8)
+            axis.tick_params(labelsize=7)
+    for axis_row in axes:
+        for axis in axis_row:
+            if axis.get_legend_handles_labels()[0]:
+                axis.legend(fontsize=6)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def _heat_map(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = table.rename(index=lambda pair: pair.replace("uncor_", ""))
+    figure, axis = plt.subplots(figsize=(6.5 + 1.0 * table.shape[1], 1.2 + 0.45 * table.shape[0]), constrained_layout=True)
+    image = axis.imshow(table.to_numpy(), cmap="viridis", vmin=0, vmax=max(0.01, float(np.nanmax(table.to_numpy()))))
+    axis.set_xticks(range(table.shape[1]), table.columns, rotation=30, ha="right", fontsize=8)
+    axis.set_yticks(range(table.shape[0]), table.index, fontsize=8)
+    for (i, j), value in np.ndenumerate(table.to_numpy()):
+        axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="w" if value < 0.6 * np.nanmax(table.to_numpy()) else "k", fontsize=7)
+    figure.colorbar(image, ax=axis, label="Hellinger (mean over layers)")
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def write_report(models: list[str], out_dir, *, presets: dict | None = None) -> Path:
+    """Compare every pair of ``models`` at model level; write CSVs, figures and ``index.html``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    comparisons = [compare_models(a, b, presets=presets) for a, b in itertools.combinations(models, 2)]
+    distance_frames, dynamics_frames, sections = [], [], []
+    heat = {}
+    for k, comparison in enumerate(comparisons):
+        pair = f"{comparison.model_a} vs {comparison.model_b}"
+        distance_frames.append(comparison.distances.assign(model_a=comparison.model_a, model_b=comparison.model_b))
+        dynamics_frames.append(comparison.dynamics.assign(model_a=comparison.model_a, model_b=comparison.model_b))
+        figure_name = f"layers_{k}.png"
+        _plot_layers(comparison, presets, out / figure_name)
+        if len(comparison.distances):
+            heat[pair] = comparison.distances.groupby("variable")["hellinger"].mean()
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in comparison.notes) or "<li>none</li>"
+        sections.append(
+            f"<h2>{html.escape(pair)}</h2><p>Shared layers: {html.escape(str(comparison.matched_layers))} ft.</p>"
+            f"<ul>{notes}</ul>{comparison.distances.round(4).to_html(index=False)}"
+            f"<h3>Dynamics per layer</h3>{comparison.dynamics.round(4).to_html(index=False)}"
+            f'<img src="{figure_name}" alt="per-layer distributions of {html.escape(pair)}">'
+        )
+    distances = pd.concat(distance_frames, ignore_index=True) if distance_frames else pd.DataFrame()
+    dynamics = pd.concat(dynamics_frames, ignore_index=True) if dynamics_frames else pd.DataFrame()
+    distances.to_csv(out / "model_distances.csv", index=False)
+    dynamics.to_csv(out / "model_dynamics.csv", index=False)
+    heat_html = ""
+    if heat:
+        table = pd.DataFrame(heat).T.reindex(columns=[r for r in COMPARED_ROLES if any(r in h.index for h in heat.values())])
+        _heat_map(table, out / "heatmap.png")
+        heat_html = '<h2>Distances across models and variables</h2><img src="heatmap.png" alt="heat map">'
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim model comparison</title>
+<style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
+<h1>Model-level comparison</h1>
+<p>encsim {__version__}; models {html.escape(", ".join(models))}; presets {html.escape(str(presets or {}))} (applied where a model
+has the variable). Distributions are exact (chain rule on the counts), conditioned on the altitude layer; layers are matched
+by their edges. Hellinger, Jensen-Shannon (base 2) and total variation are in [0, 1]; Wasserstein-1 is in the variable's
+units (bin-uniform densities with the zero bin as a point mass at 0). A manoeuvre is a bin change of any of the
+acceleration, vertical rate and turn rate.</p>
+{heat_html}{"".join(sections)}</body></html>"""
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
