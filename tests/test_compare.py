@@ -99,3 +99,31 @@ def test_stay_probability_matches_the_sampler():
     # command changes include within-bin resamples: about 0.22 per second on top of bin changes
     any_layer = exact[(500.0, 1200.0)]
     assert any_layer["command_changes_per_min"] > 3 * any_layer["manoeuvres_per_min"]
+
+
+def test_track_level_features_on_synthetic_samples():
+    import pandas as pd
+
+    from encsim.compare.track_level import compare_features
+
+    rng = np.random.default_rng(1)
+    a = pd.DataFrame({"x": rng.normal(0.0, 1.0, 4000)})
+    b = pd.DataFrame({"x": rng.normal(1.0, 1.0, 4000)})
+    row = compare_features(a, b, n_boot=200).iloc[0]
+    # a shift of 1 between equal-shape distributions: W1 = 1, KS = 2 Phi(1/2) - 1 = 0.383
+    assert row["wasserstein1_ci"][0] < 1.0 < row["wasserstein1_ci"][1]
+    assert row["ks_statistic_ci"][0] < 0.3829 < row["ks_statistic_ci"][1]
+    assert row["mean_difference_ci"][0] < 1.0 < row["mean_difference_ci"][1]
+
+
+@pytest.mark.slow
+def test_track_level_self_comparison_contains_zero_and_fwse_differs_from_rotorcraft():
+    from encsim.compare.track_level import compare_tracks
+
+    same = compare_tracks(FWSE, FWSE, n=1500, duration_s=90, presets={"G": 1, "A": 4}, confidence=0.999, n_boot=300)
+    for low, high in same["mean_difference_ci"]:
+        assert low <= 0.0 <= high
+    other = compare_tracks(FWSE, "uncor_1200only_rotorcraft_v1p2", n=1500, duration_s=90, presets={"G": 1, "A": 4}, n_boot=300)
+    speed = other.set_index("feature").loc["speed_kt"]
+    assert speed["mean_difference_ci"][1] < 0  # rotorcraft fly slower
+    assert speed["ks_pvalue"] < 1e-6
