@@ -318,11 +318,12 @@ def run(scenario_file, output, encounters, seed, quiet) -> None:
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--level", type=click.Choice(["model"]), default="model", show_default=True,
-              help="Comparison level (track and outcome levels are not implemented yet).")
+@click.option("--level", type=click.Choice(["model", "track"]), default="model", show_default=True,
+              help="model: exact, from the counts; track: also sampled and flown tracks (the outcome level is not implemented yet).")
+@click.option("--tracks", "n_tracks", type=click.IntRange(min=50), default=2000, show_default=True, help="Tracks per model (track level).")
 @click.option("--start", default="G=1,A=4", show_default=True, help="Presets applied where a model has the variable.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), required=True, help="Folder for the report.")
-def compare(models, level, start, report_dir) -> None:
+def compare(models, level, n_tracks, start, report_dir) -> None:
     """Compare two or more encounter MODELS; write an HTML report with CSV tables and figures."""
     from .compare.report import write_report
     from .sampling.sampler import preset_mapping
@@ -330,7 +331,8 @@ def compare(models, level, start, report_dir) -> None:
     if len(models) < 2:
         _fail("give at least two models to compare")
     try:
-        index = write_report(list(models), report_dir, presets=preset_mapping(start))
+        levels = ("model", "track") if level == "track" else ("model",)
+        index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks)
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     click.echo(f"wrote {index}")

@@ -185,3 +185,8 @@ def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path)
     assert (out / "heatmap.png").stat().st_size > 5_000 and (out / "layers_0.png").exists()
     too_few = runner.invoke(main, ["compare", "glider_v1", "--report", str(out)])
     assert too_few.exit_code == 2
+    tracks = runner.invoke(main, ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_fwme_v1p2", "--level", "track",
+                                  "--tracks", "200", "--report", str(tmp_path / "tracks")])  # fmt: skip
+    assert tracks.exit_code == 0, tracks.output
+    assert "Track level" in (tmp_path / "tracks" / "index.html").read_text()
+    assert len(pd.read_csv(tmp_path / "tracks" / "track_distances.csv")) == 5

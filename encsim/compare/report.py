@@ -74,8 +74,23 @@ def _heat_map(table: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def write_report(models: list[str], out_dir, *, presets: dict | None = None) -> Path:
-    """Compare every pair of ``models`` at model level; write CSVs, figures and ``index.html``."""
+def _track_section(models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int) -> str:
+    from .track_level import compare_tracks
+
+    frames, parts = [], []
+    for k, (a, b) in enumerate(itertools.combinations(models, 2)):
+        table = compare_tracks(a, b, n=n_tracks, duration_s=duration_s, rng=seed + k, presets=presets)
+        frames.append(table.assign(model_a=a, model_b=b))
+        parts.append(f"<h3>{html.escape(a)} vs {html.escape(b)}</h3>{table.round(4).to_html(index=False)}")
+    pd.concat(frames, ignore_index=True).to_csv(out / "track_distances.csv", index=False)
+    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, flown under each model's limits; "
+            "differences are B - A with 95 % bootstrap intervals; effect sizes first, p-values last.</p>" + "".join(parts))  # fmt: skip
+
+
+def write_report(models: list[str], out_dir, *, presets: dict | None = None, levels=("model",), n_tracks: int = 2000,
+                 duration_s: int = 120, seed: int = 0) -> Path:  # fmt: skip
+    """Compare every pair of ``models`` (model level, and track level if asked); write CSVs, figures
+    and ``index.html``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     comparisons = [compare_models(a, b, presets=presets) for a, b in itertools.combinations(models, 2)]
@@ -105,6 +120,7 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None) -> 
         table = pd.DataFrame(heat).T.reindex(columns=[r for r in COMPARED_ROLES if any(r in h.index for h in heat.values())])
         _heat_map(table, out / "heatmap.png")
         heat_html = '<h2>Distances across models and variables</h2><img src="heatmap.png" alt="heat map">'
+    track_html = _track_section(models, presets, out, n_tracks, duration_s, seed) if "track" in levels else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim model comparison</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
@@ -114,7 +130,7 @@ has the variable). Distributions are exact (chain rule on the counts), condition
 by their edges. Hellinger, Jensen-Shannon (base 2) and total variation are in [0, 1]; Wasserstein-1 is in the variable's
 units (bin-uniform densities with the zero bin as a point mass at 0). A manoeuvre is a bin change of any of the
 acceleration, vertical rate and turn rate.</p>
-{heat_html}{"".join(sections)}</body></html>"""
+{heat_html}{"".join(sections)}{track_html}</body></html>"""
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index
