@@ -181,6 +181,12 @@ def test_command_rows_change_exactly_when_bins_change_or_resample(fwse):
     assert np.all((schedule.t_s >= 0) & (schedule.t_s <= 119))
     per_second = tracks.commands_per_second()
     assert per_second["hdot_fpm"].shape == (2_000, 120)
+    bins = tracks.bins_per_second()
+    hdot_edges = fwse.bin_edges("hdot")
+    inside = (per_second["hdot_fpm"] >= hdot_edges[bins[..., 0] - 1] - 1e-9) & (per_second["hdot_fpm"] <= hdot_edges[bins[..., 0]] + 1e-9)
+    assert inside.all()
+    changes_from_bins = np.sum(np.diff(bins[..., 2].astype(int), axis=1) != 0, axis=1)
+    np.testing.assert_array_equal(changes_from_bins, tracks.bin_changes.iloc[:, 0])  # vdot changes, second by second
     # values stay inside the bin recorded for them
     edges = fwse.bin_edges("hdot")
     hdot = schedule.hdot_fps * 60.0

@@ -281,6 +281,20 @@ class TrackSample:
             out[name] = grid
         return out
 
+    def bins_per_second(self) -> np.ndarray:
+        """1-based (hdot, psidot, vdot) bins during each second, (n_tracks, duration_s, 3) int8 (0 if absent)."""
+        schedule = self.schedule
+        n, T = self.n_tracks, self.duration_s
+        seconds = np.rint(schedule.t_s).astype(np.int64)
+        ends = np.empty_like(seconds)
+        ends[:-1] = seconds[1:]
+        ends[schedule.offsets[1:] - 1] = T
+        track_of_row = np.repeat(np.arange(n), np.diff(schedule.offsets))
+        grid = np.zeros((n, T, 3), dtype=np.int8)
+        for track, start, end, bins in zip(track_of_row, seconds, ends, self.schedule_bins):
+            grid[track, start:end] = bins
+        return grid
+
     def initial_states(self) -> InitialStates:
         """Initial point-mass states for the dynamics (mitll-reference 3.4).
 
