@@ -173,10 +173,13 @@ def parse_labels(lines: list[str], source: str, section: str) -> tuple[str, ...]
 
 def _parse_int_tokens(tokens: list[str], source: str, section: str, what: str) -> np.ndarray:
     try:
+        joined = "".join(tokens)
+        if "_" in joined or not joined.isascii():  # int() would take '1_000' and non-ASCII digits
+            raise ValueError(joined)
         values = np.array(tokens, dtype=np.int64)
     except (ValueError, OverflowError):
         for position, token in enumerate(tokens):
-            if not re.fullmatch(r"[+-]?\d+", token):
+            if not re.fullmatch(r"[+-]?[0-9]+", token):
                 raise ModelFileError(
                     source, section, f"{what}: token {position + 1} is {token!r}, expected a non-negative integer"
                 ) from None
@@ -327,6 +330,13 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
             )
 
 
+def _float_token(token: str) -> float:
+    """float(), refusing what Python accepts but the format does not ('1_0', non-ASCII digits)."""
+    if "_" in token or not token.isascii():
+        raise ValueError(token)
+    return float(token)
+
+
 def _parse_boundaries(lines: list[str], initial: NetworkTables, source: str) -> tuple[np.ndarray | None, ...]:
     n = initial.n
     if len(lines) != n:
@@ -338,7 +348,7 @@ def _parse_boundaries(lines: list[str], initial: NetworkTables, source: str) -> 
             boundaries.append(None)
             continue
         try:
-            edges = np.array([float(token) for token in line.split()], dtype=np.float64)
+            edges = np.array([_float_token(token) for token in line.split()], dtype=np.float64)
         except ValueError:
             raise ModelFileError(source, "boundaries", f"line {i + 1} ({label!r}) is {line!r}: not '*' or numbers") from None
         expected = int(initial.r[i]) + 1
@@ -361,7 +371,7 @@ def _parse_resample_rates(lines: list[str], n: int, source: str) -> np.ndarray:
     if len(tokens) != n:
         raise ModelFileError(source, "resample_rates", f"has {len(tokens)} entries, expected {n}")
     try:
-        rates = np.array([float(token) for token in tokens], dtype=np.float64)
+        rates = np.array([_float_token(token) for token in tokens], dtype=np.float64)
     except ValueError:
         raise ModelFileError(source, "resample_rates", f"entries {tokens} are not all numbers") from None
     outside = np.flatnonzero(~((rates >= 0.0) & (rates <= 1.0)))
