@@ -1,0 +1,60 @@
+"""The contract between a logic under test, the pilot model and the closed-loop engine.
+
+A fast-path logic is an ``@njit`` function
+
+    logic(t_s, own, intruder, memory, params, advisory) -> None
+
+called at the decision rate (1 Hz by default) inside the closed-loop kernel, with
+
+- ``own``, ``intruder``: float64 arrays of `STATE_SIZE` = 8: north_ft, east_ft, up_ft,
+  v_north_fps, v_east_fps, v_up_fps, heading_rad, speed_fps (what the logic can see);
+- ``memory``: float64 array of the logic's own (`MEMORY_SIZE`), zero at the start of each run and
+  kept between decisions (hysteresis, previous advisory);
+- ``params``: float64 array of the logic's parameters (from its preset);
+- ``advisory``: float64 array of `ADVISORY_SIZE` = 6 the logic fills: alert level (0 none,
+  1 preventive/TA, 2 corrective/RA, 3 warning), vertical mode (0 none, 1 target rate), target
+  vertical rate ft/s, horizontal mode (0 none, 1 target heading), target heading rad, turn rate rad/s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+STATE_SIZE = 8
+NORTH, EAST, UP, V_NORTH, V_EAST, V_UP, HEADING, SPEED = range(STATE_SIZE)
+ADVISORY_SIZE = 6
+LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE = range(ADVISORY_SIZE)
+MEMORY_SIZE = 16
+
+
+@dataclass(frozen=True)
+class PilotModel:
+    """How a pilot flies an advisory: response delays and vertical accelerations, turn rate.
+
+    The standard TCAS pilot: 5 s and 0.25 g for the initial advisory, 2.5 s and 0.35 g for later
+    ones (a change of guidance); turns at 3 deg/s.
+    """
+
+    initial_delay_s: float = 5.0
+    subsequent_delay_s: float = 2.5
+    initial_accel_g: float = 0.25
+    subsequent_accel_g: float = 0.35
+    turn_rate_rad_s: float = math.radians(3.0)
+
+    def as_array(self) -> np.ndarray:
+        values = np.array([self.initial_delay_s, self.subsequent_delay_s, self.initial_accel_g, self.subsequent_accel_g,
+                           self.turn_rate_rad_s], dtype=np.float64)  # fmt: skip
+        if np.any(values[:2] < 0) or np.any(values[2:] <= 0):
+            raise ValueError(f"PilotModel: delays must be >= 0 and accelerations and turn rate > 0, got {values}")
+        return values
+
+
+@njit(cache=True)
+def unequipped(t_s, own, intruder, memory, params, advisory):
+    """No advisory, ever: the nominal run."""
+    for k in range(advisory.shape[0]):
+        advisory[k] = 0.0

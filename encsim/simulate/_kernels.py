@@ -1,0 +1,206 @@
+"""Closed-loop kernel: both aircraft, the logic under test and the pilot advance together in Numba.
+
+Each encounter is flown twice from the same initial states: nominal (the ownship flies its
+sampled commands) and mitigated (the logic decides at its decision rate; the pilot model turns
+advisories into commands after its delay). The intruder flies its sampled commands in both runs,
+so it is integrated once. Metrics are accumulated on the fly at every 10-Hz step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..avoidance.interface import (
+    ADVISORY_SIZE,
+    HORIZONTAL_MODE,
+    LEVEL,
+    MEMORY_SIZE,
+    STATE_SIZE,
+    TARGET_HEADING,
+    TARGET_VERTICAL_RATE,
+    TURN_RATE,
+    VERTICAL_MODE,
+)
+from ..dynamics._kernels import step
+from ..units import G_FPS2
+
+# output columns, one row per encounter
+OUTCOME_COLUMNS = (
+    "nominal_hmd_ft", "nominal_vmd_ft", "nominal_nmac", "nominal_lowc", "nominal_t_lowc_s",
+    "mitigated_hmd_ft", "mitigated_vmd_ft", "mitigated_nmac", "mitigated_lowc", "mitigated_t_lowc_s",
+    "alerted", "t_first_alert_s", "first_alert_level", "max_alert_level", "t_first_manoeuvre_s", "max_deviation_ft",
+)  # fmt: skip
+_N_OUT = len(OUTCOME_COLUMNS)
+# pilot parameters
+_DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
+# well-clear parameters
+_DTHR, _ZTHR, _TTHR, _HMD = range(4)
+
+
+@njit(cache=True)
+def _state(out, speed, north, east, up, heading, pitch):
+    horizontal = speed * math.cos(pitch)
+    out[0] = north
+    out[1] = east
+    out[2] = up
+    out[3] = horizontal * math.cos(heading)
+    out[4] = horizontal * math.sin(heading)
+    out[5] = speed * math.sin(pitch)
+    out[6] = heading
+    out[7] = speed
+
+
+@njit(cache=True)
+def _lowc(own, intruder, wc):
+    dx = intruder[1] - own[1]
+    dy = intruder[0] - own[0]
+    dz = intruder[2] - own[2]
+    dvx = intruder[4] - own[4]
+    dvy = intruder[3] - own[3]
+    if abs(dz) > wc[_ZTHR]:
+        return False
+    r2 = dx * dx + dy * dy
+    if r2 <= wc[_DTHR] ** 2:
+        return True
+    sv = dx * dvx + dy * dvy
+    if sv >= 0.0:
+        return False
+    tau = (wc[_DTHR] ** 2 - r2) / sv
+    vv = dvx * dvx + dvy * dvy
+    dcpa2 = r2 - sv * sv / vv
+    return 0.0 <= tau <= wc[_TTHR] and dcpa2 <= wc[_HMD] ** 2
+
+
+@njit(cache=True)
+def _wrap(angle):
+    return (angle + math.pi) % (2.0 * math.pi) - math.pi
+
+
+@njit(cache=True)
+def _fly_intruder(init, offsets, steps, cmd, limits, a, n_steps, dt, states):
+    speed, north, east, up, heading, pitch, bank = init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
+    _state(states[0], speed, north, east, up, heading, pitch)
+    row, last = offsets[a], offsets[a + 1] - 1
+    for i in range(1, n_steps + 1):
+        while row < last and steps[row + 1] <= i - 1:
+            row += 1
+        speed, north, east, up, heading, pitch, bank = step(
+            speed, north, east, up, heading, pitch, bank, cmd[0, row], cmd[1, row], cmd[2, row],
+            limits[0, a], limits[1, a], limits[2, a], limits[3, a], limits[4, a], limits[5, a], dt)  # fmt: skip
+        _state(states[i], speed, north, east, up, heading, pitch)
+
+
+@njit
+def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, a, n_steps, stride, dt, cylinder, wc,
+                 intruder_states, nominal_path, mitigated, out):  # fmt: skip
+    """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics."""
+    speed, north, east, up, heading, pitch, bank = init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
+    own = np.empty(STATE_SIZE)
+    memory = np.zeros(MEMORY_SIZE)
+    advisory = np.zeros(ADVISORY_SIZE)
+    requested = np.zeros(ADVISORY_SIZE)
+    pending = np.zeros(ADVISORY_SIZE)
+    active = np.zeros(ADVISORY_SIZE)
+    has_pending, responded = False, False
+    pending_time = 0.0
+    accel = 0.0
+    hdot_pilot = 0.0
+    best_range, vmd, nmac, lowc, t_lowc = np.inf, 0.0, False, False, np.nan
+    alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, np.nan, 0.0, 0.0, np.nan, 0.0
+    row, last = offsets[a], offsets[a + 1] - 1
+    base = 5 if mitigated else 0
+    for i in range(n_steps + 1):
+        t = i * dt
+        _state(own, speed, north, east, up, heading, pitch)
+        other = intruder_states[i]
+        horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
+        vertical = other[2] - own[2]
+        if horizontal < best_range:
+            best_range, vmd = horizontal, abs(vertical)
+        if horizontal < cylinder[0] and abs(vertical) < cylinder[1]:
+            nmac = True
+        if not lowc and _lowc(own, other, wc):
+            lowc, t_lowc = True, t
+        if mitigated:
+            deviation = max(deviation, math.sqrt((north - nominal_path[i, 0]) ** 2 + (east - nominal_path[i, 1]) ** 2
+                                                 + (up - nominal_path[i, 2]) ** 2))  # fmt: skip
+            if i % stride == 0:
+                logic(t, own, other, memory, logic_params, advisory)
+                level = advisory[LEVEL]
+                if level >= 1.0 and not alerted:
+                    alerted, t_alert, first_level = True, t, level
+                max_level = max(max_level, level)
+                reference = pending if has_pending else active
+                changed = (advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
+                           or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
+                           or abs(advisory[TARGET_VERTICAL_RATE] - reference[TARGET_VERTICAL_RATE]) > 0.5
+                           or abs(_wrap(advisory[TARGET_HEADING] - reference[TARGET_HEADING])) > 1e-3)  # fmt: skip
+                if changed:
+                    requested[:] = advisory
+                    pending[:] = requested
+                    has_pending = True
+                    guidance = requested[VERTICAL_MODE] > 0 or requested[HORIZONTAL_MODE] > 0
+                    if not guidance:
+                        pending_time = t  # clear of conflict: back to the sampled commands at once
+                    elif responded:
+                        pending_time = t + pilot[_DELAY_SUBSEQUENT]
+                    else:
+                        pending_time = t + pilot[_DELAY_INITIAL]
+            if has_pending and t >= pending_time - 1e-9:
+                active[:] = pending
+                has_pending = False
+                if active[VERTICAL_MODE] > 0 or active[HORIZONTAL_MODE] > 0:
+                    accel = (pilot[_ACCEL_SUBSEQUENT] if responded else pilot[_ACCEL_INITIAL]) * G_FPS2
+                    if not responded:
+                        responded, t_manoeuvre = True, t
+                    hdot_pilot = speed * math.sin(pitch)
+        else:
+            nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
+        if i == n_steps:
+            break
+        while row < last and steps[row + 1] <= i:
+            row += 1
+        hdot_cmd, psidot_cmd, vdot_cmd = cmd[0, row], cmd[1, row], cmd[2, row]
+        if mitigated and active[VERTICAL_MODE] > 0:
+            change = active[TARGET_VERTICAL_RATE] - hdot_pilot
+            hdot_pilot += min(max(change, -accel * dt), accel * dt)
+            hdot_cmd = hdot_pilot
+        if mitigated and active[HORIZONTAL_MODE] > 0:
+            rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[_TURN_RATE]
+            psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
+        speed, north, east, up, heading, pitch, bank = step(
+            speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd,
+            limits[0, a], limits[1, a], limits[2, a], limits[3, a], limits[4, a], limits[5, a], dt)  # fmt: skip
+    out[a, base + 0] = best_range
+    out[a, base + 1] = vmd
+    out[a, base + 2] = 1.0 if nmac else 0.0
+    out[a, base + 3] = 1.0 if lowc else 0.0
+    out[a, base + 4] = t_lowc
+    if mitigated:
+        out[a, 10] = 1.0 if alerted else 0.0
+        out[a, 11] = t_alert
+        out[a, 12] = first_level
+        out[a, 13] = max_level
+        out[a, 14] = t_manoeuvre
+        out[a, 15] = deviation
+
+
+@njit(parallel=True)
+def closed_loop_kernel(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, int_init, int_offsets,
+                       int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out):  # fmt: skip
+    """Nominal and mitigated runs of every encounter (row a of ``out``, columns `OUTCOME_COLUMNS`).
+
+    Not cached on disk: the kernel is compiled for each logic function it is given.
+    """
+    n = own_init.shape[1]
+    for a in prange(n):
+        intruder_states = np.empty((n_steps + 1, STATE_SIZE))
+        nominal_path = np.empty((n_steps + 1, 3))
+        _fly_intruder(int_init, int_offsets, int_steps, int_cmd, int_limits, a, n_steps, dt, intruder_states)
+        _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
+                     dt, cylinder, wc, intruder_states, nominal_path, False, out)  # fmt: skip
+        _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
+                     dt, cylinder, wc, intruder_states, nominal_path, True, out)  # fmt: skip
