@@ -1,15 +1,24 @@
 """The logic under test: its contract with the closed loop, the pilot model and reference logics.
 
-So far: `unequipped` and the TCAS-II-style vertical logic `tcas`; the DO-365-style `daa` logic,
-Python-object logics and `check_logic` are still to come.
+Reference logics: `unequipped`, the DO-365-style heading logic `daa` (presets ``daa``,
+``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. Python-object
+logics and `check_logic` are still to come.
 """
 
+import numpy as np
+
+from .daa import daa, daa_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, unequipped
 from .tcas import tcas, tcas_params
 
+#: name -> (fast-path logic, function giving its parameter array)
 REFERENCE_LOGICS = {
-    "unequipped": (unequipped, lambda: __import__("numpy").zeros(1)),
+    "unequipped": (unequipped, lambda: np.zeros(1)),
+    "daa": (daa, lambda: daa_params("do365")),
+    "daa-daidalus": (daa, lambda: daa_params("daidalus")),
+    "daa-noncoop": (daa, lambda: daa_params("noncoop")),
     "tcas": (tcas, tcas_params),
 }
 
-__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "PilotModel", "tcas", "tcas_params", "unequipped"]
+__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "PilotModel", "daa", "daa_params", "tcas",
+           "tcas_params", "unequipped"]  # fmt: skip

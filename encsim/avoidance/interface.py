@@ -11,9 +11,16 @@ called at the decision rate (1 Hz by default) inside the closed-loop kernel, wit
 - ``memory``: float64 array of the logic's own (`MEMORY_SIZE`), zero at the start of each run and
   kept between decisions (hysteresis, previous advisory);
 - ``params``: float64 array of the logic's parameters (from its preset);
-- ``advisory``: float64 array of `ADVISORY_SIZE` = 6 the logic fills: alert level (0 none,
+- ``advisory``: float64 array of `ADVISORY_SIZE` = 7 the logic fills: alert level (0 none,
   1 preventive/TA, 2 corrective/RA, 3 warning), vertical mode (0 none, 1 target rate), target
-  vertical rate ft/s, horizontal mode (0 none, 1 target heading), target heading rad, turn rate rad/s.
+  vertical rate ft/s, horizontal mode (0 none, 1 target heading), target heading rad, turn rate
+  rad/s (0: the pilot's), and a change counter.
+
+The pilot reacts to a *change* after its delay (the initial delay for the first guidance, the
+subsequent one afterwards): a change is a new guidance mode or a new value of the change
+counter, which the logic increments when its guidance changes in a way a pilot must react to
+(a new RA sense, a new turn direction, a new alert level). Between changes the targets may move
+(band updates) and the pilot follows them at once.
 """
 
 from __future__ import annotations
@@ -26,8 +33,8 @@ from numba import njit
 
 STATE_SIZE = 8
 NORTH, EAST, UP, V_NORTH, V_EAST, V_UP, HEADING, SPEED = range(STATE_SIZE)
-ADVISORY_SIZE = 6
-LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE = range(ADVISORY_SIZE)
+ADVISORY_SIZE = 7
+LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE, CHANGE_COUNTER = range(ADVISORY_SIZE)
 MEMORY_SIZE = 16
 
 

@@ -15,7 +15,7 @@ Per decision (daa-reference 1.3, 3.2):
 4. The RA (target vertical rate +-1500 ft/min) is kept, with its sense, while the RA threat
    test holds; then clear of conflict. Strengthening and reversals are left out (kept simple).
 
-Memory: [current sense (0 none, +1 climb, -1 descend)].
+Memory: [current sense (0 none, +1 climb, -1 descend), number of RAs issued (the change counter)].
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from numba import njit
 
 from ..units import FT_PER_NM, G_FPS2
 from .interface import (
+    CHANGE_COUNTER,
     EAST,
     HORIZONTAL_MODE,
     LEVEL,
@@ -127,7 +128,9 @@ def tcas(t_s, own, intruder, memory, params, advisory):
             memory[0] = non_crossing
         else:
             memory[0] = 1.0 if abs(climb) > abs(descend) else -1.0
+        memory[1] += 1.0
     advisory[LEVEL] = 2.0
     advisory[VERTICAL_MODE] = 1.0
     advisory[TARGET_VERTICAL_RATE] = memory[0] * RA_RATE_FPS
     advisory[HORIZONTAL_MODE] = 0.0
+    advisory[CHANGE_COUNTER] = memory[1]

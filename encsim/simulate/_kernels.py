@@ -15,6 +15,7 @@ from numba import njit, prange
 
 from ..avoidance.interface import (
     ADVISORY_SIZE,
+    CHANGE_COUNTER,
     HORIZONTAL_MODE,
     LEVEL,
     MEMORY_SIZE,
@@ -136,9 +137,12 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
                 reference = pending if has_pending else active
                 changed = (advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
                            or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
-                           or abs(advisory[TARGET_VERTICAL_RATE] - reference[TARGET_VERTICAL_RATE]) > 0.5
-                           or abs(_wrap(advisory[TARGET_HEADING] - reference[TARGET_HEADING])) > 1e-3)  # fmt: skip
-                if changed:
+                           or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER])  # fmt: skip
+                if not changed:  # band updates: the pilot follows the moving targets at once
+                    reference[TARGET_VERTICAL_RATE] = advisory[TARGET_VERTICAL_RATE]
+                    reference[TARGET_HEADING] = advisory[TARGET_HEADING]
+                    reference[TURN_RATE] = advisory[TURN_RATE]
+                else:
                     requested[:] = advisory
                     pending[:] = requested
                     has_pending = True
