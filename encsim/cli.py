@@ -229,7 +229,29 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
 # ---------------------------------------------------------------------------------- encounters
 
 
-def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False):
+def _load_logic(spec: str):
+    """A reference logic name, or ``module:object`` naming a Numba logic that takes no parameters,
+    or a ``(logic, params)`` tuple for one that does (its params array is passed as is)."""
+    from .avoidance import REFERENCE_LOGICS
+
+    if spec in REFERENCE_LOGICS:
+        return spec
+    module_name, sep, attribute = spec.partition(":")
+    if not sep:
+        _fail(f"--logic {spec!r}: expected one of {sorted(REFERENCE_LOGICS)} or module:object")
+    import importlib
+
+    try:
+        logic = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        _fail(f"--logic {spec!r}: {exc}")
+    function = logic[0] if isinstance(logic, tuple) else logic
+    if not hasattr(function, "py_func"):
+        _fail(f"--logic {spec!r} is not a Numba-compiled logic (@njit); Python-object logics are not supported yet")
+    return logic
+
+
+def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
     """Generate a scenario's encounters chunk by chunk into an HDF5 file; returns (scenario, metadata, writer)."""
     from tqdm import tqdm
 
@@ -266,7 +288,14 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
                 except (EncounterError, ValueError) as exc:
                     _fail(str(exc))
                 writer.append(chunk)
-                frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
+                if logic is not None:
+                    from .simulate import simulate
+
+                    outcomes = simulate(chunk, logic)
+                    writer.append_outcomes(outcomes, logic if isinstance(logic, str) else repr(logic))
+                    frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy()))
+                else:
+                    frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
     return scenario, pd.concat(frames, ignore_index=True), writer
 
 
@@ -301,16 +330,46 @@ def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> 
     _summary(scenario, metadata, writer, output, estimates=False)
 
 
+def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
+    from .metrics import risk_ratio, weighted_probability
+
+    w = outcomes["weight"].to_numpy()
+    click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
+    for name, column in (("P(NMAC) nominal", "nominal_nmac"), ("P(NMAC) mitigated", "mitigated_nmac"),
+                         ("P(LoWC) nominal", "nominal_lowc"), ("P(LoWC) mitigated", "mitigated_lowc"),
+                         ("alert rate", "alerted")):  # fmt: skip
+        e = weighted_probability(outcomes[column].to_numpy().astype(float), w, rng=0)
+        click.echo(f"{name:22s} {e.probability:10.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>22s}  {e.events} events")
+    nuisance = outcomes["alerted"].to_numpy() & ~outcomes["nominal_lowc"].to_numpy()
+    e = weighted_probability(nuisance.astype(float), w, rng=0)
+    click.echo(f"{'nuisance alert rate':22s} {e.probability:10.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>22s}  alert without nominal LoWC")
+    for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
+        try:
+            r = risk_ratio(outcomes[f"nominal_{event}"].to_numpy().astype(float),
+                           outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
+        except ValueError as exc:
+            click.echo(f"{name:22s} {'refused':>10s}  {exc}")
+            continue
+        click.echo(f"{name:22s} {r.ratio:10.4g} {f'{r.ci_low:.4g} - {r.ci_high:.4g}':>22s}  induced {r.induced:.4g}, resolved {r.resolved:.4g}, sd {r.sd:.2g}")
+
+
 @main.command()
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Results file (.h5).")
+@click.option("--logic", default=None, help="unequipped | daa | daa-daidalus | daa-noncoop | tcas | module:object (closed loop).")
 @click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario_file, output, encounters, seed, quiet) -> None:
-    """Run SCENARIO_FILE: generate its encounters and their nominal outcomes; print the summary."""
-    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet)
-    _summary(scenario, metadata, writer, output, estimates=True)
+def run(scenario_file, output, logic, encounters, seed, quiet) -> None:
+    """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
+    chosen = _load_logic(logic) if logic else None
+    scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
+    if chosen is None:
+        _summary(scenario, table, writer, output, estimates=True)
+        return
+    _summary(scenario, table, writer, output, estimates=False)
+    click.echo(f"logic: {logic}")
+    _closed_loop_summary(table)
 
 
 # ---------------------------------------------------------------------------------- compare

@@ -190,3 +190,23 @@ def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path)
     assert tracks.exit_code == 0, tracks.output
     assert "Track level" in (tmp_path / "tracks" / "index.html").read_text()
     assert len(pd.read_csv(tmp_path / "tracks" / "track_distances.csv")) == 5
+
+
+def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
+    from encsim.io.encounters_file import read_encounter_file
+
+    out = tmp_path / "daa.h5"
+    args = ["run", str(SCENARIOS / "uncor_1200code_v2p1_above_500ft.toml"), "--logic", "daa", "-o", str(out),
+            "--encounters", "300", "--quiet"]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    for words in ("logic: daa", "P(NMAC) mitigated", "alert rate", "nuisance alert rate", "LoWC ratio"):
+        assert words in result.output
+    stored = read_encounter_file(out)
+    assert stored["logic"] == "daa" and len(stored["outcomes"]) == 300
+    assert set(stored["outcomes"]["encounter_id"]) == set(stored["metadata"]["encounter_id"])
+    bad = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "acas", "-o", str(tmp_path / "x.h5")])
+    assert bad.exit_code == 2 and "module:object" in bad.output
+    plugin = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "encsim.avoidance.interface:unequipped",
+                                  "-o", str(tmp_path / "t.h5"), "--encounters", "50", "--quiet"])  # fmt: skip
+    assert plugin.exit_code == 0, plugin.output

@@ -78,6 +78,14 @@ class EncounterFileWriter(AtomicH5Writer):
         self._encounters += encounters.n_encounters
         self._attempts += encounters.attempts_total
 
+    def append_outcomes(self, outcomes, logic_name: str) -> None:
+        """Closed-loop outcomes of the encounters appended last (same order), one dataset per column."""
+        group = self._file.require_group("outcomes")
+        group.attrs["logic"] = logic_name
+        group.attrs["columns"] = json.dumps(list(outcomes.columns))
+        for column in outcomes.columns:
+            _append(group, column, outcomes[column].to_numpy())
+
     def _final_attributes(self) -> dict:
         return {
             **super()._final_attributes(),
@@ -98,6 +106,10 @@ def read_encounter_file(path) -> dict:
             "metadata": pd.DataFrame({c: f["metadata"][c][()] for c in columns}),
         }
         result["attrs"]["rejections"] = json.loads(f.attrs["rejections"])
+        if "outcomes" in f:
+            columns = json.loads(f["outcomes"].attrs["columns"])
+            result["outcomes"] = pd.DataFrame({c: f["outcomes"][c][()] for c in columns})
+            result["logic"] = str(f["outcomes"].attrs["logic"])
         for role in ("ownship", "intruder"):
             initial = InitialStates(*(f[role]["initial"][name][()] for name in InitialStates.FIELDS))
             schedule = CommandSchedule(f[role]["schedule"]["offsets"][()], *(f[role]["schedule"][n][()] for n in SCHEDULE_FIELDS))
