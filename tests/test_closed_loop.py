@@ -125,3 +125,21 @@ def test_daa_can_induce_a_loss_of_well_clear_and_it_is_counted():
     encounters = generate_encounters(scenario, text, ids=np.array([461]))
     row = simulate(encounters, "daa").iloc[0]
     assert not row["nominal_lowc"] and row["mitigated_lowc"] and row["alerted"]
+
+
+@pytest.mark.parametrize("logic_name", ["daa", "tcas"])
+def test_numba_closed_loop_agrees_with_its_plain_python_twin(logic_name):
+    import warnings
+
+    from encsim.avoidance import REFERENCE_LOGICS
+
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "uncor_1200code_v2p1_above_500ft.toml")
+    encounters = generate_encounters(scenario, text, ids=np.arange(12))
+    fast = simulate(encounters, logic_name)
+    function, make_params = REFERENCE_LOGICS[logic_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        slow = simulate(encounters, (function.py_func, make_params()))  # the plain Python logic: slow path
+    numeric = [c for c in fast.columns if c not in ("encounter_id",)]
+    np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)
+    assert fast["alerted"].any()

@@ -69,12 +69,41 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
     volume = well_clear_preset(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
+    if not hasattr(function, "py_func"):  # a plain Python callable: the slow path
+        return _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps,
+                                stride, nmac_ft, volume, limits, out)  # fmt: skip
     if n:
         _kernels.closed_loop_kernel(
             function, params, (pilot or PilotModel()).as_array(), _init_array(own_initial), *_schedule_arrays(own_schedule),
             _init_array(int_initial), *_schedule_arrays(int_schedule), limits, limits, n_steps, stride, DT_S,
             np.asarray(nmac_ft, dtype=np.float64), np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]), out,
         )  # fmt: skip
+    frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
+    for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
+        frame[column] = frame[column].astype(bool)
+    return frame
+
+
+def _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps, stride,
+                     nmac_ft, volume, limits, out) -> pd.DataFrame:  # fmt: skip
+    """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
+    import warnings
+
+    from .reference import run_encounter
+
+    warnings.warn("a plain Python logic runs the closed loop in Python, about a thousand times slower than an @njit "
+                  "logic: use it to prototype, then compile it", UserWarning, stacklevel=3)  # fmt: skip
+    own_init, int_init = _init_array(own_initial), _init_array(int_initial)
+    own_offsets, own_steps, own_cmd = _schedule_arrays(own_schedule)
+    int_offsets, int_steps, int_cmd = _schedule_arrays(int_schedule)
+    pilot_array = (pilot or PilotModel()).as_array()
+    wc = np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft])
+    for a in range(out.shape[0]):
+        own_rows = slice(own_offsets[a], own_offsets[a + 1])
+        int_rows = slice(int_offsets[a], int_offsets[a + 1])
+        out[a] = run_encounter(function, params, pilot_array, own_init[:, a], own_steps[own_rows], own_cmd[:, own_rows],
+                               int_init[:, a], int_steps[int_rows], int_cmd[:, int_rows], limits[:, a], n_steps, stride, DT_S,
+                               np.asarray(nmac_ft, dtype=np.float64), wc)  # fmt: skip
     frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
     for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
         frame[column] = frame[column].astype(bool)

@@ -1,0 +1,132 @@
+"""The closed loop in plain Python: the slow path for Python-object logics, and the kernel's twin.
+
+`run_encounter` follows `encsim.simulate._kernels` step for step (same pilot rules, same order of
+operations, the dynamics' step function run as plain Python), so the tests can check the Numba
+kernel against it, and a logic written as a plain Python callable
+``logic(t_s, own, intruder, memory, params, advisory)`` can be flown without Numba (slowly).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..avoidance.interface import (
+    ADVISORY_SIZE,
+    CHANGE_COUNTER,
+    HORIZONTAL_MODE,
+    LEVEL,
+    MEMORY_SIZE,
+    STATE_SIZE,
+    TARGET_HEADING,
+    TARGET_VERTICAL_RATE,
+    TURN_RATE,
+    VERTICAL_MODE,
+)
+from ..dynamics._kernels import step as _step_kernel
+from ..units import G_FPS2
+from . import _kernels
+
+_step = _step_kernel.py_func
+_state = _kernels._state.py_func
+_lowc = _kernels._lowc.py_func
+_wrap = _kernels._wrap.py_func
+
+
+def _row(steps, lo, hi, i):
+    """Index of the last schedule row whose step is <= i."""
+    row = lo
+    while row < hi - 1 and steps[row + 1] <= i:
+        row += 1
+    return row
+
+
+def _intruder_states(init, steps, cmd, limits, n_steps, dt):
+    speed, north, east, up, heading, pitch, bank = init
+    states = np.empty((n_steps + 1, STATE_SIZE))
+    _state(states[0], speed, north, east, up, heading, pitch)
+    for i in range(1, n_steps + 1):
+        r = _row(steps, 0, steps.shape[0], i - 1)
+        speed, north, east, up, heading, pitch, bank = _step(speed, north, east, up, heading, pitch, bank, *cmd[:, r], *limits, dt)
+        _state(states[i], speed, north, east, up, heading, pitch)
+    return states
+
+
+def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, int_steps, int_cmd, limits, n_steps,
+                  stride, dt, cylinder, wc) -> np.ndarray:  # fmt: skip
+    """One encounter, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
+
+    ``own_init``/``int_init``: 7 numbers (speed, north, east, up, heading, pitch, bank);
+    ``*_steps``: the schedule's step indices; ``*_cmd``: (3, rows) commands; ``limits``: 6 numbers.
+    """
+    intruder = _intruder_states(int_init, int_steps, int_cmd, limits, n_steps, dt)
+    out = np.full(len(_kernels.OUTCOME_COLUMNS), np.nan)
+    nominal_path = np.empty((n_steps + 1, 3))
+    for mitigated in (False, True):
+        speed, north, east, up, heading, pitch, bank = own_init
+        own = np.empty(STATE_SIZE)
+        memory, advisory = np.zeros(MEMORY_SIZE), np.zeros(ADVISORY_SIZE)
+        pending, active = np.zeros(ADVISORY_SIZE), np.zeros(ADVISORY_SIZE)
+        has_pending, responded, pending_time, accel, hdot_pilot = False, False, 0.0, 0.0, 0.0
+        best, vmd, nmac, lowc, t_lowc = math.inf, 0.0, False, False, math.nan
+        alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, math.nan, 0.0, 0.0, math.nan, 0.0
+        for i in range(n_steps + 1):
+            t = i * dt
+            _state(own, speed, north, east, up, heading, pitch)
+            other = intruder[i]
+            horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
+            vertical = other[2] - own[2]
+            if horizontal < best:
+                best, vmd = horizontal, abs(vertical)
+            nmac |= horizontal < cylinder[0] and abs(vertical) < cylinder[1]
+            if not lowc and _lowc(own, other, wc):
+                lowc, t_lowc = True, t
+            if mitigated:
+                deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
+                if i % stride == 0:
+                    logic(t, own, other, memory, params, advisory)
+                    if advisory[LEVEL] >= 1.0 and not alerted:
+                        alerted, t_alert, first_level = True, t, advisory[LEVEL]
+                    max_level = max(max_level, advisory[LEVEL])
+                    reference = pending if has_pending else active
+                    changed = (advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
+                               or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
+                               or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER])  # fmt: skip
+                    if not changed:
+                        for k in (TARGET_VERTICAL_RATE, TARGET_HEADING, TURN_RATE):
+                            reference[k] = advisory[k]
+                    else:
+                        pending[:] = advisory
+                        has_pending = True
+                        if not (pending[VERTICAL_MODE] > 0 or pending[HORIZONTAL_MODE] > 0):
+                            pending_time = t
+                        else:
+                            pending_time = t + (pilot[1] if responded else pilot[0])
+                if has_pending and t >= pending_time - 1e-9:
+                    active[:] = pending
+                    has_pending = False
+                    if active[VERTICAL_MODE] > 0 or active[HORIZONTAL_MODE] > 0:
+                        accel = (pilot[3] if responded else pilot[2]) * G_FPS2
+                        if not responded:
+                            responded, t_manoeuvre = True, t
+                        hdot_pilot = speed * math.sin(pitch)
+            else:
+                nominal_path[i] = (north, east, up)
+            if i == n_steps:
+                break
+            r = _row(own_steps, 0, own_steps.shape[0], i)
+            hdot_cmd, psidot_cmd, vdot_cmd = own_cmd[:, r]
+            if mitigated and active[VERTICAL_MODE] > 0:
+                hdot_pilot += min(max(active[TARGET_VERTICAL_RATE] - hdot_pilot, -accel * dt), accel * dt)
+                hdot_cmd = hdot_pilot
+            if mitigated and active[HORIZONTAL_MODE] > 0:
+                rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[4]
+                psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
+            speed, north, east, up, heading, pitch, bank = _step(
+                speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt)  # fmt: skip
+        base = 5 if mitigated else 0
+        out[base : base + 5] = (best, vmd, float(nmac), float(lowc), t_lowc)
+        if mitigated:
+            out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
+    return out
