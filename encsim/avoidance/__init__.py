@@ -1,12 +1,14 @@
 """The logic under test: its contract with the closed loop, the pilot model and reference logics.
 
 Reference logics: `unequipped`, the DO-365-style heading logic `daa` (presets ``daa``,
-``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. Python-object
-logics and `check_logic` are still to come.
+``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. A user logic is an
+``@njit`` function with the signature of `interface` (fast path) or any Python callable with the
+same signature (slow path); `check_logic` checks either on canonical geometries.
 """
 
 import numpy as np
 
+from .check import LogicContractError, canonical_geometries, check_logic
 from .daa import daa, daa_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, unequipped
 from .tcas import tcas, tcas_params
@@ -20,5 +22,5 @@ REFERENCE_LOGICS = {
     "tcas": (tcas, tcas_params),
 }
 
-__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "PilotModel", "daa", "daa_params", "tcas",
-           "tcas_params", "unequipped"]  # fmt: skip
+__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "PilotModel",
+           "canonical_geometries", "check_logic", "daa", "daa_params", "tcas", "tcas_params", "unequipped"]  # fmt: skip
