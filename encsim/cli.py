@@ -372,6 +372,20 @@ def run(scenario_file, output, logic, encounters, seed, quiet) -> None:
     _closed_loop_summary(table)
 
 
+@main.command()
+@click.argument("results_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input).")
+def report(results_file, output) -> None:
+    """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic)."""
+    from .io.report import write_run_report
+
+    try:
+        path = write_run_report(results_file, output)
+    except (ValueError, KeyError) as exc:
+        _fail(f"{results_file}: {exc}")
+    click.echo(f"wrote {path}")
+
+
 # ---------------------------------------------------------------------------------- compare
 
 

@@ -207,6 +207,15 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert set(stored["outcomes"]["encounter_id"]) == set(stored["metadata"]["encounter_id"])
     bad = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "acas", "-o", str(tmp_path / "x.h5")])
     assert bad.exit_code == 2 and "module:object" in bad.output
+    report = runner.invoke(main, ["report", str(out), "-o", str(tmp_path / "report.html")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "report.html").read_text()
+    assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 2 and "[geometry]" in page
+    nominal_only = tmp_path / "nominal.h5"
+    assert runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(nominal_only), "--encounters", "20",
+                                "--quiet"]).exit_code == 0  # fmt: skip
+    refused = runner.invoke(main, ["report", str(nominal_only)])
+    assert refused.exit_code == 2 and "--logic" in refused.output
     plugin = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "encsim.avoidance.interface:unequipped",
                                   "-o", str(tmp_path / "t.h5"), "--encounters", "50", "--quiet"])  # fmt: skip
     assert plugin.exit_code == 0, plugin.output
