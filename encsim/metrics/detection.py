@@ -198,11 +198,6 @@ def loss_of_well_clear(dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, volume: W
     return horizontal & vertical
 
 
-def _first_true(mask: np.ndarray) -> np.ndarray:
-    any_true = mask.any(axis=-1)
-    return np.where(any_true, mask.argmax(axis=-1), -1)
-
-
 @dataclass(frozen=True)
 class SeparationMetrics:
     """Per-encounter metrics over time series (arrays of length n_encounters)."""
@@ -236,35 +231,18 @@ def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = N
     with range < R and |dz| < H; LoWC any sample where the instantaneous predicate holds, with the
     first entry and exit times and the total time in violation.
     """
+    from ._kernels import separation_kernel
+
+    if volume.tcoa_s > 0:
+        raise ValueError("separation_metrics: volumes with a TCOA test are not supported over time series yet")
     t_s = np.asarray(t_s, dtype=np.float64)
-    dx = intruder["east_ft"] - own["east_ft"]
-    dy = intruder["north_ft"] - own["north_ft"]
-    rng, dz = separation_series(own, intruder)
-    tca_index = np.argmin(rng, axis=1)
-    rows = np.arange(rng.shape[0])
-    nmac = np.any((rng < cylinder.radius_ft) & (np.abs(dz) < cylinder.half_height_ft), axis=1)
-
-    def velocity(aircraft):
-        horizontal = aircraft["speed_fps"] * np.cos(aircraft["pitch_rad"])
-        return (horizontal * np.sin(aircraft["heading_rad"]), horizontal * np.cos(aircraft["heading_rad"]),
-                aircraft["speed_fps"] * np.sin(aircraft["pitch_rad"]))  # fmt: skip
-
-    own_v, int_v = velocity(own), velocity(intruder)
-    lowc_mask = loss_of_well_clear(dx, dy, dz, int_v[0] - own_v[0], int_v[1] - own_v[1], int_v[2] - own_v[2], volume)
-    entry = _first_true(lowc_mask)
-    after_entry = np.arange(lowc_mask.shape[1])[None, :] > entry[:, None]
-    exit_index = _first_true(~lowc_mask & after_entry & (entry[:, None] >= 0))
-    lowc = entry >= 0
-    dt = t_s[1] - t_s[0] if t_s.shape[0] > 1 else 0.0
-    return SeparationMetrics(
-        hmd_ft=rng[rows, tca_index],
-        vmd_ft=np.abs(dz[rows, tca_index]),
-        vmd_signed_ft=dz[rows, tca_index],
-        tca_s=t_s[tca_index],
-        nmac=nmac,
-        lowc=lowc,
-        t_lowc_entry_s=np.where(lowc, t_s[np.maximum(entry, 0)], np.nan),
-        t_lowc_exit_s=np.where(lowc & (exit_index >= 0), t_s[np.maximum(exit_index, 0)], np.where(lowc, t_s[-1], np.nan)),
-        lowc_duration_s=lowc_mask.sum(axis=1) * dt,
-    )
+    n = own["north_ft"].shape[0]
+    outputs = [np.empty(n) for _ in range(3)] + [np.empty(n, dtype=np.bool_) for _ in range(2)] + [np.empty(n) for _ in range(3)]
+    arrays = [np.ascontiguousarray(side[name], dtype=np.float64) for side in (own, intruder)
+              for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")]  # fmt: skip
+    separation_kernel(t_s, *arrays, cylinder.radius_ft, cylinder.half_height_ft, volume.dthr_ft, volume.zthr_ft,
+                      volume.tthr_s, volume.hmd_ft, *outputs)  # fmt: skip
+    hmd, vmd_signed, tca, nmac, lowc, entry, exit_, duration = outputs
+    return SeparationMetrics(hmd_ft=hmd, vmd_ft=np.abs(vmd_signed), vmd_signed_ft=vmd_signed, tca_s=tca, nmac=nmac, lowc=lowc,
+                             t_lowc_entry_s=entry, t_lowc_exit_s=exit_, lowc_duration_s=duration)  # fmt: skip
 
