@@ -143,3 +143,32 @@ def test_numba_closed_loop_agrees_with_its_plain_python_twin(logic_name):
     numeric = [c for c in fast.columns if c not in ("encounter_id",)]
     np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)
     assert fast["alerted"].any()
+
+
+def test_surveillance_errors_and_latency_change_what_the_logic_sees():
+    from encsim.avoidance import Surveillance
+
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "uncor_1200code_v2p1_above_500ft.toml")
+    encounters = generate_encounters(scenario, text, ids=np.arange(40))
+    perfect = simulate(encounters, "daa")
+    noisy = Surveillance(position_sd_ft=300.0, altitude_sd_ft=50.0, velocity_sd_fps=10.0, vertical_rate_sd_fps=2.0, latency_s=2.0)
+    first = simulate(encounters, "daa", surveillance=noisy)
+    again = simulate(encounters, "daa", surveillance=noisy)
+    pd_equal = first.equals(again)
+    assert pd_equal  # the errors are drawn from the encounter's own stream
+    np.testing.assert_array_equal(first["nominal_hmd_ft"], perfect["nominal_hmd_ft"])  # nominal runs do not see
+    alerted = perfect["alerted"].to_numpy()
+    assert np.any(first["t_first_alert_s"].to_numpy()[alerted] != perfect["t_first_alert_s"].to_numpy()[alerted])
+    # the plain Python twin draws the same errors
+    import warnings
+
+    from encsim.avoidance import REFERENCE_LOGICS
+
+    function, make_params = REFERENCE_LOGICS["daa"]
+    subset = generate_encounters(scenario, text, ids=np.arange(6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        slow = simulate(subset, (function.py_func, make_params()), surveillance=noisy)
+    fast = simulate(subset, "daa", surveillance=noisy)
+    numeric = [c for c in fast.columns if c != "encounter_id"]
+    np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .check import LogicContractError, canonical_geometries, check_logic
 from .daa import daa, daa_params
-from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, unequipped
+from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, Surveillance, unequipped
 from .tcas import tcas, tcas_params
 
 #: name -> (fast-path logic, function giving its parameter array)
@@ -23,4 +23,4 @@ REFERENCE_LOGICS = {
 }
 
 __all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "PilotModel",
-           "canonical_geometries", "check_logic", "daa", "daa_params", "tcas", "tcas_params", "unequipped"]  # fmt: skip
+           "Surveillance", "canonical_geometries", "check_logic", "daa", "daa_params", "tcas", "tcas_params", "unequipped"]  # fmt: skip

@@ -65,3 +65,24 @@ def unequipped(t_s, own, intruder, memory, params, advisory):
     """No advisory, ever: the nominal run."""
     for k in range(advisory.shape[0]):
         advisory[k] = 0.0
+
+
+@dataclass(frozen=True)
+class Surveillance:
+    """What the logic sees of the intruder: Gaussian errors (1 sd) and a latency.
+
+    The default is perfect surveillance (the true state, no delay).
+    """
+
+    position_sd_ft: float = 0.0
+    altitude_sd_ft: float = 0.0
+    velocity_sd_fps: float = 0.0
+    vertical_rate_sd_fps: float = 0.0
+    latency_s: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        values = np.array([self.position_sd_ft, self.altitude_sd_ft, self.velocity_sd_fps, self.vertical_rate_sd_fps,
+                           self.latency_s], dtype=np.float64)  # fmt: skip
+        if np.any(values < 0) or not np.all(np.isfinite(values)):
+            raise ValueError(f"Surveillance: standard deviations and latency must be finite and >= 0, got {values}")
+        return values

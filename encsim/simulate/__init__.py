@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..avoidance import REFERENCE_LOGICS, PilotModel
+from ..avoidance import REFERENCE_LOGICS, PilotModel, Surveillance
 from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import well_clear_preset
 from . import _kernels
@@ -36,7 +36,8 @@ def _init_array(states):
 
 def simulate_states(own_initial, own_schedule, int_initial, int_schedule, duration_s: float, logic="unequipped", *,
                     pilot: PilotModel | None = None, decision_period_s: float = 1.0, well_clear: str = "do365",
-                    nmac_ft=(500.0, 100.0)) -> pd.DataFrame:  # fmt: skip
+                    nmac_ft=(500.0, 100.0), surveillance: Surveillance | None = None, seed: int = 0,
+                    encounter_ids=None) -> pd.DataFrame:  # fmt: skip
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
     Parameters
@@ -55,6 +56,10 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
         Time between the logic's decisions (1 s by default).
     well_clear : str
         Well-clear preset for LoWC; ``nmac_ft`` the NMAC cylinder (radius, half-height).
+    surveillance : Surveillance, optional
+        Errors and latency of what the logic sees of the intruder (default: perfect). The errors
+        are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
+        for an encounter whatever else is simulated with it.
     """
     function, params = _resolve_logic(logic)
     stride = int(round(decision_period_s / DT_S))
@@ -69,14 +74,17 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
     volume = well_clear_preset(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
+    sensor = (surveillance or Surveillance()).as_array()
+    ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.asarray(encounter_ids, dtype=np.int64)
     if not hasattr(function, "py_func"):  # a plain Python callable: the slow path
         return _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps,
-                                stride, nmac_ft, volume, limits, out)  # fmt: skip
+                                stride, nmac_ft, volume, limits, out, sensor, seed, ids)  # fmt: skip
     if n:
         _kernels.closed_loop_kernel(
             function, params, (pilot or PilotModel()).as_array(), _init_array(own_initial), *_schedule_arrays(own_schedule),
             _init_array(int_initial), *_schedule_arrays(int_schedule), limits, limits, n_steps, stride, DT_S,
             np.asarray(nmac_ft, dtype=np.float64), np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]), out,
+            sensor, np.uint64(seed), ids,
         )  # fmt: skip
     frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
     for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
@@ -85,7 +93,7 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
 
 
 def _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps, stride,
-                     nmac_ft, volume, limits, out) -> pd.DataFrame:  # fmt: skip
+                     nmac_ft, volume, limits, out, sensor, seed, ids) -> pd.DataFrame:  # fmt: skip
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
@@ -103,7 +111,7 @@ def _simulate_python(function, params, pilot, own_initial, own_schedule, int_ini
         int_rows = slice(int_offsets[a], int_offsets[a + 1])
         out[a] = run_encounter(function, params, pilot_array, own_init[:, a], own_steps[own_rows], own_cmd[:, own_rows],
                                int_init[:, a], int_steps[int_rows], int_cmd[:, int_rows], limits[:, a], n_steps, stride, DT_S,
-                               np.asarray(nmac_ft, dtype=np.float64), wc)  # fmt: skip
+                               np.asarray(nmac_ft, dtype=np.float64), wc, sensor, seed, int(ids[a]))  # fmt: skip
     frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
     for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
         frame[column] = frame[column].astype(bool)
@@ -111,7 +119,7 @@ def _simulate_python(function, params, pilot, own_initial, own_schedule, int_ini
 
 
 def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None, decision_period_s: float = 1.0,
-             well_clear: str | None = None) -> pd.DataFrame:  # fmt: skip
+             well_clear: str | None = None, surveillance: Surveillance | None = None) -> pd.DataFrame:  # fmt: skip
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
 
     The nominal run reproduces the encounter generator's flight exactly; outcomes come with the
@@ -122,7 +130,8 @@ def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None,
         encounters.own_initial, encounters.ownship.schedule, encounters.int_initial, encounters.intruder.schedule,
         scenario.geometry.duration_s, logic, pilot=pilot, decision_period_s=decision_period_s,
         well_clear=well_clear or scenario.metrics.well_clear,
-        nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+        nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft), surveillance=surveillance,
+        seed=encounters.seed, encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
     )  # fmt: skip
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())

@@ -26,6 +26,7 @@ from ..avoidance.interface import (
     VERTICAL_MODE,
 )
 from ..dynamics._kernels import step
+from ..sampling._philox import next_uniform_open0, stream_init
 from ..units import G_FPS2
 
 # output columns, one row per encounter
@@ -39,6 +40,32 @@ _N_OUT = len(OUTCOME_COLUMNS)
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
 # well-clear parameters
 _DTHR, _ZTHR, _TTHR, _HMD = range(4)
+# surveillance parameters: horizontal and vertical position sd (ft), horizontal and vertical velocity sd (ft/s), latency (s)
+_POS_SD, _ALT_SD, _VEL_SD, _VS_SD, _LATENCY = range(5)
+#: random sub-stream of the surveillance noise of an encounter (0-2 are its generation's)
+SURVEILLANCE_SUB_STREAM = 3
+
+
+@njit(cache=True)
+def _gaussian(stream):
+    """A standard normal draw (Box-Muller, one of the pair)."""
+    return math.sqrt(-2.0 * math.log(next_uniform_open0(stream))) * math.cos(2.0 * math.pi * next_uniform_open0(stream))
+
+
+@njit(cache=True)
+def _observe(intruder_states, i, stride_latency, surveillance, stream, seen):
+    """What the logic sees of the intruder: its state ``latency`` ago, plus Gaussian errors."""
+    seen[:] = intruder_states[max(0, i - stride_latency)]
+    if surveillance[_POS_SD] > 0.0:
+        seen[0] += surveillance[_POS_SD] * _gaussian(stream)
+        seen[1] += surveillance[_POS_SD] * _gaussian(stream)
+    if surveillance[_ALT_SD] > 0.0:
+        seen[2] += surveillance[_ALT_SD] * _gaussian(stream)
+    if surveillance[_VEL_SD] > 0.0:
+        seen[3] += surveillance[_VEL_SD] * _gaussian(stream)
+        seen[4] += surveillance[_VEL_SD] * _gaussian(stream)
+    if surveillance[_VS_SD] > 0.0:
+        seen[5] += surveillance[_VS_SD] * _gaussian(stream)
 
 
 @njit(cache=True)
@@ -96,7 +123,7 @@ def _fly_intruder(init, offsets, steps, cmd, limits, a, n_steps, dt, states):
 
 @njit
 def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, a, n_steps, stride, dt, cylinder, wc,
-                 intruder_states, nominal_path, mitigated, out):  # fmt: skip
+                 intruder_states, nominal_path, mitigated, out, surveillance, seed, encounter_id):  # fmt: skip
     """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics."""
     speed, north, east, up, heading, pitch, bank = init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
     own = np.empty(STATE_SIZE)
@@ -113,6 +140,10 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
     alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, np.nan, 0.0, 0.0, np.nan, 0.0
     row, last = offsets[a], offsets[a + 1] - 1
     base = 5 if mitigated else 0
+    seen = np.empty(STATE_SIZE)
+    stream = np.empty(9, dtype=np.uint64)
+    stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(SURVEILLANCE_SUB_STREAM), np.uint64(0))
+    latency_steps = int(round(surveillance[_LATENCY] / dt))
     for i in range(n_steps + 1):
         t = i * dt
         _state(own, speed, north, east, up, heading, pitch)
@@ -129,7 +160,8 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
             deviation = max(deviation, math.sqrt((north - nominal_path[i, 0]) ** 2 + (east - nominal_path[i, 1]) ** 2
                                                  + (up - nominal_path[i, 2]) ** 2))  # fmt: skip
             if i % stride == 0:
-                logic(t, own, other, memory, logic_params, advisory)
+                _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
+                logic(t, own, seen, memory, logic_params, advisory)
                 level = advisory[LEVEL]
                 if level >= 1.0 and not alerted:
                     alerted, t_alert, first_level = True, t, level
@@ -194,7 +226,8 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
 
 @njit(parallel=True)
 def closed_loop_kernel(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, int_init, int_offsets,
-                       int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out):  # fmt: skip
+                       int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out,
+                       surveillance, seed, encounter_ids):  # fmt: skip
     """Nominal and mitigated runs of every encounter (row a of ``out``, columns `OUTCOME_COLUMNS`).
 
     Not cached on disk: the kernel is compiled for each logic function it is given.
@@ -205,6 +238,6 @@ def closed_loop_kernel(logic, logic_params, pilot, own_init, own_offsets, own_st
         nominal_path = np.empty((n_steps + 1, 3))
         _fly_intruder(int_init, int_offsets, int_steps, int_cmd, int_limits, a, n_steps, dt, intruder_states)
         _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
-                     dt, cylinder, wc, intruder_states, nominal_path, False, out)  # fmt: skip
+                     dt, cylinder, wc, intruder_states, nominal_path, False, out, surveillance, seed, encounter_ids[a])  # fmt: skip
         _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
-                     dt, cylinder, wc, intruder_states, nominal_path, True, out)  # fmt: skip
+                     dt, cylinder, wc, intruder_states, nominal_path, True, out, surveillance, seed, encounter_ids[a])  # fmt: skip

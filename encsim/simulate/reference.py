@@ -32,6 +32,7 @@ _step = _step_kernel.py_func
 _state = _kernels._state.py_func
 _lowc = _kernels._lowc.py_func
 _wrap = _kernels._wrap.py_func
+_observe = _kernels._observe  # the same draws: njit functions are callable from Python
 
 
 def _row(steps, lo, hi, i):
@@ -54,18 +55,24 @@ def _intruder_states(init, steps, cmd, limits, n_steps, dt):
 
 
 def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, int_steps, int_cmd, limits, n_steps,
-                  stride, dt, cylinder, wc) -> np.ndarray:  # fmt: skip
+                  stride, dt, cylinder, wc, surveillance=None, seed=0, encounter_id=0) -> np.ndarray:  # fmt: skip
     """One encounter, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
     ``own_init``/``int_init``: 7 numbers (speed, north, east, up, heading, pitch, bank);
     ``*_steps``: the schedule's step indices; ``*_cmd``: (3, rows) commands; ``limits``: 6 numbers.
     """
+    from ..sampling._philox import stream_init
+
+    surveillance = np.zeros(5) if surveillance is None else surveillance
     intruder = _intruder_states(int_init, int_steps, int_cmd, limits, n_steps, dt)
     out = np.full(len(_kernels.OUTCOME_COLUMNS), np.nan)
     nominal_path = np.empty((n_steps + 1, 3))
     for mitigated in (False, True):
         speed, north, east, up, heading, pitch, bank = own_init
-        own = np.empty(STATE_SIZE)
+        own, seen = np.empty(STATE_SIZE), np.empty(STATE_SIZE)
+        stream = np.empty(9, dtype=np.uint64)
+        stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(_kernels.SURVEILLANCE_SUB_STREAM), np.uint64(0))
+        latency_steps = int(round(surveillance[4] / dt))
         memory, advisory = np.zeros(MEMORY_SIZE), np.zeros(ADVISORY_SIZE)
         pending, active = np.zeros(ADVISORY_SIZE), np.zeros(ADVISORY_SIZE)
         has_pending, responded, pending_time, accel, hdot_pilot = False, False, 0.0, 0.0, 0.0
@@ -85,7 +92,8 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
             if mitigated:
                 deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
                 if i % stride == 0:
-                    logic(t, own, other, memory, params, advisory)
+                    _observe(intruder, i, latency_steps, surveillance, stream, seen)
+                    logic(t, own, seen, memory, params, advisory)
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
