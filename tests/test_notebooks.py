@@ -24,3 +24,15 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     )
     assert "acceptance rate" in outputs and "nmac" in outputs
     assert os.environ["ENCSIM_QUICKSTART_SMALL"] == "1"
+
+
+@pytest.mark.slow
+def test_daa_study_notebook_runs(monkeypatch):
+    monkeypatch.setenv("ENCSIM_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "daa_study.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()  # fmt: skip
+    results = [o for o in notebook.cells[2]["outputs"] if o.get("output_type") == "execute_result"]
+    table = results[0]["data"]["text/plain"]
+    assert "daa" in table and "tcas" in table
