@@ -391,12 +391,18 @@ def report(results_file, output) -> None:
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--level", type=click.Choice(["model", "track"]), default="model", show_default=True,
-              help="model: exact, from the counts; track: also sampled and flown tracks (the outcome level is not implemented yet).")
+@click.option("--level", type=click.Choice(["model", "track", "outcome"]), default="model", show_default=True,
+              help="model: exact, from the counts; track: also sampled and flown tracks; outcome: also the closed-loop "
+                   "results of --scenario with the intruder from each model.")
+@click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Scenario for the outcome level (its intruder model is replaced by each model).")
+@click.option("--logic", default="daa", show_default=True, help="Logic for the outcome level.")
+@click.option("--encounters", type=click.IntRange(min=50), default=5000, show_default=True, help="Encounters per model (outcome level).")
+@click.option("--tolerance", type=float, default=0.05, show_default=True, help="Risk-ratio difference accepted for a surrogate.")
 @click.option("--tracks", "n_tracks", type=click.IntRange(min=50), default=2000, show_default=True, help="Tracks per model (track level).")
 @click.option("--start", default="G=1,A=4", show_default=True, help="Presets applied where a model has the variable.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), required=True, help="Folder for the report.")
-def compare(models, level, n_tracks, start, report_dir) -> None:
+def compare(models, level, scenario_file, logic, encounters, tolerance, n_tracks, start, report_dir) -> None:
     """Compare two or more encounter MODELS; write an HTML report with CSV tables and figures."""
     from .compare.report import write_report
     from .sampling.sampler import preset_mapping
@@ -404,8 +410,19 @@ def compare(models, level, n_tracks, start, report_dir) -> None:
     if len(models) < 2:
         _fail("give at least two models to compare")
     try:
-        levels = ("model", "track") if level == "track" else ("model",)
-        index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks)
+        levels = {"model": ("model",), "track": ("model", "track"), "outcome": ("model", "track", "outcome")}[level]
+        scenario = None
+        if level == "outcome":
+            from .io.scenario import ScenarioError, load_scenario
+
+            if scenario_file is None:
+                _fail("--level outcome needs --scenario")
+            try:
+                scenario, _ = load_scenario(scenario_file)
+            except ScenarioError as exc:
+                _fail(str(exc))
+        index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks,
+                             scenario=scenario, logic=logic, encounters=encounters, tolerance=tolerance)  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     click.echo(f"wrote {index}")

@@ -219,3 +219,19 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     plugin = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "encsim.avoidance.interface:unequipped",
                                   "-o", str(tmp_path / "t.h5"), "--encounters", "50", "--quiet"])  # fmt: skip
     assert plugin.exit_code == 0, plugin.output
+
+
+
+def test_compare_at_outcome_level_writes_a_verdict(runner, tmp_path):
+    out = tmp_path / "outcome"
+    args = ["compare", "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_fwse_v1p2", "--level", "outcome", "--scenario",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--encounters", "200", "--tracks", "100", "--report", str(out)]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert "Outcome level" in page and ("stand in" in page or "inconclusive" in page)
+    import pandas as pd
+
+    assert set(pd.read_csv(out / "outcome_differences.csv")["metric"]) >= {"risk_ratio", "alert_rate"}
+    missing = runner.invoke(main, ["compare", "glider_v1", "blimp_v1", "--level", "outcome", "--report", str(out)])
+    assert missing.exit_code == 2 and "--scenario" in missing.output

@@ -127,3 +127,23 @@ def test_track_level_self_comparison_contains_zero_and_fwse_differs_from_rotorcr
     speed = other.set_index("feature").loc["speed_kt"]
     assert speed["mean_difference_ci"][1] < 0  # rotorcraft fly slower
     assert speed["ks_pvalue"] < 1e-6
+
+
+@pytest.mark.slow
+def test_outcome_level_self_comparison_contains_zero_and_gives_a_verdict():
+    from encsim.compare.outcome_level import compare_outcomes
+    from encsim.io.scenario import load_scenario
+    from conftest import PROJECT_ROOT
+
+    scenario, _ = load_scenario(PROJECT_ROOT / "scenarios" / "fwse_vs_rotorcraft.toml")
+    same = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_rotorcraft_v1p2", encounters=800,
+                            n_boot=200, tolerance=0.5)  # fmt: skip
+    table = same.table.set_index("metric")
+    assert np.all(table["difference"] == 0)
+    finite = table.dropna()
+    assert np.all((finite["ci_low"] <= 0) & (finite["ci_high"] >= 0))
+    assert "can stand in" in same.verdict
+    glider = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "glider_v1", encounters=300, n_boot=100)
+    assert any("glider_v1 has no" in note for note in glider.notes)
+    with pytest.raises(ValueError, match="metric"):
+        compare_outcomes(scenario, "glider_v1", "glider_v1", metric="speed")

@@ -87,8 +87,25 @@ def _track_section(models: list[str], presets, out: Path, n_tracks: int, duratio
             "differences are B - A with 95 % bootstrap intervals; effect sizes first, p-values last.</p>" + "".join(parts))  # fmt: skip
 
 
+def _outcome_section(models: list[str], out: Path, scenario, logic: str, encounters: int, tolerance: float) -> str:
+    from .outcome_level import compare_outcomes
+
+    frames, parts = [], []
+    for a, b in itertools.combinations(models, 2):
+        result = compare_outcomes(scenario, a, b, logic=logic, encounters=encounters, tolerance=tolerance)
+        frames.append(result.table.assign(model_a=a, model_b=b, logic=logic))
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+        parts.append(f"<h3>intruder {html.escape(a)} vs {html.escape(b)}</h3><p><b>{html.escape(result.verdict)}</b></p>"
+                     f"<ul>{notes}</ul>{result.table.round(4).to_html(index=False)}")  # fmt: skip
+    pd.concat(frames, ignore_index=True).to_csv(out / "outcome_differences.csv", index=False)
+    return (f"<h2>Outcome level</h2><p>Scenario {html.escape(scenario.name)} with logic {html.escape(logic)}, {encounters} "
+            f"encounters per intruder model (the ownship unchanged); differences B - A with 95 % bootstrap intervals.</p>"
+            + "".join(parts))  # fmt: skip
+
+
 def write_report(models: list[str], out_dir, *, presets: dict | None = None, levels=("model",), n_tracks: int = 2000,
-                 duration_s: int = 120, seed: int = 0) -> Path:  # fmt: skip
+                 duration_s: int = 120, seed: int = 0, scenario=None, logic: str = "daa", encounters: int = 5000,
+                 tolerance: float = 0.05) -> Path:  # fmt: skip
     """Compare every pair of ``models`` (model level, and track level if asked); write CSVs, figures
     and ``index.html``."""
     out = Path(out_dir)
@@ -121,6 +138,8 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
         _heat_map(table, out / "heatmap.png")
         heat_html = '<h2>Distances across models and variables</h2><img src="heatmap.png" alt="heat map">'
     track_html = _track_section(models, presets, out, n_tracks, duration_s, seed) if "track" in levels else ""
+    if "outcome" in levels:
+        track_html += _outcome_section(models, out, scenario, logic, encounters, tolerance)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim model comparison</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
