@@ -36,3 +36,14 @@ def test_daa_study_notebook_runs(monkeypatch):
     results = [o for o in notebook.cells[2]["outputs"] if o.get("output_type") == "execute_result"]
     table = results[0]["data"]["text/plain"]
     assert "daa" in table and "tcas" in table
+
+
+@pytest.mark.slow
+def test_surrogacy_notebook_runs_and_states_conclusions(monkeypatch):
+    monkeypatch.setenv("ENCSIM_NOTEBOOK_SMALL", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "surrogacy.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()  # fmt: skip
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert printed.count("Conclusion") >= 3 and "stand in" in printed or "inconclusive" in printed
