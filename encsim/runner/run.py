@@ -1,0 +1,221 @@
+"""Chunked, resumable runs on a serial, process-pool or Dask executor (see the package docstring)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .. import __version__
+
+MANIFEST = "manifest.json"
+RESULTS = "results.h5"
+
+
+def n_chunks(scenario) -> int:
+    return -(-scenario.run.encounters // scenario.run.chunk_size)
+
+
+def chunk_ids(scenario, chunk_index: int) -> np.ndarray:
+    """Encounter ids of chunk ``chunk_index`` (fixed by the scenario, not by the number of workers)."""
+    run = scenario.run
+    start = run.first_id + chunk_index * run.chunk_size
+    stop = min(run.first_id + run.encounters, start + run.chunk_size)
+    return np.arange(start, stop, dtype=np.int64)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _chunk_path(run_dir: Path, chunk_index: int) -> Path:
+    return run_dir / "chunks" / f"chunk_{chunk_index:06d}.h5"
+
+
+def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_dir: str) -> dict:
+    """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
+
+    Returns the manifest entry: file name, sha256, encounters, attempts.
+    """
+    from ..bayes import load_model
+    from ..encounters import generate_encounters
+    from ..io.encounters_file import EncounterFileWriter
+    from ..io.scenario import parse_scenario
+    from ..simulate import simulate
+
+    scenario = parse_scenario(scenario_text, source="run scenario", check_models=False)
+    path = _chunk_path(Path(run_dir), chunk_index)
+    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    encounters = generate_encounters(scenario, scenario_text, ids=chunk_ids(scenario, chunk_index))
+    with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
+        writer.append(encounters)
+        if logic:
+            writer.append_outcomes(simulate(encounters, logic), logic)
+    return {
+        "chunk": chunk_index,
+        "file": str(path.relative_to(run_dir)),
+        "sha256": _sha256(path),
+        "encounters": encounters.n_encounters,
+        "attempts": encounters.attempts_total,
+    }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    results_path: Path
+    chunks_computed: int
+    chunks_reused: int
+    encounters: int
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
+def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
+    path = run_dir / MANIFEST
+    if not path.exists():
+        return {**header, "chunks": {}}
+    manifest = json.loads(path.read_text())
+    mismatched = [key for key in header if manifest.get(key) != header[key]]
+    if mismatched:
+        raise ValueError(f"{run_dir} holds a different run ({', '.join(mismatched)} differ): use another folder")
+    if not resume:
+        raise ValueError(f"{run_dir} already holds this run: pass resume=True (--resume) to continue it, or use another folder")
+    return manifest
+
+
+def _verified(run_dir: Path, manifest: dict) -> dict:
+    """Manifest entries whose files still exist with their recorded sha256."""
+    good = {}
+    for key, entry in manifest["chunks"].items():
+        path = run_dir / entry["file"]
+        if path.exists() and _sha256(path) == entry["sha256"]:
+            good[key] = entry
+    return good
+
+
+def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int]):
+    """Yield manifest entries as chunks finish, whatever the executor."""
+    if executor is None:
+        for k in pending:
+            yield compute_chunk(scenario_text, logic, k, str(run_dir))
+        return
+    if hasattr(executor, "scatter") and hasattr(executor, "gather"):  # a dask.distributed.Client
+        from dask.distributed import as_completed
+
+        futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2) for k in pending]
+        for future in as_completed(futures):
+            yield future.result()
+        return
+    from concurrent.futures import as_completed as futures_completed
+
+    futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir)) for k in pending]
+    for future in futures_completed(futures):
+        yield future.result()
+
+
+def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=None, resume: bool = False,
+                 progress=None, stop_after: int | None = None) -> RunResult:  # fmt: skip
+    """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
+
+    Parameters
+    ----------
+    scenario_path : path
+        The scenario TOML (kept verbatim as provenance).
+    run_dir : path
+        Folder of the run (created).
+    logic : str, optional
+        A reference logic name for the closed loop (nominal outcomes only without it).
+    executor : None, concurrent.futures.Executor or dask.distributed.Client
+        Where chunks are computed (None: here, one after the other).
+    resume : bool
+        Continue a run already in ``run_dir``, keeping its verified chunks.
+    progress : callable, optional
+        Called with the number of encounters of each finished chunk.
+    stop_after : int, optional
+        Stop (as if interrupted) after this many chunks, for tests of resumption.
+    """
+    from ..io.scenario import load_scenario
+
+    scenario, text = load_scenario(scenario_path)
+    run_dir = Path(run_dir)
+    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
+    header = {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), "logic": logic or "", "n_chunks": n_chunks(scenario),
+              "encsim_version": __version__}  # fmt: skip
+    manifest = _load_manifest(run_dir, header, resume)
+    manifest["chunks"] = _verified(run_dir, manifest)
+    for stray in (run_dir / "chunks").glob("*.partial"):
+        stray.unlink()  # half-written by an interrupted run
+    reused = len(manifest["chunks"])
+    pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]
+    if progress is not None:
+        progress(sum(entry["encounters"] for entry in manifest["chunks"].values()))
+    computed = 0
+    for entry in _submit_all(executor, run_dir, text, logic, pending):
+        manifest["chunks"][str(entry["chunk"])] = entry
+        _write_json_atomically(run_dir / MANIFEST, manifest)
+        computed += 1
+        if progress is not None:
+            progress(entry["encounters"])
+        if stop_after is not None and computed >= stop_after:
+            raise KeyboardInterrupt(f"stopped after {computed} chunks (stop_after)")
+    _write_json_atomically(run_dir / MANIFEST, manifest)
+    results = join_chunks(run_dir, manifest, text, scenario, logic)
+    total = sum(entry["encounters"] for entry in manifest["chunks"].values())
+    return RunResult(run_dir, results, computed, reused, total)
+
+
+def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, logic) -> Path:
+    """``results.h5``: virtual datasets over the chunks' metadata and outcomes, with provenance."""
+    entries = [manifest["chunks"][str(k)] for k in range(manifest["n_chunks"])]
+    paths = [run_dir / entry["file"] for entry in entries]
+    tmp = run_dir / (RESULTS + ".partial")
+    rejections: dict[str, int] = {}
+    with h5py.File(tmp, "w") as out:
+        with h5py.File(paths[0], "r") as first:
+            groups = [g for g in ("metadata", "outcomes") if g in first]
+            layout_info = {g: [(name, first[g][name].dtype, first[g][name].shape[1:]) for name in json.loads(first[g].attrs["columns"])]
+                           for g in groups}  # fmt: skip
+            for key in ("ownship_model", "ownship_model_sha256", "intruder_model", "intruder_model_sha256", "duration_s"):
+                out.attrs[key] = first.attrs[key]
+        lengths = []
+        for path in paths:
+            with h5py.File(path, "r") as chunk:
+                lengths.append(chunk["metadata"]["encounter_id"].shape[0])
+                for reason, count in json.loads(chunk.attrs["rejections"]).items():
+                    rejections[reason] = rejections.get(reason, 0) + count
+        total = int(sum(lengths))
+        for group_name, columns in layout_info.items():
+            group = out.create_group(group_name)
+            group.attrs["columns"] = json.dumps([name for name, _, _ in columns])
+            for name, dtype, tail in columns:
+                layout = h5py.VirtualLayout(shape=(total, *tail), dtype=dtype)
+                offset = 0
+                for path, length in zip(paths, lengths):
+                    layout[offset : offset + length] = h5py.VirtualSource(os.path.relpath(path, run_dir), f"{group_name}/{name}",
+                                                                          shape=(length, *tail))  # fmt: skip
+                    offset += length
+                group.create_virtual_dataset(name, layout, fillvalue=np.nan if dtype.kind == "f" else 0)
+        out.attrs.update({
+            "encsim_version": __version__, "scenario_name": scenario.name, "scenario_text": scenario_text,
+            "seed": int(scenario.run.seed), "chunk_size": int(scenario.run.chunk_size), "n_chunks": len(paths),
+            "n_encounters": total, "rejections": json.dumps(rejections), "logic": logic or "",
+            "chunk_sha256": json.dumps([entry["sha256"] for entry in entries]),
+            "attempts": int(sum(entry["attempts"] for entry in entries)),
+        })  # fmt: skip
+        out.attrs["acceptance_rate"] = total / out.attrs["attempts"] if out.attrs["attempts"] else float("nan")
+    tmp.replace(run_dir / RESULTS)
+    return run_dir / RESULTS
