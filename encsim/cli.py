@@ -355,14 +355,23 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Results file (.h5).")
+@click.option("-o", "--output", type=click.Path(), required=True,
+              help="A results file (.h5), or a run directory (chunk files, manifest, joined results.h5).")
 @click.option("--logic", default=None, help="unequipped | daa | daa-daidalus | daa-noncoop | tcas | module:object (closed loop).")
-@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
+@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters (.h5 output only).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed (.h5 output only).")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Local worker processes (run directory; 0: this process).")
+@click.option("--scheduler", default=None, help="local | tcp://host:port | slurm | pbs (run directory; default: the scenario's [cluster]).")
+@click.option("--resume", is_flag=True, help="Continue the run in the run directory, keeping its verified chunks.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario_file, output, logic, encounters, seed, quiet) -> None:
+def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
+    if not str(output).endswith(".h5"):
+        if encounters is not None or seed is not None:
+            _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
+        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
+        return
     scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
     if chosen is None:
         _summary(scenario, table, writer, output, estimates=True)
@@ -372,13 +381,86 @@ def run(scenario_file, output, logic, encounters, seed, quiet) -> None:
     _closed_loop_summary(table)
 
 
+def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet) -> None:
+    """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
+    from tqdm import tqdm
+
+    from .io.encounters_file import read_encounter_file
+    from .io.scenario import ClusterSpec, ScenarioError, load_scenario
+    from .runner import run_scenario
+    from .runner.clusters import make_client
+
+    try:
+        scenario, _ = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if logic is not None and not isinstance(logic, str):
+        _fail("a run directory takes a reference logic by name")
+    cluster = scenario.cluster or ClusterSpec()
+    scheduler = scheduler or cluster.scheduler
+    workers = cluster.workers if workers is None else workers
+    try:
+        with make_client(scheduler, workers, queue=cluster.queue, cores=cluster.cores, memory=cluster.memory,
+                         walltime=cluster.walltime, jobs=cluster.jobs) as client:  # fmt: skip
+            with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "run") as bar:
+                result = run_scenario(scenario_file, run_dir, logic=logic, executor=client, resume=resume, progress=bar.update)
+    except (ValueError, RuntimeError) as exc:
+        _fail(str(exc))
+    click.echo(f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
+               f"{result.chunks_reused} reused; joined in {result.results_path}")  # fmt: skip
+    stored = read_encounter_file(result.results_path)
+    click.echo(f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections "
+               f"{json.dumps({k: v for k, v in stored['attrs']['rejections'].items() if v})}")  # fmt: skip
+    if "outcomes" in stored:
+        click.echo(f"logic: {logic}")
+        _closed_loop_summary(stored["outcomes"])
+    else:
+        from .metrics import weighted_probability
+
+        meta = stored["metadata"]
+        for name, column in (("P(NMAC)", "nmac"), ("P(LoWC)", "lowc")):
+            e = weighted_probability(meta[column].to_numpy().astype(float), meta["weight"].to_numpy(), rng=0)
+            click.echo(f"{name:10s} {e.probability:12.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>25s} {e.events:7d}")
+
+
 @main.command()
-@click.argument("results_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+def merge(run_dir) -> None:
+    """Re-join the chunks of RUN_DIR into results.h5 (after a resumed or hand-repaired run)."""
+    from pathlib import Path
+
+    from .io.scenario import parse_scenario
+    from .runner.run import MANIFEST, _verified, join_chunks
+
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    good = _verified(run_dir, manifest)
+    missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
+    if missing:
+        _fail(f"{run_dir}: chunks {missing[:10]} are missing or damaged; run again with --resume")
+    with h5py_file(run_dir / manifest["chunks"]["0"]["file"]) as first:
+        text = str(first.attrs["scenario_text"])
+    path = join_chunks(run_dir, manifest, text, parse_scenario(text, check_models=False), manifest.get("logic") or None)
+    click.echo(f"wrote {path}")
+
+
+def h5py_file(path):
+    import h5py
+
+    return h5py.File(path, "r")
+
+
+@main.command()
+@click.argument("results_file", type=click.Path(exists=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input).")
 def report(results_file, output) -> None:
-    """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic)."""
+    """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic; a run directory works too)."""
+    from pathlib import Path
+
     from .io.report import write_run_report
 
+    if Path(results_file).is_dir():
+        results_file = str(Path(results_file) / "results.h5")
     try:
         path = write_run_report(results_file, output)
     except (ValueError, KeyError) as exc:

@@ -127,3 +127,54 @@ def test_closed_loop_runs_resume_identically(scenario_file, tmp_path):
     resumed = run_scenario(scenario_file, tmp_path / "part", logic="tcas", resume=True)
     assert_same(contents(full.results_path), contents(resumed.results_path))
     assert "outcomes/mitigated_nmac" in contents(full.results_path)
+
+
+def test_cli_runs_into_a_directory_resumes_merges_and_reports(scenario_file, tmp_path):
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+
+    runner = CliRunner()
+    run_dir = tmp_path / "run"
+    first = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "5 chunks computed" in first.output and "P(NMAC)" in first.output
+    again = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0"])
+    assert again.exit_code == 2 and "--resume" in again.output
+    resumed = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--resume", "--quiet"])
+    assert resumed.exit_code == 0 and "0 chunks computed, 5 reused" in resumed.output
+    assert runner.invoke(main, ["merge", str(run_dir)]).exit_code == 0
+    (run_dir / "chunks" / "chunk_000002.h5").unlink()
+    broken = runner.invoke(main, ["merge", str(run_dir)])
+    assert broken.exit_code == 2 and "[2]" in broken.output
+    override = runner.invoke(main, ["run", str(scenario_file), "-o", str(tmp_path / "x"), "--seed", "3"])
+    assert override.exit_code == 2 and "run directory follows the scenario" in override.output
+
+
+def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
+    pytest.importorskip("dask_jobqueue", reason="the hpc extra (also in dev) provides dask-jobqueue")
+    from encsim.io.scenario import parse_scenario
+    from encsim.runner.clusters import batch_cluster
+
+    monkeypatch.setenv("ENCSIM_MODEL_DIR", "/data/mitll")
+    slurm = batch_cluster("slurm", queue="short", cores=4, memory="16GB", walltime="02:00:00", scheduler_host="127.0.0.1")
+    try:
+        script = slurm.job_script()
+    finally:
+        slurm.close()
+    for line in ("#SBATCH -p short", "#SBATCH --cpus-per-task=4", "#SBATCH -t 02:00:00", "export NUMBA_NUM_THREADS=1",
+                 "export ENCSIM_MODEL_DIR=/data/mitll", "--nworkers 4", "--nthreads 1"):  # fmt: skip
+        assert line in script, line
+    pbs = batch_cluster("pbs", queue="workq", cores=2, memory="8GB", walltime="00:30:00", scheduler_host="127.0.0.1")
+    try:
+        assert "#PBS -q workq" in pbs.job_script() and "walltime=00:30:00" in pbs.job_script()
+    finally:
+        pbs.close()
+    with pytest.raises(ValueError, match="scheduler"):
+        batch_cluster("lsf")
+    scenario = parse_scenario(SCENARIO + '[cluster]\nscheduler = "slurm"\nqueue = "short"\ncores = 8\njobs = 4\n')
+    assert scenario.cluster.scheduler == "slurm" and scenario.cluster.jobs == 4
+    from encsim.io.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="scheduler"):
+        parse_scenario(SCENARIO + '[cluster]\nscheduler = "grid"\n')

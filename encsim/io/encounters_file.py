@@ -106,11 +106,15 @@ def read_encounter_file(path) -> dict:
             "metadata": pd.DataFrame({c: f["metadata"][c][()] for c in columns}),
         }
         result["attrs"]["rejections"] = json.loads(f.attrs["rejections"])
+        if "acceptance_rate" not in result["attrs"]:
+            result["attrs"]["acceptance_rate"] = float("nan")
         if "outcomes" in f:
             columns = json.loads(f["outcomes"].attrs["columns"])
             result["outcomes"] = pd.DataFrame({c: f["outcomes"][c][()] for c in columns})
-            result["logic"] = str(f["outcomes"].attrs["logic"])
+            result["logic"] = str(f["outcomes"].attrs.get("logic", f.attrs.get("logic", "")))
         for role in ("ownship", "intruder"):
+            if role not in f:  # a joined run file holds metadata and outcomes only
+                continue
             initial = InitialStates(*(f[role]["initial"][name][()] for name in InitialStates.FIELDS))
             schedule = CommandSchedule(f[role]["schedule"]["offsets"][()], *(f[role]["schedule"][n][()] for n in SCHEDULE_FIELDS))
             result[role] = {"initial": initial, "schedule": schedule}

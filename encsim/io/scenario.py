@@ -136,6 +136,25 @@ class RunSpec(_Strict):
     max_attempts: int = Field(default=10_000, gt=0, description="attempts per encounter before giving up")
 
 
+class ClusterSpec(_Strict):
+    """Where `encsim run` computes the chunks (the same settings as its command-line options)."""
+
+    scheduler: str = Field(default="local", description="local | tcp://host:port | slurm | pbs")
+    workers: int = Field(default=2, ge=0, description="local workers (0: in this process)")
+    queue: str | None = None
+    cores: int = Field(default=1, gt=0, description="cores per job (SLURM/PBS)")
+    memory: str = Field(default="4GB", description="memory per job (SLURM/PBS)")
+    walltime: str = Field(default="01:00:00", description="walltime per job (SLURM/PBS)")
+    jobs: int = Field(default=1, gt=0, description="number of batch jobs (SLURM/PBS)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value):
+        if value not in ("local", "slurm", "pbs") and not value.startswith("tcp://"):
+            raise ValueError(f"scheduler {value!r}: expected local, slurm, pbs or tcp://host:port")
+        return value
+
+
 class Scenario(_Strict):
     """A complete encounter study."""
 
@@ -146,6 +165,7 @@ class Scenario(_Strict):
     geometry: GeometrySpec
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     run: RunSpec
+    cluster: ClusterSpec | None = None
 
 
 def _format_errors(error: ValidationError, source: str) -> str:
