@@ -33,9 +33,9 @@ def timed_run(encounters: int, workers: int, logic: str, folder: Path) -> tuple[
     scenario = folder / f"scenario_{encounters}.toml"
     scenario.write_text(text)
     with make_client("local", workers) as client:
-        warm = folder / "warm.toml"
+        warm = folder / f"warm_{encounters}.toml"
         warm.write_text(re.sub(r"(?m)^encounters = \d+$", "encounters = 200", text).replace("chunk_size = 5000", "chunk_size = 100"))
-        run_scenario(warm, folder / f"warm_{workers}", logic=logic, executor=client)  # compile on every worker
+        run_scenario(warm, folder / f"warm_{encounters}_{workers}", logic=logic, executor=client)  # compile on every worker
         started = time.perf_counter()
         run_scenario(scenario, folder / f"run_{encounters}_{workers}", logic=logic, executor=client)
         elapsed = time.perf_counter() - started

@@ -18,6 +18,12 @@ _LAZY = {
     "sample_initial": "encsim.sampling",
     "fly_commands": "encsim.dynamics",
     "fly": "encsim.tracks",
+    "generate_encounters": "encsim.encounters",
+    "load_scenario": "encsim.io.scenario",
+    "simulate": "encsim.simulate",
+    "check_logic": "encsim.avoidance",
+    "compare_models": "encsim.compare",
+    "run_scenario": "encsim.runner",
     "CommandSchedule": "encsim.commands",
     "InitialStates": "encsim.commands",
 }

@@ -172,3 +172,14 @@ def test_surveillance_errors_and_latency_change_what_the_logic_sees():
     fast = simulate(subset, "daa", surveillance=noisy)
     numeric = [c for c in fast.columns if c != "encounter_id"]
     np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("logic_name", ["daa-vertical", "daa-both"])
+def test_daa_vertical_and_both_dimensions_resolve_a_head_on(logic_name):
+    own = initial_states_from_sample([200.0], [3000.0], [0.0], [0.0], heading_rad=0.0)
+    intruder = initial_states_from_sample([200.0], [3000.0], [0.0], [0.0], heading_rad=math.pi, north_ft=[30000.0])
+    straight = CommandSchedule.from_lists([[(0, 0, 0, 0)]])
+    row = simulate_states(own, straight, intruder, straight, 100.0, logic_name).iloc[0]
+    assert row["nominal_nmac"] and not row["mitigated_nmac"]
+    if logic_name == "daa-vertical":
+        assert row["mitigated_hmd_ft"] < 100.0 and row["mitigated_vmd_ft"] > 300.0  # resolved vertically

@@ -19,6 +19,8 @@ REFERENCE_LOGICS = {
     "daa": (daa, lambda: daa_params("do365")),
     "daa-daidalus": (daa, lambda: daa_params("daidalus")),
     "daa-noncoop": (daa, lambda: daa_params("noncoop")),
+    "daa-vertical": (daa, lambda: daa_params("do365", dimension="vertical")),
+    "daa-both": (daa, lambda: daa_params("do365", dimension="both")),
     "tcas": (tcas, tcas_params),
 }
 
