@@ -23,7 +23,6 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 BOOTSTRAP_METHODS = ("bc", "percentile", "bca")
-_BLOCK = 100  # bootstrap resamples drawn per block (bounds memory)
 
 
 class EstimatorWarning(UserWarning):
@@ -95,16 +94,18 @@ class RatioEstimate:
 
 
 def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
-    """Sums of each array over ``n_boot`` resamples of the encounters (the same resamples for all)."""
-    generator = np.random.default_rng(rng)
-    n = values[0].shape[0]
-    sums = [np.empty(n_boot) for _ in values]
-    for start in range(0, n_boot, _BLOCK):
-        count = min(_BLOCK, n_boot - start)
-        picks = generator.integers(0, n, size=(count, n))
-        for total, value in zip(sums, values):
-            total[start : start + count] = value[picks].sum(axis=1)
-    return sums
+    """Sums of each array over ``n_boot`` resamples of the encounters (the same resamples for all).
+
+    Resample b draws from the Philox stream (seed, b), so the interval is reproducible from the
+    seed and independent of the number of threads (Numba kernel `_bootstrap.bootstrap_sums`).
+    """
+    from ..sampling._philox import seed_to_uint64
+    from ._bootstrap import bootstrap_sums
+
+    stacked = np.ascontiguousarray(np.stack(values), dtype=np.float64)
+    out = np.empty((n_boot, stacked.shape[0]))
+    bootstrap_sums(stacked, n_boot, np.uint64(seed_to_uint64(rng)), out)
+    return [out[:, c] for c in range(stacked.shape[0])]
 
 
 def _interval(stat: float, boot: np.ndarray, confidence: float, method: str, jackknife: np.ndarray | None) -> tuple[float, float]:
