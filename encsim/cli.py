@@ -331,7 +331,7 @@ def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> 
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
-    from .metrics import risk_ratio, weighted_probability
+    from .metrics import risk_ratio_with_cautions, weighted_probability
 
     w = outcomes["weight"].to_numpy()
     click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
@@ -345,12 +345,14 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
     click.echo(f"{'nuisance alert rate':22s} {e.probability:10.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>22s}  alert without nominal LoWC")
     for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
         try:
-            r = risk_ratio(outcomes[f"nominal_{event}"].to_numpy().astype(float),
-                           outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
+            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy().astype(float),
+                                                   outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
         except ValueError as exc:
             click.echo(f"{name:22s} {'refused':>10s}  {exc}")
             continue
         click.echo(f"{name:22s} {r.ratio:10.4g} {f'{r.ci_low:.4g} - {r.ci_high:.4g}':>22s}  induced {r.induced:.4g}, resolved {r.resolved:.4g}, sd {r.sd:.2g}")
+        for caution in cautions:  # printed under their row rather than as Python warnings
+            click.echo(f"{'':22s} note: {caution}")
 
 
 @main.command()

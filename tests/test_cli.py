@@ -205,6 +205,7 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert result.exit_code == 0, result.output
     for words in ("logic: daa", "P(NMAC) mitigated", "alert rate", "nuisance alert rate", "LoWC ratio"):
         assert words in result.output
+    assert "note: interval" in result.output  # 300 encounters: the estimator's caution is printed under its row
     stored = read_encounter_file(out)
     assert stored["logic"] == "daa" and len(stored["outcomes"]) == 300
     assert set(stored["outcomes"]["encounter_id"]) == set(stored["metadata"]["encounter_id"])
@@ -214,6 +215,7 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert report.exit_code == 0, report.output
     page = (tmp_path / "report.html").read_text()
     assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 2 and "[geometry]" in page
+    assert "note: interval" in page
     nominal_only = tmp_path / "nominal.h5"
     assert runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(nominal_only), "--encounters", "20",
                                 "--quiet"]).exit_code == 0  # fmt: skip

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from encsim.metrics import EstimatorWarning, kish_effective_size, risk_ratio, weighted_probability
+from encsim.metrics import EstimatorWarning, kish_effective_size, risk_ratio, risk_ratio_with_cautions, weighted_probability
 from conftest import PROJECT_ROOT
 
 DEGAS = PROJECT_ROOT.parent / "shared" / "data" / "degas-sample-results"
@@ -109,3 +109,19 @@ def test_refusals_and_warnings():
         risk_ratio(nominal, nominal, w, n_boot=100)
     messages = [str(c.message) for c in caught if issubclass(c.category, EstimatorWarning)]
     assert any(">= 1" in m for m in messages)
+
+
+def test_cautions_are_returned_as_text_for_summaries_and_reports():
+    w = np.ones(50)
+    nominal = np.zeros(50)
+    nominal[:2] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may escape as a warning
+        estimate, cautions = risk_ratio_with_cautions(nominal, nominal, w, n_boot=100)
+    assert estimate.ratio == 1 and any(">= 1" in c for c in cautions)
+    many = np.zeros(20_000)
+    many[:4_000] = 1
+    halved = np.zeros(20_000)
+    halved[:2_000] = 1
+    estimate, cautions = risk_ratio_with_cautions(many, halved, np.ones(20_000), n_boot=200)
+    assert estimate.ratio == pytest.approx(0.5) and cautions == []

@@ -68,7 +68,7 @@ def _alert_timeline(outcomes: pd.DataFrame) -> str:
 
 def write_run_report(results_path, output=None) -> Path:
     """HTML report of a results file from ``encsim run --logic``; returns its path."""
-    from ..metrics import risk_ratio, weighted_probability
+    from ..metrics import risk_ratio_with_cautions, weighted_probability
 
     results_path = Path(results_path)
     stored = read_encounter_file(results_path)
@@ -83,8 +83,10 @@ def write_run_report(results_path, output=None) -> Path:
         rows.append((name, f"{e.probability:.4g}", f"{e.ci_low:.4g} - {e.ci_high:.4g}", f"{e.events} events"))
     for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
         try:
-            r = risk_ratio(outcomes[f"nominal_{event}"].to_numpy().astype(float), outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)
-            rows.append((name, f"{r.ratio:.4g}", f"{r.ci_low:.4g} - {r.ci_high:.4g}", f"induced {r.induced:.3g}, resolved {r.resolved:.3g}, sd {r.sd:.2g}"))
+            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy().astype(float),
+                                                   outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
+            detail = f"induced {r.induced:.3g}, resolved {r.resolved:.3g}, sd {r.sd:.2g}" + "".join(f"; note: {c}" for c in cautions)
+            rows.append((name, f"{r.ratio:.4g}", f"{r.ci_low:.4g} - {r.ci_high:.4g}", detail))
         except ValueError as exc:
             rows.append((name, "refused", "", str(exc)))
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)

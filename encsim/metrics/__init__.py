@@ -19,6 +19,7 @@ from .estimators import (
     RatioEstimate,
     kish_effective_size,
     risk_ratio,
+    risk_ratio_with_cautions,
     weighted_probability,
 )
 
@@ -39,5 +40,6 @@ __all__ = [
     "RatioEstimate",
     "kish_effective_size",
     "risk_ratio",
+    "risk_ratio_with_cautions",
     "weighted_probability",
 ]

@@ -206,3 +206,20 @@ def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: i
                       EstimatorWarning, stacklevel=2)  # fmt: skip
     return RatioEstimate(p_nom, p_mit, ratio, induced, resolved, sd, low, high, confidence, method, x_nom.size, n_eff,
                          int(x_nom.sum()), int(x_mit.sum()))  # fmt: skip
+
+
+def risk_ratio_with_cautions(x_nominal, x_mitigated, w, **options) -> tuple[RatioEstimate, list[str]]:
+    """`risk_ratio`, with its cautions (ratio >= 1, wide interval) returned as text instead of warned.
+
+    For summaries and reports, which print each caution beside its ratio. Other warnings pass on.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimatorWarning)
+        estimate = risk_ratio(x_nominal, x_mitigated, w, **options)
+    cautions = []
+    for item in caught:
+        if issubclass(item.category, EstimatorWarning):
+            cautions.append(str(item.message))
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    return estimate, cautions
