@@ -406,7 +406,7 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                          walltime=cluster.walltime, jobs=cluster.jobs) as client:  # fmt: skip
             with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "run") as bar:
                 result = run_scenario(scenario_file, run_dir, logic=logic, executor=client, resume=resume, progress=bar.update)
-    except (ValueError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     click.echo(f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
                f"{result.chunks_reused} reused; joined in {result.results_path}")  # fmt: skip

@@ -178,3 +178,19 @@ def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
 
     with pytest.raises(ScenarioError, match="scheduler"):
         parse_scenario(SCENARIO + '[cluster]\nscheduler = "grid"\n')
+
+
+def test_a_missing_model_fails_once_before_any_chunk_is_submitted(scenario_file, tmp_path, monkeypatch):
+    from encsim.bayes.registry import ModelNotFoundError
+
+    class RefusingExecutor:
+        def submit(self, *args, **kwargs):
+            raise AssertionError("a chunk was submitted although a model file is missing")
+
+    monkeypatch.setenv("ENCSIM_MODEL_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("ENCSIM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ENCSIM_OFFLINE", "1")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match="uncor_1200only_(fwse|rotorcraft)_v1p2.*Looked in"):
+        run_scenario(scenario_file, tmp_path / "run", executor=RefusingExecutor())
+    assert not (tmp_path / "run").exists()

@@ -127,6 +127,19 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         yield future.result()
 
 
+def _find_models_before_submitting(scenario) -> None:
+    """Resolve (and if need be download, once) both model files here, before any chunk is submitted.
+
+    A missing model then fails once with the message naming where encsim looked, instead of failing
+    in every worker task (and in every retry of it); workers then find the files in the same folder
+    or cache, as they share this machine's (or the cluster's shared) file system.
+    """
+    from ..bayes.registry import resolve_model_file
+
+    for model in {scenario.ownship.model, scenario.intruder.model}:
+        resolve_model_file(model)
+
+
 def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=None, resume: bool = False,
                  progress=None, stop_after: int | None = None) -> RunResult:  # fmt: skip
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
@@ -151,6 +164,7 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
     from ..io.scenario import load_scenario
 
     scenario, text = load_scenario(scenario_path)
+    _find_models_before_submitting(scenario)
     run_dir = Path(run_dir)
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), "logic": logic or "", "n_chunks": n_chunks(scenario),
