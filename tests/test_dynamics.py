@@ -178,6 +178,31 @@ def test_bank_roll_rate_and_yaw_rate_limits():
     assert heading_rate.max() < np.diff(flown.heading_rad[0]).max() / DT
 
 
+def _level_turn_bank_limit_rad(speed_fps, pitch_rate_max_rad_s, g_fps2=32.2):
+    """mitll-reference 3.3 step 4 by hand for a level turn (pitch 0, no vertical or speed command):
+    D = V^2 q^2 + 4 g^2, c = (-V q + sqrt(D)) / 2g, limit = min(75 deg, 0.98 acos c)."""
+    v_q = speed_fps * pitch_rate_max_rad_s
+    c = (-v_q + math.sqrt(v_q**2 + 4 * g_fps2**2)) / (2 * g_fps2)
+    return min(math.radians(75.0), 0.98 * math.acos(c))
+
+
+@pytest.mark.parametrize(("speed_fps", "pitch_rate_max_deg_s", "expected_deg"), [
+    (300.0, 3.0, 37.4771), (150.0, 3.0, 27.1388), (300.0, 57.3, 75.0),  # the last: the 75 deg bank limit binds
+])  # fmt: skip
+def test_a_hard_level_turn_saturates_at_the_dynamic_bank_limit(speed_fps, pitch_rate_max_deg_s, expected_deg):
+    limit_rad = _level_turn_bank_limit_rad(speed_fps, math.radians(pitch_rate_max_deg_s))
+    assert math.degrees(limit_rad) == pytest.approx(expected_deg, abs=1e-3)
+    huge_turn = CommandSchedule.from_lists([[(0, 0, 2.0, 0)]])
+    flown = fly_commands(one(speed=speed_fps), huge_turn, 30.0,
+                         limits=DynamicLimits(pitch_rate_max_rad_s=math.radians(pitch_rate_max_deg_s)))  # fmt: skip
+    settled_bank = flown.bank_rad[0, -50:]
+    # the turn holds the bank at the limit itself (the roll rate is cut to land on it)
+    assert np.ptp(settled_bank) < 1e-9
+    assert settled_bank[0] == pytest.approx(limit_rad, abs=1e-9)
+    assert np.all(flown.bank_rad[0] <= limit_rad + 1e-12)
+    assert np.all(flown.up_ft[0] == pytest.approx(1000.0, abs=1e-6))  # the pitch-rate limit still holds altitude
+
+
 def test_pitch_rate_limit_is_a_parameter():
     fast_pitch = DynamicLimits(pitch_rate_max_rad_s=math.radians(6.0))
     flown = fly_commands(one(speed=200.0), CommandSchedule.from_lists([[(0, 20.0, 0, 0)]]), 2.0, limits=fast_pitch)
