@@ -59,12 +59,19 @@ def test_geometry_at_cpa(fwse_rotorcraft):
     k = scenario.geometry.tcpa_s * 10
     # ownship heads north at tCPA; the intruder flies the drawn heading; it sits at the signed HMD
     np.testing.assert_allclose(np.mod(own.heading_rad[:, k] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9)
-    np.testing.assert_allclose(np.mod(intr.heading_rad[:, k] - meta["int_heading_cpa_rad"] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9)
+    np.testing.assert_allclose(np.mod(intr.heading_rad[:, k] - meta["int_heading_tcpa_rad"] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9)
     range_at_tcpa = np.hypot(intr.north_ft[:, k] - own.north_ft[:, k], intr.east_ft[:, k] - own.east_ft[:, k])
     np.testing.assert_allclose(range_at_tcpa, np.abs(meta["hmd_signed_sampled_ft"]), rtol=1e-9, atol=1e-6)
     assert np.all(np.abs(meta["hmd_ft"] - np.abs(meta["hmd_signed_sampled_ft"])) < 500)
     assert np.all(np.abs(meta["vmd_signed_sampled_ft"]) < 300)
     np.testing.assert_allclose(own.north_ft[:, 0], 0.0, atol=1e-9)
+    np.testing.assert_allclose(meta["own_alt_tcpa_ft"], own.up_ft[:, k], atol=1e-9)
+    rows = np.arange(len(meta))
+    k_tca = np.rint(meta["tca_s"].to_numpy() * 10).astype(int)  # the realised closest approach
+    np.testing.assert_allclose(meta["int_alt_tca_ft"], intr.up_ft[rows, k_tca], atol=1e-9)
+    np.testing.assert_allclose(meta["own_speed_tca_kt"], own.speed_fps[rows, k_tca] * 3600 / 6076.115, rtol=1e-6)
+    range_at_tca = np.hypot(intr.north_ft[rows, k_tca] - own.north_ft[rows, k_tca], intr.east_ft[rows, k_tca] - own.east_ft[rows, k_tca])
+    assert np.all(range_at_tca <= range_at_tcpa + 1e-6)  # no 10-Hz sample is closer than the TCA's
     assert encounters.rejections["vmd_screen"] > 0 and encounters.rejections["vmd"] > 0
     assert 0 < encounters.acceptance_rate < 1
 

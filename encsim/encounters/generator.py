@@ -312,6 +312,10 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     if good.size == 0:
         return codes, None
 
+    # the designed closest approach is at tCPA (`*_tcpa_*` columns); the realised one, at TCA, can
+    # differ when the aircraft manoeuvre (`*_tca_*` columns: the nearest 10-Hz sample to TCA)
+    last_sample = own_placed.up_ft.shape[1] - 1
+    k_tca = np.clip(np.rint(metrics.tca_s[good] * 10.0).astype(np.int64), 0, last_sample)
     hmd_density = _hmd_density(hmd_edges, proportions, sel["hmd"][good])
     normaliser = relative_speed_normaliser(v_own[good], v_int[good], hdot_own[good], hdot_int[good], geometry.elliptic)
     w_hmd = (1.0 / (2.0 * geometry.max_hmd_ft)) / hmd_density
@@ -329,7 +333,7 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         "int_hspeed_tcpa_fps": v_int[good],
         "own_hdot_tcpa_fps": hdot_own[good],
         "int_hdot_tcpa_fps": hdot_int[good],
-        "int_heading_cpa_rad": sel["psi"][good],
+        "int_heading_tcpa_rad": sel["psi"][good],
         "hmd_signed_sampled_ft": sel["hmd"][good],
         "vmd_signed_sampled_ft": rel_alt[good],
         "hmd_ft": metrics.hmd_ft[good],
@@ -338,12 +342,16 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         "tca_s": metrics.tca_s[good],
         "own_alt_start_ft": own_placed.up_ft[good, 0],
         "int_alt_start_ft": int_placed.up_ft[good, 0],
-        "own_alt_cpa_ft": own_placed.up_ft[good, k_cpa],
-        "int_alt_cpa_ft": int_placed.up_ft[good, k_cpa],
+        "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
+        "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
+        "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
+        "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
         "own_speed_start_kt": units.fps_to_kt(own_placed.speed_fps[good, 0]),
         "int_speed_start_kt": units.fps_to_kt(int_placed.speed_fps[good, 0]),
-        "own_speed_cpa_kt": units.fps_to_kt(own_placed.speed_fps[good, k_cpa]),
-        "int_speed_cpa_kt": units.fps_to_kt(int_placed.speed_fps[good, k_cpa]),
+        "own_speed_tcpa_kt": units.fps_to_kt(own_placed.speed_fps[good, k_cpa]),
+        "int_speed_tcpa_kt": units.fps_to_kt(int_placed.speed_fps[good, k_cpa]),
+        "own_speed_tca_kt": units.fps_to_kt(own_placed.speed_fps[good, k_tca]),
+        "int_speed_tca_kt": units.fps_to_kt(int_placed.speed_fps[good, k_tca]),
         "nmac": metrics.nmac[good],
         "lowc": metrics.lowc[good],
         "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
