@@ -18,6 +18,7 @@ _LAZY = {
     "sample_initial": "encsim.sampling",
     "fly_commands": "encsim.dynamics",
     "fly": "encsim.tracks",
+    "fly_chunks": "encsim.tracks",
     "generate_encounters": "encsim.encounters",
     "load_scenario": "encsim.io.scenario",
     "simulate": "encsim.simulate",

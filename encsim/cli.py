@@ -170,18 +170,30 @@ def models_verify(names) -> None:
               help="Recording rate of the trajectories with --fly.")
 @click.option("--reference-limits", is_flag=True, help="With --fly: the reference's getDynamicLimits exactly.")
 @click.option("--strict", is_flag=True, help="Error (not warn) when layers leave the model's altitude scope.")
+@click.option("--anchor", "anchor_text", default=None, metavar="LAT,LON,GROUND_FT",
+              help="With --fly: also store latitude, longitude and altitude (ft above WGS-84) of the trajectories, "
+                   "each track starting at this point (deg, deg, ft of ground).")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chunk_size, output, fly_tracks, output_hz,
-           reference_limits, strict, quiet) -> None:  # fmt: skip
+           reference_limits, strict, anchor_text, quiet) -> None:  # fmt: skip
     """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
     from tqdm import tqdm
 
     from .bayes import load_model
+    from .io.geodetic import parse_anchor
     from .io.tracks_file import TrackFileWriter
     from .sampling import sample_tracks
     from .sampling.sampler import SamplingError, preset_mapping
-    from .tracks import fly
+    from .tracks import fly_chunks
 
+    anchor = None
+    if anchor_text is not None:
+        if not fly_tracks:
+            raise click.BadParameter(f"{anchor_text!r}: the anchor places flown trajectories; add --fly", param_hint="'--anchor'")
+        try:
+            anchor = parse_anchor(anchor_text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{anchor_text!r}: {exc}", param_hint="'--anchor'") from None
     try:
         loaded = load_model(model)
         presets = preset_mapping(start)
@@ -200,28 +212,37 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
         "empty_column": empty_column,
         "arguments": {"model": model, "n": n_tracks, "duration_s": duration_s, "seed": seed, "start": start,
                       "first_id": first_id, "empty_column": empty_column, "chunk_size": chunk, "fly": fly_tracks,
-                      "output_hz": int(output_hz), "reference_limits": reference_limits, "strict": strict},  # fmt: skip
+                      "output_hz": int(output_hz), "reference_limits": reference_limits, "strict": strict,
+                      "anchor": anchor_text},  # fmt: skip
     }
+    if anchor is not None:
+        provenance["anchor"] = anchor
+
+    def sampled_chunks():
+        # one chunk sampled at a time: fly_chunks flies (and redraws in) it before the next is drawn
+        for chunk_start in range(0, n_tracks, chunk):
+            yield sample_tracks(loaded, min(chunk, n_tracks - chunk_start), duration_s, rng=seed, start=presets,
+                                strict=strict, first_id=first_id + chunk_start, empty_column=empty_column)  # fmt: skip
+
     with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
         with TrackFileWriter(output, provenance) as writer:
-            for chunk_start in range(0, n_tracks, chunk):
-                count = min(chunk, n_tracks - chunk_start)
-                try:
-                    tracks = sample_tracks(loaded, count, duration_s, rng=seed, start=presets, strict=strict,
-                                           first_id=first_id + chunk_start, empty_column=empty_column)  # fmt: skip
+            chunks = (fly_chunks(sampled_chunks(), loaded, output_hz=float(output_hz), reference_limits=reference_limits,
+                                 strict=strict) if fly_tracks else sampled_chunks())  # fmt: skip
+            try:
+                for part in chunks:
                     if fly_tracks:
-                        flown = fly(tracks, loaded, output_hz=float(output_hz), reference_limits=reference_limits,
-                                    strict=strict)  # fmt: skip
-                        tracks = flown.sample
-                except (ValueError, SamplingError) as exc:
-                    _fail(str(exc))
-                writer.append(tracks)
-                if fly_tracks:
-                    writer.append_trajectories(flown.trajectories, flown.rejections, flown.limits)
-                bar.update(count)
+                        writer.append(part.sample)
+                        writer.append_trajectories(part.trajectories, part.rejections, part.limits, anchor=anchor)
+                    else:
+                        writer.append(part)
+                    bar.update((part.sample if fly_tracks else part).n_tracks)
+            except (ValueError, SamplingError) as exc:
+                _fail(str(exc))
         rejections = writer.rejections
     total_rejected = sum(rejections.values())
     flown_text = f", flown at {output_hz} Hz" if fly_tracks else ""
+    if anchor is not None:
+        flown_text += f" and placed at {anchor['lat_deg']}, {anchor['lon_deg']} ({anchor['ground_alt_ft']} ft)"
     click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name}{flown_text} to {output}")
     click.echo(f"rejected and redrawn: {total_rejected}" + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else ""))
 
@@ -520,12 +541,15 @@ def compare(models, level, scenario_file, logic, encounters, tolerance, n_tracks
 @click.option("--count", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="Tracks to draw.")
 @click.option("--first", type=click.IntRange(min=0), default=0, show_default=True, help="First track (position).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="PNG file (default: next to the input).")
-def plot(tracks_file, count, first, output) -> None:
+@click.option("--geodetic/--local", default=None,
+              help="Longitude/latitude axes (needs a file written with --anchor) or local east/north in NM "
+                   "[default: geodetic when the file has it].")  # fmt: skip
+def plot(tracks_file, count, first, output, geodetic) -> None:
     """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
     from .io.plots import plot_tracks
 
     try:
-        path = plot_tracks(tracks_file, count=count, first=first, output=output)
+        path = plot_tracks(tracks_file, count=count, first=first, output=output, geodetic=geodetic)
     except (ValueError, KeyError) as exc:
         _fail(f"{tracks_file}: {exc}")
     click.echo(f"wrote {path}")

@@ -9,11 +9,14 @@ track generator does (mitll-reference 3.7, decisions.md section 3), when
 
 A rejected track is redrawn by continuing its own random stream, flown again, and so on until
 every track is accepted (at most ``max_attempts`` times for one track). The counts by reason are
-returned. Orchestration only: it uses `encsim.sampling` and `encsim.dynamics`.
+returned. `fly_chunks(sample, chunk_size=...)` does the same chunk by chunk and yields each chunk
+(flying, checking and redrawing one chunk at a time); the result does not depend on the chunking,
+because a redraw continues the track's own stream. Orchestration only: it uses `encsim.sampling` and `encsim.dynamics`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -175,9 +178,106 @@ def _fly_once(model, sample, duration_s, output_hz, command_lead, vertical_only)
                         output_hz=output_hz, command_lead=command_lead)  # fmt: skip
 
 
+def _resolve_model(sample: TrackSample, model) -> EncounterModel:
+    return load_model(sample.model_name) if model is None else (model if isinstance(model, EncounterModel) else load_model(model))
+
+
+def _split(sample: TrackSample, chunk_size: int | None):
+    """``sample`` in consecutive pieces of at most ``chunk_size`` tracks.
+
+    The sampler's rejection counts of the whole sample go with the first piece (zero in the
+    others), so that the pieces' counts add up to the sample's.
+    """
+    import dataclasses
+
+    n = sample.n_tracks
+    if chunk_size is None or chunk_size >= n:
+        yield sample
+        return
+    zero = dict.fromkeys(sample.rejections, 0)
+    for start in range(0, n, chunk_size):
+        piece = sample.take(np.arange(start, min(start + chunk_size, n)))
+        yield piece if start == 0 else dataclasses.replace(piece, rejections=dict(zero))
+
+
+def fly_chunks(sample, model: EncounterModel | str | None = None, *, chunk_size: int | None = None,
+               output_hz: float = 10.0, percentiles=(1.0, 99.0), reference_limits: bool = False,
+               limits: bool = True, strict: bool = False, command_lead: bool = False,
+               max_attempts: int = 1000) -> Iterator[FlownTracks]:  # fmt: skip
+    """Fly sampled tracks chunk by chunk, yielding one `FlownTracks` per chunk, in track order.
+
+    Flying, the limit checks and the redraws of rejected tracks all happen inside a chunk, so at
+    most one chunk's trajectories are held at a time. A redrawn track continues its own Philox
+    stream (keyed by seed and track id), so the tracks, trajectories, limits and rejection counts
+    do not depend on the chunking: concatenating the chunks gives exactly (bit for bit) what
+    ``fly(sample)`` gives in one piece.
+
+    Parameters
+    ----------
+    sample : TrackSample or iterable of TrackSample
+        A whole sample (cut into ``chunk_size`` pieces), or already sampled chunks, e.g. a
+        generator calling `encsim.sample_tracks` per chunk so that sampling streams too (each is
+        cut further if it exceeds ``chunk_size``).
+    model : EncounterModel or str, optional
+        Defaults to the sample's model (by registry name).
+    chunk_size : int, optional
+        Tracks per chunk; ``None``: each given sample in one piece.
+    output_hz : float
+        10 (every step) or a divisor of it (1 Hz to keep memory small). Limits are always checked
+        on every 10-Hz sample.
+    percentiles : (float, float)
+        Speed and vertical-rate window percentiles. The reference's comments say 0.5/99.5, its
+        code 1/99; encsim uses 1/99 by default (the code's, which the shipped results came from).
+    reference_limits : bool
+        Reproduce the reference's getDynamicLimits exactly (upper bin edges, 30 compared with ft/s).
+    limits : bool
+        Apply the track-level limits (rejection); ``False`` flies the tracks as sampled.
+    strict : bool
+        Raise instead of warning when the layers leave the model's documented altitude scope.
+    command_lead : bool
+        The reference's one-step command lead (see `encsim.dynamics.fly_commands`).
+    max_attempts : int
+        Rejections of one track before giving up.
+
+    Yields
+    ------
+    FlownTracks
+        The accepted tracks of one chunk. Its ``sample.rejections`` holds the sampler's counts of
+        that chunk (for a whole sample cut into pieces, its counts go with the first piece) plus
+        those of the chunk's redraws, and ``rejections`` the chunk's flight rejections: the
+        chunks' counts add up to the whole run's.
+
+    Examples
+    --------
+    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 10_000, 120, rng=1, start={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> for flown in fly_chunks(tracks, chunk_size=1000, output_hz=1):  # doctest: +SKIP
+    ...     writer.append_trajectories(flown.trajectories, flown.rejections, flown.limits)
+    """
+    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
+        raise ValueError(f"chunk_size={chunk_size!r}: expected a positive whole number of tracks, or None")
+    options = dict(output_hz=output_hz, percentiles=percentiles, reference_limits=reference_limits, limits=limits,
+                   strict=strict, command_lead=command_lead, max_attempts=max_attempts)  # fmt: skip
+    samples = [sample] if isinstance(sample, TrackSample) else sample
+    return _fly_chunks(samples, model, None if chunk_size is None else int(chunk_size), options)
+
+
+def _fly_chunks(samples, model, chunk_size, options) -> Iterator[FlownTracks]:
+    loaded = None
+    scoped: set[tuple] = set()
+    position = 0
+    for given in samples:
+        if not isinstance(given, TrackSample):
+            raise TypeError(f"fly_chunks: expected TrackSample chunks, got {type(given).__name__}")
+        if loaded is None:
+            loaded = _resolve_model(given, model)
+        for piece in _split(given, chunk_size):
+            yield _fly_chunk(piece, loaded, scoped, position, **options)
+            position += piece.n_tracks
+
+
 def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, output_hz: float = 10.0,
         percentiles=(1.0, 99.0), reference_limits: bool = False, limits: bool = True, strict: bool = False,
-        command_lead: bool = False, max_attempts: int = 1000) -> FlownTracks:  # fmt: skip
+        command_lead: bool = False, max_attempts: int = 1000, chunk_size: int | None = None) -> FlownTracks:  # fmt: skip
     """Fly sampled tracks at 10 Hz under the model's limits, redrawing rejected tracks.
 
     Parameters
@@ -202,6 +302,9 @@ def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, outpu
         The reference's one-step command lead (see `encsim.dynamics.fly_commands`).
     max_attempts : int
         Rejections of one track before giving up.
+    chunk_size : int, optional
+        Fly, check and redraw this many tracks at a time (see `fly_chunks`, which yields the
+        chunks instead of joining them); the result is identical whatever the chunk size.
 
     Examples
     --------
@@ -210,7 +313,25 @@ def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, outpu
     >>> flown.rejections  # doctest: +SKIP
     {'altitude': 3, 'speed': 1, 'vertical_rate': 0}
     """
-    model = load_model(sample.model_name) if model is None else (model if isinstance(model, EncounterModel) else load_model(model))
+    parts = list(fly_chunks(sample, model, chunk_size=chunk_size, output_hz=output_hz, percentiles=percentiles,
+                            reference_limits=reference_limits, limits=limits, strict=strict,
+                            command_lead=command_lead, max_attempts=max_attempts))  # fmt: skip
+    if len(parts) == 1:
+        return parts[0]
+    counts = {reason: sum(part.rejections[reason] for part in parts) for reason in REJECTION_REASONS}
+    model_limits = None
+    if all(part.limits is not None for part in parts):
+        first = parts[0].limits
+        model_limits = ModelLimits(first.alt_min_ft, first.alt_max_ft,
+                                   *(np.concatenate([getattr(part.limits, name) for part in parts])
+                                     for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps")))  # fmt: skip
+    return FlownTracks(TrackSample.concatenate([part.sample for part in parts]),
+                       Trajectories.concatenate([part.trajectories for part in parts]), counts, model_limits)  # fmt: skip
+
+
+def _fly_chunk(sample: TrackSample, model: EncounterModel, scoped: set, position0: int, *, output_hz, percentiles,
+               reference_limits, limits, strict, command_lead, max_attempts) -> FlownTracks:  # fmt: skip
+    """Fly one chunk, redrawing its rejected tracks until all are accepted."""
     if model.sha256 != sample.model_sha256:
         raise ValueError(f"sample was drawn from {sample.model_name} ({sample.model_sha256[:12]}...), not {model.name}")
     capability = model.entry.fly if model.entry is not None else ("yes" if "v" in model.roles else "vertical-only")
@@ -218,7 +339,9 @@ def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, outpu
         raise ValueError(f"model {model.name}: flying refused: {model.entry.refusal}")
     vertical_only = capability == "vertical-only"
     layer_edges = np.asarray(sample.layer_edges_ft, dtype=np.float64)
-    check_scope(model, layer_edges, strict=strict)
+    if tuple(layer_edges) not in scoped:  # warn once per run, not once per chunk
+        check_scope(model, layer_edges, strict=strict)
+        scoped.add(tuple(layer_edges))
     duration_s = sample.duration_s
     counts = dict.fromkeys(REJECTION_REASONS, 0)
     current = sample
@@ -246,7 +369,7 @@ def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, outpu
         again = np.flatnonzero(rejected)
         attempts[positions[again]] += 1
         if again.shape[0] and attempts[positions[again]].max() >= max_attempts:
-            worst = int(positions[again][np.argmax(attempts[positions[again]])])
+            worst = position0 + int(positions[again][np.argmax(attempts[positions[again]])])
             raise SamplingError(f"model {model.name}: track at position {worst} rejected by the limits {max_attempts} times "
                                 f"({counts}); the presets or layers may leave too little flyable data")  # fmt: skip
         if again.shape[0]:

@@ -4,7 +4,11 @@ A track's north/east are relative to where it starts and its ``up_ft`` is the al
 ground level; placing it at an anchor (latitude, longitude, ground altitude MSL) treats the local
 tangent plane at the anchor as the ground (flat terrain), which is what the encounter models
 assume. The conversion is PROJ's topocentric transformation on the WGS-84 ellipsoid (ellipsoidal
-heights; no geoid model is applied).
+heights; no geoid model is applied: the anchor's ground altitude is used as its height above the
+ellipsoid, so an MSL ground altitude gives altitudes off by the local geoid separation).
+
+`parse_anchor` reads the ``LAT,LON,GROUND_FT`` text of the CLI's ``--anchor``; tracks files written
+with an anchor hold ``trajectories/{lat_deg,lon_deg,alt_ft_wgs84}`` (`GEODETIC_FIELDS`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ import numpy as np
 from pyproj import Transformer
 
 from ..units import M_PER_FT
+
+
+#: geodetic datasets of a tracks file, next to the local north_ft/east_ft/up_ft
+GEODETIC_FIELDS = ("lat_deg", "lon_deg", "alt_ft_wgs84")
+ANCHOR_FORMAT = "LAT,LON,GROUND_FT (degrees north, degrees east, ft), e.g. 42.36,-71.01,20"
 
 
 @lru_cache(maxsize=64)
@@ -29,7 +38,7 @@ def _topocentric(lat0_deg: float, lon0_deg: float, h0_m: float) -> Transformer:
 
 
 def _check_anchor(lat0_deg: float, lon0_deg: float) -> None:
-    if not -90.0 <= lat0_deg <= 90.0:
+    if not -90.0 <= lat0_deg <= 90.0:  # also refuses NaN
         raise ValueError(f"anchor latitude {lat0_deg} deg is outside [-90, 90]")
     if not -180.0 <= lon0_deg <= 360.0:
         raise ValueError(f"anchor longitude {lon0_deg} deg is outside [-180, 360]")
@@ -63,8 +72,41 @@ def place_trajectories(trajectories, lat0_deg: float, lon0_deg: float, ground_al
     """Latitude, longitude and altitude (ft above the ellipsoid) of every recorded sample.
 
     Every track starts at the anchor's horizontal position; ``up_ft`` is taken above the anchor's
-    ground. Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
+    ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
     """
     lat, lon, alt = enu_to_geodetic(trajectories.east_ft, trajectories.north_ft, trajectories.up_ft,
                                     lat0_deg, lon0_deg, ground_alt_ft_msl)  # fmt: skip
     return {"lat_deg": lat, "lon_deg": lon, "alt_ft": alt}
+
+
+def parse_anchor(text: str) -> dict[str, float]:
+    """``"LAT,LON,GROUND_FT"`` -> ``{"lat_deg", "lon_deg", "ground_alt_ft"}``, checked.
+
+    Raises ValueError saying what is wrong and what is expected (latitude in [-90, 90], longitude
+    in [-180, 360], finite ground altitude).
+
+    Examples
+    --------
+    >>> parse_anchor("42.36, -71.01, 20")
+    {'lat_deg': 42.36, 'lon_deg': -71.01, 'ground_alt_ft': 20.0}
+    """
+    parts = [part.strip() for part in str(text).split(",")]
+    if len(parts) != 3:
+        raise ValueError(f"got {len(parts)} comma-separated value{'s' if len(parts) != 1 else ''}, expected {ANCHOR_FORMAT}")
+    values = []
+    for name, part in zip(("latitude", "longitude", "ground altitude"), parts):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ValueError(f"{name} {part!r} is not a number; expected {ANCHOR_FORMAT}") from None
+    lat, lon, ground = values
+    _check_anchor(lat, lon)
+    if not np.isfinite(ground):
+        raise ValueError(f"ground altitude {ground} ft is not finite; expected {ANCHOR_FORMAT}")
+    return {"lat_deg": lat, "lon_deg": lon, "ground_alt_ft": ground}
+
+
+def geodetic_fields(trajectories, anchor: dict) -> dict[str, np.ndarray]:
+    """`GEODETIC_FIELDS` of flown trajectories placed at ``anchor`` (as from `parse_anchor`)."""
+    placed = place_trajectories(trajectories, anchor["lat_deg"], anchor["lon_deg"], anchor["ground_alt_ft"])
+    return {"lat_deg": placed["lat_deg"], "lon_deg": placed["lon_deg"], "alt_ft_wgs84": placed["alt_ft"]}

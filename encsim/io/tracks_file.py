@@ -11,7 +11,11 @@ Layout (one file):
   variable labels in the ``columns`` attribute;
 - optionally ``trajectories/{t_s,north_ft,east_ft,up_ft,speed_fps,heading_rad,pitch_rad,bank_rad,hdot_fps}``
   (float32, (n, n_records)) and the per-track limits ``trajectories/limit_*``; rejection counts of
-  the flight are in ``rejections`` with a ``fly:`` prefix.
+  the flight are in ``rejections`` with a ``fly:`` prefix;
+- with an anchor (``encsim sample --fly --anchor LAT,LON,GROUND_FT``), also
+  ``trajectories/{lat_deg,lon_deg}`` (float64) and ``trajectories/alt_ft_wgs84`` (float32, ft above
+  the WGS-84 ellipsoid), the stored local positions placed with `encsim.io.geodetic`, and the
+  anchor as JSON (``lat_deg``, ``lon_deg``, ``ground_alt_ft``) in the root attribute ``anchor``.
 
 Datasets are resizable and appended per chunk, so memory stays bounded by one chunk.
 """
@@ -140,13 +144,32 @@ class TrackFileWriter(AtomicH5Writer):
         self._tracks += sample.n_tracks
         self._add_rejections(sample.rejections)
 
-    def append_trajectories(self, trajectories, fly_rejections: dict, limits=None) -> None:
-        """Add the flown trajectories of the tracks appended last (same order), and their limits."""
+    def append_trajectories(self, trajectories, fly_rejections: dict, limits=None, anchor: dict | None = None) -> None:
+        """Add the flown trajectories of the tracks appended last (same order), and their limits.
+
+        With ``anchor`` (`encsim.io.geodetic.parse_anchor`), also their latitude, longitude and
+        altitude, computed from the stored (float32) local positions so that the file agrees with
+        itself; the anchor must be the same for every chunk.
+        """
         group = self._file.require_group("trajectories")
         if "t_s" not in group:
             group.create_dataset("t_s", data=trajectories.t_s)
-        for name in trajectories.FIELDS:
-            _append(group, name, getattr(trajectories, name).astype(np.float32 if name != "t_s" else np.float64))
+        stored = {name: getattr(trajectories, name).astype(np.float32) for name in trajectories.FIELDS}
+        for name, values in stored.items():
+            _append(group, name, values)
+        if anchor is not None:
+            from types import SimpleNamespace
+
+            from .geodetic import geodetic_fields
+
+            recorded = self._file.attrs.get("anchor")
+            if recorded is None:
+                self._file.attrs["anchor"] = json.dumps(anchor)
+            elif json.loads(recorded) != anchor:
+                raise ValueError(f"anchor {anchor} differs from the file's {recorded}")
+            local = SimpleNamespace(**{name: stored[name].astype(np.float64) for name in ("east_ft", "north_ft", "up_ft")})
+            for name, values in geodetic_fields(local, anchor).items():
+                _append(group, name, values.astype(np.float32) if name == "alt_ft_wgs84" else values)
         if limits is not None:
             for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps"):
                 _append(group, "limit_" + name, getattr(limits, name))
@@ -200,3 +223,16 @@ def read_trajectories(path, rows=None):
         group = f["trajectories"]
         selection = slice(None) if rows is None else np.asarray(rows)
         return Trajectories(group["t_s"][()], *(group[name][selection].astype(np.float64) for name in Trajectories.FIELDS))
+
+
+def read_geodetic(path, rows=None) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The anchor and the geodetic trajectories (``lat_deg``, ``lon_deg``, ``alt_ft_wgs84``) of a
+    tracks file written with an anchor (all tracks, or the given rows); None if it has none."""
+    from .geodetic import GEODETIC_FIELDS
+
+    with h5py.File(path, "r") as f:
+        if "anchor" not in f.attrs or "trajectories" not in f or "lat_deg" not in f["trajectories"]:
+            return None
+        group = f["trajectories"]
+        selection = slice(None) if rows is None else np.asarray(rows)
+        return json.loads(f.attrs["anchor"]), {name: group[name][selection].astype(np.float64) for name in GEODETIC_FIELDS}
