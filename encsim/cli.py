@@ -348,7 +348,7 @@ def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
 def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
     scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, trajectories)
-    _summary(scenario, metadata, writer, output, estimates=False)
+    _summary(scenario, metadata, writer, output, estimates=True)
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
