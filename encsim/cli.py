@@ -11,7 +11,9 @@ encsim sample uncor_1200only_fwse_v1p2 -n 10000 --duration 300 --seed 1 --start 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 
 import click
 import numpy as np
@@ -250,26 +252,24 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
 # ---------------------------------------------------------------------------------- encounters
 
 
-def _load_logic(spec: str):
-    """A reference logic name, or ``module:object`` naming a Numba logic that takes no parameters,
-    or a ``(logic, params)`` tuple for one that does (its params array is passed as is)."""
-    from .avoidance import REFERENCE_LOGICS
+def _load_logic(spec: str) -> str:
+    """Check that ``--logic`` names a reference logic or an importable ``module:object``; returns the name.
 
-    if spec in REFERENCE_LOGICS:
-        return spec
-    module_name, sep, attribute = spec.partition(":")
-    if not sep:
-        _fail(f"--logic {spec!r}: expected one of {sorted(REFERENCE_LOGICS)} or module:object")
-    import importlib
+    The name, not the object, travels on (to the outcomes' provenance and to runner workers, which
+    import it themselves). Modules are looked up from the current directory too, as ``python -m`` does.
+    """
+    from .avoidance import LogicSpecError, is_compiled, resolve_logic
 
+    if ":" in spec and "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
-        logic = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        _fail(f"--logic {spec!r}: {exc}")
-    function = logic[0] if isinstance(logic, tuple) else logic
-    if not hasattr(function, "py_func"):
-        _fail(f"--logic {spec!r} is not a Numba-compiled logic (@njit); Python-object logics are not supported yet")
-    return logic
+        function, _ = resolve_logic(spec)
+    except LogicSpecError as exc:
+        _fail(f"--logic: {exc}")
+    if not is_compiled(function):
+        click.echo(f"note: --logic {spec} is a plain Python logic: the closed loop runs on the slow path "
+                   "(about a thousand times slower than @njit); use it to prototype, then compile it", err=True)  # fmt: skip
+    return spec
 
 
 def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
@@ -312,8 +312,10 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
                 if logic is not None:
                     from .simulate import simulate
 
-                    outcomes = simulate(chunk, logic)
-                    writer.append_outcomes(outcomes, logic if isinstance(logic, str) else repr(logic))
+                    with warnings.catch_warnings():  # the slow-path warning was printed once as a note
+                        warnings.simplefilter("ignore", UserWarning)
+                        outcomes = simulate(chunk, logic)
+                    writer.append_outcomes(outcomes, logic)
                     frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy()))
                 else:
                     frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
@@ -380,7 +382,8 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="A results file (.h5), or a run directory (chunk files, manifest, joined results.h5).")
-@click.option("--logic", default=None, help="unequipped | daa | daa-daidalus | daa-noncoop | tcas | module:object (closed loop).")
+@click.option("--logic", default=None, help="unequipped | daa | daa-daidalus | daa-noncoop | daa-vertical | daa-both | tcas | "
+              "module:object (closed loop; a user logic, @njit or plain Python).")
 @click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters (.h5 output only).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed (.h5 output only).")
 @click.option("--workers", type=click.IntRange(min=0), default=None, help="Local worker processes (run directory; 0: this process).")
@@ -404,6 +407,12 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
     _closed_loop_summary(table)
 
 
+def _start_bar_at(bar, encounters_done: int) -> None:
+    """Start a progress bar at the encounters a resumed run kept, so its rate counts only new work."""
+    bar.initial = bar.n = bar.last_print_n = encounters_done
+    bar.refresh()
+
+
 def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet) -> None:
     """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
     from tqdm import tqdm
@@ -417,8 +426,6 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
         scenario, _ = load_scenario(scenario_file)
     except ScenarioError as exc:
         _fail(str(exc))
-    if logic is not None and not isinstance(logic, str):
-        _fail("a run directory takes a reference logic by name")
     cluster = scenario.cluster or ClusterSpec()
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
@@ -426,7 +433,8 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
         with make_client(scheduler, workers, queue=cluster.queue, cores=cluster.cores, memory=cluster.memory,
                          walltime=cluster.walltime, jobs=cluster.jobs) as client:  # fmt: skip
             with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "run") as bar:
-                result = run_scenario(scenario_file, run_dir, logic=logic, executor=client, resume=resume, progress=bar.update)
+                result = run_scenario(scenario_file, run_dir, logic=logic, executor=client, resume=resume, progress=bar.update,
+                                      on_reused=lambda reused: _start_bar_at(bar, reused))  # fmt: skip
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     click.echo(f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "

@@ -3,7 +3,8 @@
 Reference logics: `unequipped`, the DO-365-style heading logic `daa` (presets ``daa``,
 ``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. A user logic is an
 ``@njit`` function with the signature of `interface` (fast path) or any Python callable with the
-same signature (slow path); `check_logic` checks either on canonical geometries.
+same signature (slow path); `check_logic` checks either on canonical geometries, and
+`resolve_logic` finds one by name or ``module:object`` import path.
 """
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from .check import LogicContractError, canonical_geometries, check_logic
 from .daa import daa, daa_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, Surveillance, unequipped
+from .plugins import LogicSpecError, describe_logic, is_compiled, resolve_logic
 from .tcas import tcas, tcas_params
 
 #: name -> (fast-path logic, function giving its parameter array)
@@ -24,5 +26,6 @@ REFERENCE_LOGICS = {
     "tcas": (tcas, tcas_params),
 }
 
-__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "PilotModel",
-           "Surveillance", "canonical_geometries", "check_logic", "daa", "daa_params", "tcas", "tcas_params", "unequipped"]  # fmt: skip
+__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "LogicSpecError",
+           "PilotModel", "Surveillance", "canonical_geometries", "check_logic", "daa", "daa_params", "describe_logic",
+           "is_compiled", "resolve_logic", "tcas", "tcas_params", "unequipped"]  # fmt: skip

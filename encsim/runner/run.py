@@ -140,8 +140,19 @@ def _find_models_before_submitting(scenario) -> None:
         resolve_model_file(model)
 
 
+def _check_logic_name(logic) -> None:
+    """Fail here, once, for a logic the workers could not resolve (not in every chunk and retry)."""
+    if logic is None:
+        return
+    if not isinstance(logic, str):
+        raise TypeError(f"run_scenario takes the logic by name (reference name or module:object), got {logic!r:.80}")
+    from ..avoidance import resolve_logic
+
+    resolve_logic(logic)
+
+
 def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=None, resume: bool = False,
-                 progress=None, stop_after: int | None = None) -> RunResult:  # fmt: skip
+                 progress=None, on_reused=None, stop_after: int | None = None) -> RunResult:  # fmt: skip
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
     Parameters
@@ -151,13 +162,19 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
     run_dir : path
         Folder of the run (created).
     logic : str, optional
-        A reference logic name for the closed loop (nominal outcomes only without it).
+        The closed-loop logic by name: a reference logic or a ``module:object`` import path that
+        every worker can import (nominal outcomes only without it). A name, not an object, so
+        that workers resolve it themselves and the manifest records it.
     executor : None, concurrent.futures.Executor or dask.distributed.Client
         Where chunks are computed (None: here, one after the other).
     resume : bool
         Continue a run already in ``run_dir``, keeping its verified chunks.
     progress : callable, optional
-        Called with the number of encounters of each finished chunk.
+        Called with the number of encounters of each finished chunk (and, without ``on_reused``,
+        once with the encounters of the chunks kept by ``resume``).
+    on_reused : callable, optional
+        Called once with the number of encounters kept by ``resume`` (so that a progress bar can
+        start there instead of counting them as just computed).
     stop_after : int, optional
         Stop (as if interrupted) after this many chunks, for tests of resumption.
     """
@@ -165,6 +182,7 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
 
     scenario, text = load_scenario(scenario_path)
     _find_models_before_submitting(scenario)
+    _check_logic_name(logic)
     run_dir = Path(run_dir)
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), "logic": logic or "", "n_chunks": n_chunks(scenario),
@@ -175,8 +193,11 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
         stray.unlink()  # half-written by an interrupted run
     reused = len(manifest["chunks"])
     pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]
-    if progress is not None:
-        progress(sum(entry["encounters"] for entry in manifest["chunks"].values()))
+    reused_encounters = sum(entry["encounters"] for entry in manifest["chunks"].values())
+    if on_reused is not None:
+        on_reused(reused_encounters)
+    elif progress is not None:
+        progress(reused_encounters)
     computed = 0
     for entry in _submit_all(executor, run_dir, text, logic, pending):
         manifest["chunks"][str(entry["chunk"])] = entry

@@ -5,24 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..avoidance import REFERENCE_LOGICS, PilotModel, Surveillance
+from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import well_clear_preset
 from . import _kernels
 
 __all__ = ["OUTCOME_COLUMNS", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
-
-
-def _resolve_logic(logic):
-    if isinstance(logic, str):
-        if logic not in REFERENCE_LOGICS:
-            raise ValueError(f"unknown logic {logic!r}; reference logics: {sorted(REFERENCE_LOGICS)}")
-        function, make_params = REFERENCE_LOGICS[logic]
-        return function, np.asarray(make_params(), dtype=np.float64)
-    if isinstance(logic, tuple) and len(logic) == 2:
-        return logic[0], np.asarray(logic[1], dtype=np.float64)
-    return logic, np.zeros(1)
 
 
 def _schedule_arrays(schedule):
@@ -61,7 +50,7 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
         for an encounter whatever else is simulated with it.
     """
-    function, params = _resolve_logic(logic)
+    function, params = resolve_logic(logic)
     stride = int(round(decision_period_s / DT_S))
     if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
         raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
@@ -76,7 +65,7 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
     limits = DynamicLimits().as_array(n)
     sensor = (surveillance or Surveillance()).as_array()
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.asarray(encounter_ids, dtype=np.int64)
-    if not hasattr(function, "py_func"):  # a plain Python callable: the slow path
+    if not is_compiled(function):  # a plain Python callable: the slow path
         return _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps,
                                 stride, nmac_ft, volume, limits, out, sensor, seed, ids)  # fmt: skip
     if n:

@@ -1,0 +1,78 @@
+"""Naming a logic under test: a reference logic by name, or a user's logic by import path.
+
+One resolver serves the API, the CLI and the runner's worker processes, so a logic named on the
+command line (``--logic mypackage.mylogic:turn_away``) is found the same way in every process:
+workers receive the *name* and import it themselves (the module must be importable there, e.g.
+installed or on ``PYTHONPATH`` of the cluster's workers).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+__all__ = ["LogicSpecError", "describe_logic", "is_compiled", "resolve_logic"]
+
+
+class LogicSpecError(ValueError):
+    """A logic name that names nothing usable."""
+
+
+def _reference_logics() -> dict:
+    from . import REFERENCE_LOGICS  # the table lives in the package's __init__
+
+    return REFERENCE_LOGICS
+
+
+def _import(spec: str):
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise LogicSpecError(f"logic {spec!r}: expected one of {sorted(_reference_logics())} or module:object")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LogicSpecError(f"logic {spec!r}: cannot import module {module_name!r} ({exc})") from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise LogicSpecError(f"logic {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
+
+
+def resolve_logic(logic):
+    """The (function, float64 params) pair the closed loop flies for ``logic``.
+
+    ``logic`` is a reference name (``"daa"``, ``"tcas"``, ...), a ``"module:object"`` import path,
+    a logic function, or a ``(function, params)`` tuple; an imported object may itself be a
+    function or such a tuple. A function that is not ``@njit``-compiled runs on the slow path.
+    """
+    if isinstance(logic, str):
+        references = _reference_logics()
+        if logic in references:
+            function, make_params = references[logic]
+            return function, np.asarray(make_params(), dtype=np.float64)
+        if ":" not in logic:
+            raise LogicSpecError(f"unknown logic {logic!r}; reference logics: {sorted(references)}, or module:object")
+        logic = _import(logic)
+    if isinstance(logic, tuple):
+        if len(logic) != 2 or not callable(logic[0]):
+            raise LogicSpecError(f"a logic tuple must be (function, params), got {logic!r:.80}")
+        return logic[0], np.asarray(logic[1], dtype=np.float64)
+    if not callable(logic):
+        raise LogicSpecError(f"a logic must be callable as logic(t_s, own, intruder, memory, params, advisory), got {logic!r:.80}")
+    return logic, np.zeros(1)
+
+
+def is_compiled(function) -> bool:
+    """True for an ``@njit`` logic (the fast path)."""
+    return hasattr(function, "py_func")
+
+
+def describe_logic(logic) -> str:
+    """The name stored with outcomes as provenance."""
+    if isinstance(logic, str):
+        return logic
+    function = logic[0] if isinstance(logic, tuple) else logic
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}:{getattr(function, '__qualname__', None) or getattr(function, '__name__', repr(function))}"
+
