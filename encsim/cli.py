@@ -323,15 +323,19 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
 
 
 def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
-    from .metrics import weighted_probability
-
     attempts = int(metadata["attempts"].sum())
     click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
     rejected = {k: v for k, v in writer.rejections.items() if v}
     click.echo(f"rejections: {json.dumps(rejected)}")
-    if not estimates:
-        return
+    if estimates:
+        _nominal_estimates(metadata)
+
+
+def _nominal_estimates(metadata: pd.DataFrame) -> None:
+    """Weighted P(NMAC) and P(LoWC) of generated (nominal) encounters, with 95 % intervals."""
+    from .metrics import weighted_probability
+
     weights = metadata["weight"].to_numpy()
     click.echo(f"{'metric':10s} {'weighted P':>12s} {'95 % CI':>25s} {'events':>7s}")
     for name, column in (("P(NMAC)", "nmac"), ("P(LoWC)", "lowc")):
@@ -354,28 +358,14 @@ def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> 
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
-    from .metrics import risk_ratio_with_cautions, weighted_probability
+    from .metrics import closed_loop_summary
 
-    w = outcomes["weight"].to_numpy()
     click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
-    for name, column in (("P(NMAC) nominal", "nominal_nmac"), ("P(NMAC) mitigated", "mitigated_nmac"),
-                         ("P(LoWC) nominal", "nominal_lowc"), ("P(LoWC) mitigated", "mitigated_lowc"),
-                         ("alert rate", "alerted")):  # fmt: skip
-        e = weighted_probability(outcomes[column].to_numpy().astype(float), w, rng=0)
-        click.echo(f"{name:22s} {e.probability:10.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>22s}  {e.events} events")
-    nuisance = outcomes["alerted"].to_numpy() & ~outcomes["nominal_lowc"].to_numpy()
-    e = weighted_probability(nuisance.astype(float), w, rng=0)
-    click.echo(f"{'nuisance alert rate':22s} {e.probability:10.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>22s}  alert without nominal LoWC")
-    for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
-        try:
-            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy().astype(float),
-                                                   outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
-        except ValueError as exc:
-            click.echo(f"{name:22s} {'refused':>10s}  {exc}")
-            continue
-        click.echo(f"{name:22s} {r.ratio:10.4g} {f'{r.ci_low:.4g} - {r.ci_high:.4g}':>22s}  induced {r.induced:.4g}, resolved {r.resolved:.4g}, sd {r.sd:.2g}")
-        for caution in cautions:  # printed under their row rather than as Python warnings
-            click.echo(f"{'':22s} note: {caution}")
+    for row in closed_loop_summary(outcomes):
+        estimate = "refused" if row.estimate is None else f"{row.estimate:.4g}"
+        click.echo(f"{row.name:22s} {estimate:>10s} {row.interval_text():>22s}  {row.detail}")
+        for note in row.notes:  # estimator cautions, under their row rather than as Python warnings
+            click.echo(f"{'':22s} note: {note}")
 
 
 @main.command()
@@ -446,12 +436,7 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
         click.echo(f"logic: {logic}")
         _closed_loop_summary(stored["outcomes"])
     else:
-        from .metrics import weighted_probability
-
-        meta = stored["metadata"]
-        for name, column in (("P(NMAC)", "nmac"), ("P(LoWC)", "lowc")):
-            e = weighted_probability(meta[column].to_numpy().astype(float), meta["weight"].to_numpy(), rng=0)
-            click.echo(f"{name:10s} {e.probability:12.4g} {f'{e.ci_low:.4g} - {e.ci_high:.4g}':>25s} {e.events:7d}")
+        _nominal_estimates(stored["metadata"])
 
 
 @main.command()

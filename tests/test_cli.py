@@ -204,7 +204,8 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
             "--encounters", "300", "--quiet"]  # fmt: skip
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    for words in ("logic: daa", "P(NMAC) mitigated", "alert rate", "nuisance alert rate", "LoWC ratio"):
+    for words in ("logic: daa", "P(NMAC) mitigated", "alert rate", "nuisance alert rate", "LoWC ratio", "induced (LOWC)",
+                  "resolved (LOWC)"):  # fmt: skip
         assert words in result.output
     assert "note: interval" in result.output  # 300 encounters: the estimator's caution is printed under its row
     stored = read_encounter_file(out)
@@ -216,7 +217,7 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert report.exit_code == 0, report.output
     page = (tmp_path / "report.html").read_text()
     assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 2 and "[geometry]" in page
-    assert "note: interval" in page
+    assert "note: interval" in page and "nuisance alert rate" in page and "resolved (LOWC)" in page
     nominal_only = tmp_path / "nominal.h5"
     assert runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(nominal_only), "--encounters", "20",
                                 "--quiet"]).exit_code == 0  # fmt: skip

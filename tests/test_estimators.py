@@ -125,3 +125,50 @@ def test_cautions_are_returned_as_text_for_summaries_and_reports():
     halved[:2_000] = 1
     estimate, cautions = risk_ratio_with_cautions(many, halved, np.ones(20_000), n_boot=200)
     assert estimate.ratio == pytest.approx(0.5) and cautions == []
+
+
+@pytest.mark.parametrize("event", ["nmac", "wcv"])
+def test_induced_and_resolved_parts_have_bootstrap_intervals(event):
+    """The parts' intervals agree with a plain numpy bootstrap on other random numbers."""
+    outcomes, w = degas_outcomes()
+    x_nom, x_mit = outcomes[event]
+    r = risk_ratio(x_nom, x_mit, w, n_boot=2000, rng=3, method="percentile")
+    rng = np.random.default_rng(11)
+    parts = {"induced": [], "resolved": []}
+    for _ in range(2000):
+        pick = rng.integers(0, w.size, w.size)
+        nominal_sum = np.sum(w[pick] * x_nom[pick])
+        parts["induced"].append(np.sum(w[pick] * (x_mit[pick] > x_nom[pick])) / nominal_sum)
+        parts["resolved"].append(np.sum(w[pick] * (x_nom[pick] > x_mit[pick])) / nominal_sum)
+    for name, low, high in (("induced", r.induced_ci_low, r.induced_ci_high), ("resolved", r.resolved_ci_low, r.resolved_ci_high)):
+        point = getattr(r, name)
+        assert low <= point <= high, name
+        expected_low, expected_high = np.quantile(parts[name], [0.025, 0.975])
+        # two bootstraps of 2000 resamples: the 2.5 % / 97.5 % quantiles agree to a tenth of the width
+        width = expected_high - expected_low
+        assert abs(low - expected_low) < 0.1 * width and abs(high - expected_high) < 0.1 * width, (name, low, high, expected_low, expected_high)
+
+
+def test_closed_loop_summary_rows_are_the_estimators_own_figures():
+    import pandas as pd
+
+    from encsim.metrics import closed_loop_summary
+
+    outcomes_by_event, w = degas_outcomes()
+    (nmac_nom, nmac_mit), (wcv_nom, wcv_mit) = outcomes_by_event["nmac"], outcomes_by_event["wcv"]
+    alerted = (wcv_nom > 0) | (nmac_mit != nmac_nom) | (np.arange(w.size) % 7 == 0)  # some alerts without a nominal LoWC
+    outcomes = pd.DataFrame({"weight": w, "nominal_nmac": nmac_nom > 0, "mitigated_nmac": nmac_mit > 0,
+                             "nominal_lowc": wcv_nom > 0, "mitigated_lowc": wcv_mit > 0, "alerted": alerted})  # fmt: skip
+    rows = {row.name: row for row in closed_loop_summary(outcomes, rng=4)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EstimatorWarning)
+        lowc = risk_ratio(wcv_nom, wcv_mit, w, rng=4)
+    assert rows["LoWC ratio"].estimate == lowc.ratio and rows["LoWC ratio"].ci_low == lowc.ci_low
+    assert (rows["  induced (LOWC)"].ci_low, rows["  induced (LOWC)"].ci_high) == (lowc.induced_ci_low, lowc.induced_ci_high)
+    assert rows["  resolved (LOWC)"].estimate == lowc.resolved
+    nuisance = weighted_probability((alerted & (wcv_nom == 0)).astype(float), w, rng=4)
+    assert rows["nuisance alert rate"].estimate == nuisance.probability and rows["nuisance alert rate"].ci_high == nuisance.ci_high
+    assert rows["P(NMAC) nominal"].estimate == pytest.approx(0.002456, abs=5e-7)
+    no_events = outcomes.assign(nominal_nmac=False)
+    refused = {row.name: row for row in closed_loop_summary(no_events)}["risk ratio (NMAC)"]
+    assert refused.estimate is None and "no nominal event" in refused.detail

@@ -68,27 +68,15 @@ def _alert_timeline(outcomes: pd.DataFrame) -> str:
 
 def write_run_report(results_path, output=None) -> Path:
     """HTML report of a results file from ``encsim run --logic``; returns its path."""
-    from ..metrics import risk_ratio_with_cautions, weighted_probability
+    from ..metrics import closed_loop_summary
 
     results_path = Path(results_path)
     stored = read_encounter_file(results_path)
     if "outcomes" not in stored:
         raise ValueError(f"{results_path} has no closed-loop outcomes: run the scenario with --logic")
     outcomes, attrs = stored["outcomes"], stored["attrs"]
-    w = outcomes["weight"].to_numpy()
-    rows = []
-    for name, column in (("P(NMAC) nominal", "nominal_nmac"), ("P(NMAC) mitigated", "mitigated_nmac"),
-                         ("P(LoWC) nominal", "nominal_lowc"), ("P(LoWC) mitigated", "mitigated_lowc"), ("alert rate", "alerted")):  # fmt: skip
-        e = weighted_probability(outcomes[column].to_numpy().astype(float), w, rng=0)
-        rows.append((name, f"{e.probability:.4g}", f"{e.ci_low:.4g} - {e.ci_high:.4g}", f"{e.events} events"))
-    for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
-        try:
-            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy().astype(float),
-                                                   outcomes[f"mitigated_{event}"].to_numpy().astype(float), w, rng=0)  # fmt: skip
-            detail = f"induced {r.induced:.3g}, resolved {r.resolved:.3g}, sd {r.sd:.2g}" + "".join(f"; note: {c}" for c in cautions)
-            rows.append((name, f"{r.ratio:.4g}", f"{r.ci_low:.4g} - {r.ci_high:.4g}", detail))
-        except ValueError as exc:
-            rows.append((name, "refused", "", str(exc)))
+    rows = [(row.name, "refused" if row.estimate is None else f"{row.estimate:.4g}", row.interval_text(),
+             row.detail + "".join(f"; note: {note}" for note in row.notes)) for row in closed_loop_summary(outcomes)]  # fmt: skip
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim run report</title>
 <style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px}}

@@ -22,8 +22,11 @@ from .estimators import (
     risk_ratio_with_cautions,
     weighted_probability,
 )
+from .summary import SummaryRow, closed_loop_summary
 
 __all__ = [
+    "SummaryRow",
+    "closed_loop_summary",
     "DO365_DWC",
     "NMAC",
     "NONCOOP_DWC",

@@ -86,11 +86,17 @@ class RatioEstimate:
     n_eff: float
     nominal_events: int
     mitigated_events: int
+    #: intervals of the parts, from the same bootstrap resamples as the ratio's
+    induced_ci_low: float = float("nan")
+    induced_ci_high: float = float("nan")
+    resolved_ci_low: float = float("nan")
+    resolved_ci_high: float = float("nan")
 
     def __str__(self) -> str:
         return (f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
-                f"induced {self.induced:.4g}, resolved {self.resolved:.4g}; P_nom {self.p_nominal:.4g}, "
-                f"P_mit {self.p_mitigated:.4g}")  # fmt: skip
+                f"induced {self.induced:.4g} ({self.induced_ci_low:.4g}-{self.induced_ci_high:.4g}), "
+                f"resolved {self.resolved:.4g} ({self.resolved_ci_low:.4g}-{self.resolved_ci_high:.4g}); "
+                f"P_nom {self.p_nominal:.4g}, P_mit {self.p_mitigated:.4g}")  # fmt: skip
 
 
 def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
@@ -186,26 +192,37 @@ def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: i
             "are needed for ten nominal events"
         )
     p_mit = float(np.sum(w * x_mit) / total)
-    induced = float(np.sum(w * np.maximum(0.0, x_mit - x_nom)) / total / p_nom)
-    resolved = float(np.sum(w * np.maximum(0.0, x_nom - x_mit)) / total / p_nom)
+    w_induced = w * np.maximum(0.0, x_mit - x_nom)  # events the mitigation added
+    w_resolved = w * np.maximum(0.0, x_nom - x_mit)  # events it removed
+    induced = float(np.sum(w_induced) / total / p_nom)
+    resolved = float(np.sum(w_resolved) / total / p_nom)
     ratio = p_mit / p_nom
     sd = float(np.sqrt(np.sum((w * (x_mit - p_mit)) ** 2)) / total / p_nom)
-    mitigated_sum, nominal_sum = _bootstrap_sums([w * x_mit, w * x_nom], n_boot, rng)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        boot = mitigated_sum / nominal_sum
-    jackknife = None
-    if method == "bca":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            jackknife = (np.sum(w * x_mit) - w * x_mit) / (np.sum(w * x_nom) - w * x_nom)
-        jackknife = jackknife[np.isfinite(jackknife)]
-    low, high = _interval(ratio, boot, confidence, method, jackknife)
+    # one set of resamples for the ratio and its parts: each is (weighted events) / (weighted nominal events)
+    sums = _bootstrap_sums([w * x_mit, w_induced, w_resolved, w * x_nom], n_boot, rng)
+    (low, high), (induced_low, induced_high), (resolved_low, resolved_high) = (
+        _ratio_interval(stat, numerator, sums[-1], w * x_nom, weighted, confidence, method)
+        for stat, numerator, weighted in ((ratio, sums[0], w * x_mit), (induced, sums[1], w_induced), (resolved, sums[2], w_resolved))
+    )  # fmt: skip
     if ratio >= 1:
         warnings.warn(f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2)
     if np.isfinite(low) and max(ratio - low, high - ratio) > 0.5 * ratio:
         warnings.warn(f"interval {low:.3g}-{high:.3g} is wider than half the ratio {ratio:.3g}: more encounters needed",
                       EstimatorWarning, stacklevel=2)  # fmt: skip
     return RatioEstimate(p_nom, p_mit, ratio, induced, resolved, sd, low, high, confidence, method, x_nom.size, n_eff,
-                         int(x_nom.sum()), int(x_mit.sum()))  # fmt: skip
+                         int(x_nom.sum()), int(x_mit.sum()), induced_low, induced_high, resolved_low, resolved_high)  # fmt: skip
+
+
+def _ratio_interval(stat, numerator_sums, nominal_sums, weighted_nominal, weighted_numerator, confidence, method):
+    """Interval of (sum of weighted_numerator) / (sum of weighted_nominal) from bootstrap sums."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = numerator_sums / nominal_sums
+    jackknife = None
+    if method == "bca":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jackknife = (weighted_numerator.sum() - weighted_numerator) / (weighted_nominal.sum() - weighted_nominal)
+        jackknife = jackknife[np.isfinite(jackknife)]
+    return _interval(stat, boot, confidence, method, jackknife)
 
 
 def risk_ratio_with_cautions(x_nominal, x_mitigated, w, **options) -> tuple[RatioEstimate, list[str]]:

@@ -1,0 +1,69 @@
+"""The closed-loop summary table, one definition for the CLI and the HTML report.
+
+Rows: weighted P(NMAC) and P(LoWC) nominal and mitigated, the alert rate, the nuisance-alert rate
+(alert without a nominal loss of well clear), and for NMAC and LoWC the ratio with its induced and
+resolved parts, every one with its 95 % bootstrap interval; estimator cautions travel as notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .estimators import risk_ratio_with_cautions, weighted_probability
+
+__all__ = ["SummaryRow", "closed_loop_summary"]
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the summary; ``estimate`` is None when the estimator refused (see ``detail``)."""
+
+    name: str
+    estimate: float | None
+    ci_low: float
+    ci_high: float
+    detail: str
+    notes: list[str] = field(default_factory=list)
+
+    def interval_text(self) -> str:
+        return "" if self.estimate is None else f"{self.ci_low:.4g} - {self.ci_high:.4g}"
+
+
+def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
+    rows = []
+    nuisance = outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
+    columns = [("P(NMAC) nominal", outcomes["nominal_nmac"]), ("P(NMAC) mitigated", outcomes["mitigated_nmac"]),
+               ("P(LoWC) nominal", outcomes["nominal_lowc"]), ("P(LoWC) mitigated", outcomes["mitigated_lowc"]),
+               ("alert rate", outcomes["alerted"]), ("nuisance alert rate", nuisance)]  # fmt: skip
+    for name, column in columns:
+        e = weighted_probability(np.asarray(column, dtype=float), w, rng=rng)
+        detail = "alert without nominal LoWC" if name.startswith("nuisance") else f"{e.events} events"
+        rows.append(SummaryRow(name, e.probability, e.ci_low, e.ci_high, detail))
+    return rows
+
+
+def _ratio_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
+    rows = []
+    for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
+        try:
+            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy(float),
+                                                   outcomes[f"mitigated_{event}"].to_numpy(float), w, rng=rng)  # fmt: skip
+        except ValueError as exc:  # no nominal event: refused, with the encounters needed
+            rows.append(SummaryRow(name, None, float("nan"), float("nan"), str(exc)))
+            continue
+        rows.append(SummaryRow(name, r.ratio, r.ci_low, r.ci_high, f"sd {r.sd:.2g}; {r.nominal_events} nominal, "
+                               f"{r.mitigated_events} mitigated events", cautions))  # fmt: skip
+        rows.append(SummaryRow(f"  induced ({event.upper()})", r.induced, r.induced_ci_low, r.induced_ci_high,
+                               "mitigated event without a nominal one, / P_nom"))  # fmt: skip
+        rows.append(SummaryRow(f"  resolved ({event.upper()})", r.resolved, r.resolved_ci_low, r.resolved_ci_high,
+                               "nominal event the logic removed, / P_nom"))  # fmt: skip
+    return rows
+
+
+def closed_loop_summary(outcomes: pd.DataFrame, *, rng=0) -> list[SummaryRow]:
+    """The summary rows of paired nominal/mitigated outcomes (from `encsim.simulate` or a results file)."""
+    w = outcomes["weight"].to_numpy(float)
+    return _probability_rows(outcomes, w, rng) + _ratio_rows(outcomes, w, rng)
