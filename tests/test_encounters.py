@@ -139,6 +139,9 @@ def test_scenario_errors_name_the_key_the_value_and_what_is_allowed():
         parse_scenario(text.replace("presets = { G = 1, A = 4 }\n\n[intruder]", "presets = { G = 1, A = 4 }\nlayers_ft = [[500, 50]]\n\n[intruder]", 1))
     with pytest.raises(ScenarioError, match="run.encounters = 0"):
         parse_scenario(text.replace("encounters = 10000", "encounters = 0"))
+    assert "max_hmd_ft" not in text
+    with pytest.raises(ScenarioError, match=r"hmd_edges_ft reach -2000 ft, outside the target .*\[-1500, 1500\] ft"):
+        parse_scenario(text.replace("[geometry]\n", "[geometry]\nmax_hmd_ft = 1500\n", 1))
 
 
 GAS_SCENARIO = """

@@ -119,6 +119,12 @@ class GeometrySpec(_Strict):
             raise ValueError(f"vmd_weights has {len(self.vmd_weights)} entries for {len(self.vmd_edges_ft) - 1} VMD bins")
         if self.max_hmd_ft <= 0:
             raise ValueError(f"max_hmd_ft = {self.max_hmd_ft} must be positive")
+        outside = [edge for edge in (self.hmd_edges_ft[0], self.hmd_edges_ft[-1]) if abs(edge) > self.max_hmd_ft]
+        if outside:
+            # the target HMD density is uniform on [-max_hmd_ft, max_hmd_ft]: a proposal reaching
+            # beyond it would give draws of zero target density a positive weight
+            raise ValueError(f"hmd_edges_ft reach {outside[0]:g} ft, outside the target [-max_hmd_ft, max_hmd_ft] = "
+                             f"[{-self.max_hmd_ft:g}, {self.max_hmd_ft:g}] ft: narrow the edges or raise max_hmd_ft")  # fmt: skip
         return self
 
 
