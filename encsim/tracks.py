@@ -369,9 +369,12 @@ def _fly_chunk(sample: TrackSample, model: EncounterModel, scoped: set, position
         again = np.flatnonzero(rejected)
         attempts[positions[again]] += 1
         if again.shape[0] and attempts[positions[again]].max() >= max_attempts:
-            worst = position0 + int(positions[again][np.argmax(attempts[positions[again]])])
-            raise SamplingError(f"model {model.name}: track at position {worst} rejected by the limits {max_attempts} times "
-                                f"({counts}); the presets or layers may leave too little flyable data")  # fmt: skip
+            worst = int(positions[again][np.argmax(attempts[positions[again]])])
+            track_id = int(sample.initial["track_id"].to_numpy()[worst])
+            reasons = {reason: count for reason, count in counts.items() if count}
+            raise SamplingError(f"model {model.name}, presets {sample.presets or {}}: track {track_id} (position "
+                                f"{position0 + worst}) was rejected by the dynamic limits {max_attempts} times in a row "
+                                f"({reasons}); the presets or layers may leave too little flyable data")  # fmt: skip
         if again.shape[0]:
             current = redraw_tracks(model, current, again)
         positions = positions[again]

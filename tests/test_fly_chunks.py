@@ -135,3 +135,14 @@ def test_cli_streams_chunks_and_matches_the_unchunked_api(tmp_path):
         rejections = json.loads(f.attrs["rejections"])
         np.testing.assert_array_equal(f["trajectories"]["limit_hdot_max_fps"][()], whole.limits.hdot_max_fps)
     assert {key[4:]: value for key, value in rejections.items() if key.startswith("fly:")} == whole.rejections
+
+
+def test_giving_up_names_the_model_presets_track_and_reasons(tracks):
+    from encsim.sampling.sampler import SamplingError
+
+    with pytest.raises(SamplingError) as raised:
+        encsim.fly(tracks, output_hz=1.0, max_attempts=1)
+    message = str(raised.value)
+    assert f"model {ROTORCRAFT}, presets " in message and "'G': 1" in message and "'A': 4" in message
+    assert "times in a row" in message and "track " in message
+    assert any(reason in message for reason in ("speed", "hdot", "altitude")), message
