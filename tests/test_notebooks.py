@@ -27,7 +27,7 @@ def printed(notebook) -> str:
 @pytest.mark.slow
 def test_quickstart_notebook_runs(monkeypatch):
     text = printed(execute("quickstart.ipynb", monkeypatch))
-    assert "acceptance rate" in text and "nmac" in text
+    assert "acceptance rate" in text and "nmac" in text and "first predicted loss of well clear at t =" in text
 
 
 @pytest.mark.slow
