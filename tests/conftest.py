@@ -33,3 +33,28 @@ def fwse():
     import encsim
 
     return encsim.load_model("uncor_1200only_fwse_v1p2")
+
+
+def small_scenario_text(name: str, *, tcpa_s: int = 30, duration_s: int = 60, hmd_ft: int = 1000, vmd_ft: int = 200,
+                        encounters: int = 20, seed: int = 5, chunk_size: int = 10) -> str:  # fmt: skip
+    """A small FWSE-vs-rotorcraft scenario (G=1, A=4) with flat HMD/VMD proposals in +-hmd_ft, +-vmd_ft."""
+    return f"""
+name = "{name}"
+[ownship]
+model = "uncor_1200only_fwse_v1p2"
+presets = {{ G = 1, A = 4 }}
+[intruder]
+model = "uncor_1200only_rotorcraft_v1p2"
+presets = {{ G = 1, A = 4 }}
+[geometry]
+tcpa_s = {tcpa_s}
+duration_s = {duration_s}
+hmd_edges_ft = [{-hmd_ft}, 0, {hmd_ft}]
+hmd_proportions = [1, 1]
+vmd_edges_ft = [{-vmd_ft}, 0, {vmd_ft}]
+vmd_weights = [1, 1]
+[run]
+encounters = {encounters}
+seed = {seed}
+chunk_size = {chunk_size}
+"""

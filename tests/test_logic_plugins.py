@@ -15,6 +15,7 @@ from encsim.avoidance import LogicSpecError, describe_logic, is_compiled, resolv
 from encsim.cli import main
 from encsim.io.encounters_file import read_encounter_file
 from encsim.runner import run_scenario
+from conftest import small_scenario_text
 
 # A plain-Python logic (the slow path): a corrective alert and a 20 ft/s climb once the intruder
 # is within 3,000 ft horizontally, so mitigated flights differ from nominal ones where it matters.
@@ -32,26 +33,7 @@ def climb_when_close(t_s, own, intruder, memory, params, advisory):
         advisory[6] = 1.0
 '''
 
-SCENARIO = """
-name = "plugin_test"
-[ownship]
-model = "uncor_1200only_fwse_v1p2"
-presets = { G = 1, A = 4 }
-[intruder]
-model = "uncor_1200only_rotorcraft_v1p2"
-presets = { G = 1, A = 4 }
-[geometry]
-tcpa_s = 20
-duration_s = 40
-hmd_edges_ft = [-500, 0, 500]
-hmd_proportions = [1, 1]
-vmd_edges_ft = [-100, 0, 100]
-vmd_weights = [1, 1]
-[run]
-encounters = 12
-seed = 5
-chunk_size = 6
-"""
+SCENARIO = small_scenario_text("plugin_test", tcpa_s=20, duration_s=40, hmd_ft=500, vmd_ft=100, encounters=12, chunk_size=6)
 
 
 @pytest.fixture

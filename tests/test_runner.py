@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import signal
+import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from encsim.runner import run_scenario
 
@@ -94,27 +100,105 @@ def test_interrupted_and_resumed_runs_are_identical(serial, scenario_file, tmp_p
     assert_same(serial, contents(resumed.results_path))
 
 
+class _FirstChunkWaits(WorkerPlugin):
+    """Worker plug-in: the first chunk of run ``run_dir`` to start (on any worker) waits for a barrier.
+
+    ``setup`` runs in every worker process, including one a nanny restarts after a kill, and
+    replaces ``encsim.runner.run.compute_chunk`` there: a task names that function by reference, so
+    workers resolve it to the replacement. The replacement records every call in ``marks``
+    (``ran_<chunk>_<unique>`` holding the pid); the first call claims ``victim`` (O_EXCL, so only
+    one worker does), publishes ``victim.json`` (chunk, pid, dask task key), leaves a half-written
+    ``.partial`` chunk file as a worker killed mid-write would, and waits for ``release``; later
+    calls (the retry) compute normally.
+    """
+
+    name = "encsim-test-first-chunk-waits"
+
+    def __init__(self, marks, run_dir):
+        self.marks, self.run_dir = str(marks), str(run_dir)
+
+    def setup(self, worker):
+        import encsim.runner.run as run_module
+
+        current = run_module.compute_chunk
+        original = current.args[0] if isinstance(current, functools.partial) else current  # set up twice: wrap once
+        run_module.compute_chunk = functools.partial(_compute_chunk_first_call_waits, original, self.marks, self.run_dir)
+
+
+def _compute_chunk_first_call_waits(original, marks, target, scenario_text, logic, chunk_index, run_dir):
+    if str(run_dir) != target:
+        return original(scenario_text, logic, chunk_index, run_dir)
+    from distributed import get_worker
+
+    marks = Path(marks)
+    (marks / f"ran_{chunk_index}_{uuid.uuid4().hex}").write_text(str(os.getpid()))
+    try:
+        os.close(os.open(marks / "victim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return original(scenario_text, logic, chunk_index, run_dir)
+    (Path(run_dir) / "chunks" / f"chunk_{chunk_index:06d}.h5.partial").write_bytes(b"half-written")
+    info = {"chunk": chunk_index, "pid": os.getpid(), "key": str(get_worker().get_current_task())}
+    (marks / "victim.tmp").write_text(json.dumps(info))
+    (marks / "victim.tmp").replace(marks / "victim.json")
+    deadline = time.monotonic() + 120  # never hang a test run: if nobody kills us, finish (and the test fails)
+    while not (marks / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return original(scenario_text, logic, chunk_index, run_dir)
+
+
+def _wait_for(path: Path, timeout_s: float = 60) -> Path:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout_s} s"
+        time.sleep(0.05)
+    return path
+
+
 @pytest.mark.slow
 def test_dask_with_one_and_two_workers_and_a_killed_worker(serial, scenario_file, tmp_path):
     from dask.distributed import Client, LocalCluster
 
-    for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            with Client(cluster) as client:
-                result = run_scenario(scenario_file, tmp_path / f"dask{workers}", executor=client)
-        assert_same(serial, contents(result.results_path))
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            result = run_scenario(scenario_file, tmp_path / "dask1", executor=client)
+    assert_same(serial, contents(result.results_path))
+    marks, killed_dir = tmp_path / "marks", tmp_path / "killed"
+    marks.mkdir()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            pids = list(client.run(os.getpid).values())
-            killed = []
+            result = run_scenario(scenario_file, tmp_path / "dask2", executor=client)
+            assert_same(serial, contents(result.results_path))
 
-            def kill_one(encounters):
-                if encounters > 0 and not killed:  # after the first finished chunk, with others running
-                    os.kill(pids[0], signal.SIGKILL)  # a worker dies mid-run; its chunks are retried
-                    killed.append(pids[0])
+            client.register_plugin(_FirstChunkWaits(marks, killed_dir))
+            killed = {}
 
-            result = run_scenario(scenario_file, tmp_path / "killed", executor=client, progress=kill_one)
-    assert killed
+            def kill_the_waiting_worker(encounters):
+                # the first call with encounters > 0 follows a finished chunk, so the first chunk to
+                # start (the victim) is already waiting at the barrier: it cannot finish before the kill
+                if encounters == 0 or killed:
+                    return
+                victim = json.loads(_wait_for(marks / "victim.json").read_text())
+                address = next(a for a, pid in client.run(os.getpid).items() if pid == victim["pid"])
+                assert victim["key"] in map(str, client.processing()[address])  # dask has it in progress there
+                os.kill(victim["pid"], signal.SIGKILL)
+                (marks / "release").touch()
+                killed.update(victim)
+
+            result = run_scenario(scenario_file, killed_dir, executor=client, progress=kill_the_waiting_worker)
+    assert killed, "no worker was killed"
+    runs = {}
+    for mark in marks.glob("ran_*"):
+        runs.setdefault(int(mark.name.split("_")[1]), []).append(int(mark.read_text()))
+    assert sorted(runs) == [0, 1, 2, 3, 4]
+    victim_pids = runs.pop(killed["chunk"])
+    assert len(victim_pids) == 2 and killed["pid"] in victim_pids  # the killed chunk was computed again elsewhere
+    assert all(len(pids) == 1 for pids in runs.values()), runs  # every other chunk once
+    assert result.chunks_computed == 5 and result.encounters == 700
+    manifest = json.loads((killed_dir / "manifest.json").read_text())
+    assert sorted(manifest["chunks"]) == ["0", "1", "2", "3", "4"]
+    for entry in manifest["chunks"].values():
+        assert hashlib.sha256((killed_dir / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert not list((killed_dir / "chunks").glob("*.partial"))
     assert_same(serial, contents(result.results_path))
 
 

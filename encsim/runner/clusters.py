@@ -41,8 +41,8 @@ def make_client(scheduler: str = "local", workers: int = 2, *, queue=None, cores
                     os.environ[key] = value
         return
     cluster = batch_cluster(scheduler, queue=queue, cores=cores, memory=memory, walltime=walltime)
-    cluster.scale(jobs=jobs)
     try:
+        cluster.scale(jobs=jobs)
         with Client(cluster) as client:
             yield client
     finally:

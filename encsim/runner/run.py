@@ -117,8 +117,14 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         from dask.distributed import as_completed
 
         futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2) for k in pending]
-        for future in as_completed(futures):
-            yield future.result()
+        completed = as_completed(futures)
+        del futures  # held only by `completed` until each finishes
+        for future in completed:
+            entry = future.result()
+            # release the finished task: otherwise a worker dying later while holding its result
+            # makes dask recompute the chunk and rewrite its file after the manifest took its sha256
+            future.release()
+            yield entry
         return
     from concurrent.futures import as_completed as futures_completed
 
