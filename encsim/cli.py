@@ -492,37 +492,57 @@ def report(results_file, output) -> None:
 @click.option("--level", type=click.Choice(["model", "track", "outcome"]), default="model", show_default=True,
               help="model: exact, from the counts; track: also sampled and flown tracks; outcome: also the closed-loop "
                    "results of --scenario with the intruder from each model.")
+@click.option("--layers", default=None,
+              help="Altitude layers to compare, by their edges in ft AGL, e.g. 500-1200,1200-3000 (model and track "
+                   "levels; default: every layer both models have).")
 @click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Scenario for the outcome level (its intruder model is replaced by each model).")
 @click.option("--logic", default="daa", show_default=True, help="Logic for the outcome level.")
 @click.option("--encounters", type=click.IntRange(min=50), default=5000, show_default=True, help="Encounters per model (outcome level).")
-@click.option("--tolerance", type=float, default=0.05, show_default=True, help="Risk-ratio difference accepted for a surrogate.")
+@click.option("--metric", type=click.Choice(["risk_ratio", "lowc_ratio", "nmac", "lowc", "alert_rate", "p_nmac_nominal",
+                                             "p_nmac_mitigated", "p_lowc_nominal", "p_lowc_mitigated"]),
+              default="risk_ratio", show_default=True,
+              help="Outcome-level metric of the verdict (nmac = risk_ratio, lowc = lowc_ratio).")
+@click.option("--tolerance", type=float, default=0.05, show_default=True,
+              help="Largest difference B - A of --metric (in its units) accepted for a surrogate.")
 @click.option("--tracks", "n_tracks", type=click.IntRange(min=50), default=2000, show_default=True, help="Tracks per model (track level).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the track-level sampling (pair k uses seed + k) and of the bootstraps.")
 @click.option("--start", default="G=1,A=4", show_default=True, help="Presets applied where a model has the variable.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), required=True, help="Folder for the report.")
-def compare(models, level, scenario_file, logic, encounters, tolerance, n_tracks, start, report_dir) -> None:
-    """Compare two or more encounter MODELS; write an HTML report with CSV tables and figures."""
+def compare(models, level, layers, scenario_file, logic, encounters, metric, tolerance, n_tracks, seed, start, report_dir) -> None:
+    """Compare two or more encounter MODELS; write an HTML report with CSV tables, figures and provenance."""
+    from .compare.model_level import parse_layers
     from .compare.report import write_report
     from .sampling.sampler import preset_mapping
 
     if len(models) < 2:
         _fail("give at least two models to compare")
+    arguments = {"models": list(models), "level": level, "layers": layers, "scenario": scenario_file, "logic": logic,
+                 "encounters": encounters, "metric": metric, "tolerance": tolerance, "tracks": n_tracks, "seed": seed,
+                 "start": start, "report": report_dir}  # fmt: skip
+    try:
+        parsed_layers = parse_layers(layers)
+    except ValueError as exc:
+        _fail(f"--layers {layers}: {exc}")
     try:
         levels = {"model": ("model",), "track": ("model", "track"), "outcome": ("model", "track", "outcome")}[level]
-        scenario = None
+        scenario, scenario_text = None, None
         if level == "outcome":
             from .io.scenario import ScenarioError, load_scenario
 
             if scenario_file is None:
                 _fail("--level outcome needs --scenario")
             try:
-                scenario, _ = load_scenario(scenario_file)
+                scenario, scenario_text = load_scenario(scenario_file)
             except ScenarioError as exc:
                 _fail(str(exc))
         index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks,
-                             scenario=scenario, logic=logic, encounters=encounters, tolerance=tolerance)  # fmt: skip
+                             seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
+                             tolerance=tolerance, metric=metric, layers=parsed_layers, arguments=arguments)  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+        prefix = f"--layers {layers}: " if layers and "layer" in str(exc) else ""
+        _fail(prefix + str(exc))
     click.echo(f"wrote {index}")
 
 

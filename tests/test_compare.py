@@ -143,6 +143,8 @@ def test_outcome_level_self_comparison_contains_zero_and_gives_a_verdict():
     finite = table.dropna()
     assert np.all((finite["ci_low"] <= 0) & (finite["ci_high"] >= 0))
     assert "can stand in" in same.verdict
+    assert same.dropped == table.loc["risk_ratio", "dropped"] and same.dropped <= 0.05 * 200  # counted, few at 800
+    assert np.all(table["resamples"] == 200) and table.loc["alert_rate", "dropped"] == 0
     glider = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "glider_v1", encounters=300, n_boot=100)
     assert any("glider_v1 has no" in note for note in glider.notes)
     with pytest.raises(ValueError, match="metric"):

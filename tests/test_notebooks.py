@@ -40,6 +40,18 @@ def test_daa_study_notebook_runs(monkeypatch):
 
 @pytest.mark.slow
 def test_surrogacy_notebook_runs_and_states_conclusions(monkeypatch):
+    import re
+
+    from encsim.bayes.registry import load_registry
+
     text = printed(execute("surrogacy.ipynb", monkeypatch))
-    assert text.count("Conclusion") >= 3
+    conclusions = [line for line in text.splitlines() if line.startswith("Conclusion:")]
+    assert len(conclusions) == 4, conclusions  # one per question, in order
+    for line in conclusions:  # computed from the numbers: each one quotes at least one of them
+        assert re.search(r"\d\.\d{3}", line), line
+    assert "rotorcraft" in conclusions[0] and "transponder code" in conclusions[1]
+    assert "radar-era" in conclusions[2] and re.search(r"(agree|disagree)", conclusions[2])
+    surrogates = [name for name, entry in load_registry().items() if entry.noncooperative_surrogate and not entry.deprecated]
+    assert re.match(r"Conclusion: use (\S+) as the surrogate", conclusions[3]).group(1) in surrogates
+    assert all(name in conclusions[3] for name in surrogates)  # every recommended surrogate was considered
     assert "stand in" in text or "inconclusive" in text

@@ -9,6 +9,7 @@ variable (the unconventional models have no G or A), and the result says so too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,43 @@ def layer_edges(model: EncounterModel) -> np.ndarray:
     if edges is None:
         raise ValueError(f"model {model.name}: L is categorical and the registry gives no layer table")
     return edges
+
+
+def layer_pairs(model: EncounterModel) -> list[tuple[float, float]]:
+    """The altitude layers of a model as (lower, upper) edges in ft."""
+    edges = layer_edges(model).tolist()
+    return [(float(lo), float(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def format_layers(layers) -> str:
+    """``[(500, 1200), (1200, 3000)]`` -> ``"500-1200, 1200-3000"`` (ft)."""
+    return ", ".join(f"{lo:g}-{hi:g}" for lo, hi in layers) or "none"
+
+
+_LAYER = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)\s*(?:ft)?\s*$", re.IGNORECASE)
+
+
+def parse_layers(text) -> list[tuple[float, float]] | None:
+    """Altitude layers given as edges in ft AGL: ``"500-1200,1200-3000"`` -> ``[(500.0, 1200.0), (1200.0, 3000.0)]``.
+
+    Layers are named by their edges, never by index (decisions.md section 1). ``None`` or an empty
+    string means every shared layer. A sequence of (lower, upper) pairs is accepted as it is.
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if not isinstance(text, str):
+        items = [(float(lo), float(hi)) for lo, hi in text]
+    else:
+        items = []
+        for part in text.split(","):
+            match = _LAYER.match(part)
+            if match is None:
+                raise ValueError(f"layer {part.strip()!r} is not LOWER-UPPER in ft AGL (e.g. --layers 500-1200,1200-3000)")
+            items.append((float(match.group(1)), float(match.group(2))))
+    for lo, hi in items:
+        if not lo < hi:
+            raise ValueError(f"layer {lo:g}-{hi:g} ft: the lower edge must be below the upper edge")
+    return list(dict.fromkeys(items))
 
 
 def _applicable(model: EncounterModel, presets: dict | None) -> dict:
@@ -124,8 +162,41 @@ class ModelComparison:
     notes: list = field(default_factory=list)
 
 
-def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPARED_ROLES) -> ModelComparison:
+def select_layers(model_a: EncounterModel, model_b: EncounterModel, layers=None) -> tuple[list, dict, list]:
+    """The layers to compare (matched by their edges), the unmatched layers of each model, and notes.
+
+    ``layers`` (edges in ft, see `parse_layers`) restricts the comparison; a requested layer that is
+    not a layer of both models is an error naming it and the layers that are available.
+    """
+    layers_a, layers_b = set(layer_pairs(model_a)), set(layer_pairs(model_b))
+    shared = sorted(layers_a & layers_b)
+    unmatched = {model_a.name: sorted(layers_a - layers_b), model_b.name: sorted(layers_b - layers_a)}
+    notes = []
+    if unmatched[model_a.name] or unmatched[model_b.name]:
+        notes.append(f"compared only on the layers both models have: {shared} ft")
+    requested = parse_layers(layers)
+    if requested is None:
+        return shared, unmatched, notes
+    missing = [layer for layer in requested if layer not in shared]
+    if missing:
+        only = "; ".join(f"{name} alone has {format_layers(v)}" for name, v in unmatched.items() if v)
+        raise ValueError(
+            f"layer {format_layers(missing)} ft AGL matches no altitude layer shared by {model_a.name} and {model_b.name}; "
+            f"available layers: {format_layers(shared)} ft" + (f" ({only})" if only else "")
+        )
+    left_out = [layer for layer in shared if layer not in requested]
+    if left_out:
+        notes.append(f"restricted to the requested layers {format_layers(requested)} ft (shared but not compared: "
+                     f"{format_layers(left_out)} ft)")  # fmt: skip
+    return sorted(requested), unmatched, notes
+
+
+def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPARED_ROLES, layers=None) -> ModelComparison:
     """Exact model-level comparison of two encounter models on the layers and variables they share.
+
+    ``layers``: altitude layers to compare, by their edges in ft AGL (``"500-1200,1200-3000"`` or
+    ``[(500, 1200), (1200, 3000)]``); default every layer both models have. A layer that is not a
+    layer of both models raises ``ValueError`` naming it and the available layers.
 
     Examples
     --------
@@ -142,12 +213,8 @@ def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPA
     for role in roles:
         if role not in shared_roles:
             notes.append(f"{role} is not in both models: not compared")
-    layers_a = {tuple(x) for x in zip(layer_edges(a)[:-1].tolist(), layer_edges(a)[1:].tolist())}
-    layers_b = {tuple(x) for x in zip(layer_edges(b)[:-1].tolist(), layer_edges(b)[1:].tolist())}
-    matched = sorted(layers_a & layers_b)
-    unmatched = {a.name: sorted(layers_a - layers_b), b.name: sorted(layers_b - layers_a)}
-    if unmatched[a.name] or unmatched[b.name]:
-        notes.append(f"compared only on the layers both models have: {matched} ft")
+    matched, unmatched, layer_notes = select_layers(a, b, layers)
+    notes.extend(layer_notes)
     rows = []
     for role in shared_roles:
         dist_a, dist_b = distributions_by_layer(a, role, presets), distributions_by_layer(b, role, presets)

@@ -6,6 +6,21 @@ and alert rate are compared as differences B - A with percentile bootstrap inter
 encounter sets resampled independently). A tolerance on one metric turns that into a verdict:
 B can stand in for A when the whole interval lies within +-tolerance, cannot when it lies wholly
 outside, and the answer is "inconclusive" otherwise (more encounters needed).
+
+Undefined resamples: a ratio (risk ratio, LoWC ratio) is undefined in a bootstrap resample with no
+nominal event. Such resamples are dropped from that metric's interval and counted (``dropped``
+column of the table, ``OutcomeComparison.dropped`` for the verdict's metric). Dropping them
+conditions the interval on "at least one nominal event", which narrows it and biases it, so:
+
+- more than ``max_dropped_fraction`` (default 5 %) of the resamples dropped: the verdict is
+  "inconclusive" and says how many were dropped (too few nominal events; more encounters needed);
+- some, but at most that fraction, dropped: the verdict is given and carries a caution naming the
+  number dropped;
+- none dropped: the verdict alone.
+
+A zero-width interval (every resample gives the same difference, e.g. no mitigated NMAC with either
+intruder model, so both risk ratios are 0 in every resample) carries no information about the
+uncertainty: the verdict is "inconclusive" then too.
 """
 
 from __future__ import annotations
@@ -21,6 +36,16 @@ from ..io.scenario import Scenario
 from ..simulate import simulate
 
 METRICS = ("p_nmac_nominal", "p_nmac_mitigated", "p_lowc_nominal", "p_lowc_mitigated", "risk_ratio", "lowc_ratio", "alert_rate")
+METRIC_ALIASES = {"nmac": "risk_ratio", "lowc": "lowc_ratio"}
+MAX_DROPPED_FRACTION = 0.05
+
+
+def resolve_metric(metric: str) -> str:
+    """A metric name of `METRICS`, or an alias: ``nmac`` = risk_ratio, ``lowc`` = lowc_ratio."""
+    name = METRIC_ALIASES.get(metric, metric)
+    if name not in METRICS:
+        raise ValueError(f"metric {metric!r}; expected one of {METRICS} or {tuple(METRIC_ALIASES)}")
+    return name
 
 
 def _statistics(outcomes: pd.DataFrame, picks: np.ndarray | None = None) -> np.ndarray:
@@ -44,12 +69,20 @@ def _statistics(outcomes: pd.DataFrame, picks: np.ndarray | None = None) -> np.n
 
 @dataclass(frozen=True)
 class OutcomeComparison:
+    """Differences B - A per metric (``table``: point values, difference, interval, ``resamples`` and
+    ``dropped`` resamples), the verdict on ``metric`` under ``tolerance``, and notes."""
+
     model_a: str
     model_b: str
     logic: str
     table: pd.DataFrame
     verdict: str
     notes: list
+    metric: str = "risk_ratio"
+    tolerance: float = 0.05
+    n_boot: int = 0
+    dropped: int = 0
+    encounters: int = 0
 
 
 def _with_intruder(scenario: Scenario, model_name: str, notes: list) -> Scenario:
@@ -64,8 +97,12 @@ def _with_intruder(scenario: Scenario, model_name: str, notes: list) -> Scenario
 
 def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: str = "daa", encounters: int | None = None,
                      metric: str = "risk_ratio", tolerance: float = 0.05, n_boot: int = 500, confidence: float = 0.95,
-                     rng=0) -> OutcomeComparison:  # fmt: skip
+                     rng=0, max_dropped_fraction: float = MAX_DROPPED_FRACTION) -> OutcomeComparison:  # fmt: skip
     """Run ``scenario`` with ``logic`` and the intruder from ``model_a`` and from ``model_b``; compare.
+
+    ``metric`` (one of `METRICS`, or ``nmac``/``lowc`` for the risk/LoWC ratio) and ``tolerance``
+    (in the metric's units) make the verdict; ``rng`` seeds the bootstrap (the encounters come from
+    the scenario's own seed). See the module docstring for resamples where a ratio is undefined.
 
     Examples
     --------
@@ -73,8 +110,7 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
     >>> result = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_fwse_v1p2")  # doctest: +SKIP
     >>> print(result.verdict)  # doctest: +SKIP
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric {metric!r}; expected one of {METRICS}")
+    metric = resolve_metric(metric)
     notes: list = []
     n = encounters or scenario.run.encounters
     ids = np.arange(scenario.run.first_id, scenario.run.first_id + n)
@@ -82,6 +118,18 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
     for model in (model_a, model_b):
         variant = _with_intruder(scenario, model, notes)
         outcomes.append(simulate(generate_encounters(variant, ids=ids), logic))
+    return summarise_outcomes(outcomes[0], outcomes[1], model_a, model_b, logic=logic, metric=metric, tolerance=tolerance,
+                              n_boot=n_boot, confidence=confidence, rng=rng, max_dropped_fraction=max_dropped_fraction,
+                              notes=notes)  # fmt: skip
+
+
+def summarise_outcomes(outcomes_a: pd.DataFrame, outcomes_b: pd.DataFrame, model_a: str, model_b: str, *, logic: str = "daa",
+                       metric: str = "risk_ratio", tolerance: float = 0.05, n_boot: int = 500, confidence: float = 0.95,
+                       rng=0, max_dropped_fraction: float = MAX_DROPPED_FRACTION, notes: list | None = None) -> OutcomeComparison:  # fmt: skip
+    """The comparison of two outcome tables (columns ``weight``, ``nominal_nmac``, ``mitigated_nmac``,
+    ``nominal_lowc``, ``mitigated_lowc``, ``alerted``; one row per encounter): table and verdict."""
+    metric = resolve_metric(metric)
+    outcomes = [outcomes_a, outcomes_b]
     point = [_statistics(o)[0] for o in outcomes]
     generator = np.random.default_rng(rng)
     boot = [
@@ -95,17 +143,31 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
         finite = differences[:, k][np.isfinite(differences[:, k])]
         low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2]) if finite.size else (np.nan, np.nan)
         rows.append({"metric": name, "model_a": point[0][k], "model_b": point[1][k], "difference": point[1][k] - point[0][k],
-                     "ci_low": low, "ci_high": high})  # fmt: skip
+                     "ci_low": low, "ci_high": high, "resamples": n_boot, "dropped": n_boot - finite.size})  # fmt: skip
     table = pd.DataFrame(rows)
     chosen = table.set_index("metric").loc[metric]
+    dropped = int(chosen["dropped"])
+    label = metric.replace("_", " ")
     half = (chosen["ci_high"] - chosen["ci_low"]) / 2
-    stated = f"{metric.replace('_', ' ')} differs by {chosen['difference']:.3g} +/- {half:.2g}"
-    if not np.isfinite(chosen["ci_low"]):
-        verdict = f"inconclusive for {logic}: {metric} is undefined in some resamples (too few nominal events)"
+    stated = f"{label} differs by {chosen['difference']:.3g} +/- {half:.2g}"
+    dropped_text = (f"{dropped} of {n_boot} bootstrap resamples ({dropped / max(n_boot, 1):.1%}) dropped because the {label} "
+                    "is undefined in them (no nominal event)")  # fmt: skip
+    if not np.isfinite(chosen["difference"]) or dropped == n_boot:
+        verdict = f"inconclusive for {logic}: {label} is undefined (too few nominal events); {dropped_text}; more encounters needed"
+    elif dropped > max_dropped_fraction * n_boot:
+        verdict = (f"inconclusive for {logic}: {dropped_text}, more than {max_dropped_fraction:.0%}, so the interval of the rest "
+                   f"is biased ({stated} over the resamples kept); more encounters needed")  # fmt: skip
+    elif chosen["ci_low"] == chosen["ci_high"]:
+        verdict = (f"inconclusive for {logic}: every bootstrap resample gives the same {label} difference "
+                   f"({chosen['difference']:.3g}), so the interval has zero width and says nothing about the uncertainty "
+                   "(no events to vary, e.g. no mitigated NMAC with either intruder model); more encounters needed")  # fmt: skip
     elif -tolerance <= chosen["ci_low"] and chosen["ci_high"] <= tolerance:
         verdict = f"{model_b} can stand in for {model_a} for this logic ({logic}): {stated} (tolerance {tolerance:g})"
     elif chosen["ci_low"] > tolerance or chosen["ci_high"] < -tolerance:
         verdict = f"{model_b} cannot stand in for {model_a} for this logic ({logic}): {stated} (tolerance {tolerance:g})"
     else:
         verdict = f"inconclusive for {logic}: {stated}, straddling the tolerance {tolerance:g}; more encounters needed"
-    return OutcomeComparison(model_a, model_b, logic, table, verdict, notes)
+    if 0 < dropped <= max_dropped_fraction * n_boot:
+        verdict += f" (caution: {dropped_text})"
+    return OutcomeComparison(model_a, model_b, logic, table, verdict, list(notes or []), metric, tolerance, n_boot, dropped,
+                             int(len(outcomes_a)))  # fmt: skip

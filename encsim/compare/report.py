@@ -1,17 +1,31 @@
-"""Model-comparison report: CSV tables, per-layer distribution plots and a distance heat map in HTML."""
+"""Model-comparison report: CSV tables, per-layer distribution plots and a distance heat map in HTML.
+
+Every report carries its provenance (design.md): ``provenance.json`` in the report folder and the
+same block at the end of ``index.html`` (encsim version, command and arguments, UTC time, each model
+file used with its sha256 and registry entry, seeds, track counts and durations, levels, layers,
+metric and tolerance, and the scenario for the outcome level).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
+import hashlib
 import html
 import itertools
+import json
+import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .model_level import COMPARED_ROLES, ModelComparison, compare_models, distributions_by_layer
+from ..bayes import load_model
+from .model_level import COMPARED_ROLES, ModelComparison, compare_models, distributions_by_layer, format_layers, parse_layers
 
+TRACK_RESAMPLES = 500
 _ROLE_TITLES = {"v": "airspeed (kt)", "vdot": "acceleration (kt/s)", "hdot": "vertical rate (ft/min)", "psidot": "turn rate (deg/s)"}
 
 
@@ -74,43 +88,145 @@ def _heat_map(table: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def _track_section(models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int) -> str:
+def _track_section(models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int, layers,
+                   record: list) -> str:  # fmt: skip
     from .track_level import compare_tracks
 
     frames, parts = [], []
     for k, (a, b) in enumerate(itertools.combinations(models, 2)):
-        table = compare_tracks(a, b, n=n_tracks, duration_s=duration_s, rng=seed + k, presets=presets)
+        table = compare_tracks(a, b, n=n_tracks, duration_s=duration_s, rng=seed + k, presets=presets, layers=layers,
+                               n_boot=TRACK_RESAMPLES)  # fmt: skip
+        record.append({"model_a": a, "model_b": b, "seed": seed + k, "bootstrap_seed": seed + k, "tracks_per_model": n_tracks,
+                       "duration_s": duration_s, "bootstrap_resamples": TRACK_RESAMPLES})  # fmt: skip
         frames.append(table.assign(model_a=a, model_b=b))
         parts.append(f"<h3>{html.escape(a)} vs {html.escape(b)}</h3>{table.round(4).to_html(index=False)}")
     pd.concat(frames, ignore_index=True).to_csv(out / "track_distances.csv", index=False)
-    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, flown under each model's limits; "
-            "differences are B - A with 95 % bootstrap intervals; effect sizes first, p-values last.</p>" + "".join(parts))  # fmt: skip
+    where = f" starting in the layers {format_layers(layers)} ft (in each model's proportions)" if layers else ""
+    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model{where}, flown under each model's limits; "
+            f"seed {seed} (+ pair index); differences are B - A with 95 % bootstrap intervals; effect sizes first, "
+            "p-values last.</p>" + "".join(parts))  # fmt: skip
 
 
-def _outcome_section(models: list[str], out: Path, scenario, logic: str, encounters: int, tolerance: float) -> str:
-    from .outcome_level import compare_outcomes
+def _outcome_section(models: list[str], out: Path, scenario, logic: str, encounters: int, tolerance: float, metric: str,
+                     seed: int, layers, record: list) -> str:  # fmt: skip
+    from .outcome_level import MAX_DROPPED_FRACTION, compare_outcomes
 
     frames, parts = [], []
     for a, b in itertools.combinations(models, 2):
-        result = compare_outcomes(scenario, a, b, logic=logic, encounters=encounters, tolerance=tolerance)
-        frames.append(result.table.assign(model_a=a, model_b=b, logic=logic))
+        result = compare_outcomes(scenario, a, b, logic=logic, encounters=encounters, tolerance=tolerance, metric=metric, rng=seed)
+        record.append({"model_a": a, "model_b": b, "encounters_per_model": encounters, "encounter_seed": scenario.run.seed,
+                       "first_encounter_id": scenario.run.first_id, "bootstrap_seed": seed, "bootstrap_resamples": result.n_boot,
+                       "encounters_simulated_per_model": result.encounters,
+                       "metric": result.metric, "dropped_resamples": result.dropped, "verdict": result.verdict})  # fmt: skip
+        values = result.table.rename(columns={"model_a": "value_a", "model_b": "value_b"})  # the pair's names go in model_a/b
+        frames.append(values.assign(model_a=a, model_b=b, logic=logic))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
         parts.append(f"<h3>intruder {html.escape(a)} vs {html.escape(b)}</h3><p><b>{html.escape(result.verdict)}</b></p>"
-                     f"<ul>{notes}</ul>{result.table.round(4).to_html(index=False)}")  # fmt: skip
+                     f"<ul>{notes}</ul>{values.round(4).to_html(index=False)}")  # fmt: skip
     pd.concat(frames, ignore_index=True).to_csv(out / "outcome_differences.csv", index=False)
+    layer_note = (f" The altitude layers {format_layers(layers)} ft of the model and track levels do not apply here: the "
+                  "scenario sets the altitudes." if layers else "")  # fmt: skip
     return (f"<h2>Outcome level</h2><p>Scenario {html.escape(scenario.name)} with logic {html.escape(logic)}, {encounters} "
-            f"encounters per intruder model (the ownship unchanged); differences B - A with 95 % bootstrap intervals.</p>"
+            f"encounters per intruder model (the ownship unchanged; encounter seed {scenario.run.seed} from the scenario); "
+            f"differences B - A with 95 % bootstrap intervals (bootstrap seed {seed}); verdict on {html.escape(metric)} with "
+            f"tolerance {tolerance:g}; resamples where a ratio is undefined are dropped and counted (more than "
+            f"{MAX_DROPPED_FRACTION:.0%} dropped, or a zero-width interval: inconclusive).{html.escape(layer_note)}</p>"
             + "".join(parts))  # fmt: skip
+
+
+def _json_safe(value):
+    """Plain JSON: tuples as lists, non-finite floats as strings ("inf")."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else str(float(value))
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _model_record(name: str, role: str) -> dict:
+    model = load_model(name)
+    entry = dataclasses.asdict(model.entry) if model.entry is not None else None
+    return {"name": model.name, "role": role, "file": model.path.name if model.path else None, "sha256": model.sha256,
+            "registry_entry": entry}  # fmt: skip
+
+
+def provenance_record(models: list[str], *, levels, presets, layers, n_tracks: int, duration_s: int, seed: int, scenario,
+                      scenario_text: str | None, logic: str, encounters: int, tolerance: float, metric: str,
+                      arguments: dict | None, command: str | None) -> dict:  # fmt: skip
+    """The inputs of a comparison report (without the per-pair details, which `write_report` adds)."""
+    used = [_model_record(name, "compared") for name in models]
+    record = {
+        "encsim_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else " ".join(sys.argv),
+        "arguments": arguments or {},
+        "levels": list(levels),
+        "models": used,
+        "presets": presets or {},
+        "layers_ft": [list(layer) for layer in layers] if layers else "all shared layers",
+        "seed": seed,
+    }
+    if "track" in levels:
+        record["track_level"] = {"tracks_per_model": n_tracks, "duration_s": duration_s, "seed_of_pair_k": f"{seed} + k",
+                                 "pairs": []}  # fmt: skip
+    if "outcome" in levels and scenario is not None:
+        if scenario.ownship.model not in models:
+            used.append(_model_record(scenario.ownship.model, "outcome-level ownship"))
+        record["outcome_level"] = {
+            "scenario": scenario.name,
+            "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
+            "scenario_text": scenario_text,
+            "logic": logic, "encounters_per_model": encounters, "encounter_seed": scenario.run.seed,
+            "bootstrap_seed": seed, "metric": metric, "tolerance": tolerance, "pairs": [],
+        }  # fmt: skip
+    return record
+
+
+def _provenance_html(record: dict) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(m['name'])}</td><td>{html.escape(m['role'])}</td><td>{html.escape(str(m['file']))}</td>"
+        f"<td><code>{html.escape(m['sha256'])}</code></td>"
+        f"<td>{html.escape((m['registry_entry'] or {}).get('data_source', 'not in the registry'))}</td></tr>"
+        for m in record["models"]
+    )
+    text = html.escape(json.dumps(record, indent=1))
+    return (f'<h2 id="provenance">Provenance</h2><p>encsim {html.escape(record["encsim_version"])}, written '
+            f"{html.escape(record['created_utc'])} (UTC); command <code>{html.escape(record['command'])}</code>; seed "
+            f"{record['seed']}; levels {html.escape(', '.join(record['levels']))}. The same record is in "
+            f'<a href="provenance.json">provenance.json</a>.</p><table><tr><th>model</th><th>role</th><th>file</th>'
+            f"<th>sha256</th><th>data</th></tr>{rows}</table>"
+            f"<details><summary>full record</summary><pre>{text}</pre></details>")  # fmt: skip
 
 
 def write_report(models: list[str], out_dir, *, presets: dict | None = None, levels=("model",), n_tracks: int = 2000,
                  duration_s: int = 120, seed: int = 0, scenario=None, logic: str = "daa", encounters: int = 5000,
-                 tolerance: float = 0.05) -> Path:  # fmt: skip
-    """Compare every pair of ``models`` (model level, and track level if asked); write CSVs, figures
-    and ``index.html``."""
+                 tolerance: float = 0.05, metric: str = "risk_ratio", layers=None, scenario_text: str | None = None,
+                 arguments: dict | None = None, command: str | None = None) -> Path:  # fmt: skip
+    """Compare every pair of ``models`` (model level, and track/outcome level if asked); write CSVs,
+    figures, ``index.html`` and ``provenance.json``.
+
+    ``layers``: altitude layers by their edges in ft AGL (``"500-1200,1200-3000"``), for the model
+    and track levels; ``seed`` seeds the track-level sampling (pair k uses seed + k) and the
+    bootstraps; ``metric`` and ``tolerance`` make the outcome-level verdict.
+    """
+    from .outcome_level import resolve_metric
+
+    layers = parse_layers(layers)
+    metric = resolve_metric(metric)
+    if "outcome" in levels and scenario is None:
+        raise ValueError("the outcome level needs a scenario")
+    comparisons = [compare_models(a, b, presets=presets, layers=layers) for a, b in itertools.combinations(models, 2)]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    comparisons = [compare_models(a, b, presets=presets) for a, b in itertools.combinations(models, 2)]
+    record = provenance_record(models, levels=levels, presets=presets, layers=layers, n_tracks=n_tracks, duration_s=duration_s,
+                               seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
+                               tolerance=tolerance, metric=metric, arguments=arguments, command=command)  # fmt: skip
     distance_frames, dynamics_frames, sections = [], [], []
     heat = {}
     for k, comparison in enumerate(comparisons):
@@ -123,7 +239,7 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
             heat[pair] = comparison.distances.groupby("variable")["hellinger"].mean()
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in comparison.notes) or "<li>none</li>"
         sections.append(
-            f"<h2>{html.escape(pair)}</h2><p>Shared layers: {html.escape(str(comparison.matched_layers))} ft.</p>"
+            f"<h2>{html.escape(pair)}</h2><p>Layers compared: {html.escape(format_layers(comparison.matched_layers))} ft.</p>"
             f"<ul>{notes}</ul>{comparison.distances.round(4).to_html(index=False)}"
             f"<h3>Dynamics per layer</h3>{comparison.dynamics.round(4).to_html(index=False)}"
             f'<img src="{figure_name}" alt="per-layer distributions of {html.escape(pair)}">'
@@ -137,19 +253,25 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
         table = pd.DataFrame(heat).T.reindex(columns=[r for r in COMPARED_ROLES if any(r in h.index for h in heat.values())])
         _heat_map(table, out / "heatmap.png")
         heat_html = '<h2>Distances across models and variables</h2><img src="heatmap.png" alt="heat map">'
-    track_html = _track_section(models, presets, out, n_tracks, duration_s, seed) if "track" in levels else ""
+    track_html = ""
+    if "track" in levels:
+        track_html = _track_section(models, presets, out, n_tracks, duration_s, seed, layers, record["track_level"]["pairs"])
     if "outcome" in levels:
-        track_html += _outcome_section(models, out, scenario, logic, encounters, tolerance)
+        track_html += _outcome_section(models, out, scenario, logic, encounters, tolerance, metric, seed, layers,
+                                       record["outcome_level"]["pairs"])  # fmt: skip
+    record = _json_safe(record)
+    layer_text = f"{format_layers(layers)} ft AGL" if layers else "all layers each pair shares"
+    (out / "provenance.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim model comparison</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
 <h1>Model-level comparison</h1>
 <p>encsim {__version__}; models {html.escape(", ".join(models))}; presets {html.escape(str(presets or {}))} (applied where a model
-has the variable). Distributions are exact (chain rule on the counts), conditioned on the altitude layer; layers are matched
-by their edges. Hellinger, Jensen-Shannon (base 2) and total variation are in [0, 1]; Wasserstein-1 is in the variable's
+has the variable); layers {html.escape(layer_text)}. Distributions are exact (chain rule on the counts), conditioned on
+the altitude layer; layers are matched by their edges. Hellinger, Jensen-Shannon (base 2) and total variation are in [0, 1]; Wasserstein-1 is in the variable's
 units (bin-uniform densities with the zero bin as a point mass at 0). A manoeuvre is a bin change of any of the
 acceleration, vertical rate and turn rate.</p>
-{heat_html}{"".join(sections)}{track_html}</body></html>"""
+{heat_html}{"".join(sections)}{track_html}{_provenance_html(record)}</body></html>"""
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")
     return index

@@ -9,6 +9,11 @@ are the independent units of the bootstrap):
 - ``altitude_change_ft``: altitude at the end minus at the start;
 - ``manoeuvres_per_min``: DBN bin changes of vdot, hdot, psidot per minute (decisions.md section 6).
 
+With ``layers`` (edges in ft AGL), only tracks that start in those layers are compared: the ``n``
+tracks are spread over the layers in proportion to the model's exact P(layer | presets) and each
+share is sampled with the layer as a preset (distinct track ids), so the mixture over the chosen
+layers is the model's own. Tracks may leave their starting layer afterwards.
+
 Effect sizes first, p-values second (they vanish at large N): the difference of means (B - A)
 with a bootstrap interval (it contains 0 when a model is compared with itself), the Wasserstein-1
 distance and the Kolmogorov-Smirnov statistic with bootstrap intervals, then the KS p-value.
@@ -24,6 +29,7 @@ from .. import units
 from ..bayes import EncounterModel, load_model
 from ..sampling import sample_tracks
 from ..tracks import fly
+from .model_level import format_layers, layer_pairs, parse_layers, select_layers
 
 FEATURES = ("speed_kt", "abs_vertical_rate_fpm", "abs_turn_rate_deg_s", "altitude_change_ft", "manoeuvres_per_min")
 
@@ -32,21 +38,64 @@ def _model(model) -> EncounterModel:
     return model if isinstance(model, EncounterModel) else load_model(model)
 
 
-def track_features(model, n: int, duration_s: int, rng, presets: dict | None = None) -> pd.DataFrame:
-    """Sample ``n`` tracks, fly them under the model's limits (1-Hz records), one row of features each."""
+def layer_allocation(model, n: int, layers, presets: dict | None = None) -> dict[int, int]:
+    """Tracks per 1-based layer bin: ``n`` spread over ``layers`` (edges in ft) by the exact
+    P(layer | presets) of the model (largest remainders; layers without data get none)."""
     model = _model(model)
     given = {k: v for k, v in (presets or {}).items() if k in model.roles}
-    tracks = sample_tracks(model, n, duration_s, rng, start=given or None)
+    table = layer_pairs(model)
+    requested = parse_layers(layers) or table
+    missing = [layer for layer in requested if layer not in table]
+    if missing:
+        raise ValueError(f"layer {format_layers(missing)} ft AGL matches no altitude layer of {model.name}; "
+                         f"available layers: {format_layers(table)} ft")  # fmt: skip
+    bins = [table.index(layer) + 1 for layer in requested]
+    p_layer = model.exact_marginal("L", given)
+    weights = np.array([p_layer[b - 1] for b in bins], dtype=np.float64)
+    if weights.sum() <= 0:
+        raise ValueError(f"{model.name}: the layers {format_layers(requested)} ft have probability 0 under presets {given}")
+    share = n * weights / weights.sum()
+    counts = np.floor(share).astype(np.int64)
+    for k in np.argsort(-(share - counts))[: n - int(counts.sum())]:
+        counts[k] += 1
+    return {b: int(c) for b, c in zip(bins, counts) if c > 0}
+
+
+def _features(model: EncounterModel, tracks, duration_s: int) -> pd.DataFrame:
     flown = fly(tracks, model, output_hz=1.0)
     trajectories = flown.trajectories
     turn = np.abs(np.diff(trajectories.heading_rad, axis=1)) / np.diff(trajectories.t_s)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "speed_kt": units.fps_to_kt(trajectories.speed_fps).mean(axis=1),
         "abs_vertical_rate_fpm": np.abs(trajectories.hdot_fps).mean(axis=1) * 60.0,
         "abs_turn_rate_deg_s": units.rad_to_deg(turn).mean(axis=1),
         "altitude_change_ft": trajectories.up_ft[:, -1] - trajectories.up_ft[:, 0],
         "manoeuvres_per_min": flown.sample.bin_changes.to_numpy().sum(axis=1) * 60.0 / duration_s,
     })  # fmt: skip
+    frame["start_alt_ft"] = flown.sample.initial["alt_ft"].to_numpy()
+    return frame
+
+
+def track_features(model, n: int, duration_s: int, rng, presets: dict | None = None, layers=None, *,
+                   with_start_altitude: bool = False) -> pd.DataFrame:  # fmt: skip
+    """Sample ``n`` tracks, fly them under the model's limits (1-Hz records), one row of features each.
+
+    ``layers`` (edges in ft AGL) keeps to tracks starting in those layers, in the model's own
+    proportions (see the module docstring). ``with_start_altitude`` adds the initial altitude
+    (``start_alt_ft``, not a feature) to check where the tracks began.
+    """
+    model = _model(model)
+    given = {k: v for k, v in (presets or {}).items() if k in model.roles}
+    if parse_layers(layers) is None:
+        features = _features(model, sample_tracks(model, n, duration_s, rng, start=given or None), duration_s)
+    else:
+        frames, first_id = [], 0
+        for layer_bin, count in layer_allocation(model, n, layers, presets).items():
+            tracks = sample_tracks(model, count, duration_s, rng, start={**given, "L": layer_bin}, first_id=first_id)
+            frames.append(_features(model, tracks, duration_s))
+            first_id += count
+        features = pd.concat(frames, ignore_index=True)
+    return features if with_start_altitude else features.drop(columns="start_alt_ft")
 
 
 def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -85,9 +134,15 @@ def compare_features(features_a: pd.DataFrame, features_b: pd.DataFrame, *, n_bo
 
 
 def compare_tracks(model_a, model_b, *, n: int = 2000, duration_s: int = 120, rng=0, presets: dict | None = None,
-                   n_boot: int = 500, confidence: float = 0.95) -> pd.DataFrame:  # fmt: skip
-    """Sample, fly and compare ``n`` tracks of each model (independent streams for the two models)."""
+                   n_boot: int = 500, confidence: float = 0.95, layers=None) -> pd.DataFrame:  # fmt: skip
+    """Sample, fly and compare ``n`` tracks of each model (independent streams for the two models).
+
+    ``layers`` (edges in ft AGL): only tracks starting in those layers, which must be layers of
+    both models (``ValueError`` naming the layer and the available ones otherwise).
+    """
     seeds = np.random.SeedSequence(rng).spawn(2)
-    features_a = track_features(model_a, n, duration_s, seeds[0], presets)
-    features_b = track_features(model_b, n, duration_s, seeds[1], presets)
+    if parse_layers(layers) is not None:
+        select_layers(_model(model_a), _model(model_b), layers)  # the same error as at model level
+    features_a = track_features(model_a, n, duration_s, seeds[0], presets, layers)
+    features_b = track_features(model_b, n, duration_s, seeds[1], presets, layers)
     return compare_features(features_a, features_b, n_boot=n_boot, confidence=confidence, rng=rng)
