@@ -124,11 +124,28 @@ def test_daa_resolves_a_head_on_loss_of_well_clear():
 
 
 def test_daa_can_induce_a_loss_of_well_clear_and_it_is_counted():
-    """Encounter 461 of the RADES v2.1 scenario (seed 1): no LoWC nominally, one after the DAA's turn."""
-    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "uncor_1200code_v2p1_above_500ft.toml")
-    encounters = generate_encounters(scenario, text, ids=np.array([461]))
-    row = simulate(encounters, "daa").iloc[0]
-    assert not row["nominal_lowc"] and row["mitigated_lowc"] and row["alerted"]
+    """Hand-built: a loitering intruder (150 ft/s in a steady 3 deg/s right orbit, radius ~2,900 ft, centre
+    ~6,500 ft east of the ownship's track). Nominally the ownship passes it 7,500 ft away; the DAA, which predicts
+    the intruder straight, sees it crossing the ownship's path and turns right, behind it, towards the orbit: a
+    loss of well clear the nominal flight did not have. Flown together with the resolved head-on, the simulated
+    outcome columns give the estimator an induced part."""
+    n = 2
+    own = initial_states_from_sample([200.0] * n, [3000.0] * n, [0.0] * n, [0.0] * n, heading_rad=0.0)
+    intruder = initial_states_from_sample([150.0, 200.0], [3000.0] * n, [0.0] * n, [math.radians(3.0), 0.0],
+                                          heading_rad=[math.radians(315.0), math.pi], north_ft=[8000.0, 24000.0],
+                                          east_ft=[4500.0, 0.0])  # fmt: skip
+    own_schedule = CommandSchedule.from_lists([[(0, 0, 0, 0)]] * n)
+    int_schedule = CommandSchedule.from_lists([[(0, 0, math.radians(3.0), 0)], [(0, 0, 0, 0)]])
+    outcome = simulate_states(own, own_schedule, intruder, int_schedule, 120.0, "daa")
+    orbit, head_on = outcome.iloc[0], outcome.iloc[1]
+    assert not orbit["nominal_lowc"] and orbit["nominal_hmd_ft"] > 7000.0
+    assert orbit["alerted"] and orbit["t_first_manoeuvre_s"] < orbit["mitigated_t_lowc_s"]
+    assert orbit["mitigated_lowc"]
+    assert head_on["nominal_lowc"] and not head_on["mitigated_lowc"]
+    with pytest.warns(UserWarning):  # two encounters: a wide interval, and a ratio of 1
+        ratio = risk_ratio(outcome["nominal_lowc"].to_numpy(float), outcome["mitigated_lowc"].to_numpy(float), np.ones(n),
+                           n_boot=50)  # fmt: skip
+    assert ratio.induced > 0 and ratio.induced == pytest.approx(1.0) and ratio.resolved == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("logic_name", ["daa", "tcas"])
