@@ -182,3 +182,13 @@ def test_the_assumed_pilot_response_is_a_parameter():
     quick = _call(0.0, own, intruder, np.zeros(MEMORY_SIZE), tcas_params(PilotModel(initial_delay_s=0.5, initial_accel_g=0.5)))
     assert standard[LEVEL] == quick[LEVEL] == 2.0
     assert np.sign(standard[TARGET_VERTICAL_RATE]) != np.sign(quick[TARGET_VERTICAL_RATE])
+
+
+def test_the_tcas_name_assumes_the_pilot_the_closed_loop_flies():
+    from encsim.avoidance import PilotModel, resolve_logic, tcas_params
+
+    slow_pilot = PilotModel(initial_delay_s=8.0, initial_accel_g=0.15)
+    _, params = resolve_logic("tcas", slow_pilot)
+    np.testing.assert_array_equal(params, tcas_params(slow_pilot))
+    assert not np.array_equal(params, resolve_logic("tcas")[1])
+    np.testing.assert_array_equal(resolve_logic("daa", slow_pilot)[1], resolve_logic("daa")[1])  # no pilot in daa's params

@@ -9,6 +9,7 @@ installed or on ``PYTHONPATH`` of the cluster's workers).
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import numpy as np
 
@@ -39,18 +40,22 @@ def _import(spec: str):
         raise LogicSpecError(f"logic {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
 
 
-def resolve_logic(logic):
+def resolve_logic(logic, pilot=None):
     """The (function, float64 params) pair the closed loop flies for ``logic``.
 
     ``logic`` is a reference name (``"daa"``, ``"tcas"``, ...), a ``"module:object"`` import path,
     a logic function, or a ``(function, params)`` tuple; an imported object may itself be a
     function or such a tuple. A function that is not ``@njit``-compiled runs on the slow path.
+    ``pilot`` (a `PilotModel`) reaches the parameters of a reference logic that projects the
+    pilot's response (``tcas``), so that it assumes the pilot the closed loop flies.
     """
     if isinstance(logic, str):
         references = _reference_logics()
         if logic in references:
             function, make_params = references[logic]
-            return function, np.asarray(make_params(), dtype=np.float64)
+            takes_pilot = "pilot" in inspect.signature(make_params).parameters
+            params = make_params(pilot=pilot) if pilot is not None and takes_pilot else make_params()
+            return function, np.asarray(params, dtype=np.float64)
         if ":" not in logic:
             raise LogicSpecError(f"unknown logic {logic!r}; reference logics: {sorted(references)}, or module:object")
         logic = _import(logic)

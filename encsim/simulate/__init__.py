@@ -50,7 +50,7 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
         for an encounter whatever else is simulated with it.
     """
-    function, params = resolve_logic(logic)
+    function, params = resolve_logic(logic, pilot)
     stride = int(round(decision_period_s / DT_S))
     if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
         raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
