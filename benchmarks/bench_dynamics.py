@@ -7,7 +7,8 @@ Run from the project root (models through ENCSIM_MODEL_DIR):
 Samples uncor_1200only_fwse_v1p2 tracks (G=1, A=4), then flies them in chunks with the point-mass
 kernel on all cores, recording at 1 Hz (and once at 10 Hz), and prints aircraft-steps/s with the
 ratio to the issue's floor (20,000,000) and to the stretch aim of decisions.md section 9
-(40,000,000); sampling and flying are reported separately and together.
+(40,000,000); sampling and flying are reported separately and together, and `encsim.fly` (limits,
+rejections and redraws included) on one chunk.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def main() -> None:
     print(f"flying one chunk with 10-Hz records: {count * args.duration * 10 / ten_hz:,.0f} aircraft-steps/s")
     total = sample_time + fly_time
     print(f"sampling + flying: {total:.2f} s -> {steps / total:,.0f} aircraft-steps/s, {args.tracks / total:,.0f} tracks/s")
+
+    # the whole user-facing path: encsim.fly with the model's limits, rejections and redraws
+    encsim.fly(warm, model, output_hz=1.0)  # compile the limit checks
+    t0 = time.perf_counter()
+    flown_with_limits = encsim.fly(tracks, model, output_hz=1.0)
+    with_limits = time.perf_counter() - t0
+    rejected = sum(flown_with_limits.rejections.values())
+    print(f"encsim.fly with limits and redraws (one chunk, {rejected} redrawn): "
+          f"{count * args.duration * 10 / with_limits:,.0f} aircraft-steps/s")
 
 
 if __name__ == "__main__":

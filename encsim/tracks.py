@@ -86,11 +86,12 @@ class _LimitTables:
         return self.joint_by_condition[condition_bins]
 
 
-def _bin_span(edges: np.ndarray, lo: float, hi: float) -> slice:
-    """Bins of ``edges`` that the closed range [lo, hi] touches (clipped to the table)."""
-    first = int(np.clip(np.searchsorted(edges, lo, side="right") - 1, 0, edges.shape[0] - 2))
-    last = int(np.clip(np.searchsorted(edges, hi, side="right") - 1, 0, edges.shape[0] - 2))
-    return slice(first, last + 1)
+def _bin_spans(edges: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last bins of ``edges`` that each closed range [lo, hi] touches (clipped to the table)."""
+    last_bin = edges.shape[0] - 2
+    first = np.clip(np.searchsorted(edges, lo, side="right") - 1, 0, last_bin)
+    last = np.clip(np.searchsorted(edges, hi, side="right") - 1, 0, last_bin)
+    return first, last
 
 
 def _percentile_bins(histogram: np.ndarray, percentiles) -> tuple[int, int]:
@@ -123,27 +124,40 @@ def track_limits(model: EncounterModel, sample: TrackSample, extremes: np.ndarra
     rotorcraft = model.entry is not None and "rotorcraft" in model.entry.aircraft_class
     fixed_wing = model.entry is not None and "fixed-wing" in model.entry.aircraft_class
     condition = np.stack([sample.initial[role].to_numpy() for role in tables.condition], axis=1) if tables.condition else np.zeros((n, 0), int)
-    for i in range(n):
-        joint = tables.joint(tuple(condition[i]))
-        layers = _bin_span(layer_edges, extremes[0, i], extremes[1, i])
+    # a track's windows depend only on its conditioning bins and the layer and speed bins it spans:
+    # compute them once per distinct combination (a few hundred), not once per track
+    layer_first, layer_last = _bin_spans(layer_edges, extremes[0], extremes[1])
+    if tables.has_speed:
+        speed_first, speed_last = _bin_spans(v_edges, units.fps_to_kt(extremes[2]), units.fps_to_kt(extremes[3]))
+    else:
+        speed_first = speed_last = np.zeros(n, dtype=np.int64)
+    keys = np.column_stack([condition.astype(np.int64), layer_first, layer_last, speed_first, speed_last])
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    n_condition = condition.shape[1]
+    for k, key in enumerate(distinct):
+        joint = tables.joint(tuple(int(b) for b in key[:n_condition]))
+        layers = slice(int(key[n_condition]), int(key[n_condition + 1]) + 1)
+        tracks = which == k
         if tables.has_speed:
             speed_hist = joint[layers].sum(axis=(0, 2))
             lo, hi = _percentile_bins(speed_hist, percentiles)
             low_edge = v_edges[lo + 1] if reference_limits else v_edges[lo]
-            speed_min[i] = units.kt_to_fps(low_edge) if not reference_limits else low_edge * 1.68780972
-            speed_max[i] = units.kt_to_fps(v_edges[hi + 1]) if not reference_limits else v_edges[hi + 1] * 1.68780972
+            low_fps = units.kt_to_fps(low_edge) if not reference_limits else low_edge * 1.68780972
+            high_fps = units.kt_to_fps(v_edges[hi + 1]) if not reference_limits else v_edges[hi + 1] * 1.68780972
             if rotorcraft:
-                speed_max[i] = min(speed_max[i], ROTORCRAFT_SPEED_CAP_FPS)
+                high_fps = min(high_fps, ROTORCRAFT_SPEED_CAP_FPS)
             if fixed_wing:
                 floor = 30.0 if reference_limits else units.kt_to_fps(FIXED_WING_SPEED_FLOOR_KT)
-                speed_min[i] = max(speed_min[i], floor)
-            speeds = _bin_span(v_edges, units.fps_to_kt(extremes[2, i]), units.fps_to_kt(extremes[3, i]))
+                low_fps = max(low_fps, floor)
+            speed_min[tracks], speed_max[tracks] = low_fps, high_fps
+            speeds = slice(int(key[n_condition + 2]), int(key[n_condition + 3]) + 1)
             hdot_hist = joint[layers][:, speeds].sum(axis=(0, 1))
         else:
             hdot_hist = joint[layers].sum(axis=0)
         lo, hi = _percentile_bins(hdot_hist, percentiles)
         low_edge = h_edges[lo + 1] if reference_limits else h_edges[lo]
-        hdot_max[i] = max(abs(low_edge), abs(h_edges[hi + 1]))
+        hdot_max[tracks] = max(abs(low_edge), abs(h_edges[hi + 1]))
     return ModelLimits(float(layer_edges[0]), float(layer_edges[-1]), speed_min, speed_max, hdot_max)
 
 
