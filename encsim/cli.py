@@ -312,9 +312,13 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
                 if logic is not None:
                     from .simulate import simulate
 
+                    # the bar counts generated encounters; say what it waits for meanwhile (the first
+                    # chunk also compiles the closed loop for this logic, once per machine)
+                    bar.set_postfix_str(f"flying {chunk.n_encounters} encounters with {logic}")
                     with warnings.catch_warnings():  # the slow-path warning was printed once as a note
                         warnings.simplefilter("ignore", UserWarning)
                         outcomes = simulate(chunk, logic)
+                    bar.set_postfix_str("")
                     writer.append_outcomes(outcomes, logic)
                     frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy()))
                 else:
