@@ -297,7 +297,10 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
         _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
     from .bayes import load_model
 
-    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    try:
+        own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    except FileNotFoundError as exc:  # says where encsim looked and how to provide the file
+        _fail(str(exc))
     ids = np.arange(run.first_id, run.first_id + run.encounters, dtype=np.int64)
     frames = []
     with tqdm(total=run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:

@@ -174,6 +174,20 @@ def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):
     assert not (tmp_path / "dir").exists()
 
 
+def test_run_without_the_model_files_fails_cleanly_saying_where_it_looked(runner, tmp_path, monkeypatch):
+    empty = tmp_path / "no_models"
+    empty.mkdir()
+    monkeypatch.setenv("ENCSIM_MODEL_DIR", str(empty))
+    monkeypatch.setenv("ENCSIM_CACHE_DIR", str(empty))
+    monkeypatch.setenv("ENCSIM_OFFLINE", "1")
+    for command in ("run", "encounters"):
+        result = runner.invoke(main, [command, str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "r.h5"),
+                                      "--encounters", "10", "--quiet"])  # fmt: skip
+        assert result.exit_code == 2, (command, result.output)
+        assert "not found" in result.output and str(empty) in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.h5").exists()
+
+
 def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path):
     out = tmp_path / "report"
     result = runner.invoke(main, ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", "glider_v1",
