@@ -27,6 +27,32 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+#: an attribute every file of each kind carries, and the command that writes such files
+_FILE_KINDS = {"tracks": ("n_tracks", "encsim sample"), "results": ("scenario_text", "encsim run or encsim encounters")}
+
+
+def _require_file_kind(path, kind: str) -> None:
+    """Refuse, with a clear message, a path that is not an encsim HDF5 file of ``kind``."""
+    import h5py
+
+    attribute, writer = _FILE_KINDS[kind]
+    if not os.path.isfile(path):
+        _fail(f"{path}: no such file (expected a {kind} file written by {writer})")
+    if not h5py.is_hdf5(path):
+        _fail(f"{path}: not an HDF5 file (expected a {kind} file written by {writer})")
+    with h5py.File(path, "r") as f:
+        if attribute not in f.attrs:
+            other = next((name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs), None)
+            found = f"a {other} file" if other else "an HDF5 file encsim did not write"
+            _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
+
+
+def _require_writable_output(output) -> None:
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        _fail(f"-o {output}: the folder {folder} does not exist")
+
+
 @click.group()
 @click.version_option(__version__, prog_name="encsim")
 def main() -> None:
@@ -456,6 +482,8 @@ def merge(run_dir) -> None:
     from .runner.run import MANIFEST, _verified, join_chunks
 
     run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).is_file():
+        _fail(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
     manifest = json.loads((run_dir / MANIFEST).read_text())
     good = _verified(run_dir, manifest)
     missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
@@ -484,6 +512,9 @@ def report(results_file, output) -> None:
 
     if Path(results_file).is_dir():
         results_file = str(Path(results_file) / "results.h5")
+    _require_file_kind(results_file, "results")
+    if output is not None:
+        _require_writable_output(output)
     try:
         path = write_run_report(results_file, output)
     except (ValueError, KeyError) as exc:
@@ -568,6 +599,9 @@ def plot(tracks_file, count, first, output, geodetic) -> None:
     """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
     from .io.plots import plot_tracks
 
+    _require_file_kind(tracks_file, "tracks")
+    if output is not None:
+        _require_writable_output(output)
     try:
         path = plot_tracks(tracks_file, count=count, first=first, output=output, geodetic=geodetic)
     except (ValueError, KeyError) as exc:

@@ -256,3 +256,22 @@ def test_compare_at_outcome_level_writes_a_verdict(runner, tmp_path):
     assert set(pd.read_csv(out / "outcome_differences.csv")["metric"]) >= {"risk_ratio", "alert_rate"}
     missing = runner.invoke(main, ["compare", "glider_v1", "blimp_v1", "--level", "outcome", "--report", str(out)])
     assert missing.exit_code == 2 and "--scenario" in missing.output
+
+
+def test_report_plot_and_merge_refuse_the_wrong_inputs_by_name(runner, tmp_path):
+    not_hdf5 = tmp_path / "notes.h5"
+    not_hdf5.write_text("not a results file")
+    tracks = tmp_path / "tracks.h5"
+    assert runner.invoke(main, ["sample", "uncor_1200only_fwse_v1p2", "-n", "3", "--duration", "10", "-o", str(tracks),
+                                "--quiet"]).exit_code == 0  # fmt: skip
+    cases = [
+        (["report", str(not_hdf5)], "not an HDF5 file (expected a results file"),
+        (["report", str(tracks)], "this is a tracks file, not a results file"),
+        (["report", str(tmp_path)], "results.h5: no such file"),
+        (["plot", str(not_hdf5)], "not an HDF5 file (expected a tracks file"),
+        (["plot", str(tracks), "-o", str(tmp_path / "missing" / "p.png")], "the folder"),
+        (["merge", str(tmp_path)], "not a run directory (no manifest.json"),
+    ]
+    for args, words in cases:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output, (args, result.output)
