@@ -180,3 +180,30 @@ def test_gas_model_hmd_part():
         # ratio estimator's standard error (delta method); 99 % two-sided
         se = np.sqrt(np.sum((wi * (x - p)) ** 2)) / np.sum(wi)
         assert abs(p - 500 / radius) <= 2.576 * se + 1e-12, (r_nm, p, 500 / radius, se)
+
+
+def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
+    """decisions 3: empty-column and initial-rule redraws are counted per variable in every run;
+    recounted here by sampling again every attempt the generator made (the accepted one included)."""
+    from encsim.encounters.generator import _side
+    from encsim.sampling._philox import seed_to_uint64
+    from encsim.sampling.sampler import _sample_ids
+
+    scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
+    encounters = generate_encounters(scenario, text, ids=np.arange(2000))
+    meta = encounters.metadata
+    ids = np.repeat(meta["encounter_id"].to_numpy(), meta["attempts"].to_numpy()).astype(np.uint64)
+    attempts = np.concatenate([np.arange(a) for a in meta["attempts"].to_numpy()]).astype(np.uint64)
+    accepted = attempts == np.repeat(meta["attempts"].to_numpy() - 1, meta["attempts"].to_numpy())
+    n, in_accepted_attempts = ids.shape[0], 0
+    for sub_stream, (side, spec) in enumerate((("ownship", scenario.ownship), ("intruder", scenario.intruder))):
+        aircraft = _side(spec)
+        per_track = []
+        again = _sample_ids(aircraft.model, ids, np.zeros(n, np.uint64), scenario.geometry.duration_s,
+                            seed_to_uint64(scenario.run.seed), aircraft.presets or None, "reject", 1000, aircraft.layers,
+                            None, None, sub_streams=np.full(n, sub_stream), attempts=attempts, rejects_per_track=per_track)  # fmt: skip
+        for reason, count in again.rejections.items():
+            assert encounters.rejections[f"{side}_sampler:{reason}"] == count, (side, reason)
+        in_accepted_attempts += int(per_track[0][1][accepted].sum())
+    assert sum(v for k, v in encounters.rejections.items() if "sampler:" in k) > 0  # the case has some,
+    assert in_accepted_attempts > 0  # and some inside accepted attempts, which count too

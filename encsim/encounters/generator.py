@@ -192,11 +192,13 @@ def _reason_code(reason: str) -> int:
 
 
 def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray,
-                   keep_trajectories: bool = False) -> tuple[np.ndarray, dict | None]:  # fmt: skip
+                   keep_trajectories: bool = False, sampler_rejects: dict | None = None) -> tuple[np.ndarray, dict | None]:  # fmt: skip
     """One attempt per row (encounter id, attempt number).
 
     Returns a code per row (0 accepted, else 1 + the index of its rejection reason) and the data of
     the accepted rows (``rows`` gives their positions in the input), or None if none was accepted.
+    ``sampler_rejects`` (a dict) receives, per side, the sampler's own redraws of each row's track
+    (reason names, (rows, reasons) counts): empty columns and the initial speed rule.
     """
     geometry = scenario.geometry
     n = ids.shape[0]
@@ -204,10 +206,15 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     rows = np.arange(n)
     duration, tcpa = geometry.duration_s, geometry.tcpa_s
     zeros = np.zeros(n, dtype=np.uint64)
+    own_rejects, int_rejects = [], []
     own_tracks = _sample_ids(own.model, ids.astype(np.uint64), zeros, duration, seed, own.presets or None, "reject", 1000,
-                             own.layers, None, None, sub_streams=np.zeros(n), attempts=attempts)  # fmt: skip
+                             own.layers, None, None, sub_streams=np.zeros(n), attempts=attempts,
+                             rejects_per_track=own_rejects)  # fmt: skip
     int_tracks = _sample_ids(intr.model, ids.astype(np.uint64), zeros, duration, seed, intr.presets or None, "reject", 1000,
-                             intr.layers, None, None, sub_streams=np.ones(n), attempts=attempts)  # fmt: skip
+                             intr.layers, None, None, sub_streams=np.ones(n), attempts=attempts,
+                             rejects_per_track=int_rejects)  # fmt: skip
+    if sampler_rejects is not None:
+        sampler_rejects.update(ownship=own_rejects[0], intruder=int_rejects[0])
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
     own_lo, own_hi = _screen(own_tracks, tcpa)
     int_lo, int_hi = _screen(int_tracks, tcpa)
@@ -431,11 +438,16 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
         batch_attempts = (next_attempt[:, None] + np.arange(k)[None, :]).ravel()
         valid = batch_attempts < scenario.run.max_attempts
         batch_ids, batch_attempts = batch_ids[valid], batch_attempts[valid]
-        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts, keep_trajectories)
+        sampler_rejects: dict = {}
+        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts, keep_trajectories, sampler_rejects)
         chosen_attempt = _first_accepted(pending, batch_ids, batch_attempts, codes)
-        counted = batch_attempts < chosen_attempt[np.searchsorted(pending, batch_ids)]
+        chosen_for_row = chosen_attempt[np.searchsorted(pending, batch_ids)]
+        counted = batch_attempts < chosen_for_row
         for code in np.unique(codes[counted & (codes > 0)]):
             counts[REJECTION_REASONS[code - 1]] += int(np.sum(counted & (codes == code)))
+        # the sampler's redraws inside every attempt made, the accepted one included (attempts after
+        # it were only tried ahead in the batch and do not count)
+        _count_sampler_rejects(counts, sampler_rejects, batch_attempts <= chosen_for_row)
         done = chosen_attempt < np.iinfo(np.int64).max
         if batch is not None and done.any():
             winners = batch_attempts[batch["rows"]] == chosen_attempt[np.searchsorted(pending, batch_ids[batch["rows"]])]
@@ -445,6 +457,14 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
         next_attempt = next_attempt[~done] + k
         pending = pending[~done]
     return _assemble(scenario, scenario_text, seed, ids, accepted, counts, keep_trajectories)
+
+
+def _count_sampler_rejects(counts: dict, sampler_rejects: dict, rows: np.ndarray) -> None:
+    """Add each side's sampler redraws of the chosen rows to ``counts`` as ``<side>_sampler:<reason>``."""
+    for side, (names, per_row) in sampler_rejects.items():
+        for k, name in enumerate(names):
+            key = f"{side}_sampler:{name}"
+            counts[key] = counts.get(key, 0) + int(per_row[rows, k].sum())
 
 
 def _first_accepted(pending: np.ndarray, batch_ids: np.ndarray, batch_attempts: np.ndarray, codes: np.ndarray) -> np.ndarray:

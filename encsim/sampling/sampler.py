@@ -552,7 +552,10 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
 
 
 def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_column, max_attempts, layers_ft,
-                chunk_size, progress, initial_only=False, sub_streams=None, attempts=None) -> TrackSample:  # fmt: skip
+                chunk_size, progress, initial_only=False, sub_streams=None, attempts=None,
+                rejects_per_track: list | None = None) -> TrackSample:  # fmt: skip
+    """Sample the given track ids; ``rejects_per_track`` (a list) receives (reason names, (n, reasons)
+    counts per track), for callers that count only some of the tracks' rejections."""
     presets = parse_presets(model, start)
     layer_edges = _layer_edges(model, layers_ft)
     tables = build_sampler_tables(model, layer_edges, with_transitions=not initial_only)
@@ -577,6 +580,10 @@ def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_co
         if progress is not None:
             progress(ids.shape[0])
     sample = _assemble(model, pieces, seed, track_ids, duration_s, start, empty_column, initial_only)
+    if rejects_per_track is not None:
+        n_reasons = len(_reason_names(model, initial_only))
+        per_track = _concat(pieces, "rejects", np.zeros((0, n_reasons), np.int64))[:, :n_reasons]
+        rejects_per_track.append((_reason_names(model, initial_only), per_track))
     return dataclasses.replace(sample, layer_edges_ft=layer_edges)
 
 
