@@ -419,8 +419,14 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
     if not str(output).endswith(".h5"):
         if encounters is not None or seed is not None:
             _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
+        if os.path.exists(output) and not os.path.isdir(output):
+            _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
         _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
         return
+    given = [name for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume or None))
+             if value is not None]  # fmt: skip
+    if given:
+        _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
     scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
     if chosen is None:
         _summary(scenario, table, writer, output, estimates=True)
@@ -460,6 +466,8 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                                       on_reused=lambda reused: _start_bar_at(bar, reused))  # fmt: skip
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
+    except OSError as exc:  # e.g. a tcp:// scheduler that does not answer, a folder that cannot be written
+        _fail(f"{exc} (scheduler {scheduler})")
     click.echo(f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
                f"{result.chunks_reused} reused; joined in {result.results_path}")  # fmt: skip
     stored = read_encounter_file(result.results_path)
@@ -479,12 +487,15 @@ def merge(run_dir) -> None:
     from pathlib import Path
 
     from .io.scenario import parse_scenario
-    from .runner.run import MANIFEST, _verified, join_chunks
+    from .runner.run import MANIFEST, _verified, join_chunks, read_manifest
 
     run_dir = Path(run_dir)
     if not (run_dir / MANIFEST).is_file():
         _fail(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
-    manifest = json.loads((run_dir / MANIFEST).read_text())
+    try:
+        manifest = read_manifest(run_dir)
+    except ValueError as exc:
+        _fail(str(exc))
     good = _verified(run_dir, manifest)
     missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
     if missing:
@@ -517,7 +528,7 @@ def report(results_file, output) -> None:
         _require_writable_output(output)
     try:
         path = write_run_report(results_file, output)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(f"{results_file}: {exc}")
     click.echo(f"wrote {path}")
 

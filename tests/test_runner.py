@@ -217,6 +217,7 @@ def test_cli_runs_into_a_directory_resumes_merges_and_reports(scenario_file, tmp
     from click.testing import CliRunner
 
     from encsim.cli import main
+    from encsim.io.encounters_file import read_encounter_file
 
     runner = CliRunner()
     run_dir = tmp_path / "run"
@@ -231,6 +232,11 @@ def test_cli_runs_into_a_directory_resumes_merges_and_reports(scenario_file, tmp
     (run_dir / "chunks" / "chunk_000002.h5").unlink()
     broken = runner.invoke(main, ["merge", str(run_dir)])
     assert broken.exit_code == 2 and "[2]" in broken.output
+    # the joined file would read the missing chunk as fill values: refused, naming the chunk
+    report = runner.invoke(main, ["report", str(run_dir)])
+    assert report.exit_code == 2 and "chunk_000002.h5" in report.output and "missing" in report.output
+    with pytest.raises(FileNotFoundError, match="chunk_000002"):
+        read_encounter_file(run_dir / "results.h5")
     override = runner.invoke(main, ["run", str(scenario_file), "-o", str(tmp_path / "x"), "--seed", "3"])
     assert override.exit_code == 2 and "run directory follows the scenario" in override.output
 
@@ -249,9 +255,12 @@ def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
     for line in ("#SBATCH -p short", "#SBATCH --cpus-per-task=4", "#SBATCH -t 02:00:00", "export NUMBA_NUM_THREADS=1",
                  "export ENCSIM_MODEL_DIR=/data/mitll", "--nworkers 4", "--nthreads 1"):  # fmt: skip
         assert line in script, line
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENCSIM_MODEL_DIR", "models/mitll")  # relative: PBS jobs start in $HOME
     pbs = batch_cluster("pbs", queue="workq", cores=2, memory="8GB", walltime="00:30:00", scheduler_host="127.0.0.1")
     try:
         assert "#PBS -q workq" in pbs.job_script() and "walltime=00:30:00" in pbs.job_script()
+        assert f"export ENCSIM_MODEL_DIR={tmp_path / 'models' / 'mitll'}" in pbs.job_script()
     finally:
         pbs.close()
     with pytest.raises(ValueError, match="scheduler"):
@@ -278,3 +287,30 @@ def test_a_missing_model_fails_once_before_any_chunk_is_submitted(scenario_file,
     with pytest.raises(ModelNotFoundError, match="uncor_1200only_(fwse|rotorcraft)_v1p2.*Looked in"):
         run_scenario(scenario_file, tmp_path / "run", executor=RefusingExecutor())
     assert not (tmp_path / "run").exists()
+
+
+def test_run_directory_cli_refuses_bad_outputs_manifests_and_options(scenario_file, tmp_path):
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+
+    runner = CliRunner()
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    cases = [(["run", str(scenario_file), "-o", str(a_file)], "exists and is not a folder"),
+             (["run", str(scenario_file), "-o", str(tmp_path / "r.h5"), "--workers", "2", "--resume"],
+              "--workers, --resume: for a run directory")]  # fmt: skip
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for text, words in (("{not json", "not a readable manifest"), ('{"chunks": {}}', "n_chunks = None"),
+                        ('{"n_chunks": 0, "chunks": {}}', "n_chunks = 0"), ("[]", "expected a JSON object")):  # fmt: skip
+        cases.append((["merge", str(run_dir)], words))
+        cases.append((["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--resume", "--quiet"], words))
+        (run_dir / "manifest.json").write_text(text)
+        for args, expected in cases[-2:]:
+            result = runner.invoke(main, args)
+            assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output, (args, result.output)
+    for args, expected in cases[:2]:
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2 and expected in result.output, (args, result.output)
+    assert not (tmp_path / "r.h5").exists()

@@ -18,6 +18,7 @@ Optionally (``--trajectories``) ``ownship/trajectories/<field>`` and the intrude
 from __future__ import annotations
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -95,11 +96,36 @@ class EncounterFileWriter(AtomicH5Writer):
         }
 
 
+def _missing_chunk_files(f: h5py.File, path) -> list[str]:
+    """Chunk files a joined run file's virtual datasets point to that are not there.
+
+    HDF5 reads a missing source as fill values (NaN weights, zero ids and events) without an error,
+    so a joined file is checked before anything is read from it.
+    """
+    dataset = f["metadata"]["encounter_id"]
+    if not dataset.is_virtual:
+        return []
+    folder = os.path.dirname(os.path.abspath(path))
+    sources = dict.fromkeys(source.file_name for source in dataset.virtual_sources())
+    return [name for name in sources if not os.path.isfile(os.path.join(folder, name))]
+
+
 def read_encounter_file(path) -> dict:
-    """Metadata, provenance and both aircraft's initial states and schedules of an encounter file."""
+    """Metadata, provenance and both aircraft's initial states and schedules of an encounter file.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a joined run file (``results.h5``) whose chunk files are missing.
+    """
     with h5py.File(path, "r") as f:
         if "n_encounters" not in f.attrs:
             raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute)")
+        missing = _missing_chunk_files(f, path)
+        if missing:
+            raise FileNotFoundError(f"{path} joins chunk files that are missing: {missing[:5]}"
+                                    f"{' and more' if len(missing) > 5 else ''}; recompute them with "
+                                    "encsim run ... --resume (or restore them), then encsim merge")  # fmt: skip
         columns = json.loads(f["metadata"].attrs["columns"])
         result = {
             "attrs": dict(f.attrs),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 
 
 @contextlib.contextmanager
@@ -65,7 +66,8 @@ def batch_cluster(scheduler: str, *, queue=None, cores: int = 1, memory: str = "
         raise ValueError(f"scheduler {scheduler!r}: expected local, slurm, pbs or tcp://host:port")
     prologue = ["export NUMBA_NUM_THREADS=1", "export OMP_NUM_THREADS=1"]
     if os.environ.get("ENCSIM_MODEL_DIR"):
-        prologue.append(f"export ENCSIM_MODEL_DIR={os.environ['ENCSIM_MODEL_DIR']}")
+        # absolute: batch jobs start in another directory (PBS: $HOME)
+        prologue.append(f"export ENCSIM_MODEL_DIR={shlex.quote(os.path.abspath(os.environ['ENCSIM_MODEL_DIR']))}")
     options = {"scheduler_options": {"host": scheduler_host}} if scheduler_host else {}
     return kind(queue=queue, cores=cores, processes=cores, memory=memory, walltime=walltime, job_script_prologue=prologue,
                 **options)  # fmt: skip

@@ -84,11 +84,29 @@ def _write_json_atomically(path: Path, data: dict) -> None:
     tmp.replace(path)
 
 
+def read_manifest(run_dir) -> dict:
+    """A run directory's manifest, checked: ValueError naming the file and the fault otherwise."""
+    path = Path(run_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not a readable manifest ({exc}); it is rewritten atomically, so it was edited "
+                         "or damaged: restore it, or start the run in a new folder") from None  # fmt: skip
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
+    n_chunks, chunks = manifest.get("n_chunks"), manifest.get("chunks")
+    if not isinstance(n_chunks, int) or n_chunks < 1:
+        raise ValueError(f"{path}: n_chunks = {n_chunks!r}, expected a whole number >= 1")
+    if not isinstance(chunks, dict) or not all(isinstance(e, dict) and {"file", "sha256"} <= set(e) for e in chunks.values()):
+        raise ValueError(f"{path}: chunks must map chunk numbers to entries with file and sha256")
+    return manifest
+
+
 def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     path = run_dir / MANIFEST
     if not path.exists():
         return {**header, "chunks": {}}
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(run_dir)
     mismatched = [key for key in header if manifest.get(key) != header[key]]
     if mismatched:
         raise ValueError(f"{run_dir} holds a different run ({', '.join(mismatched)} differ): use another folder")
@@ -189,7 +207,7 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
     scenario, text = load_scenario(scenario_path)
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), "logic": logic or "", "n_chunks": n_chunks(scenario),
               "encsim_version": __version__}  # fmt: skip
