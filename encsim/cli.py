@@ -284,14 +284,16 @@ def _load_logic(spec: str) -> str:
     The name, not the object, travels on (to the outcomes' provenance and to runner workers, which
     import it themselves). Modules are looked up from the current directory too, as ``python -m`` does.
     """
-    from .avoidance import LogicSpecError, is_compiled, resolve_logic
+    from .avoidance import LogicContractError, LogicSpecError, check_named_logic, is_compiled
 
     if ":" in spec and "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        function, _ = resolve_logic(spec)
+        function, _ = check_named_logic(spec)
     except LogicSpecError as exc:
         _fail(f"--logic: {exc}")
+    except LogicContractError as exc:
+        _fail(f"--logic {spec} breaks the logic contract: {exc}")
     if not is_compiled(function):
         click.echo(f"note: --logic {spec} is a plain Python logic: the closed loop runs on the slow path "
                    "(about a thousand times slower than @njit); use it to prototype, then compile it", err=True)  # fmt: skip

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from numba import njit
 
 from encsim.avoidance import LogicSpecError, describe_logic, is_compiled, resolve_logic, unequipped
 from encsim.cli import main
@@ -31,6 +32,16 @@ def climb_when_close(t_s, own, intruder, memory, params, advisory):
         advisory[1] = 1.0
         advisory[2] = 20.0
         advisory[6] = 1.0
+
+
+def wrong_signature(t_s, own):
+    return None
+
+
+def feet_per_minute_as_feet_per_second(t_s, own, intruder, memory, params, advisory):
+    for k in range(advisory.shape[0]):
+        advisory[k] = 0.0
+    advisory[0], advisory[1], advisory[2], advisory[6] = 2.0, 1.0, 1500.0, 1.0
 '''
 
 SCENARIO = small_scenario_text("plugin_test", tcpa_s=20, duration_s=40, hmd_ft=500, vmd_ft=100, encounters=12, chunk_size=6)
@@ -107,3 +118,40 @@ def test_worker_processes_import_the_plugin_logic_themselves(plugin_dir):
         pooled = run_scenario("scenario.toml", plugin_dir / "pooled", logic="my_logic:climb_when_close", executor=pool)
     a, b = read_encounter_file(serial.results_path)["outcomes"], read_encounter_file(pooled.results_path)["outcomes"]
     assert a.equals(b)
+
+
+def test_cli_and_runner_check_a_user_logic_before_running_it(plugin_dir):
+    for name, words in (("wrong_signature", "failed: TypeError"), ("feet_per_minute_as_feet_per_second", "vertical rate")):
+        result = CliRunner().invoke(main, ["run", "scenario.toml", "--logic", f"my_logic:{name}", "-o", "x.h5", "--quiet"])
+        assert result.exit_code == 2 and "breaks the logic contract" in result.output and words in result.output, result.output
+        assert "Traceback" not in result.output
+    sys.path.insert(0, str(plugin_dir))
+    with pytest.raises(ValueError, match="breaks|failed"):
+        run_scenario("scenario.toml", plugin_dir / "run", logic="my_logic:wrong_signature")
+    assert not (plugin_dir / "x.h5").exists()
+
+
+@njit
+def _nan_climb(t_s, own, intruder, memory, params, advisory):
+    for k in range(advisory.shape[0]):
+        advisory[k] = 0.0
+    advisory[0], advisory[1], advisory[2], advisory[6] = 2.0, 1.0, np.nan, 1.0
+
+
+def _nan_climb_python(t_s, own, intruder, memory, params, advisory):
+    _nan_climb.py_func(t_s, own, intruder, memory, params, advisory)
+
+
+@pytest.mark.filterwarnings("ignore:a plain Python logic")
+@pytest.mark.parametrize("logic", [_nan_climb, _nan_climb_python], ids=["njit", "python"])
+def test_the_closed_loop_refuses_outcomes_of_a_logic_that_gives_nan(logic):
+    """Unchecked (API) use: NaN targets would freeze the minimum range; both engines mark the run."""
+    from encsim.commands import CommandSchedule
+    from encsim.dynamics import initial_states_from_sample
+    from encsim.simulate import simulate_states
+
+    own = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0], heading_rad=0.0)
+    intruder = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0], heading_rad=np.pi, north_ft=12000.0)
+    level = CommandSchedule.from_lists([[(0, 0, 0, 0)]])
+    with pytest.raises(ValueError, match=r"non-finite advisory .* ids \[7\]"):
+        simulate_states(own, level, intruder, level, 40.0, logic, encounter_ids=[7])

@@ -12,7 +12,7 @@ import numpy as np
 from .check import LogicContractError, canonical_geometries, check_logic
 from .daa import daa, daa_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, Surveillance, unequipped
-from .plugins import LogicSpecError, describe_logic, is_compiled, resolve_logic
+from .plugins import LogicSpecError, check_named_logic, describe_logic, is_compiled, resolve_logic
 from .tcas import tcas, tcas_params
 
 #: name -> (fast-path logic, function giving its parameter array)
@@ -26,6 +26,6 @@ REFERENCE_LOGICS = {
     "tcas": (tcas, tcas_params),
 }
 
-__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "LogicSpecError",
+__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "LogicSpecError", "check_named_logic",
            "PilotModel", "Surveillance", "canonical_geometries", "check_logic", "daa", "daa_params", "describe_logic",
            "is_compiled", "resolve_logic", "tcas", "tcas_params", "unequipped"]  # fmt: skip

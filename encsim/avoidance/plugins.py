@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["LogicSpecError", "describe_logic", "is_compiled", "resolve_logic"]
+__all__ = ["LogicSpecError", "check_named_logic", "describe_logic", "is_compiled", "resolve_logic"]
 
 
 class LogicSpecError(ValueError):
@@ -81,3 +81,18 @@ def describe_logic(logic) -> str:
     module = getattr(function, "__module__", None) or "?"
     return f"{module}:{getattr(function, '__qualname__', None) or getattr(function, '__name__', repr(function))}"
 
+
+
+def check_named_logic(spec: str):
+    """Resolve a logic by name and, for a user's logic, check its contract once (`check_logic`).
+
+    Run before a study starts, so that a logic with the wrong signature, NaN or out-of-range
+    advisories fails here with the geometry and time named, not as a traceback inside the closed
+    loop or, worse, as outcomes computed from NaN states. Returns the (function, params) pair.
+    """
+    from .check import check_logic
+
+    function, params = resolve_logic(spec)
+    if not (isinstance(spec, str) and spec in _reference_logics()):  # the reference logics are tested
+        check_logic(function, params)
+    return function, params

@@ -170,9 +170,9 @@ def _check_logic_name(logic) -> None:
         return
     if not isinstance(logic, str):
         raise TypeError(f"run_scenario takes the logic by name (reference name or module:object), got {logic!r:.80}")
-    from ..avoidance import resolve_logic
+    from ..avoidance import check_named_logic
 
-    resolve_logic(logic)
+    check_named_logic(logic)
 
 
 def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=None, resume: bool = False,

@@ -75,6 +75,20 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
             np.asarray(nmac_ft, dtype=np.float64), np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]), out,
             sensor, np.uint64(seed), ids,
         )  # fmt: skip
+    return _outcome_frame(out, logic, ids)
+
+
+def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
+    """The outcome table; refuses runs the engine marked faulty (mitigated HMD left NaN)."""
+    faulty = np.flatnonzero(np.isnan(out[:, OUTCOME_COLUMNS.index("mitigated_hmd_ft")]))
+    if faulty.size:
+        from ..avoidance import describe_logic
+
+        raise ValueError(
+            f"logic {describe_logic(logic)} gave a non-finite advisory (or flew the ownship to a non-finite state) in "
+            f"{faulty.size} encounter(s), ids {ids[faulty][:10].tolist()}: outcomes would be meaningless; "
+            "check it with encsim.avoidance.check_logic"
+        )
     frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
     for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
         frame[column] = frame[column].astype(bool)
@@ -101,10 +115,7 @@ def _simulate_python(function, params, pilot, own_initial, own_schedule, int_ini
         out[a] = run_encounter(function, params, pilot_array, own_init[:, a], own_steps[own_rows], own_cmd[:, own_rows],
                                int_init[:, a], int_steps[int_rows], int_cmd[:, int_rows], limits[:, a], n_steps, stride, DT_S,
                                np.asarray(nmac_ft, dtype=np.float64), wc, sensor, seed, int(ids[a]))  # fmt: skip
-    frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
-    for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
-        frame[column] = frame[column].astype(bool)
-    return frame
+    return _outcome_frame(out, function, ids)
 
 
 def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None, decision_period_s: float = 1.0,

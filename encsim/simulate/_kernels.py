@@ -138,6 +138,7 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
     hdot_pilot = 0.0
     best_range, vmd, nmac, lowc, t_lowc = np.inf, 0.0, False, False, np.nan
     alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, np.nan, 0.0, 0.0, np.nan, 0.0
+    faulty = False  # a non-finite advisory or ownship state: the run is marked, not measured
     row, last = offsets[a], offsets[a + 1] - 1
     base = 5 if mitigated else 0
     seen = np.empty(STATE_SIZE)
@@ -162,6 +163,9 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
             if i % stride == 0:
                 _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                 logic(t, own, seen, memory, logic_params, advisory)
+                for k in range(ADVISORY_SIZE):
+                    if not math.isfinite(advisory[k]):
+                        faulty = True
                 level = advisory[LEVEL]
                 if level >= 1.0 and not alerted:
                     alerted, t_alert, first_level = True, t, level
@@ -210,7 +214,10 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
         speed, north, east, up, heading, pitch, bank = step(
             speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd,
             limits[0, a], limits[1, a], limits[2, a], limits[3, a], limits[4, a], limits[5, a], dt)  # fmt: skip
-    out[a, base + 0] = best_range
+    if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
+        faulty = True
+    # NaN comparisons would silently skip steps of the minimum range: mark the run as faulty instead
+    out[a, base + 0] = np.nan if faulty else best_range
     out[a, base + 1] = vmd
     out[a, base + 2] = 1.0 if nmac else 0.0
     out[a, base + 3] = 1.0 if lowc else 0.0

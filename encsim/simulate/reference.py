@@ -78,6 +78,7 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
         has_pending, responded, pending_time, accel, hdot_pilot = False, False, 0.0, 0.0, 0.0
         best, vmd, nmac, lowc, t_lowc = math.inf, 0.0, False, False, math.nan
         alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, math.nan, 0.0, 0.0, math.nan, 0.0
+        faulty = False
         for i in range(n_steps + 1):
             t = i * dt
             _state(own, speed, north, east, up, heading, pitch)
@@ -94,6 +95,7 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
                 if i % stride == 0:
                     _observe(intruder, i, latency_steps, surveillance, stream, seen)
                     logic(t, own, seen, memory, params, advisory)
+                    faulty |= not np.all(np.isfinite(advisory))
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
@@ -134,7 +136,8 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
             speed, north, east, up, heading, pitch, bank = _step(
                 speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt)  # fmt: skip
         base = 5 if mitigated else 0
-        out[base : base + 5] = (best, vmd, float(nmac), float(lowc), t_lowc)
+        faulty |= not all(math.isfinite(x) for x in (north, east, up, speed))
+        out[base : base + 5] = (math.nan if faulty else best, vmd, float(nmac), float(lowc), t_lowc)
         if mitigated:
             out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
     return out
