@@ -139,6 +139,17 @@ def test_scenario_errors_name_the_key_the_value_and_what_is_allowed():
         parse_scenario(text.replace("presets = { G = 1, A = 4 }\n\n[intruder]", "presets = { G = 1, A = 4 }\nlayers_ft = [[500, 50]]\n\n[intruder]", 1))
     with pytest.raises(ScenarioError, match="run.encounters = 0"):
         parse_scenario(text.replace("encounters = 10000", "encounters = 0"))
+    from conftest import MODEL_DIR
+
+    for refused in ("skydiving_v1", "terminal_v3_radar_encounter_model"):  # by path too: the registry knows the file
+        path = (MODEL_DIR / f"{refused}.txt").as_posix()
+        with pytest.raises(ScenarioError, match=f"intruder.model = '{path}': model {refused}: encounters refused"):
+            parse_scenario(text.replace('model = "uncor_1200only_rotorcraft_v1p2"', f'model = "{path}"'))
+    from encsim import load_model
+    from encsim.encounters.generator import refuse_for_encounters
+
+    with pytest.raises(ValueError, match="encounters refused"):
+        refuse_for_encounters(load_model("balloon_v1"))
     assert "max_hmd_ft" not in text
     with pytest.raises(ScenarioError, match=r"hmd_edges_ft reach -2000 ft, outside the target .*\[-1500, 1500\] ft"):
         parse_scenario(text.replace("[geometry]\n", "[geometry]\nmax_hmd_ft = 1500\n", 1))

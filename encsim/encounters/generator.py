@@ -117,10 +117,30 @@ class EncounterSet:
         return self.n_encounters / self.attempts_total if self.attempts_total else float("nan")
 
 
+#: the variables a model must have to fly and pair tracks (roles, not labels)
+_ENCOUNTER_ROLES = ("L", "v", "hdot", "psidot")
+
+
 def _side(spec) -> _Side:
     model = load_model(spec.model)
+    refuse_for_encounters(model)
     layers = None if spec.layers_ft is None else np.asarray(spec.layer_edges(), dtype=np.float64)
     return _Side(model, dict(spec.presets), layers)
+
+
+def refuse_for_encounters(model) -> None:
+    """Raise ValueError for a model encsim cannot pair into encounters, however it was named.
+
+    A registry model (also when given by path: the registry knows the file by its checksum) carries
+    its own verdict; an unregistered file must at least have the variables the generator flies.
+    """
+    entry = model.entry
+    if entry is not None and not entry.encounters:
+        raise ValueError(f"model {model.name}: encounters refused: {entry.refusal or 'not supported'}")
+    missing = [role for role in _ENCOUNTER_ROLES if role not in model.roles]
+    if missing:
+        raise ValueError(f"model {model.name}: encounters need the variables {list(_ENCOUNTER_ROLES)} (altitude layer, "
+                         f"airspeed, vertical rate, turn rate); this model has no {missing}")  # fmt: skip
 
 
 def vmd_acceptance(weights) -> np.ndarray:

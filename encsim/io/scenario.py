@@ -219,6 +219,21 @@ def _check_models(scenario: Scenario, source: str) -> None:
             close = difflib.get_close_matches(name, registry, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ScenarioError(f"{source}: {role}.model = {name!r} is not a registry model or a .txt path{hint}")
+        else:  # a file: the registry may still know it (by checksum), and refuse it
+            _check_model_file(name, role, source)
+
+
+def _check_model_file(path: str, role: str, source: str) -> None:
+    from ..bayes import load_model
+    from ..encounters.generator import refuse_for_encounters
+
+    try:
+        model = load_model(path)
+        refuse_for_encounters(model)
+    except FileNotFoundError as exc:
+        raise ScenarioError(f"{source}: {role}.model = {path!r}: {exc}") from None
+    except ValueError as exc:  # a file that fails validation, or a model encsim cannot pair
+        raise ScenarioError(f"{source}: {role}.model = {path!r}: {exc}") from None
 
 
 def load_scenario(path) -> tuple[Scenario, str]:
