@@ -588,6 +588,14 @@ def compare(models, level, layers, scenario_file, logic, encounters, metric, tol
                 scenario, scenario_text = load_scenario(scenario_file)
             except ScenarioError as exc:
                 _fail(str(exc))
+            _load_logic(logic)  # before anything runs or is written
+            from .compare.outcome_level import intruder_variant
+
+            for name in models:  # each compared model as the scenario's intruder, checked like a loaded scenario
+                try:
+                    intruder_variant(scenario, name)
+                except ValueError as exc:
+                    _fail(f"--level outcome: {exc}")
         index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks,
                              seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
                              tolerance=tolerance, metric=metric, layers=parsed_layers, arguments=arguments)  # fmt: skip

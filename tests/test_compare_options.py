@@ -213,3 +213,175 @@ def test_cli_outcome_options_reach_compare_outcomes(runner, tmp_path, monkeypatc
     table = pd.read_csv(out / "outcome_differences.csv")
     assert {"value_a", "value_b", "dropped", "resamples"} <= set(table.columns) and set(table["model_a"]) == {ROTOR}
     assert "dropped because the lowc ratio is undefined" in (out / "index.html").read_text()
+
+
+# ------------------------------------------------------------------- audit fixes (issue 6)
+
+SCENARIOS = PROJECT_ROOT / "scenarios"
+BELOW_500 = SCENARIOS / "fwse_vs_rotorcraft_below_500ft.toml"
+
+
+def _no_closed_loop(monkeypatch):
+    """Any encounter generation fails the test: the checks under test must come before it."""
+    import encsim.compare.outcome_level as outcome_level
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("encounters were generated before the scenario was checked")
+
+    monkeypatch.setattr(outcome_level, "generate_encounters", refuse)
+
+
+def _fake_closed_loop(monkeypatch) -> list:
+    """Record each intruder variant and return hand-made outcomes instead of flying encounters."""
+    import encsim.compare.outcome_level as outcome_level
+
+    variants = []
+
+    def generate(scenario, ids=None):
+        variants.append(scenario)
+        return scenario
+
+    monkeypatch.setattr(outcome_level, "generate_encounters", generate)
+    monkeypatch.setattr(outcome_level, "simulate", lambda encounters, logic: outcomes(300, 80, 10, rng=len(variants)))
+    return variants
+
+
+def test_outcome_level_refuses_an_intruder_model_that_cannot_make_encounters(monkeypatch):
+    from encsim.compare.outcome_level import compare_outcomes
+    from encsim.io.scenario import load_scenario
+
+    _no_closed_loop(monkeypatch)
+    scenario, _ = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
+    with pytest.raises(ValueError) as info:
+        compare_outcomes(scenario, ROTOR, "balloon_v1", encounters=50)
+    assert "balloon_v1" in str(info.value) and "encounters refused" in str(info.value)
+
+
+def test_cli_outcome_level_refuses_a_balloon_intruder_before_writing_anything(runner, tmp_path, monkeypatch):
+    _no_closed_loop(monkeypatch)
+    out = tmp_path / "balloon"
+    args = ["compare", ROTOR, "balloon_v1", "--level", "outcome", "--scenario", str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "--encounters", "50", "--tracks", "50", "--report", str(out)]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "balloon_v1" in result.output and "encounters refused" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_outcome_level_maps_the_layer_preset_by_its_edges(monkeypatch):
+    from encsim.compare.outcome_level import compare_outcomes, intruder_variant
+    from encsim.io.scenario import load_scenario, parse_scenario
+
+    below, _ = load_scenario(BELOW_500)  # intruder rotorcraft, L = 1 = 50-500 ft
+    variant, notes = intruder_variant(below, FWSE)
+    assert variant.intruder.presets == {"G": 1, "A": 4, "L": 1} and variant.intruder.model == FWSE
+    assert any("50-500 ft" in note and "L=1" in note for note in notes)
+    for other, layers in ((RADES, "500-1200, 1200-3000, 3000-5000, 5000-18000"), ("glider_v1", "0-1200, 1200-3000")):
+        with pytest.raises(ValueError) as info:
+            intruder_variant(below, other)
+        assert "50-500 ft" in str(info.value) and other in str(info.value) and layers in str(info.value)
+    # the radar model's L = 1 is 500-1200 ft, the OpenSky models' L = 2; its layer table restates the registry's
+    radar_text = (SCENARIOS / "uncor_1200code_v2p1_above_500ft.toml").read_text()
+    radar = parse_scenario(radar_text.replace("[intruder]\nmodel = \"uncor_1200code_v2p1\"\npresets = { G = 1, A = 4 }",
+                                              "[intruder]\nmodel = \"uncor_1200code_v2p1\"\npresets = { G = 1, A = 4, L = 1 }"))  # fmt: skip
+    assert radar.intruder.presets["L"] == 1
+    opensky, notes = intruder_variant(radar, FWSE)
+    assert opensky.intruder.presets["L"] == 2 and opensky.intruder.layers_ft is None
+    assert any("500-1200 ft" in note and "L=2" in note for note in notes)
+    same_table, _ = intruder_variant(radar, "uncor_1200code_v1")
+    assert same_table.intruder.presets["L"] == 1 and same_table.intruder.layers_ft == radar.intruder.layers_ft
+    # a layer table that overrides the registry's means nothing for a model with other layers: refused
+    custom = parse_scenario(radar_text.replace("[5000, 18000]]\n\n[geometry]", "[5000, 12500]]\n\n[geometry]"))
+    with pytest.raises(ValueError, match="layers_ft"):
+        intruder_variant(custom, FWSE)
+    # through compare_outcomes: refused before any encounter; mapped presets reach the generator and the notes
+    _no_closed_loop(monkeypatch)
+    with pytest.raises(ValueError, match="50-500 ft"):
+        compare_outcomes(below, ROTOR, RADES, encounters=50)
+    variants = _fake_closed_loop(monkeypatch)
+    result = compare_outcomes(radar, RADES, FWSE, encounters=50, n_boot=50)
+    assert [v.intruder.presets.get("L") for v in variants] == [1, 2]
+    assert any("L=2" in note for note in result.notes)
+
+
+def test_track_level_keeps_to_the_shared_layers_by_default(monkeypatch):
+    import encsim.compare.track_level as track_level
+
+    calls = []
+    real = track_level.track_features
+
+    def spy(model, n, duration_s, rng, presets=None, layers=None, **kwargs):
+        calls.append(layers)
+        return real(model, n, duration_s, rng, presets, layers, with_start_altitude=True).assign(
+            outside=lambda f: ~f["start_alt_ft"].between(1200, 5000)).drop(columns="start_alt_ft")
+
+    monkeypatch.setattr(track_level, "track_features", spy)
+    table = track_level.compare_tracks(FWSE, "glider_v1", n=40, duration_s=10, presets={"G": 1, "A": 4}, n_boot=20)
+    assert calls == [[(1200.0, 3000.0), (3000.0, 5000.0)]] * 2
+    assert table.set_index("feature").loc["outside", ["mean_a", "mean_b"]].tolist() == [0.0, 0.0]
+    assert table.attrs["layers_ft"] == [(1200.0, 3000.0), (3000.0, 5000.0)]
+
+
+def test_cli_track_level_states_its_layers_and_splits_the_intervals(runner, tmp_path):
+    out = tmp_path / "tracks"
+    result = runner.invoke(main, ["compare", FWSE, "glider_v1", "--level", "track", "--tracks", "50", "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    track_part = page[page.index("<h2>Track level</h2>"):]
+    assert "1200-3000, 3000-5000 ft" in track_part
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["track_level"]["pairs"][0]["layers_ft"] == [[1200, 3000], [3000, 5000]]
+    table = pd.read_csv(out / "track_distances.csv")
+    for name in ("mean_difference_ci", "wasserstein1_ci", "ks_statistic_ci"):
+        assert name not in table.columns
+        assert table[f"{name}_low"].dtype == np.float64 and table[f"{name}_high"].dtype == np.float64
+        assert (table[f"{name}_low"] <= table[f"{name}_high"]).all()
+
+
+def test_a_reused_report_folder_keeps_no_stale_files(runner, tmp_path):
+    out = tmp_path / "report"
+    # an earlier report (this is what a report written before the files were listed looks like)
+    out.mkdir()
+    (out / "provenance.json").write_text(json.dumps({"encsim_version": "0", "levels": ["model", "track"], "models": []}))
+    (out / "track_distances.csv").write_text("feature\nspeed_kt\n")
+    (out / "layers_5.png").write_bytes(b"png")
+    (out / "my_notes.txt").write_text("kept")
+    result = runner.invoke(main, ["compare", FWSE, ROTOR, "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert not (out / "track_distances.csv").exists() and not (out / "layers_5.png").exists()
+    assert (out / "my_notes.txt").read_text() == "kept"
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["levels"] == ["model"]
+    assert set(record["files"]) == {p.name for p in out.iterdir()} - {"my_notes.txt"}
+    assert {"index.html", "provenance.json", "model_distances.csv", "model_dynamics.csv"} <= set(record["files"])
+    # a second run removes what the first listed, and only that
+    (out / "heatmap.png").unlink()
+    again = runner.invoke(main, ["compare", FWSE, "glider_v1", "--report", str(out)])
+    assert again.exit_code == 0, again.output
+    assert set(json.loads((out / "provenance.json").read_text())["files"]) == {p.name for p in out.iterdir()} - {"my_notes.txt"}
+    # a folder that holds something else is refused and left alone
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "index.html").write_text("somebody's page")
+    refused = runner.invoke(main, ["compare", FWSE, ROTOR, "--report", str(other)])
+    assert refused.exit_code == 2 and "not an encsim compare report" in refused.output
+    assert [p.name for p in other.iterdir()] == ["index.html"] and (other / "index.html").read_text() == "somebody's page"
+
+
+def test_cli_refuses_an_unknown_logic_before_writing_anything(runner, tmp_path, monkeypatch):
+    _no_closed_loop(monkeypatch)
+    out = tmp_path / "logic"
+    args = ["compare", ROTOR, FWSE, "--level", "outcome", "--scenario", str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "--logic", "nosuch", "--encounters", "50", "--tracks", "50", "--report", str(out)]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "--logic" in result.output and "nosuch" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    from encsim.compare.report import write_report
+    from encsim.io.scenario import load_scenario
+
+    scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
+    with pytest.raises(ValueError, match="nosuch"):
+        write_report([ROTOR, FWSE], out, levels=("model", "track", "outcome"), scenario=scenario, scenario_text=text,
+                     logic="nosuch", n_tracks=50)  # fmt: skip
+    assert not out.exists()

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from ..bayes import load_model
 from ..encounters import generate_encounters
-from ..io.scenario import Scenario
+from ..io.scenario import Scenario, _format_errors
 from ..simulate import simulate
+from .model_level import format_layers
 
 METRICS = ("p_nmac_nominal", "p_nmac_mitigated", "p_lowc_nominal", "p_lowc_mitigated", "risk_ratio", "lowc_ratio", "alert_rate")
 METRIC_ALIASES = {"nmac": "risk_ratio", "lowc": "lowc_ratio"}
@@ -85,14 +87,81 @@ class OutcomeComparison:
     encounters: int = 0
 
 
-def _with_intruder(scenario: Scenario, model_name: str, notes: list) -> Scenario:
+def _layer_table(model, spec=None) -> list[tuple[float, float]]:
+    """The layer table in force for an aircraft (decisions.md section 2): the scenario's, else the registry's."""
+    from .model_level import layer_pairs
+
+    if spec is not None and spec.layers_ft is not None:
+        return [(float(lo), float(hi)) for lo, hi in spec.layers_ft]
+    return layer_pairs(model)
+
+
+def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, list[str]]:
+    """The scenario with its intruder model replaced by ``model_name``, validated like a loaded scenario.
+
+    - The variant goes through the scenario checks of `encsim.io.scenario` (pydantic validation and
+      the registry's "encounters" rule, decisions.md section 2): a model that cannot make encounters
+      (balloon, skydiving, correlated, ...) is refused with the registry's reason.
+    - Intruder presets apply where the model has the variable (the notes name the others).
+    - An ``L`` preset names a layer by index in the table of the scenario's own intruder model (its
+      ``layers_ft``, else the registry's); it is mapped by its altitude edges to the layer of
+      ``model_name`` with the same edges (decisions.md section 1), and refused if there is none.
+    - A scenario ``layers_ft`` (one layer per L bin of the scenario's intruder model) is kept for a
+      model with the same registry layer table; for another model it is dropped if it only restates
+      the registry's table (that model's own table is used) and refused if it overrides it.
+
+    Returns the variant and notes saying what was done. Raises `ScenarioError` (a ``ValueError``).
+    """
+    from ..io.scenario import ScenarioError, _check_models
+
+    source = f"scenario {scenario.name or '(unnamed)'} with intruder model {model_name}"
+    original = scenario.intruder
+    # first the rule of scenario loading: may this model make encounters at all? (registry, decisions.md section 2)
+    _check_models(scenario.model_copy(update={"intruder": original.model_copy(update={"model": model_name})}), source)
     model = load_model(model_name)
-    presets = {k: v for k, v in scenario.intruder.presets.items() if k in model.roles}
-    dropped = sorted(set(scenario.intruder.presets) - set(presets))
+    notes: list[str] = []
+    presets = {k: v for k, v in original.presets.items() if k in model.roles}
+    dropped = sorted(set(original.presets) - set(presets))
     if dropped:
         notes.append(f"{model_name} has no {', '.join(dropped)}: those intruder presets do not apply")
-    intruder = scenario.intruder.model_copy(update={"model": model_name, "presets": presets})
-    return scenario.model_copy(update={"intruder": intruder})
+    update: dict = {"model": model_name, "presets": presets}
+    reference = model if model_name == original.model else load_model(original.model)
+    table_scenario = _layer_table(reference, original)  # what the scenario's L preset and layers_ft refer to
+    table_model = table_scenario
+    if model_name != original.model and _layer_table(model) != _layer_table(reference):
+        table_model = _layer_table(model)
+        if original.layers_ft is not None:
+            if table_scenario != _layer_table(reference):
+                raise ScenarioError(
+                    f"{source}: intruder.layers_ft = {format_layers(table_scenario)} ft overrides the layer table of "
+                    f"{original.model} and has no meaning for {model_name}, whose layers are {format_layers(table_model)} ft; "
+                    "remove layers_ft from the scenario or compare models with the same layer table"
+                )  # fmt: skip
+            update["layers_ft"] = None
+            notes.append(f"intruder layers_ft {format_layers(table_scenario)} ft (the layer table of {original.model}) "
+                         f"replaced by the layers of {model_name}: {format_layers(table_model)} ft")  # fmt: skip
+    if "L" in presets:
+        bin1 = presets["L"]
+        if not 1 <= bin1 <= len(table_scenario):
+            raise ScenarioError(f"{source}: intruder preset L={bin1} is not a layer of {original.model} "
+                                f"({len(table_scenario)} layers: {format_layers(table_scenario)} ft)")  # fmt: skip
+        layer = table_scenario[bin1 - 1]
+        if layer not in table_model:
+            raise ScenarioError(
+                f"{source}: intruder preset L={bin1} is the layer {format_layers([layer])} ft AGL of {original.model}; "
+                f"no layer of {model_name} has these edges (its layers: {format_layers(table_model)} ft), so the "
+                "outcome level cannot keep the intruder in the same altitudes"
+            )  # fmt: skip
+        presets["L"] = table_model.index(layer) + 1
+        notes.append(f"intruder preset L={bin1} ({format_layers([layer])} ft AGL in {original.model}) is L={presets['L']} "
+                     f"of {model_name} (layers matched by their edges)")  # fmt: skip
+    intruder = original.model_copy(update=update)
+    try:
+        variant = Scenario.model_validate(scenario.model_copy(update={"intruder": intruder}).model_dump())
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(exc, source)) from None
+    _check_models(variant, source)
+    return variant, notes
 
 
 def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: str = "daa", encounters: int | None = None,
@@ -114,10 +183,12 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
     notes: list = []
     n = encounters or scenario.run.encounters
     ids = np.arange(scenario.run.first_id, scenario.run.first_id + n)
-    outcomes = []
-    for model in (model_a, model_b):
-        variant = _with_intruder(scenario, model, notes)
-        outcomes.append(simulate(generate_encounters(variant, ids=ids), logic))
+    variants = []
+    for model in (model_a, model_b):  # both checked before any encounter is generated
+        variant, variant_notes = intruder_variant(scenario, model)
+        variants.append(variant)
+        notes.extend(note for note in variant_notes if note not in notes)
+    outcomes = [simulate(generate_encounters(variant, ids=ids), logic) for variant in variants]
     return summarise_outcomes(outcomes[0], outcomes[1], model_a, model_b, logic=logic, metric=metric, tolerance=tolerance,
                               n_boot=n_boot, confidence=confidence, rng=rng, max_dropped_fraction=max_dropped_fraction,
                               notes=notes)  # fmt: skip

@@ -15,6 +15,7 @@ import html
 import itertools
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -90,21 +91,27 @@ def _heat_map(table: pd.DataFrame, path: Path) -> None:
 
 def _track_section(models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int, layers,
                    record: list) -> str:  # fmt: skip
-    from .track_level import compare_tracks
+    from .track_level import compare_tracks, split_intervals
 
     frames, parts = [], []
     for k, (a, b) in enumerate(itertools.combinations(models, 2)):
         table = compare_tracks(a, b, n=n_tracks, duration_s=duration_s, rng=seed + k, presets=presets, layers=layers,
                                n_boot=TRACK_RESAMPLES)  # fmt: skip
+        pair_layers = table.attrs["layers_ft"]
         record.append({"model_a": a, "model_b": b, "seed": seed + k, "bootstrap_seed": seed + k, "tracks_per_model": n_tracks,
-                       "duration_s": duration_s, "bootstrap_resamples": TRACK_RESAMPLES})  # fmt: skip
+                       "duration_s": duration_s, "bootstrap_resamples": TRACK_RESAMPLES,
+                       "layers_ft": [list(layer) for layer in pair_layers]})  # fmt: skip
+        table = split_intervals(table)
         frames.append(table.assign(model_a=a, model_b=b))
-        parts.append(f"<h3>{html.escape(a)} vs {html.escape(b)}</h3>{table.round(4).to_html(index=False)}")
+        chosen = "the requested layers" if layers else "every layer both models have"
+        parts.append(f"<h3>{html.escape(a)} vs {html.escape(b)}</h3><p>Tracks starting in {chosen}: "
+                     f"{html.escape(format_layers(pair_layers))} ft AGL (in each model's proportions).</p>"
+                     f"{table.round(4).to_html(index=False)}")  # fmt: skip
     pd.concat(frames, ignore_index=True).to_csv(out / "track_distances.csv", index=False)
-    where = f" starting in the layers {format_layers(layers)} ft (in each model's proportions)" if layers else ""
-    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model{where}, flown under each model's limits; "
-            f"seed {seed} (+ pair index); differences are B - A with 95 % bootstrap intervals; effect sizes first, "
-            "p-values last.</p>" + "".join(parts))  # fmt: skip
+    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, starting in the layers named under each "
+            f"pair (the same layers as the model level), flown under each model's limits; seed {seed} (+ pair index); "
+            "differences are B - A with 95 % bootstrap intervals (columns _low, _high); effect sizes first, p-values last; "
+            "tracks may leave their starting layer.</p>" + "".join(parts))  # fmt: skip
 
 
 def _outcome_section(models: list[str], out: Path, scenario, logic: str, encounters: int, tolerance: float, metric: str,
@@ -117,7 +124,8 @@ def _outcome_section(models: list[str], out: Path, scenario, logic: str, encount
         record.append({"model_a": a, "model_b": b, "encounters_per_model": encounters, "encounter_seed": scenario.run.seed,
                        "first_encounter_id": scenario.run.first_id, "bootstrap_seed": seed, "bootstrap_resamples": result.n_boot,
                        "encounters_simulated_per_model": result.encounters,
-                       "metric": result.metric, "dropped_resamples": result.dropped, "verdict": result.verdict})  # fmt: skip
+                       "metric": result.metric, "dropped_resamples": result.dropped, "verdict": result.verdict,
+                       "notes": list(result.notes)})  # fmt: skip
         values = result.table.rename(columns={"model_a": "value_a", "model_b": "value_b"})  # the pair's names go in model_a/b
         frames.append(values.assign(model_a=a, model_b=b, logic=logic))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
@@ -132,6 +140,83 @@ def _outcome_section(models: list[str], out: Path, scenario, logic: str, encount
             f"tolerance {tolerance:g}; resamples where a ratio is undefined are dropped and counted (more than "
             f"{MAX_DROPPED_FRACTION:.0%} dropped, or a zero-width interval: inconclusive).{html.escape(layer_note)}</p>"
             + "".join(parts))  # fmt: skip
+
+REPORT_KIND = "encsim compare"
+_LEGACY_FILES = ("index.html", "provenance.json", "model_distances.csv", "model_dynamics.csv", "track_distances.csv",
+                 "outcome_differences.csv", "heatmap.png")  # fmt: skip
+
+
+def _is_report_file_name(name) -> bool:
+    return isinstance(name, str) and Path(name).name == name and name not in ("", ".", "..")
+
+
+def _earlier_report_files(out: Path) -> list[str] | None:
+    """The files an earlier ``encsim compare`` report in ``out`` wrote (from its provenance.json), or
+    None if ``out`` holds no such report. Reports written before provenance.json listed its files
+    are recognised by their record and give the names encsim compare writes."""
+    try:
+        record = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    if record.get("report") == REPORT_KIND and isinstance(record.get("files"), list):
+        return [name for name in record["files"] if _is_report_file_name(name)]
+    if {"encsim_version", "levels", "models"} <= set(record) and "report" not in record:
+        return [p.name for p in out.iterdir() if p.name in _LEGACY_FILES or re.fullmatch(r"layers_\d+\.png", p.name)]
+    return None
+
+
+def prepare_report_folder(out_dir) -> Path:
+    """Make ``out_dir`` ready for a report: create it, or clear an earlier report's files.
+
+    A folder that exists and is not empty must hold an earlier encsim compare report (its
+    provenance.json); the files that report listed are removed, and nothing else. Any other
+    non-empty folder is refused (``ValueError``), so nothing of somebody else's is overwritten.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--report {out}: a file, not a folder")
+    if not out.exists() or not any(out.iterdir()):
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    earlier = _earlier_report_files(out)
+    if earlier is None:
+        raise ValueError(f"--report {out}: the folder is not empty and is not an encsim compare report (it has no provenance.json "
+                         "written by encsim compare); give a new or empty folder, or the folder of an earlier report")  # fmt: skip
+    for name in earlier:
+        path = out / name
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+    return out
+
+
+def _planned_files(n_pairs: int, levels) -> list[str]:
+    names = ["index.html", "provenance.json", "model_distances.csv", "model_dynamics.csv", "heatmap.png"]
+    names += [f"layers_{k}.png" for k in range(n_pairs)]
+    if "track" in levels:
+        names.append("track_distances.csv")
+    if "outcome" in levels:
+        names.append("outcome_differences.csv")
+    return names
+
+
+def _check_inputs(models: list[str], levels, layers, scenario, logic: str) -> None:
+    """Everything that can be refused is refused before anything is computed at length or written."""
+    if "track" in levels:
+        from .track_level import track_layers
+
+        for a, b in itertools.combinations(models, 2):
+            track_layers(a, b, layers)
+    if "outcome" in levels:
+        if scenario is None:
+            raise ValueError("the outcome level needs a scenario")
+        from ..avoidance import resolve_logic
+        from .outcome_level import intruder_variant
+
+        resolve_logic(logic)  # LogicSpecError, a ValueError, names the logic
+        for name in models:
+            intruder_variant(scenario, name)  # a model that cannot make encounters, a layer preset it lacks
 
 
 def _json_safe(value):
@@ -162,6 +247,7 @@ def provenance_record(models: list[str], *, levels, presets, layers, n_tracks: i
     """The inputs of a comparison report (without the per-pair details, which `write_report` adds)."""
     used = [_model_record(name, "compared") for name in models]
     record = {
+        "report": REPORT_KIND,
         "encsim_version": __version__,
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": command if command is not None else " ".join(sys.argv),
@@ -219,14 +305,17 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
 
     layers = parse_layers(layers)
     metric = resolve_metric(metric)
-    if "outcome" in levels and scenario is None:
-        raise ValueError("the outcome level needs a scenario")
+    _check_inputs(models, levels, layers, scenario, logic)
     comparisons = [compare_models(a, b, presets=presets, layers=layers) for a, b in itertools.combinations(models, 2)]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_report_folder(out_dir)
+    planned = _planned_files(len(comparisons), levels)
     record = provenance_record(models, levels=levels, presets=presets, layers=layers, n_tracks=n_tracks, duration_s=duration_s,
                                seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
                                tolerance=tolerance, metric=metric, arguments=arguments, command=command)  # fmt: skip
+    # first a record listing every file this run may write: a run that stops half-way leaves a folder
+    # the next run recognises and clears
+    (out / "provenance.json").write_text(json.dumps(_json_safe({**record, "complete": False, "files": planned}), indent=2) + "\n",
+                                         encoding="utf-8")  # fmt: skip
     distance_frames, dynamics_frames, sections = [], [], []
     heat = {}
     for k, comparison in enumerate(comparisons):
@@ -259,6 +348,8 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
     if "outcome" in levels:
         track_html += _outcome_section(models, out, scenario, logic, encounters, tolerance, metric, seed, layers,
                                        record["outcome_level"]["pairs"])  # fmt: skip
+    record["complete"] = True
+    record["files"] = sorted({"index.html", "provenance.json"} | {name for name in planned if (out / name).exists()})
     record = _json_safe(record)
     layer_text = f"{format_layers(layers)} ft AGL" if layers else "all layers each pair shares"
     (out / "provenance.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -133,16 +133,46 @@ def compare_features(features_a: pd.DataFrame, features_b: pd.DataFrame, *, n_bo
     return pd.DataFrame(rows)
 
 
+def track_layers(model_a, model_b, layers=None) -> list[tuple[float, float]]:
+    """The layers the track level samples: ``layers`` (edges in ft AGL), which must be layers of both
+    models, else every layer both models have -- the same selection as the model level
+    (`select_layers`). ``ValueError`` naming the layers if there is none."""
+    a, b = _model(model_a), _model(model_b)
+    chosen, unmatched, _ = select_layers(a, b, layers)
+    if not chosen:
+        raise ValueError(f"{a.name} and {b.name} share no altitude layer ({a.name}: {format_layers(layer_pairs(a))} ft; "
+                         f"{b.name}: {format_layers(layer_pairs(b))} ft): the track level has nothing to compare")  # fmt: skip
+    return chosen
+
+
+def split_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with each interval column ``<name>`` (a (low, high) pair) as numeric ``<name>_low``, ``<name>_high``."""
+    out = table.copy()
+    for name in [c for c in table.columns if c.endswith("_ci")]:
+        position = out.columns.get_loc(name)
+        pairs = np.array([tuple(v) for v in out.pop(name)], dtype=np.float64).reshape(-1, 2)
+        out.insert(position, f"{name}_high", pairs[:, 1])
+        out.insert(position, f"{name}_low", pairs[:, 0])
+    return out
+
+
 def compare_tracks(model_a, model_b, *, n: int = 2000, duration_s: int = 120, rng=0, presets: dict | None = None,
                    n_boot: int = 500, confidence: float = 0.95, layers=None) -> pd.DataFrame:  # fmt: skip
     """Sample, fly and compare ``n`` tracks of each model (independent streams for the two models).
 
-    ``layers`` (edges in ft AGL): only tracks starting in those layers, which must be layers of
-    both models (``ValueError`` naming the layer and the available ones otherwise).
+    Only tracks starting in ``layers`` (edges in ft AGL; they must be layers of both models,
+    ``ValueError`` naming the layer and the available ones otherwise) are compared; by default
+    every layer both models have (as at the model level). A model whose every layer is compared is
+    sampled from its full initial network. The layers are in ``table.attrs["layers_ft"]``; the
+    interval columns hold (low, high) pairs (`split_intervals` makes them numeric columns).
     """
     seeds = np.random.SeedSequence(rng).spawn(2)
-    if parse_layers(layers) is not None:
-        select_layers(_model(model_a), _model(model_b), layers)  # the same error as at model level
-    features_a = track_features(model_a, n, duration_s, seeds[0], presets, layers)
-    features_b = track_features(model_b, n, duration_s, seeds[1], presets, layers)
-    return compare_features(features_a, features_b, n_boot=n_boot, confidence=confidence, rng=rng)
+    a, b = _model(model_a), _model(model_b)
+    chosen = track_layers(a, b, layers)
+    features = []
+    for model, seed in ((a, seeds[0]), (b, seeds[1])):
+        every = sorted(layer_pairs(model)) == chosen  # the whole table: plain sampling (the same law)
+        features.append(track_features(model, n, duration_s, seed, presets, None if every else chosen))
+    table = compare_features(features[0], features[1], n_boot=n_boot, confidence=confidence, rng=rng)
+    table.attrs["layers_ft"] = chosen
+    return table
