@@ -224,6 +224,11 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert "note: interval" in result.output  # 300 encounters: the estimator's caution is printed under its row
     stored = read_encounter_file(out)
     assert stored["logic"] == "daa" and len(stored["outcomes"]) == 300
+    from encsim.avoidance import PilotModel, daa_params
+
+    closed_loop = stored["closed_loop"]  # what decided the mitigated flights, besides the encounters
+    assert closed_loop["logic_params"] == daa_params("do365").tolist() and closed_loop["decision_period_s"] == 1.0
+    assert closed_loop["pilot"]["initial_delay_s"] == PilotModel().initial_delay_s and len(closed_loop["logic_source_sha256"]) == 64
     assert set(stored["outcomes"]["encounter_id"]) == set(stored["metadata"]["encounter_id"])
     bad = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "acas", "-o", str(tmp_path / "x.h5")])
     assert bad.exit_code == 2 and "module:object" in bad.output
@@ -232,6 +237,7 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 2 and "[geometry]" in page
     assert "note: interval" in page and "nuisance alert rate" in page and "resolved (LOWC)" in page
+    assert "logic_source_sha256" in page and "created_utc" not in page and "written 20" in page
     nominal_only = tmp_path / "nominal.h5"
     assert runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(nominal_only), "--encounters", "20",
                                 "--quiet"]).exit_code == 0  # fmt: skip

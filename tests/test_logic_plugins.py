@@ -108,6 +108,9 @@ def test_run_directory_with_a_plugin_logic_resumes_with_honest_progress_and_repo
     assert report.exit_code == 0, report.output
     page = (plugin_dir / "report.html").read_text()
     assert "my_logic:climb_when_close" in page and "risk ratio" in page.lower()
+    joined = read_encounter_file(result.results_path)
+    assert joined["closed_loop"]["logic_function"] == "my_logic:climb_when_close"  # carried over from the chunks
+    assert joined["attrs"]["command"] and joined["attrs"]["created_utc"].startswith("20")
 
 
 @pytest.mark.filterwarnings("ignore:a plain Python logic")

@@ -8,7 +8,10 @@ Layout:
   ``n_encounters``, ``attempts``, ``acceptance_rate``, ``rejections`` (JSON);
 - ``metadata/<column>``: one dataset per metadata column (one row per encounter);
 - ``ownship/initial/<field>`` and ``intruder/initial/<field>``: placed initial states (ft, ft/s, rad);
-- ``ownship/schedule/{offsets,t_s,hdot_fps,psidot_rad_s,vdot_fps2}`` and the intruder's: commands.
+- ``ownship/schedule/{offsets,t_s,hdot_fps,psidot_rad_s,vdot_fps2}`` and the intruder's: commands;
+- with a logic, ``outcomes/<column>`` (`encsim.simulate.OUTCOME_COLUMNS` with ids and weights) and
+  the attributes ``logic`` and ``closed_loop`` (JSON: the logic's parameters and source sha256, the
+  pilot and surveillance models, the decision period, well-clear preset and NMAC cylinder).
 
 ``fly_commands(initial, schedule, duration)`` with these arrays replays every encounter exactly.
 Optionally (``--trajectories``) ``ownship/trajectories/<field>`` and the intruder's hold the placed
@@ -84,6 +87,8 @@ class EncounterFileWriter(AtomicH5Writer):
         group = self._file.require_group("outcomes")
         group.attrs["logic"] = logic_name
         group.attrs["columns"] = json.dumps(list(outcomes.columns))
+        if "closed_loop" in outcomes.attrs:  # logic parameters, pilot, surveillance... (encsim.simulate)
+            group.attrs["closed_loop"] = json.dumps(outcomes.attrs["closed_loop"])
         for column in outcomes.columns:
             _append(group, column, outcomes[column].to_numpy())
 
@@ -138,6 +143,7 @@ def read_encounter_file(path) -> dict:
             columns = json.loads(f["outcomes"].attrs["columns"])
             result["outcomes"] = pd.DataFrame({c: f["outcomes"][c][()] for c in columns})
             result["logic"] = str(f["outcomes"].attrs.get("logic", f.attrs.get("logic", "")))
+            result["closed_loop"] = json.loads(f["outcomes"].attrs.get("closed_loop", "{}"))
         for role in ("ownship", "intruder"):
             if role not in f:  # a joined run file holds metadata and outcomes only
                 continue

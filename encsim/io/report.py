@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from .. import __version__
 from .encounters_file import read_encounter_file
+from .scenario import parse_scenario
 
 
 def _png(figure) -> str:
@@ -20,7 +22,7 @@ def _png(figure) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}" alt="figure">'
 
 
-def _scatter(outcomes: pd.DataFrame) -> str:
+def _scatter(outcomes: pd.DataFrame, nmac_radius_ft: float, nmac_half_height_ft: float) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,8 +39,8 @@ def _scatter(outcomes: pd.DataFrame) -> str:
         for label, mask, colour in categories:
             axis.scatter(outcomes.loc[mask, f"{run}_hmd_ft"], outcomes.loc[mask, f"{run}_vmd_ft"], s=6, color=colour,
                          label=f"{label} ({int(mask.sum())})", alpha=0.7)  # fmt: skip
-        axis.axvline(500, color="k", lw=0.8, ls=":")
-        axis.axhline(100, color="k", lw=0.8, ls=":")
+        axis.axvline(nmac_radius_ft, color="k", lw=0.8, ls=":")  # the scenario's NMAC cylinder
+        axis.axhline(nmac_half_height_ft, color="k", lw=0.8, ls=":")
         axis.set_xlabel(f"{run} HMD (ft)")
         axis.set_title(f"{run} run")
     axes[0].set_ylabel("VMD (ft)")
@@ -75,6 +77,8 @@ def write_run_report(results_path, output=None) -> Path:
     if "outcomes" not in stored:
         raise ValueError(f"{results_path} has no closed-loop outcomes: run the scenario with --logic")
     outcomes, attrs = stored["outcomes"], stored["attrs"]
+    metrics = parse_scenario(str(attrs["scenario_text"]), check_models=False).metrics
+    nmac_cylinder = (metrics.nmac_radius_ft, metrics.nmac_half_height_ft)
     rows = [(row.name, "refused" if row.estimate is None else f"{row.estimate:.4g}", row.interval_text(),
              row.detail + "".join(f"; note: {note}" for note in row.notes)) for row in closed_loop_summary(outcomes)]  # fmt: skip
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
@@ -85,11 +89,14 @@ pre{{background:#f6f6f6;padding:8px;font-size:12px}}</style></head><body>
 <p>{len(outcomes)} encounters, logic <b>{html.escape(stored.get("logic", ""))}</b>; acceptance rate {float(attrs["acceptance_rate"]):.4f};
 seed {attrs["seed"]}; written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsim {__version__}.</p>
 <table><tr><th>metric</th><th>estimate</th><th>95 % CI</th><th>detail</th></tr>{table}</table>
-<h2>Closest approach, nominal and mitigated</h2>{_scatter(outcomes)}
+<h2>Closest approach, nominal and mitigated</h2>{_scatter(outcomes, *nmac_cylinder)}
 <h2>Alert timing</h2>{_alert_timeline(outcomes)}
 <h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))} ({html.escape(str(attrs["ownship_model_sha256"]))}),
 intruder {html.escape(str(attrs["intruder_model"]))} ({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
-{html.escape(str(attrs["rejections"]))}.</p><pre>{html.escape(str(attrs["scenario_text"]))}</pre></body></html>"""
+{html.escape(str(attrs["rejections"]))}; written {html.escape(str(attrs.get("created_utc", "?")))} by
+<code>{html.escape(str(attrs.get("command", "?")))}</code>.</p>
+<h3>Closed loop</h3><pre>{html.escape(json.dumps(stored.get("closed_loop", {}), indent=1))}</pre>
+<h3>Scenario</h3><pre>{html.escape(str(attrs["scenario_text"]))}</pre></body></html>"""
     output = Path(output) if output else results_path.with_suffix(".html")
     output.write_text(page, encoding="utf-8")
     return output

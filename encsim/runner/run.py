@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,6 +252,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                            for g in groups}  # fmt: skip
             for key in ("ownship_model", "ownship_model_sha256", "intruder_model", "intruder_model_sha256", "duration_s"):
                 out.attrs[key] = first.attrs[key]
+            group_attrs = {g: {k: first[g].attrs[k] for k in ("logic", "closed_loop") if k in first[g].attrs} for g in groups}
         lengths = []
         for path in paths:
             with h5py.File(path, "r") as chunk:
@@ -260,6 +263,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
         for group_name, columns in layout_info.items():
             group = out.create_group(group_name)
             group.attrs["columns"] = json.dumps([name for name, _, _ in columns])
+            group.attrs.update(group_attrs[group_name])  # the closed loop's logic, parameters, pilot...
             for name, dtype, tail in columns:
                 layout = h5py.VirtualLayout(shape=(total, *tail), dtype=dtype)
                 offset = 0
@@ -269,6 +273,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                     offset += length
                 group.create_virtual_dataset(name, layout, fillvalue=np.nan if dtype.kind == "f" else 0)
         out.attrs.update({
+            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
             "encsim_version": __version__, "scenario_name": scenario.name, "scenario_text": scenario_text,
             "seed": int(scenario.run.seed), "chunk_size": int(scenario.run.chunk_size), "n_chunks": len(paths),
             "n_encounters": total, "rejections": json.dumps(rejections), "logic": logic or "",

@@ -10,7 +10,7 @@ from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import well_clear_preset
 from . import _kernels
 
-__all__ = ["OUTCOME_COLUMNS", "simulate", "simulate_states"]
+__all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 
 
@@ -135,4 +135,45 @@ def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None,
     )  # fmt: skip
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())
+    frame.attrs["closed_loop"] = closed_loop_provenance(
+        logic, pilot=pilot, surveillance=surveillance, decision_period_s=decision_period_s,
+        well_clear=well_clear or scenario.metrics.well_clear,
+        nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+    )  # fmt: skip
     return frame
+
+
+def closed_loop_provenance(logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365",
+                           nmac_ft=(500.0, 100.0)) -> dict:  # fmt: skip
+    """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
+
+    The logic's name, parameter array and the sha256 of the source file that defines it (so a
+    changed plug-in is visible), the pilot and surveillance models, the decision period, the
+    well-clear preset and the NMAC cylinder.
+    """
+    import dataclasses
+    import hashlib
+    import inspect
+
+    from ..avoidance import describe_logic
+
+    function, params = resolve_logic(logic, pilot)
+    source_sha256 = ""
+    try:
+        source = inspect.getsourcefile(getattr(function, "py_func", function))
+        if source:
+            with open(source, "rb") as handle:
+                source_sha256 = hashlib.sha256(handle.read()).hexdigest()
+    except (TypeError, OSError):  # a builtin or a function without a file
+        pass
+    return {
+        "logic": describe_logic(logic),
+        "logic_function": describe_logic(function),
+        "logic_source_sha256": source_sha256,
+        "logic_params": [float(x) for x in params],
+        "pilot": dataclasses.asdict(pilot or PilotModel()),
+        "surveillance": dataclasses.asdict(surveillance or Surveillance()),
+        "decision_period_s": float(decision_period_s),
+        "well_clear": well_clear,
+        "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
+    }
