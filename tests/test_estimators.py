@@ -18,8 +18,11 @@ def test_hand_example_of_daa_reference_4_4():
     w = np.array([1, 1, 2, 2, 4.0])
     nominal = np.array([1, 1, 1, 0, 0])
     mitigated = np.array([0, 1, 0, 1, 0])
-    with pytest.warns(EstimatorWarning, match="wider than half"):  # five encounters say little
+    with warnings.catch_warnings(record=True) as caught:  # five encounters say little, and it is said
+        warnings.simplefilter("always")
         r = risk_ratio(nominal, mitigated, w, n_boot=200)
+    messages = " | ".join(str(c.message) for c in caught if issubclass(c.category, EstimatorWarning))
+    assert "wider than half" in messages and "only 3 nominal event(s)" in messages and "about 17 encounters" in messages
     assert r.p_nominal == pytest.approx(0.4) and r.p_mitigated == pytest.approx(0.3)
     assert r.ratio == pytest.approx(0.75) and r.induced == pytest.approx(0.5) and r.resolved == pytest.approx(0.75)
     assert r.ratio != pytest.approx(2 / 3)  # the unweighted answer
@@ -172,3 +175,12 @@ def test_closed_loop_summary_rows_are_the_estimators_own_figures():
     no_events = outcomes.assign(nominal_nmac=False)
     refused = {row.name: row for row in closed_loop_summary(no_events)}["risk ratio (NMAC)"]
     assert refused.estimate is None and "no nominal event" in refused.detail
+    assert all(row.notes == [] for row in rows.values() if not row.name.startswith("LoWC"))
+    # DEGAS's sanity check: a set built inside the LoWC region cannot measure LoWC
+    narrow = outcomes.assign(nominal_hmd_ft=3000.0, nominal_vmd_ft=np.where(np.arange(w.size) % 2, 50.0, 400.0))
+    narrow_rows = {row.name: row for row in closed_loop_summary(narrow)}
+    assert any("inside the LoWC region" in note for note in narrow_rows["P(LoWC) nominal"].notes)
+    assert narrow_rows["P(NMAC) nominal"].notes == []  # HMD 3000 ft is outside the NMAC region
+    one_event = outcomes.assign(nominal_nmac=np.arange(w.size) == 3, mitigated_nmac=False)
+    row = {row.name: row for row in closed_loop_summary(one_event)}["risk ratio (NMAC)"]
+    assert any("only 1 nominal event" in note and f"{w.size * 10} encounters" in note for note in row.notes)

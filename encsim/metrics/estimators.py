@@ -16,6 +16,7 @@ With no nominal event the ratio is refused, with the Kish effective sample size 
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 BOOTSTRAP_METHODS = ("bc", "percentile", "bca")
+
+
+#: below this many nominal events a ratio's bootstrap interval is not to be trusted (it can collapse
+#: to a point: resamples either repeat the few events or drop them)
+MIN_NOMINAL_EVENTS = 10
 
 
 class EstimatorWarning(UserWarning):
@@ -188,7 +194,7 @@ def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: i
     if p_nom == 0:
         raise ValueError(
             f"no nominal event in {x_nom.size} encounters (N_eff {n_eff:.0f}): the ratio is undefined. "
-            f"P_nom < {3 / n_eff:.3g} (95 %); about 10 / P_nom encounters, at least {3.3 * n_eff:.0f}, "
+            f"P_nom < {min(1.0, 3 / n_eff):.3g} (95 %); about 10 / P_nom encounters, at least {3.3 * n_eff:.0f}, "
             "are needed for ten nominal events"
         )
     p_mit = float(np.sum(w * x_mit) / total)
@@ -206,6 +212,11 @@ def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: i
     )  # fmt: skip
     if ratio >= 1:
         warnings.warn(f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2)
+    nominal_events = int(np.count_nonzero(x_nom))
+    if nominal_events < MIN_NOMINAL_EVENTS:
+        warnings.warn(f"only {nominal_events} nominal event(s): the bootstrap interval understates the uncertainty; "
+                      f"about {math.ceil(x_nom.size * MIN_NOMINAL_EVENTS / nominal_events)} encounters would give "
+                      f"{MIN_NOMINAL_EVENTS}", EstimatorWarning, stacklevel=2)  # fmt: skip
     if np.isfinite(low) and max(ratio - low, high - ratio) > 0.5 * ratio:
         warnings.warn(f"interval {low:.3g}-{high:.3g} is wider than half the ratio {ratio:.3g}: more encounters needed",
                       EstimatorWarning, stacklevel=2)  # fmt: skip

@@ -32,8 +32,26 @@ class SummaryRow:
         return "" if self.estimate is None else f"{self.ci_low:.4g} - {self.ci_high:.4g}"
 
 
+#: DEGAS's sanity regions (daa-reference 4.2): HMD and VMD below these for every encounter means the
+#: encounter set cannot tell the event apart from the geometry it was built with
+NMAC_REGION_FT = (500.0, 100.0)
+LOWC_REGION_FT = (4000.0, 450.0)
+
+
+def _too_narrow(outcomes: pd.DataFrame, region_ft: tuple[float, float], name: str) -> list[str]:
+    if not {"nominal_hmd_ft", "nominal_vmd_ft"} <= set(outcomes.columns):
+        return []
+    hmd, vmd = outcomes["nominal_hmd_ft"].to_numpy(), outcomes["nominal_vmd_ft"].to_numpy()
+    if hmd.size and np.all(hmd < region_ft[0]) and np.all(vmd < region_ft[1]):
+        return [f"every nominal HMD/VMD lies inside the {name} region ({region_ft[0]:g} ft / {region_ft[1]:g} ft): "
+                f"the encounter set is too narrow to measure {name} probabilities or ratios; widen the HMD/VMD proposal"]
+    return []
+
+
 def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
     rows = []
+    notes = {"P(NMAC) nominal": _too_narrow(outcomes, NMAC_REGION_FT, "NMAC"),
+             "P(LoWC) nominal": _too_narrow(outcomes, LOWC_REGION_FT, "LoWC")}  # fmt: skip
     nuisance = outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
     columns = [("P(NMAC) nominal", outcomes["nominal_nmac"]), ("P(NMAC) mitigated", outcomes["mitigated_nmac"]),
                ("P(LoWC) nominal", outcomes["nominal_lowc"]), ("P(LoWC) mitigated", outcomes["mitigated_lowc"]),
@@ -41,7 +59,7 @@ def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[Summar
     for name, column in columns:
         e = weighted_probability(np.asarray(column, dtype=float), w, rng=rng)
         detail = "alert without nominal LoWC" if name.startswith("nuisance") else f"{e.events} events"
-        rows.append(SummaryRow(name, e.probability, e.ci_low, e.ci_high, detail))
+        rows.append(SummaryRow(name, e.probability, e.ci_low, e.ci_high, detail, notes.get(name, [])))
     return rows
 
 
