@@ -131,8 +131,12 @@ def models_info(name: str) -> None:
         click.echo(f"deprecated {'yes' if entry.deprecated else 'no'}")
         click.echo(f"about      {entry.description}")
     hours = model.training_hours()
-    click.echo(f"training   {hours:,.0f} h (total initial count / 3600)" if hours is not None else
-               "training   n/a (initial tables disagree in their totals)")  # fmt: skip
+    if hours is not None:
+        click.echo(f"training   {hours:,.0f} h (total initial count / 3600)")
+    elif model.transition is None or (entry is not None and entry.family in ("correlated", "terminal-geometry")):
+        click.echo("training   n/a (the counts are encounters, not seconds of track)")
+    else:
+        click.echo("training   n/a (initial tables disagree in their totals)")
     click.echo(f"transitions {'yes' if model.has_transitions else 'no (static network)'}")
     click.echo("")
     click.echo(f"{'#':>2} {'label':14s} {'role':7s} {'bins':>4} {'units':10s} {'rate':>9} parents / edges")

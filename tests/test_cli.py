@@ -50,7 +50,10 @@ def test_models_info_reports_skydiving_quirk_and_unknown_names(runner):
     result = runner.invoke(main, ["models", "info", "skydiving_v1"])
     assert result.exit_code == 0
     assert "QUIRK" in result.output and "different totals" in result.output
-    assert "n/a" in result.output  # no training hours when the tables disagree
+    assert "n/a (initial tables disagree" in result.output  # no training hours when the tables disagree
+    for counts_encounters in ("cor_v1", "terminal_v3_radar_encounter_model"):
+        other = runner.invoke(main, ["models", "info", counts_encounters])
+        assert "training   n/a (the counts are encounters" in other.output and encsim.load_model(counts_encounters).training_hours() is None
     unknown = runner.invoke(main, ["models", "info", "uncor_1200only_fwse_v1p3"])
     assert unknown.exit_code == 2
     assert "did you mean uncor_1200only_fwse_v1p2" in unknown.output

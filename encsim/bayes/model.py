@@ -344,7 +344,13 @@ class EncounterModel:
 
     # ---------------------------------------------------------------- description
     def training_hours(self) -> float | None:
-        """Total initial count / 3600 (one count is one second of track), where tables agree."""
+        """Total initial count / 3600 (one count is one second of track), where tables agree.
+
+        None where counts are not seconds of track: correlated and terminal-geometry networks count
+        encounters, and a file without a transition part has no tracks.
+        """
+        if self.transition is None or (self.entry is not None and self.entry.family in ("correlated", "terminal-geometry")):
+            return None
         totals = {int(t.sum()) for t in self.initial.tables if t is not None}
         if len(totals) != 1:
             return None
