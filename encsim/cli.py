@@ -327,6 +327,7 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
         run = scenario.run
     if not str(output).endswith(".h5"):
         _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
+    _require_writable_output(output)
     from .bayes import load_model
 
     try:

@@ -189,6 +189,10 @@ def test_run_without_the_model_files_fails_cleanly_saying_where_it_looked(runner
         assert result.exit_code == 2, (command, result.output)
         assert "not found" in result.output and str(empty) in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r.h5").exists()
+    monkeypatch.undo()
+    nowhere = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "no" / "r.h5"),
+                                   "--encounters", "10", "--quiet"])  # fmt: skip
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
 
 
 def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path):
