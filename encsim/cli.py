@@ -48,9 +48,16 @@ def _require_file_kind(path, kind: str) -> None:
 
 
 def _require_writable_output(output) -> None:
+    """Make the output's folder (``-o out/results.h5`` on a fresh clone), or fail saying why not."""
     folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        _fail(f"-o {output}: the folder {folder} does not exist")
+    if os.path.isdir(output):
+        _fail(f"-o {output}: this is a folder; give a file name")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        _fail(f"-o {output}: cannot create the folder {folder} ({exc.strerror or exc})")
+    if not os.access(folder, os.W_OK):
+        _fail(f"-o {output}: the folder {folder} is not writable")
 
 
 @click.group()

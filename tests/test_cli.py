@@ -189,10 +189,19 @@ def test_run_without_the_model_files_fails_cleanly_saying_where_it_looked(runner
         assert result.exit_code == 2, (command, result.output)
         assert "not found" in result.output and str(empty) in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r.h5").exists()
-    monkeypatch.undo()
-    nowhere = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "no" / "r.h5"),
+
+
+def test_run_makes_a_missing_output_folder_and_refuses_one_it_cannot_make(runner, tmp_path):
+    # a missing output folder is made (the README's -o out/results.h5 on a fresh clone); one that
+    # cannot be made, because a file stands in its path, is refused before any work
+    (tmp_path / "a_file").write_text("")
+    blocked = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "a_file" / "r.h5"),
                                    "--encounters", "10", "--quiet"])  # fmt: skip
-    assert nowhere.exit_code == 2 and "does not exist" in nowhere.output
+    assert blocked.exit_code == 2 and "cannot create the folder" in blocked.output and "Traceback" not in blocked.output
+    made = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "new" / "r.h5"),
+                                "--encounters", "10", "--quiet"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "new" / "r.h5").is_file()
 
 
 def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path):
