@@ -291,7 +291,7 @@ def test_report_plot_and_merge_refuse_the_wrong_inputs_by_name(runner, tmp_path)
         (["report", str(tracks)], "this is a tracks file, not a results file"),
         (["report", str(tmp_path)], "results.h5: no such file"),
         (["plot", str(not_hdf5)], "not an HDF5 file (expected a tracks file"),
-        (["plot", str(tracks), "-o", str(tmp_path / "missing" / "p.png")], "the folder"),
+        (["plot", str(tracks), "-o", str(not_hdf5 / "p.png")], "cannot create the folder"),
         (["merge", str(tmp_path)], "not a run directory (no manifest.json"),
     ]
     for args, words in cases:
