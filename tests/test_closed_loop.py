@@ -204,3 +204,27 @@ def test_daa_vertical_and_both_dimensions_resolve_a_head_on(logic_name):
     assert row["nominal_nmac"] and not row["mitigated_nmac"]
     if logic_name == "daa-vertical":
         assert row["mitigated_hmd_ft"] < 100.0 and row["mitigated_vmd_ft"] > 300.0  # resolved vertically
+
+
+def test_reference_logics_fly_in_a_kernel_cached_on_disk():
+    """The reference logics are chosen by id inside a disk-cached kernel, so a new process (a CLI
+    run, a runner worker, a notebook) loads it instead of compiling it again for half a minute."""
+    import subprocess
+    import sys
+
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "fwse_vs_rotorcraft.toml")
+    simulate(generate_encounters(scenario, text, ids=np.arange(2)), "daa")  # compiled and saved here if not yet
+    child = (
+        "import numpy as np\n"
+        "from encsim.encounters import generate_encounters\n"
+        "from encsim.io.scenario import load_scenario\n"
+        "from encsim.simulate import simulate, _kernels\n"
+        f"scenario, text = load_scenario({str(PROJECT_ROOT / 'scenarios' / 'fwse_vs_rotorcraft.toml')!r})\n"
+        "for logic in ('daa', 'tcas', 'unequipped'):\n"
+        "    simulate(generate_encounters(scenario, text, ids=np.arange(2)), logic)\n"
+        "stats = _kernels.reference_closed_loop_kernel.stats\n"
+        "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True, timeout=600)
+    hits, misses = map(int, done.stdout.split()[-2:])
+    assert (hits, misses) == (1, 0), done.stdout  # one signature for all three logics, loaded from disk

@@ -13,6 +13,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from numba import types
+from numba.extending import overload
+
+from ..avoidance.daa import daa
 from ..avoidance.interface import (
     ADVISORY_SIZE,
     CHANGE_COUNTER,
@@ -24,7 +28,9 @@ from ..avoidance.interface import (
     TARGET_VERTICAL_RATE,
     TURN_RATE,
     VERTICAL_MODE,
+    unequipped,
 )
+from ..avoidance.tcas import tcas
 from ..dynamics._kernels import step
 from ..sampling._philox import next_uniform_open0, stream_init
 from ..units import G_FPS2
@@ -36,6 +42,8 @@ OUTCOME_COLUMNS = (
     "alerted", "t_first_alert_s", "first_alert_level", "max_alert_level", "t_first_manoeuvre_s", "max_deviation_ft",
 )  # fmt: skip
 _N_OUT = len(OUTCOME_COLUMNS)
+#: reference logics by the integer id the disk-cached kernel takes in place of a function
+REFERENCE_LOGIC_IDS = {unequipped: 0, daa: 1, tcas: 2}
 # pilot parameters
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
 # well-clear parameters
@@ -121,6 +129,35 @@ def _fly_intruder(init, offsets, steps, cmd, limits, a, n_steps, dt, states):
         _state(states[i], speed, north, east, up, heading, pitch)
 
 
+def call_logic(logic, t_s, own, intruder, memory, params, advisory):
+    """``logic(t_s, own, intruder, memory, params, advisory)``; ``logic`` is a compiled function or a
+    `REFERENCE_LOGIC_IDS` id (Numba specialises on which, see the overload below)."""
+    logic(t_s, own, intruder, memory, params, advisory)
+
+
+@overload(call_logic)
+def _call_logic_overload(logic, t_s, own, intruder, memory, params, advisory):
+    if not isinstance(logic, types.Integer):
+
+        def call_function(logic, t_s, own, intruder, memory, params, advisory):
+            logic(t_s, own, intruder, memory, params, advisory)
+
+        return call_function
+
+    # a kernel that calls only global functions can be cached on disk; one that takes a function
+    # argument cannot (its type is the function object of one process), so the reference logics
+    # are chosen by id and compile once per installation instead of once per process
+    def call_reference(logic, t_s, own, intruder, memory, params, advisory):
+        if logic == 1:
+            daa(t_s, own, intruder, memory, params, advisory)
+        elif logic == 2:
+            tcas(t_s, own, intruder, memory, params, advisory)
+        else:
+            unequipped(t_s, own, intruder, memory, params, advisory)
+
+    return call_reference
+
+
 @njit
 def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, a, n_steps, stride, dt, cylinder, wc,
                  intruder_states, nominal_path, mitigated, out, surveillance, seed, encounter_id):  # fmt: skip
@@ -162,7 +199,7 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
                                                  + (up - nominal_path[i, 2]) ** 2))  # fmt: skip
             if i % stride == 0:
                 _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
-                logic(t, own, seen, memory, logic_params, advisory)
+                call_logic(logic, t, own, seen, memory, logic_params, advisory)
                 for k in range(ADVISORY_SIZE):
                     if not math.isfinite(advisory[k]):
                         faulty = True
@@ -231,13 +268,13 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
         out[a, 15] = deviation
 
 
-@njit(parallel=True)
-def closed_loop_kernel(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, int_init, int_offsets,
-                       int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out,
-                       surveillance, seed, encounter_ids):  # fmt: skip
+def _closed_loop(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, int_init, int_offsets,
+                 int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out,
+                 surveillance, seed, encounter_ids):  # fmt: skip
     """Nominal and mitigated runs of every encounter (row a of ``out``, columns `OUTCOME_COLUMNS`).
 
-    Not cached on disk: the kernel is compiled for each logic function it is given.
+    ``logic`` is a compiled function (`closed_loop_kernel`, compiled in each process for each
+    function) or a `REFERENCE_LOGIC_IDS` id (`reference_closed_loop_kernel`, cached on disk).
     """
     n = own_init.shape[1]
     for a in prange(n):
@@ -248,3 +285,7 @@ def closed_loop_kernel(logic, logic_params, pilot, own_init, own_offsets, own_st
                      dt, cylinder, wc, intruder_states, nominal_path, False, out, surveillance, seed, encounter_ids[a])  # fmt: skip
         _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
                      dt, cylinder, wc, intruder_states, nominal_path, True, out, surveillance, seed, encounter_ids[a])  # fmt: skip
+
+
+closed_loop_kernel = njit(parallel=True)(_closed_loop)
+reference_closed_loop_kernel = njit(parallel=True, cache=True)(_closed_loop)
