@@ -64,15 +64,17 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
     sensor = (surveillance or Surveillance()).as_array()
-    ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)  # a writable copy: one cached kernel signature
+    # a writable copy: read-only ids would be another signature of the disk-cached kernel
+    ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     if not is_compiled(function):  # a plain Python callable: the slow path
         return _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps,
                                 stride, nmac_ft, volume, limits, out, sensor, seed, ids)  # fmt: skip
     if n:
-        reference_id = _kernels.REFERENCE_LOGIC_IDS.get(function)
-        kernel = _kernels.closed_loop_kernel if reference_id is None else _kernels.reference_closed_loop_kernel
+        kernel, logic_argument = _kernels.closed_loop_kernel, function
+        if function in _kernels.REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
+            kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(_kernels.REFERENCE_LOGIC_IDS[function])
         kernel(
-            function if reference_id is None else np.int64(reference_id), params, (pilot or PilotModel()).as_array(), _init_array(own_initial), *_schedule_arrays(own_schedule),
+            logic_argument, params, (pilot or PilotModel()).as_array(), _init_array(own_initial), *_schedule_arrays(own_schedule),
             _init_array(int_initial), *_schedule_arrays(int_schedule), limits, limits, n_steps, stride, DT_S,
             np.asarray(nmac_ft, dtype=np.float64), np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]), out,
             sensor, np.uint64(seed), ids,

@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
-
-from numba import types
+from numba import njit, prange, types
 from numba.extending import overload
 
 from ..avoidance.daa import daa
@@ -42,8 +40,9 @@ OUTCOME_COLUMNS = (
     "alerted", "t_first_alert_s", "first_alert_level", "max_alert_level", "t_first_manoeuvre_s", "max_deviation_ft",
 )  # fmt: skip
 _N_OUT = len(OUTCOME_COLUMNS)
-#: reference logics by the integer id the disk-cached kernel takes in place of a function
-REFERENCE_LOGIC_IDS = {unequipped: 0, daa: 1, tcas: 2}
+# reference logics by the integer id the disk-cached kernel takes in place of a function
+_UNEQUIPPED_ID, _DAA_ID, _TCAS_ID = range(3)
+REFERENCE_LOGIC_IDS = {unequipped: _UNEQUIPPED_ID, daa: _DAA_ID, tcas: _TCAS_ID}
 # pilot parameters
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
 # well-clear parameters
@@ -148,9 +147,9 @@ def _call_logic_overload(logic, t_s, own, intruder, memory, params, advisory):
     # argument cannot (its type is the function object of one process), so the reference logics
     # are chosen by id and compile once per installation instead of once per process
     def call_reference(logic, t_s, own, intruder, memory, params, advisory):
-        if logic == 1:
+        if logic == _DAA_ID:
             daa(t_s, own, intruder, memory, params, advisory)
-        elif logic == 2:
+        elif logic == _TCAS_ID:
             tcas(t_s, own, intruder, memory, params, advisory)
         else:
             unequipped(t_s, own, intruder, memory, params, advisory)
