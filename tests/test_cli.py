@@ -198,6 +198,10 @@ def test_run_makes_a_missing_output_folder_and_refuses_one_it_cannot_make(runner
     blocked = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "a_file" / "r.h5"),
                                    "--encounters", "10", "--quiet"])  # fmt: skip
     assert blocked.exit_code == 2 and "cannot create the folder" in blocked.output and "Traceback" not in blocked.output
+    (tmp_path / "folder.h5").mkdir()  # run -o takes folders (run directories), but not one named as a results file
+    folder = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "folder.h5"),
+                                  "--encounters", "10", "--quiet"])  # fmt: skip
+    assert folder.exit_code == 2 and "this is a folder; give a file name" in folder.output
     made = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "new" / "r.h5"),
                                 "--encounters", "10", "--quiet"])  # fmt: skip
     assert made.exit_code == 0, made.output
