@@ -44,11 +44,17 @@ def main() -> None:
         closed_loop += t2 - t1
     rate = args.encounters / closed_loop
     total = args.encounters / (generation + closed_loop)
-    print(f"{args.scenario}, logic {args.logic}, {args.encounters:,} encounters of {scenario.geometry.duration_s} s, "
-          f"{os.cpu_count()} cores (NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')})")
-    print(f"closed loop (nominal + mitigated): {rate:,.0f} encounters/s ({rate / FLOOR_CLOSED_LOOP:.2f} x floor "
-          f"{FLOOR_CLOSED_LOOP:,}, {rate / AIM_CLOSED_LOOP:.2f} x aim {AIM_CLOSED_LOOP:,})")
-    print(f"end to end (generation + closed loop): {total:,.0f} encounters/s ({total / FLOOR_END_TO_END:.2f} x floor {FLOOR_END_TO_END:,})")
+    print(
+        f"{args.scenario}, logic {args.logic}, {args.encounters:,} encounters of {scenario.geometry.duration_s} s, "
+        f"{os.cpu_count()} cores (NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')})"
+    )
+    print(
+        f"closed loop (nominal + mitigated): {rate:,.0f} encounters/s ({rate / FLOOR_CLOSED_LOOP:.2f} x floor "
+        f"{FLOOR_CLOSED_LOOP:,}, {rate / AIM_CLOSED_LOOP:.2f} x aim {AIM_CLOSED_LOOP:,})"
+    )
+    print(
+        f"end to end (generation + closed loop): {total:,.0f} encounters/s ({total / FLOOR_END_TO_END:.2f} x floor {FLOOR_END_TO_END:,})"
+    )
 
 
 if __name__ == "__main__":

@@ -58,14 +58,20 @@ def main() -> None:
     ten_hz = time.perf_counter() - t0
 
     rate = steps / fly_time
-    print(f"{args.tracks:,} tracks x {args.duration} s of {args.model}, chunks of {args.chunk:,}, "
-          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')} on {os.cpu_count()} cores")
+    print(
+        f"{args.tracks:,} tracks x {args.duration} s of {args.model}, chunks of {args.chunk:,}, "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')} on {os.cpu_count()} cores"
+    )
     print(f"sampling: {sample_time:.2f} s -> {args.tracks * args.duration / sample_time:,.0f} track-s/s")
-    print(f"flying (1-Hz records): {fly_time:.2f} s -> {rate:,.0f} aircraft-steps/s "
-          f"({rate / FLOOR:.2f} x floor {FLOOR:,}, {rate / AIM:.2f} x aim {AIM:,})")
+    print(
+        f"flying (1-Hz records): {fly_time:.2f} s -> {rate:,.0f} aircraft-steps/s "
+        f"({rate / FLOOR:.2f} x floor {FLOOR:,}, {rate / AIM:.2f} x aim {AIM:,})"
+    )
     print(f"flying one chunk with 10-Hz records: {count * args.duration * 10 / ten_hz:,.0f} aircraft-steps/s")
     total = sample_time + fly_time
-    print(f"sampling + flying: {total:.2f} s -> {steps / total:,.0f} aircraft-steps/s, {args.tracks / total:,.0f} tracks/s")
+    print(
+        f"sampling + flying: {total:.2f} s -> {steps / total:,.0f} aircraft-steps/s, {args.tracks / total:,.0f} tracks/s"
+    )
 
     # the whole user-facing path: encsim.fly with the model's limits, rejections and redraws
     encsim.fly(warm, model, output_hz=1.0)  # compile the limit checks
@@ -73,8 +79,10 @@ def main() -> None:
     flown_with_limits = encsim.fly(tracks, model, output_hz=1.0)
     with_limits = time.perf_counter() - t0
     rejected = sum(flown_with_limits.rejections.values())
-    print(f"encsim.fly with limits and redraws (one chunk, {rejected} redrawn): "
-          f"{count * args.duration * 10 / with_limits:,.0f} aircraft-steps/s")
+    print(
+        f"encsim.fly with limits and redraws (one chunk, {rejected} redrawn): "
+        f"{count * args.duration * 10 / with_limits:,.0f} aircraft-steps/s"
+    )
 
 
 if __name__ == "__main__":

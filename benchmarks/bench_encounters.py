@@ -39,9 +39,11 @@ def main() -> None:
         attempts += generate_encounters(scenario, text, ids=ids).attempts_total
     elapsed = time.perf_counter() - t0
     rate = args.encounters / elapsed
-    print(f"{args.scenario}: {args.encounters:,} encounters in {elapsed:.2f} s on {os.cpu_count()} cores "
-          f"(NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}), chunks of {chunk:,}, "
-          f"acceptance rate {args.encounters / attempts:.4f}")
+    print(
+        f"{args.scenario}: {args.encounters:,} encounters in {elapsed:.2f} s on {os.cpu_count()} cores "
+        f"(NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}), chunks of {chunk:,}, "
+        f"acceptance rate {args.encounters / attempts:.4f}"
+    )
     print(f"{rate:,.0f} accepted encounters/s ({rate / FLOOR:.2f} x floor {FLOOR:,}, {rate / AIM:.2f} x aim {AIM:,})")
 
 

@@ -34,8 +34,12 @@ def timed_run(encounters: int, workers: int, logic: str, folder: Path) -> tuple[
     scenario.write_text(text)
     with make_client("local", workers) as client:
         warm = folder / f"warm_{encounters}.toml"
-        warm.write_text(re.sub(r"(?m)^encounters = \d+$", "encounters = 200", text).replace("chunk_size = 5000", "chunk_size = 100"))
-        run_scenario(warm, folder / f"warm_{encounters}_{workers}", logic=logic, executor=client)  # compile on every worker
+        warm.write_text(
+            re.sub(r"(?m)^encounters = \d+$", "encounters = 200", text).replace("chunk_size = 5000", "chunk_size = 100")
+        )
+        run_scenario(
+            warm, folder / f"warm_{encounters}_{workers}", logic=logic, executor=client
+        )  # compile on every worker
         started = time.perf_counter()
         run_scenario(scenario, folder / f"run_{encounters}_{workers}", logic=logic, executor=client)
         elapsed = time.perf_counter() - started
@@ -54,15 +58,21 @@ def main() -> None:
         one, peaks_one = timed_run(args.scaling_encounters, 1, args.logic, folder)
         two, peaks_two = timed_run(args.scaling_encounters, 2, args.logic, folder)
         n = args.scaling_encounters
-        print(f"{n:,} encounters ({args.logic}): 1 worker {one:.1f} s ({n / one:,.0f}/s), 2 workers {two:.1f} s ({n / two:,.0f}/s); "
-              f"scaling efficiency {one / (2 * two):.0%} (target >= 85 %)")
+        print(
+            f"{n:,} encounters ({args.logic}): 1 worker {one:.1f} s ({n / one:,.0f}/s), 2 workers {two:.1f} s ({n / two:,.0f}/s); "
+            f"scaling efficiency {one / (2 * two):.0%} (target >= 85 %)"
+        )
         print(f"peak RSS per worker at {n:,}: {', '.join(f'{p:.0f} MB' for p in peaks_two)}")
         if args.encounters > n:
             full, peaks_full = timed_run(args.encounters, 2, args.logic, folder)
-            print(f"{args.encounters:,} encounters ({args.logic}) on 2 workers: {full:.0f} s ({full / 60:.1f} min, "
-                  f"{args.encounters / full:,.0f} encounters/s; target <= 10 min)")
-            print(f"peak RSS per worker at {args.encounters:,}: {', '.join(f'{p:.0f} MB' for p in peaks_full)} "
-                  f"(memory flat in the number of encounters if close to the {n:,} figures)")
+            print(
+                f"{args.encounters:,} encounters ({args.logic}) on 2 workers: {full:.0f} s ({full / 60:.1f} min, "
+                f"{args.encounters / full:,.0f} encounters/s; target <= 10 min)"
+            )
+            print(
+                f"peak RSS per worker at {args.encounters:,}: {', '.join(f'{p:.0f} MB' for p in peaks_full)} "
+                f"(memory flat in the number of encounters if close to the {n:,} figures)"
+            )
 
 
 if __name__ == "__main__":

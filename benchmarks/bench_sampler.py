@@ -46,10 +46,14 @@ def main() -> None:
         best = min(best, time.perf_counter() - t0)
     rate = args.tracks * args.duration / best
     rows = tracks.schedule.t_s.shape[0]
-    print(f"model {args.model}, presets {start}, {args.tracks} tracks x {args.duration} s, "
-          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')} on {os.cpu_count()} cores")
-    print(f"best of {args.repeats}: {best:.3f} s -> {rate:,.0f} track-s/s "
-          f"({rate / FLOOR_TRACK_S_PER_S:.1f} x floor {FLOOR_TRACK_S_PER_S:,}, {rate / AIM_TRACK_S_PER_S:.2f} x aim {AIM_TRACK_S_PER_S:,})")
+    print(
+        f"model {args.model}, presets {start}, {args.tracks} tracks x {args.duration} s, "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')} on {os.cpu_count()} cores"
+    )
+    print(
+        f"best of {args.repeats}: {best:.3f} s -> {rate:,.0f} track-s/s "
+        f"({rate / FLOOR_TRACK_S_PER_S:.1f} x floor {FLOOR_TRACK_S_PER_S:,}, {rate / AIM_TRACK_S_PER_S:.2f} x aim {AIM_TRACK_S_PER_S:,})"
+    )
     print(f"command rows per track: {rows / args.tracks:.1f}")
 
     rss_before = peak_rss_mb()
@@ -60,8 +64,10 @@ def main() -> None:
         peaks.append(peak_rss_mb())
     elapsed = time.perf_counter() - t0
     total = args.stream_chunks * args.tracks
-    print(f"streaming {total:,} tracks in {args.stream_chunks} chunks: {total * args.duration / elapsed:,.0f} track-s/s; "
-          f"peak RSS {rss_before:.0f} MB before, {peaks[0]:.0f} MB after chunk 1, {peaks[-1]:.0f} MB after chunk {args.stream_chunks}")
+    print(
+        f"streaming {total:,} tracks in {args.stream_chunks} chunks: {total * args.duration / elapsed:,.0f} track-s/s; "
+        f"peak RSS {rss_before:.0f} MB before, {peaks[0]:.0f} MB after chunk 1, {peaks[-1]:.0f} MB after chunk {args.stream_chunks}"
+    )
 
 
 if __name__ == "__main__":

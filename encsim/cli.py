@@ -183,8 +183,10 @@ def models_verify(names) -> None:
             click.echo(f"FAIL  {name}: {exc}")
             continue
         status = "QUIRK" if model.quirks else "ok"
-        click.echo(f"{status:5s} {name}: sha256 verified, {model.n_variables} variables, "
-                   f"{'transitions' if model.has_transitions else 'static'}, file {model.path}")  # fmt: skip
+        click.echo(
+            f"{status:5s} {name}: sha256 verified, {model.n_variables} variables, "
+            f"{'transitions' if model.has_transitions else 'static'}, file {model.path}"
+        )
         for quirk in model.quirks:
             click.echo(f"      {quirk}")
     click.echo(f"{failures} failed" if failures else "all models verified")
@@ -197,7 +199,9 @@ def models_verify(names) -> None:
 @main.command()
 @click.argument("model")
 @click.option("-n", "n_tracks", type=click.IntRange(min=1), required=True, help="Number of tracks.")
-@click.option("--duration", "duration_s", type=click.IntRange(min=1), default=60, show_default=True, help="Track length, s.")
+@click.option(
+    "--duration", "duration_s", type=click.IntRange(min=1), default=60, show_default=True, help="Track length, s."
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the Philox streams.")
 @click.option("--start", default=None, help="Presets as 1-based bins, e.g. G=1,A=4.")
 @click.option("--first-id", type=click.IntRange(min=0), default=0, show_default=True, help="Id of the first track.")
@@ -205,16 +209,41 @@ def models_verify(names) -> None:
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, help="Tracks per chunk (memory bound).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="HDF5 file to write.")
 @click.option("--fly", "fly_tracks", is_flag=True, help="Also fly the tracks (10-Hz dynamics, model limits, redraws).")
-@click.option("--output-hz", type=click.Choice(["10", "5", "2", "1"]), default="10", show_default=True,
-              help="Recording rate of the trajectories with --fly.")
+@click.option(
+    "--output-hz",
+    type=click.Choice(["10", "5", "2", "1"]),
+    default="10",
+    show_default=True,
+    help="Recording rate of the trajectories with --fly.",
+)
 @click.option("--reference-limits", is_flag=True, help="With --fly: the reference's getDynamicLimits exactly.")
 @click.option("--strict", is_flag=True, help="Error (not warn) when layers leave the model's altitude scope.")
-@click.option("--anchor", "anchor_text", default=None, metavar="LAT,LON,GROUND_FT",
-              help="With --fly: also store latitude, longitude and altitude (ft above WGS-84) of the trajectories, "
-                   "each track starting at this point (deg, deg, ft of ground).")  # fmt: skip
+@click.option(
+    "--anchor",
+    "anchor_text",
+    default=None,
+    metavar="LAT,LON,GROUND_FT",
+    help="With --fly: also store latitude, longitude and altitude (ft above WGS-84) of the trajectories, "
+    "each track starting at this point (deg, deg, ft of ground).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chunk_size, output, fly_tracks, output_hz,
-           reference_limits, strict, anchor_text, quiet) -> None:  # fmt: skip
+def sample(
+    model,
+    n_tracks,
+    duration_s,
+    seed,
+    start,
+    first_id,
+    empty_column,
+    chunk_size,
+    output,
+    fly_tracks,
+    output_hz,
+    reference_limits,
+    strict,
+    anchor_text,
+    quiet,
+) -> None:
     """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
     from tqdm import tqdm
 
@@ -228,7 +257,9 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
     anchor = None
     if anchor_text is not None:
         if not fly_tracks:
-            raise click.BadParameter(f"{anchor_text!r}: the anchor places flown trajectories; add --fly", param_hint="'--anchor'")
+            raise click.BadParameter(
+                f"{anchor_text!r}: the anchor places flown trajectories; add --fly", param_hint="'--anchor'"
+            )
         try:
             anchor = parse_anchor(anchor_text)
         except ValueError as exc:
@@ -249,10 +280,21 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
         "duration_s": duration_s,
         "presets": presets,
         "empty_column": empty_column,
-        "arguments": {"model": model, "n": n_tracks, "duration_s": duration_s, "seed": seed, "start": start,
-                      "first_id": first_id, "empty_column": empty_column, "chunk_size": chunk, "fly": fly_tracks,
-                      "output_hz": int(output_hz), "reference_limits": reference_limits, "strict": strict,
-                      "anchor": anchor_text},  # fmt: skip
+        "arguments": {
+            "model": model,
+            "n": n_tracks,
+            "duration_s": duration_s,
+            "seed": seed,
+            "start": start,
+            "first_id": first_id,
+            "empty_column": empty_column,
+            "chunk_size": chunk,
+            "fly": fly_tracks,
+            "output_hz": int(output_hz),
+            "reference_limits": reference_limits,
+            "strict": strict,
+            "anchor": anchor_text,
+        },
     }
     if anchor is not None:
         provenance["anchor"] = anchor
@@ -260,13 +302,30 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
     def sampled_chunks():
         # one chunk sampled at a time: fly_chunks flies (and redraws in) it before the next is drawn
         for chunk_start in range(0, n_tracks, chunk):
-            yield sample_tracks(loaded, min(chunk, n_tracks - chunk_start), duration_s, rng=seed, start=presets,
-                                strict=strict, first_id=first_id + chunk_start, empty_column=empty_column)  # fmt: skip
+            yield sample_tracks(
+                loaded,
+                min(chunk, n_tracks - chunk_start),
+                duration_s,
+                rng=seed,
+                start=presets,
+                strict=strict,
+                first_id=first_id + chunk_start,
+                empty_column=empty_column,
+            )
 
     with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
         with TrackFileWriter(output, provenance) as writer:
-            chunks = (fly_chunks(sampled_chunks(), loaded, output_hz=float(output_hz), reference_limits=reference_limits,
-                                 strict=strict) if fly_tracks else sampled_chunks())  # fmt: skip
+            chunks = (
+                fly_chunks(
+                    sampled_chunks(),
+                    loaded,
+                    output_hz=float(output_hz),
+                    reference_limits=reference_limits,
+                    strict=strict,
+                )
+                if fly_tracks
+                else sampled_chunks()
+            )
             try:
                 for part in chunks:
                     if fly_tracks:
@@ -283,7 +342,10 @@ def sample(model, n_tracks, duration_s, seed, start, first_id, empty_column, chu
     if anchor is not None:
         flown_text += f" and placed at {anchor['lat_deg']}, {anchor['lon_deg']} ({anchor['ground_alt_ft']} ft)"
     click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name}{flown_text} to {output}")
-    click.echo(f"rejected and redrawn: {total_rejected}" + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else ""))
+    click.echo(
+        f"rejected and redrawn: {total_rejected}"
+        + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else "")
+    )
 
 
 # ---------------------------------------------------------------------------------- encounters
@@ -306,8 +368,11 @@ def _load_logic(spec: str) -> str:
     except LogicContractError as exc:
         _fail(f"--logic {spec} breaks the logic contract: {exc}")
     if not is_compiled(function):
-        click.echo(f"note: --logic {spec} is a plain Python logic: the closed loop runs on the slow path "
-                   "(about a thousand times slower than @njit); use it to prototype, then compile it", err=True)  # fmt: skip
+        click.echo(
+            f"note: --logic {spec} is a plain Python logic: the closed loop runs on the slow path "
+            "(about a thousand times slower than @njit); use it to prototype, then compile it",
+            err=True,
+        )
     return spec
 
 
@@ -347,8 +412,13 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
         with EncounterFileWriter(output, scenario, text, run.seed, own_model, int_model) as writer:
             for start in range(0, ids.shape[0], run.chunk_size):
                 try:
-                    chunk = generate_encounters(scenario, text, ids=ids[start : start + run.chunk_size], progress=bar.update,
-                                                keep_trajectories=trajectories)  # fmt: skip
+                    chunk = generate_encounters(
+                        scenario,
+                        text,
+                        ids=ids[start : start + run.chunk_size],
+                        progress=bar.update,
+                        keep_trajectories=trajectories,
+                    )
                 except (EncounterError, ValueError) as exc:
                     _fail(str(exc))
                 writer.append(chunk)
@@ -417,14 +487,34 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(), required=True,
-              help="A results file (.h5), or a run directory (chunk files, manifest, joined results.h5).")
-@click.option("--logic", default=None, help="unequipped | daa | daa-daidalus | daa-noncoop | daa-vertical | daa-both | tcas | "
-              "module:object (closed loop; a user logic, @njit or plain Python).")
-@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters (.h5 output only).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    required=True,
+    help="A results file (.h5), or a run directory (chunk files, manifest, joined results.h5).",
+)
+@click.option(
+    "--logic",
+    default=None,
+    help="unequipped | daa | daa-daidalus | daa-noncoop | daa-vertical | daa-both | tcas | "
+    "module:object (closed loop; a user logic, @njit or plain Python).",
+)
+@click.option(
+    "--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters (.h5 output only)."
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed (.h5 output only).")
-@click.option("--workers", type=click.IntRange(min=0), default=None, help="Local worker processes (run directory; 0: this process).")
-@click.option("--scheduler", default=None, help="local | tcp://host:port | slurm | pbs (run directory; default: the scenario's [cluster]).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Local worker processes (run directory; 0: this process).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="local | tcp://host:port | slurm | pbs (run directory; default: the scenario's [cluster]).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in the run directory, keeping its verified chunks.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet) -> None:
@@ -437,8 +527,11 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
             _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
         _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
         return
-    given = [name for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume or None))
-             if value is not None]  # fmt: skip
+    given = [
+        name
+        for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume or None))
+        if value is not None
+    ]
     if given:
         _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
     scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
@@ -473,20 +566,38 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
     try:
-        with make_client(scheduler, workers, queue=cluster.queue, cores=cluster.cores, memory=cluster.memory,
-                         walltime=cluster.walltime, jobs=cluster.jobs) as client:  # fmt: skip
+        with make_client(
+            scheduler,
+            workers,
+            queue=cluster.queue,
+            cores=cluster.cores,
+            memory=cluster.memory,
+            walltime=cluster.walltime,
+            jobs=cluster.jobs,
+        ) as client:
             with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "run") as bar:
-                result = run_scenario(scenario_file, run_dir, logic=logic, executor=client, resume=resume, progress=bar.update,
-                                      on_reused=lambda reused: _start_bar_at(bar, reused))  # fmt: skip
+                result = run_scenario(
+                    scenario_file,
+                    run_dir,
+                    logic=logic,
+                    executor=client,
+                    resume=resume,
+                    progress=bar.update,
+                    on_reused=lambda reused: _start_bar_at(bar, reused),
+                )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
     except OSError as exc:  # e.g. a tcp:// scheduler that does not answer, a folder that cannot be written
         _fail(f"{exc} (scheduler {scheduler})")
-    click.echo(f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
-               f"{result.chunks_reused} reused; joined in {result.results_path}")  # fmt: skip
+    click.echo(
+        f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
+        f"{result.chunks_reused} reused; joined in {result.results_path}"
+    )
     stored = read_encounter_file(result.results_path)
-    click.echo(f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections "
-               f"{json.dumps({k: v for k, v in stored['attrs']['rejections'].items() if v})}")  # fmt: skip
+    click.echo(
+        f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections "
+        f"{json.dumps({k: v for k, v in stored['attrs']['rejections'].items() if v})}"
+    )
     if "outcomes" in stored:
         click.echo(f"logic: {logic}")
         _closed_loop_summary(stored["outcomes"])
@@ -528,7 +639,9 @@ def h5py_file(path):
 
 @main.command()
 @click.argument("results_file", type=click.Path(exists=True))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input)."
+)
 def report(results_file, output) -> None:
     """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic; a run directory works too)."""
     from pathlib import Path
@@ -552,28 +665,81 @@ def report(results_file, output) -> None:
 
 @main.command()
 @click.argument("models", nargs=-1, required=True)
-@click.option("--level", type=click.Choice(["model", "track", "outcome"]), default="model", show_default=True,
-              help="model: exact, from the counts; track: also sampled and flown tracks; outcome: also the closed-loop "
-                   "results of --scenario with the intruder from each model.")
-@click.option("--layers", default=None,
-              help="Altitude layers to compare, by their edges in ft AGL, e.g. 500-1200,1200-3000 (model and track "
-                   "levels; default: every layer both models have).")
-@click.option("--scenario", "scenario_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Scenario for the outcome level (its intruder model is replaced by each model).")
+@click.option(
+    "--level",
+    type=click.Choice(["model", "track", "outcome"]),
+    default="model",
+    show_default=True,
+    help="model: exact, from the counts; track: also sampled and flown tracks; outcome: also the closed-loop "
+    "results of --scenario with the intruder from each model.",
+)
+@click.option(
+    "--layers",
+    default=None,
+    help="Altitude layers to compare, by their edges in ft AGL, e.g. 500-1200,1200-3000 (model and track "
+    "levels; default: every layer both models have).",
+)
+@click.option(
+    "--scenario",
+    "scenario_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Scenario for the outcome level (its intruder model is replaced by each model).",
+)
 @click.option("--logic", default="daa", show_default=True, help="Logic for the outcome level.")
-@click.option("--encounters", type=click.IntRange(min=50), default=5000, show_default=True, help="Encounters per model (outcome level).")
-@click.option("--metric", type=click.Choice(["risk_ratio", "lowc_ratio", "nmac", "lowc", "alert_rate", "p_nmac_nominal",
-                                             "p_nmac_mitigated", "p_lowc_nominal", "p_lowc_mitigated"]),
-              default="risk_ratio", show_default=True,
-              help="Outcome-level metric of the verdict (nmac = risk_ratio, lowc = lowc_ratio).")
-@click.option("--tolerance", type=float, default=0.05, show_default=True,
-              help="Largest difference B - A of --metric (in its units) accepted for a surrogate.")
-@click.option("--tracks", "n_tracks", type=click.IntRange(min=50), default=2000, show_default=True, help="Tracks per model (track level).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the track-level sampling (pair k uses seed + k) and of the bootstraps.")
+@click.option(
+    "--encounters",
+    type=click.IntRange(min=50),
+    default=5000,
+    show_default=True,
+    help="Encounters per model (outcome level).",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(
+        [
+            "risk_ratio",
+            "lowc_ratio",
+            "nmac",
+            "lowc",
+            "alert_rate",
+            "p_nmac_nominal",
+            "p_nmac_mitigated",
+            "p_lowc_nominal",
+            "p_lowc_mitigated",
+        ]
+    ),
+    default="risk_ratio",
+    show_default=True,
+    help="Outcome-level metric of the verdict (nmac = risk_ratio, lowc = lowc_ratio).",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Largest difference B - A of --metric (in its units) accepted for a surrogate.",
+)
+@click.option(
+    "--tracks",
+    "n_tracks",
+    type=click.IntRange(min=50),
+    default=2000,
+    show_default=True,
+    help="Tracks per model (track level).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the track-level sampling (pair k uses seed + k) and of the bootstraps.",
+)
 @click.option("--start", default="G=1,A=4", show_default=True, help="Presets applied where a model has the variable.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), required=True, help="Folder for the report.")
-def compare(models, level, layers, scenario_file, logic, encounters, metric, tolerance, n_tracks, seed, start, report_dir) -> None:
+def compare(
+    models, level, layers, scenario_file, logic, encounters, metric, tolerance, n_tracks, seed, start, report_dir
+) -> None:
     """Compare two or more encounter MODELS; write an HTML report with CSV tables, figures and provenance."""
     from .compare.model_level import parse_layers
     from .compare.report import write_report
@@ -581,9 +747,20 @@ def compare(models, level, layers, scenario_file, logic, encounters, metric, tol
 
     if len(models) < 2:
         _fail("give at least two models to compare")
-    arguments = {"models": list(models), "level": level, "layers": layers, "scenario": scenario_file, "logic": logic,
-                 "encounters": encounters, "metric": metric, "tolerance": tolerance, "tracks": n_tracks, "seed": seed,
-                 "start": start, "report": report_dir}  # fmt: skip
+    arguments = {
+        "models": list(models),
+        "level": level,
+        "layers": layers,
+        "scenario": scenario_file,
+        "logic": logic,
+        "encounters": encounters,
+        "metric": metric,
+        "tolerance": tolerance,
+        "tracks": n_tracks,
+        "seed": seed,
+        "start": start,
+        "report": report_dir,
+    }
     try:
         parsed_layers = parse_layers(layers)
     except ValueError as exc:
@@ -608,9 +785,22 @@ def compare(models, level, layers, scenario_file, logic, encounters, metric, tol
                     intruder_variant(scenario, name)
                 except ValueError as exc:
                     _fail(f"--level outcome: {exc}")
-        index = write_report(list(models), report_dir, presets=preset_mapping(start), levels=levels, n_tracks=n_tracks,
-                             seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
-                             tolerance=tolerance, metric=metric, layers=parsed_layers, arguments=arguments)  # fmt: skip
+        index = write_report(
+            list(models),
+            report_dir,
+            presets=preset_mapping(start),
+            levels=levels,
+            n_tracks=n_tracks,
+            seed=seed,
+            scenario=scenario,
+            scenario_text=scenario_text,
+            logic=logic,
+            encounters=encounters,
+            tolerance=tolerance,
+            metric=metric,
+            layers=parsed_layers,
+            arguments=arguments,
+        )
     except (FileNotFoundError, ValueError) as exc:
         prefix = f"--layers {layers}: " if layers and "layer" in str(exc) else ""
         _fail(prefix + str(exc))
@@ -624,10 +814,15 @@ def compare(models, level, layers, scenario_file, logic, encounters, metric, tol
 @click.argument("tracks_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--count", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="Tracks to draw.")
 @click.option("--first", type=click.IntRange(min=0), default=0, show_default=True, help="First track (position).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="PNG file (default: next to the input).")
-@click.option("--geodetic/--local", default=None,
-              help="Longitude/latitude axes (needs a file written with --anchor) or local east/north in NM "
-                   "[default: geodetic when the file has it].")  # fmt: skip
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="PNG file (default: next to the input)."
+)
+@click.option(
+    "--geodetic/--local",
+    default=None,
+    help="Longitude/latitude axes (needs a file written with --anchor) or local east/north in NM "
+    "[default: geodetic when the file has it].",
+)
 def plot(tracks_file, count, first, output, geodetic) -> None:
     """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
     from .io.plots import plot_tracks

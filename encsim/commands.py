@@ -74,7 +74,8 @@ class CommandSchedule:
         """Build without validation, for arrays that encsim itself produced (the sampler's)."""
         schedule = object.__new__(cls)
         for name, value in zip(
-            ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"), (offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2)
+            ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"),
+            (offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2),
         ):
             object.__setattr__(schedule, name, value)
         return schedule

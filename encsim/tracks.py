@@ -101,8 +101,15 @@ def _percentile_bins(histogram: np.ndarray, percentiles) -> tuple[int, int]:
     return min(lo, histogram.shape[0] - 1), min(hi, histogram.shape[0] - 1)
 
 
-def track_limits(model: EncounterModel, sample: TrackSample, extremes: np.ndarray, layer_edges: np.ndarray, *,
-                 percentiles=(1.0, 99.0), reference_limits: bool = False) -> ModelLimits:  # fmt: skip
+def track_limits(
+    model: EncounterModel,
+    sample: TrackSample,
+    extremes: np.ndarray,
+    layer_edges: np.ndarray,
+    *,
+    percentiles=(1.0, 99.0),
+    reference_limits: bool = False,
+) -> ModelLimits:
     """Per-track speed and vertical-rate windows (getDynamicLimits, decisions.md section 3).
 
     The speed histogram is P(v | G, A, L in the layers the track's altitude spans); the vertical-
@@ -123,7 +130,11 @@ def track_limits(model: EncounterModel, sample: TrackSample, extremes: np.ndarra
     h_edges = model.bin_edges("hdot") / 60.0  # ft/s
     rotorcraft = model.entry is not None and "rotorcraft" in model.entry.aircraft_class
     fixed_wing = model.entry is not None and "fixed-wing" in model.entry.aircraft_class
-    condition = np.stack([sample.initial[role].to_numpy() for role in tables.condition], axis=1) if tables.condition else np.zeros((n, 0), int)
+    condition = (
+        np.stack([sample.initial[role].to_numpy() for role in tables.condition], axis=1)
+        if tables.condition
+        else np.zeros((n, 0), int)
+    )
     # a track's windows depend only on its conditioning bins and the layer and speed bins it spans:
     # compute them once per distinct combination (a few hundred), not once per track
     layer_first, layer_last = _bin_spans(layer_edges, extremes[0], extremes[1])
@@ -177,7 +188,9 @@ def _reasons(flown: Trajectories, limits: ModelLimits, has_speed: bool) -> np.nd
     """(n, 3) booleans: altitude, speed, vertical-rate violations."""
     ext = flown.extremes
     altitude = (ext[0] < limits.alt_min_ft) | (ext[1] > limits.alt_max_ft)
-    speed = ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if has_speed else np.zeros_like(altitude)
+    speed = (
+        ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if has_speed else np.zeros_like(altitude)
+    )
     stride = max(1, int(round(1.0 / (flown.t_s[1] - flown.t_s[0])))) if flown.t_s.shape[0] > 1 else 1
     alt_1hz = flown.up_ft[:, ::stride]
     rate = np.abs(np.gradient(alt_1hz, axis=1)) if alt_1hz.shape[1] > 1 else np.zeros_like(alt_1hz)
@@ -188,12 +201,22 @@ def _reasons(flown: Trajectories, limits: ModelLimits, has_speed: bool) -> np.nd
 def _fly_once(model, sample, duration_s, output_hz, command_lead, vertical_only):
     if vertical_only:
         return fly_vertical_only(sample.initial["alt_ft"].to_numpy(), sample.schedule, duration_s, output_hz=output_hz)
-    return fly_commands(sample.initial_states(), sample.schedule, duration_s, limits=_integrator_limits(model),
-                        output_hz=output_hz, command_lead=command_lead)  # fmt: skip
+    return fly_commands(
+        sample.initial_states(),
+        sample.schedule,
+        duration_s,
+        limits=_integrator_limits(model),
+        output_hz=output_hz,
+        command_lead=command_lead,
+    )
 
 
 def _resolve_model(sample: TrackSample, model) -> EncounterModel:
-    return load_model(sample.model_name) if model is None else (model if isinstance(model, EncounterModel) else load_model(model))
+    return (
+        load_model(sample.model_name)
+        if model is None
+        else (model if isinstance(model, EncounterModel) else load_model(model))
+    )
 
 
 def _split(sample: TrackSample, chunk_size: int | None):
@@ -214,10 +237,19 @@ def _split(sample: TrackSample, chunk_size: int | None):
         yield piece if start == 0 else dataclasses.replace(piece, rejections=dict(zero))
 
 
-def fly_chunks(sample, model: EncounterModel | str | None = None, *, chunk_size: int | None = None,
-               output_hz: float = 10.0, percentiles=(1.0, 99.0), reference_limits: bool = False,
-               limits: bool = True, strict: bool = False, command_lead: bool = False,
-               max_attempts: int = 1000) -> Iterator[FlownTracks]:  # fmt: skip
+def fly_chunks(
+    sample,
+    model: EncounterModel | str | None = None,
+    *,
+    chunk_size: int | None = None,
+    output_hz: float = 10.0,
+    percentiles=(1.0, 99.0),
+    reference_limits: bool = False,
+    limits: bool = True,
+    strict: bool = False,
+    command_lead: bool = False,
+    max_attempts: int = 1000,
+) -> Iterator[FlownTracks]:
     """Fly sampled tracks chunk by chunk, yielding one `FlownTracks` per chunk, in track order.
 
     Flying, the limit checks and the redraws of rejected tracks all happen inside a chunk, so at
@@ -263,14 +295,23 @@ def fly_chunks(sample, model: EncounterModel | str | None = None, *, chunk_size:
 
     Examples
     --------
-    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 10_000, 120, rng=1, start={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> tracks = encsim.sample_tracks(
+    ...     "uncor_1200only_fwse_v1p2", 10_000, 120, rng=1, start={"G": 1, "A": 4}
+    ... )  # doctest: +SKIP
     >>> for flown in fly_chunks(tracks, chunk_size=1000, output_hz=1):  # doctest: +SKIP
     ...     writer.append_trajectories(flown.trajectories, flown.rejections, flown.limits)
     """
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
         raise ValueError(f"chunk_size={chunk_size!r}: expected a positive whole number of tracks, or None")
-    options = dict(output_hz=output_hz, percentiles=percentiles, reference_limits=reference_limits, limits=limits,
-                   strict=strict, command_lead=command_lead, max_attempts=max_attempts)  # fmt: skip
+    options = dict(
+        output_hz=output_hz,
+        percentiles=percentiles,
+        reference_limits=reference_limits,
+        limits=limits,
+        strict=strict,
+        command_lead=command_lead,
+        max_attempts=max_attempts,
+    )
     samples = [sample] if isinstance(sample, TrackSample) else sample
     return _fly_chunks(samples, model, None if chunk_size is None else int(chunk_size), options)
 
@@ -289,9 +330,19 @@ def _fly_chunks(samples, model, chunk_size, options) -> Iterator[FlownTracks]:
             position += piece.n_tracks
 
 
-def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, output_hz: float = 10.0,
-        percentiles=(1.0, 99.0), reference_limits: bool = False, limits: bool = True, strict: bool = False,
-        command_lead: bool = False, max_attempts: int = 1000, chunk_size: int | None = None) -> FlownTracks:  # fmt: skip
+def fly(
+    sample: TrackSample,
+    model: EncounterModel | str | None = None,
+    *,
+    output_hz: float = 10.0,
+    percentiles=(1.0, 99.0),
+    reference_limits: bool = False,
+    limits: bool = True,
+    strict: bool = False,
+    command_lead: bool = False,
+    max_attempts: int = 1000,
+    chunk_size: int | None = None,
+) -> FlownTracks:
     """Fly sampled tracks at 10 Hz under the model's limits, redrawing rejected tracks.
 
     Parameters
@@ -322,29 +373,63 @@ def fly(sample: TrackSample, model: EncounterModel | str | None = None, *, outpu
 
     Examples
     --------
-    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 100, 120, rng=1, start={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> tracks = encsim.sample_tracks(
+    ...     "uncor_1200only_fwse_v1p2", 100, 120, rng=1, start={"G": 1, "A": 4}
+    ... )  # doctest: +SKIP
     >>> flown = encsim.fly(tracks, output_hz=1)  # doctest: +SKIP
     >>> flown.rejections  # doctest: +SKIP
     {'altitude': 3, 'speed': 1, 'vertical_rate': 0}
     """
-    parts = list(fly_chunks(sample, model, chunk_size=chunk_size, output_hz=output_hz, percentiles=percentiles,
-                            reference_limits=reference_limits, limits=limits, strict=strict,
-                            command_lead=command_lead, max_attempts=max_attempts))  # fmt: skip
+    parts = list(
+        fly_chunks(
+            sample,
+            model,
+            chunk_size=chunk_size,
+            output_hz=output_hz,
+            percentiles=percentiles,
+            reference_limits=reference_limits,
+            limits=limits,
+            strict=strict,
+            command_lead=command_lead,
+            max_attempts=max_attempts,
+        )
+    )
     if len(parts) == 1:
         return parts[0]
     counts = {reason: sum(part.rejections[reason] for part in parts) for reason in REJECTION_REASONS}
     model_limits = None
     if all(part.limits is not None for part in parts):
         first = parts[0].limits
-        model_limits = ModelLimits(first.alt_min_ft, first.alt_max_ft,
-                                   *(np.concatenate([getattr(part.limits, name) for part in parts])
-                                     for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps")))  # fmt: skip
-    return FlownTracks(TrackSample.concatenate([part.sample for part in parts]),
-                       Trajectories.concatenate([part.trajectories for part in parts]), counts, model_limits)  # fmt: skip
+        model_limits = ModelLimits(
+            first.alt_min_ft,
+            first.alt_max_ft,
+            *(
+                np.concatenate([getattr(part.limits, name) for part in parts])
+                for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps")
+            ),
+        )
+    return FlownTracks(
+        TrackSample.concatenate([part.sample for part in parts]),
+        Trajectories.concatenate([part.trajectories for part in parts]),
+        counts,
+        model_limits,
+    )
 
 
-def _fly_chunk(sample: TrackSample, model: EncounterModel, scoped: set, position0: int, *, output_hz, percentiles,
-               reference_limits, limits, strict, command_lead, max_attempts) -> FlownTracks:  # fmt: skip
+def _fly_chunk(
+    sample: TrackSample,
+    model: EncounterModel,
+    scoped: set,
+    position0: int,
+    *,
+    output_hz,
+    percentiles,
+    reference_limits,
+    limits,
+    strict,
+    command_lead,
+    max_attempts,
+) -> FlownTracks:
     """Fly one chunk, redrawing its rejected tracks until all are accepted."""
     if model.sha256 != sample.model_sha256:
         raise ValueError(f"sample was drawn from {sample.model_name} ({sample.model_sha256[:12]}...), not {model.name}")
@@ -365,8 +450,9 @@ def _fly_chunk(sample: TrackSample, model: EncounterModel, scoped: set, position
     while positions.shape[0]:
         flown = _fly_once(model, current, duration_s, output_hz, command_lead, vertical_only)
         if limits:
-            track_windows = track_limits(model, current, flown.extremes, layer_edges, percentiles=percentiles,
-                                         reference_limits=reference_limits)  # fmt: skip
+            track_windows = track_limits(
+                model, current, flown.extremes, layer_edges, percentiles=percentiles, reference_limits=reference_limits
+            )
             bad = _reasons(flown, track_windows, not vertical_only)
         else:
             track_windows = None
@@ -379,16 +465,20 @@ def _fly_chunk(sample: TrackSample, model: EncounterModel, scoped: set, position
         accepted_flights.append(flown.select(ok))
         accepted_positions.append(positions[ok])
         if track_windows is not None:
-            accepted_limits.append((track_windows.speed_min_fps[ok], track_windows.speed_max_fps[ok], track_windows.hdot_max_fps[ok]))
+            accepted_limits.append(
+                (track_windows.speed_min_fps[ok], track_windows.speed_max_fps[ok], track_windows.hdot_max_fps[ok])
+            )
         again = np.flatnonzero(rejected)
         attempts[positions[again]] += 1
         if again.shape[0] and attempts[positions[again]].max() >= max_attempts:
             worst = int(positions[again][np.argmax(attempts[positions[again]])])
             track_id = int(sample.initial["track_id"].to_numpy()[worst])
             reasons = {reason: count for reason, count in counts.items() if count}
-            raise SamplingError(f"model {model.name}, presets {sample.presets or {}}: track {track_id} (position "
-                                f"{position0 + worst}) was rejected by the dynamic limits {max_attempts} times in a row "
-                                f"({reasons}); the presets or layers may leave too little flyable data")  # fmt: skip
+            raise SamplingError(
+                f"model {model.name}, presets {sample.presets or {}}: track {track_id} (position "
+                f"{position0 + worst}) was rejected by the dynamic limits {max_attempts} times in a row "
+                f"({reasons}); the presets or layers may leave too little flyable data"
+            )
         if again.shape[0]:
             current = redraw_tracks(model, current, again)
         positions = positions[again]

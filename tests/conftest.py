@@ -35,8 +35,17 @@ def fwse():
     return encsim.load_model("uncor_1200only_fwse_v1p2")
 
 
-def small_scenario_text(name: str, *, tcpa_s: int = 30, duration_s: int = 60, hmd_ft: int = 1000, vmd_ft: int = 200,
-                        encounters: int = 20, seed: int = 5, chunk_size: int = 10) -> str:  # fmt: skip
+def small_scenario_text(
+    name: str,
+    *,
+    tcpa_s: int = 30,
+    duration_s: int = 60,
+    hmd_ft: int = 1000,
+    vmd_ft: int = 200,
+    encounters: int = 20,
+    seed: int = 5,
+    chunk_size: int = 10,
+) -> str:
     """A small FWSE-vs-rotorcraft scenario (G=1, A=4) with flat HMD/VMD proposals in +-hmd_ft, +-vmd_ft."""
     return f"""
 name = "{name}"

@@ -53,13 +53,18 @@ def test_models_info_reports_skydiving_quirk_and_unknown_names(runner):
     assert "n/a (initial tables disagree" in result.output  # no training hours when the tables disagree
     for counts_encounters in ("cor_v1", "terminal_v3_radar_encounter_model"):
         other = runner.invoke(main, ["models", "info", counts_encounters])
-        assert "training   n/a (the counts are encounters" in other.output and encsim.load_model(counts_encounters).training_hours() is None
+        assert (
+            "training   n/a (the counts are encounters" in other.output
+            and encsim.load_model(counts_encounters).training_hours() is None
+        )
     unknown = runner.invoke(main, ["models", "info", "uncor_1200only_fwse_v1p3"])
     assert unknown.exit_code == 2
     assert "did you mean uncor_1200only_fwse_v1p2" in unknown.output
 
 
-def test_models_verify_passes_on_the_shared_files_and_fails_on_a_corrupted_copy(runner, tmp_path, model_dir, monkeypatch):
+def test_models_verify_passes_on_the_shared_files_and_fails_on_a_corrupted_copy(
+    runner, tmp_path, model_dir, monkeypatch
+):
     result = runner.invoke(main, ["models", "verify"])
     assert result.exit_code == 0, result.output
     assert "all models verified" in result.output
@@ -78,8 +83,23 @@ def test_models_verify_passes_on_the_shared_files_and_fails_on_a_corrupted_copy(
 
 def test_sample_writes_tracks_with_provenance_identical_to_the_api(runner, tmp_path):
     out = tmp_path / "tracks.h5"
-    args = ["sample", "uncor_1200only_fwse_v1p2", "-n", "700", "--duration", "90", "--seed", "5",
-            "--start", "G=1,A=4", "--chunk-size", "300", "-o", str(out), "--quiet"]  # fmt: skip
+    args = [
+        "sample",
+        "uncor_1200only_fwse_v1p2",
+        "-n",
+        "700",
+        "--duration",
+        "90",
+        "--seed",
+        "5",
+        "--start",
+        "G=1,A=4",
+        "--chunk-size",
+        "300",
+        "-o",
+        str(out),
+        "--quiet",
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "wrote 700 tracks" in result.output
@@ -110,8 +130,24 @@ def test_sample_refuses_bad_presets_and_models_with_clear_messages(runner, tmp_p
 
 def test_sample_with_fly_stores_trajectories_limits_and_fly_rejections(runner, tmp_path):
     out = tmp_path / "flown.h5"
-    args = ["sample", "uncor_1200only_fwse_v1p2", "-n", "300", "--duration", "60", "--seed", "2", "--start", "G=1,A=4",
-            "--fly", "--output-hz", "1", "-o", str(out), "--quiet"]  # fmt: skip
+    args = [
+        "sample",
+        "uncor_1200only_fwse_v1p2",
+        "-n",
+        "300",
+        "--duration",
+        "60",
+        "--seed",
+        "2",
+        "--start",
+        "G=1,A=4",
+        "--fly",
+        "--output-hz",
+        "1",
+        "-o",
+        str(out),
+        "--quiet",
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     from encsim.io.tracks_file import read_trajectories
@@ -129,7 +165,12 @@ def test_sample_with_fly_stores_trajectories_limits_and_fly_rejections(runner, t
 
 def test_plot_draws_a_png_from_stored_or_replayed_tracks(runner, tmp_path):
     plain = tmp_path / "plain.h5"
-    assert runner.invoke(main, ["sample", "glider_v1", "-n", "20", "--duration", "60", "-o", str(plain), "--quiet"]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["sample", "glider_v1", "-n", "20", "--duration", "60", "-o", str(plain), "--quiet"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(main, ["plot", str(plain), "--count", "4", "-o", str(tmp_path / "p.png")])
     assert result.exit_code == 0, result.output
     png = (tmp_path / "p.png").read_bytes()
@@ -143,8 +184,20 @@ def test_run_writes_a_replayable_encounter_set_and_prints_the_summary(runner, tm
     from encsim.io.encounters_file import read_encounter_file
 
     out = tmp_path / "results.h5"
-    result = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(out), "--encounters", "120",
-                                  "--seed", "4", "--quiet"])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "-o",
+            str(out),
+            "--encounters",
+            "120",
+            "--seed",
+            "4",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 120 encounters" in result.output and "acceptance rate" in result.output
     assert "P(NMAC)" in result.output and "P(LoWC)" in result.output and "95 % CI" in result.output
@@ -157,10 +210,25 @@ def test_run_writes_a_replayable_encounter_set_and_prints_the_summary(runner, tm
     intr = fly_commands(stored["intruder"]["initial"], stored["intruder"]["schedule"], 60)
     hmd = np.hypot(own.north_ft - intr.north_ft, own.east_ft - intr.east_ft).min(axis=1)
     np.testing.assert_allclose(hmd, stored["metadata"]["hmd_ft"], atol=1e-6)  # replayed from the file alone
-    encounters_only = runner.invoke(main, ["encounters", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o",
-                                           str(tmp_path / "set.h5"), "--encounters", "30", "--trajectories", "--quiet"])  # fmt: skip
+    encounters_only = runner.invoke(
+        main,
+        [
+            "encounters",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "-o",
+            str(tmp_path / "set.h5"),
+            "--encounters",
+            "30",
+            "--trajectories",
+            "--quiet",
+        ],
+    )
     assert encounters_only.exit_code == 0, encounters_only.output
-    assert "P(NMAC)" in encounters_only.output and "P(LoWC)" in encounters_only.output and "95 % CI" in encounters_only.output
+    assert (
+        "P(NMAC)" in encounters_only.output
+        and "P(LoWC)" in encounters_only.output
+        and "95 % CI" in encounters_only.output
+    )
     with h5py.File(tmp_path / "set.h5", "r") as f:
         assert f["ownship"]["trajectories"]["up_ft"].shape == (30, 601)
 
@@ -171,8 +239,9 @@ def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):
     result = runner.invoke(main, ["run", str(bad), "-o", str(tmp_path / "r.h5")])
     assert result.exit_code == 2 and "geometry: tcpa_s = 61" in result.output
     # an output not ending in .h5 is a run directory, which follows the scenario file exactly
-    override = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "dir"),
-                                    "--encounters", "10"])  # fmt: skip
+    override = runner.invoke(
+        main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "dir"), "--encounters", "10"]
+    )
     assert override.exit_code == 2 and "override a .h5 run only" in override.output
     assert not (tmp_path / "dir").exists()
 
@@ -184,8 +253,18 @@ def test_run_without_the_model_files_fails_cleanly_saying_where_it_looked(runner
     monkeypatch.setenv("ENCSIM_CACHE_DIR", str(empty))
     monkeypatch.setenv("ENCSIM_OFFLINE", "1")
     for command in ("run", "encounters"):
-        result = runner.invoke(main, [command, str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "r.h5"),
-                                      "--encounters", "10", "--quiet"])  # fmt: skip
+        result = runner.invoke(
+            main,
+            [
+                command,
+                str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+                "-o",
+                str(tmp_path / "r.h5"),
+                "--encounters",
+                "10",
+                "--quiet",
+            ],
+        )
         assert result.exit_code == 2, (command, result.output)
         assert "not found" in result.output and str(empty) in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r.h5").exists()
@@ -195,23 +274,55 @@ def test_run_makes_a_missing_output_folder_and_refuses_one_it_cannot_make(runner
     # a missing output folder is made (the README's -o out/results.h5 on a fresh clone); one that
     # cannot be made, because a file stands in its path, is refused before any work
     (tmp_path / "a_file").write_text("")
-    blocked = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "a_file" / "r.h5"),
-                                   "--encounters", "10", "--quiet"])  # fmt: skip
+    blocked = runner.invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "-o",
+            str(tmp_path / "a_file" / "r.h5"),
+            "--encounters",
+            "10",
+            "--quiet",
+        ],
+    )
     assert blocked.exit_code == 2 and "cannot create the folder" in blocked.output and "Traceback" not in blocked.output
     (tmp_path / "folder.h5").mkdir()  # run -o takes folders (run directories), but not one named as a results file
-    folder = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "folder.h5"),
-                                  "--encounters", "10", "--quiet"])  # fmt: skip
+    folder = runner.invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "-o",
+            str(tmp_path / "folder.h5"),
+            "--encounters",
+            "10",
+            "--quiet",
+        ],
+    )
     assert folder.exit_code == 2 and "this is a folder; give a file name" in folder.output
-    made = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "new" / "r.h5"),
-                                "--encounters", "10", "--quiet"])  # fmt: skip
+    made = runner.invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "-o",
+            str(tmp_path / "new" / "r.h5"),
+            "--encounters",
+            "10",
+            "--quiet",
+        ],
+    )
     assert made.exit_code == 0, made.output
     assert (tmp_path / "new" / "r.h5").is_file()
 
 
 def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path):
     out = tmp_path / "report"
-    result = runner.invoke(main, ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", "glider_v1",
-                                  "--report", str(out)])  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", "glider_v1", "--report", str(out)],
+    )
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text()
     assert "glider_v1 has no A, G" in page and "heatmap.png" in page
@@ -223,8 +334,20 @@ def test_compare_writes_an_html_report_with_tables_and_figures(runner, tmp_path)
     assert (out / "heatmap.png").stat().st_size > 5_000 and (out / "layers_0.png").exists()
     too_few = runner.invoke(main, ["compare", "glider_v1", "--report", str(out)])
     assert too_few.exit_code == 2
-    tracks = runner.invoke(main, ["compare", "uncor_1200only_fwse_v1p2", "uncor_1200only_fwme_v1p2", "--level", "track",
-                                  "--tracks", "200", "--report", str(tmp_path / "tracks")])  # fmt: skip
+    tracks = runner.invoke(
+        main,
+        [
+            "compare",
+            "uncor_1200only_fwse_v1p2",
+            "uncor_1200only_fwme_v1p2",
+            "--level",
+            "track",
+            "--tracks",
+            "200",
+            "--report",
+            str(tmp_path / "tracks"),
+        ],
+    )
     assert tracks.exit_code == 0, tracks.output
     assert "Track level" in (tmp_path / "tracks" / "index.html").read_text()
     assert len(pd.read_csv(tmp_path / "tracks" / "track_distances.csv")) == 5
@@ -234,12 +357,28 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     from encsim.io.encounters_file import read_encounter_file
 
     out = tmp_path / "daa.h5"
-    args = ["run", str(SCENARIOS / "uncor_1200code_v2p1_above_500ft.toml"), "--logic", "daa", "-o", str(out),
-            "--encounters", "300", "--quiet"]  # fmt: skip
+    args = [
+        "run",
+        str(SCENARIOS / "uncor_1200code_v2p1_above_500ft.toml"),
+        "--logic",
+        "daa",
+        "-o",
+        str(out),
+        "--encounters",
+        "300",
+        "--quiet",
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    for words in ("logic: daa", "P(NMAC) mitigated", "alert rate", "nuisance alert rate", "LoWC ratio", "induced (LOWC)",
-                  "resolved (LOWC)"):  # fmt: skip
+    for words in (
+        "logic: daa",
+        "P(NMAC) mitigated",
+        "alert rate",
+        "nuisance alert rate",
+        "LoWC ratio",
+        "induced (LOWC)",
+        "resolved (LOWC)",
+    ):
         assert words in result.output
     assert "note: interval" in result.output  # 300 encounters: the estimator's caution is printed under its row
     stored = read_encounter_file(out)
@@ -248,9 +387,14 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
 
     closed_loop = stored["closed_loop"]  # what decided the mitigated flights, besides the encounters
     assert closed_loop["logic_params"] == daa_params("do365").tolist() and closed_loop["decision_period_s"] == 1.0
-    assert closed_loop["pilot"]["initial_delay_s"] == PilotModel().initial_delay_s and len(closed_loop["logic_source_sha256"]) == 64
+    assert (
+        closed_loop["pilot"]["initial_delay_s"] == PilotModel().initial_delay_s
+        and len(closed_loop["logic_source_sha256"]) == 64
+    )
     assert set(stored["outcomes"]["encounter_id"]) == set(stored["metadata"]["encounter_id"])
-    bad = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "acas", "-o", str(tmp_path / "x.h5")])
+    bad = runner.invoke(
+        main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "acas", "-o", str(tmp_path / "x.h5")]
+    )
     assert bad.exit_code == 2 and "module:object" in bad.output
     report = runner.invoke(main, ["report", str(out), "-o", str(tmp_path / "report.html")])
     assert report.exit_code == 0, report.output
@@ -259,20 +403,57 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert "note: interval" in page and "nuisance alert rate" in page and "resolved (LOWC)" in page
     assert "logic_source_sha256" in page and "created_utc" not in page and "written 20" in page
     nominal_only = tmp_path / "nominal.h5"
-    assert runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(nominal_only), "--encounters", "20",
-                                "--quiet"]).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(
+            main,
+            [
+                "run",
+                str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+                "-o",
+                str(nominal_only),
+                "--encounters",
+                "20",
+                "--quiet",
+            ],
+        ).exit_code
+        == 0
+    )
     refused = runner.invoke(main, ["report", str(nominal_only)])
     assert refused.exit_code == 2 and "--logic" in refused.output
-    plugin = runner.invoke(main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--logic", "encsim.avoidance.interface:unequipped",
-                                  "-o", str(tmp_path / "t.h5"), "--encounters", "50", "--quiet"])  # fmt: skip
+    plugin = runner.invoke(
+        main,
+        [
+            "run",
+            str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+            "--logic",
+            "encsim.avoidance.interface:unequipped",
+            "-o",
+            str(tmp_path / "t.h5"),
+            "--encounters",
+            "50",
+            "--quiet",
+        ],
+    )
     assert plugin.exit_code == 0, plugin.output
-
 
 
 def test_compare_at_outcome_level_writes_a_verdict(runner, tmp_path):
     out = tmp_path / "outcome"
-    args = ["compare", "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_fwse_v1p2", "--level", "outcome", "--scenario",
-            str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "--encounters", "200", "--tracks", "100", "--report", str(out)]  # fmt: skip
+    args = [
+        "compare",
+        "uncor_1200only_rotorcraft_v1p2",
+        "uncor_1200only_fwse_v1p2",
+        "--level",
+        "outcome",
+        "--scenario",
+        str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+        "--encounters",
+        "200",
+        "--tracks",
+        "100",
+        "--report",
+        str(out),
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text()
@@ -288,8 +469,12 @@ def test_report_plot_and_merge_refuse_the_wrong_inputs_by_name(runner, tmp_path)
     not_hdf5 = tmp_path / "notes.h5"
     not_hdf5.write_text("not a results file")
     tracks = tmp_path / "tracks.h5"
-    assert runner.invoke(main, ["sample", "uncor_1200only_fwse_v1p2", "-n", "3", "--duration", "10", "-o", str(tracks),
-                                "--quiet"]).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(
+            main, ["sample", "uncor_1200only_fwse_v1p2", "-n", "3", "--duration", "10", "-o", str(tracks), "--quiet"]
+        ).exit_code
+        == 0
+    )
     cases = [
         (["report", str(not_hdf5)], "not an HDF5 file (expected a results file"),
         (["report", str(tracks)], "this is a tracks file, not a results file"),
@@ -300,4 +485,7 @@ def test_report_plot_and_merge_refuse_the_wrong_inputs_by_name(runner, tmp_path)
     ]
     for args, words in cases:
         result = runner.invoke(main, args)
-        assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output, (args, result.output)
+        assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output, (
+            args,
+            result.output,
+        )

@@ -21,7 +21,12 @@ def head_on(int_alt_ft, intruder_rows=((0, 0, 0, 0),), own_alt_ft=3000.0):
     """Ownship north at 200 ft/s from the origin, intruder south at 200 ft/s from 16,000 ft north: CPA at 40 s."""
     own = initial_states_from_sample([200.0], [own_alt_ft], [0.0], [0.0], heading_rad=0.0)
     intruder = initial_states_from_sample([200.0], [int_alt_ft], [0.0], [0.0], heading_rad=math.pi, north_ft=[16000.0])
-    return own, CommandSchedule.from_lists([[(0, 0, 0, 0)]]), intruder, CommandSchedule.from_lists([list(intruder_rows)])
+    return (
+        own,
+        CommandSchedule.from_lists([[(0, 0, 0, 0)]]),
+        intruder,
+        CommandSchedule.from_lists([list(intruder_rows)]),
+    )
 
 
 def test_unequipped_mitigated_equals_nominal_and_nominal_equals_the_generator():
@@ -65,8 +70,9 @@ def test_tcas_can_induce_an_nmac_that_nominal_flight_did_not_have():
     assert not induced["nominal_nmac"].iloc[0] and induced["mitigated_nmac"].iloc[0]
     outcome = pd.concat([resolved, induced], ignore_index=True)
     with pytest.warns(UserWarning):  # ratio >= 1
-        ratio = risk_ratio(outcome["nominal_nmac"].to_numpy(float), outcome["mitigated_nmac"].to_numpy(float), np.ones(2),
-                           n_boot=50)  # fmt: skip
+        ratio = risk_ratio(
+            outcome["nominal_nmac"].to_numpy(float), outcome["mitigated_nmac"].to_numpy(float), np.ones(2), n_boot=50
+        )
     assert ratio.induced > 0
     assert ratio.induced == pytest.approx(1.0) and ratio.resolved == pytest.approx(1.0)
 
@@ -131,9 +137,15 @@ def test_daa_can_induce_a_loss_of_well_clear_and_it_is_counted():
     outcome columns give the estimator an induced part."""
     n = 2
     own = initial_states_from_sample([200.0] * n, [3000.0] * n, [0.0] * n, [0.0] * n, heading_rad=0.0)
-    intruder = initial_states_from_sample([150.0, 200.0], [3000.0] * n, [0.0] * n, [math.radians(3.0), 0.0],
-                                          heading_rad=[math.radians(315.0), math.pi], north_ft=[8000.0, 24000.0],
-                                          east_ft=[4500.0, 0.0])  # fmt: skip
+    intruder = initial_states_from_sample(
+        [150.0, 200.0],
+        [3000.0] * n,
+        [0.0] * n,
+        [math.radians(3.0), 0.0],
+        heading_rad=[math.radians(315.0), math.pi],
+        north_ft=[8000.0, 24000.0],
+        east_ft=[4500.0, 0.0],
+    )
     own_schedule = CommandSchedule.from_lists([[(0, 0, 0, 0)]] * n)
     int_schedule = CommandSchedule.from_lists([[(0, 0, math.radians(3.0), 0)], [(0, 0, 0, 0)]])
     outcome = simulate_states(own, own_schedule, intruder, int_schedule, 120.0, "daa")
@@ -143,8 +155,9 @@ def test_daa_can_induce_a_loss_of_well_clear_and_it_is_counted():
     assert orbit["mitigated_lowc"]
     assert head_on["nominal_lowc"] and not head_on["mitigated_lowc"]
     with pytest.warns(UserWarning):  # two encounters: a wide interval, and a ratio of 1
-        ratio = risk_ratio(outcome["nominal_lowc"].to_numpy(float), outcome["mitigated_lowc"].to_numpy(float), np.ones(n),
-                           n_boot=50)  # fmt: skip
+        ratio = risk_ratio(
+            outcome["nominal_lowc"].to_numpy(float), outcome["mitigated_lowc"].to_numpy(float), np.ones(n), n_boot=50
+        )
     assert ratio.induced > 0 and ratio.induced == pytest.approx(1.0) and ratio.resolved == pytest.approx(1.0)
 
 
@@ -162,7 +175,9 @@ def test_numba_closed_loop_agrees_with_its_plain_python_twin(logic_name):
         warnings.simplefilter("ignore", UserWarning)
         slow = simulate(encounters, (function.py_func, make_params()))  # the plain Python logic: slow path
     numeric = [c for c in fast.columns if c not in ("encounter_id",)]
-    np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(
+        fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True
+    )
     assert fast["alerted"].any()
 
 
@@ -172,7 +187,9 @@ def test_surveillance_errors_and_latency_change_what_the_logic_sees():
     scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "uncor_1200code_v2p1_above_500ft.toml")
     encounters = generate_encounters(scenario, text, ids=np.arange(40))
     perfect = simulate(encounters, "daa")
-    noisy = Surveillance(position_sd_ft=300.0, altitude_sd_ft=50.0, velocity_sd_fps=10.0, vertical_rate_sd_fps=2.0, latency_s=2.0)
+    noisy = Surveillance(
+        position_sd_ft=300.0, altitude_sd_ft=50.0, velocity_sd_fps=10.0, vertical_rate_sd_fps=2.0, latency_s=2.0
+    )
     first = simulate(encounters, "daa", surveillance=noisy)
     again = simulate(encounters, "daa", surveillance=noisy)
     pd_equal = first.equals(again)
@@ -192,7 +209,9 @@ def test_surveillance_errors_and_latency_change_what_the_logic_sees():
         slow = simulate(subset, (function.py_func, make_params()), surveillance=noisy)
     fast = simulate(subset, "daa", surveillance=noisy)
     numeric = [c for c in fast.columns if c != "encounter_id"]
-    np.testing.assert_allclose(fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(
+        fast[numeric].to_numpy(float), slow[numeric].to_numpy(float), rtol=1e-9, atol=1e-6, equal_nan=True
+    )
 
 
 @pytest.mark.parametrize("logic_name", ["daa-vertical", "daa-both"])

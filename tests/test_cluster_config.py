@@ -142,7 +142,11 @@ def encsim_run(scenario_path, run_dir, *options):
 
 
 def prologue() -> list[str]:
-    return ["export NUMBA_NUM_THREADS=1", "export OMP_NUM_THREADS=1", f"export ENCSIM_MODEL_DIR={os.environ['ENCSIM_MODEL_DIR']}"]
+    return [
+        "export NUMBA_NUM_THREADS=1",
+        "export OMP_NUM_THREADS=1",
+        f"export ENCSIM_MODEL_DIR={os.environ['ENCSIM_MODEL_DIR']}",
+    ]
 
 
 def test_the_scenario_cluster_table_builds_the_slurm_cluster_and_the_run_goes_through_its_client(fakes, tmp_path):
@@ -152,8 +156,14 @@ def test_the_scenario_cluster_table_builds_the_slurm_cluster_and_the_run_goes_th
     assert "20 encounters" in result.output and "2 chunks computed" in result.output
     [cluster] = fakes.clusters
     assert cluster.kind == "SLURM"
-    assert cluster.kwargs == {"queue": "short", "cores": 4, "processes": 4, "memory": "16GB", "walltime": "02:00:00",
-                              "job_script_prologue": prologue()}  # fmt: skip
+    assert cluster.kwargs == {
+        "queue": "short",
+        "cores": 4,
+        "processes": 4,
+        "memory": "16GB",
+        "walltime": "02:00:00",
+        "job_script_prologue": prologue(),
+    }
     assert cluster.scaled == [{"n": None, "jobs": 3, "memory": None, "cores": None}]  # jobs, not workers = 7
     [client] = fakes.clients
     assert client.target is cluster and sorted(client.submitted) == [0, 1] and client.exited
@@ -170,13 +180,21 @@ def test_the_scenario_cluster_table_builds_the_slurm_cluster_and_the_run_goes_th
     ],
     ids=["scenario-slurm-cli-pbs", "scenario-pbs-cli-slurm", "scenario-pbs"],
 )
-def test_the_command_line_scheduler_wins_and_the_other_settings_come_from_the_scenario(fakes, tmp_path, table, option, kind):
+def test_the_command_line_scheduler_wins_and_the_other_settings_come_from_the_scenario(
+    fakes, tmp_path, table, option, kind
+):
     result = encsim_run(scenario(tmp_path, table), tmp_path / "run", *option)
     assert isinstance(result.exception, Sentinel), result.output
     [cluster] = fakes.clusters
     assert cluster.kind == kind
-    assert cluster.kwargs == {"queue": "short", "cores": 4, "processes": 4, "memory": "16GB", "walltime": "02:00:00",
-                              "job_script_prologue": prologue()}  # fmt: skip
+    assert cluster.kwargs == {
+        "queue": "short",
+        "cores": 4,
+        "processes": 4,
+        "memory": "16GB",
+        "walltime": "02:00:00",
+        "job_script_prologue": prologue(),
+    }
     assert [s["jobs"] for s in cluster.scaled] == [3]
     assert fakes.clients[0].target is cluster and cluster.closed  # closed although the client failed
     assert not (tmp_path / "run").exists()  # stopped before the runner made the run directory
@@ -188,8 +206,14 @@ def test_without_a_cluster_table_the_batch_defaults_apply(fakes, tmp_path, monke
     assert isinstance(result.exception, Sentinel), result.output
     [cluster] = fakes.clusters
     assert cluster.kind == "SLURM"
-    assert cluster.kwargs == {"queue": None, "cores": 1, "processes": 1, "memory": "4GB", "walltime": "01:00:00",
-                              "job_script_prologue": ["export NUMBA_NUM_THREADS=1", "export OMP_NUM_THREADS=1"]}  # fmt: skip
+    assert cluster.kwargs == {
+        "queue": None,
+        "cores": 1,
+        "processes": 1,
+        "memory": "4GB",
+        "walltime": "01:00:00",
+        "job_script_prologue": ["export NUMBA_NUM_THREADS=1", "export OMP_NUM_THREADS=1"],
+    }
     assert [s["jobs"] for s in cluster.scaled] == [1] and cluster.closed
 
 
@@ -245,9 +269,16 @@ def test_the_recorded_settings_make_a_valid_job_script_with_the_real_dask_jobque
         script = slurm.job_script()
     finally:
         slurm.close()
-    for line in ("#SBATCH -p short", "#SBATCH --cpus-per-task=4", "#SBATCH --mem=15G", "#SBATCH -t 02:00:00",
-                 "export NUMBA_NUM_THREADS=1", f"export ENCSIM_MODEL_DIR={os.environ['ENCSIM_MODEL_DIR']}",
-                 "--nworkers 4", "--nthreads 1"):  # fmt: skip
+    for line in (
+        "#SBATCH -p short",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --mem=15G",
+        "#SBATCH -t 02:00:00",
+        "export NUMBA_NUM_THREADS=1",
+        f"export ENCSIM_MODEL_DIR={os.environ['ENCSIM_MODEL_DIR']}",
+        "--nworkers 4",
+        "--nthreads 1",
+    ):
         assert line in script, line
 
 

@@ -35,7 +35,9 @@ def test_known_values_on_hand_made_distributions():
     half = dist([0.5, 0.5], [0, 1, 2])
     assert total_variation(left, half) == pytest.approx(0.5)
     assert hellinger(left, half) == pytest.approx(math.sqrt(1 - math.sqrt(0.5)))
-    assert jensen_shannon(left, half) == pytest.approx(0.5 * (math.log2(1 / 0.75)) + 0.5 * (0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25)))
+    assert jensen_shannon(left, half) == pytest.approx(
+        0.5 * (math.log2(1 / 0.75)) + 0.5 * (0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(0.5 / 0.25))
+    )
     # a point mass at 0 (zero bin) against uniform on [-1, 1]: W1 = 1/2
     atom = dist([0, 1, 0], [-1, -0.5, 0.5, 1], zero=1)
     spread = dist([1], [-1, 1])
@@ -67,7 +69,9 @@ def test_symmetry_and_zero_self_distance_on_random_distributions():
 def test_a_model_against_itself_is_zero_and_layers_are_matched_by_edges():
     same = compare_models(FWSE, FWSE, presets={"G": 1, "A": 4})
     assert len(same.distances) == 16
-    assert np.allclose(same.distances[["hellinger", "jensen_shannon", "total_variation", "wasserstein1"]], 0.0, atol=1e-12)
+    assert np.allclose(
+        same.distances[["hellinger", "jensen_shannon", "total_variation", "wasserstein1"]], 0.0, atol=1e-12
+    )
     radar = compare_models(FWSE, "uncor_1200code_v2p1", presets={"G": 1, "A": 4})
     assert radar.matched_layers == [(500.0, 1200.0), (1200.0, 3000.0), (3000.0, 5000.0)]
     assert (50.0, 500.0) in radar.unmatched_layers[FWSE]
@@ -123,7 +127,9 @@ def test_track_level_self_comparison_contains_zero_and_fwse_differs_from_rotorcr
     same = compare_tracks(FWSE, FWSE, n=1500, duration_s=90, presets={"G": 1, "A": 4}, confidence=0.999, n_boot=300)
     for low, high in same["mean_difference_ci"]:
         assert low <= 0.0 <= high
-    other = compare_tracks(FWSE, "uncor_1200only_rotorcraft_v1p2", n=1500, duration_s=90, presets={"G": 1, "A": 4}, n_boot=300)
+    other = compare_tracks(
+        FWSE, "uncor_1200only_rotorcraft_v1p2", n=1500, duration_s=90, presets={"G": 1, "A": 4}, n_boot=300
+    )
     speed = other.set_index("feature").loc["speed_kt"]
     assert speed["mean_difference_ci"][1] < 0  # rotorcraft fly slower
     assert speed["ks_pvalue"] < 1e-6
@@ -136,8 +142,14 @@ def test_outcome_level_self_comparison_contains_zero_and_gives_a_verdict():
     from conftest import PROJECT_ROOT
 
     scenario, _ = load_scenario(PROJECT_ROOT / "scenarios" / "fwse_vs_rotorcraft.toml")
-    same = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_rotorcraft_v1p2", encounters=800,
-                            n_boot=200, tolerance=0.5)  # fmt: skip
+    same = compare_outcomes(
+        scenario,
+        "uncor_1200only_rotorcraft_v1p2",
+        "uncor_1200only_rotorcraft_v1p2",
+        encounters=800,
+        n_boot=200,
+        tolerance=0.5,
+    )
     table = same.table.set_index("metric")
     assert np.all(table["difference"] == 0)
     finite = table.dropna()

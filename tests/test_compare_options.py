@@ -82,17 +82,23 @@ def test_tracks_start_in_the_requested_layers_in_the_models_proportions():
 # ---------------------------------------------------------------------- outcome-level verdict
 
 
-def outcomes(n: int, nominal_nmac: int, mitigated_nmac: int, rng: int = 0, lowc_like_nmac: bool = False) -> pd.DataFrame:
+def outcomes(
+    n: int, nominal_nmac: int, mitigated_nmac: int, rng: int = 0, lowc_like_nmac: bool = False
+) -> pd.DataFrame:
     """Hand-made outcomes: the first ``nominal_nmac`` encounters are nominal NMACs, of which the
     first ``mitigated_nmac`` stay NMACs with the logic; everyone alerts; every encounter loses well
     clear nominally and the NMACs also with the logic (or LoWC = NMAC with ``lowc_like_nmac``)."""
     nominal, mitigated = np.arange(n) < nominal_nmac, np.arange(n) < mitigated_nmac
-    return pd.DataFrame({
-        "weight": np.random.default_rng(rng).uniform(0.5, 1.5, n),
-        "nominal_nmac": nominal, "mitigated_nmac": mitigated,
-        "nominal_lowc": nominal if lowc_like_nmac else np.ones(n, bool), "mitigated_lowc": mitigated if lowc_like_nmac else nominal,
-        "alerted": np.ones(n, bool),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "weight": np.random.default_rng(rng).uniform(0.5, 1.5, n),
+            "nominal_nmac": nominal,
+            "mitigated_nmac": mitigated,
+            "nominal_lowc": nominal if lowc_like_nmac else np.ones(n, bool),
+            "mitigated_lowc": mitigated if lowc_like_nmac else nominal,
+            "alerted": np.ones(n, bool),
+        }
+    )
 
 
 def test_many_dropped_resamples_make_the_verdict_inconclusive_and_are_counted():
@@ -103,7 +109,9 @@ def test_many_dropped_resamples_make_the_verdict_inconclusive_and_are_counted():
     table = result.table.set_index("metric")
     assert table.loc["risk_ratio", "dropped"] == result.dropped and table.loc["risk_ratio", "resamples"] == 1000
     assert table.loc["p_nmac_nominal", "dropped"] == 0  # probabilities are always defined
-    assert result.verdict.startswith("inconclusive") and f"{result.dropped} of 1000 bootstrap resamples" in result.verdict
+    assert (
+        result.verdict.startswith("inconclusive") and f"{result.dropped} of 1000 bootstrap resamples" in result.verdict
+    )
     assert "can stand in" not in result.verdict
 
 
@@ -137,7 +145,9 @@ def test_metric_aliases_and_zero_width_intervals():
 
 def test_cli_layers_and_provenance(runner, tmp_path):
     out = tmp_path / "report"
-    result = runner.invoke(main, ["compare", FWSE, RADES, "--layers", "500-1200,1200-3000", "--seed", "7", "--report", str(out)])
+    result = runner.invoke(
+        main, ["compare", FWSE, RADES, "--layers", "500-1200,1200-3000", "--seed", "7", "--report", str(out)]
+    )
     assert result.exit_code == 0, result.output
     distances = pd.read_csv(out / "model_distances.csv")
     assert set(distances["layer_lo_ft"]) == {500.0, 1200.0} and set(distances["layer_hi_ft"]) == {1200.0, 3000.0}
@@ -149,7 +159,9 @@ def test_cli_layers_and_provenance(runner, tmp_path):
     for entry, name in zip(record["models"], (FWSE, RADES)):
         assert entry["name"] == name
         assert entry["sha256"] == hashlib.sha256((MODEL_DIR / entry["file"]).read_bytes()).hexdigest()
-        assert entry["registry_entry"]["sha256"] == entry["sha256"] and entry["registry_entry"]["noncooperative_surrogate"]
+        assert (
+            entry["registry_entry"]["sha256"] == entry["sha256"] and entry["registry_entry"]["noncooperative_surrogate"]
+        )
     page = (out / "index.html").read_text()
     assert 'id="provenance"' in page and record["models"][0]["sha256"] in page and "provenance.json" in page
     assert "500-1200, 1200-3000 ft AGL" in page
@@ -167,11 +179,26 @@ def test_cli_refuses_a_layer_that_matches_nothing(runner, tmp_path):
 
 def test_cli_seed_drives_the_track_level(runner, tmp_path):
     def run(seed, name):
-        args = ["compare", FWSE, ROTOR, "--level", "track", "--tracks", "60", "--seed", str(seed), "--layers", "500-1200",
-                "--report", str(tmp_path / name)]  # fmt: skip
+        args = [
+            "compare",
+            FWSE,
+            ROTOR,
+            "--level",
+            "track",
+            "--tracks",
+            "60",
+            "--seed",
+            str(seed),
+            "--layers",
+            "500-1200",
+            "--report",
+            str(tmp_path / name),
+        ]
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
-        return pd.read_csv(tmp_path / name / "track_distances.csv"), json.loads((tmp_path / name / "provenance.json").read_text())
+        return pd.read_csv(tmp_path / name / "track_distances.csv"), json.loads(
+            (tmp_path / name / "provenance.json").read_text()
+        )
 
     first, record = run(5, "a")
     again, _ = run(5, "b")
@@ -192,14 +219,41 @@ def test_cli_outcome_options_reach_compare_outcomes(runner, tmp_path, monkeypatc
 
     def fake(scenario, model_a, model_b, **kwargs):
         calls.append(kwargs)
-        return summarise_outcomes(outcomes(200, 1, 0, lowc_like_nmac=True), outcomes(200, 60, 10), model_a, model_b, logic=kwargs["logic"],
-                                  metric=kwargs["metric"], tolerance=kwargs["tolerance"], rng=kwargs["rng"])  # fmt: skip
+        return summarise_outcomes(
+            outcomes(200, 1, 0, lowc_like_nmac=True),
+            outcomes(200, 60, 10),
+            model_a,
+            model_b,
+            logic=kwargs["logic"],
+            metric=kwargs["metric"],
+            tolerance=kwargs["tolerance"],
+            rng=kwargs["rng"],
+        )
 
     monkeypatch.setattr(outcome_level, "compare_outcomes", fake)
     scenario = PROJECT_ROOT / "scenarios" / "fwse_vs_rotorcraft.toml"
     out = tmp_path / "outcome"
-    args = ["compare", ROTOR, FWSE, "--level", "outcome", "--scenario", str(scenario), "--metric", "lowc", "--tolerance", "0.2",
-            "--seed", "11", "--encounters", "120", "--tracks", "50", "--report", str(out)]  # fmt: skip
+    args = [
+        "compare",
+        ROTOR,
+        FWSE,
+        "--level",
+        "outcome",
+        "--scenario",
+        str(scenario),
+        "--metric",
+        "lowc",
+        "--tolerance",
+        "0.2",
+        "--seed",
+        "11",
+        "--encounters",
+        "120",
+        "--tracks",
+        "50",
+        "--report",
+        str(out),
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert calls == [{"logic": "daa", "encounters": 120, "tolerance": 0.2, "metric": "lowc_ratio", "rng": 11}]
@@ -260,8 +314,21 @@ def test_outcome_level_refuses_an_intruder_model_that_cannot_make_encounters(mon
 def test_cli_outcome_level_refuses_a_balloon_intruder_before_writing_anything(runner, tmp_path, monkeypatch):
     _no_closed_loop(monkeypatch)
     out = tmp_path / "balloon"
-    args = ["compare", ROTOR, "balloon_v1", "--level", "outcome", "--scenario", str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
-            "--encounters", "50", "--tracks", "50", "--report", str(out)]  # fmt: skip
+    args = [
+        "compare",
+        ROTOR,
+        "balloon_v1",
+        "--level",
+        "outcome",
+        "--scenario",
+        str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+        "--encounters",
+        "50",
+        "--tracks",
+        "50",
+        "--report",
+        str(out),
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "balloon_v1" in result.output and "encounters refused" in result.output and "Traceback" not in result.output
@@ -282,8 +349,12 @@ def test_outcome_level_maps_the_layer_preset_by_its_edges(monkeypatch):
         assert "50-500 ft" in str(info.value) and other in str(info.value) and layers in str(info.value)
     # the radar model's L = 1 is 500-1200 ft, the OpenSky models' L = 2; its layer table restates the registry's
     radar_text = (SCENARIOS / "uncor_1200code_v2p1_above_500ft.toml").read_text()
-    radar = parse_scenario(radar_text.replace("[intruder]\nmodel = \"uncor_1200code_v2p1\"\npresets = { G = 1, A = 4 }",
-                                              "[intruder]\nmodel = \"uncor_1200code_v2p1\"\npresets = { G = 1, A = 4, L = 1 }"))  # fmt: skip
+    radar = parse_scenario(
+        radar_text.replace(
+            '[intruder]\nmodel = "uncor_1200code_v2p1"\npresets = { G = 1, A = 4 }',
+            '[intruder]\nmodel = "uncor_1200code_v2p1"\npresets = { G = 1, A = 4, L = 1 }',
+        )
+    )
     assert radar.intruder.presets["L"] == 1
     opensky, notes = intruder_variant(radar, FWSE)
     assert opensky.intruder.presets["L"] == 2 and opensky.intruder.layers_ft is None
@@ -312,8 +383,11 @@ def test_track_level_keeps_to_the_shared_layers_by_default(monkeypatch):
 
     def spy(model, n, duration_s, rng, presets=None, layers=None, **kwargs):
         calls.append(layers)
-        return real(model, n, duration_s, rng, presets, layers, with_start_altitude=True).assign(
-            outside=lambda f: ~f["start_alt_ft"].between(1200, 5000)).drop(columns="start_alt_ft")
+        return (
+            real(model, n, duration_s, rng, presets, layers, with_start_altitude=True)
+            .assign(outside=lambda f: ~f["start_alt_ft"].between(1200, 5000))
+            .drop(columns="start_alt_ft")
+        )
 
     monkeypatch.setattr(track_level, "track_features", spy)
     table = track_level.compare_tracks(FWSE, "glider_v1", n=40, duration_s=10, presets={"G": 1, "A": 4}, n_boot=20)
@@ -324,10 +398,12 @@ def test_track_level_keeps_to_the_shared_layers_by_default(monkeypatch):
 
 def test_cli_track_level_states_its_layers_and_splits_the_intervals(runner, tmp_path):
     out = tmp_path / "tracks"
-    result = runner.invoke(main, ["compare", FWSE, "glider_v1", "--level", "track", "--tracks", "50", "--report", str(out)])
+    result = runner.invoke(
+        main, ["compare", FWSE, "glider_v1", "--level", "track", "--tracks", "50", "--report", str(out)]
+    )
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text()
-    track_part = page[page.index("<h2>Track level</h2>"):]
+    track_part = page[page.index("<h2>Track level</h2>") :]
     assert "1200-3000, 3000-5000 ft" in track_part
     record = json.loads((out / "provenance.json").read_text())
     assert record["track_level"]["pairs"][0]["layers_ft"] == [[1200, 3000], [3000, 5000]]
@@ -342,7 +418,9 @@ def test_a_reused_report_folder_keeps_no_stale_files(runner, tmp_path):
     out = tmp_path / "report"
     # an earlier report (this is what a report written before the files were listed looks like)
     out.mkdir()
-    (out / "provenance.json").write_text(json.dumps({"encsim_version": "0", "levels": ["model", "track"], "models": []}))
+    (out / "provenance.json").write_text(
+        json.dumps({"encsim_version": "0", "levels": ["model", "track"], "models": []})
+    )
     (out / "track_distances.csv").write_text("feature\nspeed_kt\n")
     (out / "layers_5.png").write_bytes(b"png")
     (out / "my_notes.txt").write_text("kept")
@@ -358,21 +436,40 @@ def test_a_reused_report_folder_keeps_no_stale_files(runner, tmp_path):
     (out / "heatmap.png").unlink()
     again = runner.invoke(main, ["compare", FWSE, "glider_v1", "--report", str(out)])
     assert again.exit_code == 0, again.output
-    assert set(json.loads((out / "provenance.json").read_text())["files"]) == {p.name for p in out.iterdir()} - {"my_notes.txt"}
+    assert set(json.loads((out / "provenance.json").read_text())["files"]) == {p.name for p in out.iterdir()} - {
+        "my_notes.txt"
+    }
     # a folder that holds something else is refused and left alone
     other = tmp_path / "other"
     other.mkdir()
     (other / "index.html").write_text("somebody's page")
     refused = runner.invoke(main, ["compare", FWSE, ROTOR, "--report", str(other)])
     assert refused.exit_code == 2 and "not an encsim compare report" in refused.output
-    assert [p.name for p in other.iterdir()] == ["index.html"] and (other / "index.html").read_text() == "somebody's page"
+    assert [p.name for p in other.iterdir()] == ["index.html"] and (
+        other / "index.html"
+    ).read_text() == "somebody's page"
 
 
 def test_cli_refuses_an_unknown_logic_before_writing_anything(runner, tmp_path, monkeypatch):
     _no_closed_loop(monkeypatch)
     out = tmp_path / "logic"
-    args = ["compare", ROTOR, FWSE, "--level", "outcome", "--scenario", str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
-            "--logic", "nosuch", "--encounters", "50", "--tracks", "50", "--report", str(out)]  # fmt: skip
+    args = [
+        "compare",
+        ROTOR,
+        FWSE,
+        "--level",
+        "outcome",
+        "--scenario",
+        str(SCENARIOS / "fwse_vs_rotorcraft.toml"),
+        "--logic",
+        "nosuch",
+        "--encounters",
+        "50",
+        "--tracks",
+        "50",
+        "--report",
+        str(out),
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "--logic" in result.output and "nosuch" in result.output and "Traceback" not in result.output
@@ -382,6 +479,13 @@ def test_cli_refuses_an_unknown_logic_before_writing_anything(runner, tmp_path, 
 
     scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
     with pytest.raises(ValueError, match="nosuch"):
-        write_report([ROTOR, FWSE], out, levels=("model", "track", "outcome"), scenario=scenario, scenario_text=text,
-                     logic="nosuch", n_tracks=50)  # fmt: skip
+        write_report(
+            [ROTOR, FWSE],
+            out,
+            levels=("model", "track", "outcome"),
+            scenario=scenario,
+            scenario_text=text,
+            logic="nosuch",
+            n_tracks=50,
+        )
     assert not out.exists()

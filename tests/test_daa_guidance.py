@@ -19,8 +19,18 @@ LOOKAHEAD_S = 55.0
 
 def _state(north_ft, east_ft, up_ft, heading_deg, speed_fps, v_up_fps=0.0):
     heading = math.radians(heading_deg)
-    return np.array([north_ft, east_ft, up_ft, speed_fps * math.cos(heading), speed_fps * math.sin(heading), v_up_fps,
-                     heading, speed_fps])  # fmt: skip
+    return np.array(
+        [
+            north_ft,
+            east_ft,
+            up_ft,
+            speed_fps * math.cos(heading),
+            speed_fps * math.sin(heading),
+            v_up_fps,
+            heading,
+            speed_fps,
+        ]
+    )
 
 
 def _decide(own, intruder, params, decisions=2):
@@ -177,13 +187,19 @@ def test_private_detector_agrees_with_the_public_detection_api():
     n = 1500
     disagreements = []
     for volume in WELL_CLEAR_PRESETS.values():
-        rel_pos = np.column_stack([rng.uniform(-25000, 25000, n), rng.uniform(-25000, 25000, n), rng.uniform(-1500, 1500, n)])
+        rel_pos = np.column_stack(
+            [rng.uniform(-25000, 25000, n), rng.uniform(-25000, 25000, n), rng.uniform(-1500, 1500, n)]
+        )
         rel_pos[: n // 10, :2] *= 0.1  # some already inside the horizontal threshold
         own_vel = np.column_stack([rng.uniform(-400, 400, (n, 2)), rng.uniform(-50, 50, n)])
         int_vel = np.column_stack([rng.uniform(-400, 400, (n, 2)), rng.uniform(-50, 50, n)])
         closing = slice(n // 2, n)  # half of them aimed roughly at the ownship
         bearing = rel_pos[closing, :2] / np.linalg.norm(rel_pos[closing, :2], axis=1, keepdims=True)
-        int_vel[closing, :2] = own_vel[closing, :2] - bearing * rng.uniform(100, 600, (n - n // 2, 1)) + rng.uniform(-80, 80, (n - n // 2, 2))
+        int_vel[closing, :2] = (
+            own_vel[closing, :2]
+            - bearing * rng.uniform(100, 600, (n - n // 2, 1))
+            + rng.uniform(-80, 80, (n - n // 2, 2))
+        )
         int_vel[closing, 2] = own_vel[closing, 2] - rel_pos[closing, 2] / rng.uniform(10, 60, n - n // 2)
         int_vel[n // 10 : n // 5, 2] = own_vel[n // 10 : n // 5, 2]  # no vertical closure
         int_vel[n // 5 : n // 4, :2] = own_vel[n // 5 : n // 4, :2]  # no horizontal closure
@@ -193,8 +209,19 @@ def test_private_detector_agrees_with_the_public_detection_api():
         public = detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume, lookahead)
         for i in range(n):
             s, v = int_pos[i] - own_pos[i], int_vel[i] - own_vel[i]
-            start = _interval_start(s[0], s[1], s[2], v[0], v[1], v[2], volume.dthr_ft, volume.zthr_ft, volume.tthr_s,
-                                    volume.hmd_ft, lookahead[i])  # fmt: skip
+            start = _interval_start(
+                s[0],
+                s[1],
+                s[2],
+                v[0],
+                v[1],
+                v[2],
+                volume.dthr_ft,
+                volume.zthr_ft,
+                volume.tthr_s,
+                volume.hmd_ft,
+                lookahead[i],
+            )
             if (start >= 0.0) != bool(public.conflict[i]) or (start >= 0.0 and abs(start - public.t_in[i]) > 1e-6):
                 disagreements.append((volume.name, i, start, public.t_in[i]))
         assert n // 10 < public.conflict.sum() < n - n // 10  # both outcomes well represented
@@ -208,8 +235,14 @@ def test_inside_the_corrective_cylinder_no_heading_or_rate_is_conflict_free():
     for _ in range(50):
         own = _state(0.0, 0.0, 3000.0, rng.uniform(0, 360), rng.uniform(50, 400), rng.uniform(-30, 30))
         bearing, distance = rng.uniform(0, 2 * math.pi), rng.uniform(0, 3990)
-        intruder = _state(distance * math.cos(bearing), distance * math.sin(bearing), 3000.0 + rng.uniform(-445, 445),
-                          rng.uniform(0, 360), rng.uniform(0, 400), rng.uniform(-30, 30))  # fmt: skip
+        intruder = _state(
+            distance * math.cos(bearing),
+            distance * math.sin(bearing),
+            3000.0 + rng.uniform(-445, 445),
+            rng.uniform(0, 360),
+            rng.uniform(0, 400),
+            rng.uniform(-30, 30),
+        )
         v_north, v_east = _headings(own, OFFSETS)
         assert _no_conflict_free(own, intruder, v_north, v_east, own[5])
         assert _no_conflict_free(own, intruder, own[3], own[4], RATES_FPS)

@@ -76,7 +76,10 @@ def test_vertical_only_closure_with_no_horizontal_closure():
 def test_crossing_with_a_vertical_miss():
     # 90-degree crossing meeting at the same point, but 600 ft above: no LoWC (> 450 ft), no NMAC
     d = detect_well_clear(OWN_POS, OWN_VEL, [10000.0, 10000.0, 1600.0], [-200.0, 0.0, 0.0])
-    assert not d.conflict and not detect_cylinder(OWN_POS, OWN_VEL, [10000.0, 10000.0, 1600.0], [-200.0, 0.0, 0.0]).conflict
+    assert (
+        not d.conflict
+        and not detect_cylinder(OWN_POS, OWN_VEL, [10000.0, 10000.0, 1600.0], [-200.0, 0.0, 0.0]).conflict
+    )
     level = detect_well_clear(OWN_POS, OWN_VEL, [10000.0, 10000.0, 1400.0], [-200.0, 0.0, 0.0])
     assert level.conflict  # 400 ft is inside 450 ft
 
@@ -121,13 +124,22 @@ def twin_metrics(t, own, intr, volume=DO365_DWC):
     """Plain loops over samples of one encounter."""
     best, tca, nmac, lowc_times = math.inf, 0, False, []
     for k in range(len(t)):
-        dx, dy, dz = intr["east_ft"][k] - own["east_ft"][k], intr["north_ft"][k] - own["north_ft"][k], intr["up_ft"][k] - own["up_ft"][k]
+        dx, dy, dz = (
+            intr["east_ft"][k] - own["east_ft"][k],
+            intr["north_ft"][k] - own["north_ft"][k],
+            intr["up_ft"][k] - own["up_ft"][k],
+        )
         r = math.hypot(dx, dy)
         if r < best:
             best, tca = r, k
         nmac |= r < 500 and abs(dz) < 100
-        vo = [own["speed_fps"][k] * math.cos(own["pitch_rad"][k]) * f(own["heading_rad"][k]) for f in (math.sin, math.cos)]
-        vi = [intr["speed_fps"][k] * math.cos(intr["pitch_rad"][k]) * f(intr["heading_rad"][k]) for f in (math.sin, math.cos)]
+        vo = [
+            own["speed_fps"][k] * math.cos(own["pitch_rad"][k]) * f(own["heading_rad"][k]) for f in (math.sin, math.cos)
+        ]
+        vi = [
+            intr["speed_fps"][k] * math.cos(intr["pitch_rad"][k]) * f(intr["heading_rad"][k])
+            for f in (math.sin, math.cos)
+        ]
         dvx, dvy = vi[0] - vo[0], vi[1] - vo[1]
         sv = dx * dvx + dy * dvy
         horizontal = r <= volume.dthr_ft
@@ -145,16 +157,29 @@ def test_time_series_metrics_agree_with_plain_loops():
     rng = np.random.default_rng(9)
     t = np.arange(0, 60.01, 0.1)
     n = 30
-    own = {"east_ft": np.zeros((n, t.size)), "north_ft": 200.0 * t[None, :].repeat(n, 0), "up_ft": np.full((n, t.size), 1000.0),
-           "speed_fps": np.full((n, t.size), 200.0), "heading_rad": np.zeros((n, t.size)), "pitch_rad": np.zeros((n, t.size))}  # fmt: skip
+    own = {
+        "east_ft": np.zeros((n, t.size)),
+        "north_ft": 200.0 * t[None, :].repeat(n, 0),
+        "up_ft": np.full((n, t.size), 1000.0),
+        "speed_fps": np.full((n, t.size), 200.0),
+        "heading_rad": np.zeros((n, t.size)),
+        "pitch_rad": np.zeros((n, t.size)),
+    }
     offsets = rng.uniform(-1500, 1500, n)
     heights = rng.uniform(-100, 500, n)
-    intr = {"east_ft": offsets[:, None] + 0 * t, "north_ft": 12000.0 - 150.0 * t[None, :].repeat(n, 0),
-            "up_ft": 1000.0 + heights[:, None] - 5.0 * t, "speed_fps": np.full((n, t.size), 150.0),
-            "heading_rad": np.full((n, t.size), math.pi), "pitch_rad": np.full((n, t.size), math.asin(-5 / 150))}  # fmt: skip
+    intr = {
+        "east_ft": offsets[:, None] + 0 * t,
+        "north_ft": 12000.0 - 150.0 * t[None, :].repeat(n, 0),
+        "up_ft": 1000.0 + heights[:, None] - 5.0 * t,
+        "speed_fps": np.full((n, t.size), 150.0),
+        "heading_rad": np.full((n, t.size), math.pi),
+        "pitch_rad": np.full((n, t.size), math.asin(-5 / 150)),
+    }
     metrics = separation_metrics(t, own, intr)
     for k in range(n):
-        hmd, vmd_signed, tca, nmac, lowc_times = twin_metrics(t, {a: b[k] for a, b in own.items()}, {a: b[k] for a, b in intr.items()})
+        hmd, vmd_signed, tca, nmac, lowc_times = twin_metrics(
+            t, {a: b[k] for a, b in own.items()}, {a: b[k] for a, b in intr.items()}
+        )
         assert metrics.hmd_ft[k] == pytest.approx(hmd) and metrics.vmd_signed_ft[k] == pytest.approx(vmd_signed)
         assert metrics.tca_s[k] == pytest.approx(tca) and bool(metrics.nmac[k]) == nmac
         assert bool(metrics.lowc[k]) == bool(lowc_times)

@@ -24,7 +24,9 @@ def twin_step(state, command, limits):
     Vd = max(V, 1.0)
     hdot_c = min(max(hdot_c, hd_min), hd_max)
     hddot_c = (hdot_c - V * math.sin(theta)) / DT
-    q = (hddot_c / math.cos(theta) + G * math.cos(theta) * math.sin(phi) ** 2 - a_c * math.tan(theta)) / (Vd * math.cos(phi))
+    q = (hddot_c / math.cos(theta) + G * math.cos(theta) * math.sin(phi) ** 2 - a_c * math.tan(theta)) / (
+        Vd * math.cos(phi)
+    )
     q = min(max(q, -q_max), q_max)
     r = min(max(G * math.sin(phi) * math.cos(theta) / Vd, -r_max), r_max)
     hddot_phi = min(hddot_c, Vd * q_max * math.cos(phi) * math.cos(theta))
@@ -68,13 +70,18 @@ def twin_fly(state, rows, duration_s, limits, lead=False):
 
 def random_case(rng, n):
     states = initial_states_from_sample(
-        speed_fps=rng.uniform(40, 350, n), alt_ft=rng.uniform(500, 5000, n), hdot_fps=rng.uniform(-30, 30, n),
-        psidot_rad_s=np.radians(rng.uniform(-8, 8, n)), heading_rad=rng.uniform(-np.pi, np.pi, n),
-    )  # fmt: skip
+        speed_fps=rng.uniform(40, 350, n),
+        alt_ft=rng.uniform(500, 5000, n),
+        hdot_fps=rng.uniform(-30, 30, n),
+        psidot_rad_s=np.radians(rng.uniform(-8, 8, n)),
+        heading_rad=rng.uniform(-np.pi, np.pi, n),
+    )
     rows = []
     for _ in range(n):
         times = np.concatenate([[0], np.sort(rng.choice(np.arange(1, 30), size=rng.integers(0, 6), replace=False))])
-        rows.append([(float(t), rng.uniform(-35, 35), np.radians(rng.uniform(-10, 10)), rng.uniform(-4, 4)) for t in times])
+        rows.append(
+            [(float(t), rng.uniform(-35, 35), np.radians(rng.uniform(-10, 10)), rng.uniform(-4, 4)) for t in times]
+        )
     return states, rows
 
 
@@ -83,16 +90,32 @@ def test_kernel_agrees_with_the_plain_twin_on_random_tracks(lead, output_hz):
     rng = np.random.default_rng(7)
     n, duration = 200, 30.0
     states, rows = random_case(rng, n)
-    limits = DynamicLimits(speed_min_fps=rng.uniform(1.7, 60, n), speed_max_fps=rng.uniform(250, 500, n),
-                           hdot_min_fps=-25.0, hdot_max_fps=25.0)  # fmt: skip
-    flown = fly_commands(states, CommandSchedule.from_lists(rows), duration, limits=limits, command_lead=lead, output_hz=output_hz)
+    limits = DynamicLimits(
+        speed_min_fps=rng.uniform(1.7, 60, n),
+        speed_max_fps=rng.uniform(250, 500, n),
+        hdot_min_fps=-25.0,
+        hdot_max_fps=25.0,
+    )
+    flown = fly_commands(
+        states, CommandSchedule.from_lists(rows), duration, limits=limits, command_lead=lead, output_hz=output_hz
+    )
     stride = int(10 / output_hz)
     limit_rows = limits.as_array(n)
     for a in range(n):
         start = [getattr(states, f)[a] for f in InitialStates.FIELDS]
         twin = twin_fly(start, rows[a], duration, limit_rows[:, a], lead=lead)[::stride]
-        ours = np.stack([flown.speed_fps[a], flown.north_ft[a], flown.east_ft[a], flown.up_ft[a], flown.heading_rad[a],
-                         flown.pitch_rad[a], flown.bank_rad[a]], axis=1)  # fmt: skip
+        ours = np.stack(
+            [
+                flown.speed_fps[a],
+                flown.north_ft[a],
+                flown.east_ft[a],
+                flown.up_ft[a],
+                flown.heading_rad[a],
+                flown.pitch_rad[a],
+                flown.bank_rad[a],
+            ],
+            axis=1,
+        )
         np.testing.assert_allclose(ours, twin, rtol=1e-9, atol=1e-9, err_msg=f"aircraft {a}")
         np.testing.assert_allclose(flown.hdot_fps[a], twin[:, 0] * np.sin(twin[:, 5]), rtol=1e-9, atol=1e-9)
     assert flown.t_s[-1] == pytest.approx(duration) and flown.t_s.shape[0] == int(duration * output_hz) + 1
@@ -126,7 +149,9 @@ def test_climb_reaches_the_commanded_rate_under_the_pitch_rate_limit():
     flown = fly_commands(one(speed=speed), CommandSchedule.from_lists([[(0, rate, 0, 0)]]), 10.0)
     target_pitch = math.asin(rate / speed)
     saturated_steps = int(target_pitch / (q_max * DT))  # 19 steps at the pitch-rate limit
-    np.testing.assert_allclose(flown.pitch_rad[0, : saturated_steps + 1], np.arange(saturated_steps + 1) * q_max * DT, rtol=1e-12)
+    np.testing.assert_allclose(
+        flown.pitch_rad[0, : saturated_steps + 1], np.arange(saturated_steps + 1) * q_max * DT, rtol=1e-12
+    )
     assert flown.hdot_fps[0, saturated_steps] < rate
     np.testing.assert_allclose(flown.hdot_fps[0, saturated_steps + 1 :], rate, rtol=1e-6)  # one-step tracking of sin
     climb = np.cumsum(speed * np.sin(np.arange(saturated_steps + 1) * q_max * DT)) * DT
@@ -186,15 +211,24 @@ def _level_turn_bank_limit_rad(speed_fps, pitch_rate_max_rad_s, g_fps2=32.2):
     return min(math.radians(75.0), 0.98 * math.acos(c))
 
 
-@pytest.mark.parametrize(("speed_fps", "pitch_rate_max_deg_s", "expected_deg"), [
-    (300.0, 3.0, 37.4771), (150.0, 3.0, 27.1388), (300.0, 57.3, 75.0),  # the last: the 75 deg bank limit binds
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("speed_fps", "pitch_rate_max_deg_s", "expected_deg"),
+    [
+        (300.0, 3.0, 37.4771),
+        (150.0, 3.0, 27.1388),
+        (300.0, 57.3, 75.0),  # the last: the 75 deg bank limit binds
+    ],
+)
 def test_a_hard_level_turn_saturates_at_the_dynamic_bank_limit(speed_fps, pitch_rate_max_deg_s, expected_deg):
     limit_rad = _level_turn_bank_limit_rad(speed_fps, math.radians(pitch_rate_max_deg_s))
     assert math.degrees(limit_rad) == pytest.approx(expected_deg, abs=1e-3)
     huge_turn = CommandSchedule.from_lists([[(0, 0, 2.0, 0)]])
-    flown = fly_commands(one(speed=speed_fps), huge_turn, 30.0,
-                         limits=DynamicLimits(pitch_rate_max_rad_s=math.radians(pitch_rate_max_deg_s)))  # fmt: skip
+    flown = fly_commands(
+        one(speed=speed_fps),
+        huge_turn,
+        30.0,
+        limits=DynamicLimits(pitch_rate_max_rad_s=math.radians(pitch_rate_max_deg_s)),
+    )
     settled_bank = flown.bank_rad[0, -50:]
     # the turn holds the bank at the limit itself (the roll rate is cut to land on it)
     assert np.ptp(settled_bank) < 1e-9

@@ -26,8 +26,14 @@ def fwse_rotorcraft():
 
 def test_every_shipped_scenario_validates():
     names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
-    assert names == ["fwme_vs_fwme", "fwse_vs_fwse", "fwse_vs_rotorcraft", "fwse_vs_rotorcraft_below_500ft",
-                     "rotorcraft_vs_rotorcraft", "uncor_1200code_v2p1_above_500ft"]  # fmt: skip
+    assert names == [
+        "fwme_vs_fwme",
+        "fwse_vs_fwse",
+        "fwse_vs_rotorcraft",
+        "fwse_vs_rotorcraft_below_500ft",
+        "rotorcraft_vs_rotorcraft",
+        "uncor_1200code_v2p1_above_500ft",
+    ]
     for path in SCENARIOS.glob("*.toml"):
         load_scenario(path)
 
@@ -44,8 +50,10 @@ def test_encounters_are_addressable_by_id(fwse_rotorcraft):
 def test_placed_encounters_replay_exactly_from_initial_states_and_commands(fwse_rotorcraft):
     scenario, _, encounters = fwse_rotorcraft
     own_placed, int_placed = encounters.trajectories
-    for initial, sample, placed in ((encounters.own_initial, encounters.ownship, own_placed),
-                                    (encounters.int_initial, encounters.intruder, int_placed)):  # fmt: skip
+    for initial, sample, placed in (
+        (encounters.own_initial, encounters.ownship, own_placed),
+        (encounters.int_initial, encounters.intruder, int_placed),
+    ):
         replay = fly_commands(initial, sample.schedule, scenario.geometry.duration_s)
         np.testing.assert_allclose(replay.north_ft, placed.north_ft, atol=1e-6)
         np.testing.assert_allclose(replay.east_ft, placed.east_ft, atol=1e-6)
@@ -59,7 +67,9 @@ def test_geometry_at_cpa(fwse_rotorcraft):
     k = scenario.geometry.tcpa_s * 10
     # ownship heads north at tCPA; the intruder flies the drawn heading; it sits at the signed HMD
     np.testing.assert_allclose(np.mod(own.heading_rad[:, k] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9)
-    np.testing.assert_allclose(np.mod(intr.heading_rad[:, k] - meta["int_heading_tcpa_rad"] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9)
+    np.testing.assert_allclose(
+        np.mod(intr.heading_rad[:, k] - meta["int_heading_tcpa_rad"] + np.pi, 2 * np.pi) - np.pi, 0.0, atol=1e-9
+    )
     range_at_tcpa = np.hypot(intr.north_ft[:, k] - own.north_ft[:, k], intr.east_ft[:, k] - own.east_ft[:, k])
     np.testing.assert_allclose(range_at_tcpa, np.abs(meta["hmd_signed_sampled_ft"]), rtol=1e-9, atol=1e-6)
     assert np.all(np.abs(meta["hmd_ft"] - np.abs(meta["hmd_signed_sampled_ft"])) < 500)
@@ -70,7 +80,9 @@ def test_geometry_at_cpa(fwse_rotorcraft):
     k_tca = np.rint(meta["tca_s"].to_numpy() * 10).astype(int)  # the realised closest approach
     np.testing.assert_allclose(meta["int_alt_tca_ft"], intr.up_ft[rows, k_tca], atol=1e-9)
     np.testing.assert_allclose(meta["own_speed_tca_kt"], own.speed_fps[rows, k_tca] * 3600 / 6076.115, rtol=1e-6)
-    range_at_tca = np.hypot(intr.north_ft[rows, k_tca] - own.north_ft[rows, k_tca], intr.east_ft[rows, k_tca] - own.east_ft[rows, k_tca])
+    range_at_tca = np.hypot(
+        intr.north_ft[rows, k_tca] - own.north_ft[rows, k_tca], intr.east_ft[rows, k_tca] - own.east_ft[rows, k_tca]
+    )
     assert np.all(range_at_tca <= range_at_tcpa + 1e-6)  # no 10-Hz sample is closer than the TCA's
     assert encounters.rejections["vmd_screen"] > 0 and encounters.rejections["vmd"] > 0
     assert 0 < encounters.acceptance_rate < 1
@@ -79,20 +91,35 @@ def test_geometry_at_cpa(fwse_rotorcraft):
 def test_weights_multiply_their_stored_ingredients(fwse_rotorcraft):
     _, _, encounters = fwse_rotorcraft
     meta = encounters.metadata
-    np.testing.assert_allclose(meta["weight"], meta["weight_normaliser"] * meta["weight_hmd"] * meta["weight_vmd"], rtol=1e-12)
-    recomputed = relative_speed_normaliser(meta["own_hspeed_tcpa_fps"].to_numpy(), meta["int_hspeed_tcpa_fps"].to_numpy(),
-                                           meta["own_hdot_tcpa_fps"].to_numpy(), meta["int_hdot_tcpa_fps"].to_numpy())  # fmt: skip
+    np.testing.assert_allclose(
+        meta["weight"], meta["weight_normaliser"] * meta["weight_hmd"] * meta["weight_vmd"], rtol=1e-12
+    )
+    recomputed = relative_speed_normaliser(
+        meta["own_hspeed_tcpa_fps"].to_numpy(),
+        meta["int_hspeed_tcpa_fps"].to_numpy(),
+        meta["own_hdot_tcpa_fps"].to_numpy(),
+        meta["int_hdot_tcpa_fps"].to_numpy(),
+    )
     np.testing.assert_allclose(meta["weight_normaliser"], recomputed, rtol=1e-12)
     np.testing.assert_allclose(meta["weight_vmd"], 1 / vmd_acceptance([1, 1, 5, 5, 1, 1])[meta["vmd_bin"] - 1])
 
 
-@pytest.mark.parametrize("v1,v2,dh,reference_low", [(150.0, 100.0, 0.0, True), (200.0, 200.0, 10.0, False),
-                                                    (50.0, 300.0, 25.0, True), (0.0, 120.0, 5.0, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    "v1,v2,dh,reference_low",
+    [(150.0, 100.0, 0.0, True), (200.0, 200.0, 10.0, False), (50.0, 300.0, 25.0, True), (0.0, 120.0, 5.0, False)],
+)
 def test_relative_speed_normaliser_is_the_integral_and_the_reference_form_is_not(v1, v2, dh, reference_low):
-    exact, _ = quad(lambda psi: math.sqrt((v2 * math.cos(psi) - v1) ** 2 + (v2 * math.sin(psi)) ** 2 + dh**2), 0, 2 * math.pi, limit=200)
+    exact, _ = quad(
+        lambda psi: math.sqrt((v2 * math.cos(psi) - v1) ** 2 + (v2 * math.sin(psi)) ** 2 + dh**2),
+        0,
+        2 * math.pi,
+        limit=200,
+    )
     correct = float(relative_speed_normaliser(np.array([v1]), np.array([v2]), np.array([0.0]), np.array([dh]))[0])
     assert correct == pytest.approx(exact, rel=1e-9)
-    reference = float(relative_speed_normaliser(np.array([v1]), np.array([v2]), np.array([0.0]), np.array([dh]), "reference")[0])
+    reference = float(
+        relative_speed_normaliser(np.array([v1]), np.array([v2]), np.array([0.0]), np.array([dh]), "reference")[0]
+    )
     if reference_low:  # exact only when a speed is 0 or the speeds are (nearly) equal
         assert reference < correct * 0.99  # up to 8.5 % too small
     assert reference >= 0.915 * correct
@@ -101,14 +128,34 @@ def test_relative_speed_normaliser_is_the_integral_and_the_reference_form_is_not
 def test_heading_density_is_proportional_to_relative_speed_and_hmd_follows_the_proposal():
     n = 200_000
     v_own, v_int, dh = 150.0, 100.0, 0.0
-    out = {"vmd_bin": np.empty(n, np.int64), "accepted": np.empty(n, np.bool_), "psi": np.zeros(n), "hmd": np.zeros(n),
-           "hmd_bin": np.zeros(n, np.int64)}  # fmt: skip
+    out = {
+        "vmd_bin": np.empty(n, np.int64),
+        "accepted": np.empty(n, np.bool_),
+        "psi": np.zeros(n),
+        "hmd": np.zeros(n),
+        "hmd_bin": np.zeros(n, np.int64),
+    }
     hmd_edges = np.array([-2000.0, -1000, -500, 0, 500, 1000, 2000])
     proportions = np.array([1.0, 1, 5, 5, 1, 1])
-    _kernels.geometry_kernel(np.uint64(3), np.arange(n, dtype=np.uint64), np.zeros(n, np.uint64), np.zeros(n),
-                             np.full(n, v_own), np.full(n, v_int), np.zeros(n), np.full(n, dh), np.array([-300.0, 300.0]),
-                             np.array([1.0]), hmd_edges, np.cumsum(proportions) / proportions.sum(),
-                             out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"])  # fmt: skip
+    _kernels.geometry_kernel(
+        np.uint64(3),
+        np.arange(n, dtype=np.uint64),
+        np.zeros(n, np.uint64),
+        np.zeros(n),
+        np.full(n, v_own),
+        np.full(n, v_int),
+        np.zeros(n),
+        np.full(n, dh),
+        np.array([-300.0, 300.0]),
+        np.array([1.0]),
+        hmd_edges,
+        np.cumsum(proportions) / proportions.sum(),
+        out["vmd_bin"],
+        out["accepted"],
+        out["psi"],
+        out["hmd"],
+        out["hmd_bin"],
+    )
     assert out["accepted"].all()
     edges = np.linspace(-math.pi, math.pi, 13)
     speed = lambda psi: math.sqrt((v_int * math.cos(psi) - v_own) ** 2 + (v_int * math.sin(psi)) ** 2)  # noqa: E731
@@ -130,13 +177,19 @@ def test_scenario_errors_name_the_key_the_value_and_what_is_allowed():
     with pytest.raises(ScenarioError, match=r"geometry.vmd_weights = .*non-negative"):
         parse_scenario(text.replace("vmd_weights = [1, 1, 5", "vmd_weights = [-1, 1, 5"))
     with pytest.raises(ScenarioError, match=r"ownship.colour = 'red': unknown key"):
-        parse_scenario(text.replace('[ownship]\n', '[ownship]\ncolour = "red"\n'))
+        parse_scenario(text.replace("[ownship]\n", '[ownship]\ncolour = "red"\n'))
     with pytest.raises(ScenarioError, match="did you mean uncor_1200only_fwse_v1p2"):
         parse_scenario(text.replace('model = "uncor_1200only_fwse_v1p2"', 'model = "uncor_1200only_fwse_v1p3"'))
     with pytest.raises(ScenarioError, match="encounters refused"):
         parse_scenario(text.replace('model = "uncor_1200only_fwse_v1p2"', 'model = "skydiving_v1"'))
     with pytest.raises(ScenarioError, match=r"layer 1 is \[500.0, 50.0\]"):
-        parse_scenario(text.replace("presets = { G = 1, A = 4 }\n\n[intruder]", "presets = { G = 1, A = 4 }\nlayers_ft = [[500, 50]]\n\n[intruder]", 1))
+        parse_scenario(
+            text.replace(
+                "presets = { G = 1, A = 4 }\n\n[intruder]",
+                "presets = { G = 1, A = 4 }\nlayers_ft = [[500, 50]]\n\n[intruder]",
+                1,
+            )
+        )
     with pytest.raises(ScenarioError, match="run.encounters = 0"):
         parse_scenario(text.replace("encounters = 10000", "encounters = 0"))
     from conftest import MODEL_DIR
@@ -210,9 +263,22 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     for sub_stream, (side, spec) in enumerate((("ownship", scenario.ownship), ("intruder", scenario.intruder))):
         aircraft = _side(spec)
         per_track = []
-        again = _sample_ids(aircraft.model, ids, np.zeros(n, np.uint64), scenario.geometry.duration_s,
-                            seed_to_uint64(scenario.run.seed), aircraft.presets or None, "reject", 1000, aircraft.layers,
-                            None, None, sub_streams=np.full(n, sub_stream), attempts=attempts, rejects_per_track=per_track)  # fmt: skip
+        again = _sample_ids(
+            aircraft.model,
+            ids,
+            np.zeros(n, np.uint64),
+            scenario.geometry.duration_s,
+            seed_to_uint64(scenario.run.seed),
+            aircraft.presets or None,
+            "reject",
+            1000,
+            aircraft.layers,
+            None,
+            None,
+            sub_streams=np.full(n, sub_stream),
+            attempts=attempts,
+            rejects_per_track=per_track,
+        )
         for reason, count in again.rejections.items():
             assert encounters.rejections[f"{side}_sampler:{reason}"] == count, (side, reason)
         in_accepted_attempts += int(per_track[0][1][accepted].sum())

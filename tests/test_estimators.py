@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from encsim.metrics import EstimatorWarning, kish_effective_size, risk_ratio, risk_ratio_with_cautions, weighted_probability
+from encsim.metrics import (
+    EstimatorWarning,
+    kish_effective_size,
+    risk_ratio,
+    risk_ratio_with_cautions,
+    weighted_probability,
+)
 from conftest import PROJECT_ROOT
 
 DEGAS = PROJECT_ROOT.parent / "shared" / "data" / "degas-sample-results"
@@ -35,7 +41,9 @@ def degas_outcomes():
     fields = list(nominal["fields"])
     assert fields[:5] == ["encId", "systemTime_s", "alert", "wcv", "nmac"]
     np.testing.assert_array_equal(nominal["data"][0], mitigated["data"][0])  # same encounters, same order
-    return {name: (nominal["data"][fields.index(name)], mitigated["data"][fields.index(name)]) for name in ("nmac", "wcv")}, weights
+    return {
+        name: (nominal["data"][fields.index(name)], mitigated["data"][fields.index(name)]) for name in ("nmac", "wcv")
+    }, weights
 
 
 @pytest.mark.parametrize("event", ["nmac", "wcv"])
@@ -143,13 +151,22 @@ def test_induced_and_resolved_parts_have_bootstrap_intervals(event):
         nominal_sum = np.sum(w[pick] * x_nom[pick])
         parts["induced"].append(np.sum(w[pick] * (x_mit[pick] > x_nom[pick])) / nominal_sum)
         parts["resolved"].append(np.sum(w[pick] * (x_nom[pick] > x_mit[pick])) / nominal_sum)
-    for name, low, high in (("induced", r.induced_ci_low, r.induced_ci_high), ("resolved", r.resolved_ci_low, r.resolved_ci_high)):
+    for name, low, high in (
+        ("induced", r.induced_ci_low, r.induced_ci_high),
+        ("resolved", r.resolved_ci_low, r.resolved_ci_high),
+    ):
         point = getattr(r, name)
         assert low <= point <= high, name
         expected_low, expected_high = np.quantile(parts[name], [0.025, 0.975])
         # two bootstraps of 2000 resamples: the 2.5 % / 97.5 % quantiles agree to a tenth of the width
         width = expected_high - expected_low
-        assert abs(low - expected_low) < 0.1 * width and abs(high - expected_high) < 0.1 * width, (name, low, high, expected_low, expected_high)
+        assert abs(low - expected_low) < 0.1 * width and abs(high - expected_high) < 0.1 * width, (
+            name,
+            low,
+            high,
+            expected_low,
+            expected_high,
+        )
 
 
 def test_closed_loop_summary_rows_are_the_estimators_own_figures():
@@ -159,18 +176,34 @@ def test_closed_loop_summary_rows_are_the_estimators_own_figures():
 
     outcomes_by_event, w = degas_outcomes()
     (nmac_nom, nmac_mit), (wcv_nom, wcv_mit) = outcomes_by_event["nmac"], outcomes_by_event["wcv"]
-    alerted = (wcv_nom > 0) | (nmac_mit != nmac_nom) | (np.arange(w.size) % 7 == 0)  # some alerts without a nominal LoWC
-    outcomes = pd.DataFrame({"weight": w, "nominal_nmac": nmac_nom > 0, "mitigated_nmac": nmac_mit > 0,
-                             "nominal_lowc": wcv_nom > 0, "mitigated_lowc": wcv_mit > 0, "alerted": alerted})  # fmt: skip
+    alerted = (
+        (wcv_nom > 0) | (nmac_mit != nmac_nom) | (np.arange(w.size) % 7 == 0)
+    )  # some alerts without a nominal LoWC
+    outcomes = pd.DataFrame(
+        {
+            "weight": w,
+            "nominal_nmac": nmac_nom > 0,
+            "mitigated_nmac": nmac_mit > 0,
+            "nominal_lowc": wcv_nom > 0,
+            "mitigated_lowc": wcv_mit > 0,
+            "alerted": alerted,
+        }
+    )
     rows = {row.name: row for row in closed_loop_summary(outcomes, rng=4)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EstimatorWarning)
         lowc = risk_ratio(wcv_nom, wcv_mit, w, rng=4)
     assert rows["LoWC ratio"].estimate == lowc.ratio and rows["LoWC ratio"].ci_low == lowc.ci_low
-    assert (rows["  induced (LOWC)"].ci_low, rows["  induced (LOWC)"].ci_high) == (lowc.induced_ci_low, lowc.induced_ci_high)
+    assert (rows["  induced (LOWC)"].ci_low, rows["  induced (LOWC)"].ci_high) == (
+        lowc.induced_ci_low,
+        lowc.induced_ci_high,
+    )
     assert rows["  resolved (LOWC)"].estimate == lowc.resolved
     nuisance = weighted_probability((alerted & (wcv_nom == 0)).astype(float), w, rng=4)
-    assert rows["nuisance alert rate"].estimate == nuisance.probability and rows["nuisance alert rate"].ci_high == nuisance.ci_high
+    assert (
+        rows["nuisance alert rate"].estimate == nuisance.probability
+        and rows["nuisance alert rate"].ci_high == nuisance.ci_high
+    )
     assert rows["P(NMAC) nominal"].estimate == pytest.approx(0.002456, abs=5e-7)
     no_events = outcomes.assign(nominal_nmac=False)
     refused = {row.name: row for row in closed_loop_summary(no_events)}["risk ratio (NMAC)"]

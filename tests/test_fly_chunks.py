@@ -76,8 +76,9 @@ def test_fly_chunks_streams_chunks_sampled_one_at_a_time(whole):
     def sampled(size):
         for start in range(0, N, size):
             seen.append(start)
-            yield encsim.sample_tracks(ROTORCRAFT, min(size, N - start), DURATION_S, rng=11, start={"G": 1, "A": 4},
-                                       first_id=start)  # fmt: skip
+            yield encsim.sample_tracks(
+                ROTORCRAFT, min(size, N - start), DURATION_S, rng=11, start={"G": 1, "A": 4}, first_id=start
+            )
 
     stream = fly_chunks(sampled(50), output_hz=1.0)
     first = next(stream)
@@ -88,10 +89,14 @@ def test_fly_chunks_streams_chunks_sampled_one_at_a_time(whole):
         Trajectories.concatenate([p.trajectories for p in parts]),
         {reason: sum(p.rejections[reason] for p in parts) for reason in whole.rejections},
         encsim.tracks.ModelLimits(
-            whole.limits.alt_min_ft, whole.limits.alt_max_ft,
-            *(np.concatenate([getattr(p.limits, name) for p in parts]) for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps")),
+            whole.limits.alt_min_ft,
+            whole.limits.alt_max_ft,
+            *(
+                np.concatenate([getattr(p.limits, name) for p in parts])
+                for name in ("speed_min_fps", "speed_max_fps", "hdot_max_fps")
+            ),
         ),
-    )  # fmt: skip
+    )
     assert_identical(joined, whole)
     # chunks larger than chunk_size are cut further
     assert [p.sample.n_tracks for p in fly_chunks(sampled(120), chunk_size=50, output_hz=1.0)] == [50, 50, 20, 50, 30]
@@ -121,15 +126,35 @@ def test_cli_streams_chunks_and_matches_the_unchunked_api(tmp_path):
     from encsim.io.tracks_file import read_trajectories, read_tracks
 
     out = tmp_path / "chunked.h5"
-    args = ["sample", ROTORCRAFT, "-n", str(N), "--duration", str(DURATION_S), "--seed", "11", "--start", "G=1,A=4",
-            "--fly", "--output-hz", "1", "--chunk-size", "37", "-o", str(out), "--quiet"]  # fmt: skip
+    args = [
+        "sample",
+        ROTORCRAFT,
+        "-n",
+        str(N),
+        "--duration",
+        str(DURATION_S),
+        "--seed",
+        "11",
+        "--start",
+        "G=1,A=4",
+        "--fly",
+        "--output-hz",
+        "1",
+        "--chunk-size",
+        "37",
+        "-o",
+        str(out),
+        "--quiet",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     whole = encsim.fly(encsim.sample_tracks(ROTORCRAFT, N, DURATION_S, rng=11, start={"G": 1, "A": 4}), output_hz=1.0)
     assert sum(whole.rejections.values()) > 0  # redraws happened, in some chunk
     stored = read_trajectories(out)
     for name in Trajectories.FIELDS:
-        np.testing.assert_array_equal(getattr(stored, name), getattr(whole.trajectories, name).astype(np.float32), err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(stored, name), getattr(whole.trajectories, name).astype(np.float32), err_msg=name
+        )
     pd.testing.assert_frame_equal(read_tracks(out).initial, whole.sample.initial, check_exact=True)
     with h5py.File(out, "r") as f:
         rejections = json.loads(f.attrs["rejections"])

@@ -23,7 +23,9 @@ def ecef_enu_reference(lat_deg, lon_deg, alt_ft, lat0, lon0, h0_ft):
     return east / M_PER_FT, north / M_PER_FT, up / M_PER_FT
 
 
-@pytest.mark.parametrize("anchor", [(42.36, -71.01, 20.0), (-33.9, 151.2, 3000.0), (64.8, -147.7, 450.0), (0.0, 179.9, 0.0)])
+@pytest.mark.parametrize(
+    "anchor", [(42.36, -71.01, 20.0), (-33.9, 151.2, 3000.0), (64.8, -147.7, 450.0), (0.0, 179.9, 0.0)]
+)
 def test_round_trip_to_a_millimetre(anchor):
     rng = np.random.default_rng(1)
     east, north = rng.uniform(-120_000, 120_000, (2, 500))

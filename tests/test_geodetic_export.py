@@ -15,8 +15,24 @@ from encsim.io.geodetic import enu_to_geodetic, geodetic_to_enu, parse_anchor
 from encsim.io.tracks_file import read_geodetic, read_trajectories
 
 ANCHOR = (42.36, -71.01, 20.0)
-ARGS = ["sample", "uncor_1200only_fwse_v1p2", "-n", "12", "--duration", "30", "--seed", "3", "--start", "G=1,A=4",
-        "--fly", "--output-hz", "1", "--chunk-size", "5", "--quiet"]  # fmt: skip
+ARGS = [
+    "sample",
+    "uncor_1200only_fwse_v1p2",
+    "-n",
+    "12",
+    "--duration",
+    "30",
+    "--seed",
+    "3",
+    "--start",
+    "G=1,A=4",
+    "--fly",
+    "--output-hz",
+    "1",
+    "--chunk-size",
+    "5",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")

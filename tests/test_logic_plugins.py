@@ -20,7 +20,7 @@ from conftest import small_scenario_text
 
 # A plain-Python logic (the slow path): a corrective alert and a 20 ft/s climb once the intruder
 # is within 3,000 ft horizontally, so mitigated flights differ from nominal ones where it matters.
-PLUGIN_SOURCE = '''
+PLUGIN_SOURCE = """
 import math
 
 
@@ -42,9 +42,11 @@ def feet_per_minute_as_feet_per_second(t_s, own, intruder, memory, params, advis
     for k in range(advisory.shape[0]):
         advisory[k] = 0.0
     advisory[0], advisory[1], advisory[2], advisory[6] = 2.0, 1.0, 1500.0, 1.0
-'''
+"""
 
-SCENARIO = small_scenario_text("plugin_test", tcpa_s=20, duration_s=40, hmd_ft=500, vmd_ft=100, encounters=12, chunk_size=6)
+SCENARIO = small_scenario_text(
+    "plugin_test", tcpa_s=20, duration_s=40, hmd_ft=500, vmd_ft=100, encounters=12, chunk_size=6
+)
 
 
 @pytest.fixture
@@ -69,14 +71,21 @@ def test_resolve_logic_by_name_import_path_function_and_tuple(plugin_dir):
     assert resolve_logic("encsim.avoidance.interface:unequipped")[0] is unequipped
     assert resolve_logic((unequipped, [1.0, 2.0]))[1].tolist() == [1.0, 2.0]
     assert describe_logic(unequipped) == "encsim.avoidance.interface:unequipped"
-    for bad, words in (("acas", "unknown logic 'acas'"), ("no_such_module:x", "cannot import module 'no_such_module'"),
-                       ("my_logic:nothing", "has no attribute 'nothing'"), (":x", "module:object"), (42, "callable")):  # fmt: skip
+    for bad, words in (
+        ("acas", "unknown logic 'acas'"),
+        ("no_such_module:x", "cannot import module 'no_such_module'"),
+        ("my_logic:nothing", "has no attribute 'nothing'"),
+        (":x", "module:object"),
+        (42, "callable"),
+    ):
         with pytest.raises(LogicSpecError, match=words):
             resolve_logic(bad)
 
 
 def test_cli_runs_a_plain_python_logic_from_the_current_directory_into_a_file(plugin_dir):
-    result = CliRunner().invoke(main, ["run", "scenario.toml", "--logic", "my_logic:climb_when_close", "-o", "out.h5", "--quiet"])
+    result = CliRunner().invoke(
+        main, ["run", "scenario.toml", "--logic", "my_logic:climb_when_close", "-o", "out.h5", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert "slow path" in result.output and "UserWarning" not in result.output
     stored = read_encounter_file(plugin_dir / "out.h5")
@@ -96,8 +105,14 @@ def test_run_directory_with_a_plugin_logic_resumes_with_honest_progress_and_repo
     with pytest.raises(KeyboardInterrupt):
         run_scenario("scenario.toml", run_dir, logic="my_logic:climb_when_close", stop_after=1)
     finished, kept = [], []
-    result = run_scenario("scenario.toml", run_dir, logic="my_logic:climb_when_close", resume=True,
-                          progress=finished.append, on_reused=kept.append)  # fmt: skip
+    result = run_scenario(
+        "scenario.toml",
+        run_dir,
+        logic="my_logic:climb_when_close",
+        resume=True,
+        progress=finished.append,
+        on_reused=kept.append,
+    )
     assert kept == [6] and finished == [6] and result.chunks_reused == 1 and result.chunks_computed == 1
     with pytest.raises(LogicSpecError, match="cannot import"):
         run_scenario("scenario.toml", plugin_dir / "other", logic="missing_module:logic")
@@ -124,9 +139,16 @@ def test_worker_processes_import_the_plugin_logic_themselves(plugin_dir):
 
 
 def test_cli_and_runner_check_a_user_logic_before_running_it(plugin_dir):
-    for name, words in (("wrong_signature", "failed: TypeError"), ("feet_per_minute_as_feet_per_second", "vertical rate")):
-        result = CliRunner().invoke(main, ["run", "scenario.toml", "--logic", f"my_logic:{name}", "-o", "x.h5", "--quiet"])
-        assert result.exit_code == 2 and "breaks the logic contract" in result.output and words in result.output, result.output
+    for name, words in (
+        ("wrong_signature", "failed: TypeError"),
+        ("feet_per_minute_as_feet_per_second", "vertical rate"),
+    ):
+        result = CliRunner().invoke(
+            main, ["run", "scenario.toml", "--logic", f"my_logic:{name}", "-o", "x.h5", "--quiet"]
+        )
+        assert result.exit_code == 2 and "breaks the logic contract" in result.output and words in result.output, (
+            result.output
+        )
         assert "Traceback" not in result.output
     sys.path.insert(0, str(plugin_dir))
     with pytest.raises(ValueError, match="breaks|failed"):

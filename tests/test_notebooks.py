@@ -15,8 +15,9 @@ def execute(name: str, monkeypatch):
     monkeypatch.setenv("ENCSIM_NOTEBOOK_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / name, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()  # fmt: skip
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}
+    ).execute()
     return notebook
 
 
@@ -51,7 +52,9 @@ def test_surrogacy_notebook_runs_and_states_conclusions(monkeypatch):
         assert re.search(r"\d\.\d{3}", line), line
     assert "rotorcraft" in conclusions[0] and "transponder code" in conclusions[1]
     assert "radar-era" in conclusions[2] and re.search(r"(agree|disagree)", conclusions[2])
-    surrogates = [name for name, entry in load_registry().items() if entry.noncooperative_surrogate and not entry.deprecated]
+    surrogates = [
+        name for name, entry in load_registry().items() if entry.noncooperative_surrogate and not entry.deprecated
+    ]
     assert re.match(r"Conclusion: use (\S+) as the surrogate", conclusions[3]).group(1) in surrogates
     assert all(name in conclusions[3] for name in surrogates)  # every recommended surrogate was considered
     assert "stand in" in text or "inconclusive" in text

@@ -219,8 +219,9 @@ def test_next_uniform_sequence_equals_uniforms_and_seek():
     stream = new_stream(key0, key1, sub_stream, attempt)
     np.testing.assert_array_equal([next_uniform(stream) for _ in range(40)], reference)
     for start in range(9):  # every lane, so seeking both at and inside a block
-        np.testing.assert_array_equal(uniforms(key0, key1, sub_stream, attempt, 40 - start, start=start),
-                                      reference[start:])
+        np.testing.assert_array_equal(
+            uniforms(key0, key1, sub_stream, attempt, 40 - start, start=start), reference[start:]
+        )
         stream = new_stream(key0, key1, sub_stream, attempt)
         stream_seek(stream, np.uint64(start))
         np.testing.assert_array_equal([next_uniform(stream) for _ in range(40 - start)], reference[start:])

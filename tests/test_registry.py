@@ -162,8 +162,13 @@ def test_layer_tables_follow_decisions_section_2():
 
 def test_capabilities_follow_decisions_section_2():
     registry = load_registry()
-    assert set(registry) == OPENSKY_V1P2 | OPENSKY_V1 | RADES_UNCOR | UNCONVENTIONAL_FLOWN | BALLOONS | CORRELATED | TERMINAL | {
-        "skydiving_v1", "dueregard_v1", "haa_v1"}  # fmt: skip
+    assert set(
+        registry
+    ) == OPENSKY_V1P2 | OPENSKY_V1 | RADES_UNCOR | UNCONVENTIONAL_FLOWN | BALLOONS | CORRELATED | TERMINAL | {
+        "skydiving_v1",
+        "dueregard_v1",
+        "haa_v1",
+    }
 
     def caps(name):
         e = registry[name]
@@ -198,8 +203,12 @@ def test_families_sources_codes_scopes_and_flags_match_the_documentation():
     for name in OPENSKY_V1:
         assert registry[name].transponder == "all-codes" and registry[name].deprecated
     assert {n for n, e in registry.items() if e.noncooperative_surrogate} == {
-        "uncor_1200only_fwse_v1p2", "uncor_1200only_fwme_v1p2", "uncor_1200only_rotorcraft_v1p2",
-        "uncor_1200code_v2p1", "uncor_1200code_v1"}  # fmt: skip
+        "uncor_1200only_fwse_v1p2",
+        "uncor_1200only_fwme_v1p2",
+        "uncor_1200only_rotorcraft_v1p2",
+        "uncor_1200code_v2p1",
+        "uncor_1200code_v1",
+    }
     assert {n for n, e in registry.items() if e.deprecated} == OPENSKY_V1 | {"littoral_uncor_v1", "littoral_cor_v1"}
     assert {n for n, e in registry.items() if e.altitude_reference == "MSL"} == {"haa_v1"}
     assert registry["haa_v1"].family == "haa" and "DFDR" in registry["haa_v1"].data_source
@@ -207,15 +216,23 @@ def test_families_sources_codes_scopes_and_flags_match_the_documentation():
         assert registry[name].transponder == "1200-code" and "RADES" in registry[name].data_source
         assert registry[name].altitude_scope_ft == (500, 18000)
     assert registry["cor_v1"].altitude_scope_ft == (1000, math.inf)
-    assert registry["dueregard_v1"].altitude_scope_ft == (0, math.inf) and "ETMS" in registry["dueregard_v1"].data_source
+    assert (
+        registry["dueregard_v1"].altitude_scope_ft == (0, math.inf) and "ETMS" in registry["dueregard_v1"].data_source
+    )
     assert registry["skydiving_v1"].altitude_scope_ft == (0, 15000)
     assert registry["weatherballoon_v1"].altitude_scope_ft == (0, 120000)
     for name in TERMINAL:
         assert registry[name].family == "terminal-geometry" and registry[name].altitude_scope_ft == (200, 5000)
     for name in UNCONVENTIONAL_FLOWN | BALLOONS | {"skydiving_v1"}:
         assert registry[name].family == "unconventional" and "ATC-348" in registry[name].report
-    expected_reports = {"cor_v1": "ATC-344", "uncor_1200code_v1": "ATC-345", "uncor_1200code_v2p1": "ATC-404",
-                        "dueregard_v1": "ATC-397", "littoral_uncor_v1": "CASSATT-2", "littoral_cor_v1": "CASSATT-2"}  # fmt: skip
+    expected_reports = {
+        "cor_v1": "ATC-344",
+        "uncor_1200code_v1": "ATC-345",
+        "uncor_1200code_v2p1": "ATC-404",
+        "dueregard_v1": "ATC-397",
+        "littoral_uncor_v1": "CASSATT-2",
+        "littoral_cor_v1": "CASSATT-2",
+    }
     for name, report in expected_reports.items():
         assert report in registry[name].report, name
     classes = {registry[n].aircraft_class for n in OPENSKY_V1P2}
@@ -488,7 +505,9 @@ def test_offline_mode_refuses_to_download(local_server, monkeypatch):
     monkeypatch.setenv("ENCSIM_MODEL_URL_BASE", base)
     for value in ("1", "true", "yes"):
         monkeypatch.setenv("ENCSIM_OFFLINE", value)
-        with pytest.raises(ModelNotFoundError, match=f"{base}/balloon_v1.txt: download switched off by ENCSIM_OFFLINE={value}"):
+        with pytest.raises(
+            ModelNotFoundError, match=f"{base}/balloon_v1.txt: download switched off by ENCSIM_OFFLINE={value}"
+        ):
             resolve_model_file("balloon_v1")
     monkeypatch.setenv("ENCSIM_OFFLINE", "0")
     with pytest.raises(ModelNotFoundError, match="switched off by download=False"):
@@ -538,13 +557,19 @@ def test_a_failed_download_is_reported_with_every_place_looked(local_server, mon
 
 @pytest.mark.slow
 def test_a_wheel_built_offline_carries_the_registry_and_finds_it_as_package_data(tmp_path):
-    pytest.importorskip("hatchling", reason="building the wheel offline needs hatchling (pip install hatchling, or the dev extra)")
+    pytest.importorskip(
+        "hatchling", reason="building the wheel offline needs hatchling (pip install hatchling, or the dev extra)"
+    )
     dist = tmp_path / "dist"
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-w", str(dist)],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (wheel,) = dist.glob("encsim-*.whl")
     site = tmp_path / "site"
@@ -565,7 +590,9 @@ def test_a_wheel_built_offline_carries_the_registry_and_finds_it_as_package_data
     )
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ENCSIM_"))}
     run_env.update(PYTHONPATH=str(site), ENCSIM_MODEL_DIR=str(SHARED), ENCSIM_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1")
-    run = subprocess.run([sys.executable, "-c", probe], cwd=outside, env=run_env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=outside, env=run_env, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     module, source, count, balloon = run.stdout.split("\n")[:4]
     assert Path(module).resolve().is_relative_to(site.resolve())  # the wheel's copy, not the source tree

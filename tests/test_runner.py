@@ -122,7 +122,9 @@ class _FirstChunkWaits(WorkerPlugin):
 
         current = run_module.compute_chunk
         original = current.args[0] if isinstance(current, functools.partial) else current  # set up twice: wrap once
-        run_module.compute_chunk = functools.partial(_compute_chunk_first_call_waits, original, self.marks, self.run_dir)
+        run_module.compute_chunk = functools.partial(
+            _compute_chunk_first_call_waits, original, self.marks, self.run_dir
+        )
 
 
 def _compute_chunk_first_call_waits(original, marks, target, scenario_text, logic, chunk_index, run_dir):
@@ -226,7 +228,9 @@ def test_cli_runs_into_a_directory_resumes_merges_and_reports(scenario_file, tmp
     assert "5 chunks computed" in first.output and "P(NMAC)" in first.output
     again = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0"])
     assert again.exit_code == 2 and "--resume" in again.output
-    resumed = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--resume", "--quiet"])
+    resumed = runner.invoke(
+        main, ["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--resume", "--quiet"]
+    )
     assert resumed.exit_code == 0 and "0 chunks computed, 5 reused" in resumed.output
     assert runner.invoke(main, ["merge", str(run_dir)]).exit_code == 0
     (run_dir / "chunks" / "chunk_000002.h5").unlink()
@@ -247,13 +251,22 @@ def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
     from encsim.runner.clusters import batch_cluster
 
     monkeypatch.setenv("ENCSIM_MODEL_DIR", "/data/mitll")
-    slurm = batch_cluster("slurm", queue="short", cores=4, memory="16GB", walltime="02:00:00", scheduler_host="127.0.0.1")
+    slurm = batch_cluster(
+        "slurm", queue="short", cores=4, memory="16GB", walltime="02:00:00", scheduler_host="127.0.0.1"
+    )
     try:
         script = slurm.job_script()
     finally:
         slurm.close()
-    for line in ("#SBATCH -p short", "#SBATCH --cpus-per-task=4", "#SBATCH -t 02:00:00", "export NUMBA_NUM_THREADS=1",
-                 "export ENCSIM_MODEL_DIR=/data/mitll", "--nworkers 4", "--nthreads 1"):  # fmt: skip
+    for line in (
+        "#SBATCH -p short",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH -t 02:00:00",
+        "export NUMBA_NUM_THREADS=1",
+        "export ENCSIM_MODEL_DIR=/data/mitll",
+        "--nworkers 4",
+        "--nthreads 1",
+    ):
         assert line in script, line
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ENCSIM_MODEL_DIR", "models/mitll")  # relative: PBS jobs start in $HOME
@@ -297,19 +310,30 @@ def test_run_directory_cli_refuses_bad_outputs_manifests_and_options(scenario_fi
     runner = CliRunner()
     a_file = tmp_path / "afile"
     a_file.write_text("x")
-    cases = [(["run", str(scenario_file), "-o", str(a_file)], "exists and is not a folder"),
-             (["run", str(scenario_file), "-o", str(tmp_path / "r.h5"), "--workers", "2", "--resume"],
-              "--workers, --resume: for a run directory")]  # fmt: skip
+    cases = [
+        (["run", str(scenario_file), "-o", str(a_file)], "exists and is not a folder"),
+        (
+            ["run", str(scenario_file), "-o", str(tmp_path / "r.h5"), "--workers", "2", "--resume"],
+            "--workers, --resume: for a run directory",
+        ),
+    ]
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    for text, words in (("{not json", "not a readable manifest"), ('{"chunks": {}}', "n_chunks = None"),
-                        ('{"n_chunks": 0, "chunks": {}}', "n_chunks = 0"), ("[]", "expected a JSON object")):  # fmt: skip
+    for text, words in (
+        ("{not json", "not a readable manifest"),
+        ('{"chunks": {}}', "n_chunks = None"),
+        ('{"n_chunks": 0, "chunks": {}}', "n_chunks = 0"),
+        ("[]", "expected a JSON object"),
+    ):
         cases.append((["merge", str(run_dir)], words))
         cases.append((["run", str(scenario_file), "-o", str(run_dir), "--workers", "0", "--resume", "--quiet"], words))
         (run_dir / "manifest.json").write_text(text)
         for args, expected in cases[-2:]:
             result = runner.invoke(main, args)
-            assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output, (args, result.output)
+            assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output, (
+                args,
+                result.output,
+            )
     for args, expected in cases[:2]:
         result = runner.invoke(main, args)
         assert result.exit_code == 2 and expected in result.output, (args, result.output)

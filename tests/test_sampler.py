@@ -28,7 +28,9 @@ def assert_frequencies(sample_bins0: np.ndarray, exact: np.ndarray, what: str) -
 
 def assert_mean(values: np.ndarray, expected: float, what: str) -> None:
     se = values.std(ddof=1) / np.sqrt(values.shape[0])
-    assert abs(values.mean() - expected) <= 5.0 * se + 1e-12, f"{what}: mean {values.mean()} vs exact {expected} (se {se})"
+    assert abs(values.mean() - expected) <= 5.0 * se + 1e-12, (
+        f"{what}: mean {values.mean()} vs exact {expected} (se {se})"
+    )
 
 
 def bins_at_second(sample, second: int) -> np.ndarray:
@@ -183,7 +185,9 @@ def test_command_rows_change_exactly_when_bins_change_or_resample(fwse):
     assert per_second["hdot_fpm"].shape == (2_000, 120)
     bins = tracks.bins_per_second()
     hdot_edges = fwse.bin_edges("hdot")
-    inside = (per_second["hdot_fpm"] >= hdot_edges[bins[..., 0] - 1] - 1e-9) & (per_second["hdot_fpm"] <= hdot_edges[bins[..., 0]] + 1e-9)
+    inside = (per_second["hdot_fpm"] >= hdot_edges[bins[..., 0] - 1] - 1e-9) & (
+        per_second["hdot_fpm"] <= hdot_edges[bins[..., 0]] + 1e-9
+    )
     assert inside.all()
     changes_from_bins = np.sum(np.diff(bins[..., 2].astype(int), axis=1) != 0, axis=1)
     np.testing.assert_array_equal(changes_from_bins, tracks.bin_changes.iloc[:, 0])  # vdot changes, second by second

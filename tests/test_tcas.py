@@ -27,7 +27,12 @@ DURATION_S = 60.0
 def head_on(int_alt_ft, intruder_rows=((0, 0, 0, 0),), own_alt_ft=3000.0):
     own = initial_states_from_sample([200.0], [own_alt_ft], [0.0], [0.0], heading_rad=0.0)
     intruder = initial_states_from_sample([200.0], [int_alt_ft], [0.0], [0.0], heading_rad=math.pi, north_ft=[16000.0])
-    return own, CommandSchedule.from_lists([[(0, 0, 0, 0)]]), intruder, CommandSchedule.from_lists([list(intruder_rows)])
+    return (
+        own,
+        CommandSchedule.from_lists([[(0, 0, 0, 0)]]),
+        intruder,
+        CommandSchedule.from_lists([list(intruder_rows)]),
+    )
 
 
 def fly(encounter, params=None):
@@ -66,7 +71,10 @@ REVERSAL = head_on(2800.0, ((0, 0, 0, 0), (20, 40.0, 0, 0)))
 def test_the_climb_ra_is_strengthened_when_the_intruder_climbs_toward_the_ownship():
     row, log = fly(STRENGTHENING)
     changes = advisories(log)
-    assert [(rate, counter) for _, rate, counter in changes] == [(pytest.approx(1500.0), 1.0), (pytest.approx(2500.0), 2.0)]
+    assert [(rate, counter) for _, rate, counter in changes] == [
+        (pytest.approx(1500.0), 1.0),
+        (pytest.approx(2500.0), 2.0),
+    ]
     t_ra, t_strengthened = changes[0][0], changes[1][0]
     assert t_ra == 19.0 and t_strengthened > t_ra + 5.0  # only once the pilot flies the initial RA
     # the same encounter without strengthening: the 1500 ft/min climb ends in an NMAC
@@ -91,6 +99,7 @@ def test_strengthening_is_flown_with_the_subsequent_pilot_response():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         simulate_states(*STRENGTHENING, DURATION_S, (recording, tcas_params()))
+
     def rate_at(t_s):
         return min(rates, key=lambda item: abs(item[0] - t_s))[1]
 
@@ -104,7 +113,10 @@ def test_strengthening_is_flown_with_the_subsequent_pilot_response():
 def test_the_ra_is_reversed_once_when_the_intruder_follows_the_ownship():
     row, log = fly(REVERSAL)
     changes = advisories(log)
-    assert [(rate, counter) for _, rate, counter in changes] == [(pytest.approx(1500.0), 1.0), (pytest.approx(-2500.0), 2.0)]
+    assert [(rate, counter) for _, rate, counter in changes] == [
+        (pytest.approx(1500.0), 1.0),
+        (pytest.approx(-2500.0), 2.0),
+    ]
     assert changes[1][0] > changes[0][0] + 5.0  # once the initial RA is flown
     assert not row["nominal_nmac"] and not row["mitigated_nmac"] and row["mitigated_vmd_ft"] > 500.0
     # no reversal: the climb is only strengthened and the intruder climbs into the ownship
@@ -133,7 +145,9 @@ def test_reversal_happens_at_most_once_per_run_and_only_with_the_intruder_moving
     own = np.array([0.0, 0.0, 3000.0, 200.0, 0.0, 0.0, 0.0, 200.0])
     intruder = np.array([8000.0, 0.0, 2800.0, -200.0, 0.0, 0.0, math.pi, 200.0])
     first = _call(0.0, own, intruder, memory, params)
-    assert first[LEVEL] == 2.0 and first[TARGET_VERTICAL_RATE] * 60 == pytest.approx(1500.0) and first[CHANGE_COUNTER] == 1
+    assert (
+        first[LEVEL] == 2.0 and first[TARGET_VERTICAL_RATE] * 60 == pytest.approx(1500.0) and first[CHANGE_COUNTER] == 1
+    )
     # 6 s later the pilot flies it (ownship climbing 1500 ft/min), 14 s to CPA
     own_later = np.array([1200.0, 0.0, 3010.0, 200.0, 0.0, 25.0, 0.0, 200.0])
 
@@ -179,7 +193,9 @@ def test_the_assumed_pilot_response_is_a_parameter():
     own = np.array([0.0, 0.0, 3000.0, 200.0, 0.0, 33.3, 0.0, 200.0])
     intruder = np.array([5200.0, 0.0, 3260.0, -200.0, 0.0, 0.0, math.pi, 200.0])
     standard = _call(0.0, own, intruder, np.zeros(MEMORY_SIZE), tcas_params())
-    quick = _call(0.0, own, intruder, np.zeros(MEMORY_SIZE), tcas_params(PilotModel(initial_delay_s=0.5, initial_accel_g=0.5)))
+    quick = _call(
+        0.0, own, intruder, np.zeros(MEMORY_SIZE), tcas_params(PilotModel(initial_delay_s=0.5, initial_accel_g=0.5))
+    )
     assert standard[LEVEL] == quick[LEVEL] == 2.0
     assert np.sign(standard[TARGET_VERTICAL_RATE]) != np.sign(quick[TARGET_VERTICAL_RATE])
 
@@ -191,4 +207,6 @@ def test_the_tcas_name_assumes_the_pilot_the_closed_loop_flies():
     _, params = resolve_logic("tcas", slow_pilot)
     np.testing.assert_array_equal(params, tcas_params(slow_pilot))
     assert not np.array_equal(params, resolve_logic("tcas")[1])
-    np.testing.assert_array_equal(resolve_logic("daa", slow_pilot)[1], resolve_logic("daa")[1])  # no pilot in daa's params
+    np.testing.assert_array_equal(
+        resolve_logic("daa", slow_pilot)[1], resolve_logic("daa")[1]
+    )  # no pilot in daa's params

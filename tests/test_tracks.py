@@ -76,8 +76,9 @@ def test_limits_follow_the_spanned_layers_and_speeds(fwse_flown):
 def test_scope_warning_and_strict_error():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        below = encsim.sample_tracks("uncor_1200code_v2p1", 20, 30, rng=1, start={"G": 1, "A": 4},
-                                     layers_ft=[50, 500, 1200, 3000, 5000])  # fmt: skip
+        below = encsim.sample_tracks(
+            "uncor_1200code_v2p1", 20, 30, rng=1, start={"G": 1, "A": 4}, layers_ft=[50, 500, 1200, 3000, 5000]
+        )
     assert any(issubclass(w.category, ScopeWarning) and "500-18000" in str(w.message) for w in caught)
     with pytest.warns(ScopeWarning):
         encsim.fly(below, output_hz=1.0, limits=False)

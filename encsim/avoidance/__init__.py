@@ -26,6 +26,24 @@ REFERENCE_LOGICS = {
     "tcas": (tcas, tcas_params),
 }
 
-__all__ = ["ADVISORY_SIZE", "MEMORY_SIZE", "REFERENCE_LOGICS", "STATE_SIZE", "LogicContractError", "LogicSpecError", "check_named_logic",
-           "PilotModel", "Surveillance", "canonical_geometries", "check_logic", "daa", "daa_params", "describe_logic",
-           "is_compiled", "resolve_logic", "tcas", "tcas_params", "unequipped"]  # fmt: skip
+__all__ = [
+    "ADVISORY_SIZE",
+    "MEMORY_SIZE",
+    "REFERENCE_LOGICS",
+    "STATE_SIZE",
+    "LogicContractError",
+    "LogicSpecError",
+    "check_named_logic",
+    "PilotModel",
+    "Surveillance",
+    "canonical_geometries",
+    "check_logic",
+    "daa",
+    "daa_params",
+    "describe_logic",
+    "is_compiled",
+    "resolve_logic",
+    "tcas",
+    "tcas_params",
+    "unequipped",
+]

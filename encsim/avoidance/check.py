@@ -25,7 +25,9 @@ class LogicContractError(ValueError):
 
 def _state(north, east, up, heading, speed, vertical_rate=0.0):
     horizontal = math.sqrt(max(speed**2 - vertical_rate**2, 0.0))
-    return np.array([north, east, up, horizontal * math.cos(heading), horizontal * math.sin(heading), vertical_rate, heading, speed])
+    return np.array(
+        [north, east, up, horizontal * math.cos(heading), horizontal * math.sin(heading), vertical_rate, heading, speed]
+    )
 
 
 def canonical_geometries():
@@ -34,8 +36,14 @@ def canonical_geometries():
     def moving(north0, east0, up0, heading, speed, vertical_rate=0.0):
         def at(t):
             horizontal = math.sqrt(max(speed**2 - vertical_rate**2, 0.0))
-            return _state(north0 + horizontal * math.cos(heading) * t, east0 + horizontal * math.sin(heading) * t,
-                          up0 + vertical_rate * t, heading, speed, vertical_rate)  # fmt: skip
+            return _state(
+                north0 + horizontal * math.cos(heading) * t,
+                east0 + horizontal * math.sin(heading) * t,
+                up0 + vertical_rate * t,
+                heading,
+                speed,
+                vertical_rate,
+            )
 
         return at
 

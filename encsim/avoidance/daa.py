@@ -97,12 +97,17 @@ def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarr
         raise ValueError(f"dimension {dimension!r}; expected one of {sorted(DIMENSIONS)}")
     if preset in ("do365", "daidalus"):
         dthr = 4000.0 if preset == "do365" else 0.66 * FT_PER_NM
-        levels = [(0.66 * FT_PER_NM, 700.0, 35.0, 0.66 * FT_PER_NM, 55.0, 75.0),  # preventive
-                  (dthr, 450.0, 35.0, dthr, 55.0, 75.0),  # corrective
-                  (dthr, 450.0, 35.0, dthr, 25.0, 55.0)]  # warning  # fmt: skip
+        levels = [
+            (0.66 * FT_PER_NM, 700.0, 35.0, 0.66 * FT_PER_NM, 55.0, 75.0),  # preventive
+            (dthr, 450.0, 35.0, dthr, 55.0, 75.0),  # corrective
+            (dthr, 450.0, 35.0, dthr, 25.0, 55.0),
+        ]  # warning
     elif preset == "noncoop":
-        levels = [(2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0), (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
-                  (2200.0, 450.0, 0.0, 2200.0, 25.0, 90.0)]  # fmt: skip
+        levels = [
+            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
+            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
+            (2200.0, 450.0, 0.0, 2200.0, 25.0, 90.0),
+        ]
     else:
         raise ValueError(f"unknown DAA preset {preset!r}; expected 'do365', 'daidalus' or 'noncoop'")
     guidance = [55.0, math.radians(1.0), math.radians(15.0), math.radians(3.0)]
@@ -171,8 +176,14 @@ def _wrap_angle(angle):
 
 @njit(cache=True)
 def _relative(own, intruder):
-    return (intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP],
-            intruder[V_EAST] - own[V_EAST], intruder[V_NORTH] - own[V_NORTH], intruder[V_UP] - own[V_UP])  # fmt: skip
+    return (
+        intruder[EAST] - own[EAST],
+        intruder[NORTH] - own[NORTH],
+        intruder[UP] - own[UP],
+        intruder[V_EAST] - own[V_EAST],
+        intruder[V_NORTH] - own[V_NORTH],
+        intruder[V_UP] - own[V_UP],
+    )
 
 
 @njit(cache=True)
@@ -182,7 +193,9 @@ def _raw_level(own, intruder, params, previous_reported):
     for level in range(_N_LEVELS, 0, -1):
         base = (level - 1) * _LEVEL_FIELDS
         alert_time = params[base + 5] if previous_reported >= level else params[base + 4]
-        start = _interval_start(sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], alert_time)
+        start = _interval_start(
+            sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], alert_time
+        )
         if start >= 0.0:
             raw = level
             break
@@ -305,7 +318,13 @@ def _guidance(own, intruder, params, memory):
     sx, sy, sz = intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP]
     vz = intruder[V_UP] - own[V_UP]
     base = 1 * _LEVEL_FIELDS  # the corrective volume
-    dthr, zthr, tthr, hmd, lookahead = params[base], params[base + 1], params[base + 2], params[base + 3], params[_LOOKAHEAD]
+    dthr, zthr, tthr, hmd, lookahead = (
+        params[base],
+        params[base + 1],
+        params[base + 2],
+        params[base + 3],
+        params[_LOOKAHEAD],
+    )
     step = params[_STEP]
     n = int(round(math.pi / step))
     cos_step, sin_step = math.cos(step), math.sin(step)
@@ -387,7 +406,9 @@ def _rate_conflict(own, intruder, rate, params):
     sx, sy, sz = intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP]
     vx, vy, vz = intruder[V_EAST] - own[V_EAST], intruder[V_NORTH] - own[V_NORTH], intruder[V_UP] - rate
     base = 1 * _LEVEL_FIELDS
-    start = _interval_start(sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], params[_LOOKAHEAD])
+    start = _interval_start(
+        sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], params[_LOOKAHEAD]
+    )
     return start >= 0.0
 
 
@@ -396,7 +417,9 @@ def _vertical_guidance(own, intruder, params, memory):
     """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else recovery."""
     current = own[V_UP]
     base = 1 * _LEVEL_FIELDS
-    if _inside_now(intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP], params[base], params[base + 1]):
+    if _inside_now(
+        intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP], params[base], params[base + 1]
+    ):
         return _recovery_rate(own, intruder, params, memory)
     n = int(round(2 * params[_RATE_MAX] / params[_RATE_STEP]))
     best = [math.inf, math.inf]  # down, up
@@ -437,7 +460,10 @@ def _recovery_rate(own, intruder, params, memory):
             vz = intruder[V_UP] - rate
             if _cylinder_kept(sx, sy, sz, vx, vy, vz, radius[best_level], height[best_level], lookahead):
                 level = best_level
-                if not found or (level > 0 and _cylinder_kept(sx, sy, sz, vx, vy, vz, radius[level - 1], height[level - 1], lookahead)):
+                if not found or (
+                    level > 0
+                    and _cylinder_kept(sx, sy, sz, vx, vy, vz, radius[level - 1], height[level - 1], lookahead)
+                ):
                     low = 0  # bisection: the largest cylinder kept (they are nested)
                     while low < level:
                         middle = (low + level) // 2

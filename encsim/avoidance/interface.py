@@ -34,7 +34,9 @@ from numba import njit
 STATE_SIZE = 8
 NORTH, EAST, UP, V_NORTH, V_EAST, V_UP, HEADING, SPEED = range(STATE_SIZE)
 ADVISORY_SIZE = 7
-LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE, CHANGE_COUNTER = range(ADVISORY_SIZE)
+LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE, CHANGE_COUNTER = range(
+    ADVISORY_SIZE
+)
 MEMORY_SIZE = 16
 
 
@@ -53,8 +55,16 @@ class PilotModel:
     turn_rate_rad_s: float = math.radians(3.0)
 
     def as_array(self) -> np.ndarray:
-        values = np.array([self.initial_delay_s, self.subsequent_delay_s, self.initial_accel_g, self.subsequent_accel_g,
-                           self.turn_rate_rad_s], dtype=np.float64)  # fmt: skip
+        values = np.array(
+            [
+                self.initial_delay_s,
+                self.subsequent_delay_s,
+                self.initial_accel_g,
+                self.subsequent_accel_g,
+                self.turn_rate_rad_s,
+            ],
+            dtype=np.float64,
+        )
         if np.any(values[:2] < 0) or np.any(values[2:] <= 0):
             raise ValueError(f"PilotModel: delays must be >= 0 and accelerations and turn rate > 0, got {values}")
         return values
@@ -81,8 +91,10 @@ class Surveillance:
     latency_s: float = 0.0
 
     def as_array(self) -> np.ndarray:
-        values = np.array([self.position_sd_ft, self.altitude_sd_ft, self.velocity_sd_fps, self.vertical_rate_sd_fps,
-                           self.latency_s], dtype=np.float64)  # fmt: skip
+        values = np.array(
+            [self.position_sd_ft, self.altitude_sd_ft, self.velocity_sd_fps, self.vertical_rate_sd_fps, self.latency_s],
+            dtype=np.float64,
+        )
         if np.any(values < 0) or not np.all(np.isfinite(values)):
             raise ValueError(f"Surveillance: standard deviations and latency must be finite and >= 0, got {values}")
         return values

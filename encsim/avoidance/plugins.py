@@ -64,7 +64,9 @@ def resolve_logic(logic, pilot=None):
             raise LogicSpecError(f"a logic tuple must be (function, params), got {logic!r:.80}")
         return logic[0], np.asarray(logic[1], dtype=np.float64)
     if not callable(logic):
-        raise LogicSpecError(f"a logic must be callable as logic(t_s, own, intruder, memory, params, advisory), got {logic!r:.80}")
+        raise LogicSpecError(
+            f"a logic must be callable as logic(t_s, own, intruder, memory, params, advisory), got {logic!r:.80}"
+        )
     return logic, np.zeros(1)
 
 
@@ -80,7 +82,6 @@ def describe_logic(logic) -> str:
     function = logic[0] if isinstance(logic, tuple) else logic
     module = getattr(function, "__module__", None) or "?"
     return f"{module}:{getattr(function, '__qualname__', None) or getattr(function, '__name__', repr(function))}"
-
 
 
 def check_named_logic(spec: str):

@@ -84,18 +84,33 @@ ALIM_FT = np.array([0.0, 300.0, 300.0, 350.0, 400.0, 600.0, 700.0])
 _N_SL = 7
 #: the scalars after the nine tables, in this order
 SCALAR_PARAMS = (
-    "ra_rate_fps", "strengthened_rate_fps", "initial_delay_s", "initial_accel_fps2", "subsequent_delay_s",
-    "subsequent_accel_fps2", "strengthening", "reversal", "reversal_intruder_rate_fps",
-)  # fmt: skip
+    "ra_rate_fps",
+    "strengthened_rate_fps",
+    "initial_delay_s",
+    "initial_accel_fps2",
+    "subsequent_delay_s",
+    "subsequent_accel_fps2",
+    "strengthening",
+    "reversal",
+    "reversal_intruder_rate_fps",
+)
 _P = 9 * _N_SL
-_RATE, _STRONG, _DELAY0, _ACCEL0, _DELAY1, _ACCEL1, _STRENGTHEN, _REVERSE, _REV_INT_RATE = range(_P, _P + len(SCALAR_PARAMS))
+_RATE, _STRONG, _DELAY0, _ACCEL0, _DELAY1, _ACCEL1, _STRENGTHEN, _REVERSE, _REV_INT_RATE = range(
+    _P, _P + len(SCALAR_PARAMS)
+)
 # memory slots
 _SENSE, _COUNTER, _RA_RATE, _REVERSED, _T_CHANGE, _M_DELAY, _M_ACCEL, _RESPONDED = range(8)
 
 
-def tcas_params(pilot: PilotModel | None = None, *, ra_rate_fpm: float = 1500.0,
-                strengthened_rate_fpm: float = 2500.0, strengthening: bool = True, reversal: bool = True,
-                reversal_intruder_rate_fpm: float = 500.0) -> np.ndarray:  # fmt: skip
+def tcas_params(
+    pilot: PilotModel | None = None,
+    *,
+    ra_rate_fpm: float = 1500.0,
+    strengthened_rate_fpm: float = 2500.0,
+    strengthening: bool = True,
+    reversal: bool = True,
+    reversal_intruder_rate_fpm: float = 500.0,
+) -> np.ndarray:
     """The logic's parameter array: the tables above row by row, then `SCALAR_PARAMS`.
 
     ``pilot`` is the response the logic assumes when it projects the ownship (default: the
@@ -104,15 +119,27 @@ def tcas_params(pilot: PilotModel | None = None, *, ra_rate_fpm: float = 1500.0,
     """
     pilot_array = (pilot or PilotModel()).as_array()
     if not 0 < ra_rate_fpm <= strengthened_rate_fpm:
-        raise ValueError(f"tcas_params: need 0 < ra_rate_fpm <= strengthened_rate_fpm, "
-                         f"got {ra_rate_fpm} and {strengthened_rate_fpm}")  # fmt: skip
+        raise ValueError(
+            f"tcas_params: need 0 < ra_rate_fpm <= strengthened_rate_fpm, got {ra_rate_fpm} and {strengthened_rate_fpm}"
+        )
     if reversal_intruder_rate_fpm < 0:
         raise ValueError(f"tcas_params: reversal_intruder_rate_fpm must be >= 0, got {reversal_intruder_rate_fpm}")
-    scalars = np.array([ra_rate_fpm / 60.0, strengthened_rate_fpm / 60.0, pilot_array[0], pilot_array[2] * G_FPS2,
-                        pilot_array[1], pilot_array[3] * G_FPS2, float(strengthening), float(reversal),
-                        reversal_intruder_rate_fpm / 60.0])  # fmt: skip
-    return np.concatenate([SL_ALT_FT, TA_TAU_S, TA_DMOD_FT, TA_ZTHR_FT, RA_TAU_S, RA_DMOD_FT, RA_ZTHR_FT, RA_HMD_FT, ALIM_FT,
-                           scalars])  # fmt: skip
+    scalars = np.array(
+        [
+            ra_rate_fpm / 60.0,
+            strengthened_rate_fpm / 60.0,
+            pilot_array[0],
+            pilot_array[2] * G_FPS2,
+            pilot_array[1],
+            pilot_array[3] * G_FPS2,
+            float(strengthening),
+            float(reversal),
+            reversal_intruder_rate_fpm / 60.0,
+        ]
+    )
+    return np.concatenate(
+        [SL_ALT_FT, TA_TAU_S, TA_DMOD_FT, TA_ZTHR_FT, RA_TAU_S, RA_DMOD_FT, RA_ZTHR_FT, RA_HMD_FT, ALIM_FT, scalars]
+    )
 
 
 @njit(cache=True)
@@ -181,7 +208,9 @@ def tcas(t_s, own, intruder, memory, params, advisory):
     alim = params[8 * n + sl]
     if memory[_SENSE] == 0.0:  # a new RA: choose the sense
         t_cpa = tcpa if tcpa > 0 else params[4 * n + sl]
-        delay, accel = (params[_DELAY1], params[_ACCEL1]) if memory[_RESPONDED] > 0.0 else (params[_DELAY0], params[_ACCEL0])
+        delay, accel = (
+            (params[_DELAY1], params[_ACCEL1]) if memory[_RESPONDED] > 0.0 else (params[_DELAY0], params[_ACCEL0])
+        )
         z_int = dz + intruder[V_UP] * t_cpa  # intruder relative to the ownship's current altitude
         climb = z_int - _own_displacement(t_cpa, own[V_UP], params[_RATE], delay, accel)
         descend = z_int - _own_displacement(t_cpa, own[V_UP], -params[_RATE], delay, accel)
@@ -202,12 +231,20 @@ def tcas(t_s, own, intruder, memory, params, advisory):
         if tcpa > 0.0:
             sense = memory[_SENSE]
             z_int = dz + intruder[V_UP] * tcpa
-            current = sense * (_own_displacement(tcpa, own[V_UP], sense * memory[_RA_RATE], 0.0, memory[_M_ACCEL]) - z_int)
+            current = sense * (
+                _own_displacement(tcpa, own[V_UP], sense * memory[_RA_RATE], 0.0, memory[_M_ACCEL]) - z_int
+            )
             if current < alim:
-                reversed_sep = -sense * (_own_displacement(tcpa, own[V_UP], -sense * params[_STRONG], params[_DELAY1],
-                                                           params[_ACCEL1]) - z_int)  # fmt: skip
-                if (params[_REVERSE] > 0.0 and memory[_REVERSED] == 0.0 and sense * intruder[V_UP] >= params[_REV_INT_RATE]
-                        and reversed_sep >= alim):  # fmt: skip
+                reversed_sep = -sense * (
+                    _own_displacement(tcpa, own[V_UP], -sense * params[_STRONG], params[_DELAY1], params[_ACCEL1])
+                    - z_int
+                )
+                if (
+                    params[_REVERSE] > 0.0
+                    and memory[_REVERSED] == 0.0
+                    and sense * intruder[V_UP] >= params[_REV_INT_RATE]
+                    and reversed_sep >= alim
+                ):
                     memory[_SENSE] = -sense
                     memory[_RA_RATE] = params[_STRONG]
                     memory[_REVERSED] = 1.0

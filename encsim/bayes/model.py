@@ -349,7 +349,9 @@ class EncounterModel:
         None where counts are not seconds of track: correlated and terminal-geometry networks count
         encounters, and a file without a transition part has no tracks.
         """
-        if self.transition is None or (self.entry is not None and self.entry.family in ("correlated", "terminal-geometry")):
+        if self.transition is None or (
+            self.entry is not None and self.entry.family in ("correlated", "terminal-geometry")
+        ):
             return None
         totals = {int(t.sum()) for t in self.initial.tables if t is not None}
         if len(totals) != 1:

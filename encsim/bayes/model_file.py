@@ -145,7 +145,9 @@ def _split_sections(text: str, source: str) -> dict[str, list[str]]:
             name = line[1:].strip()
             if name not in KNOWN_SECTIONS:
                 raise ModelFileError(
-                    source, name, f"unknown section header at line {line_number}; expected one of {list(KNOWN_SECTIONS)}"
+                    source,
+                    name,
+                    f"unknown section header at line {line_number}; expected one of {list(KNOWN_SECTIONS)}",
                 )
             if name in sections:
                 raise ModelFileError(source, name, f"section appears twice (again at line {line_number})")
@@ -233,7 +235,9 @@ def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: in
     if initial_r is not None and not np.array_equal(r[: initial_r.shape[0]], initial_r):
         # checked before the counts, whose expected length depends on r
         raise ModelFileError(
-            source, r_section, f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from r_initial {initial_r.tolist()}"
+            source,
+            r_section,
+            f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from r_initial {initial_r.tolist()}",
         )
     if initial_r is not None:
         stems = {strip_time_suffix(label)[0]: i for i, label in enumerate(labels[: initial_r.shape[0]])}
@@ -306,7 +310,9 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
     n0 = initial.n
     if transition.n <= n0:
         raise ModelFileError(
-            source, "labels_transition", f"has {transition.n} labels; expected the {n0} initial ones plus the (t+1) ones"
+            source,
+            "labels_transition",
+            f"has {transition.n} labels; expected the {n0} initial ones plus the (t+1) ones",
         )
     for i in range(n0):
         stem, _ = strip_time_suffix(transition.labels[i])
@@ -326,7 +332,9 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
         partner = stems_t.get(stem)
         if partner is None or strip_time_suffix(transition.labels[partner])[1] != "t":
             raise ModelFileError(
-                source, "labels_transition", f"{transition.labels[j]!r} has no matching '(t)' variable among the first {n0}"
+                source,
+                "labels_transition",
+                f"{transition.labels[j]!r} has no matching '(t)' variable among the first {n0}",
             )
 
 
@@ -350,7 +358,9 @@ def _parse_boundaries(lines: list[str], initial: NetworkTables, source: str) -> 
         try:
             edges = np.array([_float_token(token) for token in line.split()], dtype=np.float64)
         except ValueError:
-            raise ModelFileError(source, "boundaries", f"line {i + 1} ({label!r}) is {line!r}: not '*' or numbers") from None
+            raise ModelFileError(
+                source, "boundaries", f"line {i + 1} ({label!r}) is {line!r}: not '*' or numbers"
+            ) from None
         expected = int(initial.r[i]) + 1
         if edges.shape[0] != expected:
             raise ModelFileError(

@@ -145,9 +145,19 @@ class RegistryEntry:
 # ------------------------------------------------------------------------------ reading, validation
 
 _STRING_FIELDS = (
-    "file", "url", "sha256", "aircraft_class", "family", "data_source", "transponder",
-    "altitude_reference", "fly", "refusal", "report", "description",
-)  # fmt: skip
+    "file",
+    "url",
+    "sha256",
+    "aircraft_class",
+    "family",
+    "data_source",
+    "transponder",
+    "altitude_reference",
+    "fly",
+    "refusal",
+    "report",
+    "description",
+)
 _BOOL_FIELDS = ("noncooperative_surrogate", "deprecated", "sample_tracks", "sample_initial", "encounters")
 _LIST_FIELDS = ("altitude_scope_ft", "layer_edges_ft")
 _FIELDS = _STRING_FIELDS + _BOOL_FIELDS + _LIST_FIELDS

@@ -66,7 +66,9 @@ def parse_layers(text) -> list[tuple[float, float]] | None:
         for part in text.split(","):
             match = _LAYER.match(part)
             if match is None:
-                raise ValueError(f"layer {part.strip()!r} is not LOWER-UPPER in ft AGL (e.g. --layers 500-1200,1200-3000)")
+                raise ValueError(
+                    f"layer {part.strip()!r} is not LOWER-UPPER in ft AGL (e.g. --layers 500-1200,1200-3000)"
+                )
             items.append((float(match.group(1)), float(match.group(2))))
     for lo, hi in items:
         if not lo < hi:
@@ -78,7 +80,9 @@ def _applicable(model: EncounterModel, presets: dict | None) -> dict:
     return {name: bin1 for name, bin1 in (presets or {}).items() if name in model.roles}
 
 
-def distributions_by_layer(model, role: str, presets: dict | None = None) -> dict[tuple[float, float], BinnedDistribution]:
+def distributions_by_layer(
+    model, role: str, presets: dict | None = None
+) -> dict[tuple[float, float], BinnedDistribution]:
     """P(role | L = layer, presets) for every layer with data, as binned mixtures (exact)."""
     model = _model(model)
     given = _applicable(model, presets)
@@ -90,7 +94,9 @@ def distributions_by_layer(model, role: str, presets: dict | None = None) -> dic
     for layer in range(joint.shape[0]):
         mass = joint[layer].sum()
         if mass > 0:
-            out[(float(edges[layer]), float(edges[layer + 1]))] = BinnedDistribution(joint[layer] / mass, var_edges, zero)
+            out[(float(edges[layer]), float(edges[layer + 1]))] = BinnedDistribution(
+                joint[layer] / mass, var_edges, zero
+            )
     return out
 
 
@@ -186,12 +192,16 @@ def select_layers(model_a: EncounterModel, model_b: EncounterModel, layers=None)
         )
     left_out = [layer for layer in shared if layer not in requested]
     if left_out:
-        notes.append(f"restricted to the requested layers {format_layers(requested)} ft (shared but not compared: "
-                     f"{format_layers(left_out)} ft)")  # fmt: skip
+        notes.append(
+            f"restricted to the requested layers {format_layers(requested)} ft (shared but not compared: "
+            f"{format_layers(left_out)} ft)"
+        )
     return sorted(requested), unmatched, notes
 
 
-def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPARED_ROLES, layers=None) -> ModelComparison:
+def compare_models(
+    model_a, model_b, *, presets: dict | None = None, roles=COMPARED_ROLES, layers=None
+) -> ModelComparison:
     """Exact model-level comparison of two encounter models on the layers and variables they share.
 
     ``layers``: altitude layers to compare, by their edges in ft AGL (``"500-1200,1200-3000"`` or
@@ -200,7 +210,9 @@ def compare_models(model_a, model_b, *, presets: dict | None = None, roles=COMPA
 
     Examples
     --------
-    >>> result = compare_models("uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> result = compare_models(
+    ...     "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4}
+    ... )  # doctest: +SKIP
     >>> result.distances.head()  # doctest: +SKIP
     """
     a, b = _model(model_a), _model(model_b)

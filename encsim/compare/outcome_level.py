@@ -37,7 +37,15 @@ from ..io.scenario import Scenario, _format_errors
 from ..simulate import simulate
 from .model_level import format_layers
 
-METRICS = ("p_nmac_nominal", "p_nmac_mitigated", "p_lowc_nominal", "p_lowc_mitigated", "risk_ratio", "lowc_ratio", "alert_rate")
+METRICS = (
+    "p_nmac_nominal",
+    "p_nmac_mitigated",
+    "p_lowc_nominal",
+    "p_lowc_mitigated",
+    "risk_ratio",
+    "lowc_ratio",
+    "alert_rate",
+)
 METRIC_ALIASES = {"nmac": "risk_ratio", "lowc": "lowc_ratio"}
 MAX_DROPPED_FRACTION = 0.05
 
@@ -62,11 +70,18 @@ def _statistics(outcomes: pd.DataFrame, picks: np.ndarray | None = None) -> np.n
         sums = {c: v[picks].sum(axis=1) for c, v in values.items()}
         total = w[picks].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.stack([
-            sums["nominal_nmac"] / total, sums["mitigated_nmac"] / total, sums["nominal_lowc"] / total,
-            sums["mitigated_lowc"] / total, sums["mitigated_nmac"] / sums["nominal_nmac"],
-            sums["mitigated_lowc"] / sums["nominal_lowc"], sums["alerted"] / total,
-        ], axis=-1)  # fmt: skip
+        return np.stack(
+            [
+                sums["nominal_nmac"] / total,
+                sums["mitigated_nmac"] / total,
+                sums["nominal_lowc"] / total,
+                sums["mitigated_lowc"] / total,
+                sums["mitigated_nmac"] / sums["nominal_nmac"],
+                sums["mitigated_lowc"] / sums["nominal_lowc"],
+                sums["alerted"] / total,
+            ],
+            axis=-1,
+        )
 
 
 @dataclass(frozen=True)
@@ -136,25 +151,31 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
                     f"{source}: intruder.layers_ft = {format_layers(table_scenario)} ft overrides the layer table of "
                     f"{original.model} and has no meaning for {model_name}, whose layers are {format_layers(table_model)} ft; "
                     "remove layers_ft from the scenario or compare models with the same layer table"
-                )  # fmt: skip
+                )
             update["layers_ft"] = None
-            notes.append(f"intruder layers_ft {format_layers(table_scenario)} ft (the layer table of {original.model}) "
-                         f"replaced by the layers of {model_name}: {format_layers(table_model)} ft")  # fmt: skip
+            notes.append(
+                f"intruder layers_ft {format_layers(table_scenario)} ft (the layer table of {original.model}) "
+                f"replaced by the layers of {model_name}: {format_layers(table_model)} ft"
+            )
     if "L" in presets:
         bin1 = presets["L"]
         if not 1 <= bin1 <= len(table_scenario):
-            raise ScenarioError(f"{source}: intruder preset L={bin1} is not a layer of {original.model} "
-                                f"({len(table_scenario)} layers: {format_layers(table_scenario)} ft)")  # fmt: skip
+            raise ScenarioError(
+                f"{source}: intruder preset L={bin1} is not a layer of {original.model} "
+                f"({len(table_scenario)} layers: {format_layers(table_scenario)} ft)"
+            )
         layer = table_scenario[bin1 - 1]
         if layer not in table_model:
             raise ScenarioError(
                 f"{source}: intruder preset L={bin1} is the layer {format_layers([layer])} ft AGL of {original.model}; "
                 f"no layer of {model_name} has these edges (its layers: {format_layers(table_model)} ft), so the "
                 "outcome level cannot keep the intruder in the same altitudes"
-            )  # fmt: skip
+            )
         presets["L"] = table_model.index(layer) + 1
-        notes.append(f"intruder preset L={bin1} ({format_layers([layer])} ft AGL in {original.model}) is L={presets['L']} "
-                     f"of {model_name} (layers matched by their edges)")  # fmt: skip
+        notes.append(
+            f"intruder preset L={bin1} ({format_layers([layer])} ft AGL in {original.model}) is L={presets['L']} "
+            f"of {model_name} (layers matched by their edges)"
+        )
     intruder = original.model_copy(update=update)
     try:
         variant = Scenario.model_validate(scenario.model_copy(update={"intruder": intruder}).model_dump())
@@ -164,9 +185,20 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
     return variant, notes
 
 
-def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: str = "daa", encounters: int | None = None,
-                     metric: str = "risk_ratio", tolerance: float = 0.05, n_boot: int = 500, confidence: float = 0.95,
-                     rng=0, max_dropped_fraction: float = MAX_DROPPED_FRACTION) -> OutcomeComparison:  # fmt: skip
+def compare_outcomes(
+    scenario: Scenario,
+    model_a: str,
+    model_b: str,
+    *,
+    logic: str = "daa",
+    encounters: int | None = None,
+    metric: str = "risk_ratio",
+    tolerance: float = 0.05,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    rng=0,
+    max_dropped_fraction: float = MAX_DROPPED_FRACTION,
+) -> OutcomeComparison:
     """Run ``scenario`` with ``logic`` and the intruder from ``model_a`` and from ``model_b``; compare.
 
     ``metric`` (one of `METRICS`, or ``nmac``/``lowc`` for the risk/LoWC ratio) and ``tolerance``
@@ -176,7 +208,9 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
     Examples
     --------
     >>> scenario, _ = load_scenario("scenarios/fwse_vs_rotorcraft.toml")  # doctest: +SKIP
-    >>> result = compare_outcomes(scenario, "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_fwse_v1p2")  # doctest: +SKIP
+    >>> result = compare_outcomes(
+    ...     scenario, "uncor_1200only_rotorcraft_v1p2", "uncor_1200only_fwse_v1p2"
+    ... )  # doctest: +SKIP
     >>> print(result.verdict)  # doctest: +SKIP
     """
     metric = resolve_metric(metric)
@@ -189,56 +223,105 @@ def compare_outcomes(scenario: Scenario, model_a: str, model_b: str, *, logic: s
         variants.append(variant)
         notes.extend(note for note in variant_notes if note not in notes)
     outcomes = [simulate(generate_encounters(variant, ids=ids), logic) for variant in variants]
-    return summarise_outcomes(outcomes[0], outcomes[1], model_a, model_b, logic=logic, metric=metric, tolerance=tolerance,
-                              n_boot=n_boot, confidence=confidence, rng=rng, max_dropped_fraction=max_dropped_fraction,
-                              notes=notes)  # fmt: skip
+    return summarise_outcomes(
+        outcomes[0],
+        outcomes[1],
+        model_a,
+        model_b,
+        logic=logic,
+        metric=metric,
+        tolerance=tolerance,
+        n_boot=n_boot,
+        confidence=confidence,
+        rng=rng,
+        max_dropped_fraction=max_dropped_fraction,
+        notes=notes,
+    )
 
 
-def summarise_outcomes(outcomes_a: pd.DataFrame, outcomes_b: pd.DataFrame, model_a: str, model_b: str, *, logic: str = "daa",
-                       metric: str = "risk_ratio", tolerance: float = 0.05, n_boot: int = 500, confidence: float = 0.95,
-                       rng=0, max_dropped_fraction: float = MAX_DROPPED_FRACTION, notes: list | None = None) -> OutcomeComparison:  # fmt: skip
+def summarise_outcomes(
+    outcomes_a: pd.DataFrame,
+    outcomes_b: pd.DataFrame,
+    model_a: str,
+    model_b: str,
+    *,
+    logic: str = "daa",
+    metric: str = "risk_ratio",
+    tolerance: float = 0.05,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    rng=0,
+    max_dropped_fraction: float = MAX_DROPPED_FRACTION,
+    notes: list | None = None,
+) -> OutcomeComparison:
     """The comparison of two outcome tables (columns ``weight``, ``nominal_nmac``, ``mitigated_nmac``,
     ``nominal_lowc``, ``mitigated_lowc``, ``alerted``; one row per encounter): table and verdict."""
     metric = resolve_metric(metric)
     outcomes = [outcomes_a, outcomes_b]
     point = [_statistics(o)[0] for o in outcomes]
     generator = np.random.default_rng(rng)
-    boot = [
-        _statistics(o, generator.integers(0, len(o), size=(n_boot, len(o))))
-        for o in outcomes
-    ]  # fmt: skip
+    boot = [_statistics(o, generator.integers(0, len(o), size=(n_boot, len(o)))) for o in outcomes]
     differences = boot[1] - boot[0]
     alpha = 1.0 - confidence
     rows = []
     for k, name in enumerate(METRICS):
         finite = differences[:, k][np.isfinite(differences[:, k])]
         low, high = np.quantile(finite, [alpha / 2, 1 - alpha / 2]) if finite.size else (np.nan, np.nan)
-        rows.append({"metric": name, "model_a": point[0][k], "model_b": point[1][k], "difference": point[1][k] - point[0][k],
-                     "ci_low": low, "ci_high": high, "resamples": n_boot, "dropped": n_boot - finite.size})  # fmt: skip
+        rows.append(
+            {
+                "metric": name,
+                "model_a": point[0][k],
+                "model_b": point[1][k],
+                "difference": point[1][k] - point[0][k],
+                "ci_low": low,
+                "ci_high": high,
+                "resamples": n_boot,
+                "dropped": n_boot - finite.size,
+            }
+        )
     table = pd.DataFrame(rows)
     chosen = table.set_index("metric").loc[metric]
     dropped = int(chosen["dropped"])
     label = metric.replace("_", " ")
     half = (chosen["ci_high"] - chosen["ci_low"]) / 2
     stated = f"{label} differs by {chosen['difference']:.3g} +/- {half:.2g}"
-    dropped_text = (f"{dropped} of {n_boot} bootstrap resamples ({dropped / max(n_boot, 1):.1%}) dropped because the {label} "
-                    "is undefined in them (no nominal event)")  # fmt: skip
+    dropped_text = (
+        f"{dropped} of {n_boot} bootstrap resamples ({dropped / max(n_boot, 1):.1%}) dropped because the {label} "
+        "is undefined in them (no nominal event)"
+    )
     if not np.isfinite(chosen["difference"]) or dropped == n_boot:
         verdict = f"inconclusive for {logic}: {label} is undefined (too few nominal events); {dropped_text}; more encounters needed"
     elif dropped > max_dropped_fraction * n_boot:
-        verdict = (f"inconclusive for {logic}: {dropped_text}, more than {max_dropped_fraction:.0%}, so the interval of the rest "
-                   f"is biased ({stated} over the resamples kept); more encounters needed")  # fmt: skip
+        verdict = (
+            f"inconclusive for {logic}: {dropped_text}, more than {max_dropped_fraction:.0%}, so the interval of the rest "
+            f"is biased ({stated} over the resamples kept); more encounters needed"
+        )
     elif chosen["ci_low"] == chosen["ci_high"]:
-        verdict = (f"inconclusive for {logic}: every bootstrap resample gives the same {label} difference "
-                   f"({chosen['difference']:.3g}), so the interval has zero width and says nothing about the uncertainty "
-                   "(no events to vary, e.g. no mitigated NMAC with either intruder model); more encounters needed")  # fmt: skip
+        verdict = (
+            f"inconclusive for {logic}: every bootstrap resample gives the same {label} difference "
+            f"({chosen['difference']:.3g}), so the interval has zero width and says nothing about the uncertainty "
+            "(no events to vary, e.g. no mitigated NMAC with either intruder model); more encounters needed"
+        )
     elif -tolerance <= chosen["ci_low"] and chosen["ci_high"] <= tolerance:
         verdict = f"{model_b} can stand in for {model_a} for this logic ({logic}): {stated} (tolerance {tolerance:g})"
     elif chosen["ci_low"] > tolerance or chosen["ci_high"] < -tolerance:
-        verdict = f"{model_b} cannot stand in for {model_a} for this logic ({logic}): {stated} (tolerance {tolerance:g})"
+        verdict = (
+            f"{model_b} cannot stand in for {model_a} for this logic ({logic}): {stated} (tolerance {tolerance:g})"
+        )
     else:
         verdict = f"inconclusive for {logic}: {stated}, straddling the tolerance {tolerance:g}; more encounters needed"
     if 0 < dropped <= max_dropped_fraction * n_boot:
         verdict += f" (caution: {dropped_text})"
-    return OutcomeComparison(model_a, model_b, logic, table, verdict, list(notes or []), metric, tolerance, n_boot, dropped,
-                             int(len(outcomes_a)))  # fmt: skip
+    return OutcomeComparison(
+        model_a,
+        model_b,
+        logic,
+        table,
+        verdict,
+        list(notes or []),
+        metric,
+        tolerance,
+        n_boot,
+        dropped,
+        int(len(outcomes_a)),
+    )

@@ -24,10 +24,22 @@ import pandas as pd
 
 from .. import __version__
 from ..bayes import load_model
-from .model_level import COMPARED_ROLES, ModelComparison, compare_models, distributions_by_layer, format_layers, parse_layers
+from .model_level import (
+    COMPARED_ROLES,
+    ModelComparison,
+    compare_models,
+    distributions_by_layer,
+    format_layers,
+    parse_layers,
+)
 
 TRACK_RESAMPLES = 500
-_ROLE_TITLES = {"v": "airspeed (kt)", "vdot": "acceleration (kt/s)", "hdot": "vertical rate (ft/min)", "psidot": "turn rate (deg/s)"}
+_ROLE_TITLES = {
+    "v": "airspeed (kt)",
+    "vdot": "acceleration (kt/s)",
+    "hdot": "vertical rate (ft/min)",
+    "psidot": "turn rate (deg/s)",
+}
 
 
 def _plot_layers(comparison: ModelComparison, presets, path: Path) -> None:
@@ -41,13 +53,16 @@ def _plot_layers(comparison: ModelComparison, presets, path: Path) -> None:
     layers = comparison.matched_layers
     if not roles or not layers:
         return
-    figure, axes = plt.subplots(len(roles), len(layers), figsize=(3.2 * len(layers), 2.4 * len(roles)), squeeze=False,
-                                constrained_layout=True)  # fmt: skip
+    figure, axes = plt.subplots(
+        len(roles), len(layers), figsize=(3.2 * len(layers), 2.4 * len(roles)), squeeze=False, constrained_layout=True
+    )
     for row, role in enumerate(roles):
         dists = [distributions_by_layer(name, role, presets) for name in (comparison.model_a, comparison.model_b)]
         for col, layer in enumerate(layers):
             axis = axes[row][col]
-            for dist_by_layer, colour, label in zip(dists, ("tab:blue", "tab:orange"), (comparison.model_a, comparison.model_b)):
+            for dist_by_layer, colour, label in zip(
+                dists, ("tab:blue", "tab:orange"), (comparison.model_a, comparison.model_b)
+            ):
                 d = dist_by_layer.get(layer)
                 if d is None:
                     continue
@@ -78,72 +93,145 @@ def _heat_map(table: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     table = table.rename(index=lambda pair: pair.replace("uncor_", ""))
-    figure, axis = plt.subplots(figsize=(6.5 + 1.0 * table.shape[1], 1.2 + 0.45 * table.shape[0]), constrained_layout=True)
+    figure, axis = plt.subplots(
+        figsize=(6.5 + 1.0 * table.shape[1], 1.2 + 0.45 * table.shape[0]), constrained_layout=True
+    )
     image = axis.imshow(table.to_numpy(), cmap="viridis", vmin=0, vmax=max(0.01, float(np.nanmax(table.to_numpy()))))
     axis.set_xticks(range(table.shape[1]), table.columns, rotation=30, ha="right", fontsize=8)
     axis.set_yticks(range(table.shape[0]), table.index, fontsize=8)
     for (i, j), value in np.ndenumerate(table.to_numpy()):
-        axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="w" if value < 0.6 * np.nanmax(table.to_numpy()) else "k", fontsize=7)
+        axis.text(
+            j,
+            i,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            color="w" if value < 0.6 * np.nanmax(table.to_numpy()) else "k",
+            fontsize=7,
+        )
     figure.colorbar(image, ax=axis, label="Hellinger (mean over layers)")
     figure.savefig(path, dpi=90)
     plt.close(figure)
 
 
-def _track_section(models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int, layers,
-                   record: list) -> str:  # fmt: skip
+def _track_section(
+    models: list[str], presets, out: Path, n_tracks: int, duration_s: int, seed: int, layers, record: list
+) -> str:
     from .track_level import compare_tracks, split_intervals
 
     frames, parts = [], []
     for k, (a, b) in enumerate(itertools.combinations(models, 2)):
-        table = compare_tracks(a, b, n=n_tracks, duration_s=duration_s, rng=seed + k, presets=presets, layers=layers,
-                               n_boot=TRACK_RESAMPLES)  # fmt: skip
+        table = compare_tracks(
+            a,
+            b,
+            n=n_tracks,
+            duration_s=duration_s,
+            rng=seed + k,
+            presets=presets,
+            layers=layers,
+            n_boot=TRACK_RESAMPLES,
+        )
         pair_layers = table.attrs["layers_ft"]
-        record.append({"model_a": a, "model_b": b, "seed": seed + k, "bootstrap_seed": seed + k, "tracks_per_model": n_tracks,
-                       "duration_s": duration_s, "bootstrap_resamples": TRACK_RESAMPLES,
-                       "layers_ft": [list(layer) for layer in pair_layers]})  # fmt: skip
+        record.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                "seed": seed + k,
+                "bootstrap_seed": seed + k,
+                "tracks_per_model": n_tracks,
+                "duration_s": duration_s,
+                "bootstrap_resamples": TRACK_RESAMPLES,
+                "layers_ft": [list(layer) for layer in pair_layers],
+            }
+        )
         table = split_intervals(table)
         frames.append(table.assign(model_a=a, model_b=b))
         chosen = "the requested layers" if layers else "every layer both models have"
-        parts.append(f"<h3>{html.escape(a)} vs {html.escape(b)}</h3><p>Tracks starting in {chosen}: "
-                     f"{html.escape(format_layers(pair_layers))} ft AGL (in each model's proportions).</p>"
-                     f"{table.round(4).to_html(index=False)}")  # fmt: skip
+        parts.append(
+            f"<h3>{html.escape(a)} vs {html.escape(b)}</h3><p>Tracks starting in {chosen}: "
+            f"{html.escape(format_layers(pair_layers))} ft AGL (in each model's proportions).</p>"
+            f"{table.round(4).to_html(index=False)}"
+        )
     pd.concat(frames, ignore_index=True).to_csv(out / "track_distances.csv", index=False)
-    return (f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, starting in the layers named under each "
-            f"pair (the same layers as the model level), flown under each model's limits; seed {seed} (+ pair index); "
-            "differences are B - A with 95 % bootstrap intervals (columns _low, _high); effect sizes first, p-values last; "
-            "tracks may leave their starting layer.</p>" + "".join(parts))  # fmt: skip
+    return (
+        f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, starting in the layers named under each "
+        f"pair (the same layers as the model level), flown under each model's limits; seed {seed} (+ pair index); "
+        "differences are B - A with 95 % bootstrap intervals (columns _low, _high); effect sizes first, p-values last; "
+        "tracks may leave their starting layer.</p>" + "".join(parts)
+    )
 
 
-def _outcome_section(models: list[str], out: Path, scenario, logic: str, encounters: int, tolerance: float, metric: str,
-                     seed: int, layers, record: list) -> str:  # fmt: skip
+def _outcome_section(
+    models: list[str],
+    out: Path,
+    scenario,
+    logic: str,
+    encounters: int,
+    tolerance: float,
+    metric: str,
+    seed: int,
+    layers,
+    record: list,
+) -> str:
     from .outcome_level import MAX_DROPPED_FRACTION, compare_outcomes
 
     frames, parts = [], []
     for a, b in itertools.combinations(models, 2):
-        result = compare_outcomes(scenario, a, b, logic=logic, encounters=encounters, tolerance=tolerance, metric=metric, rng=seed)
-        record.append({"model_a": a, "model_b": b, "encounters_per_model": encounters, "encounter_seed": scenario.run.seed,
-                       "first_encounter_id": scenario.run.first_id, "bootstrap_seed": seed, "bootstrap_resamples": result.n_boot,
-                       "encounters_simulated_per_model": result.encounters,
-                       "metric": result.metric, "dropped_resamples": result.dropped, "verdict": result.verdict,
-                       "notes": list(result.notes)})  # fmt: skip
-        values = result.table.rename(columns={"model_a": "value_a", "model_b": "value_b"})  # the pair's names go in model_a/b
+        result = compare_outcomes(
+            scenario, a, b, logic=logic, encounters=encounters, tolerance=tolerance, metric=metric, rng=seed
+        )
+        record.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                "encounters_per_model": encounters,
+                "encounter_seed": scenario.run.seed,
+                "first_encounter_id": scenario.run.first_id,
+                "bootstrap_seed": seed,
+                "bootstrap_resamples": result.n_boot,
+                "encounters_simulated_per_model": result.encounters,
+                "metric": result.metric,
+                "dropped_resamples": result.dropped,
+                "verdict": result.verdict,
+                "notes": list(result.notes),
+            }
+        )
+        values = result.table.rename(
+            columns={"model_a": "value_a", "model_b": "value_b"}
+        )  # the pair's names go in model_a/b
         frames.append(values.assign(model_a=a, model_b=b, logic=logic))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-        parts.append(f"<h3>intruder {html.escape(a)} vs {html.escape(b)}</h3><p><b>{html.escape(result.verdict)}</b></p>"
-                     f"<ul>{notes}</ul>{values.round(4).to_html(index=False)}")  # fmt: skip
+        parts.append(
+            f"<h3>intruder {html.escape(a)} vs {html.escape(b)}</h3><p><b>{html.escape(result.verdict)}</b></p>"
+            f"<ul>{notes}</ul>{values.round(4).to_html(index=False)}"
+        )
     pd.concat(frames, ignore_index=True).to_csv(out / "outcome_differences.csv", index=False)
-    layer_note = (f" The altitude layers {format_layers(layers)} ft of the model and track levels do not apply here: the "
-                  "scenario sets the altitudes." if layers else "")  # fmt: skip
-    return (f"<h2>Outcome level</h2><p>Scenario {html.escape(scenario.name)} with logic {html.escape(logic)}, {encounters} "
-            f"encounters per intruder model (the ownship unchanged; encounter seed {scenario.run.seed} from the scenario); "
-            f"differences B - A with 95 % bootstrap intervals (bootstrap seed {seed}); verdict on {html.escape(metric)} with "
-            f"tolerance {tolerance:g}; resamples where a ratio is undefined are dropped and counted (more than "
-            f"{MAX_DROPPED_FRACTION:.0%} dropped, or a zero-width interval: inconclusive).{html.escape(layer_note)}</p>"
-            + "".join(parts))  # fmt: skip
+    layer_note = (
+        f" The altitude layers {format_layers(layers)} ft of the model and track levels do not apply here: the "
+        "scenario sets the altitudes."
+        if layers
+        else ""
+    )
+    return (
+        f"<h2>Outcome level</h2><p>Scenario {html.escape(scenario.name)} with logic {html.escape(logic)}, {encounters} "
+        f"encounters per intruder model (the ownship unchanged; encounter seed {scenario.run.seed} from the scenario); "
+        f"differences B - A with 95 % bootstrap intervals (bootstrap seed {seed}); verdict on {html.escape(metric)} with "
+        f"tolerance {tolerance:g}; resamples where a ratio is undefined are dropped and counted (more than "
+        f"{MAX_DROPPED_FRACTION:.0%} dropped, or a zero-width interval: inconclusive).{html.escape(layer_note)}</p>"
+        + "".join(parts)
+    )
+
 
 REPORT_KIND = "encsim compare"
-_LEGACY_FILES = ("index.html", "provenance.json", "model_distances.csv", "model_dynamics.csv", "track_distances.csv",
-                 "outcome_differences.csv", "heatmap.png")  # fmt: skip
+_LEGACY_FILES = (
+    "index.html",
+    "provenance.json",
+    "model_distances.csv",
+    "model_dynamics.csv",
+    "track_distances.csv",
+    "outcome_differences.csv",
+    "heatmap.png",
+)
 
 
 def _is_report_file_name(name) -> bool:
@@ -182,8 +270,10 @@ def prepare_report_folder(out_dir) -> Path:
         return out
     earlier = _earlier_report_files(out)
     if earlier is None:
-        raise ValueError(f"--report {out}: the folder is not empty and is not an encsim compare report (it has no provenance.json "
-                         "written by encsim compare); give a new or empty folder, or the folder of an earlier report")  # fmt: skip
+        raise ValueError(
+            f"--report {out}: the folder is not empty and is not an encsim compare report (it has no provenance.json "
+            "written by encsim compare); give a new or empty folder, or the folder of an earlier report"
+        )
     for name in earlier:
         path = out / name
         if path.is_file() or path.is_symlink():
@@ -237,13 +327,33 @@ def _json_safe(value):
 def _model_record(name: str, role: str) -> dict:
     model = load_model(name)
     entry = dataclasses.asdict(model.entry) if model.entry is not None else None
-    return {"name": model.name, "role": role, "file": model.path.name if model.path else None, "sha256": model.sha256,
-            "registry_entry": entry}  # fmt: skip
+    return {
+        "name": model.name,
+        "role": role,
+        "file": model.path.name if model.path else None,
+        "sha256": model.sha256,
+        "registry_entry": entry,
+    }
 
 
-def provenance_record(models: list[str], *, levels, presets, layers, n_tracks: int, duration_s: int, seed: int, scenario,
-                      scenario_text: str | None, logic: str, encounters: int, tolerance: float, metric: str,
-                      arguments: dict | None, command: str | None) -> dict:  # fmt: skip
+def provenance_record(
+    models: list[str],
+    *,
+    levels,
+    presets,
+    layers,
+    n_tracks: int,
+    duration_s: int,
+    seed: int,
+    scenario,
+    scenario_text: str | None,
+    logic: str,
+    encounters: int,
+    tolerance: float,
+    metric: str,
+    arguments: dict | None,
+    command: str | None,
+) -> dict:
     """The inputs of a comparison report (without the per-pair details, which `write_report` adds)."""
     used = [_model_record(name, "compared") for name in models]
     record = {
@@ -259,8 +369,12 @@ def provenance_record(models: list[str], *, levels, presets, layers, n_tracks: i
         "seed": seed,
     }
     if "track" in levels:
-        record["track_level"] = {"tracks_per_model": n_tracks, "duration_s": duration_s, "seed_of_pair_k": f"{seed} + k",
-                                 "pairs": []}  # fmt: skip
+        record["track_level"] = {
+            "tracks_per_model": n_tracks,
+            "duration_s": duration_s,
+            "seed_of_pair_k": f"{seed} + k",
+            "pairs": [],
+        }
     if "outcome" in levels and scenario is not None:
         if scenario.ownship.model not in models:
             used.append(_model_record(scenario.ownship.model, "outcome-level ownship"))
@@ -268,9 +382,14 @@ def provenance_record(models: list[str], *, levels, presets, layers, n_tracks: i
             "scenario": scenario.name,
             "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
             "scenario_text": scenario_text,
-            "logic": logic, "encounters_per_model": encounters, "encounter_seed": scenario.run.seed,
-            "bootstrap_seed": seed, "metric": metric, "tolerance": tolerance, "pairs": [],
-        }  # fmt: skip
+            "logic": logic,
+            "encounters_per_model": encounters,
+            "encounter_seed": scenario.run.seed,
+            "bootstrap_seed": seed,
+            "metric": metric,
+            "tolerance": tolerance,
+            "pairs": [],
+        }
     return record
 
 
@@ -282,18 +401,35 @@ def _provenance_html(record: dict) -> str:
         for m in record["models"]
     )
     text = html.escape(json.dumps(record, indent=1))
-    return (f'<h2 id="provenance">Provenance</h2><p>encsim {html.escape(record["encsim_version"])}, written '
-            f"{html.escape(record['created_utc'])} (UTC); command <code>{html.escape(record['command'])}</code>; seed "
-            f"{record['seed']}; levels {html.escape(', '.join(record['levels']))}. The same record is in "
-            f'<a href="provenance.json">provenance.json</a>.</p><table><tr><th>model</th><th>role</th><th>file</th>'
-            f"<th>sha256</th><th>data</th></tr>{rows}</table>"
-            f"<details><summary>full record</summary><pre>{text}</pre></details>")  # fmt: skip
+    return (
+        f'<h2 id="provenance">Provenance</h2><p>encsim {html.escape(record["encsim_version"])}, written '
+        f"{html.escape(record['created_utc'])} (UTC); command <code>{html.escape(record['command'])}</code>; seed "
+        f"{record['seed']}; levels {html.escape(', '.join(record['levels']))}. The same record is in "
+        f'<a href="provenance.json">provenance.json</a>.</p><table><tr><th>model</th><th>role</th><th>file</th>'
+        f"<th>sha256</th><th>data</th></tr>{rows}</table>"
+        f"<details><summary>full record</summary><pre>{text}</pre></details>"
+    )
 
 
-def write_report(models: list[str], out_dir, *, presets: dict | None = None, levels=("model",), n_tracks: int = 2000,
-                 duration_s: int = 120, seed: int = 0, scenario=None, logic: str = "daa", encounters: int = 5000,
-                 tolerance: float = 0.05, metric: str = "risk_ratio", layers=None, scenario_text: str | None = None,
-                 arguments: dict | None = None, command: str | None = None) -> Path:  # fmt: skip
+def write_report(
+    models: list[str],
+    out_dir,
+    *,
+    presets: dict | None = None,
+    levels=("model",),
+    n_tracks: int = 2000,
+    duration_s: int = 120,
+    seed: int = 0,
+    scenario=None,
+    logic: str = "daa",
+    encounters: int = 5000,
+    tolerance: float = 0.05,
+    metric: str = "risk_ratio",
+    layers=None,
+    scenario_text: str | None = None,
+    arguments: dict | None = None,
+    command: str | None = None,
+) -> Path:
     """Compare every pair of ``models`` (model level, and track/outcome level if asked); write CSVs,
     figures, ``index.html`` and ``provenance.json``.
 
@@ -309,13 +445,28 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
     comparisons = [compare_models(a, b, presets=presets, layers=layers) for a, b in itertools.combinations(models, 2)]
     out = prepare_report_folder(out_dir)
     planned = _planned_files(len(comparisons), levels)
-    record = provenance_record(models, levels=levels, presets=presets, layers=layers, n_tracks=n_tracks, duration_s=duration_s,
-                               seed=seed, scenario=scenario, scenario_text=scenario_text, logic=logic, encounters=encounters,
-                               tolerance=tolerance, metric=metric, arguments=arguments, command=command)  # fmt: skip
+    record = provenance_record(
+        models,
+        levels=levels,
+        presets=presets,
+        layers=layers,
+        n_tracks=n_tracks,
+        duration_s=duration_s,
+        seed=seed,
+        scenario=scenario,
+        scenario_text=scenario_text,
+        logic=logic,
+        encounters=encounters,
+        tolerance=tolerance,
+        metric=metric,
+        arguments=arguments,
+        command=command,
+    )
     # first a record listing every file this run may write: a run that stops half-way leaves a folder
     # the next run recognises and clears
-    (out / "provenance.json").write_text(json.dumps(_json_safe({**record, "complete": False, "files": planned}), indent=2) + "\n",
-                                         encoding="utf-8")  # fmt: skip
+    (out / "provenance.json").write_text(
+        json.dumps(_json_safe({**record, "complete": False, "files": planned}), indent=2) + "\n", encoding="utf-8"
+    )
     distance_frames, dynamics_frames, sections = [], [], []
     heat = {}
     for k, comparison in enumerate(comparisons):
@@ -339,15 +490,20 @@ def write_report(models: list[str], out_dir, *, presets: dict | None = None, lev
     dynamics.to_csv(out / "model_dynamics.csv", index=False)
     heat_html = ""
     if heat:
-        table = pd.DataFrame(heat).T.reindex(columns=[r for r in COMPARED_ROLES if any(r in h.index for h in heat.values())])
+        table = pd.DataFrame(heat).T.reindex(
+            columns=[r for r in COMPARED_ROLES if any(r in h.index for h in heat.values())]
+        )
         _heat_map(table, out / "heatmap.png")
         heat_html = '<h2>Distances across models and variables</h2><img src="heatmap.png" alt="heat map">'
     track_html = ""
     if "track" in levels:
-        track_html = _track_section(models, presets, out, n_tracks, duration_s, seed, layers, record["track_level"]["pairs"])
+        track_html = _track_section(
+            models, presets, out, n_tracks, duration_s, seed, layers, record["track_level"]["pairs"]
+        )
     if "outcome" in levels:
-        track_html += _outcome_section(models, out, scenario, logic, encounters, tolerance, metric, seed, layers,
-                                       record["outcome_level"]["pairs"])  # fmt: skip
+        track_html += _outcome_section(
+            models, out, scenario, logic, encounters, tolerance, metric, seed, layers, record["outcome_level"]["pairs"]
+        )
     record["complete"] = True
     record["files"] = sorted({"index.html", "provenance.json"} | {name for name in planned if (out / name).exists()})
     record = _json_safe(record)

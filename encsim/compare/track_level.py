@@ -47,13 +47,17 @@ def layer_allocation(model, n: int, layers, presets: dict | None = None) -> dict
     requested = parse_layers(layers) or table
     missing = [layer for layer in requested if layer not in table]
     if missing:
-        raise ValueError(f"layer {format_layers(missing)} ft AGL matches no altitude layer of {model.name}; "
-                         f"available layers: {format_layers(table)} ft")  # fmt: skip
+        raise ValueError(
+            f"layer {format_layers(missing)} ft AGL matches no altitude layer of {model.name}; "
+            f"available layers: {format_layers(table)} ft"
+        )
     bins = [table.index(layer) + 1 for layer in requested]
     p_layer = model.exact_marginal("L", given)
     weights = np.array([p_layer[b - 1] for b in bins], dtype=np.float64)
     if weights.sum() <= 0:
-        raise ValueError(f"{model.name}: the layers {format_layers(requested)} ft have probability 0 under presets {given}")
+        raise ValueError(
+            f"{model.name}: the layers {format_layers(requested)} ft have probability 0 under presets {given}"
+        )
     share = n * weights / weights.sum()
     counts = np.floor(share).astype(np.int64)
     for k in np.argsort(-(share - counts))[: n - int(counts.sum())]:
@@ -65,19 +69,22 @@ def _features(model: EncounterModel, tracks, duration_s: int) -> pd.DataFrame:
     flown = fly(tracks, model, output_hz=1.0)
     trajectories = flown.trajectories
     turn = np.abs(np.diff(trajectories.heading_rad, axis=1)) / np.diff(trajectories.t_s)
-    frame = pd.DataFrame({
-        "speed_kt": units.fps_to_kt(trajectories.speed_fps).mean(axis=1),
-        "abs_vertical_rate_fpm": np.abs(trajectories.hdot_fps).mean(axis=1) * 60.0,
-        "abs_turn_rate_deg_s": units.rad_to_deg(turn).mean(axis=1),
-        "altitude_change_ft": trajectories.up_ft[:, -1] - trajectories.up_ft[:, 0],
-        "manoeuvres_per_min": flown.sample.bin_changes.to_numpy().sum(axis=1) * 60.0 / duration_s,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "speed_kt": units.fps_to_kt(trajectories.speed_fps).mean(axis=1),
+            "abs_vertical_rate_fpm": np.abs(trajectories.hdot_fps).mean(axis=1) * 60.0,
+            "abs_turn_rate_deg_s": units.rad_to_deg(turn).mean(axis=1),
+            "altitude_change_ft": trajectories.up_ft[:, -1] - trajectories.up_ft[:, 0],
+            "manoeuvres_per_min": flown.sample.bin_changes.to_numpy().sum(axis=1) * 60.0 / duration_s,
+        }
+    )
     frame["start_alt_ft"] = flown.sample.initial["alt_ft"].to_numpy()
     return frame
 
 
-def track_features(model, n: int, duration_s: int, rng, presets: dict | None = None, layers=None, *,
-                   with_start_altitude: bool = False) -> pd.DataFrame:  # fmt: skip
+def track_features(
+    model, n: int, duration_s: int, rng, presets: dict | None = None, layers=None, *, with_start_altitude: bool = False
+) -> pd.DataFrame:
     """Sample ``n`` tracks, fly them under the model's limits (1-Hz records), one row of features each.
 
     ``layers`` (edges in ft AGL) keeps to tracks starting in those layers, in the model's own
@@ -104,8 +111,9 @@ def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def compare_features(features_a: pd.DataFrame, features_b: pd.DataFrame, *, n_boot: int = 500, confidence: float = 0.95,
-                     rng=0) -> pd.DataFrame:  # fmt: skip
+def compare_features(
+    features_a: pd.DataFrame, features_b: pd.DataFrame, *, n_boot: int = 500, confidence: float = 0.95, rng=0
+) -> pd.DataFrame:
     """Per feature: means, difference of means, W1 and KS with percentile bootstrap intervals, KS p-value."""
     generator = np.random.default_rng(rng)
     rows = []
@@ -118,18 +126,20 @@ def compare_features(features_a: pd.DataFrame, features_b: pd.DataFrame, *, n_bo
             boot_w1[k] = stats.wasserstein_distance(ra, rb)
             boot_ks[k] = stats.ks_2samp(ra, rb).statistic
         ks = stats.ks_2samp(a, b)
-        rows.append({
-            "feature": feature,
-            "mean_a": a.mean(),
-            "mean_b": b.mean(),
-            "mean_difference": b.mean() - a.mean(),
-            "mean_difference_ci": _interval(boot_diff, confidence),
-            "wasserstein1": stats.wasserstein_distance(a, b),
-            "wasserstein1_ci": _interval(boot_w1, confidence),
-            "ks_statistic": ks.statistic,
-            "ks_statistic_ci": _interval(boot_ks, confidence),
-            "ks_pvalue": ks.pvalue,
-        })  # fmt: skip
+        rows.append(
+            {
+                "feature": feature,
+                "mean_a": a.mean(),
+                "mean_b": b.mean(),
+                "mean_difference": b.mean() - a.mean(),
+                "mean_difference_ci": _interval(boot_diff, confidence),
+                "wasserstein1": stats.wasserstein_distance(a, b),
+                "wasserstein1_ci": _interval(boot_w1, confidence),
+                "ks_statistic": ks.statistic,
+                "ks_statistic_ci": _interval(boot_ks, confidence),
+                "ks_pvalue": ks.pvalue,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -140,8 +150,10 @@ def track_layers(model_a, model_b, layers=None) -> list[tuple[float, float]]:
     a, b = _model(model_a), _model(model_b)
     chosen, unmatched, _ = select_layers(a, b, layers)
     if not chosen:
-        raise ValueError(f"{a.name} and {b.name} share no altitude layer ({a.name}: {format_layers(layer_pairs(a))} ft; "
-                         f"{b.name}: {format_layers(layer_pairs(b))} ft): the track level has nothing to compare")  # fmt: skip
+        raise ValueError(
+            f"{a.name} and {b.name} share no altitude layer ({a.name}: {format_layers(layer_pairs(a))} ft; "
+            f"{b.name}: {format_layers(layer_pairs(b))} ft): the track level has nothing to compare"
+        )
     return chosen
 
 
@@ -156,8 +168,18 @@ def split_intervals(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def compare_tracks(model_a, model_b, *, n: int = 2000, duration_s: int = 120, rng=0, presets: dict | None = None,
-                   n_boot: int = 500, confidence: float = 0.95, layers=None) -> pd.DataFrame:  # fmt: skip
+def compare_tracks(
+    model_a,
+    model_b,
+    *,
+    n: int = 2000,
+    duration_s: int = 120,
+    rng=0,
+    presets: dict | None = None,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    layers=None,
+) -> pd.DataFrame:
     """Sample, fly and compare ``n`` tracks of each model (independent streams for the two models).
 
     Only tracks starting in ``layers`` (edges in ft AGL; they must be layers of both models,

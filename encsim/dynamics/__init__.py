@@ -40,10 +40,23 @@ class DynamicLimits:
 
     def as_array(self, n_aircraft: int) -> np.ndarray:
         """(6, n_aircraft) float64 rows in the kernel's order."""
-        rows = [self.speed_min_fps, self.speed_max_fps, self.hdot_min_fps, self.hdot_max_fps,
-                self.pitch_rate_max_rad_s, self.yaw_rate_max_rad_s]  # fmt: skip
+        rows = [
+            self.speed_min_fps,
+            self.speed_max_fps,
+            self.hdot_min_fps,
+            self.hdot_max_fps,
+            self.pitch_rate_max_rad_s,
+            self.yaw_rate_max_rad_s,
+        ]
         out = np.empty((6, n_aircraft), dtype=np.float64)
-        names = ("speed_min_fps", "speed_max_fps", "hdot_min_fps", "hdot_max_fps", "pitch_rate_max_rad_s", "yaw_rate_max_rad_s")
+        names = (
+            "speed_min_fps",
+            "speed_max_fps",
+            "hdot_min_fps",
+            "hdot_max_fps",
+            "pitch_rate_max_rad_s",
+            "yaw_rate_max_rad_s",
+        )
         for k, (name, value) in enumerate(zip(names, rows)):
             value = np.asarray(value, dtype=np.float64)
             if value.ndim and value.shape != (n_aircraft,):
@@ -92,11 +105,17 @@ class Trajectories:
 
     @classmethod
     def concatenate(cls, parts: list["Trajectories"]) -> "Trajectories":
-        extremes = None if any(p.extremes is None for p in parts) else np.concatenate([p.extremes for p in parts], axis=1)
-        return cls(parts[0].t_s, *(np.concatenate([getattr(p, name) for p in parts]) for name in cls.FIELDS), extremes=extremes)
+        extremes = (
+            None if any(p.extremes is None for p in parts) else np.concatenate([p.extremes for p in parts], axis=1)
+        )
+        return cls(
+            parts[0].t_s, *(np.concatenate([getattr(p, name) for p in parts]) for name in cls.FIELDS), extremes=extremes
+        )
 
 
-def initial_states_from_sample(speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0) -> InitialStates:
+def initial_states_from_sample(
+    speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0
+) -> InitialStates:
     """Initial states as the reference sets them: pitch = asin(hdot / V), bank = atan(V psidot / g)."""
     speed_fps = np.atleast_1d(np.asarray(speed_fps, dtype=np.float64))
     n = speed_fps.shape[0]
@@ -120,9 +139,16 @@ def _step_indices(schedules: CommandSchedule, dt_s: float) -> np.ndarray:
     return rounded.astype(np.int64)
 
 
-def fly_commands(initial_states: InitialStates, schedules: CommandSchedule, duration_s: float, *,
-                 limits: DynamicLimits | None = None, dt_s: float = DT_S, output_hz: float = 10.0,
-                 command_lead: bool = False) -> Trajectories:  # fmt: skip
+def fly_commands(
+    initial_states: InitialStates,
+    schedules: CommandSchedule,
+    duration_s: float,
+    *,
+    limits: DynamicLimits | None = None,
+    dt_s: float = DT_S,
+    output_hz: float = 10.0,
+    command_lead: bool = False,
+) -> Trajectories:
     """Fly aircraft from initial states under command schedules with the point-mass dynamics.
 
     Parameters
@@ -169,21 +195,38 @@ def fly_commands(initial_states: InitialStates, schedules: CommandSchedule, dura
     if output_hz <= 0 or stride < 1 or abs(stride - stride_float) > 1e-9:
         raise ValueError(f"output_hz = {output_hz} must divide the integration rate {1.0 / dt_s:g} Hz")
     limit_rows = (limits or DynamicLimits()).as_array(n)
-    init = np.stack([getattr(initial_states, f) for f in ("speed_fps", "north_ft", "east_ft", "alt_ft",
-                                                           "heading_rad", "pitch_rad", "bank_rad")])  # fmt: skip
+    init = np.stack(
+        [
+            getattr(initial_states, f)
+            for f in ("speed_fps", "north_ft", "east_ft", "alt_ft", "heading_rad", "pitch_rad", "bank_rad")
+        ]
+    )
     n_records = n_steps // stride + 1
     out = np.empty((8, n, n_records), dtype=np.float64)
     extremes = np.empty((4, n), dtype=np.float64)
     if n:
-        _kernels.fly_kernel(init, schedules.offsets, _step_indices(schedules, dt_s), schedules.hdot_fps,
-                            schedules.psidot_rad_s, schedules.vdot_fps2, limit_rows, n_steps, stride,
-                            bool(command_lead), float(dt_s), out, extremes)  # fmt: skip
+        _kernels.fly_kernel(
+            init,
+            schedules.offsets,
+            _step_indices(schedules, dt_s),
+            schedules.hdot_fps,
+            schedules.psidot_rad_s,
+            schedules.vdot_fps2,
+            limit_rows,
+            n_steps,
+            stride,
+            bool(command_lead),
+            float(dt_s),
+            out,
+            extremes,
+        )
     t_s = np.arange(n_records) * (stride * dt_s)
     return Trajectories(t_s, *out, extremes=extremes)
 
 
-def fly_vertical_only(alt_ft, schedules: CommandSchedule, duration_s: float, *, dt_s: float = DT_S,
-                      output_hz: float = 10.0) -> Trajectories:  # fmt: skip
+def fly_vertical_only(
+    alt_ft, schedules: CommandSchedule, duration_s: float, *, dt_s: float = DT_S, output_hz: float = 10.0
+) -> Trajectories:
     """Balloons (no airspeed): N = E = 0, h += hdot dt with the commanded vertical rate (decisions.md 2)."""
     alt_ft = np.atleast_1d(np.asarray(alt_ft, dtype=np.float64))
     n = alt_ft.shape[0]
@@ -202,5 +245,6 @@ def fly_vertical_only(alt_ft, schedules: CommandSchedule, duration_s: float, *, 
     full_up = np.concatenate([alt_ft[:, None], alt_ft[:, None] + np.cumsum(hdot * dt_s, axis=1)], axis=1)
     extremes = np.stack([full_up.min(axis=1), full_up.max(axis=1), np.zeros(n), np.zeros(n)])
     t_s = np.arange(up.shape[1]) * stride * dt_s
-    return Trajectories(t_s, zeros, zeros.copy(), up, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), rate,
-                        extremes=extremes)  # fmt: skip
+    return Trajectories(
+        t_s, zeros, zeros.copy(), up, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), rate, extremes=extremes
+    )

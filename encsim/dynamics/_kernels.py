@@ -38,8 +38,25 @@ def _clip(value, lo, hi):
 
 
 @njit(cache=True)
-def step(speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, accel_cmd,
-         speed_min, speed_max, hdot_min, hdot_max, q_max, r_max, dt):  # fmt: skip
+def step(
+    speed,
+    north,
+    east,
+    up,
+    heading,
+    pitch,
+    bank,
+    hdot_cmd,
+    psidot_cmd,
+    accel_cmd,
+    speed_min,
+    speed_max,
+    hdot_min,
+    hdot_max,
+    q_max,
+    r_max,
+    dt,
+):
     """One integration step; returns the new (speed, north, east, up, heading, pitch, bank)."""
     # Expressions keep the order of operations of the plain twin in the tests: the roll loop
     # (gain 20 per s at 10 Hz) can sit in a limit cycle that amplifies rounding differences.
@@ -61,8 +78,7 @@ def step(speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, acc
     r = _clip(g * sin_phi * cos_theta / v_div, -r_max, r_max)
     # 4. dynamic bank limit: the bank at which the pitch-rate limit still holds the vertical command
     hddot_bank = min(hddot_cmd, v_div * q_max * cos_phi * cos_theta)
-    disc = (v_div**2 * q_max**2 - 4 * g * accel_cmd * sin_theta + 4 * g * hddot_bank
-            + 4 * g**2 * cos_theta**2)  # fmt: skip
+    disc = v_div**2 * q_max**2 - 4 * g * accel_cmd * sin_theta + 4 * g * hddot_bank + 4 * g**2 * cos_theta**2
     bank_max = BANK_LIMIT_RAD
     if disc >= 0.0:
         c = (-v_div * q_max + math.sqrt(disc)) / (2 * g * cos_theta)
@@ -89,8 +105,15 @@ def step(speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, acc
         speed = speed_min
     if speed >= speed_max:
         speed = speed_max - SPEED_MAX_MARGIN_FPS
-    return (speed, north + north_rate * dt, east + east_rate * dt, up + up_rate * dt,
-            heading + heading_rate * dt, pitch + pitch_rate * dt, bank + bank_rate * dt)  # fmt: skip
+    return (
+        speed,
+        north + north_rate * dt,
+        east + east_rate * dt,
+        up + up_rate * dt,
+        heading + heading_rate * dt,
+        pitch + pitch_rate * dt,
+        bank + bank_rate * dt,
+    )
 
 
 @njit(cache=True)
@@ -106,8 +129,9 @@ def _record(out, a, m, speed, north, east, up, heading, pitch, bank):
 
 
 @njit(parallel=True, cache=True)
-def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, n_steps, stride, lead, dt, out,
-               extremes):  # fmt: skip
+def fly_kernel(
+    init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, n_steps, stride, lead, dt, out, extremes
+):
     """Fly every aircraft for ``n_steps`` steps, recording every ``stride``-th sample.
 
     init: (7, n) speed, north, east, up, heading, pitch, bank. Schedule rows ``offsets[a]:offsets[a+1]``
@@ -138,10 +162,24 @@ def fly_kernel(init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits,
             while row < last_row and row_step[row + 1] <= i - shift:
                 row += 1
             speed, north, east, up, heading, pitch, bank = step(
-                speed, north, east, up, heading, pitch, bank, hdot_cmd[row], psidot_cmd[row], accel_cmd[row],
-                limits[SPEED_MIN, a], limits[SPEED_MAX, a], limits[HDOT_MIN, a], limits[HDOT_MAX, a],
-                limits[PITCH_RATE_MAX, a], limits[YAW_RATE_MAX, a], dt,
-            )  # fmt: skip
+                speed,
+                north,
+                east,
+                up,
+                heading,
+                pitch,
+                bank,
+                hdot_cmd[row],
+                psidot_cmd[row],
+                accel_cmd[row],
+                limits[SPEED_MIN, a],
+                limits[SPEED_MAX, a],
+                limits[HDOT_MIN, a],
+                limits[HDOT_MAX, a],
+                limits[PITCH_RATE_MAX, a],
+                limits[YAW_RATE_MAX, a],
+                dt,
+            )
             if i % stride == 0:
                 _record(out, a, i // stride, speed, north, east, up, heading, pitch, bank)
             up_min = min(up_min, up)

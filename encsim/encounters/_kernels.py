@@ -26,8 +26,25 @@ def _relative_speed(psi, v_own, v_int, hdot_diff):
 
 
 @njit(parallel=True, cache=True)
-def geometry_kernel(seed, ids, attempts, rel_alt_ft, v_own, v_int, hdot_own, hdot_int, vmd_edges, vmd_accept,
-                    hmd_edges, hmd_cumulative, out_vmd_bin, out_accepted, out_psi_int, out_hmd_signed, out_hmd_bin):  # fmt: skip
+def geometry_kernel(
+    seed,
+    ids,
+    attempts,
+    rel_alt_ft,
+    v_own,
+    v_int,
+    hdot_own,
+    hdot_int,
+    vmd_edges,
+    vmd_accept,
+    hmd_edges,
+    hmd_cumulative,
+    out_vmd_bin,
+    out_accepted,
+    out_psi_int,
+    out_hmd_signed,
+    out_hmd_bin,
+):
     """VMD acceptance, intruder heading at CPA and signed HMD for every attempt (row i).
 
     ``rel_alt_ft`` is intruder minus ownship altitude at tCPA; speeds are the horizontal speeds and

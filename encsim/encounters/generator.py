@@ -139,8 +139,10 @@ def refuse_for_encounters(model) -> None:
         raise ValueError(f"model {model.name}: encounters refused: {entry.refusal or 'not supported'}")
     missing = [role for role in _ENCOUNTER_ROLES if role not in model.roles]
     if missing:
-        raise ValueError(f"model {model.name}: encounters need the variables {list(_ENCOUNTER_ROLES)} (altitude layer, "
-                         f"airspeed, vertical rate, turn rate); this model has no {missing}")  # fmt: skip
+        raise ValueError(
+            f"model {model.name}: encounters need the variables {list(_ENCOUNTER_ROLES)} (altitude layer, "
+            f"airspeed, vertical rate, turn rate); this model has no {missing}"
+        )
 
 
 def vmd_acceptance(weights) -> np.ndarray:
@@ -182,7 +184,9 @@ def _rotate(north, east, pivot_n, pivot_e, angle):
 
 
 def _placed(trajectories: Trajectories, north, east, angle) -> Trajectories:
-    return dataclasses.replace(trajectories, north_ft=north, east_ft=east, heading_rad=trajectories.heading_rad + angle[:, None])
+    return dataclasses.replace(
+        trajectories, north_ft=north, east_ft=east, heading_rad=trajectories.heading_rad + angle[:, None]
+    )
 
 
 def _filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
@@ -191,7 +195,10 @@ def _filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
     if spec.filter_at == "cpa":
         speed_kt, alt = speed_kt[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
     fails = np.zeros(trajectories.n_aircraft, dtype=bool)
-    for values, low, high in ((speed_kt, spec.min_speed_kt, spec.max_speed_kt), (alt, spec.min_alt_ft, spec.max_alt_ft)):
+    for values, low, high in (
+        (speed_kt, spec.min_speed_kt, spec.max_speed_kt),
+        (alt, spec.min_alt_ft, spec.max_alt_ft),
+    ):
         if low is not None:
             fails |= np.any(values < low, axis=1)
         if high is not None:
@@ -211,8 +218,16 @@ def _reason_code(reason: str) -> int:
     return REJECTION_REASONS.index(reason) + 1
 
 
-def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: np.ndarray, attempts: np.ndarray,
-                   keep_trajectories: bool = False, sampler_rejects: dict | None = None) -> tuple[np.ndarray, dict | None]:  # fmt: skip
+def _attempt_batch(
+    scenario: Scenario,
+    own: _Side,
+    intr: _Side,
+    seed: int,
+    ids: np.ndarray,
+    attempts: np.ndarray,
+    keep_trajectories: bool = False,
+    sampler_rejects: dict | None = None,
+) -> tuple[np.ndarray, dict | None]:
     """One attempt per row (encounter id, attempt number).
 
     Returns a code per row (0 accepted, else 1 + the index of its rejection reason) and the data of
@@ -227,12 +242,38 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     duration, tcpa = geometry.duration_s, geometry.tcpa_s
     zeros = np.zeros(n, dtype=np.uint64)
     own_rejects, int_rejects = [], []
-    own_tracks = _sample_ids(own.model, ids.astype(np.uint64), zeros, duration, seed, own.presets or None, "reject", 1000,
-                             own.layers, None, None, sub_streams=np.zeros(n), attempts=attempts,
-                             rejects_per_track=own_rejects)  # fmt: skip
-    int_tracks = _sample_ids(intr.model, ids.astype(np.uint64), zeros, duration, seed, intr.presets or None, "reject", 1000,
-                             intr.layers, None, None, sub_streams=np.ones(n), attempts=attempts,
-                             rejects_per_track=int_rejects)  # fmt: skip
+    own_tracks = _sample_ids(
+        own.model,
+        ids.astype(np.uint64),
+        zeros,
+        duration,
+        seed,
+        own.presets or None,
+        "reject",
+        1000,
+        own.layers,
+        None,
+        None,
+        sub_streams=np.zeros(n),
+        attempts=attempts,
+        rejects_per_track=own_rejects,
+    )
+    int_tracks = _sample_ids(
+        intr.model,
+        ids.astype(np.uint64),
+        zeros,
+        duration,
+        seed,
+        intr.presets or None,
+        "reject",
+        1000,
+        intr.layers,
+        None,
+        None,
+        sub_streams=np.ones(n),
+        attempts=attempts,
+        rejects_per_track=int_rejects,
+    )
     if sampler_rejects is not None:
         sampler_rejects.update(ownship=own_rejects[0], intruder=int_rejects[0])
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
@@ -243,7 +284,13 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     keep = np.flatnonzero(reachable)
     if keep.size == 0:
         return codes, None
-    own_tracks, int_tracks, ids, attempts, rows = own_tracks.take(keep), int_tracks.take(keep), ids[keep], attempts[keep], rows[keep]
+    own_tracks, int_tracks, ids, attempts, rows = (
+        own_tracks.take(keep),
+        int_tracks.take(keep),
+        ids[keep],
+        attempts[keep],
+        rows[keep],
+    )
 
     # fly to tCPA (1-Hz records) for the altitudes and speeds there
     own_states, int_states = own_tracks.initial_states(), int_tracks.initial_states()
@@ -258,7 +305,12 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         del at
     else:
         ground = np.zeros(keep.size, dtype=bool)
-        own_speed, own_pitch, int_speed, int_pitch = own_states.speed_fps, own_states.pitch_rad, int_states.speed_fps, int_states.pitch_rad
+        own_speed, own_pitch, int_speed, int_pitch = (
+            own_states.speed_fps,
+            own_states.pitch_rad,
+            int_states.speed_fps,
+            int_states.pitch_rad,
+        )
         rel_alt = int_states.alt_ft - own_states.alt_ft
     codes[rows[ground]] = _reason_code("below_ground")
     v_own = np.sqrt(np.maximum(own_speed**2 - (own_speed * np.sin(own_pitch)) ** 2, 0.1))
@@ -267,7 +319,10 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     if geometry.heading_speeds == "reference":  # the reference's heading density uses t = 0 speeds
         hv_own = np.maximum(0.1, own_states.speed_fps * np.cos(own_states.pitch_rad))
         hv_int = np.maximum(0.1, int_states.speed_fps * np.cos(int_states.pitch_rad))
-        hh_own, hh_int = own_states.speed_fps * np.sin(own_states.pitch_rad), int_states.speed_fps * np.sin(int_states.pitch_rad)
+        hh_own, hh_int = (
+            own_states.speed_fps * np.sin(own_states.pitch_rad),
+            int_states.speed_fps * np.sin(int_states.pitch_rad),
+        )
     else:
         hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
 
@@ -275,11 +330,32 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     acceptance = vmd_acceptance(geometry.vmd_weights)
     proportions = np.asarray(geometry.hmd_proportions, dtype=np.float64)
     hmd_edges = np.asarray(geometry.hmd_edges_ft, dtype=np.float64)
-    out = {"vmd_bin": np.empty(m, np.int64), "accepted": np.empty(m, np.bool_), "psi": np.zeros(m),
-           "hmd": np.zeros(m), "hmd_bin": np.zeros(m, np.int64)}  # fmt: skip
-    _kernels.geometry_kernel(np.uint64(seed), ids.astype(np.uint64), attempts.astype(np.uint64), rel_alt, hv_own, hv_int,
-                             hh_own, hh_int, vmd_edges, acceptance, hmd_edges, np.cumsum(proportions) / proportions.sum(),
-                             out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"])  # fmt: skip
+    out = {
+        "vmd_bin": np.empty(m, np.int64),
+        "accepted": np.empty(m, np.bool_),
+        "psi": np.zeros(m),
+        "hmd": np.zeros(m),
+        "hmd_bin": np.zeros(m, np.int64),
+    }
+    _kernels.geometry_kernel(
+        np.uint64(seed),
+        ids.astype(np.uint64),
+        attempts.astype(np.uint64),
+        rel_alt,
+        hv_own,
+        hv_int,
+        hh_own,
+        hh_int,
+        vmd_edges,
+        acceptance,
+        hmd_edges,
+        np.cumsum(proportions) / proportions.sum(),
+        out["vmd_bin"],
+        out["accepted"],
+        out["psi"],
+        out["hmd"],
+        out["hmd_bin"],
+    )
     vmd_ok = out["accepted"] & ~ground
     codes[rows[~out["accepted"] & ~ground]] = _reason_code("vmd")
     keep2 = np.flatnonzero(vmd_ok)
@@ -298,8 +374,12 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     k_cpa = int(round(tcpa * 10))
     own_angle = -own_flown.heading_rad[:, k_cpa]
     int_angle = sel["psi"] - int_flown.heading_rad[:, k_cpa]
-    own_n, own_e = _rotate(own_flown.north_ft, own_flown.east_ft, own_flown.north_ft[:, k_cpa], own_flown.east_ft[:, k_cpa], own_angle)
-    int_n, int_e = _rotate(int_flown.north_ft, int_flown.east_ft, int_flown.north_ft[:, k_cpa], int_flown.east_ft[:, k_cpa], int_angle)
+    own_n, own_e = _rotate(
+        own_flown.north_ft, own_flown.east_ft, own_flown.north_ft[:, k_cpa], own_flown.east_ft[:, k_cpa], own_angle
+    )
+    int_n, int_e = _rotate(
+        int_flown.north_ft, int_flown.east_ft, int_flown.north_ft[:, k_cpa], int_flown.east_ft[:, k_cpa], int_angle
+    )
     rel_vn, rel_ve = v_int * np.cos(sel["psi"]) - v_own, v_int * np.sin(sel["psi"])
     rel_norm = np.maximum(np.hypot(rel_vn, rel_ve), 1e-9)
     target_n = own_n[:, k_cpa] + sel["hmd"] * rel_ve / rel_norm
@@ -313,10 +393,12 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
 
     metrics_spec = scenario.metrics
     metrics = separation_metrics(
-        own_placed.t_s, _as_dict(own_placed), _as_dict(int_placed),
+        own_placed.t_s,
+        _as_dict(own_placed),
+        _as_dict(int_placed),
         cylinder=Cylinder("NMAC", metrics_spec.nmac_radius_ft, metrics_spec.nmac_half_height_ft),
         volume=well_clear_preset(metrics_spec.well_clear),
-    )  # fmt: skip
+    )
     reasons = {}
     below = (own_flown.extremes[0] < 0) | (int_flown.extremes[0] < 0)
     reasons["below_ground"] = below
@@ -325,7 +407,9 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
         reasons["vmd_mismatch"] = np.abs(metrics.vmd_ft - np.abs(rel_alt)) >= geometry.vmd_tolerance_ft
     range0 = np.hypot(int_n[:, 0] - own_n[:, 0], int_e[:, 0] - own_e[:, 0])
     dz0 = np.abs(int_placed.up_ft[:, 0] - own_placed.up_ft[:, 0])
-    reasons["initial_separation"] = (dz0 < geometry.min_initial_vertical_ft) & (range0 < geometry.min_initial_range_nm * units.FT_PER_NM)
+    reasons["initial_separation"] = (dz0 < geometry.min_initial_vertical_ft) & (
+        range0 < geometry.min_initial_range_nm * units.FT_PER_NM
+    )
     reasons["filter_ownship"] = _filter_fails(scenario.ownship, own_placed, k_cpa)
     reasons["filter_intruder"] = _filter_fails(scenario.intruder, int_placed, k_cpa)
     if geometry.track_limits:
@@ -347,44 +431,46 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
     normaliser = relative_speed_normaliser(v_own[good], v_int[good], hdot_own[good], hdot_int[good], geometry.elliptic)
     w_hmd = (1.0 / (2.0 * geometry.max_hmd_ft)) / hmd_density
     w_vmd = 1.0 / acceptance[sel["vmd_bin"][good]]
-    frame = pd.DataFrame({
-        "encounter_id": ids[good].astype(np.int64),
-        "attempt": attempts[good].astype(np.int64),
-        "weight": normaliser * w_hmd * w_vmd,
-        "weight_normaliser": normaliser,
-        "weight_hmd": w_hmd,
-        "weight_vmd": w_vmd,
-        "hmd_proposal_density": hmd_density,
-        "vmd_bin": sel["vmd_bin"][good] + 1,
-        "own_hspeed_tcpa_fps": v_own[good],
-        "int_hspeed_tcpa_fps": v_int[good],
-        "own_hdot_tcpa_fps": hdot_own[good],
-        "int_hdot_tcpa_fps": hdot_int[good],
-        "int_heading_tcpa_rad": sel["psi"][good],
-        "hmd_signed_sampled_ft": sel["hmd"][good],
-        "vmd_signed_sampled_ft": rel_alt[good],
-        "hmd_ft": metrics.hmd_ft[good],
-        "vmd_ft": metrics.vmd_ft[good],
-        "vmd_signed_ft": metrics.vmd_signed_ft[good],
-        "tca_s": metrics.tca_s[good],
-        "own_alt_start_ft": own_placed.up_ft[good, 0],
-        "int_alt_start_ft": int_placed.up_ft[good, 0],
-        "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
-        "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
-        "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
-        "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
-        "own_speed_start_kt": units.fps_to_kt(own_placed.speed_fps[good, 0]),
-        "int_speed_start_kt": units.fps_to_kt(int_placed.speed_fps[good, 0]),
-        "own_speed_tcpa_kt": units.fps_to_kt(own_placed.speed_fps[good, k_cpa]),
-        "int_speed_tcpa_kt": units.fps_to_kt(int_placed.speed_fps[good, k_cpa]),
-        "own_speed_tca_kt": units.fps_to_kt(own_placed.speed_fps[good, k_tca]),
-        "int_speed_tca_kt": units.fps_to_kt(int_placed.speed_fps[good, k_tca]),
-        "nmac": metrics.nmac[good],
-        "lowc": metrics.lowc[good],
-        "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
-        "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
-        "range_start_ft": range0[good],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "encounter_id": ids[good].astype(np.int64),
+            "attempt": attempts[good].astype(np.int64),
+            "weight": normaliser * w_hmd * w_vmd,
+            "weight_normaliser": normaliser,
+            "weight_hmd": w_hmd,
+            "weight_vmd": w_vmd,
+            "hmd_proposal_density": hmd_density,
+            "vmd_bin": sel["vmd_bin"][good] + 1,
+            "own_hspeed_tcpa_fps": v_own[good],
+            "int_hspeed_tcpa_fps": v_int[good],
+            "own_hdot_tcpa_fps": hdot_own[good],
+            "int_hdot_tcpa_fps": hdot_int[good],
+            "int_heading_tcpa_rad": sel["psi"][good],
+            "hmd_signed_sampled_ft": sel["hmd"][good],
+            "vmd_signed_sampled_ft": rel_alt[good],
+            "hmd_ft": metrics.hmd_ft[good],
+            "vmd_ft": metrics.vmd_ft[good],
+            "vmd_signed_ft": metrics.vmd_signed_ft[good],
+            "tca_s": metrics.tca_s[good],
+            "own_alt_start_ft": own_placed.up_ft[good, 0],
+            "int_alt_start_ft": int_placed.up_ft[good, 0],
+            "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
+            "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
+            "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
+            "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
+            "own_speed_start_kt": units.fps_to_kt(own_placed.speed_fps[good, 0]),
+            "int_speed_start_kt": units.fps_to_kt(int_placed.speed_fps[good, 0]),
+            "own_speed_tcpa_kt": units.fps_to_kt(own_placed.speed_fps[good, k_cpa]),
+            "int_speed_tcpa_kt": units.fps_to_kt(int_placed.speed_fps[good, k_cpa]),
+            "own_speed_tca_kt": units.fps_to_kt(own_placed.speed_fps[good, k_tca]),
+            "int_speed_tca_kt": units.fps_to_kt(int_placed.speed_fps[good, k_tca]),
+            "nmac": metrics.nmac[good],
+            "lowc": metrics.lowc[good],
+            "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
+            "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
+            "range_start_ft": range0[good],
+        }
+    )
     return codes, {
         "rows": rows[good],
         "frame": frame,
@@ -397,21 +483,31 @@ def _attempt_batch(scenario: Scenario, own: _Side, intr: _Side, seed: int, ids: 
 
 
 def _as_dict(trajectories: Trajectories) -> dict:
-    return {name: getattr(trajectories, name) for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")}
+    return {
+        name: getattr(trajectories, name)
+        for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")
+    }
 
 
 def _initial_from(trajectories: Trajectories) -> InitialStates:
-    return InitialStates(trajectories.speed_fps[:, 0], trajectories.north_ft[:, 0], trajectories.east_ft[:, 0],
-                         trajectories.up_ft[:, 0], trajectories.heading_rad[:, 0], trajectories.pitch_rad[:, 0],
-                         trajectories.bank_rad[:, 0])  # fmt: skip
+    return InitialStates(
+        trajectories.speed_fps[:, 0],
+        trajectories.north_ft[:, 0],
+        trajectories.east_ft[:, 0],
+        trajectories.up_ft[:, 0],
+        trajectories.heading_rad[:, 0],
+        trajectories.pitch_rad[:, 0],
+        trajectories.bank_rad[:, 0],
+    )
 
 
 def _concat_initial(parts: list[InitialStates]) -> InitialStates:
     return InitialStates(*(np.concatenate([getattr(p, f) for p in parts]) for f in InitialStates.FIELDS))
 
 
-def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None, keep_trajectories: bool = False,
-                        progress=None) -> EncounterSet:  # fmt: skip
+def generate_encounters(
+    scenario: Scenario, scenario_text: str = "", *, ids=None, keep_trajectories: bool = False, progress=None
+) -> EncounterSet:
     """Generate the scenario's encounters (or the given ids), each until accepted.
 
     Parameters
@@ -432,7 +528,11 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
     """
     own, intr = _side(scenario.ownship), _side(scenario.intruder)
     for side in (own, intr):
-        layers = side.layers if side.layers is not None else np.asarray(side.model.entry.layer_edges_ft if side.model.entry else [])
+        layers = (
+            side.layers
+            if side.layers is not None
+            else np.asarray(side.model.entry.layer_edges_ft if side.model.entry else [])
+        )
         check_scope(side.model, np.asarray(layers, dtype=np.float64))
     seed = seed_to_uint64(scenario.run.seed)
     if ids is None:
@@ -459,7 +559,9 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
         valid = batch_attempts < scenario.run.max_attempts
         batch_ids, batch_attempts = batch_ids[valid], batch_attempts[valid]
         sampler_rejects: dict = {}
-        codes, batch = _attempt_batch(scenario, own, intr, seed, batch_ids, batch_attempts, keep_trajectories, sampler_rejects)
+        codes, batch = _attempt_batch(
+            scenario, own, intr, seed, batch_ids, batch_attempts, keep_trajectories, sampler_rejects
+        )
         chosen_attempt = _first_accepted(pending, batch_ids, batch_attempts, codes)
         chosen_for_row = chosen_attempt[np.searchsorted(pending, batch_ids)]
         counted = batch_attempts < chosen_for_row
@@ -470,7 +572,9 @@ def generate_encounters(scenario: Scenario, scenario_text: str = "", *, ids=None
         _count_sampler_rejects(counts, sampler_rejects, batch_attempts <= chosen_for_row)
         done = chosen_attempt < np.iinfo(np.int64).max
         if batch is not None and done.any():
-            winners = batch_attempts[batch["rows"]] == chosen_attempt[np.searchsorted(pending, batch_ids[batch["rows"]])]
+            winners = (
+                batch_attempts[batch["rows"]] == chosen_attempt[np.searchsorted(pending, batch_ids[batch["rows"]])]
+            )
             accepted.append(_select_rows(batch, np.flatnonzero(winners)))
             if progress is not None:
                 progress(int(done.sum()))
@@ -487,7 +591,9 @@ def _count_sampler_rejects(counts: dict, sampler_rejects: dict, rows: np.ndarray
             counts[key] = counts.get(key, 0) + int(per_row[rows, k].sum())
 
 
-def _first_accepted(pending: np.ndarray, batch_ids: np.ndarray, batch_attempts: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def _first_accepted(
+    pending: np.ndarray, batch_ids: np.ndarray, batch_attempts: np.ndarray, codes: np.ndarray
+) -> np.ndarray:
     """Per pending id (sorted), the smallest accepted attempt in the batch, or int64 max."""
     first = np.full(pending.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
     ok = codes == 0
@@ -504,7 +610,9 @@ def _select_rows(batch: dict, positions: np.ndarray) -> dict:
         "int_tracks": batch["int_tracks"].take(positions),
         "own_initial": pick(batch["own_initial"]),
         "int_initial": pick(batch["int_initial"]),
-        "trajectories": None if batch["trajectories"] is None else tuple(t.select(positions) for t in batch["trajectories"]),
+        "trajectories": None
+        if batch["trajectories"] is None
+        else tuple(t.select(positions) for t in batch["trajectories"]),
     }
 
 
@@ -521,5 +629,9 @@ def _assemble(scenario, scenario_text, seed, ids, accepted, counts, keep_traject
     int_initial = InitialStates(*(getattr(int_initial, f)[order] for f in InitialStates.FIELDS))
     trajectories = None
     if keep_trajectories:
-        trajectories = tuple(Trajectories.concatenate([a["trajectories"][k] for a in accepted]).select(order) for k in range(2))
-    return EncounterSet(scenario, scenario_text, int(seed), frame, own, intr, own_initial, int_initial, counts, trajectories)
+        trajectories = tuple(
+            Trajectories.concatenate([a["trajectories"][k] for a in accepted]).select(order) for k in range(2)
+        )
+    return EncounterSet(
+        scenario, scenario_text, int(seed), frame, own, intr, own_initial, int_initial, counts, trajectories
+    )

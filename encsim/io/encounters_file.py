@@ -58,8 +58,10 @@ class EncounterFileWriter(AtomicH5Writer):
         group.attrs["columns"] = json.dumps(list(encounters.metadata.columns))
         for column in encounters.metadata.columns:
             _append(group, column, encounters.metadata[column].to_numpy())
-        for role, initial, sample in (("ownship", encounters.own_initial, encounters.ownship),
-                                      ("intruder", encounters.int_initial, encounters.intruder)):  # fmt: skip
+        for role, initial, sample in (
+            ("ownship", encounters.own_initial, encounters.ownship),
+            ("intruder", encounters.int_initial, encounters.intruder),
+        ):
             side = self._file.require_group(role)
             states = side.require_group("initial")
             for name in InitialStates.FIELDS:
@@ -128,9 +130,11 @@ def read_encounter_file(path) -> dict:
             raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute)")
         missing = _missing_chunk_files(f, path)
         if missing:
-            raise FileNotFoundError(f"{path} joins chunk files that are missing: {missing[:5]}"
-                                    f"{' and more' if len(missing) > 5 else ''}; recompute them with "
-                                    "encsim run ... --resume (or restore them), then encsim merge")  # fmt: skip
+            raise FileNotFoundError(
+                f"{path} joins chunk files that are missing: {missing[:5]}"
+                f"{' and more' if len(missing) > 5 else ''}; recompute them with "
+                "encsim run ... --resume (or restore them), then encsim merge"
+            )
         columns = json.loads(f["metadata"].attrs["columns"])
         result = {
             "attrs": dict(f.attrs),
@@ -148,6 +152,8 @@ def read_encounter_file(path) -> dict:
             if role not in f:  # a joined run file holds metadata and outcomes only
                 continue
             initial = InitialStates(*(f[role]["initial"][name][()] for name in InitialStates.FIELDS))
-            schedule = CommandSchedule(f[role]["schedule"]["offsets"][()], *(f[role]["schedule"][n][()] for n in SCHEDULE_FIELDS))
+            schedule = CommandSchedule(
+                f[role]["schedule"]["offsets"][()], *(f[role]["schedule"][n][()] for n in SCHEDULE_FIELDS)
+            )
             result[role] = {"initial": initial, "schedule": schedule}
     return result

@@ -63,19 +63,24 @@ def geodetic_to_enu(lat_deg, lon_deg, alt_ft, lat0_deg: float, lon0_deg: float, 
     _check_anchor(lat0_deg, lon0_deg)
     transformer = _topocentric(float(lat0_deg), float(lon0_deg), float(ground_alt_ft_msl) * M_PER_FT)
     east_m, north_m, up_m = transformer.transform(
-        np.asarray(lat_deg, dtype=np.float64), np.asarray(lon_deg, dtype=np.float64), np.asarray(alt_ft, dtype=np.float64) * M_PER_FT
+        np.asarray(lat_deg, dtype=np.float64),
+        np.asarray(lon_deg, dtype=np.float64),
+        np.asarray(alt_ft, dtype=np.float64) * M_PER_FT,
     )
     return np.asarray(east_m) / M_PER_FT, np.asarray(north_m) / M_PER_FT, np.asarray(up_m) / M_PER_FT
 
 
-def place_trajectories(trajectories, lat0_deg: float, lon0_deg: float, ground_alt_ft_msl: float = 0.0) -> dict[str, np.ndarray]:
+def place_trajectories(
+    trajectories, lat0_deg: float, lon0_deg: float, ground_alt_ft_msl: float = 0.0
+) -> dict[str, np.ndarray]:
     """Latitude, longitude and altitude (ft above the ellipsoid) of every recorded sample.
 
     Every track starts at the anchor's horizontal position; ``up_ft`` is taken above the anchor's
     ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
     """
-    lat, lon, alt = enu_to_geodetic(trajectories.east_ft, trajectories.north_ft, trajectories.up_ft,
-                                    lat0_deg, lon0_deg, ground_alt_ft_msl)  # fmt: skip
+    lat, lon, alt = enu_to_geodetic(
+        trajectories.east_ft, trajectories.north_ft, trajectories.up_ft, lat0_deg, lon0_deg, ground_alt_ft_msl
+    )
     return {"lat_deg": lat, "lon_deg": lon, "alt_ft": alt}
 
 
@@ -92,7 +97,9 @@ def parse_anchor(text: str) -> dict[str, float]:
     """
     parts = [part.strip() for part in str(text).split(",")]
     if len(parts) != 3:
-        raise ValueError(f"got {len(parts)} comma-separated value{'s' if len(parts) != 1 else ''}, expected {ANCHOR_FORMAT}")
+        raise ValueError(
+            f"got {len(parts)} comma-separated value{'s' if len(parts) != 1 else ''}, expected {ANCHOR_FORMAT}"
+        )
     values = []
     for name, part in zip(("latitude", "longitude", "ground altitude"), parts):
         try:

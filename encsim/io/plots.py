@@ -46,7 +46,9 @@ def plot_tracks(path, *, count: int = 5, first: int = 0, output=None, geodetic: 
     rows = np.arange(first, min(first + count, n_tracks))
     placed = read_geodetic(path, rows) if geodetic is not False else None
     if geodetic and placed is None:
-        raise ValueError("no geodetic trajectories in the file (write them with encsim sample --fly --anchor LAT,LON,GROUND_FT)")
+        raise ValueError(
+            "no geodetic trajectories in the file (write them with encsim sample --fly --anchor LAT,LON,GROUND_FT)"
+        )
     flown, origin = _trajectories_for(path, rows)
     figure, (plan, profile) = plt.subplots(1, 2, figsize=(12, 5.2), constrained_layout=True)
     if placed is not None:
@@ -78,7 +80,9 @@ def plot_tracks(path, *, count: int = 5, first: int = 0, output=None, geodetic: 
     for axis in (plan, profile):
         axis.grid(alpha=0.3)
     profile.legend(fontsize=8, loc="best")
-    figure.suptitle(f"{model_name}, seed {seed}: tracks {rows[0]}-{rows[-1]} of {n_tracks} ({origin}{where})", fontsize=10)
+    figure.suptitle(
+        f"{model_name}, seed {seed}: tracks {rows[0]}-{rows[-1]} of {n_tracks} ({origin}{where})", fontsize=10
+    )
     output = Path(output) if output else path.with_suffix(".png")
     figure.savefig(output, dpi=110)
     plt.close(figure)
@@ -99,8 +103,13 @@ def plot_encounter(own, intruder, index: int = 0, *, ax=None, title: str | None 
         profile.plot(flown.t_s, flown.up_ft[index], color=colour, label=label)
     horizontal = np.hypot(intruder.east_ft[index] - own.east_ft[index], intruder.north_ft[index] - own.north_ft[index])
     k = int(np.argmin(horizontal))
-    plan.plot([own.east_ft[index, k] / 6076.115, intruder.east_ft[index, k] / 6076.115],
-              [own.north_ft[index, k] / 6076.115, intruder.north_ft[index, k] / 6076.115], "k:", lw=1, label="at CPA")  # fmt: skip
+    plan.plot(
+        [own.east_ft[index, k] / 6076.115, intruder.east_ft[index, k] / 6076.115],
+        [own.north_ft[index, k] / 6076.115, intruder.north_ft[index, k] / 6076.115],
+        "k:",
+        lw=1,
+        label="at CPA",
+    )
     profile.axvline(own.t_s[k], color="k", ls=":", lw=1)
     plan.set_xlabel("east (NM)")
     plan.set_ylabel("north (NM)")

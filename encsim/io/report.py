@@ -37,8 +37,14 @@ def _scatter(outcomes: pd.DataFrame, nmac_radius_ft: float, nmac_half_height_ft:
     )
     for axis, run in zip(axes, ("nominal", "mitigated")):
         for label, mask, colour in categories:
-            axis.scatter(outcomes.loc[mask, f"{run}_hmd_ft"], outcomes.loc[mask, f"{run}_vmd_ft"], s=6, color=colour,
-                         label=f"{label} ({int(mask.sum())})", alpha=0.7)  # fmt: skip
+            axis.scatter(
+                outcomes.loc[mask, f"{run}_hmd_ft"],
+                outcomes.loc[mask, f"{run}_vmd_ft"],
+                s=6,
+                color=colour,
+                label=f"{label} ({int(mask.sum())})",
+                alpha=0.7,
+            )
         axis.axvline(nmac_radius_ft, color="k", lw=0.8, ls=":")  # the scenario's NMAC cylinder
         axis.axhline(nmac_half_height_ft, color="k", lw=0.8, ls=":")
         axis.set_xlabel(f"{run} HMD (ft)")
@@ -79,8 +85,15 @@ def write_run_report(results_path, output=None) -> Path:
     outcomes, attrs = stored["outcomes"], stored["attrs"]
     metrics = parse_scenario(str(attrs["scenario_text"]), check_models=False).metrics
     nmac_cylinder = (metrics.nmac_radius_ft, metrics.nmac_half_height_ft)
-    rows = [(row.name, "refused" if row.estimate is None else f"{row.estimate:.4g}", row.interval_text(),
-             row.detail + "".join(f"; note: {note}" for note in row.notes)) for row in closed_loop_summary(outcomes)]  # fmt: skip
+    rows = [
+        (
+            row.name,
+            "refused" if row.estimate is None else f"{row.estimate:.4g}",
+            row.interval_text(),
+            row.detail + "".join(f"; note: {note}" for note in row.notes),
+        )
+        for row in closed_loop_summary(outcomes)
+    ]
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim run report</title>
 <style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px}}

@@ -37,7 +37,9 @@ class AircraftSpec(_Strict):
 
     model: str = Field(description="registry name or model file path")
     presets: dict[str, int] = Field(default_factory=dict, description="1-based bins, e.g. {G = 1, A = 4}")
-    layers_ft: list[list[float]] | None = Field(default=None, description="altitude layers [[lo, hi], ...], ft AGL, one per L bin")
+    layers_ft: list[list[float]] | None = Field(
+        default=None, description="altitude layers [[lo, hi], ...], ft AGL, one per L bin"
+    )
     min_speed_kt: float | None = None
     max_speed_kt: float | None = None
     min_alt_ft: float | None = None
@@ -84,13 +86,23 @@ class GeometrySpec(_Strict):
     max_hmd_ft: float = Field(default=10 * FT_PER_NM, description="target: signed HMD uniform on [-max, max], ft")
     vmd_edges_ft: list[float] = Field(description="edges of the VMD bins (intruder - ownship altitude at tCPA), ft")
     vmd_weights: list[float] = Field(description="relative acceptance weight per VMD bin")
-    min_initial_vertical_ft: float = Field(default=0.0, ge=0, description="H_min: intended minimum initial vertical separation")
-    min_initial_range_nm: float = Field(default=0.0, ge=0, description="R_min: intended minimum initial horizontal range")
+    min_initial_vertical_ft: float = Field(
+        default=0.0, ge=0, description="H_min: intended minimum initial vertical separation"
+    )
+    min_initial_range_nm: float = Field(
+        default=0.0, ge=0, description="R_min: intended minimum initial horizontal range"
+    )
     hmd_tolerance_ft: float = Field(default=500.0, gt=0)
     vmd_tolerance_ft: float = Field(default=20.0, gt=0)
-    check_hmd_vmd: bool = Field(default=True, description="reject attempts whose realised HMD/VMD differ from the sampled ones")
-    track_limits: bool = Field(default=False, description="apply the model's track-level limits (encsim.fly) to both aircraft")
-    elliptic: Literal["correct", "reference"] = Field(default="correct", description="E(m) (correct) or the reference's E(k)")
+    check_hmd_vmd: bool = Field(
+        default=True, description="reject attempts whose realised HMD/VMD differ from the sampled ones"
+    )
+    track_limits: bool = Field(
+        default=False, description="apply the model's track-level limits (encsim.fly) to both aircraft"
+    )
+    elliptic: Literal["correct", "reference"] = Field(
+        default="correct", description="E(m) (correct) or the reference's E(k)"
+    )
     heading_speeds: Literal["tcpa", "reference"] = Field(default="tcpa", description="speeds of the heading density")
 
     @field_validator("hmd_edges_ft", "vmd_edges_ft")
@@ -114,17 +126,23 @@ class GeometrySpec(_Strict):
         if self.duration_s < 1:
             raise ValueError(f"duration_s = {self.duration_s} must be >= 1")
         if len(self.hmd_proportions) != len(self.hmd_edges_ft) - 1:
-            raise ValueError(f"hmd_proportions has {len(self.hmd_proportions)} entries for {len(self.hmd_edges_ft) - 1} HMD bins")
+            raise ValueError(
+                f"hmd_proportions has {len(self.hmd_proportions)} entries for {len(self.hmd_edges_ft) - 1} HMD bins"
+            )
         if len(self.vmd_weights) != len(self.vmd_edges_ft) - 1:
-            raise ValueError(f"vmd_weights has {len(self.vmd_weights)} entries for {len(self.vmd_edges_ft) - 1} VMD bins")
+            raise ValueError(
+                f"vmd_weights has {len(self.vmd_weights)} entries for {len(self.vmd_edges_ft) - 1} VMD bins"
+            )
         if self.max_hmd_ft <= 0:
             raise ValueError(f"max_hmd_ft = {self.max_hmd_ft} must be positive")
         outside = [edge for edge in (self.hmd_edges_ft[0], self.hmd_edges_ft[-1]) if abs(edge) > self.max_hmd_ft]
         if outside:
             # the target HMD density is uniform on [-max_hmd_ft, max_hmd_ft]: a proposal reaching
             # beyond it would give draws of zero target density a positive weight
-            raise ValueError(f"hmd_edges_ft reach {outside[0]:g} ft, outside the target [-max_hmd_ft, max_hmd_ft] = "
-                             f"[{-self.max_hmd_ft:g}, {self.max_hmd_ft:g}] ft: narrow the edges or raise max_hmd_ft")  # fmt: skip
+            raise ValueError(
+                f"hmd_edges_ft reach {outside[0]:g} ft, outside the target [-max_hmd_ft, max_hmd_ft] = "
+                f"[{-self.max_hmd_ft:g}, {self.max_hmd_ft:g}] ft: narrow the edges or raise max_hmd_ft"
+            )
         return self
 
 
@@ -138,7 +156,9 @@ class RunSpec(_Strict):
     encounters: int = Field(gt=0, description="number of encounters (ids first_id .. first_id + encounters - 1)")
     seed: int = Field(ge=0, lt=2**64)
     first_id: int = Field(default=0, ge=0)
-    chunk_size: int = Field(default=1000, gt=0, description="encounters per chunk (scheduling unit; results do not depend on it)")
+    chunk_size: int = Field(
+        default=1000, gt=0, description="encounters per chunk (scheduling unit; results do not depend on it)"
+    )
     max_attempts: int = Field(default=10_000, gt=0, description="attempts per encounter before giving up")
 
 
@@ -212,7 +232,9 @@ def _check_models(scenario: Scenario, source: str) -> None:
         if name in registry:
             entry = registry[name]
             if not entry.encounters:
-                raise ScenarioError(f"{source}: {role}.model = {name!r}: encounters refused: {entry.refusal or 'not supported'}")
+                raise ScenarioError(
+                    f"{source}: {role}.model = {name!r}: encounters refused: {entry.refusal or 'not supported'}"
+                )
         elif not (name.endswith(".txt") or "/" in name):
             import difflib
 

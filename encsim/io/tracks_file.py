@@ -66,7 +66,9 @@ class AtomicH5Writer:
         }
         attrs.update(provenance)
         for key, value in attrs.items():
-            self._file.attrs[key] = value if isinstance(value, (str, int, float, np.integer, np.floating)) else json.dumps(value)
+            self._file.attrs[key] = (
+                value if isinstance(value, (str, int, float, np.integer, np.floating)) else json.dumps(value)
+            )
         self._rejections: dict[str, int] = {}
 
     @property
@@ -167,7 +169,9 @@ class TrackFileWriter(AtomicH5Writer):
                 self._file.attrs["anchor"] = json.dumps(anchor)
             elif json.loads(recorded) != anchor:
                 raise ValueError(f"anchor {anchor} differs from the file's {recorded}")
-            local = SimpleNamespace(**{name: stored[name].astype(np.float64) for name in ("east_ft", "north_ft", "up_ft")})
+            local = SimpleNamespace(
+                **{name: stored[name].astype(np.float64) for name in ("east_ft", "north_ft", "up_ft")}
+            )
             for name, values in geodetic_fields(local, anchor).items():
                 _append(group, name, values.astype(np.float32) if name == "alt_ft_wgs84" else values)
         if limits is not None:
@@ -189,7 +193,9 @@ def read_tracks(path):
             raise ValueError(f"{path}: incomplete tracks file (no n_tracks attribute)")
         ordered = json.loads(f["initial"].attrs["columns"])
         initial = pd.DataFrame({name: f["initial"][name][()] for name in ordered})
-        schedule = CommandSchedule(*(f["schedule"][name][()] for name in ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")))
+        schedule = CommandSchedule(
+            *(f["schedule"][name][()] for name in ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"))
+        )
         bins = f["schedule"]["bins"][()]
         changes = f["counts"]["bin_changes"]
         resamples = f["counts"]["resamples"]
@@ -222,7 +228,9 @@ def read_trajectories(path, rows=None):
             raise ValueError(f"{path}: no trajectories (sample with --fly to store them)")
         group = f["trajectories"]
         selection = slice(None) if rows is None else np.asarray(rows)
-        return Trajectories(group["t_s"][()], *(group[name][selection].astype(np.float64) for name in Trajectories.FIELDS))
+        return Trajectories(
+            group["t_s"][()], *(group[name][selection].astype(np.float64) for name in Trajectories.FIELDS)
+        )
 
 
 def read_geodetic(path, rows=None) -> tuple[dict, dict[str, np.ndarray]] | None:
@@ -235,4 +243,6 @@ def read_geodetic(path, rows=None) -> tuple[dict, dict[str, np.ndarray]] | None:
             return None
         group = f["trajectories"]
         selection = slice(None) if rows is None else np.asarray(rows)
-        return json.loads(f.attrs["anchor"]), {name: group[name][selection].astype(np.float64) for name in GEODETIC_FIELDS}
+        return json.loads(f.attrs["anchor"]), {
+            name: group[name][selection].astype(np.float64) for name in GEODETIC_FIELDS
+        }

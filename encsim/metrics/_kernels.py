@@ -9,9 +9,35 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True)
-def separation_kernel(t_s, own_n, own_e, own_u, own_v, own_psi, own_theta, int_n, int_e, int_u, int_v, int_psi, int_theta,
-                      radius, half_height, dthr, zthr, tthr, hmd_filter, out_hmd, out_vmd_signed, out_tca, out_nmac,
-                      out_lowc, out_entry, out_exit, out_duration):  # fmt: skip
+def separation_kernel(
+    t_s,
+    own_n,
+    own_e,
+    own_u,
+    own_v,
+    own_psi,
+    own_theta,
+    int_n,
+    int_e,
+    int_u,
+    int_v,
+    int_psi,
+    int_theta,
+    radius,
+    half_height,
+    dthr,
+    zthr,
+    tthr,
+    hmd_filter,
+    out_hmd,
+    out_vmd_signed,
+    out_tca,
+    out_nmac,
+    out_lowc,
+    out_entry,
+    out_exit,
+    out_duration,
+):
     """HMD (min range), signed VMD and time at it, NMAC, LoWC with first entry/exit and duration."""
     n, m = own_n.shape
     dt = t_s[1] - t_s[0] if m > 1 else 0.0

@@ -124,7 +124,9 @@ def _quadratic_interval(a, b, c):
     return lo, hi
 
 
-def detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume: WellClearVolume = DO365_DWC, lookahead_s: float = 180.0) -> Detection:
+def detect_well_clear(
+    own_pos, own_vel, int_pos, int_vel, volume: WellClearVolume = DO365_DWC, lookahead_s: float = 180.0
+) -> Detection:
     """Predicted loss-of-well-clear interval for straight-line flight (DAIDALUS-style detection).
 
     Positions are (east, north, up) in ft, velocities in ft/s, shaped (..., 3); ownship and
@@ -160,8 +162,16 @@ def detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume: WellClearVolum
     sz, vz = s[..., 2], v[..., 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         entry_height = np.maximum(volume.zthr_ft, np.abs(vz) * volume.tcoa_s)
-        z_lo = np.where(vz != 0, np.minimum((-entry_height - sz) / vz, (entry_height - sz) / vz), np.where(np.abs(sz) <= volume.zthr_ft, -np.inf, np.nan))
-        z_hi = np.where(vz != 0, np.maximum((-volume.zthr_ft - sz) / vz, (volume.zthr_ft - sz) / vz), np.where(np.abs(sz) <= volume.zthr_ft, np.inf, np.nan))
+        z_lo = np.where(
+            vz != 0,
+            np.minimum((-entry_height - sz) / vz, (entry_height - sz) / vz),
+            np.where(np.abs(sz) <= volume.zthr_ft, -np.inf, np.nan),
+        )
+        z_hi = np.where(
+            vz != 0,
+            np.maximum((-volume.zthr_ft - sz) / vz, (volume.zthr_ft - sz) / vz),
+            np.where(np.abs(sz) <= volume.zthr_ft, np.inf, np.nan),
+        )
 
     t_in = np.fmax(np.fmax(h_lo, z_lo), 0.0)
     t_out = np.fmin(np.fmin(h_hi, z_hi), lookahead_s)
@@ -169,19 +179,25 @@ def detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume: WellClearVolum
     t_in = np.where(empty, np.nan, t_in)
     t_out = np.where(empty, np.nan, t_out)
     horizontal_now = (r2 <= d2) | ((sv < 0) & (tau_now <= volume.tthr_s) & (dcpa <= volume.hmd_ft))
-    vertical_now = (np.abs(sz) <= volume.zthr_ft) | ((volume.tcoa_s > 0) & (sz * vz < 0) & (-sz / np.where(vz != 0, vz, np.inf) <= volume.tcoa_s))
+    vertical_now = (np.abs(sz) <= volume.zthr_ft) | (
+        (volume.tcoa_s > 0) & (sz * vz < 0) & (-sz / np.where(vz != 0, vz, np.inf) <= volume.tcoa_s)
+    )
     tcpa = np.clip(tcpa_line, 0.0, lookahead_s)
     dcpa_clamped = np.sqrt(np.sum((sh + vh * tcpa[..., None]) ** 2, axis=-1))
     return Detection(t_in, t_out, tcpa, dcpa_clamped, tau_now, horizontal_now & vertical_now)
 
 
-def detect_cylinder(own_pos, own_vel, int_pos, int_vel, cylinder: Cylinder = NMAC, lookahead_s: float = 180.0) -> Detection:
+def detect_cylinder(
+    own_pos, own_vel, int_pos, int_vel, cylinder: Cylinder = NMAC, lookahead_s: float = 180.0
+) -> Detection:
     """Predicted penetration interval of a cylinder (e.g. NMAC) for straight-line flight."""
     volume = WellClearVolume(cylinder.name, cylinder.radius_ft, cylinder.half_height_ft, 0.0, cylinder.radius_ft)
     return detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume, lookahead_s)
 
 
-def loss_of_well_clear(dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, volume: WellClearVolume = DO365_DWC) -> np.ndarray:
+def loss_of_well_clear(
+    dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, volume: WellClearVolume = DO365_DWC
+) -> np.ndarray:
     """The instantaneous LoWC predicate for relative states (any shape, intruder minus ownship)."""
     r2 = dx_ft * dx_ft + dy_ft * dy_ft
     sv = dx_ft * dvx_fps + dy_ft * dvy_fps
@@ -222,7 +238,9 @@ def separation_series(own: dict, intruder: dict) -> tuple[np.ndarray, np.ndarray
     return horizontal, intruder["up_ft"] - own["up_ft"]
 
 
-def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = NMAC, volume: WellClearVolume = DO365_DWC) -> SeparationMetrics:
+def separation_metrics(
+    t_s, own: dict, intruder: dict, *, cylinder: Cylinder = NMAC, volume: WellClearVolume = DO365_DWC
+) -> SeparationMetrics:
     """HMD, VMD, TCA, NMAC and LoWC of encounter batches from sampled trajectories.
 
     ``own`` and ``intruder`` map ``north_ft``, ``east_ft``, ``up_ft``, ``speed_fps``, ``heading_rad``,
@@ -237,12 +255,36 @@ def separation_metrics(t_s, own: dict, intruder: dict, *, cylinder: Cylinder = N
         raise ValueError("separation_metrics: volumes with a TCOA test are not supported over time series yet")
     t_s = np.asarray(t_s, dtype=np.float64)
     n = own["north_ft"].shape[0]
-    outputs = [np.empty(n) for _ in range(3)] + [np.empty(n, dtype=np.bool_) for _ in range(2)] + [np.empty(n) for _ in range(3)]
-    arrays = [np.ascontiguousarray(side[name], dtype=np.float64) for side in (own, intruder)
-              for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")]  # fmt: skip
-    separation_kernel(t_s, *arrays, cylinder.radius_ft, cylinder.half_height_ft, volume.dthr_ft, volume.zthr_ft,
-                      volume.tthr_s, volume.hmd_ft, *outputs)  # fmt: skip
+    outputs = (
+        [np.empty(n) for _ in range(3)]
+        + [np.empty(n, dtype=np.bool_) for _ in range(2)]
+        + [np.empty(n) for _ in range(3)]
+    )
+    arrays = [
+        np.ascontiguousarray(side[name], dtype=np.float64)
+        for side in (own, intruder)
+        for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")
+    ]
+    separation_kernel(
+        t_s,
+        *arrays,
+        cylinder.radius_ft,
+        cylinder.half_height_ft,
+        volume.dthr_ft,
+        volume.zthr_ft,
+        volume.tthr_s,
+        volume.hmd_ft,
+        *outputs,
+    )
     hmd, vmd_signed, tca, nmac, lowc, entry, exit_, duration = outputs
-    return SeparationMetrics(hmd_ft=hmd, vmd_ft=np.abs(vmd_signed), vmd_signed_ft=vmd_signed, tca_s=tca, nmac=nmac, lowc=lowc,
-                             t_lowc_entry_s=entry, t_lowc_exit_s=exit_, lowc_duration_s=duration)  # fmt: skip
-
+    return SeparationMetrics(
+        hmd_ft=hmd,
+        vmd_ft=np.abs(vmd_signed),
+        vmd_signed_ft=vmd_signed,
+        tca_s=tca,
+        nmac=nmac,
+        lowc=lowc,
+        t_lowc_entry_s=entry,
+        t_lowc_exit_s=exit_,
+        lowc_duration_s=duration,
+    )

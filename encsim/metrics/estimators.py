@@ -70,8 +70,10 @@ class ProbabilityEstimate:
     events: int
 
     def __str__(self) -> str:
-        return (f"{self.probability:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}, "
-                f"{self.events} events in {self.n} encounters, N_eff {self.n_eff:.0f})")  # fmt: skip
+        return (
+            f"{self.probability:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}, "
+            f"{self.events} events in {self.n} encounters, N_eff {self.n_eff:.0f})"
+        )
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,12 @@ class RatioEstimate:
     resolved_ci_high: float = float("nan")
 
     def __str__(self) -> str:
-        return (f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
-                f"induced {self.induced:.4g} ({self.induced_ci_low:.4g}-{self.induced_ci_high:.4g}), "
-                f"resolved {self.resolved:.4g} ({self.resolved_ci_low:.4g}-{self.resolved_ci_high:.4g}); "
-                f"P_nom {self.p_nominal:.4g}, P_mit {self.p_mitigated:.4g}")  # fmt: skip
+        return (
+            f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
+            f"induced {self.induced:.4g} ({self.induced_ci_low:.4g}-{self.induced_ci_high:.4g}), "
+            f"resolved {self.resolved:.4g} ({self.resolved_ci_low:.4g}-{self.resolved_ci_high:.4g}); "
+            f"P_nom {self.p_nominal:.4g}, P_mit {self.p_mitigated:.4g}"
+        )
 
 
 def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
@@ -120,7 +124,9 @@ def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarr
     return [out[:, c] for c in range(stacked.shape[0])]
 
 
-def _interval(stat: float, boot: np.ndarray, confidence: float, method: str, jackknife: np.ndarray | None) -> tuple[float, float]:
+def _interval(
+    stat: float, boot: np.ndarray, confidence: float, method: str, jackknife: np.ndarray | None
+) -> tuple[float, float]:
     alpha = 1.0 - confidence
     boot = boot[np.isfinite(boot)]
     if boot.size == 0:
@@ -150,7 +156,9 @@ def _check_method(method: str, confidence: float, n_boot: int) -> None:
         raise ValueError(f"n_boot must be at least 10, got {n_boot}")
 
 
-def weighted_probability(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc") -> ProbabilityEstimate:
+def weighted_probability(
+    x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc"
+) -> ProbabilityEstimate:
     """Weighted probability of an event, analytic sd and bootstrap interval.
 
     Examples
@@ -169,8 +177,9 @@ def weighted_probability(x, w, *, confidence: float = 0.95, n_boot: int = 1000, 
     return ProbabilityEstimate(p, sd, low, high, confidence, method, x.size, kish_effective_size(w), int(x.sum()))
 
 
-def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0,
-               method: str = "bc") -> RatioEstimate:  # fmt: skip
+def risk_ratio(
+    x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc"
+) -> RatioEstimate:
     """Ratio of mitigated to nominal event probability over paired outcomes, with its parts.
 
     Raises
@@ -208,20 +217,51 @@ def risk_ratio(x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: i
     sums = _bootstrap_sums([w * x_mit, w_induced, w_resolved, w * x_nom], n_boot, rng)
     (low, high), (induced_low, induced_high), (resolved_low, resolved_high) = (
         _ratio_interval(stat, numerator, sums[-1], w * x_nom, weighted, confidence, method)
-        for stat, numerator, weighted in ((ratio, sums[0], w * x_mit), (induced, sums[1], w_induced), (resolved, sums[2], w_resolved))
-    )  # fmt: skip
+        for stat, numerator, weighted in (
+            (ratio, sums[0], w * x_mit),
+            (induced, sums[1], w_induced),
+            (resolved, sums[2], w_resolved),
+        )
+    )
     if ratio >= 1:
-        warnings.warn(f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2)
+        warnings.warn(
+            f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2
+        )
     nominal_events = int(np.count_nonzero(x_nom))
     if nominal_events < MIN_NOMINAL_EVENTS:
-        warnings.warn(f"only {nominal_events} nominal event(s): the bootstrap interval understates the uncertainty; "
-                      f"about {math.ceil(x_nom.size * MIN_NOMINAL_EVENTS / nominal_events)} encounters would give "
-                      f"{MIN_NOMINAL_EVENTS}", EstimatorWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"only {nominal_events} nominal event(s): the bootstrap interval understates the uncertainty; "
+            f"about {math.ceil(x_nom.size * MIN_NOMINAL_EVENTS / nominal_events)} encounters would give "
+            f"{MIN_NOMINAL_EVENTS}",
+            EstimatorWarning,
+            stacklevel=2,
+        )
     if np.isfinite(low) and max(ratio - low, high - ratio) > 0.5 * ratio:
-        warnings.warn(f"interval {low:.3g}-{high:.3g} is wider than half the ratio {ratio:.3g}: more encounters needed",
-                      EstimatorWarning, stacklevel=2)  # fmt: skip
-    return RatioEstimate(p_nom, p_mit, ratio, induced, resolved, sd, low, high, confidence, method, x_nom.size, n_eff,
-                         int(x_nom.sum()), int(x_mit.sum()), induced_low, induced_high, resolved_low, resolved_high)  # fmt: skip
+        warnings.warn(
+            f"interval {low:.3g}-{high:.3g} is wider than half the ratio {ratio:.3g}: more encounters needed",
+            EstimatorWarning,
+            stacklevel=2,
+        )
+    return RatioEstimate(
+        p_nom,
+        p_mit,
+        ratio,
+        induced,
+        resolved,
+        sd,
+        low,
+        high,
+        confidence,
+        method,
+        x_nom.size,
+        n_eff,
+        int(x_nom.sum()),
+        int(x_mit.sum()),
+        induced_low,
+        induced_high,
+        resolved_low,
+        resolved_high,
+    )
 
 
 def _ratio_interval(stat, numerator_sums, nominal_sums, weighted_nominal, weighted_numerator, confidence, method):

@@ -43,19 +43,28 @@ def _too_narrow(outcomes: pd.DataFrame, region_ft: tuple[float, float], name: st
         return []
     hmd, vmd = outcomes["nominal_hmd_ft"].to_numpy(), outcomes["nominal_vmd_ft"].to_numpy()
     if hmd.size and np.all(hmd < region_ft[0]) and np.all(vmd < region_ft[1]):
-        return [f"every nominal HMD/VMD lies inside the {name} region ({region_ft[0]:g} ft / {region_ft[1]:g} ft): "
-                f"the encounter set is too narrow to measure {name} probabilities or ratios; widen the HMD/VMD proposal"]
+        return [
+            f"every nominal HMD/VMD lies inside the {name} region ({region_ft[0]:g} ft / {region_ft[1]:g} ft): "
+            f"the encounter set is too narrow to measure {name} probabilities or ratios; widen the HMD/VMD proposal"
+        ]
     return []
 
 
 def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
     rows = []
-    notes = {"P(NMAC) nominal": _too_narrow(outcomes, NMAC_REGION_FT, "NMAC"),
-             "P(LoWC) nominal": _too_narrow(outcomes, LOWC_REGION_FT, "LoWC")}  # fmt: skip
+    notes = {
+        "P(NMAC) nominal": _too_narrow(outcomes, NMAC_REGION_FT, "NMAC"),
+        "P(LoWC) nominal": _too_narrow(outcomes, LOWC_REGION_FT, "LoWC"),
+    }
     nuisance = outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
-    columns = [("P(NMAC) nominal", outcomes["nominal_nmac"]), ("P(NMAC) mitigated", outcomes["mitigated_nmac"]),
-               ("P(LoWC) nominal", outcomes["nominal_lowc"]), ("P(LoWC) mitigated", outcomes["mitigated_lowc"]),
-               ("alert rate", outcomes["alerted"]), ("nuisance alert rate", nuisance)]  # fmt: skip
+    columns = [
+        ("P(NMAC) nominal", outcomes["nominal_nmac"]),
+        ("P(NMAC) mitigated", outcomes["mitigated_nmac"]),
+        ("P(LoWC) nominal", outcomes["nominal_lowc"]),
+        ("P(LoWC) mitigated", outcomes["mitigated_lowc"]),
+        ("alert rate", outcomes["alerted"]),
+        ("nuisance alert rate", nuisance),
+    ]
     for name, column in columns:
         e = weighted_probability(np.asarray(column, dtype=float), w, rng=rng)
         detail = "alert without nominal LoWC" if name.startswith("nuisance") else f"{e.events} events"
@@ -67,17 +76,40 @@ def _ratio_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
     rows = []
     for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
         try:
-            r, cautions = risk_ratio_with_cautions(outcomes[f"nominal_{event}"].to_numpy(float),
-                                                   outcomes[f"mitigated_{event}"].to_numpy(float), w, rng=rng)  # fmt: skip
+            r, cautions = risk_ratio_with_cautions(
+                outcomes[f"nominal_{event}"].to_numpy(float), outcomes[f"mitigated_{event}"].to_numpy(float), w, rng=rng
+            )
         except ValueError as exc:  # no nominal event: refused, with the encounters needed
             rows.append(SummaryRow(name, None, float("nan"), float("nan"), str(exc)))
             continue
-        rows.append(SummaryRow(name, r.ratio, r.ci_low, r.ci_high, f"sd {r.sd:.2g}; {r.nominal_events} nominal, "
-                               f"{r.mitigated_events} mitigated events", cautions))  # fmt: skip
-        rows.append(SummaryRow(f"  induced ({event.upper()})", r.induced, r.induced_ci_low, r.induced_ci_high,
-                               "mitigated event without a nominal one, / P_nom"))  # fmt: skip
-        rows.append(SummaryRow(f"  resolved ({event.upper()})", r.resolved, r.resolved_ci_low, r.resolved_ci_high,
-                               "nominal event the logic removed, / P_nom"))  # fmt: skip
+        rows.append(
+            SummaryRow(
+                name,
+                r.ratio,
+                r.ci_low,
+                r.ci_high,
+                f"sd {r.sd:.2g}; {r.nominal_events} nominal, {r.mitigated_events} mitigated events",
+                cautions,
+            )
+        )
+        rows.append(
+            SummaryRow(
+                f"  induced ({event.upper()})",
+                r.induced,
+                r.induced_ci_low,
+                r.induced_ci_high,
+                "mitigated event without a nominal one, / P_nom",
+            )
+        )
+        rows.append(
+            SummaryRow(
+                f"  resolved ({event.upper()})",
+                r.resolved,
+                r.resolved_ci_low,
+                r.resolved_ci_high,
+                "nominal event the logic removed, / P_nom",
+            )
+        )
     return rows
 
 

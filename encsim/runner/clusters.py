@@ -12,8 +12,16 @@ import shlex
 
 
 @contextlib.contextmanager
-def make_client(scheduler: str = "local", workers: int = 2, *, queue=None, cores: int = 1, memory: str = "4GB",
-                walltime: str = "01:00:00", jobs: int = 1):  # fmt: skip
+def make_client(
+    scheduler: str = "local",
+    workers: int = 2,
+    *,
+    queue=None,
+    cores: int = 1,
+    memory: str = "4GB",
+    walltime: str = "01:00:00",
+    jobs: int = 1,
+):
     """Yield a dask Client (or None for workers == 0 with the local scheduler: run in this process)."""
     if scheduler == "local" and workers == 0:
         yield None
@@ -31,7 +39,9 @@ def make_client(scheduler: str = "local", workers: int = 2, *, queue=None, cores
         previous = {key: os.environ.get(key) for key in worker_env}
         os.environ.update(worker_env)  # spawned worker processes inherit it
         try:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster:
                 with Client(cluster) as client:
                     yield client
         finally:
@@ -50,8 +60,15 @@ def make_client(scheduler: str = "local", workers: int = 2, *, queue=None, cores
         cluster.close()
 
 
-def batch_cluster(scheduler: str, *, queue=None, cores: int = 1, memory: str = "4GB", walltime: str = "01:00:00",
-                  scheduler_host: str | None = None):  # fmt: skip
+def batch_cluster(
+    scheduler: str,
+    *,
+    queue=None,
+    cores: int = 1,
+    memory: str = "4GB",
+    walltime: str = "01:00:00",
+    scheduler_host: str | None = None,
+):
     """A dask-jobqueue SLURMCluster or PBSCluster (the ``hpc`` extra), one worker process per core.
 
     ``scheduler_host`` pins the scheduler's address (tests use 127.0.0.1; on a cluster leave it to
@@ -69,5 +86,12 @@ def batch_cluster(scheduler: str, *, queue=None, cores: int = 1, memory: str = "
         # absolute: batch jobs start in another directory (PBS: $HOME)
         prologue.append(f"export ENCSIM_MODEL_DIR={shlex.quote(os.path.abspath(os.environ['ENCSIM_MODEL_DIR']))}")
     options = {"scheduler_options": {"host": scheduler_host}} if scheduler_host else {}
-    return kind(queue=queue, cores=cores, processes=cores, memory=memory, walltime=walltime, job_script_prologue=prologue,
-                **options)  # fmt: skip
+    return kind(
+        queue=queue,
+        cores=cores,
+        processes=cores,
+        memory=memory,
+        walltime=walltime,
+        job_script_prologue=prologue,
+        **options,
+    )

@@ -92,14 +92,18 @@ def read_manifest(run_dir) -> dict:
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a readable manifest ({exc}); it is rewritten atomically, so it was edited "
-                         "or damaged: restore it, or start the run in a new folder") from None  # fmt: skip
+        raise ValueError(
+            f"{path}: not a readable manifest ({exc}); it is rewritten atomically, so it was edited "
+            "or damaged: restore it, or start the run in a new folder"
+        ) from None
     if not isinstance(manifest, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
     n_chunks, chunks = manifest.get("n_chunks"), manifest.get("chunks")
     if not isinstance(n_chunks, int) or n_chunks < 1:
         raise ValueError(f"{path}: n_chunks = {n_chunks!r}, expected a whole number >= 1")
-    if not isinstance(chunks, dict) or not all(isinstance(e, dict) and {"file", "sha256"} <= set(e) for e in chunks.values()):
+    if not isinstance(chunks, dict) or not all(
+        isinstance(e, dict) and {"file", "sha256"} <= set(e) for e in chunks.values()
+    ):
         raise ValueError(f"{path}: chunks must map chunk numbers to entries with file and sha256")
     return manifest
 
@@ -113,7 +117,9 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     if mismatched:
         raise ValueError(f"{run_dir} holds a different run ({', '.join(mismatched)} differ): use another folder")
     if not resume:
-        raise ValueError(f"{run_dir} already holds this run: pass resume=True (--resume) to continue it, or use another folder")
+        raise ValueError(
+            f"{run_dir} already holds this run: pass resume=True (--resume) to continue it, or use another folder"
+        )
     return manifest
 
 
@@ -136,7 +142,10 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
     if hasattr(executor, "scatter") and hasattr(executor, "gather"):  # a dask.distributed.Client
         from dask.distributed import as_completed
 
-        futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2) for k in pending]
+        futures = [
+            executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2)
+            for k in pending
+        ]
         completed = as_completed(futures)
         del futures  # held only by `completed` until each finishes
         for future in completed:
@@ -177,8 +186,17 @@ def _check_logic_name(logic) -> None:
     check_named_logic(logic)
 
 
-def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=None, resume: bool = False,
-                 progress=None, on_reused=None, stop_after: int | None = None) -> RunResult:  # fmt: skip
+def run_scenario(
+    scenario_path,
+    run_dir,
+    *,
+    logic: str | None = None,
+    executor=None,
+    resume: bool = False,
+    progress=None,
+    on_reused=None,
+    stop_after: int | None = None,
+) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
     Parameters
@@ -211,8 +229,12 @@ def run_scenario(scenario_path, run_dir, *, logic: str | None = None, executor=N
     _check_logic_name(logic)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
-    header = {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(), "logic": logic or "", "n_chunks": n_chunks(scenario),
-              "encsim_version": __version__}  # fmt: skip
+    header = {
+        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "logic": logic or "",
+        "n_chunks": n_chunks(scenario),
+        "encsim_version": __version__,
+    }
     manifest = _load_manifest(run_dir, header, resume)
     manifest["chunks"] = _verified(run_dir, manifest)
     for stray in (run_dir / "chunks").glob("*.partial"):
@@ -248,11 +270,24 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
     with h5py.File(tmp, "w") as out:
         with h5py.File(paths[0], "r") as first:
             groups = [g for g in ("metadata", "outcomes") if g in first]
-            layout_info = {g: [(name, first[g][name].dtype, first[g][name].shape[1:]) for name in json.loads(first[g].attrs["columns"])]
-                           for g in groups}  # fmt: skip
-            for key in ("ownship_model", "ownship_model_sha256", "intruder_model", "intruder_model_sha256", "duration_s"):
+            layout_info = {
+                g: [
+                    (name, first[g][name].dtype, first[g][name].shape[1:])
+                    for name in json.loads(first[g].attrs["columns"])
+                ]
+                for g in groups
+            }
+            for key in (
+                "ownship_model",
+                "ownship_model_sha256",
+                "intruder_model",
+                "intruder_model_sha256",
+                "duration_s",
+            ):
                 out.attrs[key] = first.attrs[key]
-            group_attrs = {g: {k: first[g].attrs[k] for k in ("logic", "closed_loop") if k in first[g].attrs} for g in groups}
+            group_attrs = {
+                g: {k: first[g].attrs[k] for k in ("logic", "closed_loop") if k in first[g].attrs} for g in groups
+            }
         lengths = []
         for path in paths:
             with h5py.File(path, "r") as chunk:
@@ -268,18 +303,28 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                 layout = h5py.VirtualLayout(shape=(total, *tail), dtype=dtype)
                 offset = 0
                 for path, length in zip(paths, lengths):
-                    layout[offset : offset + length] = h5py.VirtualSource(os.path.relpath(path, run_dir), f"{group_name}/{name}",
-                                                                          shape=(length, *tail))  # fmt: skip
+                    layout[offset : offset + length] = h5py.VirtualSource(
+                        os.path.relpath(path, run_dir), f"{group_name}/{name}", shape=(length, *tail)
+                    )
                     offset += length
                 group.create_virtual_dataset(name, layout, fillvalue=np.nan if dtype.kind == "f" else 0)
-        out.attrs.update({
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-            "encsim_version": __version__, "scenario_name": scenario.name, "scenario_text": scenario_text,
-            "seed": int(scenario.run.seed), "chunk_size": int(scenario.run.chunk_size), "n_chunks": len(paths),
-            "n_encounters": total, "rejections": json.dumps(rejections), "logic": logic or "",
-            "chunk_sha256": json.dumps([entry["sha256"] for entry in entries]),
-            "attempts": int(sum(entry["attempts"] for entry in entries)),
-        })  # fmt: skip
+        out.attrs.update(
+            {
+                "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "command": " ".join(sys.argv),
+                "encsim_version": __version__,
+                "scenario_name": scenario.name,
+                "scenario_text": scenario_text,
+                "seed": int(scenario.run.seed),
+                "chunk_size": int(scenario.run.chunk_size),
+                "n_chunks": len(paths),
+                "n_encounters": total,
+                "rejections": json.dumps(rejections),
+                "logic": logic or "",
+                "chunk_sha256": json.dumps([entry["sha256"] for entry in entries]),
+                "attempts": int(sum(entry["attempts"] for entry in entries)),
+            }
+        )
         out.attrs["acceptance_rate"] = total / out.attrs["attempts"] if out.attrs["attempts"] else float("nan")
     tmp.replace(run_dir / RESULTS)
     return run_dir / RESULTS

@@ -272,8 +272,10 @@ def uniforms(key0: int, key1: int, sub_stream: int, attempt: int, n: int, start:
     ndarray (n,) float64
         What `next_uniform` returns for those draw indices, in [0, 1).
     """
-    words = [_check_uint64(name, value) for name, value in
-             (("key0", key0), ("key1", key1), ("sub_stream", sub_stream), ("attempt", attempt))]
+    words = [
+        _check_uint64(name, value)
+        for name, value in (("key0", key0), ("key1", key1), ("sub_stream", sub_stream), ("attempt", attempt))
+    ]
     if int(n) < 0:
         raise ValueError(f"n={n} must be >= 0")
     if not 0 <= int(start) <= _UINT64_LIMIT - int(n):

@@ -206,13 +206,18 @@ class TrackSample:
         positions = np.asarray(positions, dtype=np.int64)
         offsets = self.schedule.offsets
         counts = offsets[positions + 1] - offsets[positions]
-        rows = np.repeat(offsets[positions] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+        rows = np.repeat(offsets[positions] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
+            counts.sum()
+        )
         new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
         np.cumsum(counts, out=new_offsets[1:])
         schedule = CommandSchedule.trusted(
-            new_offsets, self.schedule.t_s[rows], self.schedule.hdot_fps[rows], self.schedule.psidot_rad_s[rows],
+            new_offsets,
+            self.schedule.t_s[rows],
+            self.schedule.hdot_fps[rows],
+            self.schedule.psidot_rad_s[rows],
             self.schedule.vdot_fps2[rows],
-        )  # fmt: skip
+        )
         return dataclasses.replace(
             self,
             first_id=int(self.initial["track_id"].iloc[positions[0]]) if positions.shape[0] else self.first_id,
@@ -238,7 +243,10 @@ class TrackSample:
             shift += int(part.schedule.offsets[-1])
         schedule = CommandSchedule.trusted(
             np.concatenate(offsets),
-            *(np.concatenate([getattr(p.schedule, name) for p in parts]) for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")),
+            *(
+                np.concatenate([getattr(p.schedule, name) for p in parts])
+                for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
+            ),
         )
         rejections = {key: sum(p.rejections.get(key, 0) for p in parts) for key in first.rejections}
         return dataclasses.replace(
@@ -346,18 +354,43 @@ def _row_capacity(duration_s: int) -> int:
     return max(1, min(duration_s, 32 + duration_s // 2))
 
 
-def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_draws: np.ndarray, duration_s: int,
-                presets, policy: int, max_attempts: int, apply_speed_rule: bool, capacity: int,
-                sub_streams: np.ndarray, attempts: np.ndarray):  # fmt: skip
+def _run_kernel(
+    tables: SamplerTables,
+    seed: int,
+    track_ids: np.ndarray,
+    start_draws: np.ndarray,
+    duration_s: int,
+    presets,
+    policy: int,
+    max_attempts: int,
+    apply_speed_rule: bool,
+    capacity: int,
+    sub_streams: np.ndarray,
+    attempts: np.ndarray,
+):
     n = track_ids.shape[0]
     n0 = tables.n_initial
     transition = tables.transition
     if transition is None:
-        t_arrays = (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64),
-                    np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0))  # fmt: skip
+        t_arrays = (
+            np.zeros(0, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(0),
+        )
     else:
-        t_arrays = (transition.order, transition.r, transition.parent_ptr, transition.parent_idx,
-                    transition.parent_stride, transition.cum_offset, transition.cum)  # fmt: skip
+        t_arrays = (
+            transition.order,
+            transition.r,
+            transition.parent_ptr,
+            transition.parent_idx,
+            transition.parent_stride,
+            transition.cum_offset,
+            transition.cum,
+        )
     n_dyn = max(t_arrays[0].shape[0], 1)
     out = {
         "bins": np.zeros((n, n0), dtype=np.int64),
@@ -377,28 +410,97 @@ def _run_kernel(tables: SamplerTables, seed: int, track_ids: np.ndarray, start_d
     }
     initial = tables.initial
     _kernels.sample_tracks_kernel(
-        np.uint64(seed), track_ids, sub_streams, attempts, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule,
-        initial.order, initial.r, initial.parent_ptr, initial.parent_idx, initial.parent_stride,
-        initial.cum_offset, initial.cum,
-        *t_arrays, tables.partner,
-        tables.edges_ptr, tables.edges, tables.zero_bin, tables.resample_rate, tables.command_var,
-        tables.command_scale, tables.speed_var, tables.layer_var, tables.heading_var, tables.layer_edges_ft,
-        out["bins"], out["values"], out["alt"], out["heading"], out["rows_n"], out["row_t"], out["row_val"],
-        out["row_bins"], out["changes"], out["resamples"], out["rejects"], out["status"], out["end_draw"],
-    )  # fmt: skip
+        np.uint64(seed),
+        track_ids,
+        sub_streams,
+        attempts,
+        start_draws,
+        duration_s,
+        presets,
+        policy,
+        max_attempts,
+        apply_speed_rule,
+        initial.order,
+        initial.r,
+        initial.parent_ptr,
+        initial.parent_idx,
+        initial.parent_stride,
+        initial.cum_offset,
+        initial.cum,
+        *t_arrays,
+        tables.partner,
+        tables.edges_ptr,
+        tables.edges,
+        tables.zero_bin,
+        tables.resample_rate,
+        tables.command_var,
+        tables.command_scale,
+        tables.speed_var,
+        tables.layer_var,
+        tables.heading_var,
+        tables.layer_edges_ft,
+        out["bins"],
+        out["values"],
+        out["alt"],
+        out["heading"],
+        out["rows_n"],
+        out["row_t"],
+        out["row_val"],
+        out["row_bins"],
+        out["changes"],
+        out["resamples"],
+        out["rejects"],
+        out["status"],
+        out["end_draw"],
+    )
     return out
 
 
-def _sample_chunk(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
-                  apply_speed_rule, sub_streams, attempts) -> dict:  # fmt: skip
+def _sample_chunk(
+    tables,
+    seed,
+    track_ids,
+    start_draws,
+    duration_s,
+    presets,
+    policy,
+    max_attempts,
+    apply_speed_rule,
+    sub_streams,
+    attempts,
+) -> dict:
     """Run the kernel for the given track ids, redo overflowing tracks, compact the rows."""
     n = track_ids.shape[0]
-    out = _run_kernel(tables, seed, track_ids, start_draws, duration_s, presets, policy, max_attempts,
-                      apply_speed_rule, _row_capacity(duration_s), sub_streams, attempts)  # fmt: skip
+    out = _run_kernel(
+        tables,
+        seed,
+        track_ids,
+        start_draws,
+        duration_s,
+        presets,
+        policy,
+        max_attempts,
+        apply_speed_rule,
+        _row_capacity(duration_s),
+        sub_streams,
+        attempts,
+    )
     for i in np.flatnonzero(out["status"] == _kernels.STATUS_OVERFLOW):
         one = slice(i, i + 1)
-        redo = _run_kernel(tables, seed, track_ids[one], start_draws[one], duration_s, presets, policy,
-                           max_attempts, apply_speed_rule, max(duration_s, 1), sub_streams[one], attempts[one])  # fmt: skip
+        redo = _run_kernel(
+            tables,
+            seed,
+            track_ids[one],
+            start_draws[one],
+            duration_s,
+            presets,
+            policy,
+            max_attempts,
+            apply_speed_rule,
+            max(duration_s, 1),
+            sub_streams[one],
+            attempts[one],
+        )
         _replace_track(out, int(i), redo)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(out["rows_n"], out=offsets[1:])
@@ -412,8 +514,17 @@ def _sample_chunk(tables, seed, track_ids, start_draws, duration_s, presets, pol
         "bins": np.empty((n_rows, 3), dtype=np.int8),
     }
     if n_rows and out["row_t"].shape[1] > 0:
-        _kernels.compact_rows_kernel(offsets, out["row_t"], out["row_val"], out["row_bins"], flat["t_s"],
-                                     flat["hdot_fps"], flat["psidot_rad_s"], flat["vdot_fps2"], flat["bins"])  # fmt: skip
+        _kernels.compact_rows_kernel(
+            offsets,
+            out["row_t"],
+            out["row_val"],
+            out["row_bins"],
+            flat["t_s"],
+            flat["hdot_fps"],
+            flat["psidot_rad_s"],
+            flat["vdot_fps2"],
+            flat["bins"],
+        )
     for key in ("row_t", "row_val", "row_bins"):
         del out[key]
     out["rows"] = flat
@@ -494,7 +605,9 @@ def sample_tracks(
     Examples
     --------
     >>> import encsim
-    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 1000, 60, rng=1, start={"G": 1, "A": 4})  # doctest: +SKIP
+    >>> tracks = encsim.sample_tracks(
+    ...     "uncor_1200only_fwse_v1p2", 1000, 60, rng=1, start={"G": 1, "A": 4}
+    ... )  # doctest: +SKIP
     >>> tracks.initial[["L", "alt_ft", "speed_kt"]].head()  # doctest: +SKIP
     """
     model = _as_model(model)
@@ -504,11 +617,21 @@ def sample_tracks(
     if model.transition is None:
         raise ValueError(f"model {model.name} has no transition network: use encsim.sample_initial")
     check_scope(model, _layer_edges(model, layers_ft), strict=strict)
-    return _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attempts, layers_ft, chunk_size, progress)
+    return _sample(
+        model, n, duration_s, rng, start, first_id, empty_column, max_attempts, layers_ft, chunk_size, progress
+    )
 
 
-def sample_initial(model, n: int, rng, start: Mapping | str | None = None, *, first_id: int = 0,
-                   layers_ft=None, chunk_size: int | None = None) -> pd.DataFrame:  # fmt: skip
+def sample_initial(
+    model,
+    n: int,
+    rng,
+    start: Mapping | str | None = None,
+    *,
+    first_id: int = 0,
+    layers_ft=None,
+    chunk_size: int | None = None,
+) -> pd.DataFrame:
     """Sample ``n`` draws of a model's initial network only (any model, including the correlated and
     terminal encounter-geometry networks): exact ancestral sampling with presets, values
     de-discretised, no transitions and no airspeed/vertical-rate rejection. Same columns as
@@ -524,8 +647,20 @@ def sample_initial(model, n: int, rng, start: Mapping | str | None = None, *, fi
     if refusal:
         raise ValueError(refusal)
     track_ids = np.arange(first_id, first_id + n, dtype=np.uint64)
-    sample = _sample_ids(model, track_ids, np.zeros(n, dtype=np.uint64), 0, seed_to_uint64(rng), start, "reject",
-                         1000, layers_ft, chunk_size, None, initial_only=True)  # fmt: skip
+    sample = _sample_ids(
+        model,
+        track_ids,
+        np.zeros(n, dtype=np.uint64),
+        0,
+        seed_to_uint64(rng),
+        start,
+        "reject",
+        1000,
+        layers_ft,
+        chunk_size,
+        None,
+        initial_only=True,
+    )
     return sample.initial
 
 
@@ -547,13 +682,38 @@ def _sample(model, n, duration_s, rng, start, first_id, empty_column, max_attemp
     if duration_s < 1 and model.transition is not None:
         raise ValueError(f"duration_s must be >= 1 s for tracks, got {duration_s}")
     track_ids = np.arange(first_id, first_id + n, dtype=np.uint64)
-    return _sample_ids(model, track_ids, np.zeros(n, dtype=np.uint64), int(duration_s), seed_to_uint64(rng), start,
-                       empty_column, max_attempts, layers_ft, chunk_size, progress)  # fmt: skip
+    return _sample_ids(
+        model,
+        track_ids,
+        np.zeros(n, dtype=np.uint64),
+        int(duration_s),
+        seed_to_uint64(rng),
+        start,
+        empty_column,
+        max_attempts,
+        layers_ft,
+        chunk_size,
+        progress,
+    )
 
 
-def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_column, max_attempts, layers_ft,
-                chunk_size, progress, initial_only=False, sub_streams=None, attempts=None,
-                rejects_per_track: list | None = None) -> TrackSample:  # fmt: skip
+def _sample_ids(
+    model,
+    track_ids,
+    start_draws,
+    duration_s,
+    seed,
+    start,
+    empty_column,
+    max_attempts,
+    layers_ft,
+    chunk_size,
+    progress,
+    initial_only=False,
+    sub_streams=None,
+    attempts=None,
+    rejects_per_track: list | None = None,
+) -> TrackSample:
     """Sample the given track ids; ``rejects_per_track`` (a list) receives (reason names, (n, reasons)
     counts per track), for callers that count only some of the tracks' rejections."""
     presets = parse_presets(model, start)
@@ -571,8 +731,19 @@ def _sample_ids(model, track_ids, start_draws, duration_s, seed, start, empty_co
     for chunk_start in range(0, n, chunk):
         part = slice(chunk_start, chunk_start + chunk)
         ids = track_ids[part]
-        out = _sample_chunk(tables, seed, ids, start_draws[part], duration_s, presets, policy, max_attempts,
-                            apply_speed_rule, sub_streams[part], attempts[part])  # fmt: skip
+        out = _sample_chunk(
+            tables,
+            seed,
+            ids,
+            start_draws[part],
+            duration_s,
+            presets,
+            policy,
+            max_attempts,
+            apply_speed_rule,
+            sub_streams[part],
+            attempts[part],
+        )
         gave_up = np.flatnonzero(out["status"] != _kernels.STATUS_OK)
         if gave_up.size:
             _raise_gave_up(model, start, int(ids[gave_up[0]]), out["rejects"][gave_up[0]], max_attempts)
@@ -597,8 +768,19 @@ def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_
     positions = np.asarray(positions, dtype=np.int64)
     track_ids = sample.initial["track_id"].to_numpy()[positions].astype(np.uint64)
     layers = layers_ft if layers_ft is not None else sample.layer_edges_ft
-    return _sample_ids(model, track_ids, sample.stream_end[positions], sample.duration_s, sample.seed,
-                       sample.presets or None, sample.empty_column, max_attempts, layers, None, None)  # fmt: skip
+    return _sample_ids(
+        model,
+        track_ids,
+        sample.stream_end[positions],
+        sample.duration_s,
+        sample.seed,
+        sample.presets or None,
+        sample.empty_column,
+        max_attempts,
+        layers,
+        None,
+        None,
+    )
 
 
 def _raise_gave_up(model, start, track_id, rejects, max_attempts):

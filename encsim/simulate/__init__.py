@@ -15,18 +15,43 @@ OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 
 
 def _schedule_arrays(schedule):
-    return schedule.offsets, _step_indices(schedule, DT_S), np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2])
+    return (
+        schedule.offsets,
+        _step_indices(schedule, DT_S),
+        np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2]),
+    )
 
 
 def _init_array(states):
-    return np.stack([states.speed_fps, states.north_ft, states.east_ft, states.alt_ft, states.heading_rad, states.pitch_rad,
-                     states.bank_rad])  # fmt: skip
+    return np.stack(
+        [
+            states.speed_fps,
+            states.north_ft,
+            states.east_ft,
+            states.alt_ft,
+            states.heading_rad,
+            states.pitch_rad,
+            states.bank_rad,
+        ]
+    )
 
 
-def simulate_states(own_initial, own_schedule, int_initial, int_schedule, duration_s: float, logic="unequipped", *,
-                    pilot: PilotModel | None = None, decision_period_s: float = 1.0, well_clear: str = "do365",
-                    nmac_ft=(500.0, 100.0), surveillance: Surveillance | None = None, seed: int = 0,
-                    encounter_ids=None) -> pd.DataFrame:  # fmt: skip
+def simulate_states(
+    own_initial,
+    own_schedule,
+    int_initial,
+    int_schedule,
+    duration_s: float,
+    logic="unequipped",
+    *,
+    pilot: PilotModel | None = None,
+    decision_period_s: float = 1.0,
+    well_clear: str = "do365",
+    nmac_ft=(500.0, 100.0),
+    surveillance: Surveillance | None = None,
+    seed: int = 0,
+    encounter_ids=None,
+) -> pd.DataFrame:
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
     Parameters
@@ -67,18 +92,51 @@ def simulate_states(own_initial, own_schedule, int_initial, int_schedule, durati
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     if not is_compiled(function):  # a plain Python callable: the slow path
-        return _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps,
-                                stride, nmac_ft, volume, limits, out, sensor, seed, ids)  # fmt: skip
+        return _simulate_python(
+            function,
+            params,
+            pilot,
+            own_initial,
+            own_schedule,
+            int_initial,
+            int_schedule,
+            n_steps,
+            stride,
+            nmac_ft,
+            volume,
+            limits,
+            out,
+            sensor,
+            seed,
+            ids,
+        )
     if n:
         kernel, logic_argument = _kernels.closed_loop_kernel, function
         if function in _kernels.REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
-            kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(_kernels.REFERENCE_LOGIC_IDS[function])
+            kernel, logic_argument = (
+                _kernels.reference_closed_loop_kernel,
+                np.int64(_kernels.REFERENCE_LOGIC_IDS[function]),
+            )
         kernel(
-            logic_argument, params, (pilot or PilotModel()).as_array(), _init_array(own_initial), *_schedule_arrays(own_schedule),
-            _init_array(int_initial), *_schedule_arrays(int_schedule), limits, limits, n_steps, stride, DT_S,
-            np.asarray(nmac_ft, dtype=np.float64), np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]), out,
-            sensor, np.uint64(seed), ids,
-        )  # fmt: skip
+            logic_argument,
+            params,
+            (pilot or PilotModel()).as_array(),
+            _init_array(own_initial),
+            *_schedule_arrays(own_schedule),
+            _init_array(int_initial),
+            *_schedule_arrays(int_schedule),
+            limits,
+            limits,
+            n_steps,
+            stride,
+            DT_S,
+            np.asarray(nmac_ft, dtype=np.float64),
+            np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]),
+            out,
+            sensor,
+            np.uint64(seed),
+            ids,
+        )
     return _outcome_frame(out, logic, ids)
 
 
@@ -99,15 +157,35 @@ def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _simulate_python(function, params, pilot, own_initial, own_schedule, int_initial, int_schedule, n_steps, stride,
-                     nmac_ft, volume, limits, out, sensor, seed, ids) -> pd.DataFrame:  # fmt: skip
+def _simulate_python(
+    function,
+    params,
+    pilot,
+    own_initial,
+    own_schedule,
+    int_initial,
+    int_schedule,
+    n_steps,
+    stride,
+    nmac_ft,
+    volume,
+    limits,
+    out,
+    sensor,
+    seed,
+    ids,
+) -> pd.DataFrame:
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
     from .reference import run_encounter
 
-    warnings.warn("a plain Python logic runs the closed loop in Python, about a thousand times slower than an @njit "
-                  "logic: use it to prototype, then compile it", UserWarning, stacklevel=3)  # fmt: skip
+    warnings.warn(
+        "a plain Python logic runs the closed loop in Python, about a thousand times slower than an @njit "
+        "logic: use it to prototype, then compile it",
+        UserWarning,
+        stacklevel=3,
+    )
     own_init, int_init = _init_array(own_initial), _init_array(int_initial)
     own_offsets, own_steps, own_cmd = _schedule_arrays(own_schedule)
     int_offsets, int_steps, int_cmd = _schedule_arrays(int_schedule)
@@ -116,14 +194,38 @@ def _simulate_python(function, params, pilot, own_initial, own_schedule, int_ini
     for a in range(out.shape[0]):
         own_rows = slice(own_offsets[a], own_offsets[a + 1])
         int_rows = slice(int_offsets[a], int_offsets[a + 1])
-        out[a] = run_encounter(function, params, pilot_array, own_init[:, a], own_steps[own_rows], own_cmd[:, own_rows],
-                               int_init[:, a], int_steps[int_rows], int_cmd[:, int_rows], limits[:, a], n_steps, stride, DT_S,
-                               np.asarray(nmac_ft, dtype=np.float64), wc, sensor, seed, int(ids[a]))  # fmt: skip
+        out[a] = run_encounter(
+            function,
+            params,
+            pilot_array,
+            own_init[:, a],
+            own_steps[own_rows],
+            own_cmd[:, own_rows],
+            int_init[:, a],
+            int_steps[int_rows],
+            int_cmd[:, int_rows],
+            limits[:, a],
+            n_steps,
+            stride,
+            DT_S,
+            np.asarray(nmac_ft, dtype=np.float64),
+            wc,
+            sensor,
+            seed,
+            int(ids[a]),
+        )
     return _outcome_frame(out, function, ids)
 
 
-def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None, decision_period_s: float = 1.0,
-             well_clear: str | None = None, surveillance: Surveillance | None = None) -> pd.DataFrame:  # fmt: skip
+def simulate(
+    encounters,
+    logic="unequipped",
+    *,
+    pilot: PilotModel | None = None,
+    decision_period_s: float = 1.0,
+    well_clear: str | None = None,
+    surveillance: Surveillance | None = None,
+) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
 
     The nominal run reproduces the encounter generator's flight exactly; outcomes come with the
@@ -131,24 +233,36 @@ def simulate(encounters, logic="unequipped", *, pilot: PilotModel | None = None,
     """
     scenario = encounters.scenario
     frame = simulate_states(
-        encounters.own_initial, encounters.ownship.schedule, encounters.int_initial, encounters.intruder.schedule,
-        scenario.geometry.duration_s, logic, pilot=pilot, decision_period_s=decision_period_s,
+        encounters.own_initial,
+        encounters.ownship.schedule,
+        encounters.int_initial,
+        encounters.intruder.schedule,
+        scenario.geometry.duration_s,
+        logic,
+        pilot=pilot,
+        decision_period_s=decision_period_s,
         well_clear=well_clear or scenario.metrics.well_clear,
-        nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft), surveillance=surveillance,
-        seed=encounters.seed, encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
-    )  # fmt: skip
+        nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+        surveillance=surveillance,
+        seed=encounters.seed,
+        encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
+    )
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())
     frame.attrs["closed_loop"] = closed_loop_provenance(
-        logic, pilot=pilot, surveillance=surveillance, decision_period_s=decision_period_s,
+        logic,
+        pilot=pilot,
+        surveillance=surveillance,
+        decision_period_s=decision_period_s,
         well_clear=well_clear or scenario.metrics.well_clear,
         nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
-    )  # fmt: skip
+    )
     return frame
 
 
-def closed_loop_provenance(logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365",
-                           nmac_ft=(500.0, 100.0)) -> dict:  # fmt: skip
+def closed_loop_provenance(
+    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=(500.0, 100.0)
+) -> dict:
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
     The logic's name, parameter array and the sha256 of the source file that defines it (so a

@@ -35,10 +35,23 @@ from ..units import G_FPS2
 
 # output columns, one row per encounter
 OUTCOME_COLUMNS = (
-    "nominal_hmd_ft", "nominal_vmd_ft", "nominal_nmac", "nominal_lowc", "nominal_t_lowc_s",
-    "mitigated_hmd_ft", "mitigated_vmd_ft", "mitigated_nmac", "mitigated_lowc", "mitigated_t_lowc_s",
-    "alerted", "t_first_alert_s", "first_alert_level", "max_alert_level", "t_first_manoeuvre_s", "max_deviation_ft",
-)  # fmt: skip
+    "nominal_hmd_ft",
+    "nominal_vmd_ft",
+    "nominal_nmac",
+    "nominal_lowc",
+    "nominal_t_lowc_s",
+    "mitigated_hmd_ft",
+    "mitigated_vmd_ft",
+    "mitigated_nmac",
+    "mitigated_lowc",
+    "mitigated_t_lowc_s",
+    "alerted",
+    "t_first_alert_s",
+    "first_alert_level",
+    "max_alert_level",
+    "t_first_manoeuvre_s",
+    "max_deviation_ft",
+)
 _N_OUT = len(OUTCOME_COLUMNS)
 # reference logics by the integer id the disk-cached kernel takes in place of a function
 _UNEQUIPPED_ID, _DAA_ID, _TCAS_ID = range(3)
@@ -116,15 +129,39 @@ def _wrap(angle):
 
 @njit(cache=True)
 def _fly_intruder(init, offsets, steps, cmd, limits, a, n_steps, dt, states):
-    speed, north, east, up, heading, pitch, bank = init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
+    speed, north, east, up, heading, pitch, bank = (
+        init[0, a],
+        init[1, a],
+        init[2, a],
+        init[3, a],
+        init[4, a],
+        init[5, a],
+        init[6, a],
+    )
     _state(states[0], speed, north, east, up, heading, pitch)
     row, last = offsets[a], offsets[a + 1] - 1
     for i in range(1, n_steps + 1):
         while row < last and steps[row + 1] <= i - 1:
             row += 1
         speed, north, east, up, heading, pitch, bank = step(
-            speed, north, east, up, heading, pitch, bank, cmd[0, row], cmd[1, row], cmd[2, row],
-            limits[0, a], limits[1, a], limits[2, a], limits[3, a], limits[4, a], limits[5, a], dt)  # fmt: skip
+            speed,
+            north,
+            east,
+            up,
+            heading,
+            pitch,
+            bank,
+            cmd[0, row],
+            cmd[1, row],
+            cmd[2, row],
+            limits[0, a],
+            limits[1, a],
+            limits[2, a],
+            limits[3, a],
+            limits[4, a],
+            limits[5, a],
+            dt,
+        )
         _state(states[i], speed, north, east, up, heading, pitch)
 
 
@@ -158,10 +195,39 @@ def _call_logic_overload(logic, t_s, own, intruder, memory, params, advisory):
 
 
 @njit
-def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, a, n_steps, stride, dt, cylinder, wc,
-                 intruder_states, nominal_path, mitigated, out, surveillance, seed, encounter_id):  # fmt: skip
+def _run_ownship(
+    logic,
+    logic_params,
+    pilot,
+    init,
+    offsets,
+    steps,
+    cmd,
+    limits,
+    a,
+    n_steps,
+    stride,
+    dt,
+    cylinder,
+    wc,
+    intruder_states,
+    nominal_path,
+    mitigated,
+    out,
+    surveillance,
+    seed,
+    encounter_id,
+):
     """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics."""
-    speed, north, east, up, heading, pitch, bank = init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
+    speed, north, east, up, heading, pitch, bank = (
+        init[0, a],
+        init[1, a],
+        init[2, a],
+        init[3, a],
+        init[4, a],
+        init[5, a],
+        init[6, a],
+    )
     own = np.empty(STATE_SIZE)
     memory = np.zeros(MEMORY_SIZE)
     advisory = np.zeros(ADVISORY_SIZE)
@@ -194,8 +260,14 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
         if not lowc and _lowc(own, other, wc):
             lowc, t_lowc = True, t
         if mitigated:
-            deviation = max(deviation, math.sqrt((north - nominal_path[i, 0]) ** 2 + (east - nominal_path[i, 1]) ** 2
-                                                 + (up - nominal_path[i, 2]) ** 2))  # fmt: skip
+            deviation = max(
+                deviation,
+                math.sqrt(
+                    (north - nominal_path[i, 0]) ** 2
+                    + (east - nominal_path[i, 1]) ** 2
+                    + (up - nominal_path[i, 2]) ** 2
+                ),
+            )
             if i % stride == 0:
                 _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                 call_logic(logic, t, own, seen, memory, logic_params, advisory)
@@ -207,9 +279,11 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
                     alerted, t_alert, first_level = True, t, level
                 max_level = max(max_level, level)
                 reference = pending if has_pending else active
-                changed = (advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
-                           or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
-                           or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER])  # fmt: skip
+                changed = (
+                    advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
+                    or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
+                    or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER]
+                )
                 if not changed:  # band updates: the pilot follows the moving targets at once
                     reference[TARGET_VERTICAL_RATE] = advisory[TARGET_VERTICAL_RATE]
                     reference[TARGET_HEADING] = advisory[TARGET_HEADING]
@@ -248,8 +322,24 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
             rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[_TURN_RATE]
             psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
         speed, north, east, up, heading, pitch, bank = step(
-            speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd,
-            limits[0, a], limits[1, a], limits[2, a], limits[3, a], limits[4, a], limits[5, a], dt)  # fmt: skip
+            speed,
+            north,
+            east,
+            up,
+            heading,
+            pitch,
+            bank,
+            hdot_cmd,
+            psidot_cmd,
+            vdot_cmd,
+            limits[0, a],
+            limits[1, a],
+            limits[2, a],
+            limits[3, a],
+            limits[4, a],
+            limits[5, a],
+            dt,
+        )
     if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
         faulty = True
     # NaN comparisons would silently skip steps of the minimum range: mark the run as faulty instead
@@ -267,9 +357,30 @@ def _run_ownship(logic, logic_params, pilot, init, offsets, steps, cmd, limits, 
         out[a, 15] = deviation
 
 
-def _closed_loop(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, int_init, int_offsets,
-                 int_steps, int_cmd, own_limits, int_limits, n_steps, stride, dt, cylinder, wc, out,
-                 surveillance, seed, encounter_ids):  # fmt: skip
+def _closed_loop(
+    logic,
+    logic_params,
+    pilot,
+    own_init,
+    own_offsets,
+    own_steps,
+    own_cmd,
+    int_init,
+    int_offsets,
+    int_steps,
+    int_cmd,
+    own_limits,
+    int_limits,
+    n_steps,
+    stride,
+    dt,
+    cylinder,
+    wc,
+    out,
+    surveillance,
+    seed,
+    encounter_ids,
+):
     """Nominal and mitigated runs of every encounter (row a of ``out``, columns `OUTCOME_COLUMNS`).
 
     ``logic`` is a compiled function (`closed_loop_kernel`, compiled in each process for each
@@ -280,10 +391,52 @@ def _closed_loop(logic, logic_params, pilot, own_init, own_offsets, own_steps, o
         intruder_states = np.empty((n_steps + 1, STATE_SIZE))
         nominal_path = np.empty((n_steps + 1, 3))
         _fly_intruder(int_init, int_offsets, int_steps, int_cmd, int_limits, a, n_steps, dt, intruder_states)
-        _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
-                     dt, cylinder, wc, intruder_states, nominal_path, False, out, surveillance, seed, encounter_ids[a])  # fmt: skip
-        _run_ownship(logic, logic_params, pilot, own_init, own_offsets, own_steps, own_cmd, own_limits, a, n_steps, stride,
-                     dt, cylinder, wc, intruder_states, nominal_path, True, out, surveillance, seed, encounter_ids[a])  # fmt: skip
+        _run_ownship(
+            logic,
+            logic_params,
+            pilot,
+            own_init,
+            own_offsets,
+            own_steps,
+            own_cmd,
+            own_limits,
+            a,
+            n_steps,
+            stride,
+            dt,
+            cylinder,
+            wc,
+            intruder_states,
+            nominal_path,
+            False,
+            out,
+            surveillance,
+            seed,
+            encounter_ids[a],
+        )
+        _run_ownship(
+            logic,
+            logic_params,
+            pilot,
+            own_init,
+            own_offsets,
+            own_steps,
+            own_cmd,
+            own_limits,
+            a,
+            n_steps,
+            stride,
+            dt,
+            cylinder,
+            wc,
+            intruder_states,
+            nominal_path,
+            True,
+            out,
+            surveillance,
+            seed,
+            encounter_ids[a],
+        )
 
 
 closed_loop_kernel = njit(parallel=True)(_closed_loop)

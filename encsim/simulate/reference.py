@@ -49,13 +49,33 @@ def _intruder_states(init, steps, cmd, limits, n_steps, dt):
     _state(states[0], speed, north, east, up, heading, pitch)
     for i in range(1, n_steps + 1):
         r = _row(steps, 0, steps.shape[0], i - 1)
-        speed, north, east, up, heading, pitch, bank = _step(speed, north, east, up, heading, pitch, bank, *cmd[:, r], *limits, dt)
+        speed, north, east, up, heading, pitch, bank = _step(
+            speed, north, east, up, heading, pitch, bank, *cmd[:, r], *limits, dt
+        )
         _state(states[i], speed, north, east, up, heading, pitch)
     return states
 
 
-def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, int_steps, int_cmd, limits, n_steps,
-                  stride, dt, cylinder, wc, surveillance=None, seed=0, encounter_id=0) -> np.ndarray:  # fmt: skip
+def run_encounter(
+    logic,
+    params,
+    pilot,
+    own_init,
+    own_steps,
+    own_cmd,
+    int_init,
+    int_steps,
+    int_cmd,
+    limits,
+    n_steps,
+    stride,
+    dt,
+    cylinder,
+    wc,
+    surveillance=None,
+    seed=0,
+    encounter_id=0,
+) -> np.ndarray:
     """One encounter, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
     ``own_init``/``int_init``: 7 numbers (speed, north, east, up, heading, pitch, bank);
@@ -71,7 +91,9 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
         speed, north, east, up, heading, pitch, bank = own_init
         own, seen = np.empty(STATE_SIZE), np.empty(STATE_SIZE)
         stream = np.empty(9, dtype=np.uint64)
-        stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(_kernels.SURVEILLANCE_SUB_STREAM), np.uint64(0))
+        stream_init(
+            stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(_kernels.SURVEILLANCE_SUB_STREAM), np.uint64(0)
+        )
         latency_steps = int(round(surveillance[4] / dt))
         memory, advisory = np.zeros(MEMORY_SIZE), np.zeros(ADVISORY_SIZE)
         pending, active = np.zeros(ADVISORY_SIZE), np.zeros(ADVISORY_SIZE)
@@ -100,9 +122,11 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
                     reference = pending if has_pending else active
-                    changed = (advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
-                               or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
-                               or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER])  # fmt: skip
+                    changed = (
+                        advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
+                        or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
+                        or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER]
+                    )
                     if not changed:
                         for k in (TARGET_VERTICAL_RATE, TARGET_HEADING, TURN_RATE):
                             reference[k] = advisory[k]
@@ -134,7 +158,8 @@ def run_encounter(logic, params, pilot, own_init, own_steps, own_cmd, int_init, 
                 rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[4]
                 psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
             speed, north, east, up, heading, pitch, bank = _step(
-                speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt)  # fmt: skip
+                speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt
+            )
         base = 5 if mitigated else 0
         faulty |= not all(math.isfinite(x) for x in (north, east, up, speed))
         out[base : base + 5] = (math.nan if faulty else best, vmd, float(nmac), float(lowc), t_lowc)
