@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        one, peaks_one = timed_run(args.scaling_encounters, 1, args.logic, folder)
+        one, _peaks_one = timed_run(args.scaling_encounters, 1, args.logic, folder)
         two, peaks_two = timed_run(args.scaling_encounters, 2, args.logic, folder)
         n = args.scaling_encounters
         print(

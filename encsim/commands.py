@@ -70,7 +70,7 @@ class CommandSchedule:
             raise ValueError(f"CommandSchedule: row times must increase within an aircraft (row {bad_row})")
 
     @classmethod
-    def trusted(cls, offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2) -> "CommandSchedule":
+    def trusted(cls, offsets, t_s, hdot_fps, psidot_rad_s, vdot_fps2) -> CommandSchedule:
         """Build without validation, for arrays that encsim itself produced (the sampler's)."""
         schedule = object.__new__(cls)
         for name, value in zip(
@@ -95,7 +95,7 @@ class CommandSchedule:
         }
 
     @classmethod
-    def from_lists(cls, rows_per_aircraft) -> "CommandSchedule":
+    def from_lists(cls, rows_per_aircraft) -> CommandSchedule:
         """Build from a list (one entry per aircraft) of ``(t_s, hdot_fps, psidot_rad_s, vdot_fps2)`` rows."""
         counts = [len(rows) for rows in rows_per_aircraft]
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)

@@ -138,7 +138,7 @@ def exact_change_expectations(model: EncounterModel, given: dict, duration_s: in
     expected = np.zeros(len(model.transition_order))
     for _ in range(duration_s - 1):
         joint = np.einsum(spec, state, *operands, optimize="greedy")
-        for k, j in enumerate(model.transition_order):
+        for k, _ in enumerate(model.transition_order):
             old_axis = dyn_positions[k]
             new_axis = len(free) + k
             r = joint.shape[old_axis]

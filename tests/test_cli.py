@@ -9,12 +9,12 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import PROJECT_ROOT
 
 import encsim
 from encsim.cli import main
 from encsim.io.tracks_file import read_tracks
 from encsim.sampling import sample_tracks
-from conftest import PROJECT_ROOT
 
 SCENARIOS = PROJECT_ROOT / "scenarios"
 

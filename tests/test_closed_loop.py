@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import PROJECT_ROOT
+
 from encsim.avoidance import PilotModel
 from encsim.commands import CommandSchedule
 from encsim.dynamics import initial_states_from_sample

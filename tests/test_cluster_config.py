@@ -15,9 +15,9 @@ import types
 
 import pytest
 from click.testing import CliRunner
+from conftest import small_scenario_text
 
 from encsim.cli import main
-from conftest import small_scenario_text
 
 SCENARIO = small_scenario_text("cluster_config_test")
 
@@ -100,7 +100,7 @@ class FakeClient:
         future = concurrent.futures.Future()
         try:
             future.set_result(function(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the runner as a task's failure
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 

@@ -137,9 +137,10 @@ def test_track_level_self_comparison_contains_zero_and_fwse_differs_from_rotorcr
 
 @pytest.mark.slow
 def test_outcome_level_self_comparison_contains_zero_and_gives_a_verdict():
+    from conftest import PROJECT_ROOT
+
     from encsim.compare.outcome_level import compare_outcomes
     from encsim.io.scenario import load_scenario
-    from conftest import PROJECT_ROOT
 
     scenario, _ = load_scenario(PROJECT_ROOT / "scenarios" / "fwse_vs_rotorcraft.toml")
     same = compare_outcomes(

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import MODEL_DIR, PROJECT_ROOT
 
 import encsim
 from encsim.cli import main
 from encsim.compare import compare_models, parse_layers
 from encsim.compare.outcome_level import summarise_outcomes
 from encsim.compare.track_level import layer_allocation, track_features
-from conftest import MODEL_DIR, PROJECT_ROOT
 
 FWSE = "uncor_1200only_fwse_v1p2"
 ROTOR = "uncor_1200only_rotorcraft_v1p2"

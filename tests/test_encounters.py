@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from conftest import PROJECT_ROOT
 from scipy.integrate import quad
 
-from conftest import PROJECT_ROOT
 from encsim.dynamics import fly_commands
-from encsim.encounters import generate_encounters, relative_speed_normaliser, vmd_acceptance
-from encsim.encounters import _kernels
+from encsim.encounters import _kernels, generate_encounters, relative_speed_normaliser, vmd_acceptance
 from encsim.io.scenario import ScenarioError, load_scenario, parse_scenario
 from encsim.units import FT_PER_NM
 
@@ -160,7 +160,7 @@ def test_heading_density_is_proportional_to_relative_speed_and_hmd_follows_the_p
     edges = np.linspace(-math.pi, math.pi, 13)
     speed = lambda psi: math.sqrt((v_int * math.cos(psi) - v_own) ** 2 + (v_int * math.sin(psi)) ** 2)  # noqa: E731
     total = quad(speed, -math.pi, math.pi)[0]
-    exact = np.array([quad(speed, a, b)[0] / total for a, b in zip(edges[:-1], edges[1:])])
+    exact = np.array([quad(speed, a, b)[0] / total for a, b in itertools.pairwise(edges)])
     freq = np.histogram(out["psi"], edges)[0] / n
     assert np.all(np.abs(freq - exact) <= 5 * np.sqrt(exact * (1 - exact) / n))
     hmd_freq = np.histogram(out["hmd"], hmd_edges)[0] / n

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.io as sio
+from conftest import PROJECT_ROOT
 
 from encsim.metrics import (
     EstimatorWarning,
@@ -15,7 +16,6 @@ from encsim.metrics import (
     risk_ratio_with_cautions,
     weighted_probability,
 )
-from conftest import PROJECT_ROOT
 
 DEGAS = PROJECT_ROOT.parent / "shared" / "data" / "degas-sample-results"
 

@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import MODEL_DIR
+
 from encsim.bayes.model import EncounterModel
 from encsim.bayes.model_file import read_model_file
 
@@ -52,12 +52,12 @@ PGMPY_CASES = [
 PGMPY_MODELS = sorted({case[0] for case in PGMPY_CASES})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_of(name: str) -> EncounterModel:
     return EncounterModel(name=name, contents=read_model_file(MODEL_DIR / f"{name}.txt"), sha256="test")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pgmpy_of(name: str):
     network = model_of(name).to_pgmpy()
     return network, VariableElimination(network)

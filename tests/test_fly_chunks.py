@@ -123,7 +123,7 @@ def test_cli_streams_chunks_and_matches_the_unchunked_api(tmp_path):
     from click.testing import CliRunner
 
     from encsim.cli import main
-    from encsim.io.tracks_file import read_trajectories, read_tracks
+    from encsim.io.tracks_file import read_tracks, read_trajectories
 
     out = tmp_path / "chunked.h5"
     args = [

@@ -10,13 +10,13 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import small_scenario_text
 from numba import njit
 
 from encsim.avoidance import LogicSpecError, describe_logic, is_compiled, resolve_logic, unequipped
 from encsim.cli import main
 from encsim.io.encounters_file import read_encounter_file
 from encsim.runner import run_scenario
-from conftest import small_scenario_text
 
 # A plain-Python logic (the slow path): a corrective alert and a 20 ft/s climb once the intruder
 # is within 3,000 ft horizontally, so mitigated flights differ from nominal ones where it matters.

@@ -15,11 +15,11 @@ import functools
 
 import numpy as np
 import pytest
+from conftest import ALL_MODEL_FILES, MODEL_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import ALL_MODEL_FILES, MODEL_DIR
 from encsim.bayes.model import EncounterModel
 from encsim.bayes.model_file import (
     REQUIRED_SECTIONS,
@@ -123,12 +123,12 @@ NOT_UPPER_TRIANGULAR = ("cor_v1", "littoral_cor_v1", "paramotor_v1", "skydiving_
 WITH_T1_T1_EDGES = tuple(name for name, row in TABLE_1_8.items() if row[5])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def contents_of(name: str) -> ModelFileContents:
     return read_model_file(MODEL_DIR / f"{name}.txt")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_of(name: str) -> EncounterModel:
     return EncounterModel(name=name, contents=contents_of(name), sha256="test")
 

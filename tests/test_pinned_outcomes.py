@@ -7,7 +7,6 @@ Refactors (house rules, encounter-source seam, single run path) must not move a 
 import json
 
 import pytest
-
 from pinned_outcomes import LOGICS, PINS, ROOT, fingerprints
 
 SCENARIOS = sorted(path.name for path in (ROOT / "scenarios").glob("*.toml"))

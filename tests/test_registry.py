@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import itertools
 import math
 import os
 import re
@@ -134,7 +135,7 @@ def test_every_entry_is_well_formed():
         assert 0 <= lo < hi and not math.isnan(hi), where
         edges = entry.layer_edges_ft
         assert isinstance(edges, tuple) and all(isinstance(v, float) for v in edges), where
-        assert all(b > a for a, b in zip(edges, edges[1:])), where
+        assert all(b > a for a, b in itertools.pairwise(edges)), where
         if edges:
             assert lo <= edges[0] and edges[-1] <= hi, where + "layer table outside the documented scope"
         refused = not (entry.sample_tracks and entry.sample_initial and entry.fly == "yes" and entry.encounters)
@@ -443,7 +444,7 @@ def local_server(tmp_path, monkeypatch):
     requests: list[str] = []
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             requests.append(self.path)
             super().do_GET()
 
@@ -541,7 +542,7 @@ def test_a_stale_cached_copy_is_refused_offline_and_replaced_online(local_server
 
 
 def test_a_failed_download_is_reported_with_every_place_looked(local_server, monkeypatch, tmp_path):
-    served, base, requests = local_server  # serves nothing: 404
+    _served, base, requests = local_server  # serves nothing: 404
     monkeypatch.delenv("ENCSIM_MODEL_DIR")
     monkeypatch.setenv("ENCSIM_MODEL_URL_BASE", base)
     with pytest.raises(ModelNotFoundError) as caught:

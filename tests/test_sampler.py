@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reference_sampler import exact_change_expectations, per_step_track
 
 import encsim
 from encsim.sampling import SamplingError, sample_initial, sample_tracks
-from reference_sampler import exact_change_expectations, per_step_track
 
 FWSE = "uncor_1200only_fwse_v1p2"
 

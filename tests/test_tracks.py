@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import encsim
+from encsim import units
 from encsim.sampling.sampler import ScopeWarning
 from encsim.tracks import track_limits
-from encsim import units
 
 FWSE = "uncor_1200only_fwse_v1p2"
 
@@ -61,7 +61,7 @@ def test_reference_limits_reject_every_slow_fixed_wing_track():
 
 
 def test_limits_follow_the_spanned_layers_and_speeds(fwse_flown):
-    tracks, flown = fwse_flown
+    tracks, _flown = fwse_flown
     model = encsim.load_model(FWSE)
     extremes = np.array([[100.0], [400.0], [100.0], [150.0]])  # layer 1 only, 59-89 kt
     one = tracks.take([0])

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -123,7 +124,7 @@ class EncounterModel:
     contents: ModelFileContents
     sha256: str
     path: Path | None = None
-    entry: "RegistryEntry | None" = None
+    entry: RegistryEntry | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ---------------------------------------------------------------- structure

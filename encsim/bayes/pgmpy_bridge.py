@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import EncounterModel
 
 
-def initial_network_to_pgmpy(model: "EncounterModel"):
+def initial_network_to_pgmpy(model: EncounterModel):
     """Build a pgmpy ``DiscreteBayesianNetwork`` of ``model``'s initial network.
 
     pgmpy orders a CPD's columns with the *last* evidence variable fastest, while MIT LL tables have

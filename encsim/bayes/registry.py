@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -37,15 +38,15 @@ from importlib import resources
 from pathlib import Path
 
 __all__ = [
-    "ChecksumError",
     "FAMILIES",
     "FLY_CHOICES",
+    "REFERENCES",
+    "TRANSPONDER_FILTERS",
+    "ChecksumError",
     "ModelNotFoundError",
     "ModifiedModelWarning",
-    "REFERENCES",
     "RegistryEntry",
     "RegistryError",
-    "TRANSPONDER_FILTERS",
     "UnknownModelError",
     "default_cache_dir",
     "downloads_allowed",
@@ -229,7 +230,7 @@ def _entry_from_table(name: str, table, where: str) -> RegistryEntry:
     if len(scope) != 2 or None in bounds or not 0 <= bounds[0] < bounds[1]:
         raise bad("altitude_scope_ft", f"{scope!r}: expected [low, high] in ft with 0 <= low < high (high may be inf)")
     layers = [_number(v, allow_inf=False) for v in table["layer_edges_ft"]]
-    if None in layers or (layers and len(layers) < 2) or any(b <= a for a, b in zip(layers, layers[1:])):
+    if None in layers or (layers and len(layers) < 2) or any(b <= a for a, b in itertools.pairwise(layers)):
         raise bad(
             "layer_edges_ft", f"{table['layer_edges_ft']!r}: expected at least two increasing finite edges (ft), or []"
         )

@@ -9,6 +9,7 @@ variable (the unconventional models have no G or A), and the result says so too.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ def layer_edges(model: EncounterModel) -> np.ndarray:
 def layer_pairs(model: EncounterModel) -> list[tuple[float, float]]:
     """The altitude layers of a model as (lower, upper) edges in ft."""
     edges = layer_edges(model).tolist()
-    return [(float(lo), float(hi)) for lo, hi in zip(edges[:-1], edges[1:])]
+    return [(float(lo), float(hi)) for lo, hi in itertools.pairwise(edges)]
 
 
 def format_layers(layers) -> str:

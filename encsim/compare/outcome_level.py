@@ -323,5 +323,5 @@ def summarise_outcomes(
         tolerance,
         n_boot,
         dropped,
-        int(len(outcomes_a)),
+        len(outcomes_a),
     )

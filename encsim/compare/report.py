@@ -359,7 +359,7 @@ def provenance_record(
     record = {
         "report": REPORT_KIND,
         "encsim_version": __version__,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": command if command is not None else " ".join(sys.argv),
         "arguments": arguments or {},
         "levels": list(levels),

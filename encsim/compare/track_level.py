@@ -148,7 +148,7 @@ def track_layers(model_a, model_b, layers=None) -> list[tuple[float, float]]:
     models, else every layer both models have -- the same selection as the model level
     (`select_layers`). ``ValueError`` naming the layers if there is none."""
     a, b = _model(model_a), _model(model_b)
-    chosen, unmatched, _ = select_layers(a, b, layers)
+    chosen, _unmatched, _ = select_layers(a, b, layers)
     if not chosen:
         raise ValueError(
             f"{a.name} and {b.name} share no altitude layer ({a.name}: {format_layers(layer_pairs(a))} ft; "

@@ -17,7 +17,7 @@ from .. import units
 from ..commands import CommandSchedule, InitialStates
 from . import _kernels
 
-__all__ = ["DT_S", "DynamicLimits", "Trajectories", "fly_commands", "initial_states_from_sample", "fly_vertical_only"]
+__all__ = ["DT_S", "DynamicLimits", "Trajectories", "fly_commands", "fly_vertical_only", "initial_states_from_sample"]
 
 #: integration step, s (10 Hz)
 DT_S = 0.1
@@ -35,7 +35,7 @@ class DynamicLimits:
     speed_max_fps: float | np.ndarray = 1116.0
     hdot_min_fps: float | np.ndarray = -10_000.0
     hdot_max_fps: float | np.ndarray = 10_000.0
-    pitch_rate_max_rad_s: float | np.ndarray = math.radians(3.0)
+    pitch_rate_max_rad_s: float | np.ndarray = math.radians(3.0)  # noqa: RUF009 (a float, computed once)
     yaw_rate_max_rad_s: float | np.ndarray = 1e6
 
     def as_array(self, n_aircraft: int) -> np.ndarray:
@@ -99,12 +99,12 @@ class Trajectories:
         """Aircraft ``i`` as a DataFrame, one row per recorded sample."""
         return pd.DataFrame({"t_s": self.t_s, **{name: getattr(self, name)[i] for name in self.FIELDS}})
 
-    def select(self, rows) -> "Trajectories":
+    def select(self, rows) -> Trajectories:
         extremes = None if self.extremes is None else self.extremes[:, rows]
         return Trajectories(self.t_s, *(getattr(self, name)[rows] for name in self.FIELDS), extremes=extremes)
 
     @classmethod
-    def concatenate(cls, parts: list["Trajectories"]) -> "Trajectories":
+    def concatenate(cls, parts: list[Trajectories]) -> Trajectories:
         extremes = (
             None if any(p.extremes is None for p in parts) else np.concatenate([p.extremes for p in parts], axis=1)
         )

@@ -39,7 +39,7 @@ from ..bayes import EncounterModel, load_model
 from ..commands import InitialStates
 from ..dynamics import Trajectories, fly_commands
 from ..io.scenario import Scenario
-from ..metrics.detection import Cylinder, SeparationMetrics, separation_metrics, well_clear_preset
+from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample
 from ..sampling._philox import seed_to_uint64
 from ..sampling.sampler import _sample_ids, check_scope

@@ -20,7 +20,6 @@ from pyproj import Transformer
 
 from ..units import M_PER_FT
 
-
 #: geodetic datasets of a tracks file, next to the local north_ft/east_ft/up_ft
 GEODETIC_FIELDS = ("lat_deg", "lon_deg", "alt_ft_wgs84")
 ANCHOR_FORMAT = "LAT,LON,GROUND_FT (degrees north, degrees east, ft), e.g. 42.36,-71.01,20"

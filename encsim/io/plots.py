@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .tracks_file import read_geodetic, read_trajectories, read_tracks
+from .tracks_file import read_geodetic, read_tracks, read_trajectories
 
 
 def _trajectories_for(path, rows):

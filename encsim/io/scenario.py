@@ -7,6 +7,7 @@ docs/encounters.md for the meaning of each key.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -27,7 +28,7 @@ class _Strict(BaseModel):
 def _increasing(values: list[float], name: str) -> list[float]:
     if len(values) < 2:
         raise ValueError(f"{name} needs at least 2 edges, got {values}")
-    if any(b <= a for a, b in zip(values, values[1:])):
+    if any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(f"{name} must increase strictly, got {values}")
     return values
 

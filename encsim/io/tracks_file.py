@@ -61,7 +61,7 @@ class AtomicH5Writer:
         self._file = h5py.File(self._tmp, "w")
         attrs = {
             "encsim_version": __version__,
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
         }
         attrs.update(provenance)

@@ -310,7 +310,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                 group.create_virtual_dataset(name, layout, fillvalue=np.nan if dtype.kind == "f" else 0)
         out.attrs.update(
             {
-                "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                 "command": " ".join(sys.argv),
                 "encsim_version": __version__,
                 "scenario_name": scenario.name,

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from ..bayes.model import ROLE_UNITS
 from ..commands import CommandSchedule, InitialStates
 from . import _kernels
 from ._philox import seed_to_uint64
-from ._tables import COMMAND_ROLES, EMPTY_COLUMN_POLICIES, SamplerTables, build_sampler_tables
+from ._tables import EMPTY_COLUMN_POLICIES, SamplerTables, build_sampler_tables
 
 #: rows of the command buffer kept in memory at once (tracks x seconds), about 100 MB
 _BUFFER_TRACK_SECONDS = 2_500_000
@@ -201,7 +201,7 @@ class TrackSample:
     def n_tracks(self) -> int:
         return len(self.initial)
 
-    def take(self, positions) -> "TrackSample":
+    def take(self, positions) -> TrackSample:
         """The tracks at ``positions`` (in that order), as a new sample."""
         positions = np.asarray(positions, dtype=np.int64)
         offsets = self.schedule.offsets
@@ -230,7 +230,7 @@ class TrackSample:
         )
 
     @staticmethod
-    def concatenate(parts: list["TrackSample"]) -> "TrackSample":
+    def concatenate(parts: list[TrackSample]) -> TrackSample:
         """Tracks of several samples of the same model, seed and duration, one after the other.
 
         Rejection counts add up.
