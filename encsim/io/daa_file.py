@@ -135,7 +135,10 @@ class DaaStep:
 
     ``own``/``traffic`` state rows are (x_ft, y_ft, z_ft, vx_fps, vy_fps, vz_fps); ``*_std`` rows
     are the 8 SUM std terms in ft and ft/s; ``own_air_fps`` is the ownship air velocity (east,
-    north) or nan without heading/airspeed.
+    north) or nan without heading/airspeed and ``own_ground_fps`` its ground velocity, both as
+    written in the file (not projected: DAIDALUS reports the ownship's direction and speed from
+    them); ``wind_fps`` = ground - air (zero without wind). In ``own``/``traffic`` the velocities
+    are the projected ones the detection uses.
     """
 
     time_s: float
@@ -143,6 +146,8 @@ class DaaStep:
     own: np.ndarray
     own_std: np.ndarray
     own_air_fps: np.ndarray
+    wind_fps: np.ndarray
+    own_ground_fps: np.ndarray
     own_alerter: int
     traffic_names: tuple[str, ...]
     traffic: np.ndarray
@@ -448,15 +453,18 @@ def _steps(daa: DaaFile) -> list[DaaStep]:
         own_i = idx[own_pos[0]]
         traffic_i = np.array([i for i in idx if rows["aircraft"].iat[i] != own_name], dtype=int)
         sel = np.concatenate([[own_i], traffic_i])
-        x, y, vx, vy = _local_frame(daa, rows, sel)
-        z = rows["alt_ft"].to_numpy()[sel]
-        vz = rows["vz_fps"].to_numpy()[sel]
-        states = np.column_stack([x, y, z, vx, vy, vz])
+        wind = np.zeros(2)
         own_air = np.array([np.nan, np.nan])
         if daa.has_wind:
             heading = math.radians(rows["heading_deg"].iat[own_i])
             airspeed = rows["airspeed_fps"].iat[own_i]
             own_air = np.array([airspeed * math.sin(heading), airspeed * math.cos(heading)])
+            wind = np.array([rows["vx_fps"].iat[own_i], rows["vy_fps"].iat[own_i]]) - own_air
+        x, y, vx, vy = _local_frame(daa, rows, sel, wind)
+        z = rows["alt_ft"].to_numpy()[sel]
+        vz = rows["vz_fps"].to_numpy()[sel]
+        states = np.column_stack([x, y, z, vx, vy, vz])
+        own_ground = np.array([rows["vx_fps"].iat[own_i], rows["vy_fps"].iat[own_i]])
         alerters = rows["alerter"].to_numpy()[sel]
         steps.append(
             DaaStep(
@@ -465,6 +473,8 @@ def _steps(daa: DaaFile) -> list[DaaStep]:
                 own=states[0],
                 own_std=std[own_i],
                 own_air_fps=own_air,
+                wind_fps=wind,
+                own_ground_fps=own_ground,
                 own_alerter=int(alerters[0]),
                 traffic_names=tuple(rows["aircraft"].to_numpy()[traffic_i]),
                 traffic=states[1:],
@@ -475,14 +485,21 @@ def _steps(daa: DaaFile) -> list[DaaStep]:
     return steps
 
 
-def _local_frame(daa: DaaFile, rows: pd.DataFrame, sel: np.ndarray):
+def _local_frame(daa: DaaFile, rows: pd.DataFrame, sel: np.ndarray, wind: np.ndarray):
+    """Positions and ground velocities in the local frame.
+
+    Geodetic: DAIDALUS projects each aircraft's air velocity (ground velocity minus the wind, the
+    wind taken from the ownship's ground and air velocity); the wind is added back unprojected,
+    so relative velocities are exactly DAIDALUS's.
+    """
     vx = rows["vx_fps"].to_numpy()[sel]
     vy = rows["vy_fps"].to_numpy()[sel]
     if not daa.geodetic:
         return rows["x_ft"].to_numpy()[sel], rows["y_ft"].to_numpy()[sel], vx, vy
     lat = rows["lat_deg"].to_numpy()[sel]
     lon = rows["lon_deg"].to_numpy()[sel]
-    return project_geodetic(lat, lon, vx, vy, lat[0], lon[0])
+    x, y, avx, avy = project_geodetic(lat, lon, vx - wind[0], vy - wind[1], lat[0], lon[0])
+    return x, y, avx + wind[0], avy + wind[1]
 
 
 # --- writer ------------------------------------------------------------------------------------
