@@ -17,7 +17,7 @@ import pandas as pd
 from ...io.daa_file import DaaFile, read_daa
 from ...units import FPS_PER_KT, FT_PER_NM
 from . import _alerting, _detection
-from .config import DaidalusConfig, load_config
+from .config import load_config
 
 #: identification, alerting, intervals and geometry columns produced here
 CORE_COLUMNS = [
@@ -293,6 +293,13 @@ def format_reference_csv(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_of(config) -> DaidalusConfig:
-    """The configuration a `replay_daa` call uses (preset name, path or configuration)."""
-    return load_config(config)
+def alert_timeline(table: pd.DataFrame) -> dict[str, str]:
+    """Per traffic aircraft, its alert level changes as ``level@time`` (the first step included)."""
+    timelines = {}
+    rows = table[table["traffic"].notna()]
+    for traffic, group in rows.groupby("traffic", sort=False):
+        levels = group["alert_level"].astype(int).to_numpy()
+        times = group["time_s"].to_numpy()
+        changes = [0] + [i for i in range(1, len(levels)) if levels[i] != levels[i - 1]]
+        timelines[traffic] = " ".join(f"{levels[i]}@{format_number(times[i])}" for i in changes)
+    return timelines
