@@ -77,6 +77,14 @@ def test_parity_with_daidalus(shared_data_dir, reference_name):
         assert np.array_equal(np.isnan(want), np.isnan(have)), f"{column}: empty cells differ"
         ok = ~np.isnan(want)
         np.testing.assert_allclose(have[ok], want[ok], rtol=1e-6, atol=1e-6, err_msg=column)
+    for column in ("conflict_MID_s", "conflict_NEAR_s"):
+        want = reference[column].astype(object).fillna("").astype(str).to_numpy()
+        have = got[column].fillna("").to_numpy()
+        assert np.array_equal(want == "", have == ""), f"{column}: empty cells differ"
+        for a, b in zip(have[want != ""], want[want != ""], strict=True):
+            np.testing.assert_allclose(
+                np.array(a.split(":"), float), np.array(b.split(":"), float), rtol=1e-6, atol=1e-6
+            )
 
 
 def test_reference_cells_written_as_daidalus_writes_them(shared_data_dir):

@@ -45,7 +45,8 @@ CORE_COLUMNS = [
     "tcoa_s",
     "taumod_s",
 ]
-#: columns for the bands code (last time to maneuver, conflict intervals, bands, resolutions)
+#: columns for the bands code (last time to maneuver, bands, resolutions; the conflict intervals
+#: conflict_MID_s/conflict_NEAR_s are filled here, from detection alone)
 BAND_COLUMNS = [
     "ltm_hdir_s",
     "ltm_hs_s",
@@ -207,11 +208,37 @@ def replay_daa(daa_path_or_data, config="do365b", *, vz_from: str = "file") -> p
         out[column] = np.where(has_traffic, values, np.nan)
     for column in BAND_COLUMNS:
         out[column] = None
+    for region, column in (("MID", "conflict_MID_s"), ("NEAR", "conflict_NEAR_s")):
+        out[column] = _conflict_interval_column(cfg, pairs, alerter, valid, t_in, t_out, conflict, region)
     own = np.array([_own_values(step) for _, step, _ in pairs]).reshape(n, 4)
     for c, column in enumerate(OWN_COLUMNS):
         out[column] = own[:, c]
     out.loc[~has_traffic, ["traffic", "alerter", "alert_level"]] = None
     return out[ALL_COLUMNS]
+
+
+def _conflict_interval_column(cfg, pairs, alerter, valid, t_in, t_out, conflict, region) -> list:
+    """`timeIntervalOfConflict(region)` per step: the hull of the region-level intervals of all traffic.
+
+    For each traffic aircraft, the level of its alerter whose region is ``region``; its interval over
+    the lookahead counts when it is a conflict. Written ``lo:hi`` on every row of the step; None
+    when no aircraft conflicts.
+    """
+    per_step: dict[int, tuple[float, float]] = {}
+    for r, (step_index, _, j) in enumerate(pairs):
+        if j < 0 or not valid[r]:
+            continue
+        spec = cfg.alerter(int(alerter[r]))
+        level = next((k for k, lv in enumerate(spec.levels) if lv.region == region), None)
+        if level is None or not conflict[r, level]:
+            continue
+        lo, hi = per_step.get(step_index, (math.inf, -math.inf))
+        per_step[step_index] = (min(lo, t_in[r, level]), max(hi, t_out[r, level]))
+    cells = []
+    for step_index, _, _ in pairs:
+        hull = per_step.get(step_index)
+        cells.append(None if hull is None else f"{format_number(hull[0])}:{format_number(hull[1])}")
+    return cells
 
 
 def relative_geometry(rel: np.ndarray, lookahead_s: float, taumod_dthr_ft: np.ndarray) -> dict[str, np.ndarray]:
