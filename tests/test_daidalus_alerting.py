@@ -19,14 +19,17 @@ from click.testing import CliRunner
 from conftest import SHARED_DATA_DIR
 
 from encsim.avoidance.daidalus import (
+    ALL_COLUMNS,
     CORE_COLUMNS,
     OWN_COLUMNS,
     PRESETS,
     _alerting,
     _detection,
+    add_band_columns,
     alert_timeline,
     format_reference_csv,
     preset,
+    relative_sum_errors,
     replay_daa,
     wcv_taumod_interval,
     wcv_taumod_sum_interval,
@@ -346,3 +349,38 @@ def test_presets_are_consistent():
     assert b.alerters[0].levels[0].dthr_ft == pytest.approx(4010.2362, abs=1e-4)
     assert [level.region for level in b.alerters[0].levels] == ["NONE", "MID", "NEAR"]
     assert preset("do365b-sum").alerters[0].levels[0].sum
+
+
+def test_relative_sum_errors_match_an_eigenvalue_twin():
+    rng = np.random.default_rng(5)
+    z = preset("do365b-sum").z_scores
+    for _ in range(50):
+        own, intruder = rng.uniform(0, 200, 8), rng.uniform(0, 200, 8)
+        own[2] *= rng.choice([-1, 1])
+        range_ft = rng.uniform(0, 60000)
+
+        def largest_std(x, y, xy):
+            cov = math.copysign(xy * xy, xy)
+            return math.sqrt(max(np.linalg.eigvalsh([[x * x, cov], [cov, y * y]])))
+
+        s_err = z[0] * (largest_std(*own[:3]) + largest_std(*intruder[:3]))
+        reduced = max(range_ft - s_err, 0.0)
+        z_vel = z[1] if reduced >= z[3] else z[2] + (z[1] - z[2]) * reduced / z[3]
+        expected = (
+            s_err,
+            z[4] * (own[3] + intruder[3]),
+            z_vel * (largest_std(*own[4:7]) + largest_std(*intruder[4:7])),
+            z[5] * (own[7] + intruder[7]),
+        )
+        assert relative_sum_errors(own, intruder, range_ft, z) == pytest.approx(expected, rel=1e-9)
+
+
+def test_band_columns_join_the_replay_table(shared_data_dir):
+    table = replay_daa(SCENARIO_DIR / "P01.daa", "do365b")
+    bands = pd.DataFrame({"hdir_region": ["NONE"] * len(table), "hdir_bands_deg": ["0:360:NONE"] * len(table)})
+    joined = add_band_columns(table, bands)
+    assert (joined["hdir_bands_deg"] == "0:360:NONE").all() and table["hdir_bands_deg"].isna().all()
+    line = format_reference_csv(joined).splitlines()[1].split(",")
+    assert line[ALL_COLUMNS.index("hdir_bands_deg")] == "0:360:NONE"
+    with pytest.raises(ValueError, match="not band columns"):
+        add_band_columns(table, pd.DataFrame({"alert_level": [0] * len(table)}))
