@@ -660,6 +660,31 @@ def report(results_file, output) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "geojson", "kml", "h5"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--anchor", default=None, metavar="LAT,LON[,GROUND_FT]", help="geojson/kml: where the ownship starts.")
+@click.option("--ids", default=None, help="geojson/kml: comma-separated encounter ids (default: all).")
+def export(run_path, fmt, output, anchor, ids) -> None:
+    """Export RUN (results file or run directory): outcome tables (parquet, csv), nominal trajectories
+    (geojson, kml; needs --anchor), or one self-contained results file (h5)."""
+    from .io.export import export_results, parse_lat_lon
+    from .io.results_file import ResultsFileError
+
+    _require_writable_output(output)
+    try:
+        place = None if anchor is None else parse_lat_lon(anchor)
+        chosen = None if ids is None else [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError as exc:
+        _fail(f"--anchor/--ids: {exc}")
+    try:
+        path = export_results(run_path, output, fmt, anchor=place, encounter_ids=chosen)
+    except (ResultsFileError, ValueError, KeyError, RuntimeError) as exc:
+        _fail(f"{run_path}: {exc}")
+    click.echo(f"wrote {path}")
+
+
 # ---------------------------------------------------------------------------------- compare
 
 
