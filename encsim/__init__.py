@@ -29,6 +29,7 @@ _LAZY = {
     "InitialStates": "encsim.commands",
     "open_results": "encsim.results",
     "Results": "encsim.results",
+    "plot_encounter": "encsim.io.plots",
 }
 
 __all__ = ["__version__", *_LAZY]
