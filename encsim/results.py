@@ -89,19 +89,20 @@ def describe_rejections(counts: dict, *, indent: str = "  ") -> str:
     return "\n".join(lines)
 
 
-def _plain(value):
-    """An HDF5 attribute as a plain Python value (JSON text decoded, numpy scalars unwrapped)."""
+#: provenance attributes stored as JSON text
+_JSON_ATTRIBUTES = {"rejections", "chunk_sha256", "closed_loop", "presets", "arguments", "anchor"}
+
+
+def _plain(value, key: str = ""):
+    """An HDF5 attribute as a plain Python value (JSON attributes decoded, numpy scalars unwrapped)."""
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
+    if key in _JSON_ATTRIBUTES and isinstance(value, str):
+        return json.loads(value)
     return value
 
 
@@ -184,7 +185,7 @@ class Results:
     def provenance(self) -> dict:
         """Everything recorded about how the results were made: versions, models and their sha256,
         seed, command, rejections, and for a closed loop the logic, its parameters and source sha256."""
-        provenance = {key: _plain(value) for key, value in self._data["attrs"].items()}
+        provenance = {key: _plain(value, key) for key, value in self._data["attrs"].items()}
         if self.has_outcomes:
             provenance["logic"] = self.logic
             provenance["closed_loop"] = self._data.get("closed_loop", {})
@@ -193,7 +194,7 @@ class Results:
     @property
     def rejections(self) -> dict[str, int]:
         """Rejected attempts by reason (zeros left out)."""
-        return {k: int(v) for k, v in _plain(self._data["attrs"].get("rejections", {})).items() if v}
+        return {k: int(v) for k, v in _plain(self._data["attrs"].get("rejections", {}), "rejections").items() if v}
 
     def states(self, role: str):
         """The stored initial states and command schedule of ``"ownship"`` or ``"intruder"`` (replayable
@@ -225,6 +226,8 @@ class Results:
             if unknown:
                 raise KeyError(f"encounter ids {unknown[:10]} are not in {self.path}")
             rows = position.loc[wanted].to_numpy()
+        if rows.size == 0:
+            raise ValueError("no encounters to fly: give at least one encounter id")
         duration = float(self.scenario.geometry.duration_s)
         flown = []
         for role in ("ownship", "intruder"):

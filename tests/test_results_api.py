@@ -81,6 +81,23 @@ def test_a_joined_file_without_its_chunks_is_refused_never_read_as_fill_values(r
     pd.testing.assert_frame_equal(
         encsim.open_results(alone).outcomes, encsim.open_results(runs / "run").outcomes, check_exact=True
     )
+    with h5py.File(alone.parent / "chunks" / "chunk_000000.h5", "r+") as f:  # changed after the join
+        f.attrs["note"] = "edited"
+    with pytest.raises(ResultsFileError, match="changed since they were joined"):
+        encsim.open_results(alone)
+
+
+def test_other_hdf5_files_are_refused_saying_what_they_are(runs, tmp_path, fwse):
+    from encsim.io.tracks_file import TrackFileWriter
+
+    with TrackFileWriter(tmp_path / "tracks.h5", {"model_name": fwse.name}) as writer:
+        writer.append(encsim.sample_tracks(fwse, 3, 10, rng=1, start={"G": 1, "A": 4}))
+    with pytest.raises(ResultsFileError, match="tracks file"):
+        encsim.open_results(tmp_path / "tracks.h5")
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = [1]
+    with pytest.raises(ResultsFileError, match="did not write"):
+        encsim.open_results(tmp_path / "other.h5")
 
 
 def test_an_incomplete_or_changed_run_directory_is_refused(runs, tmp_path):

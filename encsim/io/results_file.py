@@ -47,8 +47,14 @@ def _sha256(path: Path) -> str:
 
 
 def _virtual_sources(path: Path) -> list[str] | None:
-    """The chunk files (in order) a joined run file's datasets point to; None for an ordinary file."""
+    """The chunk files (in order) a joined run file's datasets point to; None for an ordinary file.
+
+    Refuses HDF5 files that are not encsim results (a tracks file, another program's file).
+    """
     with h5py.File(path, "r") as f:
+        if "scenario_text" not in f.attrs:
+            found = "a tracks file (encsim sample)" if "n_tracks" in f.attrs else "an HDF5 file encsim did not write"
+            raise ResultsFileError(f"{path}: this is {found}, not results (written by encsim run or encsim encounters)")
         if "metadata" not in f or "encounter_id" not in f["metadata"]:
             return None
         dataset = f["metadata"]["encounter_id"]
@@ -57,11 +63,12 @@ def _virtual_sources(path: Path) -> list[str] | None:
         return list(dict.fromkeys(source.file_name for source in dataset.virtual_sources()))
 
 
-def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> list[Path]:
+def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> tuple[list[Path], list[str]]:
+    """The chunk files of a run directory in order, and the sha256 its manifest recorded for each."""
     from ..runner.run import read_manifest
 
     manifest = read_manifest(run_dir)
-    files, missing, damaged = [], [], []
+    files, recorded, missing, damaged = [], [], [], []
     for k in range(manifest["n_chunks"]):
         entry = manifest["chunks"].get(str(k))
         path = None if entry is None else run_dir / entry["file"]
@@ -70,12 +77,13 @@ def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> list[Path]:
         elif verify and _sha256(path) != entry["sha256"]:
             damaged.append(k)
         files.append(path)
+        recorded.append(None if entry is None else entry["sha256"])
     if missing or damaged:
         raise ResultsFileError(
             f"{run_dir}: the run is incomplete: chunks {missing[:10]} missing, {damaged[:10]} changed since the "
             "manifest recorded them; finish it with encsim run ... -o DIR --resume"
         )
-    return files
+    return files, recorded
 
 
 def _concatenate_schedules(parts: list[CommandSchedule]) -> CommandSchedule:
@@ -114,7 +122,7 @@ def _join(chunks: list[dict], attrs: dict) -> dict:
     return joined
 
 
-def _run_attrs(chunks: list[dict], files: list[Path]) -> dict:
+def _run_attrs(chunks: list[dict], files: list[Path], sha256: list[str]) -> dict:
     """The provenance of a run read chunk by chunk: the first chunk's, with the run's totals."""
     attrs = dict(chunks[0]["attrs"])
     rejections: dict[str, int] = {}
@@ -132,7 +140,7 @@ def _run_attrs(chunks: list[dict], files: list[Path]) -> dict:
             "acceptance_rate": total / attempts if attempts else float("nan"),
             "rejections": rejections,
             "n_chunks": len(chunks),
-            "chunk_sha256": [_sha256(path) for path in files],
+            "chunk_sha256": list(sha256),
         }
     )
     return attrs
@@ -191,9 +199,9 @@ def read_results(path, *, verify: bool = True) -> dict:
     if path.is_dir():
         if not (path / MANIFEST).is_file():
             raise ResultsFileError(f"{path}: a folder without {MANIFEST} is not a run directory (encsim run -o DIR)")
-        files = _chunk_files_of_run_directory(path, verify)
+        files, sha256 = _chunk_files_of_run_directory(path, verify)
         chunks = _read_chunks(files)
-        result = {**_join(chunks, _run_attrs(chunks, files)), "kind": "run directory", "sources": files}
+        result = {**_join(chunks, _run_attrs(chunks, files, sha256)), "kind": "run directory", "sources": files}
         result["attrs"]["logic"] = result.get("logic", "")
         _check_values(result, path)
         return result
@@ -215,9 +223,17 @@ def read_results(path, *, verify: bool = True) -> dict:
             "Open the whole run directory, or write a self-contained copy with "
             "encsim.io.standalone.write_standalone_results (encsim export RUN --format h5)"
         )
-    chunks = _read_chunks(files)
     with h5py.File(path, "r") as f:
         attrs = dict(f.attrs)
+    recorded = json.loads(attrs.get("chunk_sha256", "[]"))
+    if verify and recorded:
+        changed = [name for name, file, sha in zip(sources, files, recorded) if _sha256(file) != sha]
+        if changed or len(recorded) != len(files):
+            raise ResultsFileError(
+                f"{path}: the chunk files {changed[:3]} changed since they were joined; join them again with "
+                "encsim merge (or open the run directory)"
+            )
+    chunks = _read_chunks(files)
     attrs["rejections"] = json.loads(attrs.get("rejections", "{}"))
     result = {**_join(chunks, attrs), "kind": "file", "sources": files}
     _check_values(result, path)
