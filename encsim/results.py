@@ -128,6 +128,11 @@ def summary_frame(rows) -> pd.DataFrame:
     return frame.set_index("name").rename_axis("metric")
 
 
+#: largest run whose notebook display computes the summary itself (its bootstrap takes ~0.5 s per 1,000
+#: encounters on a loaded 2-core host); larger runs show it once `Results.summary` has been called
+_HTML_SUMMARY_MAX_ENCOUNTERS = 10_000
+
+
 class Results:
     """The outcomes, metadata, summary, scenario and provenance of one run (see `open_results`)."""
 
@@ -330,11 +335,12 @@ class Results:
             f"{html.escape(text)}</td></tr>"
             for name, text in self._headline()
         )
-        summary = self.summary()[["estimate", "ci_low", "ci_high", "detail"]].to_html(float_format="{:.4g}".format)
-        return (
-            f"<div><strong>encsim Results</strong><table>{rows}</table>"
-            f"<details open><summary>summary (weighted, 95 % intervals)</summary>{summary}</details></div>"
-        )
+        if self._summaries or self.n_encounters <= _HTML_SUMMARY_MAX_ENCOUNTERS:
+            table = self.summary()[["estimate", "ci_low", "ci_high", "detail"]].to_html(float_format="{:.4g}".format)
+            summary = f"<details open><summary>summary (weighted, 95 % intervals)</summary>{table}</details>"
+        else:  # the bootstrap takes a while for large runs: computed on request, then shown here too
+            summary = "<p>results.summary() computes the table with its bootstrap intervals (then it shows here)</p>"
+        return f"<div><strong>encsim Results</strong><table>{rows}</table>{summary}</div>"
 
 
 def open_results(path, *, verify: bool = True) -> Results:

@@ -217,13 +217,18 @@ def test_nominal_trajectories_replay_the_stored_encounters(runs):
         results.nominal_trajectories([99])
 
 
-def test_results_repr_is_short_and_the_html_has_the_summary(runs):
+def test_results_repr_is_short_and_the_html_has_the_summary(runs, monkeypatch):
     results = encsim.open_results(runs / "run")
     text = repr(results)
     assert len(text.splitlines()) <= 8 and len(text) < 800
     assert "30 (seed 5" in text and "daa: NMAC" in text and "run directory" in text
     page = results._repr_html_()
     assert page.count("<table") == 2 and "risk ratio (NMAC)" in page and "small" in page
+    large = encsim.open_results(runs / "run")
+    monkeypatch.setattr("encsim.results._HTML_SUMMARY_MAX_ENCOUNTERS", 10)  # a large run: no bootstrap on display
+    assert "results.summary() computes" in large._repr_html_() and "risk ratio" not in large._repr_html_()
+    large.summary()
+    assert "risk ratio (NMAC)" in large._repr_html_()
 
 
 def test_rejections_print_readably():
