@@ -702,7 +702,7 @@ def export(run_path, fmt, output, anchor, ids) -> None:
     try:
         path = export_results(run_path, output, fmt, anchor=place, encounter_ids=chosen)
     except (ResultsFileError, ValueError, KeyError, RuntimeError) as exc:
-        _fail(f"{run_path}: {exc}")
+        _fail(str(exc) if str(run_path) in str(exc) else f"{run_path}: {exc}")
     click.echo(f"wrote {path}")
 
 
