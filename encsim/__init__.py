@@ -27,6 +27,9 @@ _LAZY = {
     "run_scenario": "encsim.runner",
     "CommandSchedule": "encsim.commands",
     "InitialStates": "encsim.commands",
+    "open_results": "encsim.results",
+    "Results": "encsim.results",
+    "plot_encounter": "encsim.io.plots",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -36,3 +39,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'encsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (imported lazily) and the subpackages loaded so far, for ``dir(encsim)`` and completion."""
+    loaded = [name for name, value in globals().items() if getattr(value, "__name__", "").startswith("encsim.")]
+    return sorted({*__all__, *loaded})

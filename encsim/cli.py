@@ -10,7 +10,6 @@ encsim sample uncor_1200only_fwse_v1p2 -n 10000 --duration 300 --seed 1 --start 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
@@ -45,6 +44,13 @@ def _require_file_kind(path, kind: str) -> None:
             other = next((name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs), None)
             found = f"a {other} file" if other else "an HDF5 file encsim did not write"
             _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
+
+
+def _rejections_text(counts: dict) -> str:
+    """Rejection counts one per line, largest first, with what each reason means."""
+    from .results import describe_rejections
+
+    return describe_rejections(counts)
 
 
 def _require_writable_output(output) -> None:
@@ -99,19 +105,16 @@ def models_list() -> None:
     from .bayes.registry import load_registry
 
     registry = load_registry()
-    header = f"{'name':40s} {'aircraft class':30s} {'data':28s} {'scope':26s} {'uses':28s} flags"
-    click.echo(header)
-    click.echo("-" * len(header))
+    rows = [("name", "aircraft class", "data", "scope", "uses", "flags")]
     for name, entry in sorted(registry.items()):
-        flags = []
-        if entry.noncooperative_surrogate:
-            flags.append("surrogate")
-        if entry.deprecated:
-            flags.append("deprecated")
-        click.echo(
-            f"{name:40s} {entry.aircraft_class[:30]:30s} {entry.data_source[:28]:28s} {_scope(entry):26s} "
-            f"{_abilities(entry):28s} {','.join(flags)}"
-        )
+        flags = ["surrogate"] * bool(entry.noncooperative_surrogate) + ["deprecated"] * bool(entry.deprecated)
+        rows.append((name, entry.aircraft_class, entry.data_source, _scope(entry), _abilities(entry), ",".join(flags)))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)]  # whole values, never cut
+    lines = [" ".join(f"{value:{width}s}" for value, width in zip(row, widths)) + " " + row[-1] for row in rows]
+    click.echo(lines[0])
+    click.echo("-" * len(lines[0]))
+    for line in lines[1:]:
+        click.echo(line.rstrip())
 
 
 @models.command("info")
@@ -156,6 +159,9 @@ def models_info(name: str) -> None:
             f"{row['resample_rate']:9.6f} parents [{', '.join(row['parents'])}]{dynamic}"
         )
         click.echo(f"{'':>2} {'':14s} edges: {edges}{zero}")
+        if row.get("bin_meanings"):
+            meanings = ", ".join(f"{k} = {text}" for k, text in enumerate(row["bin_meanings"], start=1))
+            click.echo(f"{'':>2} {'':14s} bins: {meanings}")
     if model.has_transitions:
         click.echo("")
         click.echo("transition parents:")
@@ -342,10 +348,9 @@ def sample(
     if anchor is not None:
         flown_text += f" and placed at {anchor['lat_deg']}, {anchor['lon_deg']} ({anchor['ground_alt_ft']} ft)"
     click.echo(f"wrote {n_tracks} tracks of {duration_s} s from {loaded.name}{flown_text} to {output}")
-    click.echo(
-        f"rejected and redrawn: {total_rejected}"
-        + (f" {json.dumps({k: v for k, v in rejections.items() if v})}" if total_rejected else "")
-    )
+    click.echo(f"rejected and redrawn: {total_rejected}")
+    if total_rejected:
+        click.echo(_rejections_text(rejections))
 
 
 # ---------------------------------------------------------------------------------- encounters
@@ -443,8 +448,7 @@ def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
     attempts = int(metadata["attempts"].sum())
     click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
-    rejected = {k: v for k, v in writer.rejections.items() if v}
-    click.echo(f"rejections: {json.dumps(rejected)}")
+    click.echo(f"rejections:\n{_rejections_text(writer.rejections)}")
     if estimates:
         _nominal_estimates(metadata)
 
@@ -520,6 +524,7 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
+    _note_first_compilation(chosen)
     if not str(output).endswith(".h5"):
         if encounters is not None or seed is not None:
             _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
@@ -541,6 +546,24 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
     _summary(scenario, table, writer, output, estimates=False)
     click.echo(f"logic: {logic}")
     _closed_loop_summary(table)
+
+
+def _note_first_compilation(logic) -> None:
+    """Say why the first run of an installation is slow: Numba compiles the kernels once, then caches them."""
+    from .dynamics._kernels import fly_kernel
+    from .simulate._kernels import reference_closed_loop_kernel
+
+    kernels = [fly_kernel] + ([reference_closed_loop_kernel] if logic else [])
+    try:  # Numba's on-disk cache index of each kernel: present once it has been compiled here
+        cached = all(os.path.exists(kernel._cache._cache_file._index_path) for kernel in kernels)
+    except AttributeError:  # another Numba's internals: say nothing rather than guess
+        return
+    if not cached:
+        click.echo(
+            "note: the first run on this installation compiles encsim's kernels once (about 1-2 minutes on "
+            "2 cores); they are cached on disk, so later runs start at once",
+            err=True,
+        )
 
 
 def _start_bar_at(bar, encounters_done: int) -> None:
@@ -594,10 +617,8 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
         f"{result.chunks_reused} reused; joined in {result.results_path}"
     )
     stored = read_encounter_file(result.results_path)
-    click.echo(
-        f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections "
-        f"{json.dumps({k: v for k, v in stored['attrs']['rejections'].items() if v})}"
-    )
+    click.echo(f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections:")
+    click.echo(_rejections_text(stored["attrs"]["rejections"]))
     if "outcomes" in stored:
         click.echo(f"logic: {logic}")
         _closed_loop_summary(stored["outcomes"])
@@ -657,6 +678,31 @@ def report(results_file, output) -> None:
         path = write_run_report(results_file, output)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         _fail(f"{results_file}: {exc}")
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "geojson", "kml", "h5"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--anchor", default=None, metavar="LAT,LON[,GROUND_FT]", help="geojson/kml: where the ownship starts.")
+@click.option("--ids", default=None, help="geojson/kml: comma-separated encounter ids (default: all).")
+def export(run_path, fmt, output, anchor, ids) -> None:
+    """Export RUN (results file or run directory): outcome tables (parquet, csv), nominal trajectories
+    (geojson, kml; needs --anchor), or one self-contained results file (h5)."""
+    from .io.export import export_results, parse_lat_lon
+    from .io.results_file import ResultsFileError
+
+    _require_writable_output(output)
+    try:
+        place = None if anchor is None else parse_lat_lon(anchor)
+        chosen = None if ids is None else [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError as exc:
+        _fail(f"--anchor/--ids: {exc}")
+    try:
+        path = export_results(run_path, output, fmt, anchor=place, encounter_ids=chosen)
+    except (ResultsFileError, ValueError, KeyError, RuntimeError) as exc:
+        _fail(str(exc) if str(run_path) in str(exc) else f"{run_path}: {exc}")
     click.echo(f"wrote {path}")
 
 

@@ -62,6 +62,11 @@ class FlownTracks:
     rejections: dict = field(default_factory=dict)
     limits: ModelLimits | None = None
 
+    def __repr__(self) -> str:
+        from ._reprs import flown_repr
+
+        return flown_repr(self)
+
 
 class _LimitTables:
     """P(v | conditioning, L in span) and P(hdot | conditioning, L in span, v in span), cached.

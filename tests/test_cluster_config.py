@@ -106,9 +106,14 @@ class FakeClient:
 
 
 @pytest.fixture()
-def fakes(monkeypatch):
+def fakes(monkeypatch, tmp_path_factory):
     import dask.distributed
 
+    commands = tmp_path_factory.mktemp("batch_commands")  # the submit commands make_client looks for
+    for name in ("sbatch", "qsub"):
+        (commands / name).write_text("#!/bin/sh\nexit 1\n")
+        (commands / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{commands}{os.pathsep}{os.environ.get('PATH', '')}")
     recorder = Recorder()
     module = types.ModuleType("dask_jobqueue")
     module.SLURMCluster = fake_batch_class("SLURM", recorder)

@@ -28,6 +28,7 @@ def printed(notebook) -> str:
 def test_quickstart_notebook_runs(monkeypatch):
     text = printed(execute("quickstart.ipynb", monkeypatch))
     assert "acceptance rate" in text and "nmac" in text and "first predicted loss of well clear at t =" in text
+    assert "<Results" in text and "daa: NMAC" in text  # the closed-loop run opened with encsim.open_results
 
 
 @pytest.mark.slow

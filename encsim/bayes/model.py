@@ -56,6 +56,20 @@ ROLE_MEANING = {
     "psidot": "turn rate",
     "psi": "heading",
 }
+_REGIONS = (
+    "mainland US and Alaska",
+    "US islands (Hawaii, Puerto Rico, US Virgin Islands)",
+    "offshore of the mainland US",
+    "offshore of the islands",
+    "mainland Canada",
+)
+#: (role, number of bins) -> what each 1-based bin means (mitll-reference: geographic domain G of the
+#: uncorrelated conventional models, 4 bins before v1.2 added Canada; airspace class A)
+BIN_MEANINGS = {
+    ("G", 5): _REGIONS,
+    ("G", 4): _REGIONS[:4],
+    ("A", 4): ("class B", "class C", "class D", "other (classes A, E, F, G)"),
+}
 
 
 def topological_order(graph: np.ndarray, nodes: list[int] | None = None) -> list[int]:
@@ -126,6 +140,16 @@ class EncounterModel:
     path: Path | None = None
     entry: RegistryEntry | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        from .._reprs import model_repr
+
+        return model_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._reprs import model_html
+
+        return model_html(self)
 
     # ---------------------------------------------------------------- structure
     @property
@@ -381,6 +405,7 @@ class EncounterModel:
                     "parents": [self.labels[p] for p in self.parents(i)],
                     "resample_rate": float(self.resample_rates[i]),
                     "dynamic": i in dynamic,
+                    "bin_meanings": BIN_MEANINGS.get((role, int(self.r[i])), ()),
                 }
             )
         return rows

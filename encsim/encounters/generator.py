@@ -116,6 +116,16 @@ class EncounterSet:
     def acceptance_rate(self) -> float:
         return self.n_encounters / self.attempts_total if self.attempts_total else float("nan")
 
+    def __repr__(self) -> str:
+        from .._reprs import encounters_repr
+
+        return encounters_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._reprs import encounters_html
+
+        return encounters_html(self)
+
 
 #: the variables a model must have to fly and pair tracks (roles, not labels)
 _ENCOUNTER_ROLES = ("L", "v", "hdot", "psidot")

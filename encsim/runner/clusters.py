@@ -9,6 +9,21 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
+
+#: the command each batch system submits jobs with: without it, dask-jobqueue waits for workers forever
+SUBMIT_COMMANDS = {"slurm": "sbatch", "pbs": "qsub"}
+
+
+def require_batch_system(scheduler: str) -> None:
+    """RuntimeError at once when ``scheduler`` is a batch system whose submit command is not on PATH."""
+    command = SUBMIT_COMMANDS.get(scheduler)
+    if command is not None and shutil.which(command) is None:
+        raise RuntimeError(
+            f"--scheduler {scheduler}: {command} is not on PATH, so this machine cannot submit {scheduler.upper()} "
+            "jobs (dask would wait for workers that never start); run from a login node of the cluster, or use "
+            "--workers N (local processes) or --scheduler tcp://host:port"
+        )
 
 
 @contextlib.contextmanager
@@ -51,6 +66,7 @@ def make_client(
                 else:
                     os.environ[key] = value
         return
+    require_batch_system(scheduler)
     cluster = batch_cluster(scheduler, queue=queue, cores=cores, memory=memory, walltime=walltime)
     try:
         cluster.scale(jobs=jobs)

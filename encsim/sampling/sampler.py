@@ -201,6 +201,16 @@ class TrackSample:
     def n_tracks(self) -> int:
         return len(self.initial)
 
+    def __repr__(self) -> str:
+        from .._reprs import sample_repr
+
+        return sample_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .._reprs import sample_html
+
+        return sample_html(self)
+
     def take(self, positions) -> TrackSample:
         """The tracks at ``positions`` (in that order), as a new sample."""
         positions = np.asarray(positions, dtype=np.int64)
