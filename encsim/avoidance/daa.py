@@ -40,12 +40,14 @@ the vertical rate).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from ..metrics._predicates import well_clear_violation_interval_s
-from ..units import FT_PER_NM
+from ..metrics.detection import DAIDALUS_DWC, DO365_DWC, DO365_PREVENTIVE, NMAC, NONCOOP_DWC, WellClearVolume
+from ..units import FPM_PER_FPS, FT_PER_NM
 from .interface import (
     CHANGE_COUNTER,
     EAST,
@@ -87,8 +89,42 @@ _REPORTED, _REPORTED_SINCE, _BELOW_SINCE, _PREVIOUS_REPORTED, _SIDE, _COUNTER, _
 _VERTICAL_SIDE, _LAST_VERTICAL_DIRECTION = range(11, 13)
 
 
+@dataclass(frozen=True)
+class AlertLevel:
+    """One level of the alerter: its detection volume and its alerting and early alerting times (s)."""
+
+    volume: WellClearVolume
+    alerting_time_s: float
+    early_alerting_time_s: float
+
+
+def _phase1(dwc: WellClearVolume) -> tuple[AlertLevel, AlertLevel, AlertLevel]:
+    """DO-365 Phase I: preventive (level 1), corrective (2) and warning (3) around the DWC volume ``dwc``."""
+    return (AlertLevel(DO365_PREVENTIVE, 55.0, 75.0), AlertLevel(dwc, 55.0, 75.0), AlertLevel(dwc, 25.0, 55.0))
+
+
+#: the alerter of each preset, levels 1-3, built from the named well-clear volumes of `encsim.metrics.detection`
+ALERTERS = {
+    "do365": _phase1(DO365_DWC),
+    "daidalus": _phase1(DAIDALUS_DWC),
+    "noncoop": (
+        AlertLevel(NONCOOP_DWC, 55.0, 110.0),
+        AlertLevel(NONCOOP_DWC, 55.0, 110.0),
+        AlertLevel(NONCOOP_DWC, 25.0, 90.0),
+    ),
+}
+#: DAIDALUS's recovery defaults (daa-reference 1.5): the first recovery cylinder, and the factor it shrinks by
+MIN_HORIZONTAL_RECOVERY_FT = 0.66 * FT_PER_NM
+MIN_VERTICAL_RECOVERY_FT = 450.0
+CA_FACTOR = 0.1
+#: vertical guidance: candidate rates every RATE_STEP_FPM up to +-RATE_MAX_FPM, band persistence RATE_PERSISTENCE_FPM
+RATE_STEP_FPM = 100.0
+RATE_MAX_FPM = 6000.0
+RATE_PERSISTENCE_FPM = 250.0
+
+
 def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarray:
-    """Parameters of the Phase I alerter for a volume preset: ``do365`` (DMOD = HMD* = 4000 ft),
+    """Parameters of the Phase I alerter for a volume preset (`ALERTERS`): ``do365`` (DMOD = HMD* = 4000 ft),
     ``daidalus`` (0.66 nmi = 4010.24 ft) or ``noncoop`` (2200 ft cylinder, no tau); guidance in
     ``dimension`` ``"horizontal"`` (headings), ``"vertical"`` (vertical rates every 100 ft/min up to
     +-6000 ft/min, 250 ft/min band persistence) or ``"both"`` (a turn when a conflict-free heading
@@ -97,26 +133,25 @@ def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarr
     (`recovery_volumes`)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension {dimension!r}; expected one of {sorted(DIMENSIONS)}")
-    if preset in ("do365", "daidalus"):
-        dthr = 4000.0 if preset == "do365" else 0.66 * FT_PER_NM
-        levels = [
-            (0.66 * FT_PER_NM, 700.0, 35.0, 0.66 * FT_PER_NM, 55.0, 75.0),  # preventive
-            (dthr, 450.0, 35.0, dthr, 55.0, 75.0),  # corrective
-            (dthr, 450.0, 35.0, dthr, 25.0, 55.0),
-        ]  # warning
-    elif preset == "noncoop":
-        levels = [
-            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
-            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
-            (2200.0, 450.0, 0.0, 2200.0, 25.0, 90.0),
-        ]
-    else:
-        raise ValueError(f"unknown DAA preset {preset!r}; expected 'do365', 'daidalus' or 'noncoop'")
+    if preset not in ALERTERS:
+        raise ValueError(f"unknown DAA preset {preset!r}; expected one of {sorted(ALERTERS)}")
+    levels = []
+    for level in ALERTERS[preset]:
+        volume = level.volume
+        if volume.tcoa_s > 0:  # the logic's detector has no vertical time test
+            raise ValueError(f"DAA preset {preset!r}: volume {volume.name} has a TCOA test, which the daa logic lacks")
+        levels += [volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]
+        levels += [level.alerting_time_s, level.early_alerting_time_s]
     guidance = [55.0, math.radians(1.0), math.radians(15.0), math.radians(3.0)]
     filters = [2.0, 4.0, 4.0, 5.0]
-    vertical = [DIMENSIONS[dimension], 100.0 / 60.0, 6000.0 / 60.0, 250.0 / 60.0]
-    recovery = [0.66 * FT_PER_NM, 450.0, 500.0, 100.0, 0.1]
-    values = [value for level in levels for value in level] + guidance + filters + vertical + recovery
+    vertical = [
+        DIMENSIONS[dimension],
+        RATE_STEP_FPM / FPM_PER_FPS,
+        RATE_MAX_FPM / FPM_PER_FPS,
+        RATE_PERSISTENCE_FPM / FPM_PER_FPS,
+    ]
+    recovery = [MIN_HORIZONTAL_RECOVERY_FT, MIN_VERTICAL_RECOVERY_FT, NMAC.radius_ft, NMAC.half_height_ft, CA_FACTOR]
+    values = levels + guidance + filters + vertical + recovery
     return np.array(values, dtype=np.float64)
 
 
@@ -384,7 +419,8 @@ def _rate_conflict(own, intruder, rate, params):
 
 @njit(cache=True)
 def _vertical_guidance(own, intruder, params, memory):
-    """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else recovery."""
+    """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else
+    recovery."""
     current = own[V_UP]
     base = 1 * _LEVEL_FIELDS
     if _inside_now(

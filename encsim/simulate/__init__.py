@@ -8,11 +8,12 @@ import pandas as pd
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, _step_indices
-from ..metrics.detection import WellClearVolume, well_clear_preset
+from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
 
 __all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
+_NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
 
 
 def _flight(states, schedule, limits) -> _kernels.Flight:
@@ -43,7 +44,7 @@ def simulate_states(
     pilot: PilotModel | None = None,
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume = "do365",
-    nmac_ft=(500.0, 100.0),
+    nmac_ft=_NMAC_FT,
     surveillance: Surveillance | None = None,
     seed: int = 0,
     encounter_ids=None,
@@ -195,7 +196,7 @@ def simulate(
 
 
 def closed_loop_provenance(
-    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=(500.0, 100.0)
+    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=_NMAC_FT
 ) -> dict:
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
