@@ -54,7 +54,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ..units import FT_PER_NM, G_FPS2
+from ..metrics._predicates import time_to_co_altitude_s
+from ..units import FPM_PER_FPS, FT_PER_NM, G_FPS2
 from .interface import (
     CHANGE_COUNTER,
     EAST,
@@ -98,6 +99,8 @@ _P = 9 * _N_SL
 _RATE, _STRONG, _DELAY0, _ACCEL0, _DELAY1, _ACCEL1, _STRENGTHEN, _REVERSE, _REV_INT_RATE = range(
     _P, _P + len(SCALAR_PARAMS)
 )
+#: length of the parameter array (`tcas_params`)
+N_PARAMS = _P + len(SCALAR_PARAMS)
 # memory slots
 _SENSE, _COUNTER, _RA_RATE, _REVERSED, _T_CHANGE, _M_DELAY, _M_ACCEL, _RESPONDED = range(8)
 
@@ -126,15 +129,15 @@ def tcas_params(
         raise ValueError(f"tcas_params: reversal_intruder_rate_fpm must be >= 0, got {reversal_intruder_rate_fpm}")
     scalars = np.array(
         [
-            ra_rate_fpm / 60.0,
-            strengthened_rate_fpm / 60.0,
+            ra_rate_fpm / FPM_PER_FPS,
+            strengthened_rate_fpm / FPM_PER_FPS,
             pilot_array[0],
             pilot_array[2] * G_FPS2,
             pilot_array[1],
             pilot_array[3] * G_FPS2,
             float(strengthening),
             float(reversal),
-            reversal_intruder_rate_fpm / 60.0,
+            reversal_intruder_rate_fpm / FPM_PER_FPS,
         ]
     )
     return np.concatenate(
@@ -149,7 +152,7 @@ def _threat(r, rdot, dz, vz, hmd, tau, dmod, zthr, hmd_filter):
     range_ok = r < dmod
     if not range_ok and rdot < 0.0:
         range_ok = (r * r - dmod * dmod) / (r * -rdot) < tau
-    altitude_ok = abs(dz) < zthr or (dz * vz < 0.0 and -dz / vz < tau)
+    altitude_ok = abs(dz) < zthr or time_to_co_altitude_s(dz, vz) < tau  # NaN when not converging
     return range_ok and altitude_ok and (hmd_filter <= 0.0 or hmd < hmd_filter)
 
 
