@@ -191,19 +191,34 @@ def moving_median_mad(values: np.ndarray, segment: np.ndarray, window: int) -> t
     return median, SCALED_MAD_FACTOR * mad
 
 
+def _room(segment: np.ndarray) -> np.ndarray:
+    """Rows available on both sides of each row inside its segment (min of the two)."""
+    n = segment.shape[0]
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    position = np.arange(n) - np.repeat(starts, lengths)
+    return np.minimum(position, np.repeat(lengths, lengths) - 1 - position)
+
+
 def gaussian_smooth(values: np.ndarray, time_s: np.ndarray, segment: np.ndarray, sigma_s: float) -> np.ndarray:
-    """Gaussian moving average in time (sigma ``sigma_s``), truncated at 3 sigma and segment ends."""
+    """Gaussian moving average in time (sigma ``sigma_s``), truncated at 3 sigma.
+
+    Near a segment's ends the window shrinks symmetrically (as many rows on each side), so that
+    a straight-line trend (constant speed or vertical rate) is kept exactly up to the ends.
+    """
     if sigma_s <= 0:
         return values.copy()
     steps = np.diff(time_s)
     same = segment[1:] == segment[:-1]
     typical = np.median(steps[same]) if same.any() else 1.0
     half = max(1, int(np.ceil(3.0 * sigma_s / max(typical, 1e-9))))
+    room = _room(segment)
     total = np.zeros_like(values)
     weights = np.zeros_like(values)
     for shift in range(-half, half + 1):
         shifted, valid = _shifted(values, segment, shift)
         shifted_t, _ = _shifted(time_s, segment, shift)
+        valid &= abs(shift) <= room
         dt = np.where(valid, shifted_t - time_s, np.inf)
         w = np.where(np.abs(dt) <= 3.0 * sigma_s, np.exp(-0.5 * (dt / sigma_s) ** 2), 0.0)
         total += w * np.where(valid, shifted, 0.0)
