@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import encsim
+from encsim import units
 from encsim.train import (
     ModelCounter,
     ProcessingOptions,
@@ -35,7 +36,7 @@ def straight_track(track_id, n=60, speed_kt=100.0, alt_ft=1000.0, hdot_fpm=0.0, 
             "track_id": track_id,
             "time_s": t,
             "east_ft": 0.0,
-            "north_ft": speed_kt * encsim.units.FPS_PER_KT * (t - t0),
+            "north_ft": speed_kt * units.FPS_PER_KT * (t - t0),
             "alt_agl_ft": alt_ft + hdot_fpm / 60.0 * (t - t0),
         }
     )
@@ -194,7 +195,7 @@ def test_derived_rates_of_a_coordinated_turn_and_climb():
     t = np.arange(0.0, 40.0, 0.5)
     speed_kt = 100.0 + 0.5 * t
     heading = np.radians(3.0 * t)
-    v_fps = speed_kt * encsim.units.FPS_PER_KT
+    v_fps = speed_kt * units.FPS_PER_KT
     east = np.cumsum(v_fps * np.sin(heading)) * 0.5
     north = np.cumsum(v_fps * np.cos(heading)) * 0.5
     table = pd.DataFrame(
