@@ -330,3 +330,59 @@ def test_chi_square_column_and_holm():
     assert dof == 2 and statistic == pytest.approx(10**2 / 20 + 10**2 / 40)
     assert holm([0.001, 0.04, 0.2], 0.05).tolist() == [True, False, False]
     assert holm([0.01, 0.02, 0.03], 0.1).tolist() == [True, True, True]
+
+
+def _python_counts(model, bins, segment, time_s, keep, first_only):
+    """Plain-Python twin of the counting kernels: dictionaries of (variable, bin, column) counts."""
+    initial, transition = {}, {}
+    n = len(model.labels)
+    for row in range(len(bins)):
+        starts = row == 0 or segment[row] != segment[row - 1]
+        if keep[row] and (starts or not first_only):
+            for i in range(n):
+                column, stride = 0, 1
+                for p in model.parents(i):
+                    column += bins[row][p] * stride
+                    stride *= model.r[p]
+                key = (i, bins[row][i], column)
+                initial[key] = initial.get(key, 0) + 1
+        if row + 1 < len(bins) and keep[row] and keep[row + 1] and segment[row] == segment[row + 1]:
+            if time_s[row + 1] - time_s[row] != 1:
+                continue
+            for t, j in model.temporal_map:
+                column, stride = 0, 1
+                for p in model.transition.parents(j):
+                    source = bins[row + 1] if p >= n else bins[row]
+                    index = next(a for a, b in model.temporal_map if b == p) if p >= n else p
+                    column += source[index] * stride
+                    stride *= model.transition.r[p]
+                key = (j, bins[row + 1][t], column)
+                transition[key] = transition.get(key, 0) + 1
+    return initial, transition
+
+
+@pytest.mark.parametrize("first_only", [False, True])
+def test_counting_kernels_match_their_python_twin(fwse, first_only):
+    rng = np.random.default_rng(1)
+    n = 400
+    bins = np.stack([rng.integers(0, r, n) for r in fwse.r], axis=1)
+    segment = np.repeat(np.arange(8), 50)
+    time_s = np.arange(n) + (rng.random(n) < 0.05)  # some 2-s steps break pairs
+    time_s = np.maximum.accumulate(time_s)
+    keep = rng.random(n) > 0.1
+    counter = ModelCounter(model_layout(fwse), initial="first" if first_only else "every")
+    counter.add_bins(segment, time_s, bins, keep=keep)
+    initial, transition = _python_counts(fwse, bins.tolist(), segment, time_s, keep, first_only)
+    for i, table in enumerate(counter.initial_tables):
+        for (var, b, column), count in initial.items():
+            if var == i:
+                assert table[b, column] == count
+        assert table.sum() == sum(c for (var, _, _), c in initial.items() if var == i)
+    for j, table in enumerate(counter.transition_tables):
+        if table is None:
+            continue
+        for (var, b, column), count in transition.items():
+            if var == j:
+                assert table[b, column] == count
+        assert table.sum() == sum(c for (var, _, _), c in transition.items() if var == j)
+    assert counter.pairs == sum(c for (var, _, _), c in transition.items() if var == fwse.temporal_map[0][1])

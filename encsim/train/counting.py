@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..bayes.model import ROLE_UNITS, EncounterModel, zero_bin
 from ..bayes.model_file import ModelFileContents, NetworkTables, strip_time_suffix
+from . import _kernels
 
 #: role -> the processed-track column that holds its value
 VALUE_COLUMN = {role: column for role, (_, column) in ROLE_UNITS.items() if role != "L"} | {"L": "alt_agl_ft"}
@@ -195,6 +196,7 @@ class ModelCounter:
         self.fine_changed = np.zeros(lay.n, dtype=np.int64)
         self.fine_total = np.zeros(lay.n, dtype=np.int64)
         self.clipped = {label: 0 for label in lay.labels}
+        self._plans()
 
     # ------------------------------------------------------------------ from values
     def bins_of(self, frame: pd.DataFrame, fixed: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -261,45 +263,66 @@ class ModelCounter:
         ``keep`` marks the rows to count (a dropped row breaks the pairs around it); ``fine`` holds
         the fine bins (0..2) for the resample rates, if values were known.
         """
-        segment = np.asarray(segment)
-        time_s = np.asarray(time_s)
-        bins0 = np.asarray(bins0, dtype=np.int64)
-        keep = np.ones(segment.shape[0], dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
-        same_segment = segment[1:] == segment[:-1]
-        pair = same_segment & (np.diff(time_s) == 1) & keep[1:] & keep[:-1]
-        if self.initial == "every":
-            initial_rows = keep
-        else:
-            initial_rows = np.r_[True, ~same_segment] & keep
-        self._count_initial(bins0[initial_rows])
-        before, after = bins0[:-1][pair], bins0[1:][pair]
-        self._count_transitions(before, after)
+        lay = self.layout
+        segment = np.ascontiguousarray(segment, dtype=np.int64)
+        time_s = np.ascontiguousarray(time_s, dtype=np.int64)
+        bins0 = np.asarray(bins0)
+        n_rows = segment.shape[0]
+        if bins0.shape != (n_rows, lay.n) or time_s.shape != (n_rows,):
+            raise ValueError(f"bins {bins0.shape}, time {time_s.shape}: expected ({n_rows}, {lay.n}) and ({n_rows},)")
+        if bins0.dtype.kind not in "iu":
+            raise ValueError(f"bins must be integers, got {bins0.dtype}")
+        if n_rows and (bins0.min() < 0 or np.any(bins0.max(axis=0) >= lay.r)):
+            raise ValueError(f"bins outside 0..r-1 (r = {lay.r.tolist()})")
+        keep = np.ones(n_rows, dtype=bool) if keep is None else np.ascontiguousarray(keep, dtype=bool)
+        use = keep if self.initial == "every" else np.r_[True, segment[1:] != segment[:-1]] & keep
+        _kernels.count_initial(bins0, use, *self._initial_plan, self._initial_flat)
+        self.pairs += int(_kernels.count_transitions(bins0, segment, time_s, keep, *self._transition_plan,
+                                                     self._transition_flat))  # fmt: skip
         if fine is not None:
+            pair = (segment[1:] == segment[:-1]) & (np.diff(time_s) == 1) & keep[1:] & keep[:-1]
+            before, after = bins0[:-1][pair], bins0[1:][pair]
             self._count_fine(before, after, np.asarray(fine)[:-1][pair], np.asarray(fine)[1:][pair])
         self.seconds += int(keep.sum())
-        self.pairs += int(pair.sum())
 
-    def _count_initial(self, states: np.ndarray) -> None:
+    def _plans(self) -> None:
+        """Padded parent tables, strides and flat offsets the kernels take; tables become views."""
         lay = self.layout
+        width = max(1, int(lay.initial_graph.sum(axis=0).max()), int(lay.transition_graph.sum(axis=0).max()))
+        n_t = len(lay.transition_labels) - lay.n
+        parents = np.full((lay.n, width), -1, dtype=np.int64)
+        strides = np.zeros((lay.n, width), dtype=np.int64)
         for i in range(lay.n):
-            parents = lay.initial_parents(i)
-            column = states[:, parents] @ _strides(lay.r, parents) if parents.size else 0
-            flat = states[:, i] + lay.r[i] * column
-            table = self.initial_tables[i]
-            table += np.bincount(flat, minlength=table.size).reshape(table.shape, order="F")
+            p = lay.initial_parents(i)
+            parents[i, : p.size], strides[i, : p.size] = p, _strides(lay.r, p)
+        sizes = np.array([t.size for t in self.initial_tables], dtype=np.int64)
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        self._initial_flat = np.zeros(int(sizes.sum()), dtype=np.int64)
+        self._initial_plan = (parents, strides, lay.r.astype(np.int64), offsets)
+        self.initial_tables = [
+            self._flat_view(self._initial_flat, o, t.shape) for o, t in zip(offsets, self.initial_tables, strict=True)
+        ]
+        child = np.zeros(n_t, dtype=np.int64)
+        t_parents = np.full((n_t, width), -1, dtype=np.int64)
+        t_strides = np.zeros((n_t, width), dtype=np.int64)
+        for k, j in enumerate(range(lay.n, lay.n + n_t)):
+            child[k] = lay.initial_index_of(j)
+            p = lay.transition_parents(j)
+            t_parents[k, : p.size] = [lay.initial_index_of(int(q)) + (lay.n if q >= lay.n else 0) for q in p]
+            t_strides[k, : p.size] = _strides(lay.transition_r, p)
+        tables = self.transition_tables[lay.n :]
+        sizes = np.array([t.size for t in tables], dtype=np.int64)
+        offsets = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+        self._transition_flat = np.zeros(int(sizes.sum()), dtype=np.int64)
+        self._transition_plan = (child, t_parents, t_strides, lay.transition_r[lay.n :].astype(np.int64), offsets)
+        views = [self._flat_view(self._transition_flat, o, t.shape) for o, t in zip(offsets, tables, strict=True)]
+        self.transition_tables = [None] * lay.n + views
 
-    def _count_transitions(self, before: np.ndarray, after: np.ndarray) -> None:
-        lay = self.layout
-        for j in range(lay.n, len(lay.transition_labels)):
-            parents = lay.transition_parents(j)
-            strides = _strides(lay.transition_r, parents)
-            column = np.zeros(before.shape[0], dtype=np.int64)
-            for p, stride in zip(parents, strides, strict=True):
-                source = before if p < lay.n else after
-                column += source[:, lay.initial_index_of(int(p))] * stride
-            flat = after[:, lay.initial_index_of(j)] + lay.transition_r[j] * column
-            table = self.transition_tables[j]
-            table += np.bincount(flat, minlength=table.size).reshape(table.shape, order="F")
+    @staticmethod
+    def _flat_view(flat: np.ndarray, offset: int, shape) -> np.ndarray:
+        """The (r, q) table stored column-major at ``flat[offset:]`` (a view: counts land in it)."""
+        size = int(np.prod(shape))
+        return flat[offset : offset + size].reshape(shape, order="F")
 
     def _count_fine(self, before, after, fine_before, fine_after) -> None:
         zero = np.array([z if z >= 0 else -1 for z in self.layout.zero_bins()])

@@ -38,10 +38,10 @@ def sample_bins(sample, model: EncounterModel) -> tuple[np.ndarray, np.ndarray, 
     ends[:-1] = seconds[1:]
     ends[offsets[1:] - 1] = duration
     lengths = ends - seconds
-    bins = np.zeros((n * duration, model.n_variables), dtype=np.int64)
+    bins = np.zeros((n * duration, model.n_variables), dtype=np.int16, order="F")  # column writes are contiguous
     for k, role in enumerate(("hdot", "psidot", "vdot")):
         if role in model.roles:
-            bins[:, model.roles[role]] = np.repeat(sample.schedule_bins[:, k].astype(np.int64) - 1, lengths)
+            bins[:, model.roles[role]] = np.repeat(sample.schedule_bins[:, k].astype(np.int16) - 1, lengths)
     dynamic = {model.roles.get(role) for role in ("hdot", "psidot", "vdot")}
     for i in range(model.n_variables):
         if i in dynamic:
