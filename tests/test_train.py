@@ -202,7 +202,8 @@ def test_derived_rates_of_a_coordinated_turn_and_climb():
         {"track_id": 1, "time_s": t, "east_ft": east, "north_ft": north, "alt_agl_ft": 1000.0 + 10.0 * t}
     )
     options = ProcessingOptions(smooth_sigma_s=0.0, smooth_alt_sigma_s=0.0, limits=None)
-    frame = process_tracks(read_tracks(table), options).frame.iloc[3:-3]
+    frame = process_tracks(read_tracks(table), options).frame
+    assert frame["time_s"].tolist() == list(range(2, 38))  # 0..39 s interpolated, 2 s trimmed at each end
     assert np.allclose(frame["hdot_fpm"], 600.0, atol=1e-6)
     assert np.allclose(frame["psidot_deg_s"], 3.0, atol=0.01)
     assert np.allclose(frame["vdot_kt_s"], 0.5, atol=0.02)
@@ -223,8 +224,9 @@ def test_type_outliers_and_layers_counted():
         read_tracks(pd.concat([fast, low, ok])), ProcessingOptions(limits="rotorcraft"), layer_edges_ft=[50, 500, 1200]
     )
     report = processed.report.to_frame().set_index("step")
-    assert report.loc["type_outliers", "removed_rows"] == 30 and "speed 30" in report.loc["type_outliers", "note"]
-    assert report.loc["altitude_layer", "removed_rows"] == 30
+    assert report.loc["trim_ends", "removed_rows"] == 3 * 4  # 2 s at each end of each segment
+    assert report.loc["type_outliers", "removed_rows"] == 26 and "speed 26" in report.loc["type_outliers", "note"]
+    assert report.loc["altitude_layer", "removed_rows"] == 26
     assert set(processed.frame["track_id"]) == {"ok"} and set(processed.frame["layer"]) == {2}
 
 

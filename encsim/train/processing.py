@@ -21,8 +21,11 @@ their description (not from their code), in this order:
 6. ``interpolate``: linear interpolation onto the whole seconds inside each segment.
 7. ``derive``: ground speed (the airspeed when no wind is known), longitudinal acceleration,
    vertical rate, heading and turn rate, by central differences (one-sided at the ends).
-8. ``type_outliers``: 1-s states outside the aircraft type's limits (`TypeLimits`) are dropped.
-9. ``altitude_layer``: the altitude layer AGL (1-based) from the layer edges; states outside the
+8. ``trim_ends``: the first and last ``trim_s`` (2) seconds of each segment are dropped: their
+   rates come from one-sided differences (speed and heading at the end second are those of the
+   half-second inside, so acceleration and turn rate there are about halved). encsim's addition.
+9. ``type_outliers``: 1-s states outside the aircraft type's limits (`TypeLimits`) are dropped.
+10. ``altitude_layer``: the altitude layer AGL (1-based) from the layer edges; states outside the
    edges are out of the model's scope and dropped (only when edges are given).
 
 Every step is counted (segments and rows after it, rows removed) in a `ProcessingReport`.
@@ -83,6 +86,7 @@ class ProcessingOptions:
     outlier_floor_ft: float = 100.0
     smooth_sigma_s: float = 2.0
     smooth_alt_sigma_s: float = 3.0
+    trim_s: int = 2
     limits: TypeLimits | str | None = "fixed-wing"
 
     def type_limits(self) -> TypeLimits | None:
@@ -353,6 +357,13 @@ def _derive(frame: pd.DataFrame, report: ProcessingReport) -> pd.DataFrame:
     return frame
 
 
+def _trim_ends(frame: pd.DataFrame, trim_s: int, report: ProcessingReport) -> pd.DataFrame:
+    inside = _room(_segments(frame)) >= trim_s
+    frame = frame[inside]
+    report.record("trim_ends", *_count(frame), int((~inside).sum()), f"first and last {trim_s} s of each segment")
+    return frame
+
+
 def _type_outliers(frame: pd.DataFrame, limits: TypeLimits | None, report: ProcessingReport) -> pd.DataFrame:
     if limits is None:
         report.record("type_outliers", *_count(frame), 0, "no limits")
@@ -410,6 +421,7 @@ def process_chunk(
     frame = interpolate_to_seconds(frame, labels)
     report.record("interpolate", *_count(frame), 0, f"1-s grid ({before} reports -> {len(frame)} seconds)")
     frame = _derive(frame, report)
+    frame = _trim_ends(frame, options.trim_s, report)
     frame = _type_outliers(frame, options.type_limits(), report)
     frame = _altitude_layer(frame, layer_edges_ft, report)
     return frame.reset_index(drop=True), report

@@ -188,3 +188,46 @@ def round_trip_tests(model: EncounterModel, counter, min_count: int = 1000) -> p
         ],
         ignore_index=True,
     )
+
+
+# ------------------------------------------------------------------------------ the whole path
+
+
+def flown_table(flown, model: EncounterModel) -> pd.DataFrame:
+    """A track table (1-Hz records) of flown tracks, with their categorical bins as columns."""
+    trajectories = flown.trajectories
+    n, records = trajectories.north_ft.shape
+    frame = pd.DataFrame(
+        {
+            "track_id": np.repeat(flown.sample.initial["track_id"].to_numpy(), records),
+            "time_s": np.tile(trajectories.t_s, n),
+            "east_ft": trajectories.east_ft.ravel(),
+            "north_ft": trajectories.north_ft.ravel(),
+            "alt_agl_ft": trajectories.up_ft.ravel(),
+        }
+    )
+    for i in range(model.n_variables):
+        if model.boundaries[i] is None:
+            name = bin_column_name(model, i)
+            frame[name] = np.repeat(flown.sample.initial[name].to_numpy(), records)
+    return frame
+
+
+def hellinger_by_layer(trained, original, roles=("v", "vdot", "hdot", "psidot"), presets=None) -> pd.DataFrame:
+    """Hellinger distance of P(variable | layer) between two models, per layer and variable."""
+    from ..compare.distances import hellinger
+    from ..compare.model_level import distributions_by_layer
+
+    rows = []
+    for role in roles:
+        mine = distributions_by_layer(trained, role, presets)
+        theirs = distributions_by_layer(original, role, presets)
+        for layer in sorted(set(mine) & set(theirs)):
+            rows.append(
+                {
+                    "layer_ft": f"{layer[0]:g}-{layer[1]:g}",
+                    "variable": role,
+                    "hellinger": hellinger(mine[layer], theirs[layer]),
+                }
+            )
+    return pd.DataFrame(rows)
