@@ -388,3 +388,14 @@ def test_counting_kernels_match_their_python_twin(fwse, first_only):
                 assert table[b, column] == count
         assert table.sum() == sum(c for (var, _, _), c in transition.items() if var == j)
     assert counter.pairs == sum(c for (var, _, _), c in transition.items() if var == fwse.temporal_map[0][1])
+
+
+def test_chunked_processing_gives_the_same_states_and_report():
+    tracks = [straight_track(k, n=40 + 5 * k, hdot_fpm=300.0 * k) for k in range(6)]
+    tracks[2].loc[17, "alt_agl_ft"] = 5000.0  # an outlier, so that some step has counts
+    table = read_tracks(pd.concat(tracks))
+    whole = process_tracks(table, layer_edges_ft=[50, 500, 1200, 3000])
+    chunked = process_tracks(table, layer_edges_ft=[50, 500, 1200, 3000], chunk_rows=50)
+    pd.testing.assert_frame_equal(whole.frame, chunked.frame)
+    pd.testing.assert_frame_equal(whole.report.to_frame(), chunked.report.to_frame())
+    assert "1 gaps" not in whole.report.to_frame()["note"].iloc[2]

@@ -103,21 +103,26 @@ class ProcessingReport:
 
     steps: list[dict] = field(default_factory=list)
 
-    def record(self, step: str, segments: int, rows: int, removed: int, note: str = "") -> None:
-        self.steps.append({"step": step, "segments": segments, "rows": rows, "removed_rows": removed, "note": note})
+    def record(self, step: str, segments: int, rows: int, removed: int, note: str = "", **counts: int) -> None:
+        """One step's counts; ``note`` may name ``counts`` as ``{name}`` (they add up across chunks)."""
+        self.steps.append(
+            {"step": step, "segments": segments, "rows": rows, "removed_rows": removed, "note": note, "counts": counts}
+        )
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.steps, columns=["step", "segments", "rows", "removed_rows", "note"])
+        rows = [{**s, "note": s["note"].format(**s["counts"])} for s in self.steps]
+        return pd.DataFrame(rows, columns=["step", "segments", "rows", "removed_rows", "note"])
 
     def merge(self, other: ProcessingReport) -> ProcessingReport:
         """Counts of two chunks added step by step (the same steps in the same order)."""
         if not self.steps:
-            return ProcessingReport([dict(s) for s in other.steps])
+            return ProcessingReport([{**s, "counts": dict(s["counts"])} for s in other.steps])
         merged = []
         for mine, theirs in zip(self.steps, other.steps, strict=True):
             row = dict(mine)
             for key in ("segments", "rows", "removed_rows"):
                 row[key] = mine[key] + theirs[key]
+            row["counts"] = {k: v + theirs["counts"].get(k, 0) for k, v in mine["counts"].items()}
             merged.append(row)
         return ProcessingReport(merged)
 
@@ -272,7 +277,7 @@ def _split_gaps(frame: pd.DataFrame, gap_s: float, report: ProcessingReport) -> 
     new = np.r_[True, (track[1:] != track[:-1]) | (np.diff(time) > gap_s)]
     frame = frame.assign(segment=np.cumsum(new) - 1)
     gaps = int(new.sum()) - int(frame["track_code"].nunique())
-    report.record("split_gaps", *_count(frame), 0, f"{gaps} gaps > {gap_s:g} s")
+    report.record("split_gaps", *_count(frame), 0, "{gaps} gaps > " + f"{gap_s:g} s", gaps=gaps)
     return frame
 
 
@@ -376,8 +381,9 @@ def _type_outliers(frame: pd.DataFrame, limits: TypeLimits | None, report: Proce
     }
     outlier = np.logical_or.reduce(list(checks.values()))
     frame = frame[~outlier]
-    note = ", ".join(f"{name} {int(mask.sum())}" for name, mask in checks.items())
-    report.record("type_outliers", *_count(frame), int(outlier.sum()), note)
+    note = ", ".join(f"{name} {{{name}}}" for name in checks)
+    counts = {name: int(mask.sum()) for name, mask in checks.items()}
+    report.record("type_outliers", *_count(frame), int(outlier.sum()), note, **counts)
     return frame
 
 
@@ -391,8 +397,8 @@ def _altitude_layer(frame: pd.DataFrame, layer_edges_ft, report: ProcessingRepor
     inside = (alt >= edges[0]) & (alt <= edges[-1])
     frame = frame.assign(layer=layer)[inside]
     below, above = int((alt < edges[0]).sum()), int((alt > edges[-1]).sum())
-    note = f"outside {edges[0]:g}-{edges[-1]:g} ft AGL: {below} below, {above} above"
-    report.record("altitude_layer", *_count(frame), int((~inside).sum()), note)
+    note = f"outside {edges[0]:g}-{edges[-1]:g} ft AGL: " + "{below} below, {above} above"
+    report.record("altitude_layer", *_count(frame), int((~inside).sum()), note, below=below, above=above)
     return frame
 
 
@@ -419,7 +425,7 @@ def process_chunk(
     frame = _smooth(frame, options, report)
     before = len(frame)
     frame = interpolate_to_seconds(frame, labels)
-    report.record("interpolate", *_count(frame), 0, f"1-s grid ({before} reports -> {len(frame)} seconds)")
+    report.record("interpolate", *_count(frame), 0, "1-s grid from {reports} reports", reports=before)
     frame = _derive(frame, report)
     frame = _trim_ends(frame, options.trim_s, report)
     frame = _type_outliers(frame, options.type_limits(), report)
