@@ -50,6 +50,12 @@ class LearnedStructure:
         return self._skeleton(self.learned) - self._skeleton(self.template)
 
     @property
+    def skeleton_precision(self) -> float:
+        """Fraction of the learned skeleton edges that are the template's."""
+        learned = self._skeleton(self.learned)
+        return len(self.recovered) / len(learned) if learned else 1.0
+
+    @property
     def skeleton_recall(self) -> float:
         """Fraction of the template's skeleton edges that were learned."""
         template = self._skeleton(self.template)
@@ -69,18 +75,20 @@ def _edges(graph: np.ndarray, labels) -> tuple[tuple[str, str], ...]:
     return tuple((labels[p], labels[c]) for p, c in np.argwhere(graph))
 
 
-def _hill_climb(data: pd.DataFrame, forbidden, score: str, max_indegree: int | None):
+def _hill_climb(data: pd.DataFrame, forbidden, score: str, max_indegree: int | None, equivalent_sample_size: float):
     from pgmpy.causal_discovery import ExpertKnowledge
-    from pgmpy.estimators import HillClimbSearch
 
     if score not in SCORES:
         raise ValueError(f"score {score!r}: expected one of {sorted(SCORES)}")
     data = data.astype("category")  # pgmpy treats integer columns as continuous
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        from pgmpy.estimators import BIC, BDeu, HillClimbSearch
+
+        scoring = BDeu(data, equivalent_sample_size=equivalent_sample_size) if score == "bdeu" else BIC(data)
         search = HillClimbSearch(data)
         dag = search.estimate(
-            scoring_method=SCORES[score],
+            scoring_method=scoring,
             expert_knowledge=ExpertKnowledge(forbidden_edges=forbidden),
             max_indegree=max_indegree,
             show_progress=False,
@@ -89,14 +97,23 @@ def _hill_climb(data: pd.DataFrame, forbidden, score: str, max_indegree: int | N
 
 
 def learn_initial_structure(
-    layout: ModelLayout, bins0: np.ndarray, *, score: str = "bdeu", max_indegree: int | None = None
+    layout: ModelLayout,
+    bins0: np.ndarray,
+    *,
+    score: str = "bdeu",
+    max_indegree: int | None = None,
+    equivalent_sample_size: float = 10.0,
 ) -> LearnedStructure:
-    """Learn the initial network from 0-based bins (rows = 1-s states, columns = initial variables)."""
+    """Learn the initial network from 0-based bins (rows = 1-s states, columns = initial variables).
+
+    ``equivalent_sample_size`` is BDeu's prior strength (pgmpy's default 10); larger values make
+    adding parents cheaper.
+    """
     labels = list(layout.labels)
     dynamic = {i for i, _ in layout.temporal}
     forbidden = [(labels[d], labels[s]) for d in dynamic for s in range(layout.n) if s not in dynamic]
     data = pd.DataFrame(np.asarray(bins0), columns=labels)
-    learned = _hill_climb(data, forbidden, score, max_indegree)
+    learned = _hill_climb(data, forbidden, score, max_indegree, equivalent_sample_size)
     return LearnedStructure("initial", score, tuple(learned), _edges(layout.initial_graph, labels))
 
 
@@ -107,6 +124,7 @@ def learn_transition_structure(
     *,
     score: str = "bdeu",
     max_indegree: int | None = None,
+    equivalent_sample_size: float = 10.0,
 ) -> LearnedStructure:
     """Learn the transition network from pairs of 0-based states one second apart."""
     labels = list(layout.transition_labels)
@@ -116,5 +134,5 @@ def learn_transition_structure(
         columns[labels[j]] = np.asarray(after0)[:, i]
     data = pd.DataFrame(columns)
     forbidden = [(a, b) for a in labels for b in labels[:n0] if a != b]
-    learned = _hill_climb(data, forbidden, score, max_indegree)
+    learned = _hill_climb(data, forbidden, score, max_indegree, equivalent_sample_size)
     return LearnedStructure("transition", score, tuple(learned), _edges(layout.transition_graph, labels))
