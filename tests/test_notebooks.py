@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import PROJECT_ROOT
+from nbclient import NotebookClient
 
 
 def execute(name: str, monkeypatch):
