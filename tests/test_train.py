@@ -399,3 +399,28 @@ def test_chunked_processing_gives_the_same_states_and_report():
     pd.testing.assert_frame_equal(whole.frame, chunked.frame)
     pd.testing.assert_frame_equal(whole.report.to_frame(), chunked.report.to_frame())
     assert "1 gaps" not in whole.report.to_frame()["note"].iloc[2]
+
+
+def test_smoothing_and_median_kernels_match_their_python_twins():
+    rng = np.random.default_rng(4)
+    segment = np.repeat([0, 1, 2], [7, 30, 13])
+    time_s = np.cumsum(rng.uniform(0.5, 1.5, 50))
+    values = rng.normal(size=50) * 100
+    sigma, window = 1.7, 7
+    expected_smooth, expected_median, expected_mad = [], [], []
+    for i in range(50):
+        same = [j for j in range(50) if segment[j] == segment[i]]
+        reach_sym = min(i - same[0], same[-1] - i)
+        half_smooth = int(np.ceil(3 * sigma / np.median(np.diff(time_s)[segment[1:] == segment[:-1]])))
+        reach = min(half_smooth, reach_sym)
+        pairs = [(values[j], np.exp(-0.5 * ((time_s[j] - time_s[i]) / sigma) ** 2))
+                 for j in range(i - reach, i + reach + 1) if abs(time_s[j] - time_s[i]) <= 3 * sigma]  # fmt: skip
+        expected_smooth.append(sum(v * w for v, w in pairs) / sum(w for _, w in pairs))
+        lo, hi = max(same[0], i - window // 2), min(same[-1], i + window // 2)
+        chunk = sorted(values[lo : hi + 1])
+        med = float(np.median(chunk))
+        expected_median.append(med)
+        expected_mad.append(1.4826 * float(np.median([abs(v - med) for v in chunk])))
+    assert np.allclose(gaussian_smooth(values, time_s, segment, sigma), expected_smooth, rtol=1e-12, atol=1e-9)
+    median, mad = moving_median_mad(values, segment, window)
+    assert np.allclose(median, expected_median) and np.allclose(mad, expected_mad)

@@ -53,3 +53,48 @@ def count_transitions(bins, segment, time_s, keep, child, parents, strides, r, o
                 column += np.int64(value) * strides[j, k]
             counts[offsets[j] + np.int64(bins[row + 1, child[j]]) + r[j] * column] += 1
     return pairs
+
+
+@njit(cache=True)
+def moving_median_mad(values, room_before, room_after, half):
+    """Centred moving median and MAD over up to ``half`` rows each side, inside the segment.
+
+    ``room_before[i]``/``room_after[i]``: rows of the same segment before/after row i.
+    """
+    n = values.shape[0]
+    median = np.empty(n)
+    mad = np.empty(n)
+    window = np.empty(2 * half + 1)
+    for i in range(n):
+        lo = i - min(half, room_before[i])
+        hi = i + min(half, room_after[i])
+        m = hi - lo + 1
+        for k in range(m):
+            window[k] = values[lo + k]
+        sorted_window = np.sort(window[:m])
+        med = 0.5 * (sorted_window[(m - 1) // 2] + sorted_window[m // 2])
+        for k in range(m):
+            window[k] = abs(sorted_window[k] - med)
+        deviations = np.sort(window[:m])
+        median[i] = med
+        mad[i] = 0.5 * (deviations[(m - 1) // 2] + deviations[m // 2])
+    return median, mad
+
+
+@njit(cache=True)
+def gaussian_smooth(values, time_s, room, sigma_s, half):
+    """Gaussian-weighted mean over up to ``min(half, room[i])`` rows each side (3-sigma cut in time)."""
+    n = values.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        reach = min(half, room[i])
+        total = 0.0
+        weights = 0.0
+        for j in range(i - reach, i + reach + 1):
+            dt = time_s[j] - time_s[i]
+            if abs(dt) <= 3.0 * sigma_s:
+                w = np.exp(-0.5 * (dt / sigma_s) ** 2)
+                total += w * values[j]
+                weights += w
+        out[i] = total / weights
+    return out

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .. import units
+from . import _kernels
 
 #: WGS-84 semi-major axis (m) and first eccentricity squared
 _WGS84_A_M = 6378137.0
@@ -188,25 +189,26 @@ def _shifted(values: np.ndarray, segment: np.ndarray, shift: int) -> tuple[np.nd
     return out, valid
 
 
+def _rooms(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the same segment before and after each row."""
+    n = segment.shape[0]
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    before = np.arange(n) - np.repeat(starts, lengths)
+    return before, np.repeat(lengths, lengths) - 1 - before
+
+
 def moving_median_mad(values: np.ndarray, segment: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Centred moving median and scaled MAD over ``window`` rows, truncated at segment ends."""
-    half = window // 2
-    stack = np.empty((values.shape[0], 2 * half + 1))
-    for k, shift in enumerate(range(-half, half + 1)):
-        shifted, valid = _shifted(values, segment, shift)
-        stack[:, k] = np.where(valid, shifted, np.nan)
-    median = np.nanmedian(stack, axis=1)
-    mad = np.nanmedian(np.abs(stack - median[:, None]), axis=1)
+    before, after = _rooms(segment)
+    median, mad = _kernels.moving_median_mad(np.ascontiguousarray(values, dtype=np.float64), before, after, window // 2)
     return median, SCALED_MAD_FACTOR * mad
 
 
 def _room(segment: np.ndarray) -> np.ndarray:
     """Rows available on both sides of each row inside its segment (min of the two)."""
-    n = segment.shape[0]
-    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    position = np.arange(n) - np.repeat(starts, lengths)
-    return np.minimum(position, np.repeat(lengths, lengths) - 1 - position)
+    before, after = _rooms(segment)
+    return np.minimum(before, after)
 
 
 def gaussian_smooth(values: np.ndarray, time_s: np.ndarray, segment: np.ndarray, sigma_s: float) -> np.ndarray:
@@ -221,18 +223,13 @@ def gaussian_smooth(values: np.ndarray, time_s: np.ndarray, segment: np.ndarray,
     same = segment[1:] == segment[:-1]
     typical = np.median(steps[same]) if same.any() else 1.0
     half = max(1, int(np.ceil(3.0 * sigma_s / max(typical, 1e-9))))
-    room = _room(segment)
-    total = np.zeros_like(values)
-    weights = np.zeros_like(values)
-    for shift in range(-half, half + 1):
-        shifted, valid = _shifted(values, segment, shift)
-        shifted_t, _ = _shifted(time_s, segment, shift)
-        valid &= abs(shift) <= room
-        dt = np.where(valid, shifted_t - time_s, np.inf)
-        w = np.where(np.abs(dt) <= 3.0 * sigma_s, np.exp(-0.5 * (dt / sigma_s) ** 2), 0.0)
-        total += w * np.where(valid, shifted, 0.0)
-        weights += w
-    return total / weights
+    return _kernels.gaussian_smooth(
+        np.ascontiguousarray(values, dtype=np.float64),
+        np.ascontiguousarray(time_s, dtype=np.float64),
+        _room(segment),
+        float(sigma_s),
+        half,
+    )
 
 
 def central_difference(values: np.ndarray, segment: np.ndarray, *, wrap_deg: bool = False) -> np.ndarray:
