@@ -33,10 +33,12 @@ def test_train_then_compare(tmp_path):
     result = runner.invoke(
         main,
         ["train", str(tracks), "-o", str(model_path), "--like", "uncor_1200only_fwse_v1p2", "--set", "G=1",
-         "--set", "A=4", "--column", "track_id=id", "--ground-ft", "500", "--report", str(tmp_path / "r.csv")],
+         "--set", "A=4", "--column", "track_id=id", "--ground-ft", "500", "--report", str(tmp_path / "r.csv"),
+         "--learn-structure", "bdeu"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "altitude_outliers" in result.output and "wrote" in result.output
+    assert "initial network skeleton recall" in result.output
     model = encsim.load_model(model_path)
     assert model.training_hours() > 0 and (tmp_path / "r.csv").is_file()
     report = tmp_path / "cmp"
@@ -59,3 +61,7 @@ def test_train_refuses_a_bad_table(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "column 'east_ft', row 17" in result.output
+    result = CliRunner().invoke(
+        main, ["train", str(tracks), "-o", str(tmp_path / "m.txt"), "--like", "uncor_1200only_fwse_v1p2", "--set", "G"]
+    )
+    assert result.exit_code == 2 and "expected NAME=VALUE" in result.output
