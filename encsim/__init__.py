@@ -24,6 +24,7 @@ _LAZY = {
     "simulate": "encsim.simulate",
     "check_logic": "encsim.avoidance",
     "compare_models": "encsim.compare",
+    "train_model": "encsim.train",
     "run_scenario": "encsim.runner",
     "CommandSchedule": "encsim.commands",
     "InitialStates": "encsim.commands",

@@ -916,5 +916,64 @@ def daa_replay(daa_file, config, output, vz_from) -> None:
         click.echo(f"{traffic}: {timeline}")
 
 
+# ---------------------------------------------------------------------------------- train
+
+
+def _pairs(items, what: str) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            _fail(f"{what} {item!r}: expected NAME=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@main.command()
+@click.argument("tracks", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Model file to write (.txt).")
+@click.option("--like", required=True, help="Template model: its graphs and (unless --edges) its bin edges.")
+@click.option("--edges", type=click.Path(exists=True, dir_okay=False), default=None, help="TOML file with [edges].")
+@click.option("--set", "fixed", multiple=True, help="Constant 1-based bin of a variable the tracks lack, e.g. G=1.")
+@click.option("--column", "columns", multiple=True, help="Column map CANONICAL=NAME, e.g. track_id=icao24.")
+@click.option("--ground-ft", type=float, default=None, help="Constant ground elevation, ft MSL (MSL altitudes).")
+@click.option("--class", "keep_class", default=None, help="Keep only rows whose aircraft_class is this.")
+@click.option("--initial", type=click.Choice(["every", "first"]), default="every", show_default=True)
+@click.option("--learn-structure", type=click.Choice(["bdeu", "bic"]), default=None, help="Also learn the structure.")
+@click.option("--report", "report_csv", type=click.Path(dir_okay=False), default=None, help="Processing report CSV.")
+def train(tracks, output, like, edges, fixed, columns, ground_ft, keep_class, initial, learn_structure, report_csv):
+    """Train an encounter model from TRACKS (CSV, JSON or Parquet) like a template model (docs/train.md)."""
+    from .train import TrackTableError, TrainingError, train_model
+
+    fixed_bins = {}
+    for name, value in _pairs(fixed, "--set").items():
+        if not value.isdigit():
+            _fail(f"--set {name}={value}: expected a 1-based bin number")
+        fixed_bins[name] = int(value)
+    try:
+        result = train_model(
+            tracks,
+            like,
+            output,
+            edges=edges,
+            fixed=fixed_bins,
+            columns=_pairs(columns, "--column"),
+            ground_ft=ground_ft,
+            keep_class=keep_class,
+            initial=initial,
+            learn_structure=learn_structure,
+        )
+    except (TrackTableError, TrainingError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    report = result.report
+    click.echo(report.to_string(index=False))
+    if report_csv:
+        report.to_csv(report_csv, index=False)
+    for learned in result.structure:
+        click.echo(f"{learned.network} network skeleton recall {learned.skeleton_recall:.2f}")
+        click.echo(learned.to_frame().to_string(index=False))
+    click.echo(f"wrote {result.path} ({result.model.training_hours():.2f} training hours)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

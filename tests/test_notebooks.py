@@ -58,3 +58,14 @@ def test_surrogacy_notebook_runs_and_states_conclusions(monkeypatch):
     assert re.match(r"Conclusion: use (\S+) as the surrogate", conclusions[3]).group(1) in surrogates
     assert all(name in conclusions[3] for name in surrogates)  # every recommended surrogate was considered
     assert "stand in" in text or "inconclusive" in text
+
+
+@pytest.mark.slow
+def test_train_and_compare_notebook_runs_and_concludes(monkeypatch):
+    import re
+
+    text = printed(execute("train_and_compare.ipynb", monkeypatch))
+    conclusions = [line for line in text.splitlines() if line.startswith("Conclusion:")]
+    assert len(conclusions) == 4, conclusions  # airspeed, acceleration, vertical rate, turn rate
+    assert all(re.search(r"\d\.\d{3}", line) for line in conclusions)
+    assert "assumed ground elevation per mission" in text and "training hours" in text

@@ -18,6 +18,9 @@ __all__ = [
 ]
 
 _LOADED: dict[tuple, EncounterModel] = {}
+#: user model files (no registry entry) loaded by path this session, by the name they were given
+#: (the file's stem): later look-ups by that name (reports, plots) find the same file
+_USER_PATHS: dict[str, Path] = {}
 
 
 def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: bool | None = None) -> EncounterModel:
@@ -47,9 +50,14 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     >>> model.labels  # doctest: +SKIP
     ('G', 'A', 'L', 'v', '\\\\dot v', '\\\\dot h', '\\\\dot \\\\psi')
     """
-    from .registry import resolve_model_file
+    from .registry import UnknownModelError, resolve_model_file
 
-    path, entry = resolve_model_file(name_or_path, model_dir=model_dir, download=download)
+    try:
+        path, entry = resolve_model_file(name_or_path, model_dir=model_dir, download=download)
+    except UnknownModelError:
+        if str(name_or_path) not in _USER_PATHS:
+            raise
+        path, entry = _USER_PATHS[str(name_or_path)], None
     path = Path(path).resolve()
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
@@ -57,4 +65,6 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
         contents = read_model_file(path, source=path.name)
         name = entry.name if entry is not None else path.stem
         _LOADED[key] = EncounterModel(name=name, contents=contents, sha256=sha256_of(path), path=path, entry=entry)
+    if entry is None:
+        _USER_PATHS[_LOADED[key].name] = path
     return _LOADED[key]
