@@ -311,7 +311,7 @@ class R6Twin:
                     p.alternate_turn_scale_deg * deg,
                     p.alternate_turn_offset_deg * deg,
                 )
-            turn = max(self.to_edge(own[6], edge, self.direction) + offset + s.gamma(shape, scale), 0.0)
+            turn = min(max(self.to_edge(own[6], edge, self.direction) + offset + s.gamma(shape, scale), 0.0), math.pi)
             self.heading, self.altitude = wrap_pi(own[6] + self.direction * turn), own[2]
         else:
             edge = resolutions[2] if self.direction < 0 else resolutions[3]

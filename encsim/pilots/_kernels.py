@@ -16,8 +16,9 @@ and how far (the distance to the band edge on that side plus a gamma-distributed
 negative offset, the sum never below 0, so the manoeuvre never reverses). The target is
 commanded after an execution delay (min + exponential). While manoeuvring, the pilot looks
 again at update intervals (min + exponential, by alert level): if the band edge on its side has
-moved past its target, it picks a new magnitude on the same side. The alert below the trigger
-level for the hold time ends the manoeuvre (the closed loop resumes the nominal path).
+moved past its target, it picks a new magnitude on the same side. Turns are at most 180 deg. The
+manoeuvre ends ``alert_hold_s`` after the last decision that saw the alert at the trigger level
+(the closed loop then resumes the nominal path).
 
 Random draws: the pilot sub-stream (6) of the encounter, one slot per (10-Hz step, component)
 (`encsim.model_streams`).
@@ -208,7 +209,9 @@ def _target(params, dimension, direction, followed, resolutions, own, stream, se
             shape, scale, offset = params[_TURN_SHAPE], params[_TURN_SCALE], params[_TURN_OFFSET]
         else:
             shape, scale, offset = params[_ALT_TURN_SHAPE], params[_ALT_TURN_SCALE], params[_ALT_TURN_OFFSET]
-        turn = max(turn_to_edge_rad(own[_HEADING], edge, direction) + offset + draw_gamma(stream, shape, scale), 0.0)
+        turn = turn_to_edge_rad(own[_HEADING], edge, direction) + offset + draw_gamma(stream, shape, scale)
+        # never the other way: at least 0, at most half a turn (a larger one reads as a turn the other way)
+        turn = min(max(turn, 0.0), math.pi)
         memory[_M_HEADING] = _wrap_pi(own[_HEADING] + direction * turn)
         memory[_M_ALTITUDE] = own[_UP]
     else:
