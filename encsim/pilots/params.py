@@ -1,9 +1,9 @@
 """Parameters of the R6 UAS pilot model, with its stochastic and deterministic presets.
 
-Values: MIT LL's UAS heuristic operator model, release 6 (as shipped with DEGAS, the
-`mit-ll/degas-pilotmodel` block "HeuristicOperatorModelR6"), designed in Guendel, R. E., Kuffner,
-M. P. and Maki, D. E., "A Model of Unmanned Aircraft Pilot Detect and Avoid Maneuver Decisions",
-MIT Lincoln Laboratory Project Report ATC-434, 2017 (DTIC AD1080987). See docs/sensors_and_pilots.md.
+Values: MIT LL's UAS heuristic operator model, release 6 (the "UAS Pilot Model" shipped for DEGAS
+as `mit-ll/degas-pilotmodel`, block HeuristicOperatorModelR6), whose design is documented in
+MIT LL's report "A Model of Unmanned Aircraft Pilot Detect and Avoid Maneuver Decisions" (DTIC
+AD1080987). See docs/sensors_and_pilots.md.
 """
 
 from __future__ import annotations
