@@ -150,3 +150,28 @@ def test_pilot_validation():
     steps, levels, resolutions, preferred, own = steady_alert(n=3)
     with pytest.raises(ValueError, match="levels: expected"):
         r6_run(steps, levels + 5, resolutions, preferred, own)
+
+
+def test_r6_retargets_when_the_edge_moves_past_its_target():
+    """Deterministic: commanded at 19 s; the edge moves at 25 s; the next look (19 + 6 + 3 s) re-targets."""
+    steps, levels, resolutions, preferred, own = steady_alert(n=40)
+    heading = own[0, 6]
+    resolutions[25:, 1] = heading + math.radians(70.0)
+    commands, _ = r6_run(steps, levels, resolutions, preferred, own, R6_DETERMINISTIC)
+    np.testing.assert_allclose(commands[19:28, 2], heading + math.radians(25 + 30), atol=1e-12)
+    np.testing.assert_allclose(commands[28:, 2], heading + math.radians(70 + 30), atol=1e-12)
+
+
+def test_r6_delays_and_tcas_compliance_match_twin():
+    from tests.model_twins import PILOT, Slot
+
+    delays = r6_delays(20, rng=SEED, step=130)
+    complies = tcas_complies(TcasPilotParams(0.3), np.arange(20) * 7, rng=SEED)
+    for e in range(20):
+        expected = [
+            Slot(SEED, e, PILOT, 130, 1).exponential(5.0),
+            Slot(SEED, e, PILOT, 130, 2).gamma(5.5, 2.0),
+            Slot(SEED, e, PILOT, 130, 3).exponential(3.0),
+        ]
+        np.testing.assert_allclose(delays[e], expected, rtol=1e-13)
+        assert complies[e] == (Slot(SEED, e, PILOT, 7 * e, 9).uniform() >= 0.3)

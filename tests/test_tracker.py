@@ -136,3 +136,22 @@ def test_track_validation():
         track([0.0, 1.0], np.full((2, 6), np.nan), np.ones((2, 6), bool), np.zeros((2, 6, 6)))
     with pytest.raises(ValueError, match="TrackerParams.initial_velocity_sd_fps=0"):
         TrackerParams(initial_velocity_sd_fps=0)
+
+
+def test_polar_covariance_matches_twin():
+    from encsim.sensors._tracker import polar_position_covariance
+
+    rng = np.random.default_rng(14)
+    for _ in range(20):
+        r, b, el = rng.uniform(100, 1e5), rng.uniform(-4, 4), rng.uniform(-1, 1)
+        var = rng.uniform(0.1, 10.0, 3) * [100.0, 1e-4, 1e-4]
+        R = np.zeros((6, 6))
+        polar_position_covariance(r, b, el, *var, R)
+        J = np.array(
+            [
+                [math.cos(el) * math.cos(b), -r * math.cos(el) * math.sin(b), -r * math.sin(el) * math.cos(b)],
+                [math.cos(el) * math.sin(b), r * math.cos(el) * math.cos(b), -r * math.sin(el) * math.sin(b)],
+                [math.sin(el), 0.0, r * math.cos(el)],
+            ]
+        )
+        np.testing.assert_allclose(R[:3, :3], J @ np.diag(var) @ J.T, rtol=1e-12, atol=1e-9)
