@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from model_twins import Slot
 from numba import njit
 
 from encsim.model_streams import (
@@ -18,7 +19,6 @@ from encsim.model_streams import (
     slot_attempt,
     slot_init,
 )
-from tests.model_twins import Slot
 
 Z = 4.5
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from model_twins import R6Twin
 
 from encsim.pilots import (
     R6_DETERMINISTIC,
@@ -20,7 +21,6 @@ from encsim.pilots import (
     r6_run,
     tcas_complies,
 )
-from tests.model_twins import R6Twin
 
 Z = 4.5
 SEED = 424242
@@ -163,7 +163,7 @@ def test_r6_retargets_when_the_edge_moves_past_its_target():
 
 
 def test_r6_delays_and_tcas_compliance_match_twin():
-    from tests.model_twins import PILOT, Slot
+    from model_twins import PILOT, Slot
 
     delays = r6_delays(20, rng=SEED, step=130)
     complies = tcas_complies(TcasPilotParams(0.3), np.arange(20) * 7, rng=SEED)

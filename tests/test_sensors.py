@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from model_twins import active_twin, adsb_twin, altimetry_twin, navigation_twin, radar_twin
 
 from encsim.sensors import (
     ACTIVE_MODE_C,
@@ -29,7 +30,6 @@ from encsim.sensors import (
     navigation_estimates,
     radar_measurements,
 )
-from tests.model_twins import active_twin, adsb_twin, altimetry_twin, navigation_twin, radar_twin
 
 Z = 4.5
 FT_PER_NM = 1852.0 / 0.3048
@@ -231,7 +231,7 @@ def clipped_normal_sd(c):
 
 
 def radar_truth(own, intruder):
-    from tests.model_twins import polar
+    from model_twins import polar
 
     return polar(own, intruder)
 

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from model_twins import cv_matrices, track_twin
 
 from encsim.sensors import (
     ADSB_DO365,
@@ -22,7 +23,6 @@ from encsim.sensors import (
     sum_uncertainty,
     track,
 )
-from tests.model_twins import cv_matrices, track_twin
 
 Z = 4.5
 
