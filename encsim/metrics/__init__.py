@@ -14,18 +14,22 @@ from .detection import (
     separation_series,
 )
 from .estimators import (
+    MIN_EVENTS,
     EstimatorWarning,
     ProbabilityEstimate,
     RatioEstimate,
+    clopper_pearson,
     kish_effective_size,
     risk_ratio,
     risk_ratio_with_cautions,
     weighted_probability,
+    zero_event_upper_bound,
 )
 from .summary import SummaryRow, closed_loop_summary
 
 __all__ = [
     "DO365_DWC",
+    "MIN_EVENTS",
     "NMAC",
     "NONCOOP_DWC",
     "WELL_CLEAR_PRESETS",
@@ -35,6 +39,7 @@ __all__ = [
     "RatioEstimate",
     "SummaryRow",
     "WellClearVolume",
+    "clopper_pearson",
     "closed_loop_summary",
     "detect_cylinder",
     "detect_well_clear",
@@ -45,4 +50,5 @@ __all__ = [
     "separation_metrics",
     "separation_series",
     "weighted_probability",
+    "zero_event_upper_bound",
 ]
