@@ -31,6 +31,7 @@ from . import _kernels
 _step = _step_kernel.py_func
 _state = _kernels._state.py_func
 _lowc = _kernels._lowc.py_func
+_slowc = _kernels._slowc.py_func
 _wrap = _kernels._wrap.py_func
 _observe = _kernels._observe  # the same draws: njit functions are callable from Python
 
@@ -92,6 +93,10 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
         best, vmd, nmac, lowc, t_lowc = math.inf, 0.0, False, False, math.nan
         alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, math.nan, 0.0, 0.0, math.nan, 0.0
         faulty = False
+        slowc = 0.0
+        levels = _kernels.N_ALERT_LEVELS
+        first_at_level, episode_start, shortest = [math.nan] * levels, [math.nan] * levels, [math.nan] * levels
+        level_changes, previous_level = 0, 0.0
         for i in range(n_steps + 1):
             t = i * dt
             _state(own, speed, north, east, up, heading, pitch)
@@ -103,6 +108,7 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
             nmac |= horizontal < cylinder[0] and abs(vertical) < cylinder[1]
             if not lowc and _lowc(own, other, wc):
                 lowc, t_lowc = True, t
+            slowc = max(slowc, _slowc(own, other, wc))
             if mitigated:
                 deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
                 if i % stride == 0:
@@ -112,6 +118,17 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
+                    for k in range(levels):  # per level k + 1: first time at or above it, its episodes
+                        if advisory[LEVEL] >= k + 1:
+                            first_at_level[k] = t if math.isnan(first_at_level[k]) else first_at_level[k]
+                            episode_start[k] = t if math.isnan(episode_start[k]) else episode_start[k]
+                        elif not math.isnan(episode_start[k]):
+                            shortest[k] = min(
+                                t - episode_start[k], math.inf if math.isnan(shortest[k]) else shortest[k]
+                            )
+                            episode_start[k] = math.nan
+                    level_changes += advisory[LEVEL] != previous_level
+                    previous_level = advisory[LEVEL]
                     reference = pending if has_pending else active
                     changed = (
                         advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
@@ -156,4 +173,6 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
         out[base : base + 5] = (math.nan if faulty else best, vmd, float(nmac), float(lowc), t_lowc)
         if mitigated:
             out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
+            out[16:23] = (*first_at_level, level_changes, *shortest)
+        out[23 + mitigated] = slowc
     return out
