@@ -78,10 +78,19 @@ OUTCOME_COLUMNS = (
     # severity of loss of well clear (0-100), the maximum over the run (`_slowc`)
     "nominal_max_slowc",
     "mitigated_max_slowc",
+    # the same alerting outputs open loop: the logic called on the nominal run, the pilot not
+    # responding (DO-365 scores alerting against the unmitigated encounter)
+    "open_loop_t_first_alert_l1_s",
+    "open_loop_t_first_alert_l2_s",
+    "open_loop_t_first_alert_l3_s",
+    "open_loop_alert_level_changes",
+    "open_loop_min_alert_episode_l1_s",
+    "open_loop_min_alert_episode_l2_s",
+    "open_loop_min_alert_episode_l3_s",
 )
 _N_OUT = len(OUTCOME_COLUMNS)
 #: first column of the per-level alerting outputs, and of the SLoWC pair
-_ALERTING, _SLOWC = 16, 23
+_ALERTING, _SLOWC, _OPEN_LOOP_ALERTING = 16, 23, 25
 #: alert levels scored per level (DO-365: preventive, corrective, warning)
 N_ALERT_LEVELS = 3
 # pilot parameters
@@ -476,6 +485,14 @@ def _run_ownship(
                     hdot_pilot = speed * math.sin(pitch)
         else:
             nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
+            if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
+                _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
+                call_logic(logic, t, own, seen, memory, logic_params, advisory)
+                level = advisory[LEVEL]
+                _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
+                if level != previous_level:
+                    level_changes += 1
+                previous_level = level
         if i == n_steps:
             break
         while row < last and ownship.steps[row + 1] <= i:
@@ -511,6 +528,11 @@ def _run_ownship(
             out[a, _ALERTING + k] = first_at_level[k]
             out[a, _ALERTING + 4 + k] = shortest_episode[k]
         out[a, _ALERTING + 3] = level_changes
+    else:
+        for k in range(N_ALERT_LEVELS):
+            out[a, _OPEN_LOOP_ALERTING + k] = first_at_level[k]
+            out[a, _OPEN_LOOP_ALERTING + 4 + k] = shortest_episode[k]
+        out[a, _OPEN_LOOP_ALERTING + 3] = level_changes
     out[a, _SLOWC + (1 if mitigated else 0)] = slowc
 
 

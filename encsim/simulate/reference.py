@@ -63,6 +63,18 @@ def _intruder_states(init, steps, cmd, limits, n_steps, dt):
     return states
 
 
+def _score(t, level, first_at_level, episode_start, shortest, level_changes, previous_level):
+    """Per level k + 1 at a decision: first time at or above it, its completed episodes; level changes."""
+    for k in range(len(first_at_level)):
+        if level >= k + 1:
+            first_at_level[k] = t if math.isnan(first_at_level[k]) else first_at_level[k]
+            episode_start[k] = t if math.isnan(episode_start[k]) else episode_start[k]
+        elif not math.isnan(episode_start[k]):
+            shortest[k] = min(t - episode_start[k], math.inf if math.isnan(shortest[k]) else shortest[k])
+            episode_start[k] = math.nan
+    return level_changes + (level != previous_level), level
+
+
 def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -> np.ndarray:
     """Encounter ``a``, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
@@ -118,17 +130,9 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
-                    for k in range(levels):  # per level k + 1: first time at or above it, its episodes
-                        if advisory[LEVEL] >= k + 1:
-                            first_at_level[k] = t if math.isnan(first_at_level[k]) else first_at_level[k]
-                            episode_start[k] = t if math.isnan(episode_start[k]) else episode_start[k]
-                        elif not math.isnan(episode_start[k]):
-                            shortest[k] = min(
-                                t - episode_start[k], math.inf if math.isnan(shortest[k]) else shortest[k]
-                            )
-                            episode_start[k] = math.nan
-                    level_changes += advisory[LEVEL] != previous_level
-                    previous_level = advisory[LEVEL]
+                    level_changes, previous_level = _score(
+                        t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
+                    )
                     reference = pending if has_pending else active
                     changed = (
                         advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
@@ -155,6 +159,12 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                         hdot_pilot = speed * math.sin(pitch)
             else:
                 nominal_path[i] = (north, east, up)
+                if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
+                    _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
+                    logic(t, own, seen, memory, params, advisory)
+                    level_changes, previous_level = _score(
+                        t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
+                    )
             if i == n_steps:
                 break
             r = _row(own_steps, 0, own_steps.shape[0], i)
@@ -174,5 +184,7 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
         if mitigated:
             out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
             out[16:23] = (*first_at_level, level_changes, *shortest)
+        else:
+            out[25:32] = (*first_at_level, level_changes, *shortest)
         out[23 + mitigated] = slowc
     return out
