@@ -76,13 +76,16 @@ def _alert_timeline(outcomes: pd.DataFrame) -> str:
 def write_run_report(results_path, output=None) -> Path:
     """HTML report of a results file from ``encsim run --logic``; returns its path."""
     from ..metrics import closed_loop_summary
+    from ..simulate import alerting_times
+    from .scenario import intruder_layer_edges_ft
 
     results_path = Path(results_path)
     stored = read_encounter_file(results_path)
     if "outcomes" not in stored:
         raise ValueError(f"{results_path} has no closed-loop outcomes: run the scenario with --logic")
     outcomes, attrs = stored["outcomes"], stored["attrs"]
-    metrics = parse_scenario(str(attrs["scenario_text"]), check_models=False).metrics
+    scenario = parse_scenario(str(attrs["scenario_text"]), check_models=False)
+    metrics = scenario.metrics
     nmac_cylinder = (metrics.nmac_radius_ft, metrics.nmac_half_height_ft)
     rows = [
         (
@@ -91,7 +94,12 @@ def write_run_report(results_path, output=None) -> Path:
             row.interval_text(),
             row.detail + "".join(f"; note: {note}" for note in row.notes),
         )
-        for row in closed_loop_summary(outcomes)
+        for row in closed_loop_summary(
+            outcomes,
+            alerting_times=alerting_times(stored.get("closed_loop")),
+            metadata=stored["metadata"],
+            layer_edges_ft=intruder_layer_edges_ft(scenario),
+        )
     ]
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim run report</title>

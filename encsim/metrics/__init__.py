@@ -16,12 +16,14 @@ from .detection import (
 from .estimators import (
     MIN_EVENTS,
     EstimatorWarning,
+    MeanEstimate,
     ProbabilityEstimate,
     RatioEstimate,
     clopper_pearson,
     kish_effective_size,
     risk_ratio,
     risk_ratio_with_cautions,
+    weighted_mean,
     weighted_probability,
     zero_event_upper_bound,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "WELL_CLEAR_PRESETS",
     "Cylinder",
     "EstimatorWarning",
+    "MeanEstimate",
     "ProbabilityEstimate",
     "RatioEstimate",
     "SummaryRow",
@@ -49,6 +52,7 @@ __all__ = [
     "risk_ratio_with_cautions",
     "separation_metrics",
     "separation_series",
+    "weighted_mean",
     "weighted_probability",
     "zero_event_upper_bound",
 ]

@@ -268,6 +268,42 @@ def weighted_probability(
     return ProbabilityEstimate(p, sd, low, high, confidence, method, x.size, n_eff, int(x.sum()), tuple(notes))
 
 
+@dataclass(frozen=True)
+class MeanEstimate:
+    """Weighted mean of a per-encounter quantity with its analytic sd and bootstrap interval."""
+
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    n: int
+    n_eff: float
+
+
+def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0) -> MeanEstimate:
+    """Weighted mean sum(w x) / sum(w), sd sqrt(sum((w (x - mean))^2)) / sum(w), bias-corrected bootstrap.
+
+    Examples
+    --------
+    >>> weighted_mean([0.0, 2.0, 4.0], [1.0, 1.0, 2.0]).mean
+    2.5
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if x.shape != w.shape or x.size == 0:
+        raise ValueError(f"weighted_mean: {x.size} values and {w.size} weights (need as many, at least one)")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(w))) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weighted_mean: values must be finite, weights finite, non-negative and not all zero")
+    _check_method("bc", confidence, n_boot)
+    total = w.sum()
+    mean = float(np.sum(w * x) / total)
+    sd = float(np.sqrt(np.sum((w * (x - mean)) ** 2)) / total)
+    numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
+    low, high = _interval(mean, numerator / denominator, confidence, "bc", None)
+    return MeanEstimate(mean, sd, low, high, confidence, x.size, kish_effective_size(w))
+
+
 def risk_ratio(
     x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc"
 ) -> RatioEstimate:
