@@ -143,13 +143,13 @@ def test_geometry_classes_and_layers_by_their_cut_offs():
     ]
     edges = [50, 500, 1200, 3000, 5000]
     assert intruder_layer([10, 50, 499, 500, 4999, 5000, 6000], edges).tolist() == [
-        "below",
+        "below 50 ft",
         "50-500 ft",
         "50-500 ft",
         "500-1200 ft",
         "3000-5000 ft",
         "3000-5000 ft",
-        "above",
+        "above 5000 ft",
     ]
 
 

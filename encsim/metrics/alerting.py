@@ -98,12 +98,13 @@ def geometry_class(relative_heading_rad) -> np.ndarray:
 
 
 def intruder_layer(alt_ft, edges_ft) -> np.ndarray:
-    """Label 'lo-hi ft' of the layer holding each altitude (ft AGL); outside the table: 'below'/'above'."""
+    """Label 'lo-hi ft' of the layer holding each altitude (ft AGL); outside the table 'below lo ft' / 'above hi ft'."""
     edges = np.asarray(edges_ft, dtype=float)
     alt = np.asarray(alt_ft, dtype=float)
     index = np.searchsorted(edges, alt, side="right") - 1
-    labels = np.array([f"{edges[k]:g}-{edges[k + 1]:g} ft" for k in range(edges.size - 1)] + ["above"], dtype=object)
-    out = np.where(index < 0, "below", labels[np.clip(index, 0, edges.size - 1)])  # 'below' sorts first
+    labels = [f"{edges[k]:g}-{edges[k + 1]:g} ft" for k in range(edges.size - 1)] + [f"above {edges[-1]:g} ft"]
+    labels = np.array(labels, dtype=object)
+    out = np.where(index < 0, f"below {edges[0]:g} ft", labels[np.clip(index, 0, edges.size - 1)])
     return np.where(alt == edges[-1], labels[edges.size - 2], out)  # the top edge belongs to the top layer
 
 

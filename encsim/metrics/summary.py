@@ -284,9 +284,11 @@ def _slowc_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
 
 def _class_order(label: str):
     """Geometry classes head-on, crossing, overtaking; layers from the lowest ('below' first, 'above' last)."""
-    order = {"head-on": -3, "crossing": -2, "overtaking": -1, "below": -math.inf, "above": math.inf}
+    order = {"head-on": -3, "crossing": -2, "overtaking": -1}
     if label in order:
         return order[label]
+    if label.startswith(("below", "above")):
+        return -math.inf if label.startswith("below") else math.inf
     return float(label.split("-", 1)[0])
 
 
