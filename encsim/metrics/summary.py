@@ -67,6 +67,8 @@ def _starts_inside(outcomes: pd.DataFrame) -> np.ndarray:
 
 def _inside_caution(outcomes: pd.DataFrame, w: np.ndarray) -> list[str]:
     """Why LoWC is (nearly) always 1: encounters starting inside the volume, with the measured shares."""
+    if not {"nominal_t_lowc_s", "nominal_hmd_ft", "nominal_vmd_ft"} <= set(outcomes.columns):
+        return []
     inside = _starts_inside(outcomes)
     share = float(np.sum(w * inside) / w.sum())
     p_lowc = float(np.sum(w * outcomes["nominal_lowc"].to_numpy(bool)) / w.sum())
@@ -95,10 +97,11 @@ def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[Summar
         ("P(NMAC) mitigated", outcomes["mitigated_nmac"]),
         ("P(LoWC) nominal", outcomes["nominal_lowc"]),
         ("P(LoWC) mitigated", outcomes["mitigated_lowc"]),
-        ("starts inside WC", _starts_inside(outcomes)),
+        ("starts inside WC", _starts_inside(outcomes) if "nominal_t_lowc_s" in outcomes.columns else None),
         ("alert rate", outcomes["alerted"]),
         ("nuisance alert rate", nuisance),
     ]
+    columns = [(name, column) for name, column in columns if column is not None]
     details = {
         "nuisance alert rate": "alert without nominal LoWC",
         "starts inside WC": "nominal LoWC at t = 0: no alert can come before it",
