@@ -12,10 +12,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from numba import njit
+from scripted_logic import scripted
 
 from encsim.avoidance.daa import alerting_times_s, daa_params
-from encsim.avoidance.interface import LEVEL
 from encsim.commands import CommandSchedule
 from encsim.dynamics import initial_states_from_sample
 from encsim.metrics import closed_loop_summary, weighted_probability
@@ -171,20 +170,6 @@ def test_slowc_of_hand_computed_states():
     assert _slowc.py_func(own, intruder, wc) == pytest.approx(100 * (1 - 8000.0 / s), rel=1e-12)
 
 
-@njit
-def scripted_logic(t_s, own, intruder, memory, params, advisory):
-    """Levels by the clock, no guidance: 1 on [10, 12), 2 on [20, 25), 3 on [25, 28), 2 on [28, 30)."""
-    level = 0.0
-    if 10.0 <= t_s < 12.0:
-        level = 1.0
-    elif 20.0 <= t_s < 25.0 or 28.0 <= t_s < 30.0:
-        level = 2.0
-    elif 25.0 <= t_s < 28.0:
-        level = 3.0
-    advisory[:] = 0.0
-    advisory[LEVEL] = level
-
-
 def _straight_pair(n, separation_ft, vertical_ft):
     """n encounters: ownship north at 120 kt, intruder head-on at 120 kt, 8 NM apart, offset sideways."""
     speed = np.full(n, 120 * FPS_PER_KT)
@@ -204,7 +189,9 @@ def _straight_pair(n, separation_ft, vertical_ft):
 
 def test_alerting_columns_of_a_scripted_level_sequence_closed_and_open_loop():
     own, own_schedule, intruder, int_schedule = _straight_pair(1, 20000.0, 0.0)
-    out = simulate_states(own, own_schedule, intruder, int_schedule, 60.0, (scripted_logic, np.zeros(1))).iloc[0]
+    # levels by the clock, no guidance: 1 on [10, 12), 2 on [20, 25), 3 on [25, 28), 2 on [28, 30)
+    logic = scripted(0.0, (10.0, 12.0, 1.0), (20.0, 25.0, 2.0), (25.0, 28.0, 3.0), (28.0, 30.0, 2.0))
+    out = simulate_states(own, own_schedule, intruder, int_schedule, 60.0, logic).iloc[0]
     for prefix in ("", "open_loop_"):  # no guidance: closed and open loop see the same levels
         assert [out[f"{prefix}t_first_alert_l{k}_s"] for k in (1, 2, 3)] == pytest.approx([10.0, 20.0, 25.0])
         # episodes: level >= 1 on [10, 12) and [20, 30); >= 2 on [20, 30); >= 3 on [25, 28)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
-from numba import njit
+from scripted_logic import scripted
 
-from encsim.avoidance.interface import CHANGE_COUNTER, LEVEL, TARGET_VERTICAL_RATE, VERTICAL_MODE
 from encsim.encounters import generate_encounters
 from encsim.io.scenario import load_scenario
 from encsim.metrics import closed_loop_summary
@@ -23,14 +22,9 @@ from encsim.simulate import alerting_times, simulate
 N_ENCOUNTERS = 800
 
 
-@njit
-def blind_climb(t_s, own, intruder, memory, params, advisory):
-    """Alert (warning) and climb at 1,500 ft/min from the first decision of every encounter, whatever it sees."""
-    advisory[:] = 0.0
-    advisory[LEVEL] = 3.0
-    advisory[VERTICAL_MODE] = 1.0
-    advisory[TARGET_VERTICAL_RATE] = 1500.0 / 60.0
-    advisory[CHANGE_COUNTER] = 1.0
+#: the blind plug-in (an @njit logic, tests/scripted_logic.py): a warning and a climb at 1,500 ft/min
+#: from the first decision of every encounter to its end, whatever it sees
+BLIND_CLIMB = scripted(1500.0 / 60.0, (0.0, 1e9, 3.0))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +43,7 @@ def _summary(encounters, logic) -> dict:
 def summaries(encounters):
     return {
         "daa": _summary(encounters, "daa"),
-        "blind": _summary(encounters, (blind_climb, np.zeros(1))),
+        "blind": _summary(encounters, BLIND_CLIMB),
         "unequipped": _summary(encounters, "unequipped"),
     }
 
