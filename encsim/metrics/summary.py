@@ -169,8 +169,8 @@ def encounters_needed(n: int, ratio: float, ci_low: float, ci_high: float, targe
 
     Examples
     --------
-    >>> encounters_needed(10_000, 0.5, 0.4, 0.65, 0.1)
-    90000.0
+    >>> round(encounters_needed(10_000, 0.5, 0.4, 0.65, 0.1))
+    90000
     """
     half_width = max(ratio - ci_low, ci_high - ratio)
     if not (ratio > 0 and np.isfinite(half_width)):
