@@ -1,5 +1,6 @@
-"""Encounter metrics: separations, NMAC, well clear, detection, and weighted estimators."""
+"""Encounter metrics: separations, NMAC, well clear, detection, weighted estimators, DO-365 alerting."""
 
+from .alerting import alert_classes, geometry_class, intruder_layer, weighted_quantiles
 from .detection import (
     DO365_DWC,
     NMAC,
@@ -42,10 +43,13 @@ __all__ = [
     "RatioEstimate",
     "SummaryRow",
     "WellClearVolume",
+    "alert_classes",
     "clopper_pearson",
     "closed_loop_summary",
     "detect_cylinder",
     "detect_well_clear",
+    "geometry_class",
+    "intruder_layer",
     "kish_effective_size",
     "loss_of_well_clear",
     "risk_ratio",
@@ -54,5 +58,6 @@ __all__ = [
     "separation_series",
     "weighted_mean",
     "weighted_probability",
+    "weighted_quantiles",
     "zero_event_upper_bound",
 ]
