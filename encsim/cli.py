@@ -438,7 +438,8 @@ def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectori
                         outcomes = simulate(chunk, logic)
                     bar.set_postfix_str("")
                     writer.append_outcomes(outcomes, logic)
-                    frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy()))
+                    classes = chunk.metadata[["int_heading_tcpa_rad", "int_alt_tcpa_ft"]]  # summary by class
+                    frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy(), **classes))
                 else:
                     frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
     return scenario, pd.concat(frames, ignore_index=True), writer
@@ -478,11 +479,20 @@ def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> 
     _summary(scenario, metadata, writer, output, estimates=True)
 
 
-def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
+def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, provenance=None) -> None:
+    """Print the summary table; with metadata, the scenario and the logic's provenance, all its rows."""
+    from .io.scenario import intruder_layer_edges_ft
     from .metrics import closed_loop_summary
+    from .simulate import alerting_times
 
+    rows = closed_loop_summary(
+        outcomes,
+        alerting_times=alerting_times(provenance),
+        metadata=metadata,
+        layer_edges_ft=None if scenario is None else intruder_layer_edges_ft(scenario),
+    )
     click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
-    for row in closed_loop_summary(outcomes):
+    for row in rows:
         estimate = "refused" if row.estimate is None else f"{row.estimate:.4g}"
         click.echo(f"{row.name:22s} {estimate:>10s} {row.interval_text():>22s}  {row.detail}")
         for note in row.notes:  # estimator cautions, under their row rather than as Python warnings
@@ -545,7 +555,9 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
         return
     _summary(scenario, table, writer, output, estimates=False)
     click.echo(f"logic: {logic}")
-    _closed_loop_summary(table)
+    from .simulate import closed_loop_provenance
+
+    _closed_loop_summary(table, table, scenario, closed_loop_provenance(chosen))
 
 
 def _note_first_compilation(logic) -> None:
@@ -621,7 +633,7 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
     click.echo(_rejections_text(stored["attrs"]["rejections"]))
     if "outcomes" in stored:
         click.echo(f"logic: {logic}")
-        _closed_loop_summary(stored["outcomes"])
+        _closed_loop_summary(stored["outcomes"], stored["metadata"], scenario, stored.get("closed_loop"))
     else:
         _nominal_estimates(stored["metadata"])
 

@@ -10,7 +10,9 @@ import scipy.io as sio
 from conftest import PROJECT_ROOT
 
 from encsim.metrics import (
+    MIN_EVENTS,
     EstimatorWarning,
+    clopper_pearson,
     kish_effective_size,
     risk_ratio,
     risk_ratio_with_cautions,
@@ -158,6 +160,13 @@ def test_induced_and_resolved_parts_have_bootstrap_intervals(event):
         point = getattr(r, name)
         assert low <= point <= high, name
         expected_low, expected_high = np.quantile(parts[name], [0.025, 0.975])
+        part_events = int(np.sum((x_mit > x_nom) if name == "induced" else (x_nom > x_mit)))
+        if part_events < MIN_EVENTS:  # thin evidence: Clopper-Pearson on N_eff over P_nom, when wider
+            n_eff = kish_effective_size(w)
+            cp_low, cp_high = clopper_pearson(point * r.p_nominal * n_eff, n_eff)
+            assert cp_high - cp_low > (expected_high - expected_low) * r.p_nominal, "CP is the wider one here"
+            assert (low, high) == pytest.approx((cp_low / r.p_nominal, cp_high / r.p_nominal), rel=1e-12), name
+            continue
         # two bootstraps of 2000 resamples: the 2.5 % / 97.5 % quantiles agree to a tenth of the width
         width = expected_high - expected_low
         assert abs(low - expected_low) < 0.1 * width and abs(high - expected_high) < 0.1 * width, (
@@ -217,3 +226,47 @@ def test_closed_loop_summary_rows_are_the_estimators_own_figures():
     one_event = outcomes.assign(nominal_nmac=np.arange(w.size) == 3, mitigated_nmac=False)
     row = {row.name: row for row in closed_loop_summary(one_event)}["risk ratio (NMAC)"]
     assert any("only 1 nominal event" in note and f"{w.size * 10} encounters" in note for note in row.notes)
+
+
+def test_no_event_gives_the_one_sided_upper_bound_on_n_eff_not_a_zero_width_interval():
+    w = np.array([1.0, 2.0, 1.0, 4.0] * 25)
+    n_eff = w.sum() ** 2 / np.sum(w**2)  # written out: (sum w)^2 / sum w^2
+    e = weighted_probability(np.zeros(w.size), w, n_boot=200)
+    assert e.probability == 0 and e.ci_low == 0
+    assert e.ci_high == pytest.approx(1 - 0.05 ** (1 / n_eff), rel=1e-12)
+    assert e.ci_high > 0 and any("no event" in note for note in e.notes)
+    # every encounter an event: the mirror image
+    e = weighted_probability(np.ones(w.size), w, n_boot=200)
+    assert e.ci_high == 1 and e.ci_low == pytest.approx(0.05 ** (1 / n_eff), rel=1e-12)
+
+
+def test_few_events_use_clopper_pearson_on_n_eff_when_wider_than_the_bootstrap():
+    from scipy.stats import beta
+
+    w = np.ones(200)
+    x = np.zeros(200)
+    x[[3, 50, 120]] = 1  # 3 events in 200 equal weights: the bootstrap and CP differ, CP is wider
+    e = weighted_probability(x, w, n_boot=500)
+    # the exact binomial interval from the beta quantiles, written out
+    assert e.ci_low == pytest.approx(beta.ppf(0.025, 3, 198), rel=1e-9)
+    assert e.ci_high == pytest.approx(beta.ppf(0.975, 4, 197), rel=1e-9)
+    assert any("Clopper-Pearson" in note for note in e.notes)
+    many = np.zeros(200)
+    many[::10] = 1  # 20 events: the bootstrap's interval stands, no caution
+    assert weighted_probability(many, w, n_boot=500).notes == ()
+
+
+def test_a_ratio_without_mitigated_event_is_bounded_by_p_mit_bound_over_p_nom():
+    w = np.ones(400)
+    nominal = np.zeros(400)
+    nominal[:40] = 1  # P_nom = 0.1, 40 events: plenty
+    r, cautions = risk_ratio_with_cautions(nominal, np.zeros(400), w, n_boot=300)
+    assert r.ratio == 0 and r.ci_low == 0
+    assert r.ci_high == pytest.approx((1 - 0.05 ** (1 / 400)) / 0.1, rel=1e-12)
+    assert any("no event" in caution for caution in cautions)
+    # a few mitigated events: Clopper-Pearson of P_mit on N_eff, over P_nom held fixed
+    mitigated = np.zeros(400)
+    mitigated[[0, 100]] = 1
+    r, _ = risk_ratio_with_cautions(nominal, mitigated, w, n_boot=300)
+    low, high = clopper_pearson(2, 400)
+    assert (r.ci_low, r.ci_high) == pytest.approx((low / 0.1, high / 0.1), rel=1e-12)

@@ -155,6 +155,24 @@ def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarr
     return np.array(values, dtype=np.float64)
 
 
+def alerting_times_s(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alerting times AT_k and early alerting times EAT_k (s) of levels 1-3 of a `daa_params` array.
+
+    DO-365B Phase I (``do365``, ``daidalus``): AT = 55, 55, 25 s and EAT = 75, 75, 55 s.
+
+    Examples
+    --------
+    >>> at, eat = alerting_times_s(daa_params())
+    >>> at.tolist(), eat.tolist()
+    ([55.0, 55.0, 25.0], [75.0, 75.0, 55.0])
+    """
+    params = np.asarray(params, dtype=np.float64)
+    if params.shape != (N_PARAMS,):
+        raise ValueError(f"expected a DAA parameter array of {N_PARAMS} values, got shape {params.shape}")
+    levels = params[:_GUIDANCE].reshape(_N_LEVELS, _LEVEL_FIELDS)
+    return levels[:, 4].copy(), levels[:, 5].copy()
+
+
 def recovery_volumes(params: np.ndarray) -> np.ndarray:
     """The recovery cylinders (D ft, H ft) tried in turn, largest first, ending with the NMAC cylinder.
 
@@ -419,8 +437,7 @@ def _rate_conflict(own, intruder, rate, params):
 
 @njit(cache=True)
 def _vertical_guidance(own, intruder, params, memory):
-    """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else
-    recovery."""
+    """Target vertical rate: the closest conflict-free one (band persistence on the preferred side), else recovery."""
     current = own[V_UP]
     base = 1 * _LEVEL_FIELDS
     if _inside_now(

@@ -76,13 +76,16 @@ def _alert_timeline(outcomes: pd.DataFrame) -> str:
 def write_run_report(results_path, output=None) -> Path:
     """HTML report of a results file from ``encsim run --logic``; returns its path."""
     from ..metrics import closed_loop_summary
+    from ..simulate import alerting_times
+    from .scenario import intruder_layer_edges_ft
 
     results_path = Path(results_path)
     stored = read_encounter_file(results_path)
     if "outcomes" not in stored:
         raise ValueError(f"{results_path} has no closed-loop outcomes: run the scenario with --logic")
     outcomes, attrs = stored["outcomes"], stored["attrs"]
-    metrics = parse_scenario(str(attrs["scenario_text"]), check_models=False).metrics
+    scenario = parse_scenario(str(attrs["scenario_text"]), check_models=False)
+    metrics = scenario.metrics
     nmac_cylinder = (metrics.nmac_radius_ft, metrics.nmac_half_height_ft)
     rows = [
         (
@@ -91,19 +94,27 @@ def write_run_report(results_path, output=None) -> Path:
             row.interval_text(),
             row.detail + "".join(f"; note: {note}" for note in row.notes),
         )
-        for row in closed_loop_summary(outcomes)
+        for row in closed_loop_summary(
+            outcomes,
+            alerting_times=alerting_times(stored.get("closed_loop")),
+            metadata=stored["metadata"],
+            layer_edges_ft=intruder_layer_edges_ft(scenario),
+        )
     ]
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim run report</title>
-<style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px}}
+<style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px}}
 pre{{background:#f6f6f6;padding:8px;font-size:12px}}</style></head><body>
 <h1>Run report: {html.escape(str(attrs.get("scenario_name", "")))}</h1>
-<p>{len(outcomes)} encounters, logic <b>{html.escape(stored.get("logic", ""))}</b>; acceptance rate {float(attrs["acceptance_rate"]):.4f};
-seed {attrs["seed"]}; written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsim {__version__}.</p>
+<p>{len(outcomes)} encounters, logic <b>{html.escape(stored.get("logic", ""))}</b>;
+acceptance rate {float(attrs["acceptance_rate"]):.4f}; seed {attrs["seed"]};
+written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsim {__version__}.</p>
 <table><tr><th>metric</th><th>estimate</th><th>95 % CI</th><th>detail</th></tr>{table}</table>
 <h2>Closest approach, nominal and mitigated</h2>{_scatter(outcomes, *nmac_cylinder)}
 <h2>Alert timing</h2>{_alert_timeline(outcomes)}
-<h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))} ({html.escape(str(attrs["ownship_model_sha256"]))}),
+<h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))}
+({html.escape(str(attrs["ownship_model_sha256"]))}),
 intruder {html.escape(str(attrs["intruder_model"]))} ({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
 {html.escape(str(attrs["rejections"]))}; written {html.escape(str(attrs.get("created_utc", "?")))} by
 <code>{html.escape(str(attrs.get("command", "?")))}</code>.</p>

@@ -195,6 +195,17 @@ class Scenario(_Strict):
     cluster: ClusterSpec | None = None
 
 
+def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
+    """The intruder's altitude-layer edges (ft AGL): the scenario's table, else the registry's."""
+    edges = scenario.intruder.layer_edges()
+    if edges is not None:
+        return edges
+    from ..bayes.registry import load_registry
+
+    entry = load_registry().get(scenario.intruder.model)
+    return None if entry is None or not entry.layer_edges_ft else list(entry.layer_edges_ft)
+
+
 def _format_errors(error: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid scenario"]
     for item in error.errors():

@@ -1,5 +1,6 @@
-"""Encounter metrics: separations, NMAC, well clear, detection, and weighted estimators."""
+"""Encounter metrics: separations, NMAC, well clear, detection, weighted estimators, DO-365 alerting."""
 
+from .alerting import alert_classes, geometry_class, intruder_layer, weighted_quantiles
 from .detection import (
     DO365_DWC,
     NMAC,
@@ -14,35 +15,49 @@ from .detection import (
     separation_series,
 )
 from .estimators import (
+    MIN_EVENTS,
     EstimatorWarning,
+    MeanEstimate,
     ProbabilityEstimate,
     RatioEstimate,
+    clopper_pearson,
     kish_effective_size,
     risk_ratio,
     risk_ratio_with_cautions,
+    weighted_mean,
     weighted_probability,
+    zero_event_upper_bound,
 )
 from .summary import SummaryRow, closed_loop_summary
 
 __all__ = [
     "DO365_DWC",
+    "MIN_EVENTS",
     "NMAC",
     "NONCOOP_DWC",
     "WELL_CLEAR_PRESETS",
     "Cylinder",
     "EstimatorWarning",
+    "MeanEstimate",
     "ProbabilityEstimate",
     "RatioEstimate",
     "SummaryRow",
     "WellClearVolume",
+    "alert_classes",
+    "clopper_pearson",
     "closed_loop_summary",
     "detect_cylinder",
     "detect_well_clear",
+    "geometry_class",
+    "intruder_layer",
     "kish_effective_size",
     "loss_of_well_clear",
     "risk_ratio",
     "risk_ratio_with_cautions",
     "separation_metrics",
     "separation_series",
+    "weighted_mean",
     "weighted_probability",
+    "weighted_quantiles",
+    "zero_event_upper_bound",
 ]

@@ -12,6 +12,13 @@ For an event indicator x (NMAC, LoWC, alert) and importance weights w:
   default (DEGAS / MATLAB 'cper'), plain percentile and BCa on request; 95 %, 1,000 seeded resamples.
 
 With no nominal event the ratio is refused, with the Kish effective sample size and what it implies.
+
+No interval of width zero on thin evidence (issue 16): with no event the interval is [0, the one-sided
+upper bound 1 - (1 - confidence)^(1 / N_eff)] (N_eff the Kish effective sample size of the weights);
+with fewer than `MIN_EVENTS` events a caution is attached and the Clopper-Pearson interval with
+n = N_eff and x = P * N_eff replaces the bootstrap interval when it is wider. The same holds for the
+complement (every encounter an event). A ratio's bound is the bound of P_mit (or of the induced or
+resolved part) divided by P_nom held fixed, as the analytic sd does (decisions.md section 6).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from scipy.stats import beta
 
 BOOTSTRAP_METHODS = ("bc", "percentile", "bca")
 
@@ -29,6 +37,82 @@ BOOTSTRAP_METHODS = ("bc", "percentile", "bca")
 #: below this many nominal events a ratio's bootstrap interval is not to be trusted (it can collapse
 #: to a point: resamples either repeat the few events or drop them)
 MIN_NOMINAL_EVENTS = 10
+#: below this many events (or non-events) a probability's bootstrap interval is thin evidence: the
+#: Clopper-Pearson interval on N_eff replaces it when wider, and a caution says so
+MIN_EVENTS = MIN_NOMINAL_EVENTS
+
+
+def zero_event_upper_bound(n_eff: float, confidence: float = 0.95) -> float:
+    """One-sided upper bound of a probability when no event was seen in N_eff (effective) trials.
+
+    1 - (1 - confidence)^(1 / N_eff): the p at which seeing no event has probability 1 - confidence
+    (the "rule of three", 3 / N_eff, for large N_eff).
+
+    Examples
+    --------
+    >>> round(zero_event_upper_bound(100.0), 6)
+    0.029513
+    """
+    if n_eff <= 0:
+        return 1.0
+    return float(1.0 - (1.0 - confidence) ** (1.0 / n_eff))
+
+
+def clopper_pearson(x: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact binomial) interval for x events in n trials; x and n may be fractional.
+
+    With effective counts (x = P * N_eff, n = N_eff) the beta quantiles still apply, so weighted
+    estimates get the exact interval of a binomial sample worth as much.
+
+    Examples
+    --------
+    >>> low, high = clopper_pearson(1, 10)
+    >>> round(low, 4), round(high, 4)
+    (0.0025, 0.445)
+    """
+    alpha = 1.0 - confidence
+    low = 0.0 if x <= 0 else float(beta.ppf(alpha / 2, x, n - x + 1))
+    high = 1.0 if x >= n else float(beta.ppf(1 - alpha / 2, x + 1, n - x))
+    return low, high
+
+
+def thin_evidence_interval(
+    p: float,
+    events: int,
+    non_events: int,
+    n_eff: float,
+    confidence: float,
+    low: float,
+    high: float,
+    *,
+    thin: bool = False,
+) -> tuple[float, float, list[str]]:
+    """The interval to report for a probability p: the bootstrap's [low, high] unless evidence is thin.
+
+    No event: [0, `zero_event_upper_bound`]; every encounter an event: [1 - that bound, 1]. Fewer than
+    `MIN_EVENTS` events (or non-events), or ``thin`` (a ratio with few nominal events): the
+    Clopper-Pearson interval on (P N_eff, N_eff) when it is wider than the bootstrap's. Returns the
+    interval and the cautions to print beside it.
+    """
+    notes = []
+    if events == 0:
+        bound = zero_event_upper_bound(n_eff, confidence)
+        return 0.0, bound, [f"no event: one-sided {confidence:.0%} upper bound {bound:.3g} (N_eff {n_eff:.0f})"]
+    if non_events == 0:
+        bound = zero_event_upper_bound(n_eff, confidence)
+        return 1.0 - bound, 1.0, [f"every encounter an event: one-sided {confidence:.0%} lower bound {1 - bound:.3g}"]
+    if thin or min(events, non_events) < MIN_EVENTS:
+        cp_low, cp_high = clopper_pearson(p * n_eff, n_eff, confidence)
+        which = "event" if events <= non_events else "non-event"
+        count = min(events, non_events)
+        if not (np.isfinite(low) and np.isfinite(high)) or cp_high - cp_low > high - low:
+            low, high = cp_low, cp_high
+            notes.append(
+                f"{count} {which}(s): Clopper-Pearson interval on N_eff {n_eff:.0f}, wider than the bootstrap's"
+            )
+        elif not thin:
+            notes.append(f"only {count} {which}(s): the interval rests on thin evidence")
+    return low, high, notes
 
 
 class EstimatorWarning(UserWarning):
@@ -68,6 +152,8 @@ class ProbabilityEstimate:
     n: int
     n_eff: float
     events: int
+    #: cautions (thin evidence: no event, few events and the Clopper-Pearson interval)
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return (
@@ -102,7 +188,8 @@ class RatioEstimate:
 
     def __str__(self) -> str:
         return (
-            f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
+            f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, "
+            f"{self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
             f"induced {self.induced:.4g} ({self.induced_ci_low:.4g}-{self.induced_ci_high:.4g}), "
             f"resolved {self.resolved:.4g} ({self.resolved_ci_low:.4g}-{self.resolved_ci_high:.4g}); "
             f"P_nom {self.p_nominal:.4g}, P_mit {self.p_mitigated:.4g}"
@@ -174,7 +261,47 @@ def weighted_probability(
     numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
     jackknife = (np.sum(w * x) - w * x) / (total - w) if method == "bca" else None
     low, high = _interval(p, numerator / denominator, confidence, method, jackknife)
-    return ProbabilityEstimate(p, sd, low, high, confidence, method, x.size, kish_effective_size(w), int(x.sum()))
+    n_eff = kish_effective_size(w)
+    events = int(np.count_nonzero(x[w > 0]))
+    non_events = int(np.count_nonzero(x[w > 0] == 0))
+    low, high, notes = thin_evidence_interval(p, events, non_events, n_eff, confidence, low, high)
+    return ProbabilityEstimate(p, sd, low, high, confidence, method, x.size, n_eff, int(x.sum()), tuple(notes))
+
+
+@dataclass(frozen=True)
+class MeanEstimate:
+    """Weighted mean of a per-encounter quantity with its analytic sd and bootstrap interval."""
+
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    n: int
+    n_eff: float
+
+
+def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0) -> MeanEstimate:
+    """Weighted mean sum(w x) / sum(w), sd sqrt(sum((w (x - mean))^2)) / sum(w), bias-corrected bootstrap.
+
+    Examples
+    --------
+    >>> weighted_mean([0.0, 2.0, 4.0], [1.0, 1.0, 2.0]).mean
+    2.5
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if x.shape != w.shape or x.size == 0:
+        raise ValueError(f"weighted_mean: {x.size} values and {w.size} weights (need as many, at least one)")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(w))) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError("weighted_mean: values must be finite, weights finite, non-negative and not all zero")
+    _check_method("bc", confidence, n_boot)
+    total = w.sum()
+    mean = float(np.sum(w * x) / total)
+    sd = float(np.sqrt(np.sum((w * (x - mean)) ** 2)) / total)
+    numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
+    low, high = _interval(mean, numerator / denominator, confidence, "bc", None)
+    return MeanEstimate(mean, sd, low, high, confidence, x.size, kish_effective_size(w))
 
 
 def risk_ratio(
@@ -223,6 +350,23 @@ def risk_ratio(
             (resolved, sums[2], w_resolved),
         )
     )
+    thin = []
+    few_nominal = int(np.count_nonzero(x_nom[w > 0])) < MIN_NOMINAL_EVENTS
+    for part, (stat, weighted, (lo, hi)) in {
+        "ratio": (ratio, w * x_mit, (low, high)),
+        "induced": (induced, w_induced, (induced_low, induced_high)),
+        "resolved": (resolved, w_resolved, (resolved_low, resolved_high)),
+    }.items():
+        lo, hi, notes = _thin_ratio_interval(stat * p_nom, weighted, w, n_eff, p_nom, confidence, lo, hi, few_nominal)
+        if part == "ratio":
+            low, high = lo, hi
+            thin += notes
+        elif part == "induced":
+            induced_low, induced_high = lo, hi
+        else:
+            resolved_low, resolved_high = lo, hi
+    for note in thin:
+        warnings.warn(f"mitigated events: {note}", EstimatorWarning, stacklevel=2)
     if ratio >= 1:
         warnings.warn(
             f"ratio {ratio:.3g} >= 1: the system does not reduce the event rate", EstimatorWarning, stacklevel=2
@@ -262,6 +406,19 @@ def risk_ratio(
         resolved_low,
         resolved_high,
     )
+
+
+def _thin_ratio_interval(p_part, weighted, w, n_eff, p_nom, confidence, low, high, few_nominal):
+    """A ratio's interval on thin evidence: the probability's bound divided by P_nom held fixed."""
+    events = int(np.count_nonzero(weighted[w > 0]))
+    non_events = int(np.count_nonzero(weighted[w > 0] == 0))
+    if events >= MIN_EVENTS and non_events >= MIN_EVENTS and not few_nominal:
+        return low, high, []
+    scaled = (low * p_nom, high * p_nom) if np.isfinite(low) and np.isfinite(high) else (np.nan, np.nan)
+    p_low, p_high, notes = thin_evidence_interval(
+        p_part, events, non_events, n_eff, confidence, *scaled, thin=few_nominal
+    )
+    return p_low / p_nom, p_high / p_nom, notes
 
 
 def _ratio_interval(stat, numerator_sums, nominal_sums, weighted_nominal, weighted_numerator, confidence, method):

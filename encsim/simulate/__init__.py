@@ -11,7 +11,7 @@ from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
 
-__all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_states"]
+__all__ = ["OUTCOME_COLUMNS", "alerting_times", "closed_loop_provenance", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 _NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
 
@@ -230,3 +230,23 @@ def closed_loop_provenance(
         "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
     }
+
+
+def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Alerting times AT_k and early alerting times EAT_k (s, levels 1-3) to score a run's alerts by.
+
+    From the run's logic parameters when the logic is the DAA reference logic (any preset: its
+    parameter array holds them); otherwise, a logic without alerting times of its own, from the
+    DO-365B configuration of the ``daa`` preset, named as such. ``provenance`` is
+    `closed_loop_provenance`'s dict (stored with every results file).
+    """
+    from ..avoidance.daa import N_PARAMS, alerting_times_s, daa, daa_params
+    from ..avoidance.plugins import describe_logic
+
+    provenance = provenance or {}
+    params = np.asarray(provenance.get("logic_params", []), dtype=np.float64)
+    if provenance.get("logic_function") == describe_logic(daa) and params.shape == (N_PARAMS,):
+        at, eat = alerting_times_s(params)
+        return at, eat, f"the parameters of logic {provenance.get('logic', '?')}"
+    at, eat = alerting_times_s(daa_params("do365"))
+    return at, eat, "DO-365B (the daa preset's parameters; the logic under test has none of its own)"

@@ -67,8 +67,33 @@ OUTCOME_COLUMNS = (
     "max_alert_level",
     "t_first_manoeuvre_s",
     "max_deviation_ft",
+    # DO-365 alerting performance (issue 16), mitigated run: first decision at reported level >= k,
+    # number of changes of the reported level, shortest completed episode at level >= k (NaN: none)
+    "t_first_alert_l1_s",
+    "t_first_alert_l2_s",
+    "t_first_alert_l3_s",
+    "alert_level_changes",
+    "min_alert_episode_l1_s",
+    "min_alert_episode_l2_s",
+    "min_alert_episode_l3_s",
+    # severity of loss of well clear (0-100), the maximum over the run (`_slowc`)
+    "nominal_max_slowc",
+    "mitigated_max_slowc",
+    # the same alerting outputs open loop: the logic called on the nominal run, the pilot not
+    # responding (DO-365 scores alerting against the unmitigated encounter)
+    "open_loop_t_first_alert_l1_s",
+    "open_loop_t_first_alert_l2_s",
+    "open_loop_t_first_alert_l3_s",
+    "open_loop_alert_level_changes",
+    "open_loop_min_alert_episode_l1_s",
+    "open_loop_min_alert_episode_l2_s",
+    "open_loop_min_alert_episode_l3_s",
 )
 _N_OUT = len(OUTCOME_COLUMNS)
+#: first column of the per-level alerting outputs, and of the SLoWC pair
+_ALERTING, _SLOWC, _OPEN_LOOP_ALERTING = 16, 23, 25
+#: alert levels scored per level (DO-365: preventive, corrective, warning)
+N_ALERT_LEVELS = 3
 # pilot parameters
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
 # well-clear volume (`WellClearVolume.as_array`)
@@ -172,6 +197,43 @@ def _lowc(own, intruder, wc):
         wc[_HMD],
         wc[_TCOA],
     )
+
+
+@njit(cache=True)
+def _squircle(x, y):
+    """The Fernandez-Guasti squircular combination of two penetrations in [0, 1]."""
+    return math.sqrt(x * x + (1.0 - x * x) * y * y)
+
+
+@njit(cache=True)
+def _slowc(own, intruder, wc):
+    """Severity of loss of well clear, 0 (well clear) to 100 (full penetration), of one state pair.
+
+    Pratt and Kay's SLoWC (RTCA SC-228 closed-loop metrics white paper, as documented with the
+    public flightconflicts R package): range penetration r / S, with S the range at which tau_mod
+    equals TTHR at the current range rate (at least DTHR); penetration of the projected horizontal
+    miss distance HMD / HMD*; vertical penetration |dh| / ZTHR; each capped at 1, combined by the
+    squircular operator: SLoWC = 100 (1 - FG(FG(range, HMD), vertical)). Zero whenever any one of
+    the three is at or beyond its threshold.
+    """
+    dx = intruder[1] - own[1]
+    dy = intruder[0] - own[0]
+    dvx = intruder[4] - own[4]
+    dvy = intruder[3] - own[3]
+    r = math.sqrt(dx * dx + dy * dy)
+    dthr, tthr = wc[_DTHR], wc[_TTHR]
+    size = dthr
+    if r > 1e-4:
+        r_dot_t = (dx * dvx + dy * dvy) / r * tthr
+        size = max(dthr, 0.5 * (math.sqrt(r_dot_t * r_dot_t + 4.0 * dthr * dthr) - r_dot_t))
+    vv = dvx * dvx + dvy * dvy
+    sv = dx * dvx + dy * dvy
+    t_cpa = -sv / vv if vv > 0.0 and sv < 0.0 else 0.0
+    hmd = math.sqrt((dx + dvx * t_cpa) ** 2 + (dy + dvy * t_cpa) ** 2)
+    range_pen = min(r / size, 1.0)
+    hmd_pen = min(hmd / wc[_HMD], 1.0)
+    vertical_pen = min(abs(intruder[2] - own[2]) / wc[_ZTHR], 1.0)
+    return 100.0 * (1.0 - _squircle(_squircle(range_pen, hmd_pen), vertical_pen))
 
 
 @njit(cache=True)
@@ -343,6 +405,11 @@ def _run_ownship(
     best_range, vmd, nmac, lowc, t_lowc = np.inf, 0.0, False, False, np.nan
     alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, np.nan, 0.0, 0.0, np.nan, 0.0
     faulty = False  # a non-finite advisory or ownship state: the run is marked, not measured
+    slowc = 0.0
+    first_at_level = np.full(N_ALERT_LEVELS, np.nan)  # first decision at reported level >= k
+    episode_start = np.full(N_ALERT_LEVELS, np.nan)  # start of the episode at level >= k under way
+    shortest_episode = np.full(N_ALERT_LEVELS, np.nan)  # shortest completed episode at level >= k
+    level_changes, previous_level = 0, 0.0
     row, last = ownship.offsets[a], ownship.offsets[a + 1] - 1
     base = 5 if mitigated else 0
     seen = np.empty(STATE_SIZE)
@@ -361,6 +428,7 @@ def _run_ownship(
             nmac = True
         if not lowc and _lowc(own, other, wc):
             lowc, t_lowc = True, t
+        slowc = max(slowc, _slowc(own, other, wc))
         if mitigated:
             deviation = max(
                 deviation,
@@ -380,6 +448,10 @@ def _run_ownship(
                 if level >= 1.0 and not alerted:
                     alerted, t_alert, first_level = True, t, level
                 max_level = max(max_level, level)
+                _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
+                if level != previous_level:
+                    level_changes += 1
+                previous_level = level
                 reference = pending if has_pending else active
                 changed = (
                     advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
@@ -411,6 +483,14 @@ def _run_ownship(
                     hdot_pilot = speed * math.sin(pitch)
         else:
             nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
+            if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
+                _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
+                call_logic(logic, t, own, seen, memory, logic_params, advisory)
+                level = advisory[LEVEL]
+                _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
+                if level != previous_level:
+                    level_changes += 1
+                previous_level = level
         if i == n_steps:
             break
         while row < last and ownship.steps[row + 1] <= i:
@@ -442,6 +522,36 @@ def _run_ownship(
         out[a, 13] = max_level
         out[a, 14] = t_manoeuvre
         out[a, 15] = deviation
+        for k in range(N_ALERT_LEVELS):
+            out[a, _ALERTING + k] = first_at_level[k]
+            out[a, _ALERTING + 4 + k] = shortest_episode[k]
+        out[a, _ALERTING + 3] = level_changes
+    else:
+        for k in range(N_ALERT_LEVELS):
+            out[a, _OPEN_LOOP_ALERTING + k] = first_at_level[k]
+            out[a, _OPEN_LOOP_ALERTING + 4 + k] = shortest_episode[k]
+        out[a, _OPEN_LOOP_ALERTING + 3] = level_changes
+    out[a, _SLOWC + (1 if mitigated else 0)] = slowc
+
+
+@njit(cache=True)
+def _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode):
+    """Per alert level k = 1..3 at a decision: first time at level >= k, episodes at level >= k.
+
+    An episode at level >= k runs from the first decision at level >= k to the first decision
+    below k; only completed episodes are measured (one still under way at the end is censored).
+    """
+    for k in range(first_at_level.shape[0]):
+        if level >= k + 1.0:
+            if math.isnan(first_at_level[k]):
+                first_at_level[k] = t
+            if math.isnan(episode_start[k]):
+                episode_start[k] = t
+        elif not math.isnan(episode_start[k]):
+            duration = t - episode_start[k]
+            if math.isnan(shortest_episode[k]) or duration < shortest_episode[k]:
+                shortest_episode[k] = duration
+            episode_start[k] = np.nan
 
 
 def _make_closed_loop(registry_key):

@@ -32,6 +32,7 @@ from . import _kernels
 _step = _step_kernel.py_func
 _state = _kernels._state.py_func
 _lowc = _kernels._lowc.py_func
+_slowc = _kernels._slowc.py_func
 _wrap = _kernels._wrap.py_func
 _observe = _kernels._observe  # the same draws: njit functions are callable from Python
 
@@ -61,6 +62,18 @@ def _intruder_states(init, steps, cmd, limits, n_steps, dt):
         )
         _state(states[i], speed, north, east, up, heading, pitch)
     return states
+
+
+def _score(t, level, first_at_level, episode_start, shortest, level_changes, previous_level):
+    """Per level k + 1 at a decision: first time at or above it, its completed episodes; level changes."""
+    for k in range(len(first_at_level)):
+        if level >= k + 1:
+            first_at_level[k] = t if math.isnan(first_at_level[k]) else first_at_level[k]
+            episode_start[k] = t if math.isnan(episode_start[k]) else episode_start[k]
+        elif not math.isnan(episode_start[k]):
+            shortest[k] = min(t - episode_start[k], math.inf if math.isnan(shortest[k]) else shortest[k])
+            episode_start[k] = math.nan
+    return level_changes + (level != previous_level), level
 
 
 def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -> np.ndarray:
@@ -93,6 +106,10 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
         best, vmd, nmac, lowc, t_lowc = math.inf, 0.0, False, False, math.nan
         alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, math.nan, 0.0, 0.0, math.nan, 0.0
         faulty = False
+        slowc = 0.0
+        levels = _kernels.N_ALERT_LEVELS
+        first_at_level, episode_start, shortest = [math.nan] * levels, [math.nan] * levels, [math.nan] * levels
+        level_changes, previous_level = 0, 0.0
         for i in range(n_steps + 1):
             t = i * dt
             _state(own, speed, north, east, up, heading, pitch)
@@ -104,6 +121,7 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
             nmac |= _inside_cylinder(horizontal, vertical, cylinder[0], cylinder[1])
             if not lowc and _lowc(own, other, wc):
                 lowc, t_lowc = True, t
+            slowc = max(slowc, _slowc(own, other, wc))
             if mitigated:
                 deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
                 if i % stride == 0:
@@ -113,6 +131,9 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
+                    level_changes, previous_level = _score(
+                        t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
+                    )
                     reference = pending if has_pending else active
                     changed = (
                         advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
@@ -139,6 +160,12 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                         hdot_pilot = speed * math.sin(pitch)
             else:
                 nominal_path[i] = (north, east, up)
+                if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
+                    _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
+                    logic(t, own, seen, memory, params, advisory)
+                    level_changes, previous_level = _score(
+                        t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
+                    )
             if i == n_steps:
                 break
             r = _row(own_steps, 0, own_steps.shape[0], i)
@@ -157,4 +184,8 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
         out[base : base + 5] = (math.nan if faulty else best, vmd, float(nmac), float(lowc), t_lowc)
         if mitigated:
             out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
+            out[16:23] = (*first_at_level, level_changes, *shortest)
+        else:
+            out[25:32] = (*first_at_level, level_changes, *shortest)
+        out[23 + mitigated] = slowc
     return out
