@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 
 import click
-import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -376,77 +374,73 @@ def _load_logic(spec: str) -> str:
     return spec
 
 
-def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
-    """Generate a scenario's encounters chunk by chunk into an HDF5 file; returns (scenario, metadata, writer)."""
-    from tqdm import tqdm
-
-    from .encounters import EncounterError, generate_encounters
-    from .io.encounters_file import EncounterFileWriter
+def _scenario_for_output(scenario_path, output, encounters, seed):
+    """The scenario of a ``.h5`` output (with the --encounters/--seed overrides) and its text."""
     from .io.scenario import ScenarioError, load_scenario
 
     try:
         scenario, text = load_scenario(scenario_path)
     except ScenarioError as exc:
         _fail(str(exc))
-    run = scenario.run
-    overrides = {}
-    if encounters is not None:
-        overrides["encounters"] = encounters
-    if seed is not None:
-        overrides["seed"] = seed
+    overrides = {key: value for key, value in (("encounters", encounters), ("seed", seed)) if value is not None}
     if overrides:
-        scenario = scenario.model_copy(update={"run": run.model_copy(update=overrides)})
-        run = scenario.run
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if not str(output).endswith(".h5"):
         _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
     _require_writable_output(output)
-    from .bayes import load_model
+    return scenario, text
+
+
+def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
+    """Generate (and fly) a scenario's encounters into one ``.h5`` file through the runner's chunk writer."""
+    from tqdm import tqdm
+
+    from .bayes.registry import ModelNotFoundError
+    from .encounters import EncounterError
+    from .runner import n_chunks, write_encounter_file
+
+    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed)
+    with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
+
+        def flying(n_encounters):  # the bar counts generated encounters: say what it waits for meanwhile
+            bar.set_postfix_str(f"flying {n_encounters} encounters with {logic}")
+
+        try:
+            write_encounter_file(
+                output,
+                scenario,
+                text,
+                logic,
+                range(n_chunks(scenario)),
+                progress=bar.update,
+                keep_trajectories=trajectories,
+                on_flying=flying,
+            )
+        except (ModelNotFoundError, FileNotFoundError) as exc:  # says where encsim looked and how to provide it
+            _fail(str(exc))
+        except (EncounterError, ValueError) as exc:
+            _fail(str(exc))
+    return scenario
+
+
+def _results_summary(path, first_line: str) -> None:
+    """The summary of a written results file (either output kind): totals, rejections and estimates."""
+    from .io.encounters_file import read_summary_tables
 
     try:
-        own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
-    except FileNotFoundError as exc:  # says where encsim looked and how to provide the file
+        attrs, metadata, outcomes = read_summary_tables(path)
+    except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    ids = np.arange(run.first_id, run.first_id + run.encounters, dtype=np.int64)
-    frames = []
-    with tqdm(total=run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
-        with EncounterFileWriter(output, scenario, text, run.seed, own_model, int_model) as writer:
-            for start in range(0, ids.shape[0], run.chunk_size):
-                try:
-                    chunk = generate_encounters(
-                        scenario,
-                        text,
-                        ids=ids[start : start + run.chunk_size],
-                        progress=bar.update,
-                        keep_trajectories=trajectories,
-                    )
-                except (EncounterError, ValueError) as exc:
-                    _fail(str(exc))
-                writer.append(chunk)
-                if logic is not None:
-                    from .simulate import simulate
-
-                    # the bar counts generated encounters; say what it waits for meanwhile (the first
-                    # chunk also compiles the closed loop for this logic, once per machine)
-                    bar.set_postfix_str(f"flying {chunk.n_encounters} encounters with {logic}")
-                    with warnings.catch_warnings():  # the slow-path warning was printed once as a note
-                        warnings.simplefilter("ignore", UserWarning)
-                        outcomes = simulate(chunk, logic)
-                    bar.set_postfix_str("")
-                    writer.append_outcomes(outcomes, logic)
-                    frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy()))
-                else:
-                    frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
-    return scenario, pd.concat(frames, ignore_index=True), writer
-
-
-def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
-    attempts = int(metadata["attempts"].sum())
-    click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
+    click.echo(first_line)
+    attempts = int(attrs["attempts"])
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
-    rejected = {k: v for k, v in writer.rejections.items() if v}
+    rejected = {k: v for k, v in json.loads(attrs["rejections"]).items() if v}
     click.echo(f"rejections: {json.dumps(rejected)}")
-    if estimates:
+    if outcomes is None:
         _nominal_estimates(metadata)
+        return
+    click.echo(f"logic: {attrs['logic']}")
+    _closed_loop_summary(outcomes)
 
 
 def _nominal_estimates(metadata: pd.DataFrame) -> None:
@@ -470,8 +464,10 @@ def _nominal_estimates(metadata: pd.DataFrame) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
-    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, trajectories)
-    _summary(scenario, metadata, writer, output, estimates=True)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories)
+    _results_summary(
+        output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
+    )
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
@@ -534,13 +530,10 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
     ]
     if given:
         _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
-    scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
-    if chosen is None:
-        _summary(scenario, table, writer, output, estimates=True)
-        return
-    _summary(scenario, table, writer, output, estimates=False)
-    click.echo(f"logic: {logic}")
-    _closed_loop_summary(table)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen)
+    _results_summary(
+        output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
+    )
 
 
 def _start_bar_at(bar, encounters_done: int) -> None:
@@ -553,7 +546,6 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
     """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
     from tqdm import tqdm
 
-    from .io.encounters_file import read_encounter_file
     from .io.scenario import ClusterSpec, ScenarioError, load_scenario
     from .runner import run_scenario
     from .runner.clusters import make_client
@@ -589,20 +581,11 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
         _fail(str(exc))
     except OSError as exc:  # e.g. a tcp:// scheduler that does not answer, a folder that cannot be written
         _fail(f"{exc} (scheduler {scheduler})")
-    click.echo(
+    _results_summary(
+        result.results_path,
         f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
-        f"{result.chunks_reused} reused; joined in {result.results_path}"
+        f"{result.chunks_reused} reused; joined in {result.results_path}",
     )
-    stored = read_encounter_file(result.results_path)
-    click.echo(
-        f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections "
-        f"{json.dumps({k: v for k, v in stored['attrs']['rejections'].items() if v})}"
-    )
-    if "outcomes" in stored:
-        click.echo(f"logic: {logic}")
-        _closed_loop_summary(stored["outcomes"])
-    else:
-        _nominal_estimates(stored["metadata"])
 
 
 @main.command()

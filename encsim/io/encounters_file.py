@@ -84,6 +84,14 @@ class EncounterFileWriter(AtomicH5Writer):
         self._encounters += encounters.n_encounters
         self._attempts += encounters.attempts_total
 
+    @property
+    def n_encounters(self) -> int:
+        return self._encounters
+
+    @property
+    def attempts(self) -> int:
+        return self._attempts
+
     def append_outcomes(self, outcomes, logic_name: str) -> None:
         """Closed-loop outcomes of the encounters appended last (same order), one dataset per column."""
         group = self._file.require_group("outcomes")
@@ -157,3 +165,25 @@ def read_encounter_file(path) -> dict:
             )
             result[role] = {"initial": initial, "schedule": schedule}
     return result
+
+
+#: the metadata columns the nominal summary needs
+SUMMARY_METADATA_COLUMNS = ("encounter_id", "attempts", "weight", "nmac", "lowc")
+
+
+def read_summary_tables(path) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
+    """What a run's summary needs, without the states and schedules: (attributes, metadata, outcomes or None)."""
+    with h5py.File(path, "r") as f:
+        if "n_encounters" not in f.attrs:
+            raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute)")
+        missing = _missing_chunk_files(f, path)
+        if missing:
+            raise FileNotFoundError(f"{path} joins chunk files that are missing: {missing[:5]}")
+        attrs = dict(f.attrs)
+        metadata = pd.DataFrame({c: f["metadata"][c][()] for c in SUMMARY_METADATA_COLUMNS})
+        outcomes = None
+        if "outcomes" in f:
+            columns = json.loads(f["outcomes"].attrs["columns"])
+            outcomes = pd.DataFrame({c: f["outcomes"][c][()] for c in columns})
+            attrs["logic"] = str(f["outcomes"].attrs.get("logic", f.attrs.get("logic", "")))
+    return attrs, metadata, outcomes

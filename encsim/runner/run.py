@@ -43,31 +43,73 @@ def _chunk_path(run_dir: Path, chunk_index: int) -> Path:
     return run_dir / "chunks" / f"chunk_{chunk_index:06d}.h5"
 
 
+def write_encounter_file(
+    path,
+    scenario,
+    scenario_text: str,
+    logic: str | None,
+    chunk_indices,
+    *,
+    progress=None,
+    keep_trajectories: bool = False,
+    on_flying=None,
+) -> dict:
+    """Generate (and fly, with ``logic``) the given chunks of a scenario into one encounter file.
+
+    The one writer of both output kinds: a run directory's chunk file (one chunk) and a ``.h5``
+    results file (every chunk, in order), so both share generation, closed loop, writing and
+    provenance. The file is written under a temporary name and moved into place when complete.
+    Returns the file's totals and its identity (`chunk_identity`).
+    """
+    from ..bayes import load_model
+    from ..encounters import generate_encounters
+    from ..io.encounters_file import EncounterFileWriter
+
+    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
+        for k in chunk_indices:
+            encounters = generate_encounters(
+                scenario,
+                scenario_text,
+                ids=chunk_ids(scenario, k),
+                progress=progress,
+                keep_trajectories=keep_trajectories,
+            )
+            writer.append(encounters)
+            if logic:
+                if on_flying is not None:
+                    on_flying(encounters.n_encounters)
+                outcomes = _fly_chunk(encounters, logic)
+                writer.append_outcomes(outcomes, logic)
+        totals = {"encounters": writer.n_encounters, "attempts": writer.attempts}
+    return totals
+
+
+def _fly_chunk(encounters, logic: str):
+    import warnings
+
+    from ..simulate import simulate
+
+    with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
+        warnings.simplefilter("ignore", UserWarning)
+        return simulate(encounters, logic)
+
+
 def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_dir: str) -> dict:
     """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
 
     Returns the manifest entry: file name, sha256, encounters, attempts.
     """
-    from ..bayes import load_model
-    from ..encounters import generate_encounters
-    from ..io.encounters_file import EncounterFileWriter
     from ..io.scenario import parse_scenario
-    from ..simulate import simulate
 
     scenario = parse_scenario(scenario_text, source="run scenario", check_models=False)
     path = _chunk_path(Path(run_dir), chunk_index)
-    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
-    encounters = generate_encounters(scenario, scenario_text, ids=chunk_ids(scenario, chunk_index))
-    with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
-        writer.append(encounters)
-        if logic:
-            writer.append_outcomes(simulate(encounters, logic), logic)
+    totals = write_encounter_file(path, scenario, scenario_text, logic, [chunk_index])
     return {
         "chunk": chunk_index,
         "file": str(path.relative_to(run_dir)),
         "sha256": _sha256(path),
-        "encounters": encounters.n_encounters,
-        "attempts": encounters.attempts_total,
+        **totals,
     }
 
 
