@@ -38,11 +38,15 @@ def _require_file_kind(path, kind: str) -> None:
         _fail(f"{path}: no such file (expected a {kind} file written by {writer})")
     if not h5py.is_hdf5(path):
         _fail(f"{path}: not an HDF5 file (expected a {kind} file written by {writer})")
-    with h5py.File(path, "r") as f:
-        if attribute not in f.attrs:
-            other = next((name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs), None)
-            found = f"a {other} file" if other else "an HDF5 file encsim did not write"
-            _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
+    try:
+        with h5py.File(path, "r") as f:
+            present = [name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs]
+    except OSError as exc:
+        reason = str(exc).split("(", 1)[0].strip()
+        _fail(f"{path}: a damaged or truncated HDF5 file ({reason}); recompute it or restore it")
+    if kind not in present:
+        found = f"a {present[0]} file" if present else "an HDF5 file encsim did not write"
+        _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
 
 
 def _require_writable_output(output) -> None:
@@ -56,6 +60,24 @@ def _require_writable_output(output) -> None:
         _fail(f"-o {output}: cannot create the folder {folder} ({exc.strerror or exc})")
     if not os.access(folder, os.W_OK):
         _fail(f"-o {output}: the folder {folder} is not writable")
+
+
+def _require_verified_run_directory(run_dir) -> None:
+    """Refuse a run directory another run is writing, or whose chunks are missing, changed or mixed."""
+    from pathlib import Path
+
+    from .runner.lock import LOCK, describe_holder, read_holder, stale_reason
+    from .runner.run import MANIFEST, verify_run_directory
+
+    if not (Path(run_dir) / MANIFEST).is_file():
+        return  # not a run directory: the results-file check says what is wrong
+    holder = read_holder(Path(run_dir) / LOCK)
+    if holder and stale_reason(holder) is None:
+        _fail(f"{run_dir} is being written by an encsim run ({describe_holder(holder)}): report it when it is done")
+    try:
+        verify_run_directory(run_dir)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 @click.group()
@@ -592,32 +614,16 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 def merge(run_dir) -> None:
     """Re-join the chunks of RUN_DIR into results.h5 (after a resumed or hand-repaired run)."""
-    from pathlib import Path
+    from .runner.lock import RunLockedError
+    from .runner.run import merge_run
 
-    from .io.scenario import parse_scenario
-    from .runner.run import MANIFEST, _verified, join_chunks, read_manifest
-
-    run_dir = Path(run_dir)
-    if not (run_dir / MANIFEST).is_file():
-        _fail(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
     try:
-        manifest = read_manifest(run_dir)
-    except ValueError as exc:
+        path = merge_run(run_dir)
+    except (ValueError, RunLockedError) as exc:
         _fail(str(exc))
-    good = _verified(run_dir, manifest)
-    missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
-    if missing:
-        _fail(f"{run_dir}: chunks {missing[:10]} are missing or damaged; run again with --resume")
-    with h5py_file(run_dir / manifest["chunks"]["0"]["file"]) as first:
-        text = str(first.attrs["scenario_text"])
-    path = join_chunks(run_dir, manifest, text, parse_scenario(text, check_models=False), manifest.get("logic") or None)
+    except OSError as exc:
+        _fail(f"{run_dir}: cannot write the joined results ({exc.strerror or exc}); nothing was changed")
     click.echo(f"wrote {path}")
-
-
-def h5py_file(path):
-    import h5py
-
-    return h5py.File(path, "r")
 
 
 @main.command()
@@ -632,6 +638,7 @@ def report(results_file, output) -> None:
     from .io.report import write_run_report
 
     if Path(results_file).is_dir():
+        _require_verified_run_directory(results_file)
         results_file = str(Path(results_file) / "results.h5")
     _require_file_kind(results_file, "results")
     if output is not None:

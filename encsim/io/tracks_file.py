@@ -39,7 +39,16 @@ def _append(group: h5py.Group, name: str, values: np.ndarray) -> None:
     values = np.asarray(values)
     if name not in group:
         maxshape = (None,) + values.shape[1:]
-        group.create_dataset(name, data=values, maxshape=maxshape, chunks=True, compression="gzip", compression_opts=1)
+        # fletcher32: HDF5 checks every stored block on reading, so a flipped bit is an error, not a value
+        group.create_dataset(
+            name,
+            data=values,
+            maxshape=maxshape,
+            chunks=True,
+            compression="gzip",
+            compression_opts=1,
+            fletcher32=True,
+        )
         return
     dataset = group[name]
     old = dataset.shape[0]

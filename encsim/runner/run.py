@@ -66,6 +66,7 @@ def write_encounter_file(
     from ..io.encounters_file import EncounterFileWriter
 
     own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    closed_loop: dict = {}
     with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
         for k in chunk_indices:
             encounters = generate_encounters(
@@ -80,9 +81,64 @@ def write_encounter_file(
                 if on_flying is not None:
                     on_flying(encounters.n_encounters)
                 outcomes = _fly_chunk(encounters, logic)
+                closed_loop = outcomes.attrs.get("closed_loop", {})
                 writer.append_outcomes(outcomes, logic)
-        totals = {"encounters": writer.n_encounters, "attempts": writer.attempts}
+        identity = _identity(scenario_text, scenario, own_model.sha256, int_model.sha256, logic, closed_loop)
+        writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
+        totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
     return totals
+
+
+def _identity(scenario_text: str, scenario, own_sha256: str, int_sha256: str, logic, closed_loop: dict) -> dict:
+    """Everything a chunk is made from, besides its encounter ids (JSON-normalised, for comparison)."""
+    identity = {
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "seed": int(scenario.run.seed),
+        "encsim_version": __version__,
+        "ownship_model": scenario.ownship.model,
+        "ownship_model_sha256": own_sha256,
+        "intruder_model": scenario.intruder.model,
+        "intruder_model_sha256": int_sha256,
+        "logic": logic or "",
+        "closed_loop": closed_loop if logic else {},
+    }
+    return json.loads(json.dumps(identity, sort_keys=True))
+
+
+def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
+    """The identity every chunk of this run must have: models and logic as they are *now* on this machine."""
+    from ..bayes import load_model
+
+    closed_loop = {}
+    if logic:
+        from ..simulate import closed_loop_provenance
+
+        closed_loop = closed_loop_provenance(
+            logic,
+            well_clear=scenario.metrics.well_clear,
+            nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+        )
+    own, intr = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    return _identity(scenario_text, scenario, own.sha256, intr.sha256, logic, closed_loop)
+
+
+def identity_differences(recorded: dict, current: dict) -> list[str]:
+    """What differs between two identities, one phrase per item (nested closed-loop items by name)."""
+    differences = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key), current.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            differences += [f"{key}.{item}" for item in identity_differences(old, new)]
+        else:
+            differences.append(f"{key} ({_short(old)} recorded, {_short(new)} now)")
+    return differences
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _fly_chunk(encounters, logic: str):
@@ -155,9 +211,13 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     if not path.exists():
         return {**header, "chunks": {}}
     manifest = read_manifest(run_dir)
-    mismatched = [key for key in header if manifest.get(key) != header[key]]
-    if mismatched:
-        raise ValueError(f"{run_dir} holds a different run ({', '.join(mismatched)} differ): use another folder")
+    differences = [key for key in header if key != "identity" and manifest.get(key) != header[key]]
+    differences += identity_differences(manifest.get("identity") or {}, header["identity"])
+    if differences:
+        raise ValueError(
+            f"{run_dir} holds a run made from something else ({'; '.join(differences)} differ): its chunks "
+            "cannot be joined with this run's; use another folder (or restore what changed)"
+        )
     if not resume:
         raise ValueError(
             f"{run_dir} already holds this run: pass resume=True (--resume) to continue it, or use another folder"
@@ -165,14 +225,74 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     return manifest
 
 
+def _chunk_fault(run_dir: Path, entry: dict, identity: dict) -> str | None:
+    """Why a manifest entry's chunk file cannot be used (None if it can): missing, changed, other identity."""
+    path = run_dir / entry["file"]
+    if not path.is_file():
+        return f"{path}: missing"
+    if _sha256(path) != entry["sha256"]:
+        return f"{path}: its sha256 is not the manifest's (changed or damaged since it was written)"
+    if entry.get("identity") != identity:
+        differences = identity_differences(entry.get("identity") or {}, identity)
+        return f"{path}: made from something else ({'; '.join(differences)})"
+    try:
+        with h5py.File(path, "r") as chunk:
+            stored = json.loads(chunk.attrs.get("identity", "{}"))
+    except (OSError, ValueError) as exc:
+        return f"{path}: not readable ({exc})"
+    if stored != identity:
+        return f"{path}: its own identity is not the run's ({'; '.join(identity_differences(stored, identity))})"
+    return None
+
+
 def _verified(run_dir: Path, manifest: dict) -> dict:
-    """Manifest entries whose files still exist with their recorded sha256."""
-    good = {}
-    for key, entry in manifest["chunks"].items():
-        path = run_dir / entry["file"]
-        if path.exists() and _sha256(path) == entry["sha256"]:
-            good[key] = entry
-    return good
+    """Manifest entries whose files still exist with their recorded sha256 and the run's identity."""
+    identity = manifest.get("identity") or {}
+    return {key: entry for key, entry in manifest["chunks"].items() if _chunk_fault(run_dir, entry, identity) is None}
+
+
+def verify_run_directory(run_dir) -> dict:
+    """Check every chunk of a finished run directory before anything reads it; returns the manifest.
+
+    Raises
+    ------
+    ValueError
+        Naming each chunk file that is missing, changed since the manifest recorded it, or made
+        from another scenario, seed, model or logic than the run's, and what to do.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).is_file():
+        raise ValueError(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
+    manifest = read_manifest(run_dir)
+    identity = manifest.get("identity") or {}
+    faults = []
+    for k in range(manifest["n_chunks"]):
+        entry = manifest["chunks"].get(str(k))
+        fault = "not computed" if entry is None else _chunk_fault(run_dir, entry, identity)
+        if fault:
+            faults.append(f"chunk {k}: {fault}")
+    if faults:
+        shown = "\n  ".join(faults[:10]) + (f"\n  ... and {len(faults) - 10} more" if len(faults) > 10 else "")
+        raise ValueError(
+            f"{run_dir}: {len(faults)} chunk(s) missing or damaged, nothing read:\n  {shown}\n"
+            "recompute them with encsim run ... --resume (which keeps the good chunks)"
+        )
+    return manifest
+
+
+def merge_run(run_dir) -> Path:
+    """Re-join a run directory's verified chunks into ``results.h5`` (holding the run's lock)."""
+    from ..io.scenario import parse_scenario
+    from .lock import locked
+
+    run_dir = Path(run_dir).absolute()
+    verify_run_directory(run_dir)  # before taking the lock: a folder that is no run gets no lock file
+    with locked(run_dir):
+        manifest = verify_run_directory(run_dir)
+        with h5py.File(run_dir / manifest["chunks"]["0"]["file"], "r") as first:
+            text = str(first.attrs["scenario_text"])
+        scenario = parse_scenario(text, source=f"{run_dir} (chunk 0)", check_models=False)
+        return join_chunks(run_dir, manifest, text, scenario, manifest.get("logic") or None)
 
 
 def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int]):
@@ -270,17 +390,25 @@ def run_scenario(
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
-    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {
         "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "logic": logic or "",
         "n_chunks": n_chunks(scenario),
         "encsim_version": __version__,
+        "identity": run_identity(text, scenario, logic),
     }
+    from .lock import locked
+
+    with locked(run_dir):
+        return _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after)
+
+
+def _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after):
+    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(run_dir, header, resume)
     manifest["chunks"] = _verified(run_dir, manifest)
     for stray in (run_dir / "chunks").glob("*.partial"):
-        stray.unlink()  # half-written by an interrupted run
+        stray.unlink()  # half-written by an interrupted run (no other run can be writing: we hold the lock)
     reused = len(manifest["chunks"])
     pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]
     reused_encounters = sum(entry["encounters"] for entry in manifest["chunks"].values())
@@ -290,6 +418,13 @@ def run_scenario(
         progress(reused_encounters)
     computed = 0
     for entry in _submit_all(executor, run_dir, text, logic, pending):
+        differences = identity_differences(entry["identity"], header["identity"])
+        if differences:  # a worker with another model file or logic version than this machine's
+            raise ValueError(
+                f"chunk {entry['chunk']} was computed from something else than this run ({'; '.join(differences)}; "
+                "recorded = the worker's, now = this machine's): give every worker the same model files "
+                "and logic, then --resume"
+            )
         manifest["chunks"][str(entry["chunk"])] = entry
         _write_json_atomically(run_dir / MANIFEST, manifest)
         computed += 1
@@ -364,6 +499,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                 "rejections": json.dumps(rejections),
                 "logic": logic or "",
                 "chunk_sha256": json.dumps([entry["sha256"] for entry in entries]),
+                "identity": json.dumps(manifest.get("identity") or {}, sort_keys=True),
                 "attempts": int(sum(entry["attempts"] for entry in entries)),
             }
         )
