@@ -33,7 +33,7 @@ def _require_file_kind(path, kind: str) -> None:
     """Refuse, with a clear message, a path that is not an encsim HDF5 file of ``kind``."""
     import h5py
 
-    attribute, writer = _FILE_KINDS[kind]
+    writer = _FILE_KINDS[kind][1]
     if not os.path.isfile(path):
         _fail(f"{path}: no such file (expected a {kind} file written by {writer})")
     if not h5py.is_hdf5(path):
@@ -62,6 +62,23 @@ def _require_writable_output(output) -> None:
         _fail(f"-o {output}: the folder {folder} is not writable")
 
 
+def _results_inputs(results_file) -> dict:
+    """A results file and, for a joined run file, the chunk files it reads (none may be overwritten)."""
+    import h5py
+
+    inputs = {"input (results file)": results_file}
+    try:
+        with h5py.File(results_file, "r") as f:
+            dataset = f["metadata"]["encounter_id"]
+            if dataset.is_virtual:
+                folder = os.path.dirname(os.path.abspath(results_file))
+                for source in dict.fromkeys(s.file_name for s in dataset.virtual_sources()):
+                    inputs[f"input (chunk file {source})"] = os.path.join(folder, source)
+    except (OSError, KeyError):
+        pass  # the reader names the damage
+    return inputs
+
+
 def _require_verified_run_directory(run_dir) -> None:
     """Refuse a run directory another run is writing, or whose chunks are missing, changed or mixed."""
     from pathlib import Path
@@ -78,6 +95,38 @@ def _require_verified_run_directory(run_dir) -> None:
         verify_run_directory(run_dir)
     except ValueError as exc:
         _fail(str(exc))
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _require_new_output(output, overwrite: bool, inputs: dict) -> None:
+    """Refuse an output that is one of the command's inputs (always), or that exists (unless --overwrite)."""
+    if os.path.isdir(output):
+        _fail(f"-o {output}: this is a folder; give a file name")
+    for role, path in inputs.items():
+        if path is not None and os.path.exists(path) and _same_file(output, path):
+            _fail(f"-o {output}: this is the command's {role}; writing there would destroy it: choose another name")
+    if os.path.exists(output) and not overwrite:
+        _fail(f"-o {output}: exists; pass --overwrite to replace it, or choose another name")
+
+
+def _io_reason(exc: OSError) -> str:
+    """The operating system's words for an I/O fault (h5py puts them in its message, not in errno)."""
+    if exc.errno:
+        return os.strerror(exc.errno)
+    text = str(exc)
+    marker = "error message = '"
+    if marker in text:
+        return text.split(marker, 1)[1].split("'", 1)[0]
+    return text.split("(", 1)[0].strip() or type(exc).__name__
+
+
+_OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace the output if it exists (never an input).")
 
 
 @click.group()
@@ -247,6 +296,7 @@ def models_verify(names) -> None:
     "each track starting at this point (deg, deg, ft of ground).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_OVERWRITE
 def sample(
     model,
     n_tracks,
@@ -263,6 +313,7 @@ def sample(
     strict,
     anchor_text,
     quiet,
+    overwrite,
 ) -> None:
     """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
     from tqdm import tqdm
@@ -284,6 +335,7 @@ def sample(
             anchor = parse_anchor(anchor_text)
         except ValueError as exc:
             raise click.BadParameter(f"{anchor_text!r}: {exc}", param_hint="'--anchor'") from None
+    _require_new_output(output, overwrite, {"model file": model})
     try:
         loaded = load_model(model)
         presets = preset_mapping(start)
@@ -356,6 +408,8 @@ def sample(
                     bar.update((part.sample if fly_tracks else part).n_tracks)
             except (ValueError, SamplingError) as exc:
                 _fail(str(exc))
+            except OSError as exc:
+                _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
         rejections = writer.rejections
     total_rejected = sum(rejections.values())
     flown_text = f", flown at {output_hz} Hz" if fly_tracks else ""
@@ -396,7 +450,7 @@ def _load_logic(spec: str) -> str:
     return spec
 
 
-def _scenario_for_output(scenario_path, output, encounters, seed):
+def _scenario_for_output(scenario_path, output, encounters, seed, overwrite=False):
     """The scenario of a ``.h5`` output (with the --encounters/--seed overrides) and its text."""
     from .io.scenario import ScenarioError, load_scenario
 
@@ -409,11 +463,12 @@ def _scenario_for_output(scenario_path, output, encounters, seed):
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if not str(output).endswith(".h5"):
         _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
+    _require_new_output(output, overwrite, {"scenario file": scenario_path})
     _require_writable_output(output)
     return scenario, text
 
 
-def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
+def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None, overwrite=False):
     """Generate (and fly) a scenario's encounters into one ``.h5`` file through the runner's chunk writer."""
     from tqdm import tqdm
 
@@ -421,7 +476,7 @@ def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False
     from .encounters import EncounterError
     from .runner import n_chunks, write_encounter_file
 
-    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed)
+    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed, overwrite)
     with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
 
         def flying(n_encounters):  # the bar counts generated encounters: say what it waits for meanwhile
@@ -442,6 +497,8 @@ def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False
             _fail(str(exc))
         except (EncounterError, ValueError) as exc:
             _fail(str(exc))
+        except OSError as exc:  # disk full, folder removed or made read-only meanwhile...
+            _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written (no partial file is left)")
     return scenario
 
 
@@ -484,9 +541,10 @@ def _nominal_estimates(metadata: pd.DataFrame) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
 @click.option("--trajectories", is_flag=True, help="Also store the placed 10-Hz trajectories (float32).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> None:
+@_OVERWRITE
+def encounters(scenario_file, output, encounters, seed, trajectories, quiet, overwrite) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
-    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories, overwrite=overwrite)
     _results_summary(
         output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
     )
@@ -535,7 +593,8 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 )
 @click.option("--resume", is_flag=True, help="Continue the run in the run directory, keeping its verified chunks.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing .h5 output (a run directory: --resume).")
+def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet, overwrite) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
     if not str(output).endswith(".h5"):
@@ -543,6 +602,8 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
             _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
         if os.path.exists(output) and not os.path.isdir(output):
             _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
+        if overwrite:
+            _fail("--overwrite: for a .h5 output; a run directory is continued with --resume (or remove it first)")
         _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
         return
     given = [
@@ -552,7 +613,7 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
     ]
     if given:
         _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
-    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen, overwrite=overwrite)
     _results_summary(
         output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
     )
@@ -631,7 +692,8 @@ def merge(run_dir) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input)."
 )
-def report(results_file, output) -> None:
+@_OVERWRITE
+def report(results_file, output, overwrite) -> None:
     """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic; a run directory works too)."""
     from pathlib import Path
 
@@ -641,12 +703,15 @@ def report(results_file, output) -> None:
         _require_verified_run_directory(results_file)
         results_file = str(Path(results_file) / "results.h5")
     _require_file_kind(results_file, "results")
-    if output is not None:
-        _require_writable_output(output)
+    output = output or str(Path(results_file).with_suffix(".html"))
+    _require_new_output(output, overwrite, _results_inputs(results_file))
+    _require_writable_output(output)
     try:
         path = write_run_report(results_file, output)
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        _fail(f"{results_file}: {exc}")
+        _fail(str(exc) if str(results_file) in str(exc) else f"{results_file}: {exc}")
+    except OSError as exc:
+        _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
     click.echo(f"wrote {path}")
 
 
@@ -813,13 +878,17 @@ def compare(
     help="Longitude/latitude axes (needs a file written with --anchor) or local east/north in NM "
     "[default: geodetic when the file has it].",
 )
-def plot(tracks_file, count, first, output, geodetic) -> None:
+@_OVERWRITE
+def plot(tracks_file, count, first, output, geodetic, overwrite) -> None:
     """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
+    from pathlib import Path
+
     from .io.plots import plot_tracks
 
     _require_file_kind(tracks_file, "tracks")
-    if output is not None:
-        _require_writable_output(output)
+    output = output or str(Path(tracks_file).with_suffix(".png"))
+    _require_new_output(output, overwrite, {"input (tracks file)": tracks_file})
+    _require_writable_output(output)
     try:
         path = plot_tracks(tracks_file, count=count, first=first, output=output, geodetic=geodetic)
     except (ValueError, KeyError) as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -66,7 +67,9 @@ class AtomicH5Writer:
     def __init__(self, path, provenance: dict):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(self.path.name + ".partial")
+        # a name of this process's own, in the same folder (the rename is then atomic, and two
+        # writers of the same output never share a temporary file)
+        self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
         self._file = h5py.File(self._tmp, "w")
         attrs = {
             "encsim_version": __version__,
@@ -92,12 +95,27 @@ class AtomicH5Writer:
         return {"rejections": json.dumps(self._rejections)}
 
     def close(self) -> Path:
-        """Record the totals and move the file into place (never leaves a half-written file)."""
-        for key, value in self._final_attributes().items():
-            self._file.attrs[key] = value
-        self._file.close()
-        self._tmp.replace(self.path)
+        """Record the totals and move the file into place (never leaves a half-written file).
+
+        If anything fails here (a full disk often shows only when HDF5 flushes on closing), the
+        temporary file is removed and the error raised: the output is either complete or absent.
+        """
+        try:
+            for key, value in self._final_attributes().items():
+                self._file.attrs[key] = value
+            self._file.close()
+            self._tmp.replace(self.path)
+        except BaseException:
+            self._discard()
+            raise
         return self.path
+
+    def _discard(self) -> None:
+        try:
+            self._file.close()
+        except Exception:  # closing a file whose writes failed can fail again: it is removed anyway
+            pass
+        self._tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self
@@ -106,8 +124,7 @@ class AtomicH5Writer:
         if exc_type is None:
             self.close()
         else:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
+            self._discard()
         return False
 
 

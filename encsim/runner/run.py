@@ -403,12 +403,16 @@ def run_scenario(
         return _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after)
 
 
+def _remove_partial_files(run_dir: Path) -> None:
+    for stray in (run_dir / "chunks").glob("*.partial"):
+        stray.unlink(missing_ok=True)
+
+
 def _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after):
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(run_dir, header, resume)
     manifest["chunks"] = _verified(run_dir, manifest)
-    for stray in (run_dir / "chunks").glob("*.partial"):
-        stray.unlink()  # half-written by an interrupted run (no other run can be writing: we hold the lock)
+    _remove_partial_files(run_dir)  # half-written by an interrupted run (no other run writes: we hold the lock)
     reused = len(manifest["chunks"])
     pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]
     reused_encounters = sum(entry["encounters"] for entry in manifest["chunks"].values())
@@ -433,6 +437,7 @@ def _run_locked(run_dir, header, text, scenario, logic, executor, resume, progre
         if stop_after is not None and computed >= stop_after:
             raise KeyboardInterrupt(f"stopped after {computed} chunks (stop_after)")
     _write_json_atomically(run_dir / MANIFEST, manifest)
+    _remove_partial_files(run_dir)  # left by workers killed mid-write (their chunks were computed again)
     results = join_chunks(run_dir, manifest, text, scenario, logic)
     total = sum(entry["encounters"] for entry in manifest["chunks"].values())
     return RunResult(run_dir, results, computed, reused, total)
