@@ -475,8 +475,13 @@ def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False
     from .bayes.registry import ModelNotFoundError
     from .encounters import EncounterError
     from .runner import n_chunks, write_encounter_file
+    from .runner.resources import InsufficientMemoryError, check_memory
 
     scenario, text = _scenario_for_output(scenario_path, output, encounters, seed, overwrite)
+    try:
+        check_memory(scenario, keep_trajectories=trajectories, source=str(scenario_path))
+    except InsufficientMemoryError as exc:
+        _fail(str(exc))
     with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
 
         def flying(n_encounters):  # the bar counts generated encounters: say what it waits for meanwhile
@@ -640,6 +645,13 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
     cluster = scenario.cluster or ClusterSpec()
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
+    if scheduler == "local":  # the workers share this machine's memory
+        from .runner.resources import InsufficientMemoryError, check_memory
+
+        try:
+            check_memory(scenario, workers=workers, source=str(scenario_file))
+        except InsufficientMemoryError as exc:
+            _fail(str(exc))
     try:
         with make_client(
             scheduler,

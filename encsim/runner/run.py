@@ -265,16 +265,19 @@ def verify_run_directory(run_dir) -> dict:
         raise ValueError(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
     manifest = read_manifest(run_dir)
     identity = manifest.get("identity") or {}
-    faults = []
+    faults = {}
     for k in range(manifest["n_chunks"]):
         entry = manifest["chunks"].get(str(k))
         fault = "not computed" if entry is None else _chunk_fault(run_dir, entry, identity)
         if fault:
-            faults.append(f"chunk {k}: {fault}")
+            faults[k] = fault
     if faults:
-        shown = "\n  ".join(faults[:10]) + (f"\n  ... and {len(faults) - 10} more" if len(faults) > 10 else "")
+        lines = [f"chunk {k}: {fault}" for k, fault in list(faults.items())[:10]]
+        if len(faults) > 10:
+            lines.append(f"... and {len(faults) - 10} more")
+        shown = "\n  ".join(lines)
         raise ValueError(
-            f"{run_dir}: {len(faults)} chunk(s) missing or damaged, nothing read:\n  {shown}\n"
+            f"{run_dir}: chunks {list(faults)[:10]} are missing or damaged; nothing was read:\n  {shown}\n"
             "recompute them with encsim run ... --resume (which keeps the good chunks)"
         )
     return manifest
@@ -385,8 +388,10 @@ def run_scenario(
         Stop (as if interrupted) after this many chunks, for tests of resumption.
     """
     from ..io.scenario import load_scenario
+    from .resources import check_memory
 
     scenario, text = load_scenario(scenario_path)
+    check_memory(scenario, source=str(scenario_path))  # the driver (this process) reads the summary
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
