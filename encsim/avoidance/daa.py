@@ -44,6 +44,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..metrics._predicates import well_clear_violation_interval_s
 from ..units import FT_PER_NM
 from .interface import (
     CHANGE_COUNTER,
@@ -73,7 +74,8 @@ _M, _N, _PERSISTENCE, _HYSTERESIS = range(_GUIDANCE + 4, _GUIDANCE + 8)
 _DIMENSION, _RATE_STEP, _RATE_MAX, _PERSIST_RATE = range(_GUIDANCE + 8, _GUIDANCE + 12)
 # recovery: min horizontal and vertical recovery, the NMAC cylinder, ca_factor (daa-reference 1.5)
 _RECOVERY_D, _RECOVERY_H, _NMAC_D, _NMAC_H, _CA_FACTOR = range(_GUIDANCE + 12, _GUIDANCE + 17)
-_N_PARAMS = _GUIDANCE + 17
+#: length of the parameter array (`daa_params`)
+N_PARAMS = _GUIDANCE + 17
 #: cap on the number of recovery cylinders (the defaults give 21)
 _MAX_RECOVERY_VOLUMES = 200
 DIMENSIONS = {"horizontal": 0.0, "vertical": 1.0, "both": 2.0}
@@ -129,44 +131,12 @@ def recovery_volumes(params: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _interval_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead):
-    """Earliest time in [0, lookahead] of a predicted violation (straight lines), or -1."""
-    vv = vx * vx + vy * vy
-    sv = sx * vx + sy * vy
-    r2 = sx * sx + sy * sy
-    # horizontal interval: DTHR circle, united with the tau_mod region before CPA when DCPA <= HMD*
-    h_lo, h_hi = math.inf, -math.inf
-    if vv > 1e-12:
-        disc = sv * sv - vv * (r2 - dthr * dthr)
-        if disc >= 0:
-            root = math.sqrt(disc)
-            h_lo, h_hi = (-sv - root) / vv, (-sv + root) / vv
-        tcpa = -sv / vv
-        dcpa2 = r2 - sv * sv / vv
-        if tthr > 0 and dcpa2 <= hmd * hmd:
-            b = 2 * sv + tthr * vv
-            c = r2 - dthr * dthr + tthr * sv
-            disc = b * b - 4 * vv * c
-            if disc >= 0:
-                root = math.sqrt(disc)
-                lo, hi = (-b - root) / (2 * vv), min((-b + root) / (2 * vv), tcpa)
-                if lo <= hi:
-                    h_lo, h_hi = min(h_lo, lo), max(h_hi, hi)
-    elif r2 <= dthr * dthr:
-        h_lo, h_hi = -math.inf, math.inf
-    if h_lo > h_hi:
-        return -1.0
-    if abs(vz) > 1e-12:
-        z_lo, z_hi = (-zthr - sz) / vz, (zthr - sz) / vz
-        if z_lo > z_hi:
-            z_lo, z_hi = z_hi, z_lo
-    elif abs(sz) <= zthr:
-        z_lo, z_hi = -math.inf, math.inf
-    else:
-        return -1.0
-    start = max(h_lo, z_lo, 0.0)
-    end = min(h_hi, z_hi, lookahead)
-    return start if start <= end else -1.0
+def _conflict_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead):
+    """Earliest time in [0, lookahead] of a predicted violation of the volume (straight lines), NaN if none.
+
+    The DAA volumes (DO-365 Phase I, non-cooperative) have no TCOA test.
+    """
+    return well_clear_violation_interval_s(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, 0.0, lookahead)[0]
 
 
 @njit(cache=True)
@@ -193,7 +163,7 @@ def _raw_level(own, intruder, params, previous_reported):
     for level in range(_N_LEVELS, 0, -1):
         base = (level - 1) * _LEVEL_FIELDS
         alert_time = params[base + 5] if previous_reported >= level else params[base + 4]
-        start = _interval_start(
+        start = _conflict_start(
             sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], alert_time
         )
         if start >= 0.0:
@@ -336,7 +306,7 @@ def _guidance(own, intruder, params, memory):
         c, s = math.cos(current), math.sin(current)
         for k in range(n + 1):
             vx, vy = intruder[V_EAST] - ground * s, intruder[V_NORTH] - ground * c
-            if _interval_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead) < 0.0:
+            if math.isnan(_conflict_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead)):
                 best[side] = k * step
                 break
             c, s = c * cos_step - s * turn_sin, s * cos_step + c * turn_sin
@@ -406,7 +376,7 @@ def _rate_conflict(own, intruder, rate, params):
     sx, sy, sz = intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP]
     vx, vy, vz = intruder[V_EAST] - own[V_EAST], intruder[V_NORTH] - own[V_NORTH], intruder[V_UP] - rate
     base = 1 * _LEVEL_FIELDS
-    start = _interval_start(
+    start = _conflict_start(
         sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], params[_LOOKAHEAD]
     )
     return start >= 0.0

@@ -6,24 +6,18 @@ import numpy as np
 import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
+from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, _step_indices
-from ..metrics.detection import well_clear_preset
+from ..metrics.detection import WellClearVolume, well_clear_preset
 from . import _kernels
 
 __all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 
 
-def _schedule_arrays(schedule):
-    return (
-        schedule.offsets,
-        _step_indices(schedule, DT_S),
-        np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2]),
-    )
-
-
-def _init_array(states):
-    return np.stack(
+def _flight(states, schedule, limits) -> _kernels.Flight:
+    """One aircraft of every encounter, as the kernels take it."""
+    init = np.stack(
         [
             states.speed_fps,
             states.north_ft,
@@ -34,6 +28,8 @@ def _init_array(states):
             states.bank_rad,
         ]
     )
+    commands = np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2])
+    return _kernels.Flight(init, schedule.offsets, _step_indices(schedule, DT_S), commands, limits)
 
 
 def simulate_states(
@@ -46,7 +42,7 @@ def simulate_states(
     *,
     pilot: PilotModel | None = None,
     decision_period_s: float = 1.0,
-    well_clear: str = "do365",
+    well_clear: str | WellClearVolume = "do365",
     nmac_ft=(500.0, 100.0),
     surveillance: Surveillance | None = None,
     seed: int = 0,
@@ -68,8 +64,9 @@ def simulate_states(
         Response delays, accelerations and turn rate (default: the standard TCAS pilot).
     decision_period_s : float
         Time between the logic's decisions (1 s by default).
-    well_clear : str
-        Well-clear preset for LoWC; ``nmac_ft`` the NMAC cylinder (radius, half-height).
+    well_clear : str or WellClearVolume
+        Well-clear volume for LoWC, a preset name or a volume (its TCOA test included); ``nmac_ft``
+        the NMAC cylinder (radius, half-height).
     surveillance : Surveillance, optional
         Errors and latency of what the logic sees of the intruder (default: perfect). The errors
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
@@ -85,59 +82,39 @@ def simulate_states(
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
-    volume = well_clear_preset(well_clear)
+    volume = _volume(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
-    sensor = (surveillance or Surveillance()).as_array()
+    settings = _kernels.Settings(
+        n_steps=np.int64(n_steps),
+        stride=np.int64(stride),
+        dt_s=float(DT_S),
+        pilot=(pilot or PilotModel()).as_array(),
+        nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
+        well_clear=volume.as_array(),
+        surveillance=(surveillance or Surveillance()).as_array(),
+        seed=np.uint64(seed),
+    )
+    ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     if not is_compiled(function):  # a plain Python callable: the slow path
-        return _simulate_python(
-            function,
-            params,
-            pilot,
-            own_initial,
-            own_schedule,
-            int_initial,
-            int_schedule,
-            n_steps,
-            stride,
-            nmac_ft,
-            volume,
-            limits,
-            out,
-            sensor,
-            seed,
-            ids,
-        )
+        return _simulate_python(function, params, ownship, intruder, settings, ids, out)
     if n:
         kernel, logic_argument = _kernels.closed_loop_kernel, function
-        if function in _kernels.REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
-            kernel, logic_argument = (
-                _kernels.reference_closed_loop_kernel,
-                np.int64(_kernels.REFERENCE_LOGIC_IDS[function]),
-            )
-        kernel(
-            logic_argument,
-            params,
-            (pilot or PilotModel()).as_array(),
-            _init_array(own_initial),
-            *_schedule_arrays(own_schedule),
-            _init_array(int_initial),
-            *_schedule_arrays(int_schedule),
-            limits,
-            limits,
-            n_steps,
-            stride,
-            DT_S,
-            np.asarray(nmac_ft, dtype=np.float64),
-            np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]),
-            out,
-            sensor,
-            np.uint64(seed),
-            ids,
-        )
+        if function in REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
+            kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
+        kernel(logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out))
     return _outcome_frame(out, logic, ids)
+
+
+def _volume(well_clear) -> WellClearVolume:
+    """A well-clear volume from a preset name or a `WellClearVolume`."""
+    if isinstance(well_clear, WellClearVolume):
+        return well_clear
+    if isinstance(well_clear, str):
+        return well_clear_preset(well_clear)
+    raise TypeError(f"well_clear must be a preset name or a WellClearVolume, got {well_clear!r:.80}")
 
 
 def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
@@ -157,24 +134,7 @@ def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _simulate_python(
-    function,
-    params,
-    pilot,
-    own_initial,
-    own_schedule,
-    int_initial,
-    int_schedule,
-    n_steps,
-    stride,
-    nmac_ft,
-    volume,
-    limits,
-    out,
-    sensor,
-    seed,
-    ids,
-) -> pd.DataFrame:
+def _simulate_python(function, params, ownship, intruder, settings, ids, out) -> pd.DataFrame:
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
@@ -186,34 +146,8 @@ def _simulate_python(
         UserWarning,
         stacklevel=3,
     )
-    own_init, int_init = _init_array(own_initial), _init_array(int_initial)
-    own_offsets, own_steps, own_cmd = _schedule_arrays(own_schedule)
-    int_offsets, int_steps, int_cmd = _schedule_arrays(int_schedule)
-    pilot_array = (pilot or PilotModel()).as_array()
-    wc = np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft])
     for a in range(out.shape[0]):
-        own_rows = slice(own_offsets[a], own_offsets[a + 1])
-        int_rows = slice(int_offsets[a], int_offsets[a + 1])
-        out[a] = run_encounter(
-            function,
-            params,
-            pilot_array,
-            own_init[:, a],
-            own_steps[own_rows],
-            own_cmd[:, own_rows],
-            int_init[:, a],
-            int_steps[int_rows],
-            int_cmd[:, int_rows],
-            limits[:, a],
-            n_steps,
-            stride,
-            DT_S,
-            np.asarray(nmac_ft, dtype=np.float64),
-            wc,
-            sensor,
-            seed,
-            int(ids[a]),
-        )
+        out[a] = run_encounter(function, params, ownship, intruder, settings, a, int(ids[a]))
     return _outcome_frame(out, function, ids)
 
 
@@ -223,7 +157,7 @@ def simulate(
     *,
     pilot: PilotModel | None = None,
     decision_period_s: float = 1.0,
-    well_clear: str | None = None,
+    well_clear: str | WellClearVolume | None = None,
     surveillance: Surveillance | None = None,
 ) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
@@ -292,6 +226,6 @@ def closed_loop_provenance(
         "pilot": dataclasses.asdict(pilot or PilotModel()),
         "surveillance": dataclasses.asdict(surveillance or Surveillance()),
         "decision_period_s": float(decision_period_s),
-        "well_clear": well_clear,
+        "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
     }
