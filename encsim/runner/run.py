@@ -80,7 +80,7 @@ def write_encounter_file(
             if logic:
                 if on_flying is not None:
                     on_flying(encounters.n_encounters)
-                outcomes = _fly_chunk(encounters, logic)
+                outcomes = _fly_chunk(encounters, logic, k)
                 closed_loop = outcomes.attrs.get("closed_loop", {})
                 writer.append_outcomes(outcomes, logic)
         identity = _identity(scenario_text, scenario, own_model.sha256, int_model.sha256, logic, closed_loop)
@@ -141,14 +141,18 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _fly_chunk(encounters, logic: str):
+def _fly_chunk(encounters, logic: str, chunk_index: int):
     import warnings
 
-    from ..simulate import simulate
+    from ..simulate import LogicRunError, simulate
 
-    with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
-        warnings.simplefilter("ignore", UserWarning)
-        return simulate(encounters, logic)
+    ids = encounters.metadata["encounter_id"].to_numpy()
+    try:
+        with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
+            warnings.simplefilter("ignore", UserWarning)
+            return simulate(encounters, logic)
+    except LogicRunError as exc:  # name the chunk too: whatever executor ran it, the message says where
+        raise LogicRunError(f"chunk {chunk_index} (encounters {ids[0]}-{ids[-1]}): {exc}") from None
 
 
 def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_dir: str) -> dict:
