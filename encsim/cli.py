@@ -10,6 +10,7 @@ encsim sample uncor_1200only_fwse_v1p2 -n 10000 --duration 300 --seed 1 --start 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -125,6 +126,8 @@ def _io_reason(exc: OSError) -> str:
         return text.split(marker, 1)[1].split("'", 1)[0]
     return text.split("(", 1)[0].strip() or type(exc).__name__
 
+
+_WRITE_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EIO, errno.EPERM}
 
 _OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace the output if it exists (never an input).")
 
@@ -599,7 +602,17 @@ def _closed_loop_summary(outcomes: pd.DataFrame) -> None:
 @click.option("--resume", is_flag=True, help="Continue the run in the run directory, keeping its verified chunks.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing .h5 output (a run directory: --resume).")
-def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet, overwrite) -> None:
+@click.option(
+    "--chunk-time-limit",
+    "chunk_time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a chunk running longer than this with an error (run directory; a logic that never returns).",
+)
+def run(
+    scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet, overwrite, chunk_time_limit_s
+) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
     if not str(output).endswith(".h5"):
@@ -609,11 +622,16 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
             _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
         if overwrite:
             _fail("--overwrite: for a .h5 output; a run directory is continued with --resume (or remove it first)")
-        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
+        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s)
         return
     given = [
         name
-        for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume or None))
+        for name, value in (
+            ("--workers", workers),
+            ("--scheduler", scheduler),
+            ("--resume", resume or None),
+            ("--chunk-time-limit", chunk_time_limit_s),
+        )
         if value is not None
     ]
     if given:
@@ -630,7 +648,7 @@ def _start_bar_at(bar, encounters_done: int) -> None:
     bar.refresh()
 
 
-def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet) -> None:
+def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet, chunk_time_limit_s=None) -> None:
     """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
     from tqdm import tqdm
 
@@ -671,10 +689,16 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                     resume=resume,
                     progress=bar.update,
                     on_reused=lambda reused: _start_bar_at(bar, reused),
+                    chunk_time_limit_s=chunk_time_limit_s,
                 )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
-    except OSError as exc:  # e.g. a tcp:// scheduler that does not answer, a folder that cannot be written
+    except OSError as exc:  # a folder that cannot be written (disk full...), or a tcp:// scheduler that does not answer
+        if exc.errno in _WRITE_FAULTS or "error message = " in str(exc):
+            _fail(
+                f"-o {run_dir}: cannot write ({_io_reason(exc)}); the chunks finished so far are kept: make room "
+                "and continue with --resume"
+            )
         _fail(f"{exc} (scheduler {scheduler})")
     _results_summary(
         result.results_path,

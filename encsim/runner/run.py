@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,27 +151,106 @@ def _fly_chunk(encounters, logic: str, chunk_index: int):
     try:
         with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
             warnings.simplefilter("ignore", UserWarning)
-            return simulate(encounters, logic)
+            return simulate(encounters, logic, compiling=_TIMER.get("paused"))
     except LogicRunError as exc:  # name the chunk too: whatever executor ran it, the message says where
         raise LogicRunError(f"chunk {chunk_index} (encounters {ids[0]}-{ids[-1]}): {exc}") from None
 
 
-def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_dir: str) -> dict:
+def compute_chunk(
+    scenario_text: str, logic: str | None, chunk_index: int, run_dir: str, time_limit_s: float | None = None
+) -> dict:
     """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
 
-    Returns the manifest entry: file name, sha256, encounters, attempts.
+    With ``time_limit_s``, a chunk still running after that many seconds ends the process computing
+    it (`_time_limit`), leaving a note the driver turns into a clear error. Returns the manifest
+    entry: file name, sha256, encounters, attempts, identity.
     """
     from ..io.scenario import parse_scenario
 
     scenario = parse_scenario(scenario_text, source="run scenario", check_models=False)
     path = _chunk_path(Path(run_dir), chunk_index)
-    totals = write_encounter_file(path, scenario, scenario_text, logic, [chunk_index])
+    with _time_limit(path.with_suffix(TIMEOUT_SUFFIX), chunk_index, time_limit_s):
+        totals = write_encounter_file(path, scenario, scenario_text, logic, [chunk_index])
     return {
         "chunk": chunk_index,
         "file": str(path.relative_to(run_dir)),
         "sha256": _sha256(path),
         **totals,
     }
+
+
+TIMEOUT_SUFFIX = ".time-limit"
+#: pauses the running chunk's time limit (set while one runs in this process): compiling a plug-in's
+#: closed loop (about a minute) does not count against the chunk's time
+_TIMER: dict = {}
+
+
+@contextmanager
+def _time_limit(note: Path, chunk_index: int, time_limit_s: float | None):
+    """End this process if the block runs longer than ``time_limit_s``, leaving ``note`` behind.
+
+    A logic that never returns holds the interpreter inside compiled code, where no Python signal
+    handler or thread runs; faulthandler's watchdog is a C thread that needs neither: it writes the
+    stacks of every thread under our header in ``note`` and ends the process. A chunk that finishes
+    in time removes the note, so a note left behind names a chunk that was stopped.
+    """
+    if not time_limit_s:
+        yield
+        return
+    import faulthandler
+    import socket
+
+    handle = open(note, "w")  # held open for the C watchdog until the block ends
+    header = {"chunk": chunk_index, "time_limit_s": time_limit_s, "pid": os.getpid(), "host": socket.gethostname()}
+    handle.write(json.dumps(header) + "\n")
+    handle.flush()
+    faulthandler.dump_traceback_later(time_limit_s, exit=True, file=handle)
+
+    @contextmanager
+    def paused():
+        faulthandler.cancel_dump_traceback_later()
+        try:
+            yield
+        finally:
+            faulthandler.dump_traceback_later(time_limit_s, exit=True, file=handle)
+
+    _TIMER["paused"] = paused
+    try:
+        yield
+    finally:
+        _TIMER.pop("paused", None)
+        faulthandler.cancel_dump_traceback_later()
+        handle.close()
+        note.unlink(missing_ok=True)
+
+
+class ChunkTimeLimitError(RuntimeError):
+    """A chunk ran longer than the run's per-chunk time limit and was stopped."""
+
+
+def _stopped_chunks(run_dir: Path) -> list[dict]:
+    notes = []
+    for note in sorted((run_dir / "chunks").glob("*" + TIMEOUT_SUFFIX)):
+        try:
+            header = json.loads(note.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            header = {}
+        notes.append({**header, "note": note})
+    return notes
+
+
+def _raise_if_stopped(run_dir: Path, exc: BaseException) -> None:
+    stopped = _stopped_chunks(run_dir)
+    if not stopped:
+        return
+    first = stopped[0]
+    raise ChunkTimeLimitError(
+        f"chunk {first.get('chunk')} ran longer than the time limit of {first.get('time_limit_s')} s per chunk and "
+        f"its process was stopped (a logic that never returns, or a limit too tight for the chunk); the stack "
+        f"of the process at that moment is in {first['note']}"
+        + (f"; {len(stopped) - 1} more chunk(s) stopped" if len(stopped) > 1 else "")
+        + f" ({type(exc).__name__})"
+    ) from None
 
 
 @dataclass(frozen=True)
@@ -302,8 +382,17 @@ def merge_run(run_dir) -> Path:
         return join_chunks(run_dir, manifest, text, scenario, manifest.get("logic") or None)
 
 
-def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int]):
+def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int], time_limit_s=None):
     """Yield manifest entries as chunks finish, whatever the executor."""
+    # the time limit travels only when set, so that compute_chunk keeps its four-argument form otherwise
+    extra = (time_limit_s,) if time_limit_s else ()
+    if executor is None and time_limit_s:  # a stopped chunk ends its process: not this one
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield from _submit_all(pool, run_dir, scenario_text, logic, pending, time_limit_s)
+        return
     if executor is None:
         for k in pending:
             yield compute_chunk(scenario_text, logic, k, str(run_dir))
@@ -312,7 +401,7 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         from dask.distributed import as_completed
 
         futures = [
-            executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2)
+            executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), *extra, pure=False, retries=2)
             for k in pending
         ]
         completed = as_completed(futures)
@@ -326,7 +415,7 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         return
     from concurrent.futures import as_completed as futures_completed
 
-    futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir)) for k in pending]
+    futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), *extra) for k in pending]
     for future in futures_completed(futures):
         yield future.result()
 
@@ -365,6 +454,7 @@ def run_scenario(
     progress=None,
     on_reused=None,
     stop_after: int | None = None,
+    chunk_time_limit_s: float | None = None,
 ) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
@@ -390,6 +480,11 @@ def run_scenario(
         start there instead of counting them as just computed).
     stop_after : int, optional
         Stop (as if interrupted) after this many chunks, for tests of resumption.
+    chunk_time_limit_s : float, optional
+        Stop a chunk (and the process computing it) that runs longer than this, with
+        `ChunkTimeLimitError` naming it: a logic that never returns becomes an error instead of a
+        hung run. Without an executor, chunks then run in one spawned process. On Dask, a stopped
+        worker is restarted and the chunk retried a few times before the error.
     """
     from ..io.scenario import load_scenario
     from .resources import check_memory
@@ -409,15 +504,34 @@ def run_scenario(
     from .lock import locked
 
     with locked(run_dir):
-        return _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after)
+        try:
+            return _run_locked(
+                run_dir,
+                header,
+                text,
+                scenario,
+                logic,
+                executor,
+                resume,
+                progress,
+                on_reused,
+                stop_after,
+                chunk_time_limit_s,
+            )
+        except Exception as exc:  # a chunk stopped by its time limit shows only as a lost process here
+            if chunk_time_limit_s:
+                _raise_if_stopped(run_dir, exc)
+            raise
 
 
 def _remove_partial_files(run_dir: Path) -> None:
-    for stray in (run_dir / "chunks").glob("*.partial"):
+    for stray in [*(run_dir / "chunks").glob("*.partial"), *(run_dir / "chunks").glob("*" + TIMEOUT_SUFFIX)]:
         stray.unlink(missing_ok=True)
 
 
-def _run_locked(run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after):
+def _run_locked(
+    run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after, time_limit_s=None
+):
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(run_dir, header, resume)
     manifest["chunks"] = _verified(run_dir, manifest)
@@ -430,7 +544,7 @@ def _run_locked(run_dir, header, text, scenario, logic, executor, resume, progre
     elif progress is not None:
         progress(reused_encounters)
     computed = 0
-    for entry in _submit_all(executor, run_dir, text, logic, pending):
+    for entry in _submit_all(executor, run_dir, text, logic, pending, time_limit_s):
         differences = identity_differences(entry["identity"], header["identity"])
         if differences:  # a worker with another model file or logic version than this machine's
             raise ValueError(

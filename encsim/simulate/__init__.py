@@ -51,6 +51,7 @@ def simulate_states(
     surveillance: Surveillance | None = None,
     seed: int = 0,
     encounter_ids=None,
+    compiling=None,
 ) -> pd.DataFrame:
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
@@ -75,6 +76,9 @@ def simulate_states(
         Errors and latency of what the logic sees of the intruder (default: perfect). The errors
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
         for an encounter whatever else is simulated with it.
+    compiling : callable, optional
+        A context manager factory wrapped around compiling the closed-loop kernel for these
+        arguments, apart from running it (the runner's per-chunk time limit pauses there).
     """
     function, params = resolve_logic(logic, pilot)
     stride = int(round(decision_period_s / DT_S))
@@ -112,7 +116,13 @@ def simulate_states(
             from .containment import contained
 
             kernel, logic_argument = _kernels.closed_loop_kernel, contained(function)
-        kernel(logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out, faults))
+        arguments = (logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out, faults))
+        if compiling is not None:  # compile apart from running (a minute for a new plug-in's closed loop)
+            import numba
+
+            with compiling():
+                kernel.compile(tuple(numba.typeof(argument) for argument in arguments))
+        kernel(*arguments)
 
     def explain(a):
         from .containment import explain_raise
@@ -225,6 +235,7 @@ def simulate(
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume | None = None,
     surveillance: Surveillance | None = None,
+    compiling=None,
 ) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
 
@@ -246,6 +257,7 @@ def simulate(
         surveillance=surveillance,
         seed=encounters.seed,
         encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
+        compiling=compiling,
     )
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())
