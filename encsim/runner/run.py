@@ -151,7 +151,8 @@ def _fly_chunk(encounters, logic: str, chunk_index: int):
     try:
         with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
             warnings.simplefilter("ignore", UserWarning)
-            return simulate(encounters, logic, compiling=_TIMER.get("paused"))
+            with _limited():
+                return simulate(encounters, logic, compiling=_paused if _TIMER else None)
     except LogicRunError as exc:  # name the chunk too: whatever executor ran it, the message says where
         raise LogicRunError(f"chunk {chunk_index} (encounters {ids[0]}-{ids[-1]}): {exc}") from None
 
@@ -161,8 +162,9 @@ def compute_chunk(
 ) -> dict:
     """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
 
-    With ``time_limit_s``, a chunk still running after that many seconds ends the process computing
-    it (`_time_limit`), leaving a note the driver turns into a clear error. Returns the manifest
+    With ``time_limit_s``, a chunk whose closed loop (where the logic runs; not generation, not
+    compilation) runs longer than that ends the process computing it (`_time_limit`), leaving a
+    note the driver turns into a clear error. Returns the manifest
     entry: file name, sha256, encounters, attempts, identity.
     """
     from ..io.scenario import parse_scenario
@@ -180,14 +182,13 @@ def compute_chunk(
 
 
 TIMEOUT_SUFFIX = ".time-limit"
-#: pauses the running chunk's time limit (set while one runs in this process): compiling a plug-in's
-#: closed loop (about a minute) does not count against the chunk's time
+#: the running chunk's time limit and note (set while one runs in this process with a limit)
 _TIMER: dict = {}
 
 
 @contextmanager
 def _time_limit(note: Path, chunk_index: int, time_limit_s: float | None):
-    """End this process if the block runs longer than ``time_limit_s``, leaving ``note`` behind.
+    """Set this chunk's time limit (armed around its closed loop by `_limited`), with ``note`` for the driver.
 
     A logic that never returns holds the interpreter inside compiled code, where no Python signal
     handler or thread runs; faulthandler's watchdog is a C thread that needs neither: it writes the
@@ -204,24 +205,47 @@ def _time_limit(note: Path, chunk_index: int, time_limit_s: float | None):
     header = {"chunk": chunk_index, "time_limit_s": time_limit_s, "pid": os.getpid(), "host": socket.gethostname()}
     handle.write(json.dumps(header) + "\n")
     handle.flush()
-    faulthandler.dump_traceback_later(time_limit_s, exit=True, file=handle)
-
-    @contextmanager
-    def paused():
-        faulthandler.cancel_dump_traceback_later()
-        try:
-            yield
-        finally:
-            faulthandler.dump_traceback_later(time_limit_s, exit=True, file=handle)
-
-    _TIMER["paused"] = paused
+    _TIMER.update(handle=handle, limit=time_limit_s)
     try:
         yield
     finally:
-        _TIMER.pop("paused", None)
         faulthandler.cancel_dump_traceback_later()
+        _TIMER.clear()
         handle.close()
         note.unlink(missing_ok=True)
+
+
+def _arm() -> None:
+    import faulthandler
+
+    faulthandler.dump_traceback_later(_TIMER["limit"], exit=True, file=_TIMER["handle"])
+
+
+@contextmanager
+def _limited():
+    """Count the block (a chunk's closed loop, where user code runs) against the chunk's time limit, if set."""
+    if not _TIMER:
+        yield
+        return
+    import faulthandler
+
+    _arm()
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@contextmanager
+def _paused():
+    """Stop counting for the block (compiling a plug-in's closed loop: about a minute), then count afresh."""
+    import faulthandler
+
+    faulthandler.cancel_dump_traceback_later()
+    try:
+        yield
+    finally:
+        _arm()
 
 
 class ChunkTimeLimitError(RuntimeError):
@@ -481,7 +505,7 @@ def run_scenario(
     stop_after : int, optional
         Stop (as if interrupted) after this many chunks, for tests of resumption.
     chunk_time_limit_s : float, optional
-        Stop a chunk (and the process computing it) that runs longer than this, with
+        Stop a chunk (and the process computing it) whose closed loop runs longer than this, with
         `ChunkTimeLimitError` naming it: a logic that never returns becomes an error instead of a
         hung run. Without an executor, chunks then run in one spawned process. On Dask, a stopped
         worker is restarted and the chunk retried a few times before the error.
