@@ -43,8 +43,9 @@ def _require_file_kind(path, kind: str) -> None:
         with h5py.File(path, "r") as f:
             present = [name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs]
     except OSError as exc:
-        reason = str(exc).split("(", 1)[0].strip()
-        _fail(f"{path}: a damaged or truncated HDF5 file ({reason}); recompute it or restore it")
+        from .io.encounters_file import _h5_reason
+
+        _fail(f"{path}: a damaged or truncated HDF5 file ({_h5_reason(exc)}); recompute it or restore it")
     if kind not in present:
         found = f"a {present[0]} file" if present else "an HDF5 file encsim did not write"
         _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
@@ -87,11 +88,11 @@ def _require_verified_run_directory(run_dir) -> None:
     from .runner.lock import LOCK, describe_holder, read_holder, stale_reason
     from .runner.run import MANIFEST, verify_run_directory
 
-    if not (Path(run_dir) / MANIFEST).is_file():
-        return  # not a run directory: the results-file check says what is wrong
     holder = read_holder(Path(run_dir) / LOCK)
     if holder and stale_reason(holder) is None:
         _fail(f"{run_dir} is being written by an encsim run ({describe_holder(holder)}): report it when it is done")
+    if not (Path(run_dir) / MANIFEST).is_file():
+        return  # not a run directory: the results-file check says what is wrong
     try:
         verify_run_directory(run_dir)
     except ValueError as exc:

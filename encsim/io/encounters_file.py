@@ -119,8 +119,14 @@ class DamagedFileError(ValueError):
     """An encsim HDF5 file that cannot be read as written (the message names the file and dataset)."""
 
 
+def _h5_reason(exc: BaseException) -> str:
+    """HDF5's own words, shortened ("Unable to synchronously open file (truncated file: eof = ...)")."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _damage(path, what: str, exc: BaseException) -> DamagedFileError:
-    reason = str(exc).split("(", 1)[0].strip() or type(exc).__name__
+    reason = _h5_reason(exc)
     return DamagedFileError(
         f"{path}: {what} cannot be read ({reason}): the file is truncated or damaged; recompute it "
         "(encsim run ... --resume recomputes a run directory's damaged chunks) or restore it"
