@@ -691,6 +691,7 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                     progress=bar.update,
                     on_reused=lambda reused: _start_bar_at(bar, reused),
                     chunk_time_limit_s=chunk_time_limit_s,
+                    on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
                 )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))

@@ -479,6 +479,7 @@ def run_scenario(
     on_reused=None,
     stop_after: int | None = None,
     chunk_time_limit_s: float | None = None,
+    on_stale_lock=None,
 ) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
@@ -509,6 +510,8 @@ def run_scenario(
         `ChunkTimeLimitError` naming it: a logic that never returns becomes an error instead of a
         hung run. Without an executor, chunks then run in one spawned process. On Dask, a stopped
         worker is restarted and the chunk retried a few times before the error.
+    on_stale_lock : callable, optional
+        Called with a sentence when a stale lock (of a run killed on this host) is cleared.
     """
     from ..io.scenario import load_scenario
     from .resources import check_memory
@@ -527,7 +530,7 @@ def run_scenario(
     }
     from .lock import locked
 
-    with locked(run_dir):
+    with locked(run_dir, on_stale=on_stale_lock):
         try:
             return _run_locked(
                 run_dir,
