@@ -120,7 +120,7 @@ def _require_new_output(output, overwrite: bool, inputs: dict) -> None:
 def _io_reason(exc: OSError) -> str:
     """The operating system's words for an I/O fault (h5py puts them in its message, not in errno)."""
     if exc.errno:
-        return os.strerror(exc.errno)
+        return exc.strerror or os.strerror(exc.errno)
     text = str(exc)
     marker = "error message = '"
     if marker in text:
@@ -390,7 +390,7 @@ def sample(
             )
 
     with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
-        with TrackFileWriter(output, provenance) as writer:
+        with TrackFileWriter(output, provenance, overwrite=overwrite) as writer:
             chunks = (
                 fly_chunks(
                     sampled_chunks(),
@@ -501,6 +501,7 @@ def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False
                 progress=bar.update,
                 keep_trajectories=trajectories,
                 on_flying=flying,
+                overwrite=overwrite,
             )
         except (ModelNotFoundError, FileNotFoundError) as exc:  # says where encsim looked and how to provide it
             _fail(str(exc))

@@ -209,6 +209,22 @@ def test_case_3_outputs_are_never_overwritten_by_default_and_never_an_input(scen
         assert "scenario_text" in f.attrs  # still the results, not a page
 
 
+def test_case_3_an_output_another_process_writes_meanwhile_is_not_replaced(scenario_file, tmp_path, monkeypatch):
+    import encsim.io.encounters_file as encounters_file
+
+    output, original = tmp_path / "r.h5", encounters_file._append
+
+    def append(group, name, values):  # another process finishes the same output while this one writes
+        if not output.exists():
+            output.write_text("the other process's results")
+        original(group, name, values)
+
+    monkeypatch.setattr(encounters_file, "_append", append)
+    result = CliRunner().invoke(main, ["run", str(scenario_file), "-o", str(output), "--quiet"])
+    assert result.exit_code == 2 and "appeared while this file was written" in result.output, result.output
+    assert output.read_text() == "the other process's results" and list(tmp_path.iterdir()) == [output]
+
+
 # ------------------------------------------------------------------------------ case 4: mixed chunks
 
 

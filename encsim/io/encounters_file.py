@@ -37,7 +37,7 @@ SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
 class EncounterFileWriter(AtomicH5Writer):
     """Append `EncounterSet` chunks to one HDF5 file, written under a temporary name until closed."""
 
-    def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model):
+    def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model, *, overwrite=True):
         provenance = {
             "scenario_name": scenario.name,
             "scenario_text": scenario_text,
@@ -49,7 +49,7 @@ class EncounterFileWriter(AtomicH5Writer):
             "intruder_model": int_model.name,
             "intruder_model_sha256": int_model.sha256,
         }
-        super().__init__(path, provenance)
+        super().__init__(path, provenance, overwrite=overwrite)
         self._rows = {"ownship": 0, "intruder": 0}
         self._encounters = 0
         self._attempts = 0

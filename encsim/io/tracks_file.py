@@ -23,6 +23,7 @@ Datasets are resizable and appended per chunk, so memory stays bounded by one ch
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
 import sys
@@ -61,11 +62,13 @@ class AtomicH5Writer:
     """An HDF5 file written under ``NAME.partial`` and moved into place only when complete.
 
     Opens the file with the provenance every encsim file carries (version, time, command line and
-    the given attributes); a failure inside ``with`` removes the partial file.
+    the given attributes); a failure inside ``with`` removes the partial file. With
+    ``overwrite=False`` an output that appeared while the file was written is not replaced.
     """
 
-    def __init__(self, path, provenance: dict):
+    def __init__(self, path, provenance: dict, *, overwrite: bool = True):
         self.path = Path(path)
+        self._overwrite = overwrite
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # a name of this process's own, in the same folder (the rename is then atomic, and two
         # writers of the same output never share a temporary file)
@@ -104,11 +107,26 @@ class AtomicH5Writer:
             for key, value in self._final_attributes().items():
                 self._file.attrs[key] = value
             self._file.close()
-            self._tmp.replace(self.path)
+            self._move_into_place()
         except BaseException:
             self._discard()
             raise
         return self.path
+
+    def _move_into_place(self) -> None:
+        if self._overwrite:
+            self._tmp.replace(self.path)
+            return
+        try:  # atomic and refused if the output appeared meanwhile (another process writing it)
+            os.link(self._tmp, self.path)
+        except FileExistsError:
+            raise FileExistsError(
+                errno.EEXIST, f"{self.path} appeared while this file was written (another process?); not replaced"
+            ) from None
+        except OSError:  # a file system without hard links: the check made before writing must do
+            self._tmp.replace(self.path)
+            return
+        self._tmp.unlink()
 
     def _discard(self) -> None:
         try:
@@ -138,8 +156,8 @@ class TrackFileWriter(AtomicH5Writer):
     ...         writer.append(chunk)
     """
 
-    def __init__(self, path, provenance: dict):
-        super().__init__(path, provenance)
+    def __init__(self, path, provenance: dict, *, overwrite: bool = True):
+        super().__init__(path, provenance, overwrite=overwrite)
         self._rows = 0
         self._tracks = 0
         self._offsets_written = False

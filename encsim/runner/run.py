@@ -54,12 +54,14 @@ def write_encounter_file(
     progress=None,
     keep_trajectories: bool = False,
     on_flying=None,
+    overwrite: bool = True,
 ) -> dict:
     """Generate (and fly, with ``logic``) the given chunks of a scenario into one encounter file.
 
     The one writer of both output kinds: a run directory's chunk file (one chunk) and a ``.h5``
     results file (every chunk, in order), so both share generation, closed loop, writing and
-    provenance. The file is written under a temporary name and moved into place when complete.
+    provenance. The file is written under a temporary name and moved into place when complete
+    (with ``overwrite=False``, never over a file that appeared meanwhile).
     Returns the file's totals and its identity (`chunk_identity`).
     """
     from ..bayes import load_model
@@ -68,7 +70,9 @@ def write_encounter_file(
 
     own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
     closed_loop: dict = {}
-    with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
+    with EncounterFileWriter(
+        path, scenario, scenario_text, scenario.run.seed, own_model, int_model, overwrite=overwrite
+    ) as writer:
         for k in chunk_indices:
             encounters = generate_encounters(
                 scenario,
