@@ -10,12 +10,12 @@ encsim sample uncor_1200only_fwse_v1p2 -n 10000 --duration 300 --seed 1 --start 
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import sys
-import warnings
 
 import click
-import numpy as np
 import pandas as pd
 
 from . import __version__
@@ -34,16 +34,21 @@ def _require_file_kind(path, kind: str) -> None:
     """Refuse, with a clear message, a path that is not an encsim HDF5 file of ``kind``."""
     import h5py
 
-    attribute, writer = _FILE_KINDS[kind]
+    writer = _FILE_KINDS[kind][1]
     if not os.path.isfile(path):
         _fail(f"{path}: no such file (expected a {kind} file written by {writer})")
     if not h5py.is_hdf5(path):
         _fail(f"{path}: not an HDF5 file (expected a {kind} file written by {writer})")
-    with h5py.File(path, "r") as f:
-        if attribute not in f.attrs:
-            other = next((name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs), None)
-            found = f"a {other} file" if other else "an HDF5 file encsim did not write"
-            _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
+    try:
+        with h5py.File(path, "r") as f:
+            present = [name for name, (attr, _) in _FILE_KINDS.items() if attr in f.attrs]
+    except OSError as exc:
+        from .io.encounters_file import _h5_reason
+
+        _fail(f"{path}: a damaged or truncated HDF5 file ({_h5_reason(exc)}); recompute it or restore it")
+    if kind not in present:
+        found = f"a {present[0]} file" if present else "an HDF5 file encsim did not write"
+        _fail(f"{path}: this is {found}, not a {kind} file (written by {writer})")
 
 
 def _rejections_text(counts: dict) -> str:
@@ -64,6 +69,75 @@ def _require_writable_output(output) -> None:
         _fail(f"-o {output}: cannot create the folder {folder} ({exc.strerror or exc})")
     if not os.access(folder, os.W_OK):
         _fail(f"-o {output}: the folder {folder} is not writable")
+
+
+def _results_inputs(results_file) -> dict:
+    """A results file and, for a joined run file, the chunk files it reads (none may be overwritten)."""
+    import h5py
+
+    inputs = {"input (results file)": results_file}
+    try:
+        with h5py.File(results_file, "r") as f:
+            dataset = f["metadata"]["encounter_id"]
+            if dataset.is_virtual:
+                folder = os.path.dirname(os.path.abspath(results_file))
+                for source in dict.fromkeys(s.file_name for s in dataset.virtual_sources()):
+                    inputs[f"input (chunk file {source})"] = os.path.join(folder, source)
+    except (OSError, KeyError):
+        pass  # the reader names the damage
+    return inputs
+
+
+def _require_verified_run_directory(run_dir) -> None:
+    """Refuse a run directory another run is writing, or whose chunks are missing, changed or mixed."""
+    from pathlib import Path
+
+    from .runner.lock import LOCK, describe_holder, read_holder, stale_reason
+    from .runner.run import MANIFEST, verify_run_directory
+
+    holder = read_holder(Path(run_dir) / LOCK)
+    if holder and stale_reason(holder) is None:
+        _fail(f"{run_dir} is being written by an encsim run ({describe_holder(holder)}): report it when it is done")
+    if not (Path(run_dir) / MANIFEST).is_file():
+        return  # not a run directory: the results-file check says what is wrong
+    try:
+        verify_run_directory(run_dir)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _require_new_output(output, overwrite: bool, inputs: dict) -> None:
+    """Refuse an output that is one of the command's inputs (always), or that exists (unless --overwrite)."""
+    if os.path.isdir(output):
+        _fail(f"-o {output}: this is a folder; give a file name")
+    for role, path in inputs.items():
+        if path is not None and os.path.exists(path) and _same_file(output, path):
+            _fail(f"-o {output}: this is the command's {role}; writing there would destroy it: choose another name")
+    if os.path.exists(output) and not overwrite:
+        _fail(f"-o {output}: exists; pass --overwrite to replace it, or choose another name")
+
+
+def _io_reason(exc: OSError) -> str:
+    """The operating system's words for an I/O fault (h5py puts them in its message, not in errno)."""
+    if exc.errno:
+        return exc.strerror or os.strerror(exc.errno)
+    text = str(exc)
+    marker = "error message = '"
+    if marker in text:
+        return text.split(marker, 1)[1].split("'", 1)[0]
+    return text.split("(", 1)[0].strip() or type(exc).__name__
+
+
+_WRITE_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS, errno.EIO, errno.EPERM}
+
+_OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace the output if it exists (never an input).")
 
 
 @click.group()
@@ -233,6 +307,7 @@ def models_verify(names) -> None:
     "each track starting at this point (deg, deg, ft of ground).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_OVERWRITE
 def sample(
     model,
     n_tracks,
@@ -249,6 +324,7 @@ def sample(
     strict,
     anchor_text,
     quiet,
+    overwrite,
 ) -> None:
     """Sample tracks from MODEL (registry name or file) and write them to an HDF5 file."""
     from tqdm import tqdm
@@ -270,6 +346,7 @@ def sample(
             anchor = parse_anchor(anchor_text)
         except ValueError as exc:
             raise click.BadParameter(f"{anchor_text!r}: {exc}", param_hint="'--anchor'") from None
+    _require_new_output(output, overwrite, {"model file": model})
     try:
         loaded = load_model(model)
         presets = preset_mapping(start)
@@ -320,7 +397,7 @@ def sample(
             )
 
     with tqdm(total=n_tracks, unit="track", disable=quiet, desc=f"sampling {loaded.name}") as bar:
-        with TrackFileWriter(output, provenance) as writer:
+        with TrackFileWriter(output, provenance, overwrite=overwrite) as writer:
             chunks = (
                 fly_chunks(
                     sampled_chunks(),
@@ -342,6 +419,8 @@ def sample(
                     bar.update((part.sample if fly_tracks else part).n_tracks)
             except (ValueError, SamplingError) as exc:
                 _fail(str(exc))
+            except OSError as exc:
+                _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
         rejections = writer.rejections
     total_rejected = sum(rejections.values())
     flown_text = f", flown at {output_hz} Hz" if fly_tracks else ""
@@ -381,77 +460,85 @@ def _load_logic(spec: str) -> str:
     return spec
 
 
-def _generate_to_file(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None):
-    """Generate a scenario's encounters chunk by chunk into an HDF5 file; returns (scenario, metadata, writer)."""
-    from tqdm import tqdm
-
-    from .encounters import EncounterError, generate_encounters
-    from .io.encounters_file import EncounterFileWriter
+def _scenario_for_output(scenario_path, output, encounters, seed, overwrite=False):
+    """The scenario of a ``.h5`` output (with the --encounters/--seed overrides) and its text."""
     from .io.scenario import ScenarioError, load_scenario
 
     try:
         scenario, text = load_scenario(scenario_path)
     except ScenarioError as exc:
         _fail(str(exc))
-    run = scenario.run
-    overrides = {}
-    if encounters is not None:
-        overrides["encounters"] = encounters
-    if seed is not None:
-        overrides["seed"] = seed
+    overrides = {key: value for key, value in (("encounters", encounters), ("seed", seed)) if value is not None}
     if overrides:
-        scenario = scenario.model_copy(update={"run": run.model_copy(update=overrides)})
-        run = scenario.run
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update=overrides)})
     if not str(output).endswith(".h5"):
         _fail(f"-o {output}: give a file ending in .h5 (run directories come with the distributed runner)")
+    _require_new_output(output, overwrite, {"scenario file": scenario_path})
     _require_writable_output(output)
-    from .bayes import load_model
+    return scenario, text
+
+
+def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None, overwrite=False):
+    """Generate (and fly) a scenario's encounters into one ``.h5`` file through the runner's chunk writer."""
+    from tqdm import tqdm
+
+    from .bayes.registry import ModelNotFoundError
+    from .encounters import EncounterError
+    from .runner import n_chunks, write_encounter_file
+    from .runner.resources import InsufficientMemoryError, check_memory
+
+    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed, overwrite)
+    try:
+        check_memory(scenario, keep_trajectories=trajectories, source=str(scenario_path))
+    except InsufficientMemoryError as exc:
+        _fail(str(exc))
+    with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
+
+        def flying(n_encounters):  # the bar counts generated encounters: say what it waits for meanwhile
+            bar.set_postfix_str(f"flying {n_encounters} encounters with {logic}")
+
+        try:
+            write_encounter_file(
+                output,
+                scenario,
+                text,
+                logic,
+                range(n_chunks(scenario)),
+                progress=bar.update,
+                keep_trajectories=trajectories,
+                on_flying=flying,
+                overwrite=overwrite,
+            )
+        except (ModelNotFoundError, FileNotFoundError) as exc:  # says where encsim looked and how to provide it
+            _fail(str(exc))
+        except (EncounterError, ValueError) as exc:
+            _fail(str(exc))
+        except OSError as exc:  # disk full, folder removed or made read-only meanwhile...
+            _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written (no partial file is left)")
+    return scenario
+
+
+def _results_summary(path, first_line: str) -> None:
+    """The summary of a written results file (either output kind): totals, rejections and estimates."""
+    from .io.encounters_file import read_summary_tables
 
     try:
-        own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
-    except FileNotFoundError as exc:  # says where encsim looked and how to provide the file
+        attrs, metadata, outcomes = read_summary_tables(path)
+    except (ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
-    ids = np.arange(run.first_id, run.first_id + run.encounters, dtype=np.int64)
-    frames = []
-    with tqdm(total=run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
-        with EncounterFileWriter(output, scenario, text, run.seed, own_model, int_model) as writer:
-            for start in range(0, ids.shape[0], run.chunk_size):
-                try:
-                    chunk = generate_encounters(
-                        scenario,
-                        text,
-                        ids=ids[start : start + run.chunk_size],
-                        progress=bar.update,
-                        keep_trajectories=trajectories,
-                    )
-                except (EncounterError, ValueError) as exc:
-                    _fail(str(exc))
-                writer.append(chunk)
-                if logic is not None:
-                    from .simulate import simulate
-
-                    # the bar counts generated encounters; say what it waits for meanwhile (the first
-                    # chunk also compiles the closed loop for this logic, once per machine)
-                    bar.set_postfix_str(f"flying {chunk.n_encounters} encounters with {logic}")
-                    with warnings.catch_warnings():  # the slow-path warning was printed once as a note
-                        warnings.simplefilter("ignore", UserWarning)
-                        outcomes = simulate(chunk, logic)
-                    bar.set_postfix_str("")
-                    writer.append_outcomes(outcomes, logic)
-                    classes = chunk.metadata[["int_heading_tcpa_rad", "int_alt_tcpa_ft"]]  # summary by class
-                    frames.append(outcomes.assign(attempts=chunk.metadata["attempts"].to_numpy(), **classes))
-                else:
-                    frames.append(chunk.metadata[["encounter_id", "attempts", "weight", "nmac", "lowc"]])
-    return scenario, pd.concat(frames, ignore_index=True), writer
-
-
-def _summary(scenario, metadata, writer, output, estimates: bool) -> None:
-    attempts = int(metadata["attempts"].sum())
-    click.echo(f"wrote {len(metadata)} encounters of {scenario.name or 'the scenario'} to {output}")
+    click.echo(first_line)
+    attempts = int(attrs["attempts"])
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
-    click.echo(f"rejections:\n{_rejections_text(writer.rejections)}")
-    if estimates:
+    click.echo(f"rejections:\n{_rejections_text(json.loads(attrs['rejections']))}")
+    if outcomes is None:
         _nominal_estimates(metadata)
+        return
+    click.echo(f"logic: {attrs['logic']}")
+    from .io.scenario import parse_scenario
+
+    scenario = parse_scenario(str(attrs["scenario_text"]), source=str(path), check_models=False)
+    provenance = json.loads(attrs.get("closed_loop", "{}"))
+    _closed_loop_summary(outcomes, metadata, scenario, provenance)
 
 
 def _nominal_estimates(metadata: pd.DataFrame) -> None:
@@ -473,10 +560,13 @@ def _nominal_estimates(metadata: pd.DataFrame) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
 @click.option("--trajectories", is_flag=True, help="Also store the placed 10-Hz trajectories (float32).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def encounters(scenario_file, output, encounters, seed, trajectories, quiet) -> None:
+@_OVERWRITE
+def encounters(scenario_file, output, encounters, seed, trajectories, quiet, overwrite) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
-    scenario, metadata, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, trajectories)
-    _summary(scenario, metadata, writer, output, estimates=True)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories, overwrite=overwrite)
+    _results_summary(
+        output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
+    )
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, provenance=None) -> None:
@@ -531,7 +621,18 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
 )
 @click.option("--resume", is_flag=True, help="Continue the run in the run directory, keeping its verified chunks.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing .h5 output (a run directory: --resume).")
+@click.option(
+    "--chunk-time-limit",
+    "chunk_time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a chunk running longer than this with an error (run directory; a logic that never returns).",
+)
+def run(
+    scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet, overwrite, chunk_time_limit_s
+) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
     _note_first_compilation(chosen)
@@ -540,24 +641,26 @@ def run(scenario_file, output, logic, encounters, seed, workers, scheduler, resu
             _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
         if os.path.exists(output) and not os.path.isdir(output):
             _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
-        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet)
+        if overwrite:
+            _fail("--overwrite: for a .h5 output; a run directory is continued with --resume (or remove it first)")
+        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s)
         return
     given = [
         name
-        for name, value in (("--workers", workers), ("--scheduler", scheduler), ("--resume", resume or None))
+        for name, value in (
+            ("--workers", workers),
+            ("--scheduler", scheduler),
+            ("--resume", resume or None),
+            ("--chunk-time-limit", chunk_time_limit_s),
+        )
         if value is not None
     ]
     if given:
         _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
-    scenario, table, writer = _generate_to_file(scenario_file, output, encounters, seed, quiet, logic=chosen)
-    if chosen is None:
-        _summary(scenario, table, writer, output, estimates=True)
-        return
-    _summary(scenario, table, writer, output, estimates=False)
-    click.echo(f"logic: {logic}")
-    from .simulate import closed_loop_provenance
-
-    _closed_loop_summary(table, table, scenario, closed_loop_provenance(chosen))
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen, overwrite=overwrite)
+    _results_summary(
+        output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
+    )
 
 
 def _note_first_compilation(logic) -> None:
@@ -584,11 +687,10 @@ def _start_bar_at(bar, encounters_done: int) -> None:
     bar.refresh()
 
 
-def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet) -> None:
+def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet, chunk_time_limit_s=None) -> None:
     """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
     from tqdm import tqdm
 
-    from .io.encounters_file import read_encounter_file
     from .io.scenario import ClusterSpec, ScenarioError, load_scenario
     from .runner import run_scenario
     from .runner.clusters import make_client
@@ -600,6 +702,13 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
     cluster = scenario.cluster or ClusterSpec()
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
+    if scheduler == "local":  # the workers share this machine's memory
+        from .runner.resources import InsufficientMemoryError, check_memory
+
+        try:
+            check_memory(scenario, workers=workers, source=str(scenario_file))
+        except InsufficientMemoryError as exc:
+            _fail(str(exc))
     try:
         with make_client(
             scheduler,
@@ -619,55 +728,39 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                     resume=resume,
                     progress=bar.update,
                     on_reused=lambda reused: _start_bar_at(bar, reused),
+                    chunk_time_limit_s=chunk_time_limit_s,
+                    on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
                 )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))
-    except OSError as exc:  # e.g. a tcp:// scheduler that does not answer, a folder that cannot be written
+    except OSError as exc:  # a folder that cannot be written (disk full...), or a tcp:// scheduler that does not answer
+        if exc.errno in _WRITE_FAULTS or "error message = " in str(exc):
+            _fail(
+                f"-o {run_dir}: cannot write ({_io_reason(exc)}); the chunks finished so far are kept: make room "
+                "and continue with --resume"
+            )
         _fail(f"{exc} (scheduler {scheduler})")
-    click.echo(
+    _results_summary(
+        result.results_path,
         f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
-        f"{result.chunks_reused} reused; joined in {result.results_path}"
+        f"{result.chunks_reused} reused; joined in {result.results_path}",
     )
-    stored = read_encounter_file(result.results_path)
-    click.echo(f"acceptance rate {stored['attrs']['acceptance_rate']:.4f}; rejections:")
-    click.echo(_rejections_text(stored["attrs"]["rejections"]))
-    if "outcomes" in stored:
-        click.echo(f"logic: {logic}")
-        _closed_loop_summary(stored["outcomes"], stored["metadata"], scenario, stored.get("closed_loop"))
-    else:
-        _nominal_estimates(stored["metadata"])
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 def merge(run_dir) -> None:
     """Re-join the chunks of RUN_DIR into results.h5 (after a resumed or hand-repaired run)."""
-    from pathlib import Path
+    from .runner.lock import RunLockedError
+    from .runner.run import merge_run
 
-    from .io.scenario import parse_scenario
-    from .runner.run import MANIFEST, _verified, join_chunks, read_manifest
-
-    run_dir = Path(run_dir)
-    if not (run_dir / MANIFEST).is_file():
-        _fail(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
     try:
-        manifest = read_manifest(run_dir)
-    except ValueError as exc:
+        path = merge_run(run_dir)
+    except (ValueError, RunLockedError) as exc:
         _fail(str(exc))
-    good = _verified(run_dir, manifest)
-    missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
-    if missing:
-        _fail(f"{run_dir}: chunks {missing[:10]} are missing or damaged; run again with --resume")
-    with h5py_file(run_dir / manifest["chunks"]["0"]["file"]) as first:
-        text = str(first.attrs["scenario_text"])
-    path = join_chunks(run_dir, manifest, text, parse_scenario(text, check_models=False), manifest.get("logic") or None)
+    except OSError as exc:
+        _fail(f"{run_dir}: cannot write the joined results ({exc.strerror or exc}); nothing was changed")
     click.echo(f"wrote {path}")
-
-
-def h5py_file(path):
-    import h5py
-
-    return h5py.File(path, "r")
 
 
 @main.command()
@@ -675,21 +768,26 @@ def h5py_file(path):
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input)."
 )
-def report(results_file, output) -> None:
+@_OVERWRITE
+def report(results_file, output, overwrite) -> None:
     """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic; a run directory works too)."""
     from pathlib import Path
 
     from .io.report import write_run_report
 
     if Path(results_file).is_dir():
+        _require_verified_run_directory(results_file)
         results_file = str(Path(results_file) / "results.h5")
     _require_file_kind(results_file, "results")
-    if output is not None:
-        _require_writable_output(output)
+    output = output or str(Path(results_file).with_suffix(".html"))
+    _require_new_output(output, overwrite, _results_inputs(results_file))
+    _require_writable_output(output)
     try:
         path = write_run_report(results_file, output)
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        _fail(f"{results_file}: {exc}")
+        _fail(str(exc) if str(results_file) in str(exc) else f"{results_file}: {exc}")
+    except OSError as exc:
+        _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
     click.echo(f"wrote {path}")
 
 
@@ -881,13 +979,17 @@ def compare(
     help="Longitude/latitude axes (needs a file written with --anchor) or local east/north in NM "
     "[default: geodetic when the file has it].",
 )
-def plot(tracks_file, count, first, output, geodetic) -> None:
+@_OVERWRITE
+def plot(tracks_file, count, first, output, geodetic, overwrite) -> None:
     """Draw a few tracks of TRACKS_FILE in plan and profile (PNG)."""
+    from pathlib import Path
+
     from .io.plots import plot_tracks
 
     _require_file_kind(tracks_file, "tracks")
-    if output is not None:
-        _require_writable_output(output)
+    output = output or str(Path(tracks_file).with_suffix(".png"))
+    _require_new_output(output, overwrite, {"input (tracks file)": tracks_file})
+    _require_writable_output(output)
     try:
         path = plot_tracks(tracks_file, count=count, first=first, output=output, geodetic=geodetic)
     except (ValueError, KeyError) as exc:

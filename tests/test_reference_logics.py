@@ -110,7 +110,7 @@ def test_the_disk_cached_kernel_marks_every_encounter_faulty_for_an_unknown_id()
         _flight(intruder, straight, limits),
         settings,
         np.zeros(1, dtype=np.int64),
-        _kernels.Outputs(out),
+        _kernels.Outputs(out, np.zeros((1, 3))),
     )
     assert np.isnan(out).all()
 

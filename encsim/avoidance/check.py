@@ -60,6 +60,11 @@ def canonical_geometries():
     }
 
 
+def _shown(value) -> str:
+    text = np.array2string(value, threshold=8) if isinstance(value, np.ndarray) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _run(logic, params, ownship, intruder, duration_s):
     memory = np.zeros(MEMORY_SIZE)
     records = []
@@ -67,7 +72,12 @@ def _run(logic, params, ownship, intruder, duration_s):
         own, other = ownship(float(t)), intruder(float(t))
         advisory = np.zeros(ADVISORY_SIZE)
         own_before, other_before = own.copy(), other.copy()
-        logic(float(t), own, other, memory, params, advisory)
+        returned = logic(float(t), own, other, memory, params, advisory)
+        if returned is not None:
+            raise LogicContractError(
+                f"the logic returned {type(returned).__name__} {_shown(returned)} at t = {t} s: a logic returns "
+                "nothing and fills the advisory array it is given (advisory[:] = ...); what it returns is ignored"
+            )
         if not (np.array_equal(own, own_before) and np.array_equal(other, other_before)):
             raise LogicContractError(f"the logic modified the aircraft states it was given (t = {t} s)")
         records.append(advisory.copy())

@@ -237,7 +237,8 @@ def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: in
         raise ModelFileError(
             source,
             r_section,
-            f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from r_initial {initial_r.tolist()}",
+            f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from "
+            f"r_initial {initial_r.tolist()}",
         )
     if initial_r is not None:
         stems = {strip_time_suffix(label)[0]: i for i, label in enumerate(labels[: initial_r.shape[0]])}
@@ -264,9 +265,42 @@ def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: in
     start = 0
     for i, size in zip(with_tables, sizes):
         block = counts[start : start + size]
+        _check_count_table(block, labels[i], source, n_section, start)
         tables.append(block.reshape((int(r[i]), size // int(r[i])), order="F"))
         start += size
     return NetworkTables(labels, graph, r, tuple(tables))
+
+
+#: counts above this are not exactly representable as float64, and sums of them overflow int64 soon after
+MAX_COUNT = 2**53
+
+
+def _check_count_table(block: np.ndarray, label: str, source: str, section: str, offset: int) -> None:
+    """Refuse a table that gives its variable no probability at all, or counts the sampler cannot sum exactly."""
+    if block.size and not block.any():
+        raise ModelFileError(
+            source,
+            section,
+            f"the count table of variable {label!r} (counts {offset + 1}-{offset + block.size}) is all zero: "
+            "the model gives every value of it probability 0",
+        )
+    too_large = np.flatnonzero(block > MAX_COUNT)
+    if too_large.size:
+        k = int(too_large[0])
+        raise ModelFileError(
+            source,
+            section,
+            f"count {offset + k + 1} (variable {label!r}) is {int(block[k])}, beyond 2^53 = {MAX_COUNT}: "
+            "sums of such counts are not exact (and overflow); rescale the counts",
+        )
+    total = int(block.sum(dtype=object))  # Python integers: an int64 sum could itself overflow
+    if total > MAX_COUNT:
+        raise ModelFileError(
+            source,
+            section,
+            f"the counts of variable {label!r} sum to {total}, beyond 2^53 = {MAX_COUNT}: sums of them are not "
+            "exact (and overflow); rescale the counts",
+        )
 
 
 def find_cycle(graph: np.ndarray) -> list[int]:
@@ -320,7 +354,8 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
             raise ModelFileError(
                 source,
                 "labels_transition",
-                f"label {i + 1} is {transition.labels[i]!r}, expected initial label {initial.labels[i]!r} (with '(t)' if dynamic)",
+                f"label {i + 1} is {transition.labels[i]!r}, expected initial label {initial.labels[i]!r} "
+                "(with '(t)' if dynamic)",
             )
     stems_t = {strip_time_suffix(label)[0]: i for i, label in enumerate(transition.labels[:n0])}
     for j in range(n0, transition.n):

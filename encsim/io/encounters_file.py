@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 
 import h5py
 import numpy as np
@@ -36,7 +37,7 @@ SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
 class EncounterFileWriter(AtomicH5Writer):
     """Append `EncounterSet` chunks to one HDF5 file, written under a temporary name until closed."""
 
-    def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model):
+    def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model, *, overwrite=True):
         provenance = {
             "scenario_name": scenario.name,
             "scenario_text": scenario_text,
@@ -48,7 +49,7 @@ class EncounterFileWriter(AtomicH5Writer):
             "intruder_model": int_model.name,
             "intruder_model_sha256": int_model.sha256,
         }
-        super().__init__(path, provenance)
+        super().__init__(path, provenance, overwrite=overwrite)
         self._rows = {"ownship": 0, "intruder": 0}
         self._encounters = 0
         self._attempts = 0
@@ -84,6 +85,17 @@ class EncounterFileWriter(AtomicH5Writer):
         self._encounters += encounters.n_encounters
         self._attempts += encounters.attempts_total
 
+    def set_attribute(self, name: str, value) -> None:
+        self._file.attrs[name] = value
+
+    @property
+    def n_encounters(self) -> int:
+        return self._encounters
+
+    @property
+    def attempts(self) -> int:
+        return self._attempts
+
     def append_outcomes(self, outcomes, logic_name: str) -> None:
         """Closed-loop outcomes of the encounters appended last (same order), one dataset per column."""
         group = self._file.require_group("outcomes")
@@ -101,6 +113,101 @@ class EncounterFileWriter(AtomicH5Writer):
             "attempts": self._attempts,
             "acceptance_rate": self._encounters / self._attempts if self._attempts else float("nan"),
         }
+
+
+class DamagedFileError(ValueError):
+    """An encsim HDF5 file that cannot be read as written (the message names the file and dataset)."""
+
+
+def _h5_reason(exc: BaseException) -> str:
+    """HDF5's own words, shortened ("Unable to synchronously open file (truncated file: eof = ...)")."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _damage(path, what: str, exc: BaseException) -> DamagedFileError:
+    reason = _h5_reason(exc)
+    return DamagedFileError(
+        f"{path}: {what} cannot be read ({reason}): the file is truncated or damaged; recompute it "
+        "(encsim run ... --resume recomputes a run directory's damaged chunks) or restore it"
+    )
+
+
+def _dataset(f: h5py.File, name: str, path):
+    """Read one dataset, naming the file and the dataset if it is damaged or missing."""
+    try:
+        return f[name][()]
+    except KeyError as exc:
+        raise DamagedFileError(f"{path}: dataset {name} is missing ({exc})") from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise _damage(path, f"dataset {name}", exc) from None
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _changed_chunk_files(f: h5py.File, path) -> list[str]:
+    """Chunk files of a joined run file whose bytes are not those the run recorded (``chunk_sha256``)."""
+    dataset = f["metadata"]["encounter_id"]
+    if not dataset.is_virtual or "chunk_sha256" not in f.attrs:
+        return []
+    folder = os.path.dirname(os.path.abspath(path))
+    sources = list(dict.fromkeys(source.file_name for source in dataset.virtual_sources()))
+    recorded = json.loads(f.attrs["chunk_sha256"])
+    if len(sources) != len(recorded):
+        return [f"{len(sources)} chunk files joined, {len(recorded)} recorded"]
+    return [name for name, sha in zip(sources, recorded) if _sha256(os.path.join(folder, name)) != sha]
+
+
+@contextmanager
+def open_results(path):
+    """Open an encounter or results file for reading, checked before anything is read from it.
+
+    Refuses (naming the file and what is wrong) a file that is not readable HDF5 (truncated or
+    damaged), an incomplete one, and a joined run file whose chunk files are missing or are not
+    the bytes the run recorded (e.g. a chunk swapped for one of another run).
+    """
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _damage(path, "the file", exc) from None
+    try:
+        try:
+            complete = "n_encounters" in f.attrs and "metadata" in f
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise _damage(path, "the file's attributes", exc) from None
+        if not complete:
+            raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute or metadata)")
+        missing = _missing_chunk_files(f, path)
+        if missing:
+            raise FileNotFoundError(
+                f"{path} joins chunk files that are missing: {missing[:5]}"
+                f"{' and more' if len(missing) > 5 else ''}; recompute them with "
+                "encsim run ... --resume (or restore them), then encsim merge"
+            )
+        changed = _changed_chunk_files(f, path)
+        if changed:
+            raise DamagedFileError(
+                f"{path} joins chunk files that changed since the run wrote them: {changed[:5]}; "
+                "nothing was read: recompute them with encsim run ... --resume, then encsim merge"
+            )
+        try:
+            yield f
+        except (DamagedFileError, FileNotFoundError):
+            raise
+        except (OSError, RuntimeError, KeyError) as exc:  # structure damaged beyond the datasets read by name
+            raise _damage(path, "the file's structure", exc) from None
+    finally:
+        f.close()
 
 
 def _missing_chunk_files(f: h5py.File, path) -> list[str]:
@@ -125,35 +232,54 @@ def read_encounter_file(path) -> dict:
     FileNotFoundError
         For a joined run file (``results.h5``) whose chunk files are missing.
     """
-    with h5py.File(path, "r") as f:
-        if "n_encounters" not in f.attrs:
-            raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute)")
-        missing = _missing_chunk_files(f, path)
-        if missing:
-            raise FileNotFoundError(
-                f"{path} joins chunk files that are missing: {missing[:5]}"
-                f"{' and more' if len(missing) > 5 else ''}; recompute them with "
-                "encsim run ... --resume (or restore them), then encsim merge"
-            )
+    with open_results(path) as f:
         columns = json.loads(f["metadata"].attrs["columns"])
         result = {
             "attrs": dict(f.attrs),
-            "metadata": pd.DataFrame({c: f["metadata"][c][()] for c in columns}),
+            "metadata": pd.DataFrame({c: _dataset(f, f"metadata/{c}", path) for c in columns}),
         }
         result["attrs"]["rejections"] = json.loads(f.attrs["rejections"])
         if "acceptance_rate" not in result["attrs"]:
             result["attrs"]["acceptance_rate"] = float("nan")
         if "outcomes" in f:
             columns = json.loads(f["outcomes"].attrs["columns"])
-            result["outcomes"] = pd.DataFrame({c: f["outcomes"][c][()] for c in columns})
+            result["outcomes"] = pd.DataFrame({c: _dataset(f, f"outcomes/{c}", path) for c in columns})
             result["logic"] = str(f["outcomes"].attrs.get("logic", f.attrs.get("logic", "")))
             result["closed_loop"] = json.loads(f["outcomes"].attrs.get("closed_loop", "{}"))
         for role in ("ownship", "intruder"):
             if role not in f:  # a joined run file holds metadata and outcomes only
                 continue
-            initial = InitialStates(*(f[role]["initial"][name][()] for name in InitialStates.FIELDS))
+            initial = InitialStates(*(_dataset(f, f"{role}/initial/{name}", path) for name in InitialStates.FIELDS))
             schedule = CommandSchedule(
-                f[role]["schedule"]["offsets"][()], *(f[role]["schedule"][n][()] for n in SCHEDULE_FIELDS)
+                _dataset(f, f"{role}/schedule/offsets", path),
+                *(_dataset(f, f"{role}/schedule/{n}", path) for n in SCHEDULE_FIELDS),
             )
             result[role] = {"initial": initial, "schedule": schedule}
     return result
+
+
+#: the metadata columns the nominal summary needs
+#: the summary's rows by encounter class need the intruder's heading and altitude at tCPA
+SUMMARY_METADATA_COLUMNS = (
+    "encounter_id",
+    "attempts",
+    "weight",
+    "nmac",
+    "lowc",
+    "int_heading_tcpa_rad",
+    "int_alt_tcpa_ft",
+)
+
+
+def read_summary_tables(path) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
+    """What a run's summary needs, without the states and schedules: (attributes, metadata, outcomes or None)."""
+    with open_results(path) as f:
+        attrs = dict(f.attrs)
+        metadata = pd.DataFrame({c: _dataset(f, f"metadata/{c}", path) for c in SUMMARY_METADATA_COLUMNS})
+        outcomes = None
+        if "outcomes" in f:
+            columns = json.loads(f["outcomes"].attrs["columns"])
+            outcomes = pd.DataFrame({c: _dataset(f, f"outcomes/{c}", path) for c in columns})
+            attrs["logic"] = str(f["outcomes"].attrs.get("logic", f.attrs.get("logic", "")))
+            attrs["closed_loop"] = str(f["outcomes"].attrs.get("closed_loop", "{}"))
+    return attrs, metadata, outcomes

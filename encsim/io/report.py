@@ -121,5 +121,10 @@ intruder {html.escape(str(attrs["intruder_model"]))} ({html.escape(str(attrs["in
 <h3>Closed loop</h3><pre>{html.escape(json.dumps(stored.get("closed_loop", {}), indent=1))}</pre>
 <h3>Scenario</h3><pre>{html.escape(str(attrs["scenario_text"]))}</pre></body></html>"""
     output = Path(output) if output else results_path.with_suffix(".html")
-    output.write_text(page, encoding="utf-8")
+    tmp = output.with_name(f"{output.name}.partial")  # renamed when complete: never a half-written page
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
     return output

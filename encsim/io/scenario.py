@@ -8,6 +8,7 @@ docs/encounters.md for the meaning of each key.
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,10 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion (``encounters = true`` or ``"200"`` are refused, not read as 1 or 200; a
+    # whole number is still a valid float); allow_inf_nan=False: every number finite (TOML has
+    # nan and inf literals, which would otherwise pass as weights, edges or radii)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _increasing(values: list[float], name: str) -> list[float]:
@@ -206,6 +210,11 @@ def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
     return None if entry is None or not entry.layer_edges_ft else list(entry.layer_edges_ft)
 
 
+def _toml_type(value) -> str:
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a float", list: "an array"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _format_errors(error: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid scenario"]
     for item in error.errors():
@@ -215,6 +224,8 @@ def _format_errors(error: ValidationError, source: str) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
+        elif item["type"].endswith("_type") and not isinstance(value, dict):
+            message += f" (got {_toml_type(value)}; encsim does not convert)"
         lines.append(f"  - {key}{shown}: {message}")
     return "\n".join(lines)
 
@@ -270,11 +281,101 @@ def _check_model_file(path: str, role: str, source: str) -> None:
         raise ScenarioError(f"{source}: {role}.model = {path!r}: {exc}") from None
 
 
-def load_scenario(path) -> tuple[Scenario, str]:
-    """Read and validate a scenario file; returns the scenario and its text (kept as provenance)."""
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} "
+            f"({exc.reason}); save the scenario file as UTF-8"
+        ) from None
+
+
+def load_scenario(path, *, check_filters: bool = True) -> tuple[Scenario, str]:
+    """Read and validate a scenario file; returns the scenario and its text (kept as provenance).
+
+    Besides the checks of `parse_scenario`, the text must be UTF-8 and, with ``check_filters``,
+    every speed and altitude filter must be reachable under its aircraft's model (`check_filters_feasible`).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc}") from None
-    return parse_scenario(text, source=str(path)), text
+        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
+    text = _decode(raw, path)
+    scenario = parse_scenario(text, source=str(path))
+    if check_filters:
+        check_filters_feasible(scenario, str(path))
+    return scenario, text
+
+
+def _positive_span(model, role: str, presets: dict, edges) -> tuple[float, float] | None:
+    """Lowest and highest edge of the bins of ``role`` with positive probability given the presets."""
+    import numpy as np
+
+    if edges is None or role not in model.roles:
+        return None
+    given = {key: value for key, value in presets.items() if key in model.roles or key in model.labels}
+    try:
+        probability = np.asarray(model.exact_marginal(role, given=given or None))
+    except (ValueError, KeyError):
+        return None
+    bins = np.flatnonzero(probability > 0)
+    if bins.size == 0 or len(edges) != probability.shape[0] + 1:
+        return None
+    return float(edges[bins[0]]), float(edges[bins[-1] + 1])
+
+
+def _largest_rate(model, role: str) -> float | None:
+    edges = next((row["edges"] for row in model.describe_variables() if row["role"] == role), None)
+    if not edges or not all(map(math.isfinite, edges)):
+        return None
+    return max(abs(edges[0]), abs(edges[-1]))
+
+
+def check_filters_feasible(scenario: Scenario, source: str = "<scenario>") -> None:
+    """Refuse a speed or altitude filter no track of the model can ever meet (probability 0), before sampling.
+
+    A track starts in a layer (speed bin) of positive probability given the presets, and changes
+    altitude (speed) by at most the largest vertical rate (acceleration) bin of the model over the
+    encounter; a filter interval outside that reachable span has probability 0 under the model,
+    and sampling would only reject attempt after attempt until ``max_attempts``. Filters inside
+    the span may still be rare: the generator then says how often each was rejected.
+    """
+    from ..bayes import load_model
+
+    duration_s = scenario.geometry.duration_s
+    for role in ("ownship", "intruder"):
+        spec = getattr(scenario, role)
+        checks = [("alt", "L", "hdot", 1 / 60.0, "ft"), ("speed", "v", "vdot", 1.0, "kt")]
+        if all(
+            getattr(spec, f"{bound}_{kind}_{unit}") is None for kind, *_, unit in checks for bound in ("min", "max")
+        ):
+            continue
+        try:
+            model = load_model(spec.model)
+        except (FileNotFoundError, ValueError):
+            return  # the model's own check says what is wrong
+        for kind, span_role, rate_role, per_second, unit in checks:
+            low, high = getattr(spec, f"min_{kind}_{unit}"), getattr(spec, f"max_{kind}_{unit}")
+            if low is None and high is None:
+                continue
+            edges = spec.layer_edges() if kind == "alt" and spec.layers_ft is not None else None
+            if edges is None:
+                edges = next((row["edges"] for row in model.describe_variables() if row["role"] == span_role), None)
+            span = _positive_span(model, span_role, spec.presets, edges)
+            rate = _largest_rate(model, rate_role)
+            if span is None or rate is None:
+                continue  # the model does not bound it: nothing to refuse
+            reach = rate * per_second * duration_s
+            lo, hi = span[0] - reach, span[1] + reach
+            if (low is not None and low > hi) or (high is not None and high < lo):
+                asked = f"[{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}]"
+                raise ScenarioError(
+                    f"{source}: {role}: the {kind} filter {asked} {unit} can never be met: under {spec.model} "
+                    f"(presets {dict(spec.presets) or 'none'}) a track starts within [{span[0]:g}, {span[1]:g}] "
+                    f"{unit} and changes by at most {reach:g} {unit} in {duration_s} s, so it stays within "
+                    f"[{lo:g}, {hi:g}] {unit}: the filter has probability 0 (every attempt would be rejected)"
+                )

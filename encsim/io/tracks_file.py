@@ -23,7 +23,9 @@ Datasets are resizable and appended per chunk, so memory stays bounded by one ch
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +41,16 @@ def _append(group: h5py.Group, name: str, values: np.ndarray) -> None:
     values = np.asarray(values)
     if name not in group:
         maxshape = (None,) + values.shape[1:]
-        group.create_dataset(name, data=values, maxshape=maxshape, chunks=True, compression="gzip", compression_opts=1)
+        # fletcher32: HDF5 checks every stored block on reading, so a flipped bit is an error, not a value
+        group.create_dataset(
+            name,
+            data=values,
+            maxshape=maxshape,
+            chunks=True,
+            compression="gzip",
+            compression_opts=1,
+            fletcher32=True,
+        )
         return
     dataset = group[name]
     old = dataset.shape[0]
@@ -51,13 +62,17 @@ class AtomicH5Writer:
     """An HDF5 file written under ``NAME.partial`` and moved into place only when complete.
 
     Opens the file with the provenance every encsim file carries (version, time, command line and
-    the given attributes); a failure inside ``with`` removes the partial file.
+    the given attributes); a failure inside ``with`` removes the partial file. With
+    ``overwrite=False`` an output that appeared while the file was written is not replaced.
     """
 
-    def __init__(self, path, provenance: dict):
+    def __init__(self, path, provenance: dict, *, overwrite: bool = True):
         self.path = Path(path)
+        self._overwrite = overwrite
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.with_name(self.path.name + ".partial")
+        # a name of this process's own, in the same folder (the rename is then atomic, and two
+        # writers of the same output never share a temporary file)
+        self._tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.partial")
         self._file = h5py.File(self._tmp, "w")
         attrs = {
             "encsim_version": __version__,
@@ -83,12 +98,42 @@ class AtomicH5Writer:
         return {"rejections": json.dumps(self._rejections)}
 
     def close(self) -> Path:
-        """Record the totals and move the file into place (never leaves a half-written file)."""
-        for key, value in self._final_attributes().items():
-            self._file.attrs[key] = value
-        self._file.close()
-        self._tmp.replace(self.path)
+        """Record the totals and move the file into place (never leaves a half-written file).
+
+        If anything fails here (a full disk often shows only when HDF5 flushes on closing), the
+        temporary file is removed and the error raised: the output is either complete or absent.
+        """
+        try:
+            for key, value in self._final_attributes().items():
+                self._file.attrs[key] = value
+            self._file.close()
+            self._move_into_place()
+        except BaseException:
+            self._discard()
+            raise
         return self.path
+
+    def _move_into_place(self) -> None:
+        if self._overwrite:
+            self._tmp.replace(self.path)
+            return
+        try:  # atomic and refused if the output appeared meanwhile (another process writing it)
+            os.link(self._tmp, self.path)
+        except FileExistsError:
+            raise FileExistsError(
+                errno.EEXIST, f"{self.path} appeared while this file was written (another process?); not replaced"
+            ) from None
+        except OSError:  # a file system without hard links: the check made before writing must do
+            self._tmp.replace(self.path)
+            return
+        self._tmp.unlink()
+
+    def _discard(self) -> None:
+        try:
+            self._file.close()
+        except Exception:  # closing a file whose writes failed can fail again: it is removed anyway
+            pass
+        self._tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self
@@ -97,8 +142,7 @@ class AtomicH5Writer:
         if exc_type is None:
             self.close()
         else:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
+            self._discard()
         return False
 
 
@@ -112,8 +156,8 @@ class TrackFileWriter(AtomicH5Writer):
     ...         writer.append(chunk)
     """
 
-    def __init__(self, path, provenance: dict):
-        super().__init__(path, provenance)
+    def __init__(self, path, provenance: dict, *, overwrite: bool = True):
+        super().__init__(path, provenance, overwrite=overwrite)
         self._rows = 0
         self._tracks = 0
         self._offsets_written = False

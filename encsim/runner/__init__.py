@@ -19,6 +19,6 @@ Executors: ``None`` (serial, in this process), a ``concurrent.futures.Executor``
 loads each model once (``load_model`` caches per process).
 """
 
-from .run import RunResult, chunk_ids, compute_chunk, n_chunks, run_scenario
+from .run import RunResult, chunk_ids, compute_chunk, n_chunks, run_scenario, write_encounter_file
 
-__all__ = ["RunResult", "chunk_ids", "compute_chunk", "n_chunks", "run_scenario"]
+__all__ = ["RunResult", "chunk_ids", "compute_chunk", "n_chunks", "run_scenario", "write_encounter_file"]

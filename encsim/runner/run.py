@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,32 +44,241 @@ def _chunk_path(run_dir: Path, chunk_index: int) -> Path:
     return run_dir / "chunks" / f"chunk_{chunk_index:06d}.h5"
 
 
-def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_dir: str) -> dict:
-    """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
+def write_encounter_file(
+    path,
+    scenario,
+    scenario_text: str,
+    logic: str | None,
+    chunk_indices,
+    *,
+    progress=None,
+    keep_trajectories: bool = False,
+    on_flying=None,
+    overwrite: bool = True,
+) -> dict:
+    """Generate (and fly, with ``logic``) the given chunks of a scenario into one encounter file.
 
-    Returns the manifest entry: file name, sha256, encounters, attempts.
+    The one writer of both output kinds: a run directory's chunk file (one chunk) and a ``.h5``
+    results file (every chunk, in order), so both share generation, closed loop, writing and
+    provenance. The file is written under a temporary name and moved into place when complete
+    (with ``overwrite=False``, never over a file that appeared meanwhile).
+    Returns the file's totals and its identity (`chunk_identity`).
     """
     from ..bayes import load_model
     from ..encounters import generate_encounters
     from ..io.encounters_file import EncounterFileWriter
+
+    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    closed_loop: dict = {}
+    with EncounterFileWriter(
+        path, scenario, scenario_text, scenario.run.seed, own_model, int_model, overwrite=overwrite
+    ) as writer:
+        for k in chunk_indices:
+            encounters = generate_encounters(
+                scenario,
+                scenario_text,
+                ids=chunk_ids(scenario, k),
+                progress=progress,
+                keep_trajectories=keep_trajectories,
+            )
+            writer.append(encounters)
+            if logic:
+                if on_flying is not None:
+                    on_flying(encounters.n_encounters)
+                outcomes = _fly_chunk(encounters, logic, k)
+                closed_loop = outcomes.attrs.get("closed_loop", {})
+                writer.append_outcomes(outcomes, logic)
+        identity = _identity(scenario_text, scenario, own_model.sha256, int_model.sha256, logic, closed_loop)
+        writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
+        totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
+    return totals
+
+
+def _identity(scenario_text: str, scenario, own_sha256: str, int_sha256: str, logic, closed_loop: dict) -> dict:
+    """Everything a chunk is made from, besides its encounter ids (JSON-normalised, for comparison)."""
+    identity = {
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "seed": int(scenario.run.seed),
+        "encsim_version": __version__,
+        "ownship_model": scenario.ownship.model,
+        "ownship_model_sha256": own_sha256,
+        "intruder_model": scenario.intruder.model,
+        "intruder_model_sha256": int_sha256,
+        "logic": logic or "",
+        "closed_loop": closed_loop if logic else {},
+    }
+    return json.loads(json.dumps(identity, sort_keys=True))
+
+
+def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
+    """The identity every chunk of this run must have: models and logic as they are *now* on this machine."""
+    from ..bayes import load_model
+
+    closed_loop = {}
+    if logic:
+        from ..simulate import closed_loop_provenance
+
+        closed_loop = closed_loop_provenance(
+            logic,
+            well_clear=scenario.metrics.well_clear,
+            nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+        )
+    own, intr = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    return _identity(scenario_text, scenario, own.sha256, intr.sha256, logic, closed_loop)
+
+
+def identity_differences(recorded: dict, current: dict) -> list[str]:
+    """What differs between two identities, one phrase per item (nested closed-loop items by name)."""
+    differences = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key), current.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            differences += [f"{key}.{item}" for item in identity_differences(old, new)]
+        else:
+            differences.append(f"{key} ({_short(old)} recorded, {_short(new)} now)")
+    return differences
+
+
+def _short(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _fly_chunk(encounters, logic: str, chunk_index: int):
+    import warnings
+
+    from ..simulate import LogicRunError, simulate
+
+    ids = encounters.metadata["encounter_id"].to_numpy()
+    try:
+        with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
+            warnings.simplefilter("ignore", UserWarning)
+            with _limited():
+                return simulate(encounters, logic, compiling=_paused if _TIMER else None)
+    except LogicRunError as exc:  # name the chunk too: whatever executor ran it, the message says where
+        raise LogicRunError(f"chunk {chunk_index} (encounters {ids[0]}-{ids[-1]}): {exc}") from None
+
+
+def compute_chunk(
+    scenario_text: str, logic: str | None, chunk_index: int, run_dir: str, time_limit_s: float | None = None
+) -> dict:
+    """Generate (and fly, with ``logic``) one chunk and write its file; a pure function of its inputs.
+
+    With ``time_limit_s``, a chunk whose closed loop (where the logic runs; not generation, not
+    compilation) runs longer than that ends the process computing it (`_time_limit`), leaving a
+    note the driver turns into a clear error. Returns the manifest
+    entry: file name, sha256, encounters, attempts, identity.
+    """
     from ..io.scenario import parse_scenario
-    from ..simulate import simulate
 
     scenario = parse_scenario(scenario_text, source="run scenario", check_models=False)
     path = _chunk_path(Path(run_dir), chunk_index)
-    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
-    encounters = generate_encounters(scenario, scenario_text, ids=chunk_ids(scenario, chunk_index))
-    with EncounterFileWriter(path, scenario, scenario_text, scenario.run.seed, own_model, int_model) as writer:
-        writer.append(encounters)
-        if logic:
-            writer.append_outcomes(simulate(encounters, logic), logic)
+    with _time_limit(path.with_suffix(TIMEOUT_SUFFIX), chunk_index, time_limit_s):
+        totals = write_encounter_file(path, scenario, scenario_text, logic, [chunk_index])
     return {
         "chunk": chunk_index,
         "file": str(path.relative_to(run_dir)),
         "sha256": _sha256(path),
-        "encounters": encounters.n_encounters,
-        "attempts": encounters.attempts_total,
+        **totals,
     }
+
+
+TIMEOUT_SUFFIX = ".time-limit"
+#: the running chunk's time limit and note (set while one runs in this process with a limit)
+_TIMER: dict = {}
+
+
+@contextmanager
+def _time_limit(note: Path, chunk_index: int, time_limit_s: float | None):
+    """Set this chunk's time limit (armed around its closed loop by `_limited`), with ``note`` for the driver.
+
+    A logic that never returns holds the interpreter inside compiled code, where no Python signal
+    handler or thread runs; faulthandler's watchdog is a C thread that needs neither: it writes the
+    stacks of every thread under our header in ``note`` and ends the process. A chunk that finishes
+    in time removes the note, so a note left behind names a chunk that was stopped.
+    """
+    if not time_limit_s:
+        yield
+        return
+    import faulthandler
+    import socket
+
+    handle = open(note, "w")  # held open for the C watchdog until the block ends
+    header = {"chunk": chunk_index, "time_limit_s": time_limit_s, "pid": os.getpid(), "host": socket.gethostname()}
+    handle.write(json.dumps(header) + "\n")
+    handle.flush()
+    _TIMER.update(handle=handle, limit=time_limit_s)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        _TIMER.clear()
+        handle.close()
+        note.unlink(missing_ok=True)
+
+
+def _arm() -> None:
+    import faulthandler
+
+    faulthandler.dump_traceback_later(_TIMER["limit"], exit=True, file=_TIMER["handle"])
+
+
+@contextmanager
+def _limited():
+    """Count the block (a chunk's closed loop, where user code runs) against the chunk's time limit, if set."""
+    if not _TIMER:
+        yield
+        return
+    import faulthandler
+
+    _arm()
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@contextmanager
+def _paused():
+    """Stop counting for the block (compiling a plug-in's closed loop: about a minute), then count afresh."""
+    import faulthandler
+
+    faulthandler.cancel_dump_traceback_later()
+    try:
+        yield
+    finally:
+        _arm()
+
+
+class ChunkTimeLimitError(RuntimeError):
+    """A chunk ran longer than the run's per-chunk time limit and was stopped."""
+
+
+def _stopped_chunks(run_dir: Path) -> list[dict]:
+    notes = []
+    for note in sorted((run_dir / "chunks").glob("*" + TIMEOUT_SUFFIX)):
+        try:
+            header = json.loads(note.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            header = {}
+        notes.append({**header, "note": note})
+    return notes
+
+
+def _raise_if_stopped(run_dir: Path, exc: BaseException) -> None:
+    stopped = _stopped_chunks(run_dir)
+    if not stopped:
+        return
+    first = stopped[0]
+    raise ChunkTimeLimitError(
+        f"chunk {first.get('chunk')} ran longer than the time limit of {first.get('time_limit_s')} s per chunk and "
+        f"its process was stopped (a logic that never returns, or a limit too tight for the chunk); the stack "
+        f"of the process at that moment is in {first['note']}"
+        + (f"; {len(stopped) - 1} more chunk(s) stopped" if len(stopped) > 1 else "")
+        + f" ({type(exc).__name__})"
+    ) from None
 
 
 @dataclass(frozen=True)
@@ -113,9 +323,13 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     if not path.exists():
         return {**header, "chunks": {}}
     manifest = read_manifest(run_dir)
-    mismatched = [key for key in header if manifest.get(key) != header[key]]
-    if mismatched:
-        raise ValueError(f"{run_dir} holds a different run ({', '.join(mismatched)} differ): use another folder")
+    differences = [key for key in header if key != "identity" and manifest.get(key) != header[key]]
+    differences += identity_differences(manifest.get("identity") or {}, header["identity"])
+    if differences:
+        raise ValueError(
+            f"{run_dir} holds a run made from something else ({'; '.join(differences)} differ): its chunks "
+            "cannot be joined with this run's; use another folder (or restore what changed)"
+        )
     if not resume:
         raise ValueError(
             f"{run_dir} already holds this run: pass resume=True (--resume) to continue it, or use another folder"
@@ -123,18 +337,90 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     return manifest
 
 
+def _chunk_fault(run_dir: Path, entry: dict, identity: dict) -> str | None:
+    """Why a manifest entry's chunk file cannot be used (None if it can): missing, changed, other identity."""
+    path = run_dir / entry["file"]
+    if not path.is_file():
+        return f"{path}: missing"
+    if _sha256(path) != entry["sha256"]:
+        return f"{path}: its sha256 is not the manifest's (changed or damaged since it was written)"
+    if entry.get("identity") != identity:
+        differences = identity_differences(entry.get("identity") or {}, identity)
+        return f"{path}: made from something else ({'; '.join(differences)})"
+    try:
+        with h5py.File(path, "r") as chunk:
+            stored = json.loads(chunk.attrs.get("identity", "{}"))
+    except (OSError, ValueError) as exc:
+        return f"{path}: not readable ({exc})"
+    if stored != identity:
+        return f"{path}: its own identity is not the run's ({'; '.join(identity_differences(stored, identity))})"
+    return None
+
+
 def _verified(run_dir: Path, manifest: dict) -> dict:
-    """Manifest entries whose files still exist with their recorded sha256."""
-    good = {}
-    for key, entry in manifest["chunks"].items():
-        path = run_dir / entry["file"]
-        if path.exists() and _sha256(path) == entry["sha256"]:
-            good[key] = entry
-    return good
+    """Manifest entries whose files still exist with their recorded sha256 and the run's identity."""
+    identity = manifest.get("identity") or {}
+    return {key: entry for key, entry in manifest["chunks"].items() if _chunk_fault(run_dir, entry, identity) is None}
 
 
-def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int]):
+def verify_run_directory(run_dir) -> dict:
+    """Check every chunk of a finished run directory before anything reads it; returns the manifest.
+
+    Raises
+    ------
+    ValueError
+        Naming each chunk file that is missing, changed since the manifest recorded it, or made
+        from another scenario, seed, model or logic than the run's, and what to do.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).is_file():
+        raise ValueError(f"{run_dir}: not a run directory (no {MANIFEST}; run directories come from encsim run -o DIR)")
+    manifest = read_manifest(run_dir)
+    identity = manifest.get("identity") or {}
+    faults = {}
+    for k in range(manifest["n_chunks"]):
+        entry = manifest["chunks"].get(str(k))
+        fault = "not computed" if entry is None else _chunk_fault(run_dir, entry, identity)
+        if fault:
+            faults[k] = fault
+    if faults:
+        lines = [f"chunk {k}: {fault}" for k, fault in list(faults.items())[:10]]
+        if len(faults) > 10:
+            lines.append(f"... and {len(faults) - 10} more")
+        shown = "\n  ".join(lines)
+        raise ValueError(
+            f"{run_dir}: chunks {list(faults)[:10]} are missing or damaged; nothing was read:\n  {shown}\n"
+            "recompute them with encsim run ... --resume (which keeps the good chunks)"
+        )
+    return manifest
+
+
+def merge_run(run_dir) -> Path:
+    """Re-join a run directory's verified chunks into ``results.h5`` (holding the run's lock)."""
+    from ..io.scenario import parse_scenario
+    from .lock import locked
+
+    run_dir = Path(run_dir).absolute()
+    verify_run_directory(run_dir)  # before taking the lock: a folder that is no run gets no lock file
+    with locked(run_dir):
+        manifest = verify_run_directory(run_dir)
+        with h5py.File(run_dir / manifest["chunks"]["0"]["file"], "r") as first:
+            text = str(first.attrs["scenario_text"])
+        scenario = parse_scenario(text, source=f"{run_dir} (chunk 0)", check_models=False)
+        return join_chunks(run_dir, manifest, text, scenario, manifest.get("logic") or None)
+
+
+def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: list[int], time_limit_s=None):
     """Yield manifest entries as chunks finish, whatever the executor."""
+    # the time limit travels only when set, so that compute_chunk keeps its four-argument form otherwise
+    extra = (time_limit_s,) if time_limit_s else ()
+    if executor is None and time_limit_s:  # a stopped chunk ends its process: not this one
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield from _submit_all(pool, run_dir, scenario_text, logic, pending, time_limit_s)
+        return
     if executor is None:
         for k in pending:
             yield compute_chunk(scenario_text, logic, k, str(run_dir))
@@ -143,7 +429,7 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         from dask.distributed import as_completed
 
         futures = [
-            executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), pure=False, retries=2)
+            executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), *extra, pure=False, retries=2)
             for k in pending
         ]
         completed = as_completed(futures)
@@ -157,7 +443,7 @@ def _submit_all(executor, run_dir: Path, scenario_text: str, logic, pending: lis
         return
     from concurrent.futures import as_completed as futures_completed
 
-    futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir)) for k in pending]
+    futures = [executor.submit(compute_chunk, scenario_text, logic, k, str(run_dir), *extra) for k in pending]
     for future in futures_completed(futures):
         yield future.result()
 
@@ -196,6 +482,8 @@ def run_scenario(
     progress=None,
     on_reused=None,
     stop_after: int | None = None,
+    chunk_time_limit_s: float | None = None,
+    on_stale_lock=None,
 ) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
@@ -221,24 +509,64 @@ def run_scenario(
         start there instead of counting them as just computed).
     stop_after : int, optional
         Stop (as if interrupted) after this many chunks, for tests of resumption.
+    chunk_time_limit_s : float, optional
+        Stop a chunk (and the process computing it) whose closed loop runs longer than this, with
+        `ChunkTimeLimitError` naming it: a logic that never returns becomes an error instead of a
+        hung run. Without an executor, chunks then run in one spawned process. On Dask, a stopped
+        worker is restarted and the chunk retried a few times before the error.
+    on_stale_lock : callable, optional
+        Called with a sentence when a stale lock (of a run killed on this host) is cleared.
     """
     from ..io.scenario import load_scenario
+    from .resources import check_memory
 
     scenario, text = load_scenario(scenario_path)
+    check_memory(scenario, source=str(scenario_path))  # the driver (this process) reads the summary
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
-    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {
         "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "logic": logic or "",
         "n_chunks": n_chunks(scenario),
         "encsim_version": __version__,
+        "identity": run_identity(text, scenario, logic),
     }
+    from .lock import locked
+
+    with locked(run_dir, on_stale=on_stale_lock):
+        try:
+            return _run_locked(
+                run_dir,
+                header,
+                text,
+                scenario,
+                logic,
+                executor,
+                resume,
+                progress,
+                on_reused,
+                stop_after,
+                chunk_time_limit_s,
+            )
+        except Exception as exc:  # a chunk stopped by its time limit shows only as a lost process here
+            if chunk_time_limit_s:
+                _raise_if_stopped(run_dir, exc)
+            raise
+
+
+def _remove_partial_files(run_dir: Path) -> None:
+    for stray in [*(run_dir / "chunks").glob("*.partial"), *(run_dir / "chunks").glob("*" + TIMEOUT_SUFFIX)]:
+        stray.unlink(missing_ok=True)
+
+
+def _run_locked(
+    run_dir, header, text, scenario, logic, executor, resume, progress, on_reused, stop_after, time_limit_s=None
+):
+    (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(run_dir, header, resume)
     manifest["chunks"] = _verified(run_dir, manifest)
-    for stray in (run_dir / "chunks").glob("*.partial"):
-        stray.unlink()  # half-written by an interrupted run
+    _remove_partial_files(run_dir)  # half-written by an interrupted run (no other run writes: we hold the lock)
     reused = len(manifest["chunks"])
     pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]
     reused_encounters = sum(entry["encounters"] for entry in manifest["chunks"].values())
@@ -247,7 +575,14 @@ def run_scenario(
     elif progress is not None:
         progress(reused_encounters)
     computed = 0
-    for entry in _submit_all(executor, run_dir, text, logic, pending):
+    for entry in _submit_all(executor, run_dir, text, logic, pending, time_limit_s):
+        differences = identity_differences(entry["identity"], header["identity"])
+        if differences:  # a worker with another model file or logic version than this machine's
+            raise ValueError(
+                f"chunk {entry['chunk']} was computed from something else than this run ({'; '.join(differences)}; "
+                "recorded = the worker's, now = this machine's): give every worker the same model files "
+                "and logic, then --resume"
+            )
         manifest["chunks"][str(entry["chunk"])] = entry
         _write_json_atomically(run_dir / MANIFEST, manifest)
         computed += 1
@@ -256,6 +591,7 @@ def run_scenario(
         if stop_after is not None and computed >= stop_after:
             raise KeyboardInterrupt(f"stopped after {computed} chunks (stop_after)")
     _write_json_atomically(run_dir / MANIFEST, manifest)
+    _remove_partial_files(run_dir)  # left by workers killed mid-write (their chunks were computed again)
     results = join_chunks(run_dir, manifest, text, scenario, logic)
     total = sum(entry["encounters"] for entry in manifest["chunks"].values())
     return RunResult(run_dir, results, computed, reused, total)
@@ -322,6 +658,7 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                 "rejections": json.dumps(rejections),
                 "logic": logic or "",
                 "chunk_sha256": json.dumps([entry["sha256"] for entry in entries]),
+                "identity": json.dumps(manifest.get("identity") or {}, sort_keys=True),
                 "attempts": int(sum(entry["attempts"] for entry in entries)),
             }
         )

@@ -11,9 +11,20 @@ from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
 
-__all__ = ["OUTCOME_COLUMNS", "alerting_times", "closed_loop_provenance", "simulate", "simulate_states"]
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "LogicRunError",
+    "alerting_times",
+    "closed_loop_provenance",
+    "simulate",
+    "simulate_states",
+]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 _NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
+
+
+class LogicRunError(ValueError):
+    """A logic that broke its contract or raised during a run: the message names the encounter and time."""
 
 
 def _flight(states, schedule, limits) -> _kernels.Flight:
@@ -48,6 +59,7 @@ def simulate_states(
     surveillance: Surveillance | None = None,
     seed: int = 0,
     encounter_ids=None,
+    compiling=None,
 ) -> pd.DataFrame:
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
@@ -72,6 +84,9 @@ def simulate_states(
         Errors and latency of what the logic sees of the intruder (default: perfect). The errors
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
         for an encounter whatever else is simulated with it.
+    compiling : callable, optional
+        A context manager factory wrapped around compiling the closed-loop kernel for these
+        arguments, apart from running it (the runner's per-chunk time limit pauses there).
     """
     function, params = resolve_logic(logic, pilot)
     stride = int(round(decision_period_s / DT_S))
@@ -99,14 +114,30 @@ def simulate_states(
     ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
+    faults = np.zeros((n, 3))
     if not is_compiled(function):  # a plain Python callable: the slow path
-        return _simulate_python(function, params, ownship, intruder, settings, ids, out)
+        return _simulate_python(function, params, ownship, intruder, settings, ids, out, faults)
     if n:
-        kernel, logic_argument = _kernels.closed_loop_kernel, function
         if function in REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
             kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
-        kernel(logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out))
-    return _outcome_frame(out, logic, ids)
+        else:  # a user's logic: bounds-checked, its exceptions caught (encsim.simulate.containment)
+            from .containment import contained
+
+            kernel, logic_argument = _kernels.closed_loop_kernel, contained(function)
+        arguments = (logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out, faults))
+        if compiling is not None:  # compile apart from running (a minute for a new plug-in's closed loop)
+            import numba
+
+            with compiling():
+                kernel.compile(tuple(numba.typeof(argument) for argument in arguments))
+        kernel(*arguments)
+
+    def explain(a):
+        from .containment import explain_raise
+
+        return explain_raise(function, params, ownship, intruder, settings, a, int(ids[a]))
+
+    return _outcome_frame(out, logic, ids, faults, explain)
 
 
 def _volume(well_clear) -> WellClearVolume:
@@ -118,16 +149,56 @@ def _volume(well_clear) -> WellClearVolume:
     raise TypeError(f"well_clear must be a preset name or a WellClearVolume, got {well_clear!r:.80}")
 
 
-def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
-    """The outcome table; refuses runs the engine marked faulty (mitigated HMD left NaN)."""
-    faulty = np.flatnonzero(np.isnan(out[:, OUTCOME_COLUMNS.index("mitigated_hmd_ft")]))
+def _fault_text(code: int, value: float) -> str:
+    from ..avoidance import interface
+
+    if code == 1:
+        names = {
+            getattr(interface, name): name
+            for name in (
+                "LEVEL",
+                "VERTICAL_MODE",
+                "HORIZONTAL_MODE",
+                "TARGET_VERTICAL_RATE",
+                "TARGET_HEADING",
+                "TURN_RATE",
+                "CHANGE_COUNTER",
+            )
+            if hasattr(interface, name)
+        }
+        return f"wrote a non-finite advisory entry, advisory[{int(value)}] ({names.get(int(value), '?')})"
+    if code == 2:
+        return f"wrote alert level {value:g} (expected 0, 1, 2 or 3)"
+    if code in (3, 4):
+        return f"wrote {'vertical' if code == 3 else 'horizontal'} mode {value:g} (expected 0 or 1)"
+    if code == 6:
+        return "flew the ownship to a non-finite state"
+    return "raised an exception"
+
+
+def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray, faults=None, explain=None) -> pd.DataFrame:
+    """The outcome table; refuses runs the engine marked faulty, naming the first encounter and time."""
+    hmd_columns = [OUTCOME_COLUMNS.index("nominal_hmd_ft"), OUTCOME_COLUMNS.index("mitigated_hmd_ft")]
+    faulty = np.flatnonzero(np.isnan(out[:, hmd_columns]).any(axis=1))
     if faulty.size:
         from ..avoidance import describe_logic
 
-        raise ValueError(
-            f"logic {describe_logic(logic)} gave a non-finite advisory (or flew the ownship to a non-finite state) in "
-            f"{faulty.size} encounter(s), ids {ids[faulty][:10].tolist()}: outcomes would be meaningless; "
-            "check it with encsim.avoidance.check_logic"
+        others = f" ({faulty.size} faulty encounter(s), ids {ids[faulty][:10].tolist()})"
+        coded = [a for a in faulty if faults is not None and faults[a, 0] != 0]
+        if not coded:
+            raise LogicRunError(
+                f"logic {describe_logic(logic)} gave a non-finite advisory (or flew the ownship to a non-finite state) "
+                f"in {faulty.size} encounter(s), ids {ids[faulty][:10].tolist()}: outcomes would be meaningless; "
+                "check it with encsim.avoidance.check_logic"
+            )
+        a = coded[0]
+        code, t_s, value = int(faults[a, 0]), float(faults[a, 1]), float(faults[a, 2])
+        what = _fault_text(code, value)
+        if code == 5 and explain is not None:
+            what += f": {explain(a)}"
+        raise LogicRunError(
+            f"logic {describe_logic(logic)} {what} at t = {t_s:g} s of encounter {int(ids[a])}{others}: the run "
+            "stops, as its outcomes would be meaningless; check the logic with encsim.avoidance.check_logic"
         )
     frame = pd.DataFrame(out, columns=list(OUTCOME_COLUMNS))
     for column in ("nominal_nmac", "nominal_lowc", "mitigated_nmac", "mitigated_lowc", "alerted"):
@@ -135,10 +206,11 @@ def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _simulate_python(function, params, ownship, intruder, settings, ids, out) -> pd.DataFrame:
+def _simulate_python(function, params, ownship, intruder, settings, ids, out, faults) -> pd.DataFrame:
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
+    from ..avoidance import describe_logic
     from .reference import run_encounter
 
     warnings.warn(
@@ -147,9 +219,21 @@ def _simulate_python(function, params, ownship, intruder, settings, ids, out) ->
         UserWarning,
         stacklevel=3,
     )
+    clock = {"t": None}
+
+    def recording(t_s, *arrays):
+        clock["t"] = t_s
+        return function(t_s, *arrays)
+
     for a in range(out.shape[0]):
-        out[a] = run_encounter(function, params, ownship, intruder, settings, a, int(ids[a]))
-    return _outcome_frame(out, function, ids)
+        try:
+            out[a] = run_encounter(recording, params, ownship, intruder, settings, a, int(ids[a]), faults[a])
+        except Exception as exc:  # the user's code: report what it raised, where and when
+            raise LogicRunError(
+                f"logic {describe_logic(function)} raised {type(exc).__name__}: {exc} at t = {clock['t']:g} s "
+                f"of encounter {int(ids[a])}"
+            ) from exc
+    return _outcome_frame(out, function, ids, faults)
 
 
 def simulate(
@@ -160,6 +244,7 @@ def simulate(
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume | None = None,
     surveillance: Surveillance | None = None,
+    compiling=None,
 ) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
 
@@ -181,6 +266,7 @@ def simulate(
         surveillance=surveillance,
         seed=encounters.seed,
         encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
+        compiling=compiling,
     )
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())

@@ -39,12 +39,15 @@ from ..sampling._philox import next_uniform_open0, stream_init
 from ..units import G_FPS2
 
 __all__ = [
+    "FAULT_CODES",
     "OUTCOME_COLUMNS",
+    "RAISED_LEVEL",
     "REFERENCE_LOGIC_IDS",
     "SURVEILLANCE_SUB_STREAM",
     "Flight",
     "Outputs",
     "Settings",
+    "advisory_fault",
     "closed_loop_kernel",
     "reference_closed_loop_kernel",
 ]
@@ -141,9 +144,44 @@ class Settings(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """What the closed loop fills: ``outcomes`` (n, len(`OUTCOME_COLUMNS`)), one row per encounter."""
+    """What the closed loop fills, one row per encounter: ``outcomes`` (n, len(`OUTCOME_COLUMNS`)) and
+    ``faults`` (n, 3): the first contract breach of the logic in the mitigated run (`FAULT_CODES`
+    code, time s, offending value), all zero when there is none.
+    """
 
     outcomes: np.ndarray
+    faults: np.ndarray
+
+
+#: what a logic did wrong at a decision (code 0: nothing); the value stored with it is in brackets
+FAULT_CODES = {
+    1: "a non-finite advisory entry [its index]",
+    2: "an alert level outside 0, 1, 2, 3 [the level]",
+    3: "a vertical mode other than 0 or 1 [the mode]",
+    4: "a horizontal mode other than 0 or 1 [the mode]",
+    5: "an exception (e.g. an index out of bounds) [0]",
+    6: "a non-finite ownship state at the end [0]",
+}
+#: the level a contained plug-in's wrapper writes when the logic raised (`encsim.simulate.containment`)
+RAISED_LEVEL = -999.0
+
+
+@njit(cache=True)
+def advisory_fault(advisory):
+    """(code, value) of the first breach of the advisory contract (`FAULT_CODES`), or (0, 0.0)."""
+    for k in range(ADVISORY_SIZE):
+        if not math.isfinite(advisory[k]):
+            return 1, float(k)
+    level = advisory[LEVEL]
+    if level == RAISED_LEVEL:
+        return 5, 0.0
+    if not (level == 0.0 or level == 1.0 or level == 2.0 or level == 3.0):
+        return 2, level
+    if not (advisory[VERTICAL_MODE] == 0.0 or advisory[VERTICAL_MODE] == 1.0):
+        return 3, advisory[VERTICAL_MODE]
+    if not (advisory[HORIZONTAL_MODE] == 0.0 or advisory[HORIZONTAL_MODE] == 1.0):
+        return 4, advisory[HORIZONTAL_MODE]
+    return 0, 0.0
 
 
 @njit(cache=True)
@@ -385,7 +423,7 @@ def _known_logic_overload(logic, registry_key):
 
 @njit
 def _run_ownship(
-    logic, logic_params, settings, ownship, a, intruder_states, nominal_path, mitigated, encounter_id, out
+    logic, logic_params, settings, ownship, a, intruder_states, nominal_path, mitigated, encounter_id, out, faults
 ):
     """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``."""
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
@@ -441,9 +479,11 @@ def _run_ownship(
             if i % stride == 0:
                 _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                 call_logic(logic, t, own, seen, memory, logic_params, advisory)
-                for k in range(ADVISORY_SIZE):
-                    if not math.isfinite(advisory[k]):
-                        faulty = True
+                code, value = advisory_fault(advisory)
+                if code != 0:  # checked at every decision: the run stops at the first breach, named
+                    faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
+                    faulty = True
+                    break
                 level = advisory[LEVEL]
                 if level >= 1.0 and not alerted:
                     alerted, t_alert, first_level = True, t, level
@@ -486,6 +526,11 @@ def _run_ownship(
             if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
                 _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                 call_logic(logic, t, own, seen, memory, logic_params, advisory)
+                code, value = advisory_fault(advisory)
+                if code != 0:  # the open-loop pass is checked like the closed loop
+                    faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
+                    faulty = True
+                    break
                 level = advisory[LEVEL]
                 _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
                 if level != previous_level:
@@ -509,6 +554,8 @@ def _run_ownship(
         )
     if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
         faulty = True
+        if mitigated and faults[a, 0] == 0:
+            faults[a, 0], faults[a, 1] = 6, n_steps * dt
     # NaN comparisons would silently skip steps of the minimum range: mark the run as faulty instead
     out[a, base + 0] = np.nan if faulty else best_range
     out[a, base + 1] = vmd
@@ -568,6 +615,7 @@ def _make_closed_loop(registry_key):
         # mis-compiles a parallel loop that writes ``outputs.field[a]`` or follows ``x, y = t.p, t.q``
         # (arrays written inside functions called from the loop, like `_run_ownship`, are safe)
         out = outputs.outcomes
+        faults = outputs.faults
         n = ownship.init.shape[1]
         if not known_logic(logic, registry_key):
             out[:, :] = np.nan
@@ -588,6 +636,7 @@ def _make_closed_loop(registry_key):
                     mitigated,
                     encounter_ids[a],
                     out,
+                    faults,
                 )
 
     return _closed_loop

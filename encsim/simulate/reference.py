@@ -35,6 +35,7 @@ _lowc = _kernels._lowc.py_func
 _slowc = _kernels._slowc.py_func
 _wrap = _kernels._wrap.py_func
 _observe = _kernels._observe  # the same draws: njit functions are callable from Python
+_advisory_fault = _kernels.advisory_fault.py_func
 
 
 def _row(steps, lo, hi, i):
@@ -76,12 +77,14 @@ def _score(t, level, first_at_level, episode_start, shortest, level_changes, pre
     return level_changes + (level != previous_level), level
 
 
-def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -> np.ndarray:
+def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, faults=None) -> np.ndarray:
     """Encounter ``a``, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
     ``ownship``, ``intruder`` and ``settings`` are the kernel's `Flight` and `Settings` groups;
-    ``encounter_id`` keys the surveillance errors' random stream.
+    ``encounter_id`` keys the surveillance errors' random stream. ``faults`` (3,), if given,
+    receives the first contract breach of the logic as the kernel's ``Outputs.faults`` row does.
     """
+    faults = np.zeros(3) if faults is None else faults
     from ..sampling._philox import stream_init
 
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
@@ -127,7 +130,11 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                 if i % stride == 0:
                     _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                     logic(t, own, seen, memory, params, advisory)
-                    faulty |= not np.all(np.isfinite(advisory))
+                    code, value = _advisory_fault(advisory)
+                    if code != 0:
+                        faults[:] = (code, t, value)
+                        faulty = True
+                        break
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
@@ -163,6 +170,11 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                 if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
                     _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                     logic(t, own, seen, memory, params, advisory)
+                    code, value = _advisory_fault(advisory)
+                    if code != 0:
+                        faults[:] = (code, t, value)
+                        faulty = True
+                        break
                     level_changes, previous_level = _score(
                         t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
                     )
@@ -180,7 +192,10 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
                 speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt
             )
         base = 5 if mitigated else 0
-        faulty |= not all(math.isfinite(x) for x in (north, east, up, speed))
+        if not all(math.isfinite(x) for x in (north, east, up, speed)):
+            faulty = True
+            if mitigated and faults[0] == 0:
+                faults[:] = (6, n_steps * dt, 0.0)
         out[base : base + 5] = (math.nan if faulty else best, vmd, float(nmac), float(lowc), t_lowc)
         if mitigated:
             out[10:16] = (float(alerted), t_alert, first_level, max_level, t_manoeuvre, deviation)
