@@ -27,6 +27,9 @@ def fwse_rotorcraft():
 def test_every_shipped_scenario_validates():
     names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
     assert names == [
+        "daa_fwse_vs_1200code_v2p1",
+        "daa_fwse_vs_fwse",
+        "daa_fwse_vs_rotorcraft",
         "fwme_vs_fwme",
         "fwse_vs_fwse",
         "fwse_vs_rotorcraft",

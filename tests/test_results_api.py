@@ -63,6 +63,8 @@ def test_unit_suffixed_columns(runs):
     unitless = {"encounter_id", "weight", "attempts", "attempt", "vmd_bin", "alerted", "nmac", "lowc"}
     unitless |= {c for c in results.metadata.columns if c.startswith("weight_") or c == "hmd_proposal_density"}
     unitless |= {c for c in results.outcomes.columns if c.endswith(("_nmac", "_lowc", "_level"))}
+    # counts of reported-level changes, and SLoWC (a 0-100 severity index, no unit)
+    unitless |= {c for c in results.outcomes.columns if c.endswith(("_changes", "_slowc"))}
     suffixes = ("_ft", "_s", "_kt", "_fps", "_rad", "_deg")
     for frame in (results.outcomes, results.metadata):
         assert all(c.endswith(suffixes) or c in unitless for c in frame.columns), list(frame.columns)
@@ -142,7 +144,8 @@ def test_summary_is_the_closed_loop_summary_as_a_frame(runs):
         if row.estimate is None:
             assert np.isnan(got["estimate"])
         else:
-            assert got["estimate"] == row.estimate and got["ci_low"] == row.ci_low and got["ci_high"] == row.ci_high
+            got_values = [got["estimate"], got["ci_low"], got["ci_high"]]
+            np.testing.assert_array_equal(got_values, [row.estimate, row.ci_low, row.ci_high])  # NaN equals NaN
         assert got["notes"] == "; ".join(row.notes)
     # the intervals are the estimator's: P(NMAC) nominal against weighted_probability directly
     direct = weighted_probability(results.outcomes["nominal_nmac"].to_numpy(float), results.outcomes["weight"], rng=0)

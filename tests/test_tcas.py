@@ -42,6 +42,8 @@ def fly(encounter, params=None):
     log = []
 
     def recording(t_s, own, intruder, memory, p, advisory):
+        if t_s == 0.0:  # the logic also runs open loop on the nominal flight first: keep the mitigated pass
+            log.clear()
         tcas.py_func(t_s, own, intruder, memory, p, advisory)
         if advisory[LEVEL] == 2.0:
             log.append((t_s, advisory[TARGET_VERTICAL_RATE] * 60.0, advisory[CHANGE_COUNTER]))
@@ -93,6 +95,8 @@ def test_strengthening_is_flown_with_the_subsequent_pilot_response():
     rates = []
 
     def recording(t_s, own, intruder, memory, p, advisory):
+        if t_s == 0.0:  # keep the mitigated pass (the open-loop nominal pass comes first)
+            rates.clear()
         tcas.py_func(t_s, own, intruder, memory, p, advisory)
         rates.append((t_s, own[5] * 60.0))
 
