@@ -1,0 +1,685 @@
+"""DAIDALUS-style kinematic guidance bands: direction, horizontal speed, vertical speed and altitude.
+
+`GuidanceBands` computes, step by step, what DAIDALUS v2.0.4 reports for the ownship: per
+dimension the bands with their regions (NONE, FAR, MID, NEAR, RECOVERY), the region of the
+current value, the resolutions on both sides, the preferred direction, recovery information,
+and per intruder the last time to manoeuvre. It keeps the history the display logic needs
+(M-of-N of band colours, bands persistence, resolution and preferred-direction persistence), so
+feed it every step in order.
+
+Sources of each behaviour: docs/daidalus.md, section "Guidance bands".
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG
+from . import _bands as K
+
+#: standard gravity DAIDALUS uses for its "G" unit, in ft/s^2 (9.80665 m/s^2)
+STANDARD_GRAVITY_FPS2 = 9.80665 / M_PER_FT
+
+#: region orders (DAIDALUS's order of regions: RECOVERY above every conflict region)
+NONE, FAR, MID, NEAR, RECOVERY = 0, 1, 2, 3, 4
+REGION_NAMES = ("NONE", "FAR", "MID", "NEAR", "RECOVERY")
+REGION_ORDER = {name: order for order, name in enumerate(REGION_NAMES)}
+
+DIMENSIONS = ("hdir", "hs", "vs", "alt")
+
+
+@dataclass(frozen=True)
+class BandsSettings:
+    """The band, kinematic, recovery and persistence parameters (DO-365 configuration defaults)."""
+
+    lookahead_s: float = 180.0
+    hdir_step_deg: float = 1.0
+    hs_step_kt: float = 5.0
+    vs_step_fpm: float = 100.0
+    alt_step_ft: float = 100.0
+    min_hs_kt: float = 10.0
+    max_hs_kt: float = 700.0
+    min_vs_fpm: float = -6000.0
+    max_vs_fpm: float = 6000.0
+    min_alt_ft: float = 100.0
+    max_alt_ft: float = 50000.0
+    turn_rate_deg_s: float = 3.0
+    horizontal_accel_mps2: float = 2.0
+    vertical_accel_g: float = 0.25
+    vertical_rate_fpm: float = 500.0
+    min_horizontal_recovery_nmi: float = 0.66
+    min_vertical_recovery_ft: float = 450.0
+    recovery_hdir: bool = True
+    recovery_hs: bool = True
+    recovery_vs: bool = True
+    recovery_alt: bool = True
+    ca_bands: bool = True
+    ca_factor: float = 0.1
+    horizontal_nmac_ft: float = 500.0
+    vertical_nmac_ft: float = 100.0
+    recovery_stability_time_s: float = 3.0
+    hysteresis_time_s: float = 5.0
+    persistence_time_s: float = 4.0
+    bands_persistence: bool = True
+    persistence_preferred_hdir_deg: float = 15.0
+    persistence_preferred_hs_kt: float = 100.0
+    persistence_preferred_vs_fpm: float = 250.0
+    persistence_preferred_alt_ft: float = 250.0
+    alerting_m: int = 2
+    alerting_n: int = 4
+    corrective_region: int = MID
+
+    def kinematics(self) -> np.ndarray:
+        """The kernels' kinematic vector (turn rate rad/s, accelerations ft/s^2, vertical rate ft/s, lookahead s)."""
+        kin = np.empty(5)
+        kin[K.KIN_TURN_RATE] = self.turn_rate_deg_s * RAD_PER_DEG
+        kin[K.KIN_HS_ACCEL] = self.horizontal_accel_mps2 / M_PER_FT
+        kin[K.KIN_VS_ACCEL] = self.vertical_accel_g * STANDARD_GRAVITY_FPS2
+        kin[K.KIN_VERTICAL_RATE] = self.vertical_rate_fpm * FPS_PER_FPM
+        kin[K.KIN_LOOKAHEAD] = self.lookahead_s
+        return kin
+
+
+@dataclass(frozen=True)
+class AlertLevel:
+    """One alert level of an intruder's alerter: its band region, detector and alerting times."""
+
+    region: int
+    detector: np.ndarray  # the kernels' detector vector (kind, DTHR, ZTHR, TTHR, TCOA, 4 SUM errors)
+    alerting_time_s: float
+    early_alerting_time_s: float
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """An intruder: straight state in the band frame (ft, ft/s) and its alerter's levels (level 1 first)."""
+
+    name: str
+    state: np.ndarray
+    levels: tuple[AlertLevel, ...]
+    displayed_level: int = 0  # the alert level DAIDALUS last reported for it (keeps the early alerting time)
+
+    def level_for_region(self, region: int) -> int:
+        """1-based alert level whose band region is `region`, 0 if none."""
+        for i, level in enumerate(self.levels):
+            if level.region == region:
+                return i + 1
+        return 0
+
+
+def wcv_detector(dthr_ft, zthr_ft, tthr_s, tcoa_s, errors=(0.0, 0.0, 0.0, 0.0)) -> np.ndarray:
+    """Detector vector of a WCV_TAUMOD volume (SUM when any error is nonzero)."""
+    return np.array([K.DET_WCV, dthr_ft, zthr_ft, tthr_s, tcoa_s, *errors], dtype=float)
+
+
+def cylinder_detector(d_ft, h_ft) -> np.ndarray:
+    """Detector vector of a cylinder (range < d and |dz| < h)."""
+    return np.array([K.DET_CYLINDER, d_ft, h_ft, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=float)
+
+
+# --- the value grid of one dimension -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Candidate values of one dimension: own + k * step for k = -n_down..n_up (absolute grid for altitude)."""
+
+    dim: int
+    own: float  # current value in display units (deg, kt, fpm, ft)
+    step: float
+    lo: float  # display range
+    hi: float
+    modulo: float  # 360 for direction, else 0
+    n_down: int
+    n_up: int
+    tstep: float  # manoeuvre seconds per step (kinematic dimensions)
+
+    def values(self) -> np.ndarray:
+        if self.dim == K.DIM_ALT:
+            return self.lo + self.step * np.arange(self.n_up + 1)
+        return self.own + self.step * np.arange(-self.n_down, self.n_up + 1)
+
+
+def _ceil_steps(span, step):
+    return math.ceil(span / step - 1e-9)
+
+
+def _grid(dim, own_state, settings: BandsSettings, kin) -> _Grid:
+    vx, vy, vz = own_state[3], own_state[4], own_state[5]
+    if dim == K.DIM_HDIR:
+        own = math.degrees(math.atan2(vx, vy)) % 360.0
+        step = settings.hdir_step_deg
+        n = _ceil_steps(180.0, step)
+        if n * step > 180.0 + 1e-9:
+            n -= 1
+        return _Grid(dim, own, step, 0.0, 360.0, 360.0, n, n, step * RAD_PER_DEG / kin[K.KIN_TURN_RATE])
+    if dim == K.DIM_HS:
+        own = math.hypot(vx, vy) / FPS_PER_KT
+        step = settings.hs_step_kt
+        lo, hi = settings.min_hs_kt, settings.max_hs_kt
+        tstep = step * FPS_PER_KT / kin[K.KIN_HS_ACCEL]
+    elif dim == K.DIM_VS:
+        own = vz / FPS_PER_FPM
+        step = settings.vs_step_fpm
+        lo, hi = settings.min_vs_fpm, settings.max_vs_fpm
+        tstep = step * FPS_PER_FPM / kin[K.KIN_VS_ACCEL]
+    else:
+        own = own_state[2]
+        step = settings.alt_step_ft
+        lo, hi = settings.min_alt_ft, settings.max_alt_ft
+        return _Grid(dim, own, step, lo, hi, 0.0, 0, math.floor((hi - lo) / step) + 1, 1.0)
+    return _Grid(dim, own, step, lo, hi, 0.0, _ceil_steps(own - lo, step), _ceil_steps(hi - own, step), tstep)
+
+
+def _green(grid: _Grid, own, traffic, det, rdet, use_rec, b, t_horizon, kin) -> np.ndarray:
+    """Conflict-free flags over the grid for one intruder and detector."""
+    if grid.dim == K.DIM_ALT:
+        return K.altitude_green(grid.lo, grid.step, grid.n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+    left = K.kinematic_side_green(
+        grid.dim, -1.0, grid.n_down, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin
+    )
+    right = K.kinematic_side_green(
+        grid.dim, 1.0, grid.n_up, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin
+    )
+    return np.concatenate((left[:0:-1], right))
+
+
+def _any_red(grid: _Grid, own, traffic, det, t_horizon, kin) -> bool:
+    if grid.dim == K.DIM_ALT:
+        return K.altitude_any_red(grid.lo, grid.step, grid.n_up + 1, own, traffic, det, t_horizon, kin)
+    return K.kinematic_side_any_red(
+        grid.dim, -1.0, grid.n_down, grid.tstep, own, traffic, det, t_horizon, kin
+    ) or K.kinematic_side_any_red(grid.dim, 1.0, grid.n_up, grid.tstep, own, traffic, det, t_horizon, kin)
+
+
+# --- interval sets ---------------------------------------------------------------------------------------
+
+
+def _runs(green: np.ndarray):
+    """Maximal runs (first, last) of True, each at least two long (an isolated value makes no band)."""
+    out = []
+    n = len(green)
+    i = 0
+    while i < n:
+        if green[i]:
+            j = i
+            while j + 1 < n and green[j + 1]:
+                j += 1
+            if j > i:
+                out.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    return out
+
+
+def _none_set(grid: _Grid, green: np.ndarray):
+    """Conflict-free intervals (absolute values within the display range) of a green grid."""
+    values = grid.values()
+    out = []
+    for i, j in _runs(green):
+        lo, hi = values[i], values[j]
+        if grid.modulo:
+            out.extend(_mod_pieces(lo, hi, grid.modulo))
+        else:
+            lo, hi = max(lo, grid.lo), min(hi, grid.hi)
+            if lo < hi:
+                out.append((lo, hi))
+    return _union(out)
+
+
+def _mod_pieces(lo, hi, mod):
+    if hi - lo >= mod - 1e-9:
+        return [(0.0, mod)]
+    a, b = lo % mod, hi % mod
+    if abs(a - b) < 1e-9:
+        return []
+    if a < b:
+        return [(a, b)]
+    return [(a, mod), (0.0, b)]
+
+
+def _union(intervals):
+    out = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1e-9:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+# --- colour fields: sorted segments (lo, hi, region) covering the display range ---------------------------
+
+
+def _paint(field_, lo, hi, region, only_raise=True):
+    """Colour [lo, hi] with region (raising, or overwriting when only_raise is False)."""
+    out = []
+    for a, b, r in field_:
+        if b <= lo or a >= hi:
+            out.append((a, b, r))
+            continue
+        if a < lo:
+            out.append((a, lo, r))
+        new = max(r, region) if only_raise else region
+        out.append((max(a, lo), min(b, hi), new))
+        if b > hi:
+            out.append((hi, b, r))
+    return _merge(out)
+
+
+def _merge(field_):
+    out = []
+    for a, b, r in field_:
+        if b - a <= 1e-9:
+            continue
+        if out and out[-1][2] == r and abs(out[-1][1] - a) <= 1e-9:
+            out[-1] = (out[-1][0], b, r)
+        else:
+            out.append((a, b, r))
+    return out
+
+
+def _complement(none_set, lo, hi):
+    out = []
+    cur = lo
+    for a, b in none_set:
+        if a > cur:
+            out.append((cur, a))
+        cur = max(cur, b)
+    if cur < hi:
+        out.append((cur, hi))
+    return out
+
+
+def _region_at(field_, x):
+    for a, b, r in field_:
+        if a - 1e-9 <= x <= b + 1e-9:
+            return r
+    return -1
+
+
+def _breakpoints(fields):
+    pts = set()
+    for f in fields:
+        for a, b, _ in f:
+            pts.add(round(a, 9))
+            pts.add(round(b, 9))
+    return sorted(pts)
+
+
+def m_of_n_field(history, current, m, first_counts_twice):
+    """Pointwise M-of-N of region orders: the highest region held (or exceeded) in >= m of the last n fields."""
+    fields = [*history, current]
+    if first_counts_twice:
+        fields = [fields[0], *fields]
+    pts = _breakpoints(fields)
+    out = []
+    for a, b in itertools.pairwise(pts):
+        mid = 0.5 * (a + b)
+        orders = [_region_at(f, mid) for f in fields]
+        shown = -1
+        for level in range(max(orders), -1, -1):
+            if sum(o >= level for o in orders) >= m:
+                shown = level
+                break
+        out.append((a, b, shown if shown >= 0 else current_region(current, mid)))
+    return _merge(out)
+
+
+def current_region(field_, x):
+    return _region_at(field_, x)
+
+
+# --- per-dimension state ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _DimensionMemory:
+    """What one dimension remembers between steps (M-of-N of colours, persistence, resolutions)."""
+
+    last_time: float = math.nan
+    raw_history: list = field(default_factory=list)
+    steps_since_reset: int = 0
+    # bands persistence
+    conflict_region: int = -1
+    conflict_lo: float = math.nan
+    conflict_hi: float = math.nan
+    time_of_conflict_region: float = math.nan
+    # resolutions and preferred direction
+    preferred_up: bool = False
+    time_of_dir: float = math.nan
+    res_low: float = math.nan
+    res_up: float = math.nan
+    nfactor_low: int = 0
+    nfactor_up: int = 0
+
+    def reset(self):
+        self.__init__()
+
+
+@dataclass
+class DimensionBands:
+    """One dimension's guidance at one step."""
+
+    own_value: float
+    bands: list  # [(lo, hi, region order)]
+    region: int
+    res_low: float
+    res_up: float
+    preferred_up: bool
+    recovery_time_s: float
+    recovery_nfactor: int
+
+    def bands_text(self) -> str:
+        return "|".join(f"{_fmt(a)}:{_fmt(b)}:{REGION_NAMES[r]}" for a, b, r in self.bands)
+
+
+def _fmt(x):
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+class GuidanceBands:
+    """Step-by-step DAIDALUS-style guidance bands for one ownship (keeps the display history)."""
+
+    def __init__(self, settings: BandsSettings | None = None):
+        self.settings = settings or BandsSettings()
+        self._kin = self.settings.kinematics()
+        self._memory = {d: _DimensionMemory() for d in DIMENSIONS}
+
+    def step(self, time_s: float, own_state, traffic: list[Traffic]) -> dict[str, DimensionBands]:
+        """Bands of every dimension at time_s (own_state and traffic states in the band frame, ft and ft/s)."""
+        own = np.asarray(own_state, dtype=float)
+        out = {}
+        for dim_index, name in enumerate(DIMENSIONS):
+            out[name] = self._dimension(dim_index, name, time_s, own, traffic)
+        return out
+
+    # -- one dimension --
+
+    def _aircraft_for_region(self, grid, own, traffic, region):
+        """(traffic index, detector, time horizon) of the intruders that colour this region's bands."""
+        s = self.settings
+        listed = []
+        for idx, ac in enumerate(traffic):
+            level = ac.level_for_region(region)
+            if level == 0:
+                continue
+            spec = ac.levels[level - 1]
+            alerting = min(s.lookahead_s, spec.alerting_time_s)
+            if ac.displayed_level == level:
+                alerting_for_conflict = min(s.lookahead_s, spec.early_alerting_time_s)
+            else:
+                alerting_for_conflict = alerting
+            t_in, t_out = K.conflict_interval(spec.detector, own, ac.state, 0.0, s.lookahead_s)
+            conflict = t_in < t_out and not math.isclose(t_in, t_out)
+            if conflict and t_in < alerting_for_conflict:
+                listed.append((idx, spec.detector, s.lookahead_s))
+            if not (conflict and t_in < alerting) and _any_red(grid, own, ac.state, spec.detector, alerting, self._kin):
+                listed.append((idx, spec.detector, alerting))
+        return listed
+
+    def _green_of(self, grid, own, traffic, listed, det_override=None, rdet=None, b=0.0):
+        n = (grid.n_up + 1) if grid.dim == K.DIM_ALT else grid.n_down + grid.n_up + 1
+        green = np.ones(n, dtype=np.bool_)
+        dummy = K_DUMMY
+        for idx, det, horizon in listed:
+            use_det = det if det_override is None else det_override
+            if b > horizon:
+                # past this intruder's horizon only the recovery cylinder counts, from 0 to the horizon
+                if rdet is None:
+                    continue
+                g = _green(grid, own, traffic[idx].state, rdet, dummy, False, 0.0, horizon, self._kin)
+            else:
+                g = _green(
+                    grid,
+                    own,
+                    traffic[idx].state,
+                    use_det,
+                    dummy if rdet is None else rdet,
+                    rdet is not None,
+                    b,
+                    horizon,
+                    self._kin,
+                )
+            green &= g
+            if not green.any():
+                break
+        return green
+
+    def _recovery(self, grid, own, traffic, listed):
+        """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
+        s = self.settings
+        nmac = cylinder_detector(s.horizontal_nmac_ft, s.vertical_nmac_ft)
+        green = self._green_of(grid, own, traffic, listed, det_override=nmac)
+        if not green.any():
+            return green, -math.inf, 0
+        d = s.min_horizontal_recovery_nmi * FT_PER_NM
+        h = s.min_vertical_recovery_ft
+        nfactor = 0
+        factor = 1.0 - s.ca_factor
+        t_look = s.lookahead_s
+        while d > s.horizontal_nmac_ft or h > s.vertical_nmac_ft:
+            cyl = cylinder_detector(d, h)
+            green = self._green_of(grid, own, traffic, listed, det_override=cyl)
+            solid = not green.any()
+            if solid and not s.ca_bands:
+                return green, -math.inf, nfactor
+            if not solid:
+                red_t, green_t = 0.0, t_look + 1.0
+                pivot = green_t - 1.0
+                while green_t - red_t > 0.5:
+                    g = self._green_of(grid, own, traffic, listed, rdet=cyl, b=pivot)
+                    if g.any():
+                        green_t = pivot
+                    else:
+                        red_t = pivot
+                    pivot = 0.5 * (red_t + green_t)
+                rec_time = min(t_look, green_t + s.recovery_stability_time_s) if green_t <= t_look else red_t
+                green = self._green_of(grid, own, traffic, listed, rdet=cyl, b=rec_time)
+                if green.any():
+                    return green, rec_time, nfactor
+                if not s.ca_bands:
+                    return green, -math.inf, nfactor
+            nfactor += 1
+            d = max(s.horizontal_nmac_ft, d * factor)
+            h = max(s.vertical_nmac_ft, h * factor)
+        return np.zeros_like(green), -math.inf, nfactor
+
+    def _raw_colours(self, grid, own, traffic):
+        """Raw colour field, recovery flag, recovery time and n-factor (before the display filters)."""
+        s = self.settings
+        recovery_enabled = (s.recovery_hdir, s.recovery_hs, s.recovery_vs, s.recovery_alt)[grid.dim]
+        field_ = [(grid.lo, grid.hi, NONE)]
+        rec_time, nfactor, recovery = math.nan, -1, False
+        for region in (NEAR, MID, FAR):
+            if not any(ac.level_for_region(region) for ac in traffic):
+                continue
+            listed = self._aircraft_for_region(grid, own, traffic, region)
+            green = self._green_of(grid, own, traffic, listed)
+            none_set = _none_set(grid, green) if green.any() else []
+            for a, b in _complement(none_set, grid.lo, grid.hi):
+                field_ = _paint(field_, a, b, region)
+            if none_set:
+                continue
+            if recovery_enabled and region >= s.corrective_region:
+                corrective_list = self._aircraft_for_region(grid, own, traffic, s.corrective_region)
+                rgreen, rec_time, nfactor = self._recovery(grid, own, traffic, corrective_list)
+                rec_set = _none_set(grid, rgreen) if rgreen.any() else []
+                if region > s.corrective_region:
+                    # the corrective region's colour comes from its recovery set
+                    for a, b in _complement(rec_set, grid.lo, grid.hi):
+                        field_ = _paint(field_, a, b, s.corrective_region)
+                for a, b in rec_set:
+                    field_ = _paint(field_, a, b, RECOVERY, only_raise=False)
+                recovery = True
+            break
+        return field_, recovery, rec_time, nfactor
+
+    def _dimension(self, dim, name, time_s, own, traffic):
+        s = self.settings
+        grid = _grid(dim, own, s, self._kin)
+        raw, recovery, rec_time, nfactor = self._raw_colours(grid, own, traffic)
+        mem = self._memory[name]
+        if math.isnan(mem.last_time) or time_s <= mem.last_time or time_s - mem.last_time > s.hysteresis_time_s:
+            mem.reset()
+        mem.last_time = time_s
+        shown = raw
+        if s.hysteresis_time_s > 0 and 0 < s.alerting_m <= s.alerting_n:
+            first = len(mem.raw_history) == 0
+            shown = m_of_n_field(mem.raw_history[-(s.alerting_n - 1) :], raw, s.alerting_m, first)
+            mem.raw_history.append(raw)
+            del mem.raw_history[: -(s.alerting_n - 1)]
+        # the conflict-free colour is RECOVERY while recovery bands are computed, NONE otherwise
+        green_colour = RECOVERY if recovery else NONE
+        shown = _merge([(a, b, green_colour if r in (NONE, RECOVERY) else r) for a, b, r in shown])
+        region = _region_at(shown, grid.own % grid.modulo if grid.modulo else grid.own)
+        res_low, res_up = self._resolutions(grid, shown, region)
+        return DimensionBands(
+            grid.own,
+            shown,
+            region,
+            res_low,
+            res_up,
+            res_up - grid.own <= grid.own - res_low
+            if math.isfinite(res_low) and math.isfinite(res_up)
+            else math.isfinite(res_up),
+            rec_time,
+            nfactor,
+        )
+
+    def _resolutions(self, grid, shown, region):
+        """Nearest values on each side outside the corrective-or-worse regions (nan without conflict)."""
+        corrective = self.settings.corrective_region
+        if not (FAR <= region <= NEAR and region >= corrective):
+            return math.nan, math.nan
+        own = grid.own % grid.modulo if grid.modulo else grid.own
+        bad = [(a, b) for a, b, r in shown if FAR <= r <= NEAR and r >= corrective]
+        low = -math.inf
+        up = math.inf
+        if grid.modulo:
+            # walk around the circle
+            segs = shown
+            n = len(segs)
+            i0 = next(i for i, (a, b, _) in enumerate(segs) if a - 1e-9 <= own <= b + 1e-9)
+            for k in range(1, n + 1):
+                a, b, r = segs[(i0 - k) % n]
+                if not (FAR <= r <= NEAR and r >= corrective):
+                    low = b
+                    break
+            for k in range(1, n + 1):
+                a, b, r = segs[(i0 + k) % n]
+                if not (FAR <= r <= NEAR and r >= corrective):
+                    up = a
+                    break
+            return low, up
+        del bad
+        for a, b, r in shown:
+            ok = not (FAR <= r <= NEAR and r >= corrective)
+            if ok and b <= own + 1e-9:
+                low = b
+            if ok and a >= own - 1e-9 and math.isinf(up):
+                up = a
+        return low, up
+
+
+K_DUMMY = cylinder_detector(0.0, 0.0)
+
+
+# --- from a DAIDALUS configuration and a .daa step ----------------------------------------------------------
+
+
+def settings_from_config(cfg) -> BandsSettings:
+    """`BandsSettings` from an `encsim.avoidance.daidalus.config.DaidalusConfig`."""
+    p = cfg.params
+    return BandsSettings(
+        lookahead_s=p["lookahead_time_s"],
+        hdir_step_deg=p["step_hdir_deg"],
+        hs_step_kt=p["step_hs_kt"],
+        vs_step_fpm=p["step_vs_fpm"],
+        alt_step_ft=p["step_alt_ft"],
+        min_hs_kt=p["min_hs_kt"],
+        max_hs_kt=p["max_hs_kt"],
+        min_vs_fpm=p["min_vs_fpm"],
+        max_vs_fpm=p["max_vs_fpm"],
+        min_alt_ft=p["min_alt_ft"],
+        max_alt_ft=p["max_alt_ft"],
+        turn_rate_deg_s=p["turn_rate_dps"],
+        horizontal_accel_mps2=p["horizontal_accel_fps2"] * M_PER_FT,
+        vertical_accel_g=p["vertical_accel_fps2"] / STANDARD_GRAVITY_FPS2,
+        vertical_rate_fpm=p["vertical_rate_fpm"],
+        min_horizontal_recovery_nmi=p["min_horizontal_recovery_ft"] / FT_PER_NM,
+        min_vertical_recovery_ft=p["min_vertical_recovery_ft"],
+        recovery_hdir=p["recovery_hdir"],
+        recovery_hs=p["recovery_hs"],
+        recovery_vs=p["recovery_vs"],
+        recovery_alt=p["recovery_alt"],
+        ca_bands=p["ca_bands"],
+        ca_factor=p["ca_factor"],
+        horizontal_nmac_ft=p["horizontal_nmac_ft"],
+        vertical_nmac_ft=p["vertical_nmac_ft"],
+        recovery_stability_time_s=p["recovery_stability_time_s"],
+        hysteresis_time_s=p["hysteresis_time_s"],
+        persistence_time_s=p["persistence_time_s"],
+        bands_persistence=p["bands_persistence"],
+        persistence_preferred_hdir_deg=p["persistence_preferred_hdir_deg"],
+        persistence_preferred_hs_kt=p["persistence_preferred_hs_kt"],
+        persistence_preferred_vs_fpm=p["persistence_preferred_vs_fpm"],
+        persistence_preferred_alt_ft=p["persistence_preferred_alt_ft"],
+        alerting_m=p["alerting_m"],
+        alerting_n=p["alerting_n"],
+        corrective_region=REGION_ORDER[p["corrective_region"]],
+    )
+
+
+def band_frame_states(step):
+    """Ownship and traffic states of a `encsim.io.daa_file.DaaStep` in the band frame.
+
+    With wind (heading/airspeed on the ownship row) the ownship velocity is its air velocity and
+    the wind is removed from every traffic velocity too: the relative motion is unchanged and the
+    direction and speed bands are in heading and airspeed.
+    """
+    own = np.array(step.own, dtype=float)
+    traffic = np.array(step.traffic, dtype=float).reshape(-1, 6)
+    air = np.asarray(step.own_air_fps, dtype=float)
+    if np.all(np.isfinite(air)):
+        wind = own[3:5] - air
+        own[3:5] = air
+        traffic[:, 3:5] -= wind
+    return own, traffic
+
+
+def traffic_for_step(step, cfg, displayed_levels: dict | None = None) -> list[Traffic]:
+    """`Traffic` of a .daa step under a configuration (alerter per intruder; SUM errors for SUM detectors)."""
+    from ._detection import relative_sum_errors
+
+    displayed_levels = displayed_levels or {}
+    own, traffic = band_frame_states(step)
+    out = []
+    for i, name in enumerate(step.traffic_names):
+        alerter = cfg.alerter(int(step.traffic_alerter[i]))
+        if alerter is None:
+            continue
+        rng = math.hypot(own[0] - traffic[i, 0], own[1] - traffic[i, 1])
+        errors = tuple(
+            relative_sum_errors(
+                np.asarray(step.own_std, float), np.asarray(step.traffic_std[i], float), rng, np.array(cfg.z_scores)
+            )
+        )
+        levels = []
+        for level in alerter.levels:
+            det = wcv_detector(
+                level.dthr_ft, level.zthr_ft, level.tthr_s, level.tcoa_s, errors if level.sum else (0.0, 0.0, 0.0, 0.0)
+            )
+            levels.append(
+                AlertLevel(
+                    REGION_ORDER.get(level.region, NONE), det, level.alerting_time_s, level.early_alerting_time_s
+                )
+            )
+        out.append(Traffic(name, traffic[i], tuple(levels), int(displayed_levels.get(name, 0))))
+    return out

@@ -1,0 +1,339 @@
+"""Guidance bands: kernel twins and step-by-step parity with DAIDALUS v2.0.4's reference outputs.
+
+The reference CSVs in ../shared/data/daidalus/reference are read in place. A band list matches when
+every band edge of each side lies within one step (1 deg, 5 kt, 100 fpm, 100 ft) of an edge of the
+other and the regions agree at every interior point (points more than one step from any edge).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encsim.avoidance.daidalus import _bands as K
+from encsim.avoidance.daidalus import bands as B
+from encsim.avoidance.daidalus._detection import wcv_taumod_interval
+
+SHARED = Path(os.environ["ENCSIM_MODEL_DIR"]).resolve().parents[1]
+DAIDALUS = SHARED / "data" / "daidalus"
+NRC = SHARED / "data" / "nrc-intercepts"
+
+UNITS = {"hdir": "deg", "hs": "kt", "vs": "fpm", "alt": "ft"}
+STEPS = {"hdir": 1.0, "hs": 5.0, "vs": 100.0, "alt": 100.0}
+KIN = B.BandsSettings().kinematics()
+
+
+# --- plain-Python twins of the kernels ------------------------------------------------------------------
+
+
+def twin_turn(own, t, omega):
+    """Integrate the turn numerically (1 ms midpoint steps) instead of the closed form."""
+    x, y, z, vx, vy, vz = own
+    n = max(1, round(t / 1e-3))
+    dt = t / n
+    heading = math.atan2(vx, vy)
+    speed = math.hypot(vx, vy)
+    for _ in range(n):
+        mid = heading + 0.5 * omega * dt
+        x += speed * math.sin(mid) * dt
+        y += speed * math.cos(mid) * dt
+        heading += omega * dt
+    return x, y, z + vz * t, speed * math.sin(heading), speed * math.cos(heading), vz
+
+
+def twin_altitude_from_speed(own, rate, target, accel, t_hold, t, dt=1e-3):
+    """Altitude at time t by integrating the kernel's own vertical speed (trapezoid rule)."""
+    z = own[2]
+    n = round(t / dt)
+    prev = K._level_off(own, 0.0, rate, target, accel, t_hold)[5]
+    for i in range(1, n + 1):
+        vz = K._level_off(own, i * dt, rate, target, accel, t_hold)[5]
+        z += 0.5 * (prev + vz) * dt
+        prev = vz
+    return z
+
+
+def twin_cylinder_interval(s, v, d, h, t_from, t_to):
+    """Brute-force sampling of range < d and |dz| < h."""
+    ts = np.linspace(t_from, t_to, 200001)
+    x = s[0] + ts * v[0]
+    y = s[1] + ts * v[1]
+    z = s[2] + ts * v[2]
+    inside = (x * x + y * y < d * d) & (np.abs(z) < h)
+    if not inside.any():
+        return math.inf, -math.inf
+    return ts[inside][0], ts[inside][-1]
+
+
+def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """Candidate loop written plainly (no recovery cylinder, B = 0), on the detection kernel."""
+    lookahead = kin[K.KIN_LOOKAHEAD]
+
+    def state(t):
+        if dim == K.DIM_HDIR:
+            return twin_turn(own, t, direction * kin[K.KIN_TURN_RATE])
+        return K.manoeuvre_state.py_func(dim, direction, t, own, kin)
+
+    def interval(s, v, t0, t1):
+        return wcv_taumod_interval.py_func(*s, *v, det[1], det[2], det[3], det[4], t0, t1)
+
+    first_bad = max_k + 1
+    for k in range(0, min(int(lookahead / tstep), max_k) + 1):
+        t = k * tstep
+        if t >= lookahead:
+            break
+        st = state(t)
+        s = [st[i] - (traffic[i] + traffic[i + 3] * t) for i in range(3)]
+        v = [st[i + 3] - traffic[i + 3] for i in range(3)]
+        t_in, t_out = interval(s, v, 0.0, 0.0)
+        if t_in <= t_out:
+            first_bad = k
+            break
+    green = np.zeros(max_k + 1, bool)
+    for k in range(first_bad):
+        t = k * tstep
+        st = state(t)
+        s = [st[i] - st[i + 3] * t - traffic[i] for i in range(3)]
+        v = [st[i + 3] - traffic[i + 3] for i in range(3)]
+        t_end = min(lookahead, t_horizon + t)
+        if t > t_end:
+            green[k] = True
+            continue
+        t_in, t_out = interval(s, v, t, t_end)
+        green[k] = not (t_in < t_out and not math.isclose(t_in, t_out, rel_tol=1e-12))
+    return green
+
+
+RNG = np.random.default_rng(20261206)
+
+
+def random_state(rng):
+    heading = rng.uniform(0, 2 * math.pi)
+    speed = rng.uniform(100, 400)
+    return np.array(
+        [
+            rng.uniform(-20000.0, 20000.0),
+            rng.uniform(-20000.0, 20000.0),
+            rng.uniform(3000, 9000),
+            speed * math.sin(heading),
+            speed * math.cos(heading),
+            rng.uniform(-30, 30),
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_turn_kernel_matches_integrated_turn(seed):
+    rng = np.random.default_rng(seed)
+    own = random_state(rng)
+    t = rng.uniform(0, 120)
+    omega = rng.choice([-1, 1]) * math.radians(3.0)
+    np.testing.assert_allclose(K._turn(own, t, omega), twin_turn(own, t, omega), rtol=1e-6, atol=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_speed_and_vertical_speed_kernels(seed):
+    rng = np.random.default_rng(100 + seed)
+    own = random_state(rng)
+    a = rng.uniform(-8, 8)
+    gs = math.hypot(own[3], own[4])
+    t = rng.uniform(0, min(60.0, 0.9 * gs / abs(a)))  # the band range keeps the speed positive
+    x, y, z, vx, vy, vz = K._speed_change(own, t, a)
+    assert math.isclose(math.hypot(vx, vy), gs + a * t, rel_tol=1e-12)
+    assert math.isclose(math.hypot(x - own[0], y - own[1]), abs(gs * t + 0.5 * a * t * t), rel_tol=1e-9)
+    x, y, z, vx, vy, vz = K._vertical_speed_change(own, t, a)
+    assert math.isclose(z, own[2] + own[5] * t + 0.5 * a * t * t, rel_tol=1e-12)
+    assert math.isclose(vz, own[5] + a * t, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_level_off_kernel_is_a_consistent_bang_coast_bang_profile(seed):
+    rng = np.random.default_rng(200 + seed)
+    z0 = rng.uniform(2000, 8000)
+    vz0 = rng.uniform(-15, 15)
+    target = z0 + rng.uniform(-2000, 2000)
+    rate, accel = KIN[K.KIN_VERTICAL_RATE], KIN[K.KIN_VS_ACCEL]
+    t1, t2, t3, _, _ = K.level_off_times(z0, vz0, rate, target, accel)
+    assert 0.0 <= t1 <= t2 + 1e-9 <= t3 + 2e-9
+    own = np.array([0, 0, z0, 100.0, 0, vz0])
+    ts = np.linspace(0.0, t3, 400)
+    vz = np.array([K._level_off(own, t, rate, target, accel, t3 + 1.0)[5] for t in ts])
+    # accelerations within +-accel, speeds within max(rate, |vz0|), at rest on the target at the end
+    assert np.all(np.abs(np.diff(vz)) <= accel * (ts[1] - ts[0]) * (1 + 1e-9) + 1e-9)
+    assert np.all(np.abs(vz) <= max(rate, abs(vz0)) + 1e-9)
+    assert K._level_off(own, t3, rate, target, accel, t3 + 1.0)[2] == pytest.approx(target, abs=1e-6)
+    assert abs(K._level_off(own, t3, rate, target, accel, t3 + 1.0)[5]) < 1e-6
+    for t in (0.3 * t3, 0.7 * t3):
+        z = K._level_off(own, t, rate, target, accel, t3 + 1.0)[2]
+        assert z == pytest.approx(twin_altitude_from_speed(own, rate, target, accel, t3 + 1.0, t), abs=0.05)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cylinder_interval_matches_sampling(seed):
+    rng = np.random.default_rng(300 + seed)
+    s = [rng.uniform(-8000, 8000), rng.uniform(-8000, 8000), rng.uniform(-600, 600)]
+    v = [rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20)]
+    got = K._cylinder_interval(*s, *v, 2000.0, 300.0, 0.0, 100.0)
+    want = twin_cylinder_interval(s, v, 2000.0, 300.0, 0.0, 100.0)
+    if math.isinf(want[0]):
+        assert got[0] > got[1] or got[1] - got[0] < 1e-3
+    else:
+        np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("dim", [K.DIM_HDIR, K.DIM_HS, K.DIM_VS])
+def test_kinematic_side_kernel_matches_plain_loop(seed, dim):
+    rng = np.random.default_rng(400 + seed)
+    own = np.array([0.0, 0.0, 5000.0, 0.0, 200.0, 0.0])
+    bearing = rng.uniform(-0.6, 0.6)
+    dist = rng.uniform(8000, 25000)
+    traffic = np.array(
+        [
+            dist * math.sin(bearing),
+            dist * math.cos(bearing),
+            5000 + rng.uniform(-300, 300),
+            rng.uniform(-150, 150),
+            -rng.uniform(100, 300),
+            rng.uniform(-5, 5),
+        ]
+    )
+    det = B.wcv_detector(4010.24, 450.0, 35.0, 0.0)
+    tstep = {K.DIM_HDIR: 1 / 3, K.DIM_HS: 1.2861, K.DIM_VS: 0.2072}[dim]
+    max_k = {K.DIM_HDIR: 180, K.DIM_HS: 90, K.DIM_VS: 60}[dim]  # the DO-365 band ranges
+    for direction in (-1.0, 1.0):
+        got = K.kinematic_side_green(dim, direction, max_k, tstep, own, traffic, det, det, False, 0.0, 180.0, KIN)
+        want = twin_side_green(dim, direction, max_k, tstep, own, traffic, det, 180.0, KIN)
+        # the integrated turn differs from the closed form in the last digits: allow one candidate at an edge
+        assert np.sum(got != want) <= 1
+
+
+# --- parity with the reference outputs --------------------------------------------------------------------
+
+
+def parse_bands(cell):
+    if not cell:
+        return []
+    return [(float(a), float(b), r) for a, b, r in (x.split(":") for x in cell.split("|"))]
+
+
+def _edges(bands):
+    return sorted({e for a, b, _ in bands for e in (a, b)})
+
+
+def _region_at(bands, x):
+    for a, b, r in bands:
+        if a <= x <= b:
+            return r
+    return None
+
+
+def bands_match(mine, ref, step, modulo=0.0):
+    """Edges within one step of each other and equal regions at interior points."""
+    tol = step * 1.0001
+
+    def dist(x, e):
+        d = abs(x - e)
+        return min(d, modulo - d) if modulo else d
+
+    em, er = _edges(mine), _edges(ref)
+    if not all(any(dist(x, e) <= tol for e in em) for x in er):
+        return False
+    if not all(any(dist(x, e) <= tol for e in er) for x in em):
+        return False
+    every = em + er
+    lo, hi = ref[0][0], ref[-1][1]
+    for x in np.arange(lo, hi + 1e-9, step / 4):
+        if all(dist(x, e) > tol for e in every) and _region_at(mine, x) != _region_at(ref, x):
+            return False
+    return True
+
+
+def _reference_files():
+    if not DAIDALUS.is_dir():
+        return []
+    return sorted(p.name for p in (DAIDALUS / "reference").glob("*.csv*"))
+
+
+def _scenario_path(scenario):
+    if scenario.endswith("_xyz"):
+        return DAIDALUS / "scenarios" / (scenario[: -len("_xyz")] + ".xyz")
+    path = DAIDALUS / "scenarios" / (scenario + ".daa")
+    return path if path.exists() else NRC / (scenario + ".daa")
+
+
+def replay_bands(reference_name, max_steps=None):
+    """Replay one reference scenario through GuidanceBands; per-column match counts and the row count."""
+    from encsim.avoidance.daidalus.config import read_daidalus_config
+    from encsim.io.daa_file import read_daa
+
+    base = reference_name.split(".csv")[0]
+    scenario, conf = base.split("__")
+    cfg = read_daidalus_config(DAIDALUS / "configurations" / (conf + ".conf"))
+    steps = read_daa(_scenario_path(scenario)).steps()
+    opener = gzip.open if reference_name.endswith(".gz") else open
+    with opener(DAIDALUS / "reference" / reference_name, "rt") as f:
+        rows = list(csv.DictReader(f))
+    by_time = {}
+    for r in rows:
+        by_time.setdefault(round(float(r["time_s"]), 6), []).append(r)
+    guidance = B.GuidanceBands(B.settings_from_config(cfg))
+    displayed = {}
+    counts = {key: 0 for d in UNITS for key in (f"{d}_bands", f"{d}_region")}
+    n = 0
+    for step in steps[:max_steps]:
+        refs = by_time.get(round(step.time_s, 6))
+        if refs is None:
+            continue
+        own, _ = B.band_frame_states(step)
+        out = guidance.step(step.time_s, own, B.traffic_for_step(step, cfg, displayed))
+        for r in refs:
+            if r["traffic"]:
+                displayed[r["traffic"]] = int(r["alert_level"])
+        n += 1
+        ref = refs[0]
+        for d, unit in UNITS.items():
+            mine = [(a, b, B.REGION_NAMES[c]) for a, b, c in out[d].bands]
+            theirs = parse_bands(ref[f"{d}_bands_{unit}"])
+            counts[f"{d}_bands"] += bands_match(mine, theirs, STEPS[d], 360.0 if d == "hdir" else 0.0)
+            counts[f"{d}_region"] += B.REGION_NAMES[out[d].region] == ref[f"{d}_region"]
+    return counts, n
+
+
+#: measured floor per file and column (fraction of steps matching); the remaining gap is the
+#: known one described in docs/daidalus.md ("Guidance bands", parity)
+BANDS_FLOOR = 0.85
+REGION_FLOOR = 0.90
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reference_name", [n for n in _reference_files() if not n.startswith("NRC")])
+def test_bands_parity_per_reference_file(reference_name):
+    counts, n = replay_bands(reference_name)
+    assert n > 0
+    fractions = {k: v / n for k, v in counts.items()}
+    low = {k: round(f, 4) for k, f in fractions.items() if f < (BANDS_FLOOR if k.endswith("bands") else REGION_FLOOR)}
+    assert not low, f"{reference_name}: parity below the floor {low}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reference_name", [n for n in _reference_files() if n.startswith("NRC")])
+def test_bands_parity_nrc_first_steps(reference_name):
+    counts, n = replay_bands(reference_name, max_steps=300)
+    assert n > 0
+    fractions = {k: v / n for k, v in counts.items()}
+    low = {k: round(f, 4) for k, f in fractions.items() if f < (BANDS_FLOOR if k.endswith("bands") else REGION_FLOOR)}
+    assert not low, f"{reference_name}: parity below the floor {low}"
+
+
+def test_level_one_only_encounter_has_the_documented_peripheral_altitude_bands():
+    """P01 at t = 0 (README 'Observed behaviour'): NEAR 4400-5100 and MID 5100-5300 before any alert."""
+    counts, n = replay_bands("P01__DO_365B_no_SUM.csv", max_steps=1)
+    assert n == 1 and counts["alt_bands"] == 1 and counts["vs_bands"] == 1
+    assert counts["hdir_bands"] == 1 and counts["hs_bands"] == 1
