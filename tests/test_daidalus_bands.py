@@ -268,72 +268,104 @@ def _scenario_path(scenario):
     return path if path.exists() else NRC / (scenario + ".daa")
 
 
+def _same_value(mine, ref_text, tol, modulo=0.0):
+    ref = float(ref_text)
+    if math.isnan(mine) or math.isnan(ref):
+        return math.isnan(mine) and math.isnan(ref)
+    if math.isinf(mine) or math.isinf(ref):
+        return mine == ref
+    d = abs(mine - ref)
+    return min(d, modulo - d) <= tol if modulo else d <= tol
+
+
 def replay_bands(reference_name, max_steps=None):
-    """Replay one reference scenario through GuidanceBands; per-column match counts and the row count."""
+    """Replay one reference scenario through `bands.band_table`; per-column match counts and row count."""
     from encsim.avoidance.daidalus.config import read_daidalus_config
-    from encsim.io.daa_file import read_daa
+    from encsim.io.daa_file import DaaFile, read_daa
 
     base = reference_name.split(".csv")[0]
     scenario, conf = base.split("__")
     cfg = read_daidalus_config(DAIDALUS / "configurations" / (conf + ".conf"))
-    steps = read_daa(_scenario_path(scenario)).steps()
+    daa = read_daa(_scenario_path(scenario))
     opener = gzip.open if reference_name.endswith(".gz") else open
     with opener(DAIDALUS / "reference" / reference_name, "rt") as f:
-        rows = list(csv.DictReader(f))
-    by_time = {}
-    for r in rows:
-        by_time.setdefault(round(float(r["time_s"]), 6), []).append(r)
-    guidance = B.GuidanceBands(B.settings_from_config(cfg))
-    displayed = {}
-    counts = {key: 0 for d in UNITS for key in (f"{d}_bands", f"{d}_region")}
+        by_key = {(round(float(r["time_s"]), 6), r["traffic"]): r for r in csv.DictReader(f)}
+    if max_steps is not None:
+        times = sorted(daa.rows["time_s"].unique())[:max_steps]
+        daa = DaaFile(**{**daa.__dict__, "rows": daa.rows[daa.rows["time_s"].isin(times)].reset_index(drop=True)})
+    keys = [(round(step.time_s, 6), name) for step in daa.steps() for name in (step.traffic_names or ("",))]
+    levels = [int(by_key[k]["alert_level"]) if k in by_key and by_key[k]["alert_level"] else 0 for k in keys]
+    table = B.band_table(daa, cfg, levels)
+    counts: dict[str, int] = {}
     n = 0
-    for step in steps[:max_steps]:
-        refs = by_time.get(round(step.time_s, 6))
-        if refs is None:
+    for key, mine in zip(keys, table.itertuples(index=False), strict=True):
+        ref = by_key.get(key)
+        if ref is None:
             continue
-        own, _ = B.band_frame_states(step)
-        out = guidance.step(step.time_s, own, B.traffic_for_step(step, cfg, displayed))
-        for r in refs:
-            if r["traffic"]:
-                displayed[r["traffic"]] = int(r["alert_level"])
+        mine = mine._asdict()
         n += 1
-        ref = refs[0]
         for d, unit in UNITS.items():
-            mine = [(a, b, B.REGION_NAMES[c]) for a, b, c in out[d].bands]
-            theirs = parse_bands(ref[f"{d}_bands_{unit}"])
-            counts[f"{d}_bands"] += bands_match(mine, theirs, STEPS[d], 360.0 if d == "hdir" else 0.0)
-            counts[f"{d}_region"] += B.REGION_NAMES[out[d].region] == ref[f"{d}_region"]
+            modulo = 360.0 if d == "hdir" else 0.0
+            up, low = B._SIDES[d]
+            checks = {
+                f"{d}_bands": bands_match(
+                    parse_bands(mine[f"{d}_bands_{unit}"]), parse_bands(ref[f"{d}_bands_{unit}"]), STEPS[d], modulo
+                ),
+                f"{d}_region": mine[f"{d}_region"] == ref[f"{d}_region"],
+                f"{d}_res": _same_value(mine[f"{d}_res_{up}_{unit}"], ref[f"{d}_res_{up}_{unit}"], STEPS[d], modulo)
+                and _same_value(mine[f"{d}_res_{low}_{unit}"], ref[f"{d}_res_{low}_{unit}"], STEPS[d], modulo),
+                f"{d}_pref": mine[f"{d}_pref"] == ref[f"{d}_pref"],
+                f"{d}_rec_time": _same_value(mine[f"{d}_rec_time_s"], ref[f"{d}_rec_time_s"], 0.5),
+                f"{d}_rec_nfactor": int(mine[f"{d}_rec_nfactor"]) == int(ref[f"{d}_rec_nfactor"]),
+                f"ltm_{d}": _same_value(mine[f"ltm_{d}_s"], ref[f"ltm_{d}_s"], 0.5),
+            }
+            for column, ok in checks.items():
+                counts[column] = counts.get(column, 0) + bool(ok)
     return counts, n
 
 
-#: measured floor per file and column (fraction of steps matching); the remaining gap is the
-#: known one described in docs/daidalus.md ("Guidance bands", parity)
-BANDS_FLOOR = 0.85
-REGION_FLOOR = 0.90
+#: measured floor per file and column (fraction of rows matching). Measured over the 66 non-NRC
+#: reference files (docs/daidalus.md, "Guidance bands"): the lowest file reaches these; the gap is
+#: the known one described there (recovery onset a step early or late, numerical edge ties).
+FLOORS = {"bands": 0.85, "region": 0.9, "res": 0.8, "pref": 0.85, "rec_time": 0.8, "rec_nfactor": 0.8}
+LTM_FLOOR = 0.9
+
+
+def _floor(column):
+    if column.startswith("ltm_"):
+        return LTM_FLOOR
+    return FLOORS[column.split("_", 1)[1]]
+
+
+def _assert_parity(reference_name, max_steps=None):
+    counts, n = replay_bands(reference_name, max_steps)
+    assert n > 0
+    low = {k: round(v / n, 4) for k, v in counts.items() if v / n < _floor(k)}
+    assert not low, f"{reference_name}: parity below the floor {low}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("reference_name", [n for n in _reference_files() if not n.startswith("NRC")])
 def test_bands_parity_per_reference_file(reference_name):
-    counts, n = replay_bands(reference_name)
-    assert n > 0
-    fractions = {k: v / n for k, v in counts.items()}
-    low = {k: round(f, 4) for k, f in fractions.items() if f < (BANDS_FLOOR if k.endswith("bands") else REGION_FLOOR)}
-    assert not low, f"{reference_name}: parity below the floor {low}"
+    _assert_parity(reference_name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("reference_name", [n for n in _reference_files() if n.startswith("NRC")])
 def test_bands_parity_nrc_first_steps(reference_name):
-    counts, n = replay_bands(reference_name, max_steps=300)
-    assert n > 0
-    fractions = {k: v / n for k, v in counts.items()}
-    low = {k: round(f, 4) for k, f in fractions.items() if f < (BANDS_FLOOR if k.endswith("bands") else REGION_FLOOR)}
-    assert not low, f"{reference_name}: parity below the floor {low}"
+    _assert_parity(reference_name, max_steps=300)
 
 
 def test_level_one_only_encounter_has_the_documented_peripheral_altitude_bands():
     """P01 at t = 0 (README 'Observed behaviour'): NEAR 4400-5100 and MID 5100-5300 before any alert."""
-    counts, n = replay_bands("P01__DO_365B_no_SUM.csv", max_steps=1)
-    assert n == 1 and counts["alt_bands"] == 1 and counts["vs_bands"] == 1
-    assert counts["hdir_bands"] == 1 and counts["hs_bands"] == 1
+    counts, n = replay_bands("P01__DO_365B_no_SUM.csv", max_steps=3)
+    assert n == 3
+    assert all(v == n for v in counts.values()), counts
+
+
+def test_guidance_resolutions_recovery_and_ltm_on_a_short_window_of_a_recovery_encounter():
+    """P03 up to its recovery (t = 0-69 s): each band column and last time to manoeuvre match at >= 90 % of steps."""
+    counts, n = replay_bands("P03__DO_365B_no_SUM.csv", max_steps=70)
+    assert n == 70
+    low = {k: v for k, v in counts.items() if v < 0.9 * n}
+    assert not low, low

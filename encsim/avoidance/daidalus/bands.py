@@ -400,6 +400,51 @@ class GuidanceBands:
             out[name] = self._dimension(dim_index, name, time_s, own, traffic)
         return out
 
+    def last_time_to_manoeuvre(self, own_state, ac: Traffic) -> dict[str, float]:
+        """Per dimension, the latest time (s from now) at which a manoeuvre still avoids the corrective volume.
+
+        nan when the corrective detector predicts no conflict within the lookahead, -inf when it is
+        already too late. Bisection (to 0.5 s) on the time at which both aircraft, flown straight
+        until then, are either in violation or have every candidate of the dimension in conflict.
+        """
+        s = self.settings
+        own = np.asarray(own_state, dtype=float)
+        level = 0
+        for i, spec in enumerate(ac.levels):
+            if FAR <= spec.region <= NEAR and spec.region >= s.corrective_region:
+                level = i + 1
+                break
+        out = {name: math.nan for name in DIMENSIONS}
+        if level == 0:
+            return out
+        det = ac.levels[level - 1].detector
+        t_in, t_out = K.conflict_interval(det, own, ac.state, 0.0, s.lookahead_s)
+        if not (t_in < t_out and not math.isclose(t_in, t_out)):
+            return out
+        for dim, name in enumerate(DIMENSIONS):
+            if t_in == 0.0:
+                out[name] = -math.inf
+                continue
+            red_t, green_t = t_in, 0.0
+            pivot = green_t
+            while red_t - green_t > 0.5:
+                own_p = own.copy()
+                own_p[:3] += pivot * own[3:]
+                ac_p = ac.state.copy()
+                ac_p[:3] += pivot * ac.state[3:]
+                if K._relative_violation(det, *(own_p - ac_p)) or self._all_red(dim, own_p, ac_p, det):
+                    red_t = pivot
+                else:
+                    green_t = pivot
+                pivot = 0.5 * (red_t + green_t)
+            out[name] = -math.inf if green_t == 0.0 else green_t
+        return out
+
+    def _all_red(self, dim, own, traffic_state, det) -> bool:
+        grid = _grid(dim, own, self.settings, self._kin)
+        green = _green(grid, own, traffic_state, det, K_DUMMY, False, 0.0, self.settings.lookahead_s, self._kin)
+        return not green.any()
+
     # -- one dimension --
 
     def _aircraft_for_region(self, grid, own, traffic, region):
@@ -535,57 +580,222 @@ class GuidanceBands:
             shown = m_of_n_field(mem.raw_history[-(s.alerting_n - 1) :], raw, s.alerting_m, first)
             mem.raw_history.append(raw)
             del mem.raw_history[: -(s.alerting_n - 1)]
+        val = grid.own % grid.modulo if grid.modulo else grid.own
+        shown = self._keep_conflict_band(mem, shown, val)
         # the conflict-free colour is RECOVERY while recovery bands are computed, NONE otherwise
         green_colour = RECOVERY if recovery else NONE
-        shown = _merge([(a, b, green_colour if r in (NONE, RECOVERY) else r) for a, b, r in shown])
-        region = _region_at(shown, grid.own % grid.modulo if grid.modulo else grid.own)
-        res_low, res_up = self._resolutions(grid, shown, region)
-        return DimensionBands(
-            grid.own,
-            shown,
-            region,
-            res_low,
-            res_up,
-            res_up - grid.own <= grid.own - res_low
-            if math.isfinite(res_low) and math.isfinite(res_up)
-            else math.isfinite(res_up),
-            rec_time,
-            nfactor,
-        )
+        ranges = _merge([(a, b, green_colour if r in (NONE, RECOVERY) else r) for a, b, r in shown])
+        idx = _index_of(ranges, val)
+        if not math.isnan(mem.time_of_conflict_region):
+            self._remember_conflict_band(mem, ranges, idx, grid.modulo)
+        delta = (
+            s.persistence_preferred_hdir_deg,
+            s.persistence_preferred_hs_kt,
+            s.persistence_preferred_vs_fpm,
+            s.persistence_preferred_alt_ft,
+        )[dim]
+        raw_low, raw_up, idx_low, idx_up = _raw_resolutions(ranges, idx, val, grid.modulo, s.corrective_region)
+        self._resolution_persistence(mem, ranges, delta, nfactor, val, idx_low, raw_low, idx_up, raw_up, grid.modulo)
+        self._preferred_direction(mem, delta, nfactor, val, raw_low, raw_up, grid.modulo)
+        region = ranges[idx][2] if 0 <= idx < len(ranges) else -1
+        return DimensionBands(grid.own, ranges, region, mem.res_low, mem.res_up, mem.preferred_up, rec_time, nfactor)
 
-    def _resolutions(self, grid, shown, region):
-        """Nearest values on each side outside the corrective-or-worse regions (nan without conflict)."""
-        corrective = self.settings.corrective_region
-        if not (FAR <= region <= NEAR and region >= corrective):
-            return math.nan, math.nan
-        own = grid.own % grid.modulo if grid.modulo else grid.own
-        bad = [(a, b) for a, b, r in shown if FAR <= r <= NEAR and r >= corrective]
-        low = -math.inf
-        up = math.inf
-        if grid.modulo:
-            # walk around the circle
-            segs = shown
-            n = len(segs)
-            i0 = next(i for i, (a, b, _) in enumerate(segs) if a - 1e-9 <= own <= b + 1e-9)
-            for k in range(1, n + 1):
-                a, b, r = segs[(i0 - k) % n]
-                if not (FAR <= r <= NEAR and r >= corrective):
-                    low = b
-                    break
-            for k in range(1, n + 1):
-                a, b, r = segs[(i0 + k) % n]
-                if not (FAR <= r <= NEAR and r >= corrective):
-                    up = a
-                    break
-            return low, up
-        del bad
-        for a, b, r in shown:
-            ok = not (FAR <= r <= NEAR and r >= corrective)
-            if ok and b <= own + 1e-9:
-                low = b
-            if ok and a >= own - 1e-9 and math.isinf(up):
-                up = a
-        return low, up
+    # -- display persistence (sources: docs/daidalus.md) --
+
+    def _keep_conflict_band(self, mem, shown, val):
+        """Bands persistence: a conflict band the current value just left is kept for the persistence time."""
+        s = self.settings
+        if not (s.hysteresis_time_s > 0 and s.persistence_time_s > 0 and s.bands_persistence):
+            return shown
+        if math.isfinite(mem.conflict_lo) and math.isfinite(mem.conflict_hi):
+            current = _region_at(shown, val)
+            if current >= 0 and FAR <= mem.conflict_region <= NEAR:
+                held = (
+                    not math.isnan(mem.time_of_conflict_region)
+                    and current < mem.conflict_region
+                    and mem.last_time >= mem.time_of_conflict_region
+                    and mem.last_time - mem.time_of_conflict_region < s.persistence_time_s
+                )
+                if held:
+                    for a, b in _wrapped(mem.conflict_lo, mem.conflict_hi, self._modulo_of(shown)):
+                        shown = _paint(shown, a, b, mem.conflict_region, only_raise=False)
+                elif FAR <= current <= NEAR and current > mem.conflict_region:
+                    mem.time_of_conflict_region = mem.last_time
+        else:
+            mem.time_of_conflict_region = mem.last_time
+        return shown
+
+    @staticmethod
+    def _modulo_of(field_):
+        return 360.0 if field_ and field_[0][0] == 0.0 and field_[-1][1] == 360.0 else 0.0
+
+    @staticmethod
+    def _remember_conflict_band(mem, ranges, idx, modulo):
+        if 0 <= idx < len(ranges) and FAR <= ranges[idx][2] <= NEAR:
+            mem.conflict_region = ranges[idx][2]
+            lo, hi = ranges[idx][0], ranges[idx][1]
+            last = len(ranges) - 1
+            if modulo and idx == 0 and ranges[last][2] == ranges[0][2]:
+                lo = ranges[last][0]
+            if modulo and idx == last and ranges[0][2] == ranges[last][2]:
+                hi = ranges[0][1]
+            mem.conflict_lo, mem.conflict_hi = lo, hi
+        else:
+            mem.time_of_conflict_region = math.nan
+            mem.conflict_region = -1
+            mem.conflict_lo = mem.conflict_hi = math.nan
+
+    def _resolution_persistence(self, mem, ranges, delta, nfactor, val, idx_low, raw_low, idx_up, raw_up, modulo):
+        """Keep the previous resolutions while they stay valid, near the new ones or within the persistence time."""
+        s = self.settings
+        if s.hysteresis_time_s <= 0 or math.isnan(mem.time_of_dir) or mem.last_time <= mem.time_of_dir or delta <= 0:
+            mem.res_low, mem.res_up = raw_low, raw_up
+            mem.nfactor_low = mem.nfactor_up = nfactor
+            mem.time_of_dir = math.nan
+            return
+        young = mem.last_time - mem.time_of_dir < s.persistence_time_s
+        keep_up = (
+            math.isfinite(raw_up)
+            and math.isfinite(mem.res_up)
+            and _to_the_left(val, mem.res_up, modulo)
+            and (young or mem.nfactor_up < nfactor or _safe_mod(mem.res_up - raw_up, modulo) < delta)
+        )
+        idx = _index_of(ranges, mem.res_up) if keep_up else -1
+        if not (
+            0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_up, idx, modulo, s.corrective_region)
+        ):
+            mem.res_up, mem.nfactor_up = raw_up, nfactor
+        keep_low = (
+            math.isfinite(raw_low)
+            and math.isfinite(mem.res_low)
+            and _to_the_left(mem.res_low, val, modulo)
+            and (young or mem.nfactor_low < nfactor or _safe_mod(raw_low - mem.res_low, modulo) < delta)
+        )
+        idx = _index_of(ranges, mem.res_low) if keep_low else -1
+        if not (
+            0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_low, idx, modulo, s.corrective_region)
+        ):
+            mem.res_low, mem.nfactor_low = raw_low, nfactor
+
+    def _preferred_direction(self, mem, delta, nfactor, val, low, up, modulo):
+        """Preferred side: the nearer resolution, changed only after the persistence time and by more than delta."""
+        s = self.settings
+
+        def switch(upward):
+            mem.preferred_up, mem.time_of_dir = upward, mem.last_time
+            if nfactor <= mem.nfactor_low:
+                mem.res_low = low
+            if nfactor <= mem.nfactor_up:
+                mem.res_up = up
+
+        if not math.isfinite(up) and not math.isfinite(low):
+            mem.time_of_dir = math.nan
+            mem.preferred_up = False
+        elif not math.isfinite(up):
+            if mem.preferred_up:
+                switch(False)
+        elif not math.isfinite(low):
+            if not mem.preferred_up:
+                switch(True)
+        else:
+            to_up = _safe_mod(up - val, modulo)
+            to_low = _safe_mod(val - low, modulo)
+            actual = to_up <= to_low + 1e-12 * max(1.0, abs(to_low))
+            if s.hysteresis_time_s <= 0 or math.isnan(mem.time_of_dir) or mem.last_time < mem.time_of_dir or delta <= 0:
+                mem.time_of_dir, mem.preferred_up = mem.last_time, actual
+            elif mem.last_time - mem.time_of_dir < s.persistence_time_s or abs(to_up - to_low) < delta:
+                pass  # persistence prevails
+            elif (mem.preferred_up and mem.nfactor_low > mem.nfactor_up) or (
+                not mem.preferred_up and mem.nfactor_up > mem.nfactor_low
+            ):
+                pass  # never switch toward a side that needs a smaller recovery cylinder
+            elif mem.preferred_up != actual:
+                switch(actual)
+
+
+def _safe_mod(x, modulo):
+    return x % modulo if modulo else x
+
+
+def _to_the_left(a, b, modulo):
+    """a is at or before b (within half a turn counter-clockwise of b for directions)."""
+    if math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9):
+        return True
+    if not modulo:
+        return a < b
+    # strictly less than half a turn: a value exactly opposite is on neither side
+    return (b - a) % modulo < modulo / 2.0 - 1e-9
+
+
+def _is_conflict_at_or_above(region, corrective):
+    return FAR <= region <= NEAR and region >= corrective
+
+
+def _index_of(ranges, x):
+    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed)."""
+    best, best_order = -1, 99
+    for i, (a, b, r) in enumerate(ranges):
+        if a - 1e-9 <= x <= b + 1e-9:
+            order = 0 if r in (NONE, RECOVERY) else r
+            if order < best_order:
+                best, best_order = i, order
+    if best < 0 and ranges and x in (0.0, 360.0) and ranges[-1][1] == 360.0:
+        return 0
+    return best
+
+
+def _raw_resolutions(ranges, idx, val, modulo, corrective):
+    """Nearest conflict-free edges on each side of a current value in a corrective-or-worse band.
+
+    nan when the current value is not in such a band; -inf/inf when a side has none (for directions,
+    none within half a turn).
+    """
+    if not (0 <= idx < len(ranges) and _is_conflict_at_or_above(ranges[idx][2], corrective)):
+        return math.nan, math.nan, idx, idx
+    last = len(ranges) - 1
+    low, idx_low = -math.inf, idx
+    while idx_low >= 0 and _is_conflict_at_or_above(ranges[idx_low][2], corrective):
+        if _to_the_left(ranges[idx_low][0], val, modulo):
+            idx_low = last if (idx_low == 0 and modulo) else idx_low - 1
+        else:
+            idx_low = -1
+        if idx_low == idx:
+            idx_low = -1
+    if idx_low >= 0:
+        low = 0.0 if (idx_low == last and modulo) else ranges[idx_low][1]
+    up, idx_up = math.inf, idx
+    while idx_up <= last and _is_conflict_at_or_above(ranges[idx_up][2], corrective):
+        if _to_the_left(val, ranges[idx_up][1], modulo):
+            idx_up = 0 if (idx_up == last and modulo) else idx_up + 1
+        else:
+            idx_up = last + 1
+        if idx_up == idx:
+            idx_up = last + 1
+    if idx_up <= last:
+        up = ranges[idx_up][0]
+    return low, up, idx_low, idx_up
+
+
+def _contiguous_resolutions(ranges, upward, idx_from, idx_to, modulo, corrective):
+    """Are the ranges from idx_from to idx_to (walking up or down) all conflict-free or below corrective?"""
+    idx = idx_from
+    n = len(ranges)
+    while idx != idx_to and 0 <= idx < n and not _is_conflict_at_or_above(ranges[idx][2], corrective):
+        if upward:
+            idx += 1
+            if modulo and idx == n:
+                idx = 0
+        else:
+            idx -= 1
+            if modulo and idx == -1:
+                idx = n - 1
+    return 0 <= idx < n and not _is_conflict_at_or_above(ranges[idx][2], corrective)
+
+
+def _wrapped(lo, hi, modulo):
+    if modulo and lo > hi:
+        return [(lo, modulo), (0.0, hi)]
+    return [(lo, hi)]
 
 
 K_DUMMY = cylinder_detector(0.0, 0.0)
@@ -683,3 +893,76 @@ def traffic_for_step(step, cfg, displayed_levels: dict | None = None) -> list[Tr
             )
         out.append(Traffic(name, traffic[i], tuple(levels), int(displayed_levels.get(name, 0))))
     return out
+
+
+#: the reference CSV's band columns filled here (conflict_MID_s/conflict_NEAR_s come from detection alone)
+_SIDES = {"hdir": ("right", "left"), "hs": ("up", "down"), "vs": ("up", "down"), "alt": ("up", "down")}
+_UNITS = {"hdir": "deg", "hs": "kt", "vs": "fpm", "alt": "ft"}
+BAND_TABLE_COLUMNS = [f"ltm_{d}_s" for d in DIMENSIONS] + [
+    col
+    for d in DIMENSIONS
+    for col in (
+        f"{d}_region",
+        f"{d}_bands_{_UNITS[d]}",
+        f"{d}_res_{_SIDES[d][0]}_{_UNITS[d]}",
+        f"{d}_res_{_SIDES[d][1]}_{_UNITS[d]}",
+        f"{d}_pref",
+        f"{d}_rec_time_s",
+        f"{d}_rec_nfactor",
+    )
+]
+
+
+def band_table(daa, cfg, alert_levels=None):
+    """Band columns of a replay, one row per step per traffic aircraft (one row for a step without traffic).
+
+    Parameters
+    ----------
+    daa : encsim.io.daa_file.DaaFile
+        The encounter (first aircraft = ownship).
+    cfg : DaidalusConfig
+        The configuration (alerters, band and kinematic parameters).
+    alert_levels : sequence of int, optional
+        The alert level of each output row as DAIDALUS reports it (the replay table's
+        ``alert_level``): a level reported at the previous step keeps its early alerting time for
+        the choice of the aircraft that colour the bands. Without it every level counts as new.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns `BAND_TABLE_COLUMNS`: bands as ``lo:hi:REGION|...``, regions by name, resolutions
+        (nan without conflict, +-inf when a side has none), preferred direction by name, recovery
+        time (nan when not computed) and n-factor (-1 when not computed), last time to manoeuvre.
+    """
+    import pandas as pd
+
+    guidance = GuidanceBands(settings_from_config(cfg))
+    displayed: dict[str, int] = {}
+    records = []
+    row = 0
+    for step in daa.steps():
+        own, _ = band_frame_states(step)
+        traffic = traffic_for_step(step, cfg, displayed)
+        out = guidance.step(step.time_s, own, traffic)
+        common = {}
+        for d in DIMENSIONS:
+            b = out[d]
+            up_name, low_name = _SIDES[d]
+            common[f"{d}_region"] = REGION_NAMES[b.region] if b.region >= 0 else "UNKNOWN"
+            common[f"{d}_bands_{_UNITS[d]}"] = b.bands_text()
+            common[f"{d}_res_{up_name}_{_UNITS[d]}"] = b.res_up
+            common[f"{d}_res_{low_name}_{_UNITS[d]}"] = b.res_low
+            common[f"{d}_pref"] = up_name if b.preferred_up else low_name
+            common[f"{d}_rec_time_s"] = b.recovery_time_s
+            common[f"{d}_rec_nfactor"] = b.recovery_nfactor
+        by_name = {ac.name: ac for ac in traffic}
+        names = step.traffic_names or (None,)
+        for name in names:
+            ltm = {d: math.nan for d in DIMENSIONS}
+            if name in by_name:
+                ltm = guidance.last_time_to_manoeuvre(own, by_name[name])
+            records.append({**{f"ltm_{d}_s": ltm[d] for d in DIMENSIONS}, **common})
+            if name is not None and alert_levels is not None:
+                displayed[name] = int(alert_levels[row])
+            row += 1
+    return pd.DataFrame.from_records(records, columns=BAND_TABLE_COLUMNS)
