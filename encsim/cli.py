@@ -837,5 +837,38 @@ def plot(tracks_file, count, first, output, geodetic) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.command("daa")
+@click.argument("daa_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--config",
+    "config",
+    default="do365b",
+    show_default=True,
+    help="do365b | do365b-sum | do365a | PATH.conf (a DAIDALUS configuration file).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write.")
+@click.option(
+    "--vz-from",
+    type=click.Choice(["file", "altitude"]),
+    default="file",
+    show_default=True,
+    help="Vertical rates as written (DAIDALUS) or derived from the altitude track.",
+)
+def daa_replay(daa_file, config, output, vz_from) -> None:
+    """Replay DAA_FILE (.daa) through the DAIDALUS-exact alerting; one CSV row per step per traffic aircraft."""
+    from .avoidance.daidalus import DaaReplayError, alert_timeline, format_reference_csv, replay_daa
+
+    _require_writable_output(output)
+    try:
+        table = replay_daa(daa_file, config, vz_from=vz_from)
+    except DaaReplayError as exc:
+        _fail(str(exc))
+    with open(output, "w") as handle:
+        handle.write(format_reference_csv(table))
+    click.echo(f"wrote {output}: {len(table)} rows")
+    for traffic, timeline in alert_timeline(table).items():
+        click.echo(f"{traffic}: {timeline}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

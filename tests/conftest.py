@@ -19,6 +19,9 @@ os.environ["ENCSIM_OFFLINE"] = "1"
 MODEL_DIR = Path(os.environ["ENCSIM_MODEL_DIR"]).resolve()
 
 ALL_MODEL_FILES = sorted(MODEL_DIR.glob("*.txt"))
+#: the shared read-only data (DAIDALUS references, NRC intercepts): ENCSIM_SHARED_DATA_DIR, else the
+#: "data" folder beside the model files' "models" folder (../shared/data for a checkout)
+SHARED_DATA_DIR = Path(os.environ.get("ENCSIM_SHARED_DATA_DIR", MODEL_DIR.parents[1] / "data")).resolve()
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,13 @@ def model_dir() -> Path:
     if not MODEL_DIR.is_dir():
         pytest.fail(f"ENCSIM_MODEL_DIR={MODEL_DIR} is not a folder; the MIT LL model files are needed for the tests")
     return MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    if not SHARED_DATA_DIR.is_dir():
+        pytest.fail(f"{SHARED_DATA_DIR} is not a folder; the shared data (../shared/data) is needed for these tests")
+    return SHARED_DATA_DIR
 
 
 @pytest.fixture(scope="session")

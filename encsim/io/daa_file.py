@@ -135,7 +135,10 @@ class DaaStep:
 
     ``own``/``traffic`` state rows are (x_ft, y_ft, z_ft, vx_fps, vy_fps, vz_fps); ``*_std`` rows
     are the 8 SUM std terms in ft and ft/s; ``own_air_fps`` is the ownship air velocity (east,
-    north) or nan without heading/airspeed.
+    north) or nan without heading/airspeed and ``own_ground_fps`` its ground velocity, both as
+    written in the file (not projected: DAIDALUS reports the ownship's direction and speed from
+    them); ``wind_fps`` = ground - air (zero without wind). In ``own``/``traffic`` the velocities
+    are the projected ones the detection uses.
     """
 
     time_s: float
@@ -143,6 +146,8 @@ class DaaStep:
     own: np.ndarray
     own_std: np.ndarray
     own_air_fps: np.ndarray
+    wind_fps: np.ndarray
+    own_ground_fps: np.ndarray
     own_alerter: int
     traffic_names: tuple[str, ...]
     traffic: np.ndarray
@@ -438,51 +443,79 @@ def project_geodetic(lat_deg, lon_deg, vx_fps, vy_fps, lat0_deg: float, lon0_deg
 def _steps(daa: DaaFile) -> list[DaaStep]:
     rows = daa.rows
     own_name = daa.ownship
-    steps = []
+    fields = (
+        "time_s",
+        "x_ft",
+        "y_ft",
+        "lat_deg",
+        "lon_deg",
+        "alt_ft",
+        "vx_fps",
+        "vy_fps",
+        "vz_fps",
+        "heading_deg",
+        "airspeed_fps",
+    )
+    col = {name: rows[name].to_numpy(float) for name in fields}
+    names_all = rows["aircraft"].to_numpy(object)
+    alerter_all = rows["alerter"].to_numpy(int)
     std = rows[list(STD_FIELDS)].to_numpy(float)
-    for time_s, idx in rows.groupby("time_s", sort=True).indices.items():
-        names = rows["aircraft"].to_numpy()[idx]
-        own_pos = np.flatnonzero(names == own_name)
-        if own_pos.size == 0:
+    order = np.argsort(col["time_s"], kind="stable")
+    times_sorted = col["time_s"][order]
+    bounds = np.flatnonzero(np.diff(times_sorted)) + 1
+    steps = []
+    for idx in np.split(order, bounds):
+        names = names_all[idx]
+        is_own = names == own_name
+        if not is_own.any():
             continue  # DAIDALUS needs an ownship state to evaluate a step
-        own_i = idx[own_pos[0]]
-        traffic_i = np.array([i for i in idx if rows["aircraft"].iat[i] != own_name], dtype=int)
+        own_i = idx[np.argmax(is_own)]
+        traffic_i = idx[~is_own]
         sel = np.concatenate([[own_i], traffic_i])
-        x, y, vx, vy = _local_frame(daa, rows, sel)
-        z = rows["alt_ft"].to_numpy()[sel]
-        vz = rows["vz_fps"].to_numpy()[sel]
-        states = np.column_stack([x, y, z, vx, vy, vz])
+        own_ground = np.array([col["vx_fps"][own_i], col["vy_fps"][own_i]])
+        wind = np.zeros(2)
         own_air = np.array([np.nan, np.nan])
         if daa.has_wind:
-            heading = math.radians(rows["heading_deg"].iat[own_i])
-            airspeed = rows["airspeed_fps"].iat[own_i]
+            heading = math.radians(col["heading_deg"][own_i])
+            airspeed = col["airspeed_fps"][own_i]
             own_air = np.array([airspeed * math.sin(heading), airspeed * math.cos(heading)])
-        alerters = rows["alerter"].to_numpy()[sel]
+            wind = own_ground - own_air
+        x, y, vx, vy = _local_frame(daa.geodetic, col, sel, wind)
+        states = np.column_stack([x, y, col["alt_ft"][sel], vx, vy, col["vz_fps"][sel]])
         steps.append(
             DaaStep(
-                time_s=float(time_s),
+                time_s=float(col["time_s"][own_i]),
                 own_name=own_name,
                 own=states[0],
                 own_std=std[own_i],
                 own_air_fps=own_air,
-                own_alerter=int(alerters[0]),
-                traffic_names=tuple(rows["aircraft"].to_numpy()[traffic_i]),
+                wind_fps=wind,
+                own_ground_fps=own_ground,
+                own_alerter=int(alerter_all[own_i]),
+                traffic_names=tuple(names_all[traffic_i]),
                 traffic=states[1:],
                 traffic_std=std[traffic_i],
-                traffic_alerter=alerters[1:].astype(int),
+                traffic_alerter=alerter_all[traffic_i],
             )
         )
     return steps
 
 
-def _local_frame(daa: DaaFile, rows: pd.DataFrame, sel: np.ndarray):
-    vx = rows["vx_fps"].to_numpy()[sel]
-    vy = rows["vy_fps"].to_numpy()[sel]
-    if not daa.geodetic:
-        return rows["x_ft"].to_numpy()[sel], rows["y_ft"].to_numpy()[sel], vx, vy
-    lat = rows["lat_deg"].to_numpy()[sel]
-    lon = rows["lon_deg"].to_numpy()[sel]
-    return project_geodetic(lat, lon, vx, vy, lat[0], lon[0])
+def _local_frame(geodetic: bool, col: dict, sel: np.ndarray, wind: np.ndarray):
+    """Positions and ground velocities in the local frame.
+
+    Geodetic: DAIDALUS projects each aircraft's air velocity (ground velocity minus the wind, the
+    wind taken from the ownship's ground and air velocity); the wind is added back unprojected,
+    so relative velocities are exactly DAIDALUS's.
+    """
+    vx = col["vx_fps"][sel]
+    vy = col["vy_fps"][sel]
+    if not geodetic:
+        return col["x_ft"][sel], col["y_ft"][sel], vx, vy
+    lat = col["lat_deg"][sel]
+    lon = col["lon_deg"][sel]
+    x, y, avx, avy = project_geodetic(lat, lon, vx - wind[0], vy - wind[1], lat[0], lon[0])
+    return x, y, avx + wind[0], avy + wind[1]
 
 
 # --- writer ------------------------------------------------------------------------------------

@@ -1,1 +1,64 @@
-"""DAIDALUS-exact DO-365 detect-and-avoid alerting (DAIDALUS v2.0.4 parity); see docs/daidalus.md."""
+"""DAIDALUS-exact DO-365 alerting: DAIDALUS v2.0.4's alert levels, violation intervals and geometry.
+
+- `read_daidalus_config` / `preset` / `load_config`: DAIDALUS ``.conf`` files and the presets
+  ``do365b`` (DO_365B_no_SUM), ``do365b-sum`` (DO_365B_SUM), ``do365a`` (DO_365A_no_SUM).
+- `wcv_taumod_interval` / `wcv_taumod_sum_interval`: the well-clear violation interval of a
+  straight-line relative state (s, v = own - intruder), plain or with sensor uncertainty.
+- `replay_daa`: a .daa encounter (`encsim.io.daa_file`) replayed step by step, one row per step
+  per traffic aircraft with the reference CSVs' columns; `format_reference_csv` writes them as
+  DAIDALUS's batch output does; `add_band_columns` is where guidance bands join the table.
+
+See docs/daidalus.md for what comes from which source and the parity figures.
+"""
+
+from ...io.daa_file import DaaFileError
+from .config import (
+    PRESETS,
+    Alerter,
+    AlertLevel,
+    DaidalusConfig,
+    DaidalusConfigError,
+    load_config,
+    preset,
+    read_daidalus_config,
+)
+from .detection import relative_sum_errors, wcv_taumod_interval, wcv_taumod_sum_interval
+from .replay import (
+    ALL_COLUMNS,
+    BAND_COLUMNS,
+    CORE_COLUMNS,
+    OWN_COLUMNS,
+    add_band_columns,
+    alert_timeline,
+    format_reference_csv,
+    relative_geometry,
+    replay_daa,
+)
+
+#: errors a replay reports to the user (bad .daa file or configuration)
+DaaReplayError = (DaaFileError, DaidalusConfigError)
+
+__all__ = [
+    "ALL_COLUMNS",
+    "BAND_COLUMNS",
+    "CORE_COLUMNS",
+    "OWN_COLUMNS",
+    "PRESETS",
+    "AlertLevel",
+    "Alerter",
+    "DaaFileError",
+    "DaaReplayError",
+    "DaidalusConfig",
+    "DaidalusConfigError",
+    "add_band_columns",
+    "alert_timeline",
+    "format_reference_csv",
+    "load_config",
+    "preset",
+    "read_daidalus_config",
+    "relative_geometry",
+    "relative_sum_errors",
+    "replay_daa",
+    "wcv_taumod_interval",
+    "wcv_taumod_sum_interval",
+]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 #: almost-equality as DAIDALUS's default precision: about 16348 units in the last place.
@@ -484,28 +483,3 @@ def relative_sum_errors(own_std, intruder_std, range_ft, z_scores):
     )
     vz_err = z_scores[5] * (own_std[7] + intruder_std[7])
     return s_err, sz_err, v_err, vz_err
-
-
-@njit(cache=True)
-def wcv_intervals_many(rel, thresholds, t_to_s, errors, use_sum):
-    """Intervals for many rows: rel (n, 6) s and v, thresholds (n, 4) DTHR ZTHR TTHR TCOA, errors (n, 4).
-
-    Returns (n, 2) of (t_in, t_out) within [0, t_to_s]; (inf, -inf) where empty.
-    """
-    n = rel.shape[0]
-    out = np.empty((n, 2))
-    for i in range(n):
-        if use_sum:
-            t_in, t_out = wcv_taumod_sum_interval(
-                rel[i, 0], rel[i, 1], rel[i, 2], rel[i, 3], rel[i, 4], rel[i, 5],
-                thresholds[i, 0], thresholds[i, 1], thresholds[i, 2], thresholds[i, 3], 0.0, t_to_s,
-                errors[i, 0], errors[i, 1], errors[i, 2], errors[i, 3],
-            )  # fmt: skip
-        else:
-            t_in, t_out = _wcv_interval(
-                rel[i, 0], rel[i, 1], rel[i, 2], rel[i, 3], rel[i, 4], rel[i, 5],
-                thresholds[i, 0], thresholds[i, 1], thresholds[i, 2], thresholds[i, 3], 0.0, t_to_s,
-            )  # fmt: skip
-        out[i, 0] = t_in
-        out[i, 1] = t_out
-    return out
