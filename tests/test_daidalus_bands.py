@@ -269,7 +269,7 @@ def _scenario_path(scenario):
 
 
 def _same_value(mine, ref_text, tol, modulo=0.0):
-    ref = float(ref_text)
+    ref = float(ref_text) if ref_text else math.nan  # empty cells: steps without traffic
     if math.isnan(mine) or math.isnan(ref):
         return math.isnan(mine) and math.isnan(ref)
     if math.isinf(mine) or math.isinf(ref):
