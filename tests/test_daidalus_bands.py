@@ -72,7 +72,11 @@ def twin_cylinder_interval(s, v, d, h, t_from, t_to):
 
 
 def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
-    """Candidate loop written plainly (no recovery cylinder, B = 0), on the detection kernel."""
+    """Candidate loop written plainly (no recovery cylinder, B = 0), on the detection kernel.
+
+    Loss of separation during the manoeuvre: inside the volume at a step time or entering it on the
+    straight segment to the next step; the first such step makes it and every later candidate red.
+    """
     lookahead = kin[K.KIN_LOOKAHEAD]
 
     def state(t):
@@ -91,8 +95,9 @@ def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, 
         st = state(t)
         s = [st[i] - (traffic[i] + traffic[i + 3] * t) for i in range(3)]
         v = [st[i + 3] - traffic[i + 3] for i in range(3)]
-        t_in, t_out = interval(s, v, 0.0, 0.0)
-        if t_in <= t_out:
+        # inside the volume now, or entering it before the next step on the straight segment
+        t_in, t_out = interval(s, v, 0.0, min(tstep, lookahead - t))
+        if t_in <= t_out and (t_in == 0.0 or (t_in < t_out and not math.isclose(t_in, t_out, rel_tol=1e-12))):
             first_bad = k
             break
     green = np.zeros(max_k + 1, bool)

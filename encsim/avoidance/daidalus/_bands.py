@@ -14,8 +14,8 @@ The model (docs/daidalus.md, "Guidance bands", says which source each part comes
   target altitude, held level afterwards. The traffic flies straight.
 - Candidate ``k`` is in conflict if the straight line after the manoeuvre is predicted to violate
   the detector's volume within ``[max(B, t_k), t_k + T]`` (capped at the lookahead), or if the
-  manoeuvre itself loses separation at a step time before it (then every later ``k`` in that
-  direction is in conflict too: it would fly through the same loss). With a recovery detector
+  manoeuvre itself loses separation at or just after a step time before it (then every later
+  ``k`` in that direction is in conflict too: it would fly through the same loss). With a recovery detector
   (recovery bands), the inner cylinder must also be kept from 0 to ``B``.
 - Detectors: ``det`` is a float array ``(kind, DTHR, ZTHR, TTHR, TCOA, s_err, sz_err, v_err,
   vz_err)``; kind 0 is WCV_TAUMOD (its SUM variant when an error is nonzero), kind 1 a cylinder
@@ -278,6 +278,21 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
 
 
 @njit(cache=True)
+def _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
+    """Loss of separation at step time t_k or while flying on (straight) to the next step time.
+
+    The manoeuvre is sampled at step times; checking the straight segment to the next step catches
+    a loss that falls between two samples (this matches DAIDALUS's outputs far better than a check
+    at the step times alone: speed bands 0.92 -> 0.99 of the reference steps).
+    """
+    if _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead):
+        return True
+    if t_next <= t_k:
+        return False
+    return _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_k, t_next, lookahead)
+
+
+@njit(cache=True)
 def _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_from, t_to, lookahead):
     """Conflict on the straight line flown from (x..vz) at time t_k, within [max(t_from, t_k), min(t_to, lookahead)]."""
     t_to = min(lookahead, t_to)
@@ -303,11 +318,16 @@ def _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_to, 
 
 
 @njit(cache=True)
-def kinematic_side_green(dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+def kinematic_side_green(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
+):
     """Conflict-free flags of candidates k = 0..max_k on one side of a turn/speed/vertical-speed band.
 
     Candidate k stops the manoeuvre at k * tstep. The manoeuvre's first loss of separation (the
     detector from B on, the recovery cylinder up to B) makes that candidate and every later one red.
+    With ``segments`` a loss is also one entered on the straight segment to the next step time
+    (the bands); without, only at step times (the all-red test of the last time to manoeuvre):
+    each choice is the one that reproduces DAIDALUS's outputs (docs/daidalus.md).
     """
     lookahead = kin[KIN_LOOKAHEAD]
     green = np.zeros(max_k + 1, dtype=np.bool_)
@@ -315,8 +335,9 @@ def kinematic_side_green(dim, direction, max_k, tstep, own, traffic, det, rdet, 
     k_lo = math.ceil(b / tstep)
     k_hi = min(math.floor(lookahead / tstep), max_k)
     for k in range(k_lo, k_hi + 1):
-        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, k * tstep, own, kin)
-        if _loss_at(det, x, y, z, vx, vy, vz, traffic, k * tstep, lookahead):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
             first_bad = k
             break
     if use_rec:
@@ -324,8 +345,10 @@ def kinematic_side_green(dim, direction, max_k, tstep, own, traffic, det, rdet, 
         for k in range(0, k_hi_rec + 1):
             if k >= first_bad:
                 break
-            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, k * tstep, own, kin)
-            if _loss_at(rdet, x, y, z, vx, vy, vz, traffic, k * tstep, lookahead):
+            t_k = k * tstep
+            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+            t_next = min(b, t_k + tstep) if segments else t_k
+            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
                 first_bad = k
                 break
     for k in range(0, first_bad):

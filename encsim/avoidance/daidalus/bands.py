@@ -175,15 +175,15 @@ def _grid(dim, own_state, settings: BandsSettings, kin) -> _Grid:
     return _Grid(dim, own, step, lo, hi, 0.0, _ceil_steps(own - lo, step), _ceil_steps(hi - own, step), tstep)
 
 
-def _green(grid: _Grid, own, traffic, det, rdet, use_rec, b, t_horizon, kin) -> np.ndarray:
+def _green(grid: _Grid, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True) -> np.ndarray:
     """Conflict-free flags over the grid for one intruder and detector."""
     if grid.dim == K.DIM_ALT:
         return K.altitude_green(grid.lo, grid.step, grid.n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
     left = K.kinematic_side_green(
-        grid.dim, -1.0, grid.n_down, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin
+        grid.dim, -1.0, grid.n_down, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments
     )
     right = K.kinematic_side_green(
-        grid.dim, 1.0, grid.n_up, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin
+        grid.dim, 1.0, grid.n_up, grid.tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments
     )
     return np.concatenate((left[:0:-1], right))
 
@@ -442,7 +442,9 @@ class GuidanceBands:
 
     def _all_red(self, dim, own, traffic_state, det) -> bool:
         grid = _grid(dim, own, self.settings, self._kin)
-        green = _green(grid, own, traffic_state, det, K_DUMMY, False, 0.0, self.settings.lookahead_s, self._kin)
+        green = _green(
+            grid, own, traffic_state, det, K_DUMMY, False, 0.0, self.settings.lookahead_s, self._kin, segments=False
+        )
         return not green.any()
 
     # -- one dimension --
