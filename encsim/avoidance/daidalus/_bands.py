@@ -18,8 +18,11 @@ The model (docs/daidalus.md, "Guidance bands", says which source each part comes
   ``k`` in that direction is in conflict too: it would fly through the same loss). With a recovery detector
   (recovery bands), the inner cylinder must also be kept from 0 to ``B``.
 - Detectors: ``det`` is a float array ``(kind, DTHR, ZTHR, TTHR, TCOA, s_err, sz_err, v_err,
-  vz_err)``; kind 0 is WCV_TAUMOD (its SUM variant when an error is nonzero), kind 1 a cylinder
-  (DTHR, ZTHR) entered when range < DTHR and |dz| < ZTHR.
+  vz_err, own std x 8, traffic std x 8, z-scores x 6)``; kind 0 is WCV_TAUMOD (its SUM variant
+  when a fixed error is nonzero), kind 1 a cylinder (DTHR, ZTHR) entered when range < DTHR and
+  |dz| < ZTHR, kind 2 WCV_TAUMOD_SUM with the relative errors recomputed from the horizontal
+  range between the evaluated ownship position and the traffic (the velocity z-score depends on
+  it).
 
 Kernels are private; ``encsim.avoidance.daidalus.bands`` wraps them.
 """
@@ -31,7 +34,14 @@ import math
 import numpy as np
 from numba import njit
 
-from ._detection import _almost_equal, _almost_less, _horizontal_violation, _vertical_violation, wcv_taumod_sum_interval
+from ._detection import (
+    _almost_equal,
+    _almost_less,
+    _horizontal_violation,
+    _vertical_violation,
+    relative_sum_errors,
+    wcv_taumod_sum_interval,
+)
 
 DIM_HDIR = 0
 DIM_HS = 1
@@ -40,6 +50,10 @@ DIM_ALT = 3
 
 DET_WCV = 0
 DET_CYLINDER = 1
+#: WCV_TAUMOD_SUM whose relative errors are recomputed from each evaluated ownship position
+DET_WCV_SUM = 2
+#: detector vector length: kind, DTHR, ZTHR, TTHR, TCOA, 4 fixed errors, own std (8), traffic std (8), z-scores (6)
+DET_SIZE = 31
 
 #: kinematic parameter vector layout: turn rate (rad/s), horizontal accel (ft/s^2), vertical accel
 #: (ft/s^2), vertical rate for altitude bands (ft/s), lookahead (s)
@@ -83,24 +97,40 @@ def _cylinder_interval(sx, sy, sz, vx, vy, vz, d, h, t_from, t_to):
 
 
 @njit(cache=True)
-def _relative_interval(det, sx, sy, sz, vx, vy, vz, t_from, t_to):
-    """Violation interval of the detector for relative state s, v (own - traffic); empty (inf, -inf)."""
+def _errors(det, range_ft):
+    """SUM relative errors (s, sz, v, vz) of the detector for an ownship at this horizontal range."""
+    if det[0] == DET_WCV_SUM:
+        return relative_sum_errors(det[9:17], det[17:25], range_ft, det[25:31])
+    return det[5], det[6], det[7], det[8]
+
+
+@njit(cache=True)
+def _relative_interval(det, sx, sy, sz, vx, vy, vz, t_from, t_to, range_ft):
+    """Violation interval of the detector for relative state s, v (own - traffic); empty (inf, -inf).
+
+    ``range_ft``: horizontal range at which SUM errors are evaluated (kind 2 only).
+    """
     if det[0] == DET_CYLINDER:
         return _cylinder_interval(sx, sy, sz, vx, vy, vz, det[1], det[2], t_from, t_to)
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
     return wcv_taumod_sum_interval(
-        sx, sy, sz, vx, vy, vz, det[1], det[2], det[3], det[4], t_from, t_to, det[5], det[6], det[7], det[8]
+        sx, sy, sz, vx, vy, vz, det[1], det[2], det[3], det[4], t_from, t_to, e_s, e_sz, e_v, e_vz
     )
 
 
 @njit(cache=True)
-def _relative_violation(det, sx, sy, sz, vx, vy, vz):
+def _relative_violation(det, sx, sy, sz, vx, vy, vz, range_ft):
     """Is the relative state inside the detector's volume now?"""
     if det[0] == DET_CYLINDER:
         return sx * sx + sy * sy < det[1] * det[1] and abs(sz) < det[2]
-    if det[5] == 0.0 and det[6] == 0.0 and det[7] == 0.0 and det[8] == 0.0:
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
+    if e_s == 0.0 and e_sz == 0.0 and e_v == 0.0 and e_vz == 0.0:
         return _horizontal_violation(sx, sy, vx, vy, det[1], det[3]) and _vertical_violation(sz, vz, det[2], det[4])
-    t_in, t_out = _relative_interval(det, sx, sy, sz, vx, vy, vz, 0.0, 0.0)
-    return t_in <= t_out
+    # SUM: in violation now when the interval over the next second is a conflict that starts now
+    t_in, t_out = wcv_taumod_sum_interval(
+        sx, sy, sz, vx, vy, vz, det[1], det[2], det[3], det[4], 0.0, 1.0, e_s, e_sz, e_v, e_vz
+    )
+    return _almost_less(t_in, t_out) and _almost_equal(t_in, 0.0)
 
 
 @njit(cache=True)
@@ -116,6 +146,23 @@ def conflict_interval(det, own, traffic, t_from, t_to):
         own[5] - traffic[5],
         t_from,
         t_to,
+        math.hypot(own[0] - traffic[0], own[1] - traffic[1]),
+    )
+
+
+@njit(cache=True)
+def violation_now(det, own, traffic):
+    """Are straight ownship and traffic states inside the detector's volume now?"""
+    sx, sy = own[0] - traffic[0], own[1] - traffic[1]
+    return _relative_violation(
+        det,
+        sx,
+        sy,
+        own[2] - traffic[2],
+        own[3] - traffic[3],
+        own[4] - traffic[4],
+        own[5] - traffic[5],
+        math.hypot(sx, sy),
     )
 
 
@@ -266,6 +313,8 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
     """Is the ownship at (x..vz) at time t inside the detector's volume around the straight traffic?"""
     if t >= lookahead:
         return False
+    # the ownship is placed at its straight-line origin (x, y) - t v, as the SUM errors expect
+    range_ft = math.hypot(x - vx * t - traffic[0], y - vy * t - traffic[1])
     return _relative_violation(
         det,
         x - (traffic[0] + traffic[3] * t),
@@ -274,6 +323,7 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
         vx - traffic[3],
         vy - traffic[4],
         vz - traffic[5],
+        range_ft,
     )
 
 
@@ -302,7 +352,7 @@ def _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_from, t_t
     sy = y - vy * t_k - traffic[1]
     sz = z - vz * t_k - traffic[2]
     t_in, t_out = _relative_interval(
-        det, sx, sy, sz, vx - traffic[3], vy - traffic[4], vz - traffic[5], max(t_from, t_k), t_to
+        det, sx, sy, sz, vx - traffic[3], vy - traffic[4], vz - traffic[5], max(t_from, t_k), t_to, math.hypot(sx, sy)
     )
     return _almost_less(t_in, t_out)
 

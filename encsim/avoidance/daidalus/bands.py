@@ -112,13 +112,31 @@ class Traffic:
 
 
 def wcv_detector(dthr_ft, zthr_ft, tthr_s, tcoa_s, errors=(0.0, 0.0, 0.0, 0.0)) -> np.ndarray:
-    """Detector vector of a WCV_TAUMOD volume (SUM when any error is nonzero)."""
-    return np.array([K.DET_WCV, dthr_ft, zthr_ft, tthr_s, tcoa_s, *errors], dtype=float)
+    """Detector vector of a WCV_TAUMOD volume (SUM with these fixed errors when any is nonzero)."""
+    det = np.zeros(K.DET_SIZE)
+    det[:9] = (K.DET_WCV, dthr_ft, zthr_ft, tthr_s, tcoa_s, *errors)
+    return det
+
+
+def sum_detector(dthr_ft, zthr_ft, tthr_s, tcoa_s, own_std, traffic_std, z_scores) -> np.ndarray:
+    """Detector vector of WCV_TAUMOD_SUM: errors from the 8 std terms of each aircraft (ft, ft/s) and the z-scores.
+
+    The relative errors are recomputed for every evaluated ownship position (the velocity z-score
+    depends on the horizontal range).
+    """
+    det = np.zeros(K.DET_SIZE)
+    det[:5] = (K.DET_WCV_SUM, dthr_ft, zthr_ft, tthr_s, tcoa_s)
+    det[9:17] = own_std
+    det[17:25] = traffic_std
+    det[25:31] = z_scores
+    return det
 
 
 def cylinder_detector(d_ft, h_ft) -> np.ndarray:
     """Detector vector of a cylinder (range < d and |dz| < h)."""
-    return np.array([K.DET_CYLINDER, d_ft, h_ft, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=float)
+    det = np.zeros(K.DET_SIZE)
+    det[:3] = (K.DET_CYLINDER, d_ft, h_ft)
+    return det
 
 
 # --- the value grid of one dimension -------------------------------------------------------------------
@@ -432,7 +450,7 @@ class GuidanceBands:
                 own_p[:3] += pivot * own[3:]
                 ac_p = ac.state.copy()
                 ac_p[:3] += pivot * ac.state[3:]
-                if K._relative_violation(det, *(own_p - ac_p)) or self._all_red(dim, own_p, ac_p, det):
+                if K.violation_now(det, own_p, ac_p) or self._all_red(dim, own_p, ac_p, det):
                     red_t = pivot
                 else:
                     green_t = pivot
@@ -868,26 +886,27 @@ def band_frame_states(step):
 
 def traffic_for_step(step, cfg, displayed_levels: dict | None = None) -> list[Traffic]:
     """`Traffic` of a .daa step under a configuration (alerter per intruder; SUM errors for SUM detectors)."""
-    from ._detection import relative_sum_errors
-
     displayed_levels = displayed_levels or {}
-    own, traffic = band_frame_states(step)
+    _, traffic = band_frame_states(step)
     out = []
     for i, name in enumerate(step.traffic_names):
         alerter = cfg.alerter(int(step.traffic_alerter[i]))
         if alerter is None:
             continue
-        rng = math.hypot(own[0] - traffic[i, 0], own[1] - traffic[i, 1])
-        errors = tuple(
-            relative_sum_errors(
-                np.asarray(step.own_std, float), np.asarray(step.traffic_std[i], float), rng, np.array(cfg.z_scores)
-            )
-        )
         levels = []
         for level in alerter.levels:
-            det = wcv_detector(
-                level.dthr_ft, level.zthr_ft, level.tthr_s, level.tcoa_s, errors if level.sum else (0.0, 0.0, 0.0, 0.0)
-            )
+            if level.sum:
+                det = sum_detector(
+                    level.dthr_ft,
+                    level.zthr_ft,
+                    level.tthr_s,
+                    level.tcoa_s,
+                    np.asarray(step.own_std, float),
+                    np.asarray(step.traffic_std[i], float),
+                    np.asarray(cfg.z_scores, float),
+                )
+            else:
+                det = wcv_detector(level.dthr_ft, level.zthr_ft, level.tthr_s, level.tcoa_s)
             levels.append(
                 AlertLevel(
                     REGION_ORDER.get(level.region, NONE), det, level.alerting_time_s, level.early_alerting_time_s
