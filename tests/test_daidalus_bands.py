@@ -374,3 +374,23 @@ def test_guidance_resolutions_recovery_and_ltm_on_a_short_window_of_a_recovery_e
     assert n == 70
     low = {k: v for k, v in counts.items() if v < 0.9 * n}
     assert not low, low
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_sum_violation_now_is_a_conflict_starting_now(seed):
+    """SUM 'violation now' twin: the SUM interval over the next second is a conflict starting at 0."""
+    from encsim.avoidance.daidalus._detection import relative_sum_errors, wcv_taumod_sum_interval
+
+    rng = np.random.default_rng(500 + seed)
+    own = random_state(rng)
+    traffic = own + np.array([rng.uniform(-2e4, 2e4), rng.uniform(-2e4, 2e4), rng.uniform(-900, 900), 0, 0, 0])
+    traffic[3:] = [rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20)]
+    own_std = rng.uniform(0, 100, 8)
+    traffic_std = rng.uniform(0, 300, 8)
+    z = np.array([1.5, 0.5, 1.0, 30380.6, 0.75, 1.5])
+    det = B.sum_detector(4010.24, 450.0, 35.0, 0.0, own_std, traffic_std, z)
+    rel = own - traffic
+    errors = relative_sum_errors.py_func(own_std, traffic_std, math.hypot(rel[0], rel[1]), z)
+    t_in, t_out = wcv_taumod_sum_interval.py_func(*rel, 4010.24, 450.0, 35.0, 0.0, 0.0, 1.0, *errors)
+    want = t_in < t_out and not math.isclose(t_in, t_out, rel_tol=1e-11) and abs(t_in) < 1e-12
+    assert K.violation_now(det, own, traffic) == want
