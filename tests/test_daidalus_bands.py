@@ -354,7 +354,7 @@ FLOORS = {
     "hs_res": 0.72,
     "ltm_alt": 0.99,
     "ltm_hdir": 0.86,
-    "ltm_hs": 0.96,
+    "ltm_hs": 0.87,
     "ltm_vs": 0.64,
     "vs_bands": 0.97,
     "vs_pref": 0.98,
