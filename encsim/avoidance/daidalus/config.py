@@ -201,24 +201,36 @@ class Alerter:
 
 _GLOBAL_FIELDS = [(_field_name(k, kind), kind) for k, kind in _GLOBAL_KEYS.items()]
 
+#: the global parameters, one frozen field per DAIDALUS key, named with its encsim unit
+DaidalusParameters = dataclasses.make_dataclass(
+    "DaidalusParameters",
+    [(name, kind if isinstance(kind, type) else float) for name, kind in _GLOBAL_FIELDS],
+    frozen=True,
+)
+DaidalusParameters.__module__ = __name__
+DaidalusParameters.__doc__ = "DAIDALUS global parameters in encsim units (names carry the unit)."
+
 
 @dataclasses.dataclass(frozen=True)
 class DaidalusConfig:
     """A DAIDALUS configuration: global parameters (encsim units, unit-suffixed names) and alerters.
 
+    The global parameters are attributes of ``params`` and, for convenience, of the configuration
+    itself (``config.lookahead_time_s``).
+
     ``text`` is the configuration text it was read from (for provenance: `sha256`); it does not
     take part in equality.
     """
 
-    params: dict
+    params: DaidalusParameters
     alerters: tuple[Alerter, ...]
     text: str = dataclasses.field(default="", compare=False, repr=False)
     source: str = dataclasses.field(default="", compare=False)
 
     def __getattr__(self, name):
-        params = self.__dict__.get("params", {})
-        if name in params:
-            return params[name]
+        params = self.__dict__.get("params")
+        if params is not None and not name.startswith("_") and hasattr(params, name):
+            return getattr(params, name)
         raise AttributeError(name)
 
     def __hash__(self):
@@ -239,12 +251,12 @@ class DaidalusConfig:
         """(h_pos, h_vel_min, h_vel_max, h_vel_distance_ft, v_pos, v_vel) for the SUM detector."""
         p = self.params
         return (
-            p["h_pos_z_score"],
-            p["h_vel_z_score_min"],
-            p["h_vel_z_score_max"],
-            p["h_vel_z_distance_ft"],
-            p["v_pos_z_score"],
-            p["v_vel_z_score"],
+            p.h_pos_z_score,
+            p.h_vel_z_score_min,
+            p.h_vel_z_score_max,
+            p.h_vel_z_distance_ft,
+            p.v_pos_z_score,
+            p.v_vel_z_score,
         )
 
 
@@ -354,7 +366,7 @@ def read_daidalus_config(path_or_text, *, source: str | None = None) -> Daidalus
         raise _fail(source, None, "corrective_region", f"{params['corrective_region']!r} is not one of {_REGIONS}")
     params["corrective_region"] = params["corrective_region"].upper()
     alerters = tuple(_build_alerter(source, name, levels[name], detectors[name]) for name in alerter_names)
-    return DaidalusConfig(params=params, alerters=alerters, text=text, source=source)
+    return DaidalusConfig(params=DaidalusParameters(**params), alerters=alerters, text=text, source=source)
 
 
 def _alerter_names(source, entries) -> list[str]:
