@@ -1,0 +1,482 @@
+"""Numba kernels of DAIDALUS-style kinematic guidance bands (track/heading, speed, vertical speed, altitude).
+
+Frame and units: x east, y north, z up; feet, feet per second, seconds, radians. An aircraft state
+is a float array ``(x, y, z, vx, vy, vz)``; the ownship's is in the band frame (air-relative when
+there is wind, every traffic velocity then has the wind removed too, which leaves the relative
+motion unchanged).
+
+The model (docs/daidalus.md, "Guidance bands", says which source each part comes from):
+
+- A band value is reached by a *kinematic manoeuvre*: a constant-rate turn, a constant horizontal
+  acceleration or a constant vertical acceleration in one direction, stopped after ``k`` time
+  steps (``tstep = value step / rate``) and flown straight from then on; for altitude, a
+  level-off manoeuvre (accelerate to the vertical rate, climb or descend, decelerate) to the
+  target altitude, held level afterwards. The traffic flies straight.
+- Candidate ``k`` is in conflict if the straight line after the manoeuvre is predicted to violate
+  the detector's volume within ``[max(B, t_k), t_k + T]`` (capped at the lookahead), or if the
+  manoeuvre itself loses separation at or just after a step time before it (then every later
+  ``k`` in that direction is in conflict too: it would fly through the same loss). With a recovery detector
+  (recovery bands), the inner cylinder must also be kept from 0 to ``B``.
+- Detectors: ``det`` is a float array ``(kind, DTHR, ZTHR, TTHR, TCOA, s_err, sz_err, v_err,
+  vz_err, own std x 8, traffic std x 8, z-scores x 6)``; kind 0 is WCV_TAUMOD (its SUM variant
+  when a fixed error is nonzero), kind 1 a cylinder (DTHR, ZTHR) entered when range < DTHR and
+  |dz| < ZTHR, kind 2 WCV_TAUMOD_SUM with the relative errors recomputed from the horizontal
+  range between the evaluated ownship position and the traffic (the velocity z-score depends on
+  it).
+
+Kernels are private; ``encsim.avoidance.daidalus.bands`` wraps them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._detection import (
+    _almost_equal,
+    _almost_less,
+    _horizontal_violation,
+    _vertical_violation,
+    relative_sum_errors,
+    wcv_taumod_sum_interval,
+)
+
+DIM_HDIR = 0
+DIM_HS = 1
+DIM_VS = 2
+DIM_ALT = 3
+
+DET_WCV = 0
+DET_CYLINDER = 1
+#: WCV_TAUMOD_SUM whose relative errors are recomputed from each evaluated ownship position
+DET_WCV_SUM = 2
+#: detector vector length: kind, DTHR, ZTHR, TTHR, TCOA, 4 fixed errors, own std (8), traffic std (8), z-scores (6)
+DET_SIZE = 31
+
+#: kinematic parameter vector layout: turn rate (rad/s), horizontal accel (ft/s^2), vertical accel
+#: (ft/s^2), vertical rate for altitude bands (ft/s), lookahead (s)
+KIN_TURN_RATE = 0
+KIN_HS_ACCEL = 1
+KIN_VS_ACCEL = 2
+KIN_VERTICAL_RATE = 3
+KIN_LOOKAHEAD = 4
+
+
+# --- detection on one relative state --------------------------------------------------------------
+
+
+@njit(cache=True)
+def _cylinder_interval(sx, sy, sz, vx, vy, vz, d, h, t_from, t_to):
+    """Times in [t_from, t_to] with horizontal range < d and |dz| < h (straight motion); empty (inf, -inf)."""
+    lo, hi = t_from, t_to
+    if vz == 0.0:
+        if abs(sz) >= h:
+            return math.inf, -math.inf
+    else:
+        a = (-h - sz) / vz
+        b = (h - sz) / vz
+        lo = max(lo, min(a, b))
+        hi = min(hi, max(a, b))
+    vv = vx * vx + vy * vy
+    if vv == 0.0:
+        if sx * sx + sy * sy >= d * d:
+            return math.inf, -math.inf
+    else:
+        sdotv = sx * vx + sy * vy
+        disc = sdotv * sdotv - vv * (sx * sx + sy * sy - d * d)
+        if disc <= 0.0:
+            return math.inf, -math.inf
+        root = math.sqrt(disc)
+        lo = max(lo, (-sdotv - root) / vv)
+        hi = min(hi, (-sdotv + root) / vv)
+    if lo > hi:
+        return math.inf, -math.inf
+    return lo, hi
+
+
+@njit(cache=True)
+def _errors(det, range_ft):
+    """SUM relative errors (s, sz, v, vz) of the detector for an ownship at this horizontal range."""
+    if det[0] == DET_WCV_SUM:
+        return relative_sum_errors(det[9:17], det[17:25], range_ft, det[25:31])
+    return det[5], det[6], det[7], det[8]
+
+
+@njit(cache=True)
+def _relative_interval(det, sx, sy, sz, vx, vy, vz, t_from, t_to, range_ft):
+    """Violation interval of the detector for relative state s, v (own - traffic); empty (inf, -inf).
+
+    ``range_ft``: horizontal range at which SUM errors are evaluated (kind 2 only).
+    """
+    if det[0] == DET_CYLINDER:
+        return _cylinder_interval(sx, sy, sz, vx, vy, vz, det[1], det[2], t_from, t_to)
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
+    return wcv_taumod_sum_interval(
+        sx, sy, sz, vx, vy, vz, det[1], det[2], det[3], det[4], t_from, t_to, e_s, e_sz, e_v, e_vz
+    )
+
+
+@njit(cache=True)
+def _relative_violation(det, sx, sy, sz, vx, vy, vz, range_ft):
+    """Is the relative state inside the detector's volume now?"""
+    if det[0] == DET_CYLINDER:
+        return sx * sx + sy * sy < det[1] * det[1] and abs(sz) < det[2]
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
+    if e_s == 0.0 and e_sz == 0.0 and e_v == 0.0 and e_vz == 0.0:
+        return _horizontal_violation(sx, sy, vx, vy, det[1], det[3]) and _vertical_violation(sz, vz, det[2], det[4])
+    # SUM: in violation now when the interval over the next second is a conflict that starts now
+    t_in, t_out = wcv_taumod_sum_interval(
+        sx, sy, sz, vx, vy, vz, det[1], det[2], det[3], det[4], 0.0, 1.0, e_s, e_sz, e_v, e_vz
+    )
+    return _almost_less(t_in, t_out) and _almost_equal(t_in, 0.0)
+
+
+@njit(cache=True)
+def conflict_interval(det, own, traffic, t_from, t_to):
+    """Detector interval for straight ownship and traffic states (arrays of 6) within [t_from, t_to]."""
+    return _relative_interval(
+        det,
+        own[0] - traffic[0],
+        own[1] - traffic[1],
+        own[2] - traffic[2],
+        own[3] - traffic[3],
+        own[4] - traffic[4],
+        own[5] - traffic[5],
+        t_from,
+        t_to,
+        math.hypot(own[0] - traffic[0], own[1] - traffic[1]),
+    )
+
+
+@njit(cache=True)
+def violation_now(det, own, traffic):
+    """Are straight ownship and traffic states inside the detector's volume now?"""
+    sx, sy = own[0] - traffic[0], own[1] - traffic[1]
+    return _relative_violation(
+        det,
+        sx,
+        sy,
+        own[2] - traffic[2],
+        own[3] - traffic[3],
+        own[4] - traffic[4],
+        own[5] - traffic[5],
+        math.hypot(sx, sy),
+    )
+
+
+# --- manoeuvres ------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _turn(own, t, omega):
+    """State after turning for t s at signed rate omega (rad/s, > 0 = right/clockwise), speed and vz kept."""
+    vx, vy = own[3], own[4]
+    if omega == 0.0 or t == 0.0:
+        return own[0] + vx * t, own[1] + vy * t, own[2] + own[5] * t, vx, vy, own[5]
+    theta = omega * t
+    c = math.cos(theta)
+    s = math.sin(theta)
+    x = own[0] + (vx * s + vy * (1.0 - c)) / omega
+    y = own[1] + (vy * s - vx * (1.0 - c)) / omega
+    return x, y, own[2] + own[5] * t, vx * c + vy * s, vy * c - vx * s, own[5]
+
+
+@njit(cache=True)
+def _speed_change(own, t, accel):
+    """State after t s of constant horizontal acceleration (signed, ft/s^2) along the track."""
+    gs = math.hypot(own[3], own[4])
+    if gs == 0.0:
+        ux, uy = 0.0, 0.0
+    else:
+        ux, uy = own[3] / gs, own[4] / gs
+    dist = gs * t + 0.5 * accel * t * t
+    new_gs = gs + accel * t
+    return own[0] + ux * dist, own[1] + uy * dist, own[2] + own[5] * t, ux * new_gs, uy * new_gs, own[5]
+
+
+@njit(cache=True)
+def _vertical_speed_change(own, t, accel):
+    """State after t s of constant vertical acceleration (signed, ft/s^2); horizontal motion kept."""
+    z = own[2] + own[5] * t + 0.5 * accel * t * t
+    return own[0] + own[3] * t, own[1] + own[4] * t, z, own[3], own[4], own[5] + accel * t
+
+
+@njit(cache=True)
+def _climb_then_stop_times(z0, vz0, rate, target, a_first, a_second):
+    """Phase ends (t1, t2, t3, a1, a2) of a level-off with vz0 in the direction of the target.
+
+    Accelerate at a1 to the climb rate (or keep a faster current rate), hold it, decelerate at a2
+    to reach the target level; when there is not room to reach the rate, the two accelerations meet.
+    """
+    up = target >= z0
+    direction = 1.0 if up else -1.0
+    climb = direction * max(abs(rate), abs(vz0))
+    dz = target - z0
+    a1 = a_first if climb >= vz0 else a_second
+    a2 = a_second if up else a_first
+    t1 = (climb - vz0) / a1
+    dz1 = vz0 * t1 + 0.5 * a1 * t1 * t1
+    v1 = vz0 + a1 * t1
+    dz3 = -v1 * v1 / (2.0 * a2)
+    if abs(dz) >= abs(dz1 + dz3):
+        t2 = (dz - dz1 - dz3) / climb
+        return t1, t1 + t2, t1 + t2 - climb / a2, a1, a2
+    qa = 0.5 * a1 * (1.0 - a1 / a2)
+    qb = vz0 * (1.0 - a1 / a2)
+    qc = -vz0 * vz0 / (2.0 * a2) - dz
+    if qa == 0.0:
+        r1 = -qc / qb if qb != 0.0 else 0.0
+        r2 = r1
+    else:
+        root = math.sqrt(max(qb * qb - 4.0 * qa * qc, 0.0))
+        r1 = (-qb + root) / (2.0 * qa)
+        r2 = (-qb - root) / (2.0 * qa)
+    if r1 < 0.0:
+        t1 = r2
+    elif r2 < 0.0:
+        t1 = r1
+    else:
+        t1 = min(r1, r2)
+    v1 = vz0 + a1 * t1
+    return t1, t1, t1 - v1 / a2, a1, a2
+
+
+@njit(cache=True)
+def level_off_times(z0, vz0, rate, target, accel):
+    """Phase ends (t1, t2, t3, a1, a2) of the level-off manoeuvre from (z0, vz0) to the target altitude.
+
+    If the ownship is moving away from the target (or would overshoot it), it first stops its
+    vertical motion, then levels off toward the target; the returned times include that stop.
+    """
+    up = target >= z0
+    a_up, a_down = accel, -accel
+    a1 = a_up if up else a_down
+    a2 = a_down if up else a_up
+    moving_toward = (vz0 >= 0.0) == up
+    if moving_toward or _almost_equal(vz0, 0.0):
+        stop_dz = -vz0 * vz0 / (2.0 * a2)
+        if abs(target - z0) >= abs(stop_dz):
+            return _climb_then_stop_times(z0, vz0, rate, target, a_up, a_down)
+        t_stop = -vz0 / a2
+        t1, t2, t3, b1, b2 = _climb_then_stop_times(z0 + stop_dz, 0.0, rate, target, a_up, a_down)
+        return t_stop + t1, t_stop + t2, t_stop + t3, b1, b2
+    t_stop = -vz0 / a1
+    stop_dz = -vz0 * vz0 / (2.0 * a1)
+    t1, t2, t3, b1, b2 = _climb_then_stop_times(z0 + stop_dz, 0.0, rate, target, a_up, a_down)
+    return t_stop + t1, t_stop + t2, t_stop + t3, b1, b2
+
+
+@njit(cache=True)
+def _level_off_vertical(z0, vz0, target, a1, a2, t1, t2, t3, t):
+    """Altitude and vertical speed at time t of a level-off with phase ends t1 <= t2 <= t3."""
+    if t <= t1:
+        return z0 + vz0 * t + 0.5 * a1 * t * t, vz0 + a1 * t
+    v1 = vz0 + a1 * t1
+    z1 = z0 + vz0 * t1 + 0.5 * a1 * t1 * t1
+    if t <= t2:
+        return z1 + v1 * (t - t1), v1
+    if t <= t3:
+        dt = t - t2
+        return z1 + v1 * (t2 - t1) + v1 * dt + 0.5 * a2 * dt * dt, v1 + a2 * dt
+    return target, 0.0
+
+
+@njit(cache=True)
+def _level_off(own, t, rate, target, accel, t_hold):
+    """State at time t of the level-off to the target altitude; level at the target after t_hold."""
+    x = own[0] + own[3] * t
+    y = own[1] + own[4] * t
+    if t <= t_hold:
+        t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
+        z, vz = _level_off_vertical(own[2], own[5], target, a1, a2, t1, t2, t3, t)
+        return x, y, z, own[3], own[4], vz
+    return x, y, target, own[3], own[4], 0.0
+
+
+@njit(cache=True)
+def manoeuvre_state(dim, direction, t, own, kin):
+    """Ownship state after t s of the band's kinematic manoeuvre (direction +1 right/up/faster, -1 left/down/slower)."""
+    if dim == DIM_HDIR:
+        return _turn(own, t, direction * kin[KIN_TURN_RATE])
+    if dim == DIM_HS:
+        return _speed_change(own, t, direction * kin[KIN_HS_ACCEL])
+    return _vertical_speed_change(own, t, direction * kin[KIN_VS_ACCEL])
+
+
+# --- candidate checks --------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
+    """Is the ownship at (x..vz) at time t inside the detector's volume around the straight traffic?"""
+    if t >= lookahead:
+        return False
+    # the ownship is placed at its straight-line origin (x, y) - t v, as the SUM errors expect
+    range_ft = math.hypot(x - vx * t - traffic[0], y - vy * t - traffic[1])
+    return _relative_violation(
+        det,
+        x - (traffic[0] + traffic[3] * t),
+        y - (traffic[1] + traffic[4] * t),
+        z - (traffic[2] + traffic[5] * t),
+        vx - traffic[3],
+        vy - traffic[4],
+        vz - traffic[5],
+        range_ft,
+    )
+
+
+@njit(cache=True)
+def _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
+    """Loss of separation at step time t_k or while flying on (straight) to the next step time.
+
+    The manoeuvre is sampled at step times; checking the straight segment to the next step catches
+    a loss that falls between two samples (this matches DAIDALUS's outputs far better than a check
+    at the step times alone: speed bands 0.92 -> 0.99 of the reference steps).
+    """
+    if _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead):
+        return True
+    if t_next <= t_k:
+        return False
+    return _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_k, t_next, lookahead)
+
+
+@njit(cache=True)
+def _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_from, t_to, lookahead):
+    """Conflict on the straight line flown from (x..vz) at time t_k, within [max(t_from, t_k), min(t_to, lookahead)]."""
+    t_to = min(lookahead, t_to)
+    if t_k > t_to or t_from > t_to:
+        return False
+    sx = x - vx * t_k - traffic[0]
+    sy = y - vy * t_k - traffic[1]
+    sz = z - vz * t_k - traffic[2]
+    t_in, t_out = _relative_interval(
+        det, sx, sy, sz, vx - traffic[3], vy - traffic[4], vz - traffic[5], max(t_from, t_k), t_to, math.hypot(sx, sy)
+    )
+    return _almost_less(t_in, t_out)
+
+
+@njit(cache=True)
+def _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_to, lookahead):
+    """No conflict after the manoeuvre ends at t_k (detector from B, recovery cylinder before B)."""
+    if _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, b, t_to, lookahead):
+        return False
+    if use_rec and _straight_after_conflict(rdet, x, y, z, vx, vy, vz, traffic, t_k, 0.0, b, lookahead):
+        return False
+    return True
+
+
+@njit(cache=True)
+def kinematic_side_green(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
+):
+    """Conflict-free flags of candidates k = 0..max_k on one side of a turn/speed/vertical-speed band.
+
+    Candidate k stops the manoeuvre at k * tstep. The manoeuvre's first loss of separation (the
+    detector from B on, the recovery cylinder up to B) makes that candidate and every later one red.
+    With ``segments`` a loss is also one entered on the straight segment to the next step time
+    (the bands); without, only at step times (the all-red test of the last time to manoeuvre):
+    each choice is the one that reproduces DAIDALUS's outputs (docs/daidalus.md).
+    """
+    lookahead = kin[KIN_LOOKAHEAD]
+    green = np.zeros(max_k + 1, dtype=np.bool_)
+    first_bad = max_k + 1
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    for k in range(k_lo, k_hi + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
+            first_bad = k
+            break
+    if use_rec:
+        k_hi_rec = min(math.floor(b / tstep), max_k)
+        for k in range(0, k_hi_rec + 1):
+            if k >= first_bad:
+                break
+            t_k = k * tstep
+            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+            t_next = min(b, t_k + tstep) if segments else t_k
+            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
+                first_bad = k
+                break
+    for k in range(0, first_bad):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        green[k] = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
+    return green
+
+
+@njit(cache=True)
+def kinematic_side_any_red(dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """Does any candidate on this side conflict on its straight line after the manoeuvre (B = 0)?"""
+    lookahead = kin[KIN_LOOKAHEAD]
+    for k in range(0, max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, 0.0, t_horizon + t_k, lookahead):
+            return True
+    return False
+
+
+@njit(cache=True)
+def altitude_candidate_green(target, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """Is the level-off to the target altitude conflict-free (checked at whole seconds while manoeuvring)?"""
+    lookahead = kin[KIN_LOOKAHEAD]
+    rate = kin[KIN_VERTICAL_RATE]
+    accel = kin[KIN_VS_ACCEL]
+    tstep = 1.0
+    t1, t2, t3, _, _ = level_off_times(own[2], own[5], rate, target, accel)
+    hold = t3 + tstep
+    # the trajectory holds the target level one step after the level-off ends (from the start if unreachable)
+    t_hold_traj = (t3 if t1 >= 0.0 else -1.0) + tstep
+    # manoeuvring phases: loss checks at whole steps, straight-line check over the constant-rate phase
+    for i in range(0, math.floor(t1 / tstep) + 1):
+        t = i * tstep
+        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
+            return False
+        if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
+            return False
+    t_k1 = max(t1, 0.0)
+    x, y, z, vx, vy, vz = _level_off(own, t_k1, rate, target, accel, t_hold_traj)
+    if t2 >= b and _straight_after_conflict(
+        det, x, y, z, vx, vy, vz, traffic, t_k1, b, min(t_horizon + t_k1, t2), lookahead
+    ):
+        return False
+    if (
+        use_rec
+        and t2 >= 0.0
+        and _straight_after_conflict(rdet, x, y, z, vx, vy, vz, traffic, t_k1, 0.0, min(b, t2), lookahead)
+    ):
+        return False
+    for i in range(math.ceil(t2 / tstep), math.floor(hold / tstep) + 1):
+        t = i * tstep
+        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
+            return False
+        if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
+            return False
+    t_k3 = max(hold, 0.0)
+    x, y, z, vx, vy, vz = _level_off(own, t_k3, rate, target, accel, t_hold_traj)
+    return _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k3, b, t_horizon + t_k3, lookahead)
+
+
+@njit(cache=True)
+def altitude_green(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """Conflict-free flags of the altitude candidates min_alt + k * step, k = 0..n-1."""
+    green = np.zeros(n, dtype=np.bool_)
+    for k in range(n):
+        green[k] = altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+    return green
+
+
+@njit(cache=True)
+def altitude_any_red(min_alt, step, n, own, traffic, det, t_horizon, kin):
+    """Does any altitude candidate conflict (B = 0, no recovery cylinder)?"""
+    rdet = det
+    for k in range(n):
+        if not altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, False, 0.0, t_horizon, kin):
+            return True
+    return False
