@@ -250,7 +250,7 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     """decisions 3: empty-column and initial-rule redraws are counted per variable in every run;
     recounted here by sampling again every attempt the generator made (the accepted one included)."""
     from encsim.encounters.generator import _side
-    from encsim.sampling._philox import seed_to_uint64
+    from encsim.random import seed_to_uint64
     from encsim.sampling.sampler import _sample_ids
 
     scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")

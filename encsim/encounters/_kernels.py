@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..sampling._philox import next_uniform, stream_init
+from ..random import next_uniform, stream_init
 
 GEOMETRY_SUB_STREAM = 2
 #: heading rejection rounds before giving up on an attempt (never reached unless speeds are NaN)

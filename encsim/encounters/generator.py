@@ -40,8 +40,8 @@ from ..commands import InitialStates
 from ..dynamics import Trajectories, fly_commands
 from ..io.scenario import Scenario
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
+from ..random import seed_to_uint64
 from ..sampling import TrackSample
-from ..sampling._philox import seed_to_uint64
 from ..sampling.sampler import _sample_ids, check_scope
 from . import _kernels
 

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._philox import next_uniform, next_uniform_open0, stream_init, stream_seek
+from ..random import next_uniform, next_uniform_open0, stream_init, stream_seek
 
 POLICY_REJECT = 0
 POLICY_HOLD = 1

@@ -31,8 +31,8 @@ from .. import units
 from ..bayes import EncounterModel, load_model
 from ..bayes.model import ROLE_UNITS
 from ..commands import CommandSchedule, InitialStates
+from ..random import seed_to_uint64
 from . import _kernels
-from ._philox import seed_to_uint64
 from ._tables import EMPTY_COLUMN_POLICIES, SamplerTables, build_sampler_tables
 
 #: rows of the command buffer kept in memory at once (tracks x seconds), about 100 MB

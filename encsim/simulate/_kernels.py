@@ -30,7 +30,7 @@ from ..avoidance.interface import (
 )
 from ..avoidance.tcas import tcas
 from ..dynamics._kernels import step
-from ..sampling._philox import next_uniform_open0, stream_init
+from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
 
 # output columns, one row per encounter

@@ -81,7 +81,7 @@ def run_encounter(
     ``own_init``/``int_init``: 7 numbers (speed, north, east, up, heading, pitch, bank);
     ``*_steps``: the schedule's step indices; ``*_cmd``: (3, rows) commands; ``limits``: 6 numbers.
     """
-    from ..sampling._philox import stream_init
+    from ..random import stream_init
 
     surveillance = np.zeros(5) if surveillance is None else surveillance
     intruder = _intruder_states(int_init, int_steps, int_cmd, limits, n_steps, dt)
