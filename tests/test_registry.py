@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-import encsim.bayes.registry as registry_module
+import encsim.checksums as checksums_module
 from encsim.bayes.registry import (
     FAMILIES,
     FLY_CHOICES,
@@ -422,7 +422,7 @@ def test_checksums_are_remembered_per_path_size_and_mtime(monkeypatch, tmp_path)
     def no_reading(*args, **kwargs):
         raise AssertionError("the file was read again")
 
-    monkeypatch.setattr(registry_module, "open", no_reading, raising=False)
+    monkeypatch.setattr(checksums_module, "open", no_reading, raising=False)
     resolve_model_file("balloon_v1")  # served from the remembered checksum
     copy.write_text(copy.read_text() + " ")  # size and mtime change: read again
     with pytest.raises(AssertionError, match="read again"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .model import EncounterModel, sha256_of
+from ..checksums import file_sha256
+from .model import EncounterModel
 from .model_file import ModelFileContents, ModelFileError, read_model_file, write_model_file
 
 __all__ = [
@@ -56,5 +57,5 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     if key not in _LOADED:
         contents = read_model_file(path, source=path.name)
         name = entry.name if entry is not None else path.stem
-        _LOADED[key] = EncounterModel(name=name, contents=contents, sha256=sha256_of(path), path=path, entry=entry)
+        _LOADED[key] = EncounterModel(name=name, contents=contents, sha256=file_sha256(path), path=path, entry=entry)
     return _LOADED[key]

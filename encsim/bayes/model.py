@@ -11,7 +11,6 @@ bins, as the MIT LL papers and files do (decisions.md section 1).
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -384,11 +383,3 @@ class EncounterModel:
                 }
             )
         return rows
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -24,18 +24,18 @@ result is remembered per (path, size, mtime), so repeated loads cost a ``stat``)
 from __future__ import annotations
 
 import difflib
-import hashlib
 import itertools
 import math
 import os
 import re
-import threading
 import tomllib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+from ..checksums import file_sha256
 
 __all__ = [
     "FAMILIES",
@@ -392,28 +392,6 @@ def get_entry(name: str) -> RegistryEntry:
 
 
 # ------------------------------------------------------------------------------------ checksums
-
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-_DIGESTS_LOCK = threading.Lock()
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 (hex) of a file, streamed in 1 MiB blocks and remembered per (path, size, mtime)."""
-    resolved = Path(path).resolve()
-    stat = resolved.stat()
-    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
-    with _DIGESTS_LOCK:
-        known = _DIGESTS.get(key)
-    if known is not None:
-        return known
-    digest = hashlib.sha256()
-    with open(resolved, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    with _DIGESTS_LOCK:
-        _DIGESTS[key] = value
-    return value
 
 
 def verify_checksum(path: str | os.PathLike, entry: RegistryEntry, *, hint: str = "") -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import html
 import itertools
 import json
@@ -24,6 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..bayes import load_model
+from ..checksums import text_sha256
 from .model_level import (
     COMPARED_ROLES,
     ModelComparison,
@@ -380,7 +380,7 @@ def provenance_record(
             used.append(_model_record(scenario.ownship.model, "outcome-level ownship"))
         record["outcome_level"] = {
             "scenario": scenario.name,
-            "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
+            "scenario_sha256": text_sha256(scenario_text) if scenario_text else None,
             "scenario_text": scenario_text,
             "logic": logic,
             "encounters_per_model": encounters,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import units
 from ..commands import CommandSchedule, InitialStates
 from . import _kernels
 
@@ -116,17 +115,11 @@ class Trajectories:
 def initial_states_from_sample(
     speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0
 ) -> InitialStates:
-    """Initial states as the reference sets them: pitch = asin(hdot / V), bank = atan(V psidot / g)."""
-    speed_fps = np.atleast_1d(np.asarray(speed_fps, dtype=np.float64))
-    n = speed_fps.shape[0]
+    """Initial states as the reference sets them: pitch = asin(hdot / V), bank = atan(V psidot / g).
 
-    def full(value):
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
-
-    hdot = full(hdot_fps)
-    pitch = np.arcsin(np.clip(hdot / np.maximum(speed_fps, _kernels.MIN_DIVISOR_SPEED_FPS), -1.0, 1.0))
-    bank = np.arctan(speed_fps * full(psidot_rad_s) / units.G_FPS2)
-    return InitialStates(speed_fps, full(north_ft), full(east_ft), full(alt_ft), full(heading_rad), pitch, bank)
+    The same as `encsim.commands.InitialStates.from_rates`, under the dynamics' name.
+    """
+    return InitialStates.from_rates(speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad, north_ft, east_ft)
 
 
 def _step_indices(schedules: CommandSchedule, dt_s: float) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import sys
@@ -14,6 +13,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..checksums import file_sha256, text_sha256
 
 MANIFEST = "manifest.json"
 RESULTS = "results.h5"
@@ -29,14 +29,6 @@ def chunk_ids(scenario, chunk_index: int) -> np.ndarray:
     start = run.first_id + chunk_index * run.chunk_size
     stop = min(run.first_id + run.encounters, start + run.chunk_size)
     return np.arange(start, stop, dtype=np.int64)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _chunk_path(run_dir: Path, chunk_index: int) -> Path:
@@ -65,7 +57,7 @@ def compute_chunk(scenario_text: str, logic: str | None, chunk_index: int, run_d
     return {
         "chunk": chunk_index,
         "file": str(path.relative_to(run_dir)),
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         "encounters": encounters.n_encounters,
         "attempts": encounters.attempts_total,
     }
@@ -128,7 +120,7 @@ def _verified(run_dir: Path, manifest: dict) -> dict:
     good = {}
     for key, entry in manifest["chunks"].items():
         path = run_dir / entry["file"]
-        if path.exists() and _sha256(path) == entry["sha256"]:
+        if path.exists() and file_sha256(path) == entry["sha256"]:
             good[key] = entry
     return good
 
@@ -230,7 +222,7 @@ def run_scenario(
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     header = {
-        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "scenario_sha256": text_sha256(text),
         "logic": logic or "",
         "n_chunks": n_chunks(scenario),
         "encsim_version": __version__,

@@ -311,21 +311,16 @@ class TrackSample:
         """
         frame = self.initial
         n = len(frame)
-        speed_fps = units.kt_to_fps(frame["speed_kt"].to_numpy()) if "speed_kt" in frame else np.zeros(n)
-        hdot_fps = self.schedule.hdot_fps[self.schedule.offsets[:-1]]
-        psidot = self.schedule.psidot_rad_s[self.schedule.offsets[:-1]]
-        safe_speed = np.maximum(speed_fps, 1.0)
-        pitch = np.arcsin(np.clip(hdot_fps / safe_speed, -1.0, 1.0)) if "speed_kt" in frame else np.zeros(n)
-        bank = np.arctan(speed_fps * psidot / units.G_FPS2)
-        heading = units.deg_to_rad(frame["heading_deg"].to_numpy()) if "heading_deg" in frame else np.zeros(n)
-        return InitialStates(
-            speed_fps=speed_fps,
-            north_ft=np.zeros(n),
-            east_ft=np.zeros(n),
-            alt_ft=frame["alt_ft"].to_numpy(),
-            heading_rad=heading,
-            pitch_rad=pitch,
-            bank_rad=bank,
+        has_speed = "speed_kt" in frame
+        speed_fps = units.kt_to_fps(frame["speed_kt"].to_numpy()) if has_speed else np.zeros(n)
+        # without an airspeed the start pitch is level, whatever the vertical rate
+        hdot_fps = self.schedule.hdot_fps[self.schedule.offsets[:-1]] if has_speed else 0.0
+        return InitialStates.from_rates(
+            speed_fps,
+            frame["alt_ft"].to_numpy(),
+            hdot_fps,
+            self.schedule.psidot_rad_s[self.schedule.offsets[:-1]],
+            units.deg_to_rad(frame["heading_deg"].to_numpy()) if "heading_deg" in frame else 0.0,
         )
 
 

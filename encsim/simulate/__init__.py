@@ -270,18 +270,17 @@ def closed_loop_provenance(
     well-clear preset and the NMAC cylinder.
     """
     import dataclasses
-    import hashlib
     import inspect
 
     from ..avoidance import describe_logic
+    from ..checksums import file_sha256
 
     function, params = resolve_logic(logic, pilot)
     source_sha256 = ""
     try:
         source = inspect.getsourcefile(getattr(function, "py_func", function))
         if source:
-            with open(source, "rb") as handle:
-                source_sha256 = hashlib.sha256(handle.read()).hexdigest()
+            source_sha256 = file_sha256(source)
     except (TypeError, OSError):  # a builtin or a function without a file
         pass
     return {
