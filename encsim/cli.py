@@ -96,7 +96,7 @@ def _abilities(entry) -> str:
 @models.command("list")
 def models_list() -> None:
     """One line per registry model: class, data, altitude scope, surrogate and deprecated flags."""
-    from .bayes.registry import load_registry
+    from .bayes.catalogue import load_registry
 
     registry = load_registry()
     header = f"{'name':40s} {'aircraft class':30s} {'data':28s} {'scope':26s} {'uses':28s} flags"
@@ -171,7 +171,7 @@ def models_info(name: str) -> None:
 def models_verify(names) -> None:
     """Find, checksum and validate every registry model (or the NAMES given); report quirks."""
     from .bayes import load_model
-    from .bayes.registry import load_registry
+    from .bayes.catalogue import load_registry
 
     registry = load_registry()
     failures = 0

@@ -48,7 +48,7 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     >>> model.labels  # doctest: +SKIP
     ('G', 'A', 'L', 'v', '\\\\dot v', '\\\\dot h', '\\\\dot \\\\psi')
     """
-    from .registry import resolve_model_file
+    from .locate import resolve_model_file
 
     path, entry = resolve_model_file(name_or_path, model_dir=model_dir, download=download)
     path = Path(path).resolve()

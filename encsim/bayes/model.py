@@ -23,7 +23,7 @@ import numpy as np
 from .model_file import ModelFileContents, NetworkTables, strip_time_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .registry import RegistryEntry
+    from .catalogue import RegistryEntry
 
 #: label stem (quotes and (t)/(t+1) stripped) -> role name used across encsim
 ROLE_BY_STEM = {

@@ -224,7 +224,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
 
 
 def _check_models(scenario: Scenario, source: str) -> None:
-    from ..bayes.registry import load_registry
+    from ..bayes.catalogue import load_registry
 
     registry = load_registry()
     for role in ("ownship", "intruder"):

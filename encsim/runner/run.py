@@ -161,7 +161,7 @@ def _find_models_before_submitting(scenario) -> None:
     in every worker task (and in every retry of it); workers then find the files in the same folder
     or cache, as they share this machine's (or the cluster's shared) file system.
     """
-    from ..bayes.registry import resolve_model_file
+    from ..bayes.locate import resolve_model_file
 
     for model in {scenario.ownship.model, scenario.intruder.model}:
         resolve_model_file(model)
