@@ -250,8 +250,7 @@ def sample(
     from .bayes import load_model
     from .io.geodetic import parse_anchor
     from .io.tracks_file import TrackFileWriter
-    from .sampling import sample_tracks
-    from .sampling.sampler import SamplingError, preset_mapping
+    from .sampling import SamplingError, preset_mapping, sample_tracks
     from .tracks import fly_chunks
 
     anchor = None
@@ -743,7 +742,7 @@ def compare(
     """Compare two or more encounter MODELS; write an HTML report with CSV tables, figures and provenance."""
     from .compare.model_level import parse_layers
     from .compare.report import write_report
-    from .sampling.sampler import preset_mapping
+    from .sampling import preset_mapping
 
     if len(models) < 2:
         _fail("give at least two models to compare")

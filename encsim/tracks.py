@@ -24,8 +24,7 @@ import numpy as np
 from . import units
 from .bayes import EncounterModel, load_model
 from .dynamics import DynamicLimits, Trajectories, fly_commands, fly_vertical_only
-from .sampling import TrackSample
-from .sampling.sampler import SamplingError, check_scope, redraw_tracks
+from .sampling import SamplingError, TrackSample, check_scope, redraw_tracks
 
 #: rotorcraft speed cap of the reference, ft/s
 ROTORCRAFT_SPEED_CAP_FPS = 304.0

@@ -251,7 +251,7 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     recounted here by sampling again every attempt the generator made (the accepted one included)."""
     from encsim.encounters.generator import _side
     from encsim.random import seed_to_uint64
-    from encsim.sampling.sampler import _sample_ids
+    from encsim.sampling import sample_track_ids
 
     scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
     encounters = generate_encounters(scenario, text, ids=np.arange(2000))
@@ -263,18 +263,13 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     for sub_stream, (side, spec) in enumerate((("ownship", scenario.ownship), ("intruder", scenario.intruder))):
         aircraft = _side(spec)
         per_track = []
-        again = _sample_ids(
+        again = sample_track_ids(
             aircraft.model,
             ids,
-            np.zeros(n, np.uint64),
-            scenario.geometry.duration_s,
-            seed_to_uint64(scenario.run.seed),
-            aircraft.presets or None,
-            "reject",
-            1000,
-            aircraft.layers,
-            None,
-            None,
+            seed=seed_to_uint64(scenario.run.seed),
+            duration_s=scenario.geometry.duration_s,
+            start=aircraft.presets or None,
+            layers_ft=aircraft.layers,
             sub_streams=np.full(n, sub_stream),
             attempts=attempts,
             rejects_per_track=per_track,

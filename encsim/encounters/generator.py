@@ -41,8 +41,7 @@ from ..dynamics import Trajectories, fly_commands
 from ..io.scenario import Scenario
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..random import seed_to_uint64
-from ..sampling import TrackSample
-from ..sampling.sampler import _sample_ids, check_scope
+from ..sampling import TrackSample, check_scope, sample_track_ids
 from . import _kernels
 
 REJECTION_REASONS = (
@@ -240,36 +239,25 @@ def _attempt_batch(
     codes = np.zeros(n, dtype=np.int64)
     rows = np.arange(n)
     duration, tcpa = geometry.duration_s, geometry.tcpa_s
-    zeros = np.zeros(n, dtype=np.uint64)
     own_rejects, int_rejects = [], []
-    own_tracks = _sample_ids(
+    own_tracks = sample_track_ids(
         own.model,
         ids.astype(np.uint64),
-        zeros,
-        duration,
-        seed,
-        own.presets or None,
-        "reject",
-        1000,
-        own.layers,
-        None,
-        None,
+        seed=seed,
+        duration_s=duration,
+        start=own.presets or None,
+        layers_ft=own.layers,
         sub_streams=np.zeros(n),
         attempts=attempts,
         rejects_per_track=own_rejects,
     )
-    int_tracks = _sample_ids(
+    int_tracks = sample_track_ids(
         intr.model,
         ids.astype(np.uint64),
-        zeros,
-        duration,
-        seed,
-        intr.presets or None,
-        "reject",
-        1000,
-        intr.layers,
-        None,
-        None,
+        seed=seed,
+        duration_s=duration,
+        start=intr.presets or None,
+        layers_ft=intr.layers,
         sub_streams=np.ones(n),
         attempts=attempts,
         rejects_per_track=int_rejects,

@@ -185,7 +185,7 @@ class TrackFileWriter(AtomicH5Writer):
 
 def read_tracks(path):
     """Read a tracks file written by `TrackFileWriter` back into a `TrackSample`."""
-    from ..sampling.sampler import TrackSample
+    from ..sampling import TrackSample
 
     with h5py.File(path, "r") as f:
         attrs = dict(f.attrs)
