@@ -7,33 +7,23 @@ same signature (slow path); `check_logic` checks either on canonical geometries,
 `resolve_logic` finds one by name or ``module:object`` import path.
 """
 
-import numpy as np
-
 from .check import LogicContractError, canonical_geometries, check_logic
 from .daa import daa, daa_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, Surveillance, unequipped
 from .plugins import LogicSpecError, check_named_logic, describe_logic, is_compiled, resolve_logic
+from .reference_logics import REFERENCE_LOGIC_IDS, REFERENCE_LOGICS, ReferenceLogic
 from .tcas import tcas, tcas_params
-
-#: name -> (fast-path logic, function giving its parameter array)
-REFERENCE_LOGICS = {
-    "unequipped": (unequipped, lambda: np.zeros(1)),
-    "daa": (daa, lambda: daa_params("do365")),
-    "daa-daidalus": (daa, lambda: daa_params("daidalus")),
-    "daa-noncoop": (daa, lambda: daa_params("noncoop")),
-    "daa-vertical": (daa, lambda: daa_params("do365", dimension="vertical")),
-    "daa-both": (daa, lambda: daa_params("do365", dimension="both")),
-    "tcas": (tcas, tcas_params),
-}
 
 __all__ = [
     "ADVISORY_SIZE",
     "MEMORY_SIZE",
     "REFERENCE_LOGICS",
+    "REFERENCE_LOGIC_IDS",
     "STATE_SIZE",
     "LogicContractError",
     "LogicSpecError",
     "PilotModel",
+    "ReferenceLogic",
     "Surveillance",
     "canonical_geometries",
     "check_logic",

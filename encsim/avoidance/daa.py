@@ -73,7 +73,8 @@ _M, _N, _PERSISTENCE, _HYSTERESIS = range(_GUIDANCE + 4, _GUIDANCE + 8)
 _DIMENSION, _RATE_STEP, _RATE_MAX, _PERSIST_RATE = range(_GUIDANCE + 8, _GUIDANCE + 12)
 # recovery: min horizontal and vertical recovery, the NMAC cylinder, ca_factor (daa-reference 1.5)
 _RECOVERY_D, _RECOVERY_H, _NMAC_D, _NMAC_H, _CA_FACTOR = range(_GUIDANCE + 12, _GUIDANCE + 17)
-_N_PARAMS = _GUIDANCE + 17
+#: length of the parameter array (`daa_params`)
+N_PARAMS = _GUIDANCE + 17
 #: cap on the number of recovery cylinders (the defaults give 21)
 _MAX_RECOVERY_VOLUMES = 200
 DIMENSIONS = {"horizontal": 0.0, "vertical": 1.0, "both": 2.0}

@@ -13,6 +13,8 @@ import inspect
 
 import numpy as np
 
+from .reference_logics import REFERENCE_LOGICS, record_of
+
 __all__ = ["LogicSpecError", "check_named_logic", "describe_logic", "is_compiled", "resolve_logic"]
 
 
@@ -20,16 +22,10 @@ class LogicSpecError(ValueError):
     """A logic name that names nothing usable."""
 
 
-def _reference_logics() -> dict:
-    from . import REFERENCE_LOGICS  # the table lives in the package's __init__
-
-    return REFERENCE_LOGICS
-
-
 def _import(spec: str):
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise LogicSpecError(f"logic {spec!r}: expected one of {sorted(_reference_logics())} or module:object")
+        raise LogicSpecError(f"logic {spec!r}: expected one of {sorted(REFERENCE_LOGICS)} or module:object")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -50,24 +46,38 @@ def resolve_logic(logic, pilot=None):
     pilot's response (``tcas``), so that it assumes the pilot the closed loop flies.
     """
     if isinstance(logic, str):
-        references = _reference_logics()
-        if logic in references:
-            function, make_params = references[logic]
+        if logic in REFERENCE_LOGICS:
+            function, make_params = REFERENCE_LOGICS[logic]
             takes_pilot = "pilot" in inspect.signature(make_params).parameters
             params = make_params(pilot=pilot) if pilot is not None and takes_pilot else make_params()
-            return function, np.asarray(params, dtype=np.float64)
+            return function, _checked_params(function, np.asarray(params, dtype=np.float64), logic)
         if ":" not in logic:
-            raise LogicSpecError(f"unknown logic {logic!r}; reference logics: {sorted(references)}, or module:object")
+            raise LogicSpecError(
+                f"unknown logic {logic!r}; reference logics: {sorted(REFERENCE_LOGICS)}, or module:object"
+            )
         logic = _import(logic)
     if isinstance(logic, tuple):
         if len(logic) != 2 or not callable(logic[0]):
             raise LogicSpecError(f"a logic tuple must be (function, params), got {logic!r:.80}")
-        return logic[0], np.asarray(logic[1], dtype=np.float64)
+        return logic[0], _checked_params(logic[0], np.asarray(logic[1], dtype=np.float64), describe_logic(logic))
     if not callable(logic):
         raise LogicSpecError(
             f"a logic must be callable as logic(t_s, own, intruder, memory, params, advisory), got {logic!r:.80}"
         )
     return logic, np.zeros(1)
+
+
+def _checked_params(function, params: np.ndarray, label: str) -> np.ndarray:
+    """``params``, once its length is the one the reference logic ``function`` reads (any, for a user's logic)."""
+    record = record_of(function)
+    if params.ndim != 1:
+        raise LogicSpecError(f"logic {label}: parameters must be a 1-d array, got shape {params.shape}")
+    if record is not None and record.n_params is not None and params.shape[0] != record.n_params:
+        raise LogicSpecError(
+            f"logic {label}: {getattr(record.function, '__name__', '?')} expects {record.n_params} parameters, "
+            f"got {params.shape[0]}"
+        )
+    return params
 
 
 def is_compiled(function) -> bool:
@@ -94,6 +104,6 @@ def check_named_logic(spec: str):
     from .check import check_logic
 
     function, params = resolve_logic(spec)
-    if not (isinstance(spec, str) and spec in _reference_logics()):  # the reference logics are tested
+    if not (isinstance(spec, str) and spec in REFERENCE_LOGICS):  # the reference logics are tested
         check_logic(function, params)
     return function, params

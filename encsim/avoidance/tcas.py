@@ -98,6 +98,8 @@ _P = 9 * _N_SL
 _RATE, _STRONG, _DELAY0, _ACCEL0, _DELAY1, _ACCEL1, _STRENGTHEN, _REVERSE, _REV_INT_RATE = range(
     _P, _P + len(SCALAR_PARAMS)
 )
+#: length of the parameter array (`tcas_params`)
+N_PARAMS = _P + len(SCALAR_PARAMS)
 # memory slots
 _SENSE, _COUNTER, _RA_RATE, _REVERSED, _T_CHANGE, _M_DELAY, _M_ACCEL, _RESPONDED = range(8)
 

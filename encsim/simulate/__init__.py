@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
+from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, _step_indices
 from ..metrics.detection import well_clear_preset
 from . import _kernels
@@ -14,16 +15,9 @@ __all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_st
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 
 
-def _schedule_arrays(schedule):
-    return (
-        schedule.offsets,
-        _step_indices(schedule, DT_S),
-        np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2]),
-    )
-
-
-def _init_array(states):
-    return np.stack(
+def _flight(states, schedule, limits) -> _kernels.Flight:
+    """One aircraft of every encounter, as the kernels take it."""
+    init = np.stack(
         [
             states.speed_fps,
             states.north_ft,
@@ -34,6 +28,8 @@ def _init_array(states):
             states.bank_rad,
         ]
     )
+    commands = np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2])
+    return _kernels.Flight(init, schedule.offsets, _step_indices(schedule, DT_S), commands, limits)
 
 
 def simulate_states(
@@ -88,55 +84,26 @@ def simulate_states(
     volume = well_clear_preset(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
-    sensor = (surveillance or Surveillance()).as_array()
+    settings = _kernels.Settings(
+        n_steps=np.int64(n_steps),
+        stride=np.int64(stride),
+        dt_s=float(DT_S),
+        pilot=(pilot or PilotModel()).as_array(),
+        nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
+        well_clear=np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]),
+        surveillance=(surveillance or Surveillance()).as_array(),
+        seed=np.uint64(seed),
+    )
+    ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     if not is_compiled(function):  # a plain Python callable: the slow path
-        return _simulate_python(
-            function,
-            params,
-            pilot,
-            own_initial,
-            own_schedule,
-            int_initial,
-            int_schedule,
-            n_steps,
-            stride,
-            nmac_ft,
-            volume,
-            limits,
-            out,
-            sensor,
-            seed,
-            ids,
-        )
+        return _simulate_python(function, params, ownship, intruder, settings, ids, out)
     if n:
         kernel, logic_argument = _kernels.closed_loop_kernel, function
-        if function in _kernels.REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
-            kernel, logic_argument = (
-                _kernels.reference_closed_loop_kernel,
-                np.int64(_kernels.REFERENCE_LOGIC_IDS[function]),
-            )
-        kernel(
-            logic_argument,
-            params,
-            (pilot or PilotModel()).as_array(),
-            _init_array(own_initial),
-            *_schedule_arrays(own_schedule),
-            _init_array(int_initial),
-            *_schedule_arrays(int_schedule),
-            limits,
-            limits,
-            n_steps,
-            stride,
-            DT_S,
-            np.asarray(nmac_ft, dtype=np.float64),
-            np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]),
-            out,
-            sensor,
-            np.uint64(seed),
-            ids,
-        )
+        if function in REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
+            kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
+        kernel(logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out))
     return _outcome_frame(out, logic, ids)
 
 
@@ -157,24 +124,7 @@ def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _simulate_python(
-    function,
-    params,
-    pilot,
-    own_initial,
-    own_schedule,
-    int_initial,
-    int_schedule,
-    n_steps,
-    stride,
-    nmac_ft,
-    volume,
-    limits,
-    out,
-    sensor,
-    seed,
-    ids,
-) -> pd.DataFrame:
+def _simulate_python(function, params, ownship, intruder, settings, ids, out) -> pd.DataFrame:
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
@@ -186,34 +136,8 @@ def _simulate_python(
         UserWarning,
         stacklevel=3,
     )
-    own_init, int_init = _init_array(own_initial), _init_array(int_initial)
-    own_offsets, own_steps, own_cmd = _schedule_arrays(own_schedule)
-    int_offsets, int_steps, int_cmd = _schedule_arrays(int_schedule)
-    pilot_array = (pilot or PilotModel()).as_array()
-    wc = np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft])
     for a in range(out.shape[0]):
-        own_rows = slice(own_offsets[a], own_offsets[a + 1])
-        int_rows = slice(int_offsets[a], int_offsets[a + 1])
-        out[a] = run_encounter(
-            function,
-            params,
-            pilot_array,
-            own_init[:, a],
-            own_steps[own_rows],
-            own_cmd[:, own_rows],
-            int_init[:, a],
-            int_steps[int_rows],
-            int_cmd[:, int_rows],
-            limits[:, a],
-            n_steps,
-            stride,
-            DT_S,
-            np.asarray(nmac_ft, dtype=np.float64),
-            wc,
-            sensor,
-            seed,
-            int(ids[a]),
-        )
+        out[a] = run_encounter(function, params, ownship, intruder, settings, a, int(ids[a]))
     return _outcome_frame(out, function, ids)
 
 

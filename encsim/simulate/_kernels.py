@@ -4,17 +4,22 @@ Each encounter is flown twice from the same initial states: nominal (the ownship
 sampled commands) and mitigated (the logic decides at its decision rate; the pilot model turns
 advisories into commands after its delay). The intruder flies its sampled commands in both runs,
 so it is integrated once. Metrics are accumulated on the fly at every 10-Hz step.
+
+The kernels take grouped arrays: a `Flight` per aircraft, the `Settings` of the run and the
+`Outputs` they fill (named tuples of arrays and scalars, which Numba passes as one argument each).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ..avoidance.daa import daa
 from ..avoidance.interface import (
     ADVISORY_SIZE,
     CHANGE_COUNTER,
@@ -26,12 +31,22 @@ from ..avoidance.interface import (
     TARGET_VERTICAL_RATE,
     TURN_RATE,
     VERTICAL_MODE,
-    unequipped,
 )
-from ..avoidance.tcas import tcas
+from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
 from ..dynamics._kernels import step
 from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
+
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "REFERENCE_LOGIC_IDS",
+    "SURVEILLANCE_SUB_STREAM",
+    "Flight",
+    "Outputs",
+    "Settings",
+    "closed_loop_kernel",
+    "reference_closed_loop_kernel",
+]
 
 # output columns, one row per encounter
 OUTCOME_COLUMNS = (
@@ -53,17 +68,56 @@ OUTCOME_COLUMNS = (
     "max_deviation_ft",
 )
 _N_OUT = len(OUTCOME_COLUMNS)
-# reference logics by the integer id the disk-cached kernel takes in place of a function
-_UNEQUIPPED_ID, _DAA_ID, _TCAS_ID = range(3)
-REFERENCE_LOGIC_IDS = {unequipped: _UNEQUIPPED_ID, daa: _DAA_ID, tcas: _TCAS_ID}
 # pilot parameters
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
 # well-clear parameters
 _DTHR, _ZTHR, _TTHR, _HMD = range(4)
-# surveillance parameters: horizontal and vertical position sd (ft), horizontal and vertical velocity sd (ft/s), latency (s)
+# surveillance parameters: horizontal and vertical position sd (ft), horizontal and vertical velocity sd
+# (ft/s), latency (s)
 _POS_SD, _ALT_SD, _VEL_SD, _VS_SD, _LATENCY = range(5)
 #: random sub-stream of the surveillance noise of an encounter (0-2 are its generation's)
 SURVEILLANCE_SUB_STREAM = 3
+
+
+class Flight(NamedTuple):
+    """One aircraft of every encounter (encounter a is column or row range a).
+
+    ``init`` (7, n): speed_fps, north_ft, east_ft, up_ft, heading_rad, pitch_rad, bank_rad;
+    ``offsets`` (n + 1,) int64: encounter a's command rows are ``offsets[a]:offsets[a + 1]``;
+    ``steps`` (rows,) int64: the step index from which each row applies; ``commands`` (3, rows):
+    hdot_fps, psidot_rad_s, vdot_fps2; ``limits`` (6, n): the dynamics' limits (`DynamicLimits`).
+    """
+
+    init: np.ndarray
+    offsets: np.ndarray
+    steps: np.ndarray
+    commands: np.ndarray
+    limits: np.ndarray
+
+
+class Settings(NamedTuple):
+    """What the closed loop needs besides the aircraft and the logic.
+
+    ``n_steps`` and ``stride`` (int64): steps of ``dt_s`` flown, and steps between decisions;
+    ``pilot`` (5,): `PilotModel.as_array`; ``nmac_ft`` (2,): radius and half-height;
+    ``well_clear`` (4,): DTHR ft, ZTHR ft, TTHR s, HMD* ft; ``surveillance`` (5,):
+    `Surveillance.as_array`; ``seed`` (uint64): the Philox key of the surveillance errors.
+    """
+
+    n_steps: np.int64
+    stride: np.int64
+    dt_s: float
+    pilot: np.ndarray
+    nmac_ft: np.ndarray
+    well_clear: np.ndarray
+    surveillance: np.ndarray
+    seed: np.uint64
+
+
+class Outputs(NamedTuple):
+    """What the closed loop fills: ``outcomes`` (n, len(`OUTCOME_COLUMNS`)), one row per encounter."""
+
+    outcomes: np.ndarray
 
 
 @njit(cache=True)
@@ -128,41 +182,102 @@ def _wrap(angle):
 
 
 @njit(cache=True)
-def _fly_intruder(init, offsets, steps, cmd, limits, a, n_steps, dt, states):
-    speed, north, east, up, heading, pitch, bank = (
-        init[0, a],
-        init[1, a],
-        init[2, a],
-        init[3, a],
-        init[4, a],
-        init[5, a],
-        init[6, a],
+def _initial(flight, a):
+    """Encounter a's initial (speed, north, east, up, heading, pitch, bank) of ``flight``."""
+    init = flight.init
+    return init[0, a], init[1, a], init[2, a], init[3, a], init[4, a], init[5, a], init[6, a]
+
+
+@njit(cache=True)
+def _step(flight, a, state, hdot_cmd, psidot_cmd, vdot_cmd, dt):
+    """One dynamics step of encounter a's aircraft of ``flight`` from ``state`` (its 7 numbers)."""
+    speed, north, east, up, heading, pitch, bank = state
+    limits = flight.limits
+    return step(
+        speed,
+        north,
+        east,
+        up,
+        heading,
+        pitch,
+        bank,
+        hdot_cmd,
+        psidot_cmd,
+        vdot_cmd,
+        limits[0, a],
+        limits[1, a],
+        limits[2, a],
+        limits[3, a],
+        limits[4, a],
+        limits[5, a],
+        dt,
     )
-    _state(states[0], speed, north, east, up, heading, pitch)
-    row, last = offsets[a], offsets[a + 1] - 1
+
+
+@njit(cache=True)
+def _fly_intruder(intruder, a, n_steps, dt, states):
+    """The intruder's states (n_steps + 1, STATE_SIZE) along its sampled commands."""
+    state = _initial(intruder, a)
+    _state(states[0], state[0], state[1], state[2], state[3], state[4], state[5])
+    row, last = intruder.offsets[a], intruder.offsets[a + 1] - 1
     for i in range(1, n_steps + 1):
-        while row < last and steps[row + 1] <= i - 1:
+        while row < last and intruder.steps[row + 1] <= i - 1:
             row += 1
-        speed, north, east, up, heading, pitch, bank = step(
-            speed,
-            north,
-            east,
-            up,
-            heading,
-            pitch,
-            bank,
-            cmd[0, row],
-            cmd[1, row],
-            cmd[2, row],
-            limits[0, a],
-            limits[1, a],
-            limits[2, a],
-            limits[3, a],
-            limits[4, a],
-            limits[5, a],
-            dt,
-        )
-        _state(states[i], speed, north, east, up, heading, pitch)
+        cmd = intruder.commands
+        state = _step(intruder, a, state, cmd[0, row], cmd[1, row], cmd[2, row], dt)
+        _state(states[i], state[0], state[1], state[2], state[3], state[4], state[5])
+
+
+@njit
+def _unknown_logic(logic_id, t_s, own, intruder, memory, params, advisory):
+    """An id no record has: a NaN advisory, so the run is marked faulty and its outcomes refused."""
+    for k in range(advisory.shape[0]):
+        advisory[k] = np.nan
+
+
+def _dispatch_node(logic_id, function, otherwise):
+    """Call ``function`` for ``logic_id``, else hand the id on to ``otherwise``."""
+
+    @njit
+    def node(requested_id, t_s, own, intruder, memory, params, advisory):
+        if requested_id == logic_id:
+            function(t_s, own, intruder, memory, params, advisory)
+        else:
+            otherwise(requested_id, t_s, own, intruder, memory, params, advisory)
+
+    return node
+
+
+def _reference_dispatch(records):
+    """One function that calls the logic of the record with the requested id (an unknown id: `_unknown_logic`)."""
+    dispatch = _unknown_logic
+    for record in reversed(records):
+        dispatch = _dispatch_node(record.logic_id, record.function, dispatch)
+    return dispatch
+
+
+def _registry_key(records) -> tuple[int, ...]:
+    """Each record's id and a 62-bit hash of its function's name, parameter count and source file.
+
+    The disk-cached kernel closes over this key, and Numba's cache index hashes a kernel's closure:
+    so a record added, removed or changed (or the source file of a reference logic edited, which
+    Numba would not notice by itself: it checks only the file defining the cached function)
+    compiles the kernel afresh instead of loading a stale one.
+    """
+    key = []
+    for record in records:
+        function = getattr(record.function, "py_func", record.function)
+        try:
+            with open(inspect.getsourcefile(function), "rb") as handle:
+                source_sha256 = hashlib.sha256(handle.read()).hexdigest()
+        except (TypeError, OSError):
+            source_sha256 = ""
+        text = f"{function.__module__}:{function.__qualname__}|{record.n_params}|{source_sha256}"
+        key += [record.logic_id, int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)]
+    return tuple(key)
+
+
+_REFERENCE_DISPATCH = _reference_dispatch(RECORDS)
 
 
 def call_logic(logic, t_s, own, intruder, memory, params, advisory):
@@ -184,50 +299,39 @@ def _call_logic_overload(logic, t_s, own, intruder, memory, params, advisory):
     # argument cannot (its type is the function object of one process), so the reference logics
     # are chosen by id and compile once per installation instead of once per process
     def call_reference(logic, t_s, own, intruder, memory, params, advisory):
-        if logic == _DAA_ID:
-            daa(t_s, own, intruder, memory, params, advisory)
-        elif logic == _TCAS_ID:
-            tcas(t_s, own, intruder, memory, params, advisory)
-        else:
-            unequipped(t_s, own, intruder, memory, params, advisory)
+        _REFERENCE_DISPATCH(logic, t_s, own, intruder, memory, params, advisory)
 
     return call_reference
 
 
+def known_logic(logic, registry_key):
+    """True for a compiled function, or for an id among the even entries of ``registry_key``."""
+    return True
+
+
+@overload(known_logic)
+def _known_logic_overload(logic, registry_key):
+    if not isinstance(logic, types.Integer):
+        return lambda logic, registry_key: True
+
+    def known_id(logic, registry_key):
+        for k in range(0, len(registry_key), 2):
+            if registry_key[k] == logic:
+                return True
+        return False
+
+    return known_id
+
+
 @njit
 def _run_ownship(
-    logic,
-    logic_params,
-    pilot,
-    init,
-    offsets,
-    steps,
-    cmd,
-    limits,
-    a,
-    n_steps,
-    stride,
-    dt,
-    cylinder,
-    wc,
-    intruder_states,
-    nominal_path,
-    mitigated,
-    out,
-    surveillance,
-    seed,
-    encounter_id,
+    logic, logic_params, settings, ownship, a, intruder_states, nominal_path, mitigated, encounter_id, out
 ):
-    """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics."""
-    speed, north, east, up, heading, pitch, bank = (
-        init[0, a],
-        init[1, a],
-        init[2, a],
-        init[3, a],
-        init[4, a],
-        init[5, a],
-        init[6, a],
-    )
+    """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``."""
+    pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
+    n_steps, stride, dt = settings.n_steps, settings.stride, settings.dt_s
+    state = _initial(ownship, a)
+    speed, north, east, up, heading, pitch, bank = state
     own = np.empty(STATE_SIZE)
     memory = np.zeros(MEMORY_SIZE)
     advisory = np.zeros(ADVISORY_SIZE)
@@ -241,11 +345,11 @@ def _run_ownship(
     best_range, vmd, nmac, lowc, t_lowc = np.inf, 0.0, False, False, np.nan
     alerted, t_alert, first_level, max_level, t_manoeuvre, deviation = False, np.nan, 0.0, 0.0, np.nan, 0.0
     faulty = False  # a non-finite advisory or ownship state: the run is marked, not measured
-    row, last = offsets[a], offsets[a + 1] - 1
+    row, last = ownship.offsets[a], ownship.offsets[a + 1] - 1
     base = 5 if mitigated else 0
     seen = np.empty(STATE_SIZE)
     stream = np.empty(9, dtype=np.uint64)
-    stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(SURVEILLANCE_SUB_STREAM), np.uint64(0))
+    stream_init(stream, settings.seed, np.uint64(encounter_id), np.uint64(SURVEILLANCE_SUB_STREAM), np.uint64(0))
     latency_steps = int(round(surveillance[_LATENCY] / dt))
     for i in range(n_steps + 1):
         t = i * dt
@@ -311,8 +415,9 @@ def _run_ownship(
             nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
         if i == n_steps:
             break
-        while row < last and steps[row + 1] <= i:
+        while row < last and ownship.steps[row + 1] <= i:
             row += 1
+        cmd = ownship.commands
         hdot_cmd, psidot_cmd, vdot_cmd = cmd[0, row], cmd[1, row], cmd[2, row]
         if mitigated and active[VERTICAL_MODE] > 0:
             change = active[TARGET_VERTICAL_RATE] - hdot_pilot
@@ -321,24 +426,8 @@ def _run_ownship(
         if mitigated and active[HORIZONTAL_MODE] > 0:
             rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[_TURN_RATE]
             psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
-        speed, north, east, up, heading, pitch, bank = step(
-            speed,
-            north,
-            east,
-            up,
-            heading,
-            pitch,
-            bank,
-            hdot_cmd,
-            psidot_cmd,
-            vdot_cmd,
-            limits[0, a],
-            limits[1, a],
-            limits[2, a],
-            limits[3, a],
-            limits[4, a],
-            limits[5, a],
-            dt,
+        speed, north, east, up, heading, pitch, bank = _step(
+            ownship, a, (speed, north, east, up, heading, pitch, bank), hdot_cmd, psidot_cmd, vdot_cmd, dt
         )
     if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
         faulty = True
@@ -357,87 +446,42 @@ def _run_ownship(
         out[a, 15] = deviation
 
 
-def _closed_loop(
-    logic,
-    logic_params,
-    pilot,
-    own_init,
-    own_offsets,
-    own_steps,
-    own_cmd,
-    int_init,
-    int_offsets,
-    int_steps,
-    int_cmd,
-    own_limits,
-    int_limits,
-    n_steps,
-    stride,
-    dt,
-    cylinder,
-    wc,
-    out,
-    surveillance,
-    seed,
-    encounter_ids,
-):
-    """Nominal and mitigated runs of every encounter (row a of ``out``, columns `OUTCOME_COLUMNS`).
+def _make_closed_loop(registry_key):
+    """The closed-loop body, closing over the reference logics' `_registry_key`."""
 
-    ``logic`` is a compiled function (`closed_loop_kernel`, compiled in each process for each
-    function) or a `REFERENCE_LOGIC_IDS` id (`reference_closed_loop_kernel`, cached on disk).
-    """
-    n = own_init.shape[1]
-    for a in prange(n):
-        intruder_states = np.empty((n_steps + 1, STATE_SIZE))
-        nominal_path = np.empty((n_steps + 1, 3))
-        _fly_intruder(int_init, int_offsets, int_steps, int_cmd, int_limits, a, n_steps, dt, intruder_states)
-        _run_ownship(
-            logic,
-            logic_params,
-            pilot,
-            own_init,
-            own_offsets,
-            own_steps,
-            own_cmd,
-            own_limits,
-            a,
-            n_steps,
-            stride,
-            dt,
-            cylinder,
-            wc,
-            intruder_states,
-            nominal_path,
-            False,
-            out,
-            surveillance,
-            seed,
-            encounter_ids[a],
-        )
-        _run_ownship(
-            logic,
-            logic_params,
-            pilot,
-            own_init,
-            own_offsets,
-            own_steps,
-            own_cmd,
-            own_limits,
-            a,
-            n_steps,
-            stride,
-            dt,
-            cylinder,
-            wc,
-            intruder_states,
-            nominal_path,
-            True,
-            out,
-            surveillance,
-            seed,
-            encounter_ids[a],
-        )
+    def _closed_loop(logic, logic_params, ownship, intruder, settings, encounter_ids, outputs):
+        """Nominal and mitigated runs of every encounter (row a of ``outputs.outcomes``, columns `OUTCOME_COLUMNS`).
+
+        ``logic`` is a compiled function (`closed_loop_kernel`, compiled in each process for each
+        function) or a `REFERENCE_LOGIC_IDS` id (`reference_closed_loop_kernel`, cached on disk); an
+        id no reference logic has leaves every row NaN (faulty), never another logic's outcomes.
+        """
+        out = outputs.outcomes
+        n = ownship.init.shape[1]
+        if not known_logic(logic, registry_key):
+            out[:, :] = np.nan
+            return
+        for a in prange(n):
+            intruder_states = np.empty((settings.n_steps + 1, STATE_SIZE))
+            nominal_path = np.empty((settings.n_steps + 1, 3))
+            _fly_intruder(intruder, a, settings.n_steps, settings.dt_s, intruder_states)
+            for mitigated in (False, True):
+                _run_ownship(
+                    logic,
+                    logic_params,
+                    settings,
+                    ownship,
+                    a,
+                    intruder_states,
+                    nominal_path,
+                    mitigated,
+                    encounter_ids[a],
+                    out,
+                )
+
+    return _closed_loop
 
 
+_closed_loop = _make_closed_loop(_registry_key(RECORDS))
 closed_loop_kernel = njit(parallel=True)(_closed_loop)
 reference_closed_loop_kernel = njit(parallel=True, cache=True)(_closed_loop)

@@ -43,6 +43,12 @@ def _row(steps, lo, hi, i):
     return row
 
 
+def _encounter(flight, a):
+    """Encounter a's initial state (7 numbers), step indices and (3, rows) commands of ``flight``."""
+    rows = slice(flight.offsets[a], flight.offsets[a + 1])
+    return flight.init[:, a], flight.steps[rows], flight.commands[:, rows]
+
+
 def _intruder_states(init, steps, cmd, limits, n_steps, dt):
     speed, north, east, up, heading, pitch, bank = init
     states = np.empty((n_steps + 1, STATE_SIZE))
@@ -56,35 +62,20 @@ def _intruder_states(init, steps, cmd, limits, n_steps, dt):
     return states
 
 
-def run_encounter(
-    logic,
-    params,
-    pilot,
-    own_init,
-    own_steps,
-    own_cmd,
-    int_init,
-    int_steps,
-    int_cmd,
-    limits,
-    n_steps,
-    stride,
-    dt,
-    cylinder,
-    wc,
-    surveillance=None,
-    seed=0,
-    encounter_id=0,
-) -> np.ndarray:
-    """One encounter, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
+def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -> np.ndarray:
+    """Encounter ``a``, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
-    ``own_init``/``int_init``: 7 numbers (speed, north, east, up, heading, pitch, bank);
-    ``*_steps``: the schedule's step indices; ``*_cmd``: (3, rows) commands; ``limits``: 6 numbers.
+    ``ownship``, ``intruder`` and ``settings`` are the kernel's `Flight` and `Settings` groups;
+    ``encounter_id`` keys the surveillance errors' random stream.
     """
     from ..random import stream_init
 
-    surveillance = np.zeros(5) if surveillance is None else surveillance
-    intruder = _intruder_states(int_init, int_steps, int_cmd, limits, n_steps, dt)
+    pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
+    n_steps, stride, dt, seed = int(settings.n_steps), int(settings.stride), settings.dt_s, settings.seed
+    own_init, own_steps, own_cmd = _encounter(ownship, a)
+    int_init, int_steps, int_cmd = _encounter(intruder, a)
+    limits = ownship.limits[:, a]
+    intruder_states = _intruder_states(int_init, int_steps, int_cmd, intruder.limits[:, a], n_steps, dt)
     out = np.full(len(_kernels.OUTCOME_COLUMNS), np.nan)
     nominal_path = np.empty((n_steps + 1, 3))
     for mitigated in (False, True):
@@ -104,7 +95,7 @@ def run_encounter(
         for i in range(n_steps + 1):
             t = i * dt
             _state(own, speed, north, east, up, heading, pitch)
-            other = intruder[i]
+            other = intruder_states[i]
             horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
             vertical = other[2] - own[2]
             if horizontal < best:
@@ -115,7 +106,7 @@ def run_encounter(
             if mitigated:
                 deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
                 if i % stride == 0:
-                    _observe(intruder, i, latency_steps, surveillance, stream, seen)
+                    _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                     logic(t, own, seen, memory, params, advisory)
                     faulty |= not np.all(np.isfinite(advisory))
                     if advisory[LEVEL] >= 1.0 and not alerted:

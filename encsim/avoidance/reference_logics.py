@@ -1,0 +1,111 @@
+"""The reference logics, one record each: the single table every other table is built from.
+
+A record names the logic's ``@njit`` function, its integer id (how the disk-cached closed-loop
+kernel picks it, `encsim.simulate._kernels`), the length of its parameter array and its presets
+(name -> parameter factory). From `RECORDS` come the name table `REFERENCE_LOGICS` (used by
+`resolve_logic`), the id table `REFERENCE_LOGIC_IDS` and the kernel's dispatch; adding a reference
+logic is adding one record here (docs/closed_loop.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from .daa import N_PARAMS as DAA_N_PARAMS
+from .daa import daa, daa_params
+from .interface import unequipped
+from .tcas import N_PARAMS as TCAS_N_PARAMS
+from .tcas import tcas, tcas_params
+
+__all__ = ["RECORDS", "REFERENCE_LOGICS", "REFERENCE_LOGIC_IDS", "ReferenceLogic", "record_of", "reference_logic_id"]
+
+
+@dataclass(frozen=True)
+class ReferenceLogic:
+    """One reference logic.
+
+    Attributes
+    ----------
+    logic_id : int
+        The id the disk-cached closed-loop kernel dispatches on (unique, >= 0).
+    function : numba dispatcher
+        The ``@njit`` logic, ``function(t_s, own, intruder, memory, params, advisory)``.
+    n_params : int or None
+        The length of its parameter array; None for a logic that reads no parameters.
+    presets : mapping of str to callable
+        Name -> function returning the parameter array (it may take ``pilot=`` a `PilotModel`).
+    """
+
+    logic_id: int
+    function: Callable
+    n_params: int | None
+    presets: Mapping[str, Callable[..., np.ndarray]] = field(default_factory=dict)
+
+
+def _no_params() -> np.ndarray:
+    return np.zeros(1)
+
+
+RECORDS: tuple[ReferenceLogic, ...] = (
+    ReferenceLogic(0, unequipped, None, {"unequipped": _no_params}),
+    ReferenceLogic(
+        1,
+        daa,
+        DAA_N_PARAMS,
+        {
+            "daa": partial(daa_params, "do365"),
+            "daa-daidalus": partial(daa_params, "daidalus"),
+            "daa-noncoop": partial(daa_params, "noncoop"),
+            "daa-vertical": partial(daa_params, "do365", dimension="vertical"),
+            "daa-both": partial(daa_params, "do365", dimension="both"),
+        },
+    ),
+    ReferenceLogic(2, tcas, TCAS_N_PARAMS, {"tcas": tcas_params}),
+)
+
+
+def _check_records(records) -> None:
+    """Ids and names unique (a clash would route one logic's name or id to another)."""
+    ids = [record.logic_id for record in records]
+    names = [name for record in records for name in record.presets]
+    if len(set(ids)) != len(ids) or min(ids) < 0:
+        raise ValueError(f"reference logic ids must be unique and >= 0, got {ids}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"reference logic names must be unique, got {names}")
+
+
+_check_records(RECORDS)
+
+#: name -> (fast-path logic, function giving its parameter array)
+REFERENCE_LOGICS: dict[str, tuple[Callable, Callable[..., np.ndarray]]] = {
+    name: (record.function, factory) for record in RECORDS for name, factory in record.presets.items()
+}
+#: fast-path logic -> the id the disk-cached closed-loop kernel takes in its place
+REFERENCE_LOGIC_IDS: dict[Callable, int] = {record.function: record.logic_id for record in RECORDS}
+
+
+def record_of(function) -> ReferenceLogic | None:
+    """The record of a reference logic given its ``@njit`` function or that function's plain ``py_func``."""
+    for record in RECORDS:
+        if function is record.function or function is getattr(record.function, "py_func", None):
+            return record
+    return None
+
+
+def reference_logic_id(function) -> int:
+    """The kernel id of a reference logic; a function that is not one is refused (never routed to another).
+
+    Raises
+    ------
+    ValueError
+        ``function`` is not the ``@njit`` function of a record of `RECORDS`.
+    """
+    try:
+        return REFERENCE_LOGIC_IDS[function]
+    except (KeyError, TypeError):
+        known = ", ".join(f"{record.logic_id} {getattr(record.function, '__name__', '?')}" for record in RECORDS)
+        raise ValueError(f"{function!r:.80} is not a reference logic (ids: {known})") from None
