@@ -183,12 +183,12 @@ def _integrator_limits(model: EncounterModel) -> DynamicLimits:
     )
 
 
-def _reasons(flown: Trajectories, limits: ModelLimits, has_speed: bool) -> np.ndarray:
-    """(n, 3) booleans: altitude, speed, vertical-rate violations."""
+def limit_violations(flown: Trajectories, limits: ModelLimits, *, check_speed: bool) -> np.ndarray:
+    """(n, 3) booleans per track: altitude, speed (False unless ``check_speed``), vertical-rate violations."""
     ext = flown.extremes
     altitude = (ext[0] < limits.alt_min_ft) | (ext[1] > limits.alt_max_ft)
     speed = (
-        ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if has_speed else np.zeros_like(altitude)
+        ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if check_speed else np.zeros_like(altitude)
     )
     stride = max(1, int(round(1.0 / (flown.t_s[1] - flown.t_s[0])))) if flown.t_s.shape[0] > 1 else 1
     alt_1hz = flown.up_ft[:, ::stride]
@@ -452,7 +452,7 @@ def _fly_chunk(
             track_windows = track_limits(
                 model, current, flown.extremes, layer_edges, percentiles=percentiles, reference_limits=reference_limits
             )
-            bad = _reasons(flown, track_windows, not vertical_only)
+            bad = limit_violations(flown, track_windows, check_speed=not vertical_only)
         else:
             track_windows = None
             bad = np.zeros((positions.shape[0], 3), dtype=bool)

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from ..bayes import load_model
 from ..encounters import generate_encounters
-from ..io.scenario import Scenario, _format_errors
+from ..io.scenario import Scenario, format_validation_errors
 from ..simulate import simulate
 from .model_level import format_layers
 
@@ -127,12 +127,14 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
 
     Returns the variant and notes saying what was done. Raises `ScenarioError` (a ``ValueError``).
     """
-    from ..io.scenario import ScenarioError, _check_models
+    from ..io.scenario import ScenarioError, check_scenario_models
 
     source = f"scenario {scenario.name or '(unnamed)'} with intruder model {model_name}"
     original = scenario.intruder
     # first the rule of scenario loading: may this model make encounters at all? (registry, decisions.md section 2)
-    _check_models(scenario.model_copy(update={"intruder": original.model_copy(update={"model": model_name})}), source)
+    check_scenario_models(
+        scenario.model_copy(update={"intruder": original.model_copy(update={"model": model_name})}), source=source
+    )
     model = load_model(model_name)
     notes: list[str] = []
     presets = {k: v for k, v in original.presets.items() if k in model.roles}
@@ -180,8 +182,8 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
     try:
         variant = Scenario.model_validate(scenario.model_copy(update={"intruder": intruder}).model_dump())
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, source)) from None
-    _check_models(variant, source)
+        raise ScenarioError(format_validation_errors(exc, source=source)) from None
+    check_scenario_models(variant, source=source)
     return variant, notes
 
 

@@ -16,7 +16,15 @@ import pandas as pd
 from ..commands import CommandSchedule, InitialStates
 from . import _kernels
 
-__all__ = ["DT_S", "DynamicLimits", "Trajectories", "fly_commands", "fly_vertical_only", "initial_states_from_sample"]
+__all__ = [
+    "DT_S",
+    "DynamicLimits",
+    "Trajectories",
+    "fly_commands",
+    "fly_vertical_only",
+    "initial_states_from_sample",
+    "step_indices",
+]
 
 #: integration step, s (10 Hz)
 DT_S = 0.1
@@ -122,7 +130,8 @@ def initial_states_from_sample(
     return InitialStates.from_rates(speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad, north_ft, east_ft)
 
 
-def _step_indices(schedules: CommandSchedule, dt_s: float) -> np.ndarray:
+def step_indices(schedules: CommandSchedule, *, dt_s: float) -> np.ndarray:
+    """The integer step of each command row (``t_s / dt_s``), refusing a time off the step grid."""
     steps = schedules.t_s / dt_s
     rounded = np.rint(steps)
     off = np.abs(steps - rounded) > 1e-9 * np.maximum(1.0, np.abs(steps))
@@ -201,7 +210,7 @@ def fly_commands(
         _kernels.fly_kernel(
             init,
             schedules.offsets,
-            _step_indices(schedules, dt_s),
+            step_indices(schedules, dt_s=dt_s),
             schedules.hdot_fps,
             schedules.psidot_rad_s,
             schedules.vdot_fps2,
@@ -224,7 +233,7 @@ def fly_vertical_only(
     alt_ft = np.atleast_1d(np.asarray(alt_ft, dtype=np.float64))
     n = alt_ft.shape[0]
     n_steps = int(round(duration_s / dt_s))
-    steps = _step_indices(schedules, dt_s)
+    steps = step_indices(schedules, dt_s=dt_s)
     stride = int(round((1.0 / dt_s) / output_hz))
     hdot = np.zeros((n, n_steps))
     for a in range(n):

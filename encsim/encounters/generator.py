@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,11 +39,14 @@ from .. import units
 from ..bayes import EncounterModel, load_model
 from ..commands import InitialStates
 from ..dynamics import Trajectories, fly_commands
-from ..io.scenario import Scenario
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..random import seed_to_uint64
 from ..sampling import TrackSample, check_scope, sample_track_ids
+from ..tracks import limit_violations, track_limits
 from . import _kernels
+
+if TYPE_CHECKING:  # the schema is io's; the generator reads only its fields, so io stays above it
+    from ..io.scenario import Scenario
 
 REJECTION_REASONS = (
     "vmd_screen",
@@ -206,11 +210,9 @@ def _filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
 
 
 def _limits_fail(side: _Side, sample: TrackSample, flown: Trajectories) -> np.ndarray:
-    from ..tracks import _reasons, track_limits
-
     layers = sample.layer_edges_ft
     limits = track_limits(side.model, sample, flown.extremes, layers)
-    return _reasons(flown, limits, True).any(axis=1)
+    return limit_violations(flown, limits, check_speed=True).any(axis=1)
 
 
 def _reason_code(reason: str) -> int:

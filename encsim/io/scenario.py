@@ -195,7 +195,8 @@ class Scenario(_Strict):
     cluster: ClusterSpec | None = None
 
 
-def _format_errors(error: ValidationError, source: str) -> str:
+def format_validation_errors(error: ValidationError, *, source: str) -> str:
+    """A pydantic validation error as one line per field (``source``: the file named in it)."""
     lines = [f"{source}: invalid scenario"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -217,13 +218,14 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, source)) from None
+        raise ScenarioError(format_validation_errors(exc, source=source)) from None
     if check_models:
-        _check_models(scenario, source)
+        check_scenario_models(scenario, source=source)
     return scenario
 
 
-def _check_models(scenario: Scenario, source: str) -> None:
+def check_scenario_models(scenario: Scenario, *, source: str) -> None:
+    """Refuse a scenario whose ownship or intruder model is unknown, or one encsim cannot pair."""
     from ..bayes.catalogue import load_registry
 
     registry = load_registry()

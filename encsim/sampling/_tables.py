@@ -86,9 +86,7 @@ class SamplerTables:
 def build_sampler_tables(model: EncounterModel, layer_edges_ft, *, with_transitions: bool = True) -> SamplerTables:
     """The model's kernel arrays, built once per (layer table, with transitions) and cached on the model."""
     key = ("sampler_tables", tuple(np.asarray(layer_edges_ft, dtype=np.float64).tolist()), with_transitions)
-    if key not in model._cache:
-        model._cache[key] = _build_sampler_tables(model, layer_edges_ft, with_transitions)
-    return model._cache[key]
+    return model.memo(key, lambda: _build_sampler_tables(model, layer_edges_ft, with_transitions))
 
 
 def _build_sampler_tables(model: EncounterModel, layer_edges_ft, with_transitions: bool) -> SamplerTables:

@@ -113,7 +113,7 @@ def parse_presets(model: EncounterModel, start: Mapping | str | None) -> np.ndar
     """
     presets = np.full(model.n_variables, -1, dtype=np.int64)
     start = preset_mapping(start)
-    bins0 = model._given_to_bins0(start)
+    bins0 = model.bins0_of(start)
     for i, b in bins0.items():
         presets[i] = b
     for i in bins0:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
-from ..dynamics import DT_S, DynamicLimits, _step_indices
+from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import well_clear_preset
 from . import _kernels
 
@@ -29,7 +29,7 @@ def _flight(states, schedule, limits) -> _kernels.Flight:
         ]
     )
     commands = np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2])
-    return _kernels.Flight(init, schedule.offsets, _step_indices(schedule, DT_S), commands, limits)
+    return _kernels.Flight(init, schedule.offsets, step_indices(schedule, dt_s=DT_S), commands, limits)
 
 
 def simulate_states(
