@@ -44,8 +44,8 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     Examples
     --------
     >>> import encsim
-    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
-    >>> model.labels  # doctest: +SKIP
+    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")
+    >>> model.labels
     ('G', 'A', 'L', 'v', '\\\\dot v', '\\\\dot h', '\\\\dot \\\\psi')
     """
     from .locate import resolve_model_file

@@ -177,8 +177,8 @@ def resolve_model_file(
     Examples
     --------
     >>> from encsim.bayes.locate import resolve_model_file
-    >>> path, entry = resolve_model_file("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
-    >>> entry.sha256 == "a40e47d0cd0735055017f572036bba4fa30cc44b54a5eda256416d891b465786"  # doctest: +SKIP
+    >>> path, entry = resolve_model_file("uncor_1200only_fwse_v1p2")
+    >>> entry.sha256 == "a40e47d0cd0735055017f572036bba4fa30cc44b54a5eda256416d891b465786"
     True
     """
     # 1. an explicit path

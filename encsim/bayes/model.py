@@ -114,9 +114,9 @@ class EncounterModel:
     Examples
     --------
     >>> import encsim
-    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
-    >>> model.exact_marginal("L", given={"G": 1, "A": 4})  # doctest: +SKIP
-    array([...])
+    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")
+    >>> model.exact_marginal("L", given={"G": 1, "A": 4}).round(2)
+    array([0.04, 0.22, 0.49, 0.25])
     """
 
     name: str
@@ -340,8 +340,10 @@ class EncounterModel:
 
         Examples
         --------
-        >>> model.exact_marginal("L", given={"G": 1, "A": 4})  # doctest: +SKIP
-        array([0.17, 0.33, 0.37, 0.13])
+        >>> from encsim.bayes import load_model
+        >>> model = load_model("uncor_1200only_fwse_v1p2")
+        >>> model.exact_marginal("L", given={"G": 1, "A": 4}).round(2)  # layers 50-500-1200-3000-5000 ft
+        array([0.04, 0.22, 0.49, 0.25])
         """
         return self.exact_joint([var], given)
 

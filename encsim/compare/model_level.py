@@ -211,10 +211,13 @@ def compare_models(
 
     Examples
     --------
-    >>> result = compare_models(
-    ...     "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> result.distances.head()  # doctest: +SKIP
+    >>> result = compare_models("uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4})
+    >>> print(result.distances[["variable", "layer_lo_ft", "layer_hi_ft", "hellinger"]].head(4).round(3).to_string())
+      variable  layer_lo_ft  layer_hi_ft  hellinger
+    0        v         50.0        500.0      0.282
+    1        v        500.0       1200.0      0.216
+    2        v       1200.0       3000.0      0.217
+    3        v       3000.0       5000.0      0.213
     """
     a, b = _model(model_a), _model(model_b)
     notes = []

@@ -176,9 +176,14 @@ def fly_commands(
 
     Examples
     --------
-    >>> states = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0])  # doctest: +SKIP
-    >>> turn = CommandSchedule.from_lists([[(0, 0, 0, 0), (5, 0, 0.05, 0)]])  # doctest: +SKIP
-    >>> flown = fly_commands(states, turn, 60)  # doctest: +SKIP
+    Level at 200 ft/s, then a 0.05 rad/s turn from 5 s: after 60 s the heading is a little short
+    of 0.05 x 55 = 2.75 rad (the roll-in takes a moment), the altitude unchanged.
+
+    >>> states = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0])
+    >>> turn = CommandSchedule.from_lists([[(0, 0, 0, 0), (5, 0, 0.05, 0)]])
+    >>> flown = fly_commands(states, turn, 60)
+    >>> flown.up_ft.shape, round(float(flown.heading_rad[0, -1]), 2), round(float(flown.up_ft[0, -1]), 6)
+    ((1, 601), 2.73, 1000.0)
     """
     if not isinstance(initial_states, InitialStates):
         raise TypeError(f"initial_states must be an InitialStates, not {type(initial_states).__name__}")

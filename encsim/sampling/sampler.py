@@ -214,10 +214,20 @@ def sample_tracks(
     Examples
     --------
     >>> import encsim
-    >>> tracks = encsim.sample_tracks(
-    ...     "uncor_1200only_fwse_v1p2", 1000, 60, rng=1, start={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> tracks.initial[["L", "alt_ft", "speed_kt"]].head()  # doctest: +SKIP
+    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 1000, 60, rng=1, start={"G": 1, "A": 4})
+    >>> tracks.initial.columns.tolist()
+    ['track_id', 'G', 'A', 'L', 'alt_ft', 'speed_kt', 'vdot_kt_s', 'hdot_fpm', 'psidot_deg_s']
+    >>> tracks.initial[["L", "alt_ft", "speed_kt"]].head(3).round(1)
+       L  alt_ft  speed_kt
+    0  4  3816.5     117.0
+    1  3  2887.3     115.8
+    2  3  2348.1      90.6
+
+    Track 2 is the same when drawn alone:
+
+    >>> alone = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 1, 60, rng=1, start="G=1,A=4", first_id=2)
+    >>> bool(alone.initial["speed_kt"].iloc[0] == tracks.initial["speed_kt"].iloc[2])
+    True
     """
     model = _as_model(model)
     refusal = _refusal(model, "sample_tracks")
@@ -260,7 +270,12 @@ def sample_initial(
 
     Examples
     --------
-    >>> frame = encsim.sample_initial("terminal_v3_opensky_encounter_model", 1000, rng=1)  # doctest: +SKIP
+    >>> import encsim
+    >>> frame = encsim.sample_initial("terminal_v3_opensky_encounter_model", 1000, rng=1)
+    >>> frame.shape
+    (1000, 16)
+    >>> frame.columns[:5].tolist()
+    ['track_id', 'airspace_class', 'own_intent', 'int_intent', 'int_type']
     """
     model = _as_model(model)
     _check_arguments(n, 1, first_id, "reject", 1)
