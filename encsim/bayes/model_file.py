@@ -239,7 +239,8 @@ def _parse_network(sections: dict, suffix: str, source: str, *, time_t_count: in
         raise ModelFileError(
             source,
             r_section,
-            f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} differ from r_initial {initial_r.tolist()}",
+            f"first {initial_r.shape[0]} entries {r[: initial_r.shape[0]].tolist()} "
+            f"differ from r_initial {initial_r.tolist()}",
         )
     if initial_r is not None:
         stems = {strip_time_suffix(label)[0]: i for i, label in enumerate(labels[: initial_r.shape[0]])}
@@ -322,7 +323,8 @@ def _check_transition_matches_initial(initial: NetworkTables, transition: Networ
             raise ModelFileError(
                 source,
                 "labels_transition",
-                f"label {i + 1} is {transition.labels[i]!r}, expected initial label {initial.labels[i]!r} (with '(t)' if dynamic)",
+                f"label {i + 1} is {transition.labels[i]!r}, "
+                f"expected initial label {initial.labels[i]!r} (with '(t)' if dynamic)",
             )
     stems_t = {strip_time_suffix(label)[0]: i for i, label in enumerate(transition.labels[:n0])}
     for j in range(n0, transition.n):

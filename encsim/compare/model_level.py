@@ -188,7 +188,8 @@ def select_layers(model_a: EncounterModel, model_b: EncounterModel, layers=None)
     if missing:
         only = "; ".join(f"{name} alone has {format_layers(v)}" for name, v in unmatched.items() if v)
         raise ValueError(
-            f"layer {format_layers(missing)} ft AGL matches no altitude layer shared by {model_a.name} and {model_b.name}; "
+            f"layer {format_layers(missing)} ft AGL matches no altitude layer shared by "
+            f"{model_a.name} and {model_b.name}; "
             f"available layers: {format_layers(shared)} ft" + (f" ({only})" if only else "")
         )
     left_out = [layer for layer in shared if layer not in requested]

@@ -151,7 +151,8 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
             if table_scenario != _layer_table(reference):
                 raise ScenarioError(
                     f"{source}: intruder.layers_ft = {format_layers(table_scenario)} ft overrides the layer table of "
-                    f"{original.model} and has no meaning for {model_name}, whose layers are {format_layers(table_model)} ft; "
+                    f"{original.model} and has no meaning for {model_name}, "
+                    f"whose layers are {format_layers(table_model)} ft; "
                     "remove layers_ft from the scenario or compare models with the same layer table"
                 )
             update["layers_ft"] = None
@@ -296,10 +297,14 @@ def summarise_outcomes(
         "is undefined in them (no nominal event)"
     )
     if not np.isfinite(chosen["difference"]) or dropped == n_boot:
-        verdict = f"inconclusive for {logic}: {label} is undefined (too few nominal events); {dropped_text}; more encounters needed"
+        verdict = (
+            f"inconclusive for {logic}: {label} is undefined (too few nominal events); {dropped_text}; "
+            "more encounters needed"
+        )
     elif dropped > max_dropped_fraction * n_boot:
         verdict = (
-            f"inconclusive for {logic}: {dropped_text}, more than {max_dropped_fraction:.0%}, so the interval of the rest "
+            f"inconclusive for {logic}: {dropped_text}, more than {max_dropped_fraction:.0%}, "
+            "so the interval of the rest "
             f"is biased ({stated} over the resamples kept); more encounters needed"
         )
     elif chosen["ci_low"] == chosen["ci_high"]:

@@ -80,7 +80,8 @@ def place_trajectories(
     """Latitude, longitude and altitude (ft above the ellipsoid) of every recorded sample.
 
     Every track starts at the anchor's horizontal position; ``up_ft`` is taken above the anchor's
-    ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
+    ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``,
+    ``lon_deg``, ``alt_ft``.
     """
     lat, lon, alt = enu_to_geodetic(
         trajectories.east_ft, trajectories.north_ft, trajectories.up_ft, lat0_deg, lon0_deg, ground_alt_ft_msl

@@ -95,16 +95,19 @@ def write_run_report(results_path, output=None) -> Path:
     ]
     table = "".join(f"<tr>{''.join(f'<td>{html.escape(str(v))}</td>' for v in row)}</tr>" for row in rows)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>encsim run report</title>
-<style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 8px}}
+<style>body{{font-family:sans-serif;max-width:1150px;margin:auto}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px}}
 pre{{background:#f6f6f6;padding:8px;font-size:12px}}</style></head><body>
 <h1>Run report: {html.escape(str(attrs.get("scenario_name", "")))}</h1>
-<p>{len(outcomes)} encounters, logic <b>{html.escape(stored.get("logic", ""))}</b>; acceptance rate {float(attrs["acceptance_rate"]):.4f};
-seed {attrs["seed"]}; written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsim {__version__}.</p>
+<p>{len(outcomes)} encounters, logic <b>{html.escape(stored.get("logic", ""))}</b>;
+acceptance rate {float(attrs["acceptance_rate"]):.4f}; seed {attrs["seed"]};
+written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsim {__version__}.</p>
 <table><tr><th>metric</th><th>estimate</th><th>95 % CI</th><th>detail</th></tr>{table}</table>
 <h2>Closest approach, nominal and mitigated</h2>{_scatter(outcomes, *nmac_cylinder)}
 <h2>Alert timing</h2>{_alert_timeline(outcomes)}
-<h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))} ({html.escape(str(attrs["ownship_model_sha256"]))}),
-intruder {html.escape(str(attrs["intruder_model"]))} ({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
+<h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))}
+({html.escape(str(attrs["ownship_model_sha256"]))}), intruder {html.escape(str(attrs["intruder_model"]))}
+({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
 {html.escape(str(attrs["rejections"]))}; written {html.escape(str(attrs.get("created_utc", "?")))} by
 <code>{html.escape(str(attrs.get("command", "?")))}</code>.</p>
 <h3>Closed loop</h3><pre>{html.escape(json.dumps(stored.get("closed_loop", {}), indent=1))}</pre>

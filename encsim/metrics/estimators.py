@@ -102,7 +102,8 @@ class RatioEstimate:
 
     def __str__(self) -> str:
         return (
-            f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, {self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
+            f"ratio {self.ratio:.4g} (sd {self.sd:.2g}, "
+            f"{self.confidence:.0%} CI {self.ci_low:.4g}-{self.ci_high:.4g}); "
             f"induced {self.induced:.4g} ({self.induced_ci_low:.4g}-{self.induced_ci_high:.4g}), "
             f"resolved {self.resolved:.4g} ({self.resolved_ci_low:.4g}-{self.resolved_ci_high:.4g}); "
             f"P_nom {self.p_nominal:.4g}, P_mit {self.p_mitigated:.4g}"
