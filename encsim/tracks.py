@@ -126,7 +126,7 @@ def track_limits(
     if reference_limits:
         percentiles = (1.0, 99.0)
     v_edges = model.bin_edges("v") if tables.has_speed else None
-    h_edges = model.bin_edges("hdot") / 60.0  # ft/s
+    h_edges = model.bin_edges("hdot") / units.FPM_PER_FPS  # ft/s
     rotorcraft = model.entry is not None and "rotorcraft" in model.entry.aircraft_class
     fixed_wing = model.entry is not None and "fixed-wing" in model.entry.aircraft_class
     condition = (
@@ -153,8 +153,10 @@ def track_limits(
             speed_hist = joint[layers].sum(axis=(0, 2))
             lo, hi = _percentile_bins(speed_hist, percentiles)
             low_edge = v_edges[lo + 1] if reference_limits else v_edges[lo]
-            low_fps = units.kt_to_fps(low_edge) if not reference_limits else low_edge * 1.68780972
-            high_fps = units.kt_to_fps(v_edges[hi + 1]) if not reference_limits else v_edges[hi + 1] * 1.68780972
+            low_fps = units.kt_to_fps(low_edge) if not reference_limits else low_edge * units.FPS_PER_KT_MITLL
+            high_fps = (
+                units.kt_to_fps(v_edges[hi + 1]) if not reference_limits else v_edges[hi + 1] * units.FPS_PER_KT_MITLL
+            )
             if rotorcraft:
                 high_fps = min(high_fps, ROTORCRAFT_SPEED_CAP_FPS)
             if fixed_wing:

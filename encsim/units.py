@@ -10,12 +10,21 @@ import math
 
 #: feet in one international nautical mile (1852 m / 0.3048 m).
 FT_PER_NM = 6076.115485564304
-#: ft/s in one knot (the MIT LL code rounds this to 1.68780972).
+#: ft/s in one knot (the MIT LL code rounds this to `FPS_PER_KT_MITLL`).
 FPS_PER_KT = FT_PER_NM / 3600.0
 #: knots in one ft/s.
 KT_PER_FPS = 1.0 / FPS_PER_KT
+#: ft/s in one knot as the MIT LL code writes it (its speed limits use this rounded value).
+FPS_PER_KT_MITLL = 1.68780972
+#: the MIT LL speed rule's knot factor: airspeed (kt) x this > |vertical rate| (ft/min) / 60 (the reference's constant).
+SPEED_RULE_FPS_PER_KT = 1.68781
+#: seconds in one minute and in one hour.
+S_PER_MIN = 60.0
+S_PER_HOUR = 3600.0
+#: ft/min in one ft/s: ``rate_fpm / FPM_PER_FPS`` is ft/s.
+FPM_PER_FPS = S_PER_MIN
 #: ft/s in one ft/min.
-FPS_PER_FPM = 1.0 / 60.0
+FPS_PER_FPM = 1.0 / FPM_PER_FPS
 #: radians in one degree.
 RAD_PER_DEG = math.pi / 180.0
 #: metres in one foot.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from encsim.avoidance import ADVISORY_SIZE, MEMORY_SIZE, daa, daa_params
-from encsim.avoidance.daa import _SIDE, _guidance, _interval_start, recovery_volumes
+from encsim.avoidance.daa import _SIDE, _conflict_start, _guidance, recovery_volumes
 from encsim.avoidance.interface import HORIZONTAL_MODE, LEVEL, TARGET_HEADING, TARGET_VERTICAL_RATE, VERTICAL_MODE
 from encsim.metrics.detection import DO365_DWC, WELL_CLEAR_PRESETS, detect_well_clear
 
@@ -181,7 +181,7 @@ def test_vertical_recovery_takes_the_closest_rate_keeping_the_recovery_cylinder(
 
 
 def test_private_detector_agrees_with_the_public_detection_api():
-    """`daa._interval_start` (the logic's compiled copy) against `metrics.detection.detect_well_clear` on random
+    """`daa._conflict_start` (the logic's compiled copy) against `metrics.detection.detect_well_clear` on random
     straight-line states for every well-clear preset and several lookaheads, degenerate velocities included."""
     rng = np.random.default_rng(20240605)
     n = 1500
@@ -209,7 +209,7 @@ def test_private_detector_agrees_with_the_public_detection_api():
         public = detect_well_clear(own_pos, own_vel, int_pos, int_vel, volume, lookahead)
         for i in range(n):
             s, v = int_pos[i] - own_pos[i], int_vel[i] - own_vel[i]
-            start = _interval_start(
+            start = _conflict_start(
                 s[0],
                 s[1],
                 s[2],

@@ -28,6 +28,7 @@ from encsim.avoidance.reference_logics import (
 )
 from encsim.commands import CommandSchedule
 from encsim.dynamics import DynamicLimits, initial_states_from_sample
+from encsim.metrics import DO365_DWC
 from encsim.simulate import _kernels, simulate_states
 
 
@@ -97,7 +98,7 @@ def test_the_disk_cached_kernel_marks_every_encounter_faulty_for_an_unknown_id()
         dt_s=0.1,
         pilot=PilotModel().as_array(),
         nmac_ft=np.array([500.0, 100.0]),
-        well_clear=np.array([4000.0, 450.0, 35.0, 4000.0]),
+        well_clear=DO365_DWC.as_array(),
         surveillance=Surveillance().as_array(),
         seed=np.uint64(0),
     )

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..units import FPM_PER_FPS
 from .interface import (
     ADVISORY_SIZE,
     HORIZONTAL_MODE,
@@ -111,7 +112,7 @@ def check_logic(logic, params=None, *, duration_s: float = 60.0) -> dict[str, in
             if bad.any():
                 t = int(np.flatnonzero(bad)[0])
                 raise LogicContractError(f"{name}: {label} {first[t, column]} at t = {t} s; expected 0 or 1")
-        if np.any(np.abs(first[:, TARGET_VERTICAL_RATE]) > 10_000 / 60):
+        if np.any(np.abs(first[:, TARGET_VERTICAL_RATE]) > 10_000 / FPM_PER_FPS):
             raise LogicContractError(f"{name}: a target vertical rate beyond 10,000 ft/min: is it in ft/s?")
         if np.any(first[:, TURN_RATE] < 0) or np.any(first[:, TURN_RATE] > math.radians(30)):
             raise LogicContractError(f"{name}: turn rates must be in [0, 30 deg/s] (rad/s; 0 = the pilot's)")

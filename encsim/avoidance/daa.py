@@ -40,11 +40,14 @@ the vertical rate).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from ..units import FT_PER_NM
+from ..metrics._predicates import well_clear_violation_interval_s
+from ..metrics.detection import DAIDALUS_DWC, DO365_DWC, DO365_PREVENTIVE, NMAC, NONCOOP_DWC, WellClearVolume
+from ..units import FPM_PER_FPS, FT_PER_NM
 from .interface import (
     CHANGE_COUNTER,
     EAST,
@@ -86,8 +89,42 @@ _REPORTED, _REPORTED_SINCE, _BELOW_SINCE, _PREVIOUS_REPORTED, _SIDE, _COUNTER, _
 _VERTICAL_SIDE, _LAST_VERTICAL_DIRECTION = range(11, 13)
 
 
+@dataclass(frozen=True)
+class AlertLevel:
+    """One level of the alerter: its detection volume and its alerting and early alerting times (s)."""
+
+    volume: WellClearVolume
+    alerting_time_s: float
+    early_alerting_time_s: float
+
+
+def _phase1(dwc: WellClearVolume) -> tuple[AlertLevel, AlertLevel, AlertLevel]:
+    """DO-365 Phase I: preventive (level 1), corrective (2) and warning (3) around the DWC volume ``dwc``."""
+    return (AlertLevel(DO365_PREVENTIVE, 55.0, 75.0), AlertLevel(dwc, 55.0, 75.0), AlertLevel(dwc, 25.0, 55.0))
+
+
+#: the alerter of each preset, levels 1-3, built from the named well-clear volumes of `encsim.metrics.detection`
+ALERTERS = {
+    "do365": _phase1(DO365_DWC),
+    "daidalus": _phase1(DAIDALUS_DWC),
+    "noncoop": (
+        AlertLevel(NONCOOP_DWC, 55.0, 110.0),
+        AlertLevel(NONCOOP_DWC, 55.0, 110.0),
+        AlertLevel(NONCOOP_DWC, 25.0, 90.0),
+    ),
+}
+#: DAIDALUS's recovery defaults (daa-reference 1.5): the first recovery cylinder, and the factor it shrinks by
+MIN_HORIZONTAL_RECOVERY_FT = 0.66 * FT_PER_NM
+MIN_VERTICAL_RECOVERY_FT = 450.0
+CA_FACTOR = 0.1
+#: vertical guidance: candidate rates every RATE_STEP_FPM up to +-RATE_MAX_FPM, band persistence RATE_PERSISTENCE_FPM
+RATE_STEP_FPM = 100.0
+RATE_MAX_FPM = 6000.0
+RATE_PERSISTENCE_FPM = 250.0
+
+
 def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarray:
-    """Parameters of the Phase I alerter for a volume preset: ``do365`` (DMOD = HMD* = 4000 ft),
+    """Parameters of the Phase I alerter for a volume preset (`ALERTERS`): ``do365`` (DMOD = HMD* = 4000 ft),
     ``daidalus`` (0.66 nmi = 4010.24 ft) or ``noncoop`` (2200 ft cylinder, no tau); guidance in
     ``dimension`` ``"horizontal"`` (headings), ``"vertical"`` (vertical rates every 100 ft/min up to
     +-6000 ft/min, 250 ft/min band persistence) or ``"both"`` (a turn when a conflict-free heading
@@ -96,26 +133,25 @@ def daa_params(preset: str = "do365", dimension: str = "horizontal") -> np.ndarr
     (`recovery_volumes`)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension {dimension!r}; expected one of {sorted(DIMENSIONS)}")
-    if preset in ("do365", "daidalus"):
-        dthr = 4000.0 if preset == "do365" else 0.66 * FT_PER_NM
-        levels = [
-            (0.66 * FT_PER_NM, 700.0, 35.0, 0.66 * FT_PER_NM, 55.0, 75.0),  # preventive
-            (dthr, 450.0, 35.0, dthr, 55.0, 75.0),  # corrective
-            (dthr, 450.0, 35.0, dthr, 25.0, 55.0),
-        ]  # warning
-    elif preset == "noncoop":
-        levels = [
-            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
-            (2200.0, 450.0, 0.0, 2200.0, 55.0, 110.0),
-            (2200.0, 450.0, 0.0, 2200.0, 25.0, 90.0),
-        ]
-    else:
-        raise ValueError(f"unknown DAA preset {preset!r}; expected 'do365', 'daidalus' or 'noncoop'")
+    if preset not in ALERTERS:
+        raise ValueError(f"unknown DAA preset {preset!r}; expected one of {sorted(ALERTERS)}")
+    levels = []
+    for level in ALERTERS[preset]:
+        volume = level.volume
+        if volume.tcoa_s > 0:  # the logic's detector has no vertical time test
+            raise ValueError(f"DAA preset {preset!r}: volume {volume.name} has a TCOA test, which the daa logic lacks")
+        levels += [volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]
+        levels += [level.alerting_time_s, level.early_alerting_time_s]
     guidance = [55.0, math.radians(1.0), math.radians(15.0), math.radians(3.0)]
     filters = [2.0, 4.0, 4.0, 5.0]
-    vertical = [DIMENSIONS[dimension], 100.0 / 60.0, 6000.0 / 60.0, 250.0 / 60.0]
-    recovery = [0.66 * FT_PER_NM, 450.0, 500.0, 100.0, 0.1]
-    values = [value for level in levels for value in level] + guidance + filters + vertical + recovery
+    vertical = [
+        DIMENSIONS[dimension],
+        RATE_STEP_FPM / FPM_PER_FPS,
+        RATE_MAX_FPM / FPM_PER_FPS,
+        RATE_PERSISTENCE_FPM / FPM_PER_FPS,
+    ]
+    recovery = [MIN_HORIZONTAL_RECOVERY_FT, MIN_VERTICAL_RECOVERY_FT, NMAC.radius_ft, NMAC.half_height_ft, CA_FACTOR]
+    values = levels + guidance + filters + vertical + recovery
     return np.array(values, dtype=np.float64)
 
 
@@ -130,44 +166,12 @@ def recovery_volumes(params: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _interval_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead):
-    """Earliest time in [0, lookahead] of a predicted violation (straight lines), or -1."""
-    vv = vx * vx + vy * vy
-    sv = sx * vx + sy * vy
-    r2 = sx * sx + sy * sy
-    # horizontal interval: DTHR circle, united with the tau_mod region before CPA when DCPA <= HMD*
-    h_lo, h_hi = math.inf, -math.inf
-    if vv > 1e-12:
-        disc = sv * sv - vv * (r2 - dthr * dthr)
-        if disc >= 0:
-            root = math.sqrt(disc)
-            h_lo, h_hi = (-sv - root) / vv, (-sv + root) / vv
-        tcpa = -sv / vv
-        dcpa2 = r2 - sv * sv / vv
-        if tthr > 0 and dcpa2 <= hmd * hmd:
-            b = 2 * sv + tthr * vv
-            c = r2 - dthr * dthr + tthr * sv
-            disc = b * b - 4 * vv * c
-            if disc >= 0:
-                root = math.sqrt(disc)
-                lo, hi = (-b - root) / (2 * vv), min((-b + root) / (2 * vv), tcpa)
-                if lo <= hi:
-                    h_lo, h_hi = min(h_lo, lo), max(h_hi, hi)
-    elif r2 <= dthr * dthr:
-        h_lo, h_hi = -math.inf, math.inf
-    if h_lo > h_hi:
-        return -1.0
-    if abs(vz) > 1e-12:
-        z_lo, z_hi = (-zthr - sz) / vz, (zthr - sz) / vz
-        if z_lo > z_hi:
-            z_lo, z_hi = z_hi, z_lo
-    elif abs(sz) <= zthr:
-        z_lo, z_hi = -math.inf, math.inf
-    else:
-        return -1.0
-    start = max(h_lo, z_lo, 0.0)
-    end = min(h_hi, z_hi, lookahead)
-    return start if start <= end else -1.0
+def _conflict_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead):
+    """Earliest time in [0, lookahead] of a predicted violation of the volume (straight lines), NaN if none.
+
+    The DAA volumes (DO-365 Phase I, non-cooperative) have no TCOA test.
+    """
+    return well_clear_violation_interval_s(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, 0.0, lookahead)[0]
 
 
 @njit(cache=True)
@@ -194,7 +198,7 @@ def _raw_level(own, intruder, params, previous_reported):
     for level in range(_N_LEVELS, 0, -1):
         base = (level - 1) * _LEVEL_FIELDS
         alert_time = params[base + 5] if previous_reported >= level else params[base + 4]
-        start = _interval_start(
+        start = _conflict_start(
             sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], alert_time
         )
         if start >= 0.0:
@@ -337,7 +341,7 @@ def _guidance(own, intruder, params, memory):
         c, s = math.cos(current), math.sin(current)
         for k in range(n + 1):
             vx, vy = intruder[V_EAST] - ground * s, intruder[V_NORTH] - ground * c
-            if _interval_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead) < 0.0:
+            if math.isnan(_conflict_start(sx, sy, sz, vx, vy, vz, dthr, zthr, tthr, hmd, lookahead)):
                 best[side] = k * step
                 break
             c, s = c * cos_step - s * turn_sin, s * cos_step + c * turn_sin
@@ -407,7 +411,7 @@ def _rate_conflict(own, intruder, rate, params):
     sx, sy, sz = intruder[EAST] - own[EAST], intruder[NORTH] - own[NORTH], intruder[UP] - own[UP]
     vx, vy, vz = intruder[V_EAST] - own[V_EAST], intruder[V_NORTH] - own[V_NORTH], intruder[V_UP] - rate
     base = 1 * _LEVEL_FIELDS
-    start = _interval_start(
+    start = _conflict_start(
         sx, sy, sz, vx, vy, vz, params[base], params[base + 1], params[base + 2], params[base + 3], params[_LOOKAHEAD]
     )
     return start >= 0.0
@@ -415,7 +419,8 @@ def _rate_conflict(own, intruder, rate, params):
 
 @njit(cache=True)
 def _vertical_guidance(own, intruder, params, memory):
-    """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else recovery."""
+    """Target vertical rate: the closest conflict-free one (rate band persistence on the preferred side), else
+    recovery."""
     current = own[V_UP]
     base = 1 * _LEVEL_FIELDS
     if _inside_now(

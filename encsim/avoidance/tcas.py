@@ -54,7 +54,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..units import FT_PER_NM, G_FPS2
+from ..units import FPM_PER_FPS, FT_PER_NM, G_FPS2
 from .interface import (
     CHANGE_COUNTER,
     EAST,
@@ -128,15 +128,15 @@ def tcas_params(
         raise ValueError(f"tcas_params: reversal_intruder_rate_fpm must be >= 0, got {reversal_intruder_rate_fpm}")
     scalars = np.array(
         [
-            ra_rate_fpm / 60.0,
-            strengthened_rate_fpm / 60.0,
+            ra_rate_fpm / FPM_PER_FPS,
+            strengthened_rate_fpm / FPM_PER_FPS,
             pilot_array[0],
             pilot_array[2] * G_FPS2,
             pilot_array[1],
             pilot_array[3] * G_FPS2,
             float(strengthening),
             float(reversal),
-            reversal_intruder_rate_fpm / 60.0,
+            reversal_intruder_rate_fpm / FPM_PER_FPS,
         ]
     )
     return np.concatenate(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..units import S_PER_HOUR
 from .model_file import ModelFileContents, NetworkTables, strip_time_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -367,7 +368,7 @@ class EncounterModel:
         totals = {int(t.sum()) for t in self.initial.tables if t is not None}
         if len(totals) != 1:
             return None
-        return totals.pop() / 3600.0
+        return totals.pop() / S_PER_HOUR
 
     def describe_variables(self) -> list[dict]:
         """One dict per initial variable: label, role, bins, units, edges, parents, rate, dynamic."""

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..bayes import EncounterModel, load_model
 from ..bayes.model import ROLE_UNITS
+from ..units import S_PER_MIN
 from .distances import DISTANCES, BinnedDistribution
 
 COMPARED_ROLES = ("v", "vdot", "hdot", "psidot")
@@ -149,9 +150,9 @@ def stay_probabilities(model, presets: dict | None = None) -> dict[tuple[float, 
         p_stay = float(np.sum(joint[mask] * stay[mask]) / mass)
         out[(float(edges[layer]), float(edges[layer + 1]))] = {
             "stay_probability": p_stay,
-            "manoeuvres_per_min": 60.0 * (1.0 - p_stay),
+            "manoeuvres_per_min": S_PER_MIN * (1.0 - p_stay),
             "mean_time_between_manoeuvres_s": 1.0 / (1.0 - p_stay) if p_stay < 1 else float("inf"),
-            "command_changes_per_min": 60.0 * (1.0 - p_stay * no_resample),
+            "command_changes_per_min": S_PER_MIN * (1.0 - p_stay * no_resample),
         }
     return out
 

@@ -72,10 +72,10 @@ def _features(model: EncounterModel, tracks, duration_s: int) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "speed_kt": units.fps_to_kt(trajectories.speed_fps).mean(axis=1),
-            "abs_vertical_rate_fpm": np.abs(trajectories.hdot_fps).mean(axis=1) * 60.0,
+            "abs_vertical_rate_fpm": np.abs(trajectories.hdot_fps).mean(axis=1) * units.FPM_PER_FPS,
             "abs_turn_rate_deg_s": units.rad_to_deg(turn).mean(axis=1),
             "altitude_change_ft": trajectories.up_ft[:, -1] - trajectories.up_ft[:, 0],
-            "manoeuvres_per_min": flown.sample.bin_changes.to_numpy().sum(axis=1) * 60.0 / duration_s,
+            "manoeuvres_per_min": flown.sample.bin_changes.to_numpy().sum(axis=1) * units.S_PER_MIN / duration_s,
         }
     )
     frame["start_alt_ft"] = flown.sample.initial["alt_ft"].to_numpy()

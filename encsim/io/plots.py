@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..units import FT_PER_NM
 from .tracks_file import read_geodetic, read_tracks, read_trajectories
 
 
@@ -63,7 +64,7 @@ def plot_tracks(path, *, count: int = 5, first: int = 0, output=None, geodetic: 
         profile.set_ylabel("altitude (ft above WGS-84)")
         where = f", anchored at {anchor['lat_deg']}, {anchor['lon_deg']}, ground {anchor['ground_alt_ft']} ft"
     else:
-        x, y, altitude = flown.east_ft / 6076.115, flown.north_ft / 6076.115, flown.up_ft
+        x, y, altitude = flown.east_ft / FT_PER_NM, flown.north_ft / FT_PER_NM, flown.up_ft
         plan.set_xlabel("east (NM)")
         plan.set_ylabel("north (NM)")
         plan.set_aspect("equal", adjustable="datalim")
@@ -98,14 +99,14 @@ def plot_encounter(own, intruder, index: int = 0, *, ax=None, title: str | None 
 
     figure, (plan, profile) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
     for label, flown, colour in (("ownship", own, "tab:blue"), ("intruder", intruder, "tab:red")):
-        plan.plot(flown.east_ft[index] / 6076.115, flown.north_ft[index] / 6076.115, color=colour, label=label)
-        plan.plot(flown.east_ft[index, 0] / 6076.115, flown.north_ft[index, 0] / 6076.115, "o", color=colour, ms=4)
+        plan.plot(flown.east_ft[index] / FT_PER_NM, flown.north_ft[index] / FT_PER_NM, color=colour, label=label)
+        plan.plot(flown.east_ft[index, 0] / FT_PER_NM, flown.north_ft[index, 0] / FT_PER_NM, "o", color=colour, ms=4)
         profile.plot(flown.t_s, flown.up_ft[index], color=colour, label=label)
     horizontal = np.hypot(intruder.east_ft[index] - own.east_ft[index], intruder.north_ft[index] - own.north_ft[index])
     k = int(np.argmin(horizontal))
     plan.plot(
-        [own.east_ft[index, k] / 6076.115, intruder.east_ft[index, k] / 6076.115],
-        [own.north_ft[index, k] / 6076.115, intruder.north_ft[index, k] / 6076.115],
+        [own.east_ft[index, k] / FT_PER_NM, intruder.east_ft[index, k] / FT_PER_NM],
+        [own.north_ft[index, k] / FT_PER_NM, intruder.north_ft[index, k] / FT_PER_NM],
         "k:",
         lw=1,
         label="at CPA",

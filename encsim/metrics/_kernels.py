@@ -7,6 +7,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._predicates import horizontal_well_clear_lost, inside_cylinder, vertical_well_clear_lost
+
+# the volume's numbers (`WellClearVolume.as_array`)
+_DTHR, _ZTHR, _TTHR, _HMD, _TCOA = range(5)
+
 
 @njit(parallel=True, cache=True)
 def separation_kernel(
@@ -23,12 +28,8 @@ def separation_kernel(
     int_v,
     int_psi,
     int_theta,
-    radius,
-    half_height,
-    dthr,
-    zthr,
-    tthr,
-    hmd_filter,
+    cylinder,
+    volume,
     out_hmd,
     out_vmd_signed,
     out_tca,
@@ -38,9 +39,13 @@ def separation_kernel(
     out_exit,
     out_duration,
 ):
-    """HMD (min range), signed VMD and time at it, NMAC, LoWC with first entry/exit and duration."""
+    """HMD (min range), signed VMD and time at it, NMAC, LoWC with first entry/exit and duration.
+
+    ``cylinder``: radius and half-height (ft); ``volume``: DTHR, ZTHR, TTHR, HMD*, TCOA.
+    """
     n, m = own_n.shape
     dt = t_s[1] - t_s[0] if m > 1 else 0.0
+    tcoa = volume[_TCOA]
     for a in prange(n):
         best, vmd, tca = np.inf, 0.0, 0.0
         nmac = False
@@ -52,23 +57,20 @@ def separation_kernel(
             r = math.sqrt(dx * dx + dy * dy)
             if r < best:
                 best, vmd, tca = r, dz, t_s[k]
-            if r < radius and abs(dz) < half_height:
+            if inside_cylinder(r, dz, cylinder[0], cylinder[1]):
                 nmac = True
+            # the vertical rates only matter with a TCOA test, the horizontal velocities only when
+            # the vertical test holds: the trigonometry is skipped otherwise
+            dvz = 0.0
+            if tcoa > 0.0:
+                dvz = int_v[a, k] * math.sin(int_theta[a, k]) - own_v[a, k] * math.sin(own_theta[a, k])
             lowc = False
-            if abs(dz) <= zthr:
-                if r * r <= dthr * dthr:
-                    lowc = True
-                else:
-                    h_own = own_v[a, k] * math.cos(own_theta[a, k])
-                    h_int = int_v[a, k] * math.cos(int_theta[a, k])
-                    dvx = h_int * math.sin(int_psi[a, k]) - h_own * math.sin(own_psi[a, k])
-                    dvy = h_int * math.cos(int_psi[a, k]) - h_own * math.cos(own_psi[a, k])
-                    sv = dx * dvx + dy * dvy
-                    if sv < 0.0:
-                        tau = (dthr * dthr - r * r) / sv
-                        vv = dvx * dvx + dvy * dvy
-                        dcpa2 = r * r - sv * sv / vv
-                        lowc = 0.0 <= tau <= tthr and dcpa2 <= hmd_filter * hmd_filter
+            if vertical_well_clear_lost(dz, dvz, volume[_ZTHR], tcoa):
+                h_own = own_v[a, k] * math.cos(own_theta[a, k])
+                h_int = int_v[a, k] * math.cos(int_theta[a, k])
+                dvx = h_int * math.sin(int_psi[a, k]) - h_own * math.sin(own_psi[a, k])
+                dvy = h_int * math.cos(int_psi[a, k]) - h_own * math.cos(own_psi[a, k])
+                lowc = horizontal_well_clear_lost(dx, dy, dvx, dvy, volume[_DTHR], volume[_TTHR], volume[_HMD])
             if lowc:
                 count += 1
                 if entry < 0:

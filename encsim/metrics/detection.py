@@ -5,11 +5,12 @@ relative quantities taken as **intruder minus ownship** at the public surface (d
 section 1). DAIDALUS writes s = own - int; the predicates below are symmetric under s -> -s, v -> -v,
 so only the sign convention of the reported relative position differs.
 
-Horizontal: r <= DTHR, or closing (s.v < 0) with 0 <= tau_mod <= TTHR and DCPA <= HMD*, where
-tau_mod = (DTHR^2 - r^2) / (s.v) for closing traffic (positive outside DTHR) and DCPA the horizontal distance at the time
-of closest approach. Vertical: |dz| <= ZTHR, or (TCOA > 0) converging with time to co-altitude
-<= TCOA. A loss of well clear needs both. The NMAC cylinder (500 ft, 100 ft) is a volume with no
-tau: r < D and |dz| < H.
+The predicates themselves live in `encsim.metrics.predicates` (numpy) and
+`encsim.metrics._predicates` (their scalar Numba twins, which the kernels call): horizontal,
+r <= DTHR, or closing (s.v < 0) with 0 <= tau_mod <= TTHR and DCPA <= HMD*, where tau_mod =
+(DTHR^2 - r^2) / (s.v) and DCPA the horizontal distance at closest approach; vertical, |dz| <=
+ZTHR, or (TCOA > 0) converging with time to co-altitude <= TCOA. A loss of well clear needs both.
+The NMAC cylinder (500 ft, 100 ft) is a volume with no tau: r < D and |dz| < H.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..units import FT_PER_NM
+from . import predicates
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class WellClearVolume:
     def __post_init__(self):
         if self.dthr_ft <= 0 or self.zthr_ft <= 0 or self.tthr_s < 0 or self.hmd_ft < 0 or self.tcoa_s < 0:
             raise ValueError(f"volume {self.name}: thresholds must be positive (tau and TCOA may be 0)")
+
+    def as_array(self) -> np.ndarray:
+        """The five numbers kernels take, in this order: DTHR ft, ZTHR ft, TTHR s, HMD* ft, TCOA s."""
+        return np.array([self.dthr_ft, self.zthr_ft, self.tthr_s, self.hmd_ft, self.tcoa_s], dtype=np.float64)
 
 
 #: DO-365 Phase I DWC (corrective and warning levels): 4000 ft, 450 ft, tau_mod 35 s, HMD* 4000 ft
@@ -100,30 +106,6 @@ class Detection:
         return np.isfinite(self.t_in)
 
 
-def _quadratic_interval(a, b, c):
-    """Where a t^2 + b t + c <= 0 (a >= 0): (lo, hi), NaN when empty; a = 0 handled as linear."""
-    lo = np.full(np.shape(c), np.nan)
-    hi = np.full(np.shape(c), np.nan)
-    quadratic = a > 1e-12
-    disc = b * b - 4 * a * c
-    ok = quadratic & (disc >= 0)
-    root = np.sqrt(np.where(ok, disc, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo = np.where(ok, (-b - root) / (2 * a), lo)
-        hi = np.where(ok, (-b + root) / (2 * a), hi)
-    linear = ~quadratic
-    # b t + c <= 0 on a line: everything (c <= 0, b == 0), a half-line, or nothing
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = -c / b
-    lo = np.where(linear & (np.abs(b) <= 1e-12) & (c <= 0), -np.inf, lo)
-    hi = np.where(linear & (np.abs(b) <= 1e-12) & (c <= 0), np.inf, hi)
-    lo = np.where(linear & (b > 1e-12), -np.inf, lo)
-    hi = np.where(linear & (b > 1e-12), crossing, hi)
-    lo = np.where(linear & (b < -1e-12), crossing, lo)
-    hi = np.where(linear & (b < -1e-12), np.inf, hi)
-    return lo, hi
-
-
 def detect_well_clear(
     own_pos, own_vel, int_pos, int_vel, volume: WellClearVolume = DO365_DWC, lookahead_s: float = 180.0
 ) -> Detection:
@@ -140,51 +122,16 @@ def detect_well_clear(
     """
     s, v = _relative(own_pos, own_vel, int_pos, int_vel)
     sh, vh = s[..., :2], v[..., :2]
-    r2 = np.sum(sh * sh, axis=-1)
+    relative = (s[..., 0], s[..., 1], s[..., 2], v[..., 0], v[..., 1], v[..., 2])
+    thresholds = (volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft, volume.tcoa_s)
+    t_in, t_out = predicates.well_clear_violation_interval_s(*relative, *thresholds, lookahead_s)
     sv = np.sum(sh * vh, axis=-1)
     vv = np.sum(vh * vh, axis=-1)
-    d2 = volume.dthr_ft**2
     with np.errstate(divide="ignore", invalid="ignore"):
-        tcpa_line = np.where(vv > 0, -sv / vv, 0.0)
-        tau_now = np.where(sv < 0, (d2 - r2) / sv, np.nan)
-    dcpa = np.sqrt(np.maximum(r2 - np.where(vv > 0, sv * sv / np.where(vv > 0, vv, 1.0), 0.0), 0.0))
-
-    # horizontal: the DTHR circle, united with the tau_mod region before CPA when DCPA <= HMD*
-    circle_lo, circle_hi = _quadratic_interval(vv, 2 * sv, r2 - d2)
-    tau_lo, tau_hi = _quadratic_interval(vv, 2 * sv + volume.tthr_s * vv, r2 - d2 + volume.tthr_s * sv)
-    tau_ok = (dcpa <= volume.hmd_ft) & np.isfinite(tau_lo) & (volume.tthr_s > 0)
-    tau_hi = np.minimum(tau_hi, tcpa_line)  # tau_mod only counts while closing
-    tau_ok &= tau_lo <= tau_hi
-    h_lo = np.where(tau_ok, np.fmin(tau_lo, circle_lo), circle_lo)
-    h_hi = np.where(tau_ok, np.fmax(circle_hi, tau_hi), circle_hi)
-
-    # vertical: |s_z + v_z t| <= ZTHR (entry extended by |v_z| TCOA when converging)
-    sz, vz = s[..., 2], v[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entry_height = np.maximum(volume.zthr_ft, np.abs(vz) * volume.tcoa_s)
-        z_lo = np.where(
-            vz != 0,
-            np.minimum((-entry_height - sz) / vz, (entry_height - sz) / vz),
-            np.where(np.abs(sz) <= volume.zthr_ft, -np.inf, np.nan),
-        )
-        z_hi = np.where(
-            vz != 0,
-            np.maximum((-volume.zthr_ft - sz) / vz, (volume.zthr_ft - sz) / vz),
-            np.where(np.abs(sz) <= volume.zthr_ft, np.inf, np.nan),
-        )
-
-    t_in = np.fmax(np.fmax(h_lo, z_lo), 0.0)
-    t_out = np.fmin(np.fmin(h_hi, z_hi), lookahead_s)
-    empty = np.isnan(h_lo) | np.isnan(z_lo) | (t_in > t_out)
-    t_in = np.where(empty, np.nan, t_in)
-    t_out = np.where(empty, np.nan, t_out)
-    horizontal_now = (r2 <= d2) | ((sv < 0) & (tau_now <= volume.tthr_s) & (dcpa <= volume.hmd_ft))
-    vertical_now = (np.abs(sz) <= volume.zthr_ft) | (
-        (volume.tcoa_s > 0) & (sz * vz < 0) & (-sz / np.where(vz != 0, vz, np.inf) <= volume.tcoa_s)
-    )
-    tcpa = np.clip(tcpa_line, 0.0, lookahead_s)
+        tcpa = np.clip(np.where(vv > 0, -sv / vv, 0.0), 0.0, lookahead_s)
     dcpa_clamped = np.sqrt(np.sum((sh + vh * tcpa[..., None]) ** 2, axis=-1))
-    return Detection(t_in, t_out, tcpa, dcpa_clamped, tau_now, horizontal_now & vertical_now)
+    tau_now = predicates.tau_mod_s(relative[0], relative[1], relative[3], relative[4], volume.dthr_ft)
+    return Detection(t_in, t_out, tcpa, dcpa_clamped, tau_now, predicates.well_clear_lost(*relative, *thresholds))
 
 
 def detect_cylinder(
@@ -198,20 +145,12 @@ def detect_cylinder(
 def loss_of_well_clear(
     dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, volume: WellClearVolume = DO365_DWC
 ) -> np.ndarray:
-    """The instantaneous LoWC predicate for relative states (any shape, intruder minus ownship)."""
-    r2 = dx_ft * dx_ft + dy_ft * dy_ft
-    sv = dx_ft * dvx_fps + dy_ft * dvy_fps
-    vv = dvx_fps * dvx_fps + dvy_fps * dvy_fps
-    d2 = volume.dthr_ft**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = (d2 - r2) / sv
-        dcpa2 = np.where(vv > 0, r2 - sv * sv / np.where(vv > 0, vv, 1.0), r2)
-    horizontal = (r2 <= d2) | ((sv < 0) & (tau >= 0) & (tau <= volume.tthr_s) & (dcpa2 <= volume.hmd_ft**2))
-    vertical = np.abs(dz_ft) <= volume.zthr_ft
-    if volume.tcoa_s > 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vertical |= (dz_ft * dvz_fps < 0) & (-dz_ft / dvz_fps <= volume.tcoa_s)
-    return horizontal & vertical
+    """The instantaneous LoWC predicate for relative states (any shape, intruder minus ownship).
+
+    `encsim.metrics.predicates.well_clear_lost` with the volume's thresholds (TCOA included).
+    """
+    thresholds = (volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft, volume.tcoa_s)
+    return predicates.well_clear_lost(dx_ft, dy_ft, dz_ft, dvx_fps, dvy_fps, dvz_fps, *thresholds)
 
 
 @dataclass(frozen=True)
@@ -251,8 +190,6 @@ def separation_metrics(
     """
     from ._kernels import separation_kernel
 
-    if volume.tcoa_s > 0:
-        raise ValueError("separation_metrics: volumes with a TCOA test are not supported over time series yet")
     t_s = np.asarray(t_s, dtype=np.float64)
     n = own["north_ft"].shape[0]
     outputs = (
@@ -268,12 +205,8 @@ def separation_metrics(
     separation_kernel(
         t_s,
         *arrays,
-        cylinder.radius_ft,
-        cylinder.half_height_ft,
-        volume.dthr_ft,
-        volume.zthr_ft,
-        volume.tthr_s,
-        volume.hmd_ft,
+        np.array([cylinder.radius_ft, cylinder.half_height_ft]),
+        volume.as_array(),
         *outputs,
     )
     hmd, vmd_signed, tca, nmac, lowc, entry, exit_, duration = outputs

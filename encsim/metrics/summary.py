@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .detection import DO365_DWC, NMAC
 from .estimators import risk_ratio_with_cautions, weighted_probability
 
 __all__ = ["SummaryRow", "closed_loop_summary"]
@@ -34,8 +35,8 @@ class SummaryRow:
 
 #: DEGAS's sanity regions (daa-reference 4.2): HMD and VMD below these for every encounter means the
 #: encounter set cannot tell the event apart from the geometry it was built with
-NMAC_REGION_FT = (500.0, 100.0)
-LOWC_REGION_FT = (4000.0, 450.0)
+NMAC_REGION_FT = (NMAC.radius_ft, NMAC.half_height_ft)
+LOWC_REGION_FT = (DO365_DWC.dthr_ft, DO365_DWC.zthr_ft)
 
 
 def _too_narrow(outcomes: pd.DataFrame, region_ft: tuple[float, float], name: str) -> list[str]:

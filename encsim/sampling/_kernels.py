@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..random import next_uniform, next_uniform_open0, stream_init, stream_seek
+from ..units import FPM_PER_FPS, SPEED_RULE_FPS_PER_KT
 
 POLICY_REJECT = 0
 POLICY_HOLD = 1
@@ -35,9 +36,6 @@ STATUS_OVERFLOW = 2  # more command rows than the buffer holds: redo the track w
 REJECT_SPEED_RULE = 0
 REJECT_EMPTY_INITIAL = 1
 REJECT_FIRST_TRANSITION = 2
-
-#: the MIT LL rule: airspeed (kt) x this > |vertical rate| (ft/min) / 60 (the reference's constant)
-SPEED_RULE_FPS_PER_KT = 1.68781
 
 _NEVER = np.int64(1) << np.int64(62)
 #: tracks per parallel work item (scratch arrays are allocated once per block)
@@ -287,7 +285,7 @@ def _sample_one(
             continue
         for var in range(n0):
             vals[var] = _value_in_bin(edges, edges_ptr, zero_bin, var, x[var], next_uniform(stream))
-        if apply_speed_rule and not (vals[speed_var] * SPEED_RULE_FPS_PER_KT > abs(vals[hdot_var]) / 60.0):
+        if apply_speed_rule and not (vals[speed_var] * SPEED_RULE_FPS_PER_KT > abs(vals[hdot_var]) / FPM_PER_FPS):
             out_rejects[i, REJECT_SPEED_RULE] += 1
             continue
         alt_ft = 0.0

@@ -8,11 +8,12 @@ import pandas as pd
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, step_indices
-from ..metrics.detection import well_clear_preset
+from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
 
 __all__ = ["OUTCOME_COLUMNS", "closed_loop_provenance", "simulate", "simulate_states"]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
+_NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
 
 
 def _flight(states, schedule, limits) -> _kernels.Flight:
@@ -42,8 +43,8 @@ def simulate_states(
     *,
     pilot: PilotModel | None = None,
     decision_period_s: float = 1.0,
-    well_clear: str = "do365",
-    nmac_ft=(500.0, 100.0),
+    well_clear: str | WellClearVolume = "do365",
+    nmac_ft=_NMAC_FT,
     surveillance: Surveillance | None = None,
     seed: int = 0,
     encounter_ids=None,
@@ -64,8 +65,9 @@ def simulate_states(
         Response delays, accelerations and turn rate (default: the standard TCAS pilot).
     decision_period_s : float
         Time between the logic's decisions (1 s by default).
-    well_clear : str
-        Well-clear preset for LoWC; ``nmac_ft`` the NMAC cylinder (radius, half-height).
+    well_clear : str or WellClearVolume
+        Well-clear volume for LoWC, a preset name or a volume (its TCOA test included); ``nmac_ft``
+        the NMAC cylinder (radius, half-height).
     surveillance : Surveillance, optional
         Errors and latency of what the logic sees of the intruder (default: perfect). The errors
         are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
@@ -81,7 +83,7 @@ def simulate_states(
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
-    volume = well_clear_preset(well_clear)
+    volume = _volume(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
     settings = _kernels.Settings(
@@ -90,7 +92,7 @@ def simulate_states(
         dt_s=float(DT_S),
         pilot=(pilot or PilotModel()).as_array(),
         nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
-        well_clear=np.array([volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft]),
+        well_clear=volume.as_array(),
         surveillance=(surveillance or Surveillance()).as_array(),
         seed=np.uint64(seed),
     )
@@ -105,6 +107,15 @@ def simulate_states(
             kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
         kernel(logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out))
     return _outcome_frame(out, logic, ids)
+
+
+def _volume(well_clear) -> WellClearVolume:
+    """A well-clear volume from a preset name or a `WellClearVolume`."""
+    if isinstance(well_clear, WellClearVolume):
+        return well_clear
+    if isinstance(well_clear, str):
+        return well_clear_preset(well_clear)
+    raise TypeError(f"well_clear must be a preset name or a WellClearVolume, got {well_clear!r:.80}")
 
 
 def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray) -> pd.DataFrame:
@@ -147,7 +158,7 @@ def simulate(
     *,
     pilot: PilotModel | None = None,
     decision_period_s: float = 1.0,
-    well_clear: str | None = None,
+    well_clear: str | WellClearVolume | None = None,
     surveillance: Surveillance | None = None,
 ) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
@@ -185,7 +196,7 @@ def simulate(
 
 
 def closed_loop_provenance(
-    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=(500.0, 100.0)
+    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=_NMAC_FT
 ) -> dict:
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
@@ -215,6 +226,6 @@ def closed_loop_provenance(
         "pilot": dataclasses.asdict(pilot or PilotModel()),
         "surveillance": dataclasses.asdict(surveillance or Surveillance()),
         "decision_period_s": float(decision_period_s),
-        "well_clear": well_clear,
+        "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
     }

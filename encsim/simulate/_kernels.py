@@ -34,6 +34,7 @@ from ..avoidance.interface import (
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
 from ..dynamics._kernels import step
+from ..metrics._predicates import inside_cylinder, well_clear_lost
 from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
 
@@ -70,8 +71,8 @@ OUTCOME_COLUMNS = (
 _N_OUT = len(OUTCOME_COLUMNS)
 # pilot parameters
 _DELAY_INITIAL, _DELAY_SUBSEQUENT, _ACCEL_INITIAL, _ACCEL_SUBSEQUENT, _TURN_RATE = range(5)
-# well-clear parameters
-_DTHR, _ZTHR, _TTHR, _HMD = range(4)
+# well-clear volume (`WellClearVolume.as_array`)
+_DTHR, _ZTHR, _TTHR, _HMD, _TCOA = range(5)
 # surveillance parameters: horizontal and vertical position sd (ft), horizontal and vertical velocity sd
 # (ft/s), latency (s)
 _POS_SD, _ALT_SD, _VEL_SD, _VS_SD, _LATENCY = range(5)
@@ -100,7 +101,7 @@ class Settings(NamedTuple):
 
     ``n_steps`` and ``stride`` (int64): steps of ``dt_s`` flown, and steps between decisions;
     ``pilot`` (5,): `PilotModel.as_array`; ``nmac_ft`` (2,): radius and half-height;
-    ``well_clear`` (4,): DTHR ft, ZTHR ft, TTHR s, HMD* ft; ``surveillance`` (5,):
+    ``well_clear`` (5,): DTHR ft, ZTHR ft, TTHR s, HMD* ft, TCOA s; ``surveillance`` (5,):
     `Surveillance.as_array`; ``seed`` (uint64): the Philox key of the surveillance errors.
     """
 
@@ -157,23 +158,20 @@ def _state(out, speed, north, east, up, heading, pitch):
 
 @njit(cache=True)
 def _lowc(own, intruder, wc):
-    dx = intruder[1] - own[1]
-    dy = intruder[0] - own[0]
-    dz = intruder[2] - own[2]
-    dvx = intruder[4] - own[4]
-    dvy = intruder[3] - own[3]
-    if abs(dz) > wc[_ZTHR]:
-        return False
-    r2 = dx * dx + dy * dy
-    if r2 <= wc[_DTHR] ** 2:
-        return True
-    sv = dx * dvx + dy * dvy
-    if sv >= 0.0:
-        return False
-    tau = (wc[_DTHR] ** 2 - r2) / sv
-    vv = dvx * dvx + dvy * dvy
-    dcpa2 = r2 - sv * sv / vv
-    return 0.0 <= tau <= wc[_TTHR] and dcpa2 <= wc[_HMD] ** 2
+    """Loss of well clear between two states (`STATE_SIZE`) for the volume ``wc`` (`WellClearVolume.as_array`)."""
+    return well_clear_lost(
+        intruder[1] - own[1],
+        intruder[0] - own[0],
+        intruder[2] - own[2],
+        intruder[4] - own[4],
+        intruder[3] - own[3],
+        intruder[5] - own[5],
+        wc[_DTHR],
+        wc[_ZTHR],
+        wc[_TTHR],
+        wc[_HMD],
+        wc[_TCOA],
+    )
 
 
 @njit(cache=True)
@@ -359,7 +357,7 @@ def _run_ownship(
         vertical = other[2] - own[2]
         if horizontal < best_range:
             best_range, vmd = horizontal, abs(vertical)
-        if horizontal < cylinder[0] and abs(vertical) < cylinder[1]:
+        if inside_cylinder(horizontal, vertical, cylinder[0], cylinder[1]):
             nmac = True
         if not lowc and _lowc(own, other, wc):
             lowc, t_lowc = True, t

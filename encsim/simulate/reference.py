@@ -25,6 +25,7 @@ from ..avoidance.interface import (
     VERTICAL_MODE,
 )
 from ..dynamics._kernels import step as _step_kernel
+from ..metrics._predicates import inside_cylinder as _inside_cylinder
 from ..units import G_FPS2
 from . import _kernels
 
@@ -100,7 +101,7 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id) -
             vertical = other[2] - own[2]
             if horizontal < best:
                 best, vmd = horizontal, abs(vertical)
-            nmac |= horizontal < cylinder[0] and abs(vertical) < cylinder[1]
+            nmac |= _inside_cylinder(horizontal, vertical, cylinder[0], cylinder[1])
             if not lowc and _lowc(own, other, wc):
                 lowc, t_lowc = True, t
             if mitigated:
