@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference_sampler import exact_change_expectations, per_step_track
+from plain_sampler import exact_change_expectations, per_step_track
 
 import encsim
 from encsim.sampling import SamplingError, sample_initial, sample_tracks

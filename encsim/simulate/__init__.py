@@ -139,7 +139,7 @@ def _simulate_python(function, params, ownship, intruder, settings, ids, out) ->
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
-    from .reference import run_encounter
+    from .plain import run_encounter
 
     warnings.warn(
         "a plain Python logic runs the closed loop in Python, about a thousand times slower than an @njit "
