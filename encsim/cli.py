@@ -611,7 +611,7 @@ def merge(run_dir) -> None:
     from pathlib import Path
 
     from .io.scenario import parse_scenario
-    from .runner.run import MANIFEST, _verified, join_chunks, read_manifest
+    from .runner.run import MANIFEST, join_chunks, read_manifest, verified_chunks
 
     run_dir = Path(run_dir)
     if not (run_dir / MANIFEST).is_file():
@@ -620,7 +620,7 @@ def merge(run_dir) -> None:
         manifest = read_manifest(run_dir)
     except ValueError as exc:
         _fail(str(exc))
-    good = _verified(run_dir, manifest)
+    good = verified_chunks(run_dir, manifest)
     missing = [k for k in range(manifest["n_chunks"]) if str(k) not in good]
     if missing:
         _fail(f"{run_dir}: chunks {missing[:10]} are missing or damaged; run again with --resume")

@@ -115,7 +115,7 @@ def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     return manifest
 
 
-def _verified(run_dir: Path, manifest: dict) -> dict:
+def verified_chunks(run_dir: Path, manifest: dict) -> dict:
     """Manifest entries whose files still exist with their recorded sha256."""
     good = {}
     for key, entry in manifest["chunks"].items():
@@ -228,7 +228,7 @@ def run_scenario(
         "encsim_version": __version__,
     }
     manifest = _load_manifest(run_dir, header, resume)
-    manifest["chunks"] = _verified(run_dir, manifest)
+    manifest["chunks"] = verified_chunks(run_dir, manifest)
     for stray in (run_dir / "chunks").glob("*.partial"):
         stray.unlink()  # half-written by an interrupted run
     reused = len(manifest["chunks"])
