@@ -13,7 +13,7 @@ import pandas as pd
 from ..bayes import EncounterModel
 from ..commands import CommandSchedule
 from . import _kernels
-from ._tables import SamplerTables
+from ._tables import NetworkArrays, SamplerTables
 from .track_sample import TrackSample, bin_column_name, column_name, rejection_reasons
 
 #: rows of the command buffer kept in memory at once (tracks x seconds), about 100 MB
@@ -44,27 +44,12 @@ def run_kernel(
     n = track_ids.shape[0]
     n0 = tables.n_initial
     transition = tables.transition
-    if transition is None:
-        t_arrays = (
-            np.zeros(0, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-            np.zeros(1, np.int64),
-            np.zeros(0),
+    if transition is None:  # initial network only: an empty transition network
+        empty = np.zeros(0, np.int64)
+        transition = NetworkArrays(
+            empty, np.zeros(1, np.int64), np.zeros(1, np.int64), empty, empty, np.zeros(1, np.int64), np.zeros(0)
         )
-    else:
-        t_arrays = (
-            transition.order,
-            transition.r,
-            transition.parent_ptr,
-            transition.parent_idx,
-            transition.parent_stride,
-            transition.cum_offset,
-            transition.cum,
-        )
-    n_dyn = max(t_arrays[0].shape[0], 1)
+    n_dyn = max(transition.order.shape[0], 1)
     out = {
         "bins": np.zeros((n, n0), dtype=np.int64),
         "values": np.zeros((n, n0), dtype=np.float64),
@@ -81,51 +66,32 @@ def run_kernel(
         "status": np.zeros(n, dtype=np.int8),
         "end_draw": np.zeros(n, dtype=np.uint64),
     }
-    initial = tables.initial
-    _kernels.sample_tracks_kernel(
-        np.uint64(seed),
-        track_ids,
-        sub_streams,
-        attempts,
-        start_draws,
-        duration_s,
-        presets,
-        policy,
-        max_attempts,
-        apply_speed_rule,
-        initial.order,
-        initial.r,
-        initial.parent_ptr,
-        initial.parent_idx,
-        initial.parent_stride,
-        initial.cum_offset,
-        initial.cum,
-        *t_arrays,
-        tables.partner,
-        tables.edges_ptr,
-        tables.edges,
-        tables.zero_bin,
-        tables.resample_rate,
-        tables.command_var,
-        tables.command_scale,
-        tables.speed_var,
-        tables.layer_var,
-        tables.heading_var,
-        tables.layer_edges_ft,
-        out["bins"],
-        out["values"],
-        out["alt"],
-        out["heading"],
-        out["rows_n"],
-        out["row_t"],
-        out["row_val"],
-        out["row_bins"],
-        out["changes"],
-        out["resamples"],
-        out["rejects"],
-        out["status"],
-        out["end_draw"],
+    request = _kernels.Request(
+        seed=np.uint64(seed),
+        track_ids=track_ids,
+        sub_streams=sub_streams,
+        attempts=attempts,
+        start_draws=start_draws,
+        duration_s=np.int64(duration_s),
+        presets=presets,
+        policy=np.int64(policy),
+        max_attempts=np.int64(max_attempts),
+        apply_speed_rule=bool(apply_speed_rule),
     )
+    variables = _kernels.Variables(
+        partner=tables.partner,
+        edges_ptr=tables.edges_ptr,
+        edges=tables.edges,
+        zero_bin=tables.zero_bin,
+        resample_rate=tables.resample_rate,
+        command_var=tables.command_var,
+        command_scale=tables.command_scale,
+        speed_var=np.int64(tables.speed_var),
+        layer_var=np.int64(tables.layer_var),
+        heading_var=np.int64(tables.heading_var),
+        layer_edges_ft=tables.layer_edges_ft,
+    )
+    _kernels.sample_tracks_kernel(request, tables.initial, transition, variables, _kernels.Outputs(**out))
     return out
 
 

@@ -8,6 +8,7 @@ draw is one scan of ``r_i`` numbers. Parents come as (index, stride) pairs in CS
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,9 @@ COMMAND_ROLES = ("hdot", "psidot", "vdot")
 EMPTY_COLUMN_POLICIES = {"reject": 0, "hold": 1, "bin1": 2}
 
 
-@dataclass(frozen=True)
-class NetworkArrays:
+class NetworkArrays(NamedTuple):
+    """A network's tables for the kernels (a named tuple: the kernels take it as one argument)."""
+
     order: np.ndarray  # variables to draw, in topological order (network indices)
     r: np.ndarray  # bins per drawn variable (indexed by network index)
     parent_ptr: np.ndarray  # CSR over network indices
