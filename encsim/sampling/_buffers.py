@@ -27,21 +27,9 @@ def _row_capacity(duration_s: int) -> int:
     return max(1, min(duration_s, 32 + duration_s // 2))
 
 
-def run_kernel(
-    tables: SamplerTables,
-    seed: int,
-    track_ids: np.ndarray,
-    start_draws: np.ndarray,
-    duration_s: int,
-    presets,
-    policy: int,
-    max_attempts: int,
-    apply_speed_rule: bool,
-    capacity: int,
-    sub_streams: np.ndarray,
-    attempts: np.ndarray,
-):
-    n = track_ids.shape[0]
+def run_kernel(tables: SamplerTables, request: _kernels.Request, capacity: int) -> dict:
+    """The kernel's outputs for ``request``, with room for ``capacity`` command rows per track."""
+    n = request.track_ids.shape[0]
     n0 = tables.n_initial
     transition = tables.transition
     if transition is None:  # initial network only: an empty transition network
@@ -66,18 +54,6 @@ def run_kernel(
         "status": np.zeros(n, dtype=np.int8),
         "end_draw": np.zeros(n, dtype=np.uint64),
     }
-    request = _kernels.Request(
-        seed=np.uint64(seed),
-        track_ids=track_ids,
-        sub_streams=sub_streams,
-        attempts=attempts,
-        start_draws=start_draws,
-        duration_s=np.int64(duration_s),
-        presets=presets,
-        policy=np.int64(policy),
-        max_attempts=np.int64(max_attempts),
-        apply_speed_rule=bool(apply_speed_rule),
-    )
     variables = _kernels.Variables(
         partner=tables.partner,
         edges_ptr=tables.edges_ptr,
@@ -111,36 +87,25 @@ def sample_chunk(
 ) -> dict:
     """Run the kernel for the given track ids, redo overflowing tracks, compact the rows."""
     n = track_ids.shape[0]
-    out = run_kernel(
-        tables,
-        seed,
-        track_ids,
-        start_draws,
-        duration_s,
-        presets,
-        policy,
-        max_attempts,
-        apply_speed_rule,
-        _row_capacity(duration_s),
-        sub_streams,
-        attempts,
+    request = _kernels.Request(
+        seed=np.uint64(seed),
+        track_ids=track_ids,
+        sub_streams=sub_streams,
+        attempts=attempts,
+        start_draws=start_draws,
+        duration_s=np.int64(duration_s),
+        presets=presets,
+        policy=np.int64(policy),
+        max_attempts=np.int64(max_attempts),
+        apply_speed_rule=bool(apply_speed_rule),
     )
+    out = run_kernel(tables, request, _row_capacity(duration_s))
     for i in np.flatnonzero(out["status"] == _kernels.STATUS_OVERFLOW):
         one = slice(i, i + 1)
-        redo = run_kernel(
-            tables,
-            seed,
-            track_ids[one],
-            start_draws[one],
-            duration_s,
-            presets,
-            policy,
-            max_attempts,
-            apply_speed_rule,
-            max(duration_s, 1),
-            sub_streams[one],
-            attempts[one],
+        alone = request._replace(
+            track_ids=track_ids[one], sub_streams=sub_streams[one], attempts=attempts[one], start_draws=start_draws[one]
         )
+        redo = run_kernel(tables, alone, max(duration_s, 1))
         _replace_track(out, int(i), redo)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(out["rows_n"], out=offsets[1:])
