@@ -4,7 +4,9 @@ Reference logics: `unequipped`, the DO-365-style heading logic `daa` (presets ``
 ``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. A user logic is an
 ``@njit`` function with the signature of `interface` (fast path) or any Python callable with the
 same signature (slow path); `check_logic` checks either on canonical geometries, and
-`resolve_logic` finds one by name or ``module:object`` import path.
+`resolve_logic` finds one by name or ``module:object`` import path. Each reference logic is one
+`ReferenceLogic` record in `encsim.avoidance.reference_logics`, from which `REFERENCE_LOGICS`
+(names), `REFERENCE_LOGIC_IDS` (kernel ids) and the closed-loop kernel's dispatch are built.
 """
 
 from .check import LogicContractError, canonical_geometries, check_logic

@@ -54,6 +54,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..metrics._predicates import time_to_co_altitude_s
 from ..units import FPM_PER_FPS, FT_PER_NM, G_FPS2
 from .interface import (
     CHANGE_COUNTER,
@@ -151,7 +152,7 @@ def _threat(r, rdot, dz, vz, hmd, tau, dmod, zthr, hmd_filter):
     range_ok = r < dmod
     if not range_ok and rdot < 0.0:
         range_ok = (r * r - dmod * dmod) / (r * -rdot) < tau
-    altitude_ok = abs(dz) < zthr or (dz * vz < 0.0 and -dz / vz < tau)
+    altitude_ok = abs(dz) < zthr or time_to_co_altitude_s(dz, vz) < tau  # NaN when not converging
     return range_ok and altitude_ok and (hmd_filter <= 0.0 or hmd < hmd_filter)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -13,36 +14,59 @@ from ._predicates import horizontal_well_clear_lost, inside_cylinder, vertical_w
 _DTHR, _ZTHR, _TTHR, _HMD, _TCOA = range(5)
 
 
+class Samples(NamedTuple):
+    """One aircraft's sampled trajectories, (n encounters, n samples) arrays each."""
+
+    north_ft: np.ndarray
+    east_ft: np.ndarray
+    up_ft: np.ndarray
+    speed_fps: np.ndarray
+    heading_rad: np.ndarray
+    pitch_rad: np.ndarray
+
+
+class SeparationOutputs(NamedTuple):
+    """Per-encounter results the kernel fills, (n,) arrays (``nmac`` and ``lowc`` booleans)."""
+
+    hmd_ft: np.ndarray
+    vmd_signed_ft: np.ndarray
+    tca_s: np.ndarray
+    nmac: np.ndarray
+    lowc: np.ndarray
+    t_lowc_entry_s: np.ndarray
+    t_lowc_exit_s: np.ndarray
+    lowc_duration_s: np.ndarray
+
+
 @njit(parallel=True, cache=True)
-def separation_kernel(
-    t_s,
-    own_n,
-    own_e,
-    own_u,
-    own_v,
-    own_psi,
-    own_theta,
-    int_n,
-    int_e,
-    int_u,
-    int_v,
-    int_psi,
-    int_theta,
-    cylinder,
-    volume,
-    out_hmd,
-    out_vmd_signed,
-    out_tca,
-    out_nmac,
-    out_lowc,
-    out_entry,
-    out_exit,
-    out_duration,
-):
+def separation_kernel(t_s, own, intruder, cylinder, volume, out):
     """HMD (min range), signed VMD and time at it, NMAC, LoWC with first entry/exit and duration.
 
-    ``cylinder``: radius and half-height (ft); ``volume``: DTHR, ZTHR, TTHR, HMD*, TCOA.
+    ``own``, ``intruder``: `Samples`; ``cylinder``: radius and half-height (ft); ``volume``: DTHR,
+    ZTHR, TTHR, HMD*, TCOA (`WellClearVolume.as_array`); ``out``: `SeparationOutputs`.
     """
+    # one plain assignment per array: Numba 0.68 mis-compiles the prange loop below when they are unpacked
+    # together (``a, b = t.x, t.y``) or written as ``out.field[a]`` inside it (tests/test_detection.py catches it)
+    own_n = own.north_ft
+    own_e = own.east_ft
+    own_u = own.up_ft
+    own_v = own.speed_fps
+    own_psi = own.heading_rad
+    own_theta = own.pitch_rad
+    int_n = intruder.north_ft
+    int_e = intruder.east_ft
+    int_u = intruder.up_ft
+    int_v = intruder.speed_fps
+    int_psi = intruder.heading_rad
+    int_theta = intruder.pitch_rad
+    out_hmd = out.hmd_ft
+    out_vmd_signed = out.vmd_signed_ft
+    out_tca = out.tca_s
+    out_nmac = out.nmac
+    out_lowc = out.lowc
+    out_entry = out.t_lowc_entry_s
+    out_exit = out.t_lowc_exit_s
+    out_duration = out.lowc_duration_s
     n, m = own_n.shape
     dt = t_s[1] - t_s[0] if m > 1 else 0.0
     tcoa = volume[_TCOA]

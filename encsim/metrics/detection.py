@@ -188,28 +188,22 @@ def separation_metrics(
     with range < R and |dz| < H; LoWC any sample where the instantaneous predicate holds, with the
     first entry and exit times and the total time in violation.
     """
-    from ._kernels import separation_kernel
+    from ._kernels import Samples, SeparationOutputs, separation_kernel
 
     t_s = np.asarray(t_s, dtype=np.float64)
     n = own["north_ft"].shape[0]
-    outputs = (
-        [np.empty(n) for _ in range(3)]
-        + [np.empty(n, dtype=np.bool_) for _ in range(2)]
-        + [np.empty(n) for _ in range(3)]
+    out = SeparationOutputs(
+        *(np.empty(n) for _ in range(3)),
+        *(np.empty(n, dtype=np.bool_) for _ in range(2)),
+        *(np.empty(n) for _ in range(3)),
     )
-    arrays = [
-        np.ascontiguousarray(side[name], dtype=np.float64)
+    own_samples, intruder_samples = (
+        Samples(*(np.ascontiguousarray(side[name], dtype=np.float64) for name in Samples._fields))
         for side in (own, intruder)
-        for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")
-    ]
-    separation_kernel(
-        t_s,
-        *arrays,
-        np.array([cylinder.radius_ft, cylinder.half_height_ft]),
-        volume.as_array(),
-        *outputs,
     )
-    hmd, vmd_signed, tca, nmac, lowc, entry, exit_, duration = outputs
+    cylinder_ft = np.array([cylinder.radius_ft, cylinder.half_height_ft])
+    separation_kernel(t_s, own_samples, intruder_samples, cylinder_ft, volume.as_array(), out)
+    hmd, vmd_signed, tca, nmac, lowc, entry, exit_, duration = out
     return SeparationMetrics(
         hmd_ft=hmd,
         vmd_ft=np.abs(vmd_signed),

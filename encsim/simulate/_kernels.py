@@ -454,6 +454,9 @@ def _make_closed_loop(registry_key):
         function) or a `REFERENCE_LOGIC_IDS` id (`reference_closed_loop_kernel`, cached on disk); an
         id no reference logic has leaves every row NaN (faulty), never another logic's outcomes.
         """
+        # each output array gets its own plain assignment here, outside the prange loop: Numba 0.68
+        # mis-compiles a parallel loop that writes ``outputs.field[a]`` or follows ``x, y = t.p, t.q``
+        # (arrays written inside functions called from the loop, like `_run_ownship`, are safe)
         out = outputs.outcomes
         n = ownship.init.shape[1]
         if not known_logic(logic, registry_key):
