@@ -138,23 +138,20 @@ def test_heading_density_is_proportional_to_relative_speed_and_hmd_follows_the_p
     hmd_edges = np.array([-2000.0, -1000, -500, 0, 500, 1000, 2000])
     proportions = np.array([1.0, 1, 5, 5, 1, 1])
     _kernels.geometry_kernel(
-        np.uint64(3),
-        np.arange(n, dtype=np.uint64),
-        np.zeros(n, np.uint64),
-        np.zeros(n),
-        np.full(n, v_own),
-        np.full(n, v_int),
-        np.zeros(n),
-        np.full(n, dh),
-        np.array([-300.0, 300.0]),
-        np.array([1.0]),
-        hmd_edges,
-        np.cumsum(proportions) / proportions.sum(),
-        out["vmd_bin"],
-        out["accepted"],
-        out["psi"],
-        out["hmd"],
-        out["hmd_bin"],
+        _kernels.Attempts(
+            np.uint64(3),
+            np.arange(n, dtype=np.uint64),
+            np.zeros(n, np.uint64),
+            np.zeros(n),
+            np.full(n, v_own),
+            np.full(n, v_int),
+            np.zeros(n),
+            np.full(n, dh),
+        ),
+        _kernels.Proposal(
+            np.array([-300.0, 300.0]), np.array([1.0]), hmd_edges, np.cumsum(proportions) / proportions.sum()
+        ),
+        _kernels.GeometryOutputs(out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"]),
     )
     assert out["accepted"].all()
     edges = np.linspace(-math.pi, math.pi, 13)

@@ -328,23 +328,11 @@ def _attempt_batch(
         "hmd_bin": np.zeros(m, np.int64),
     }
     _kernels.geometry_kernel(
-        np.uint64(seed),
-        ids.astype(np.uint64),
-        attempts.astype(np.uint64),
-        rel_alt,
-        hv_own,
-        hv_int,
-        hh_own,
-        hh_int,
-        vmd_edges,
-        acceptance,
-        hmd_edges,
-        np.cumsum(proportions) / proportions.sum(),
-        out["vmd_bin"],
-        out["accepted"],
-        out["psi"],
-        out["hmd"],
-        out["hmd_bin"],
+        _kernels.Attempts(
+            np.uint64(seed), ids.astype(np.uint64), attempts.astype(np.uint64), rel_alt, hv_own, hv_int, hh_own, hh_int
+        ),
+        _kernels.Proposal(vmd_edges, acceptance, hmd_edges, np.cumsum(proportions) / proportions.sum()),
+        _kernels.GeometryOutputs(out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"]),
     )
     vmd_ok = out["accepted"] & ~ground
     codes[rows[~out["accepted"] & ~ground]] = _reason_code("vmd")
