@@ -1,6 +1,7 @@
 """Closed-loop throughput: encounters per second, nominal plus mitigated, for a logic.
 
-    python benchmarks/bench_closed_loop.py [--logic daa] [--encounters 20000] [--scenario scenarios/fwse_vs_rotorcraft.toml]
+    python benchmarks/bench_closed_loop.py [--logic daa] [--encounters 20000] \
+        [--scenario scenarios/fwse_vs_rotorcraft.toml]
 
 Prints the closed-loop rate alone (encounters already generated) with its ratio to the issue's
 floor (1,000/s) and the stretch aim (2,000/s, decisions.md section 9), and the end-to-end rate
@@ -53,7 +54,8 @@ def main() -> None:
         f"{FLOOR_CLOSED_LOOP:,}, {rate / AIM_CLOSED_LOOP:.2f} x aim {AIM_CLOSED_LOOP:,})"
     )
     print(
-        f"end to end (generation + closed loop): {total:,.0f} encounters/s ({total / FLOOR_END_TO_END:.2f} x floor {FLOOR_END_TO_END:,})"
+        f"end to end (generation + closed loop): {total:,.0f} encounters/s "
+        f"({total / FLOOR_END_TO_END:.2f} x floor {FLOOR_END_TO_END:,})"
     )
 
 

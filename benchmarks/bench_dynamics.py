@@ -70,7 +70,8 @@ def main() -> None:
     print(f"flying one chunk with 10-Hz records: {count * args.duration * 10 / ten_hz:,.0f} aircraft-steps/s")
     total = sample_time + fly_time
     print(
-        f"sampling + flying: {total:.2f} s -> {steps / total:,.0f} aircraft-steps/s, {args.tracks / total:,.0f} tracks/s"
+        f"sampling + flying: {total:.2f} s -> {steps / total:,.0f} aircraft-steps/s, "
+        f"{args.tracks / total:,.0f} tracks/s"
     )
 
     # the whole user-facing path: encsim.fly with the model's limits, rejections and redraws

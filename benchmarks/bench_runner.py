@@ -59,7 +59,8 @@ def main() -> None:
         two, peaks_two = timed_run(args.scaling_encounters, 2, args.logic, folder)
         n = args.scaling_encounters
         print(
-            f"{n:,} encounters ({args.logic}): 1 worker {one:.1f} s ({n / one:,.0f}/s), 2 workers {two:.1f} s ({n / two:,.0f}/s); "
+            f"{n:,} encounters ({args.logic}): 1 worker {one:.1f} s ({n / one:,.0f}/s), "
+            f"2 workers {two:.1f} s ({n / two:,.0f}/s); "
             f"scaling efficiency {one / (2 * two):.0%} (target >= 85 %)"
         )
         print(f"peak RSS per worker at {n:,}: {', '.join(f'{p:.0f} MB' for p in peaks_two)}")

@@ -52,7 +52,8 @@ def main() -> None:
     )
     print(
         f"best of {args.repeats}: {best:.3f} s -> {rate:,.0f} track-s/s "
-        f"({rate / FLOOR_TRACK_S_PER_S:.1f} x floor {FLOOR_TRACK_S_PER_S:,}, {rate / AIM_TRACK_S_PER_S:.2f} x aim {AIM_TRACK_S_PER_S:,})"
+        f"({rate / FLOOR_TRACK_S_PER_S:.1f} x floor {FLOOR_TRACK_S_PER_S:,}, "
+        f"{rate / AIM_TRACK_S_PER_S:.2f} x aim {AIM_TRACK_S_PER_S:,})"
     )
     print(f"command rows per track: {rows / args.tracks:.1f}")
 
@@ -66,7 +67,8 @@ def main() -> None:
     total = args.stream_chunks * args.tracks
     print(
         f"streaming {total:,} tracks in {args.stream_chunks} chunks: {total * args.duration / elapsed:,.0f} track-s/s; "
-        f"peak RSS {rss_before:.0f} MB before, {peaks[0]:.0f} MB after chunk 1, {peaks[-1]:.0f} MB after chunk {args.stream_chunks}"
+        f"peak RSS {rss_before:.0f} MB before, {peaks[0]:.0f} MB after chunk 1, "
+        f"{peaks[-1]:.0f} MB after chunk {args.stream_chunks}"
     )
 
 

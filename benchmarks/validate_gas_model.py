@@ -75,7 +75,8 @@ def main() -> None:
     hmd, weights, nmac = np.concatenate(hmd), np.concatenate(weights), np.concatenate(nmac).astype(float)
     print(f"{args.encounters:,} encounters (FWSE vs rotorcraft, UncorVsUncor-like bins, HMD check off)")
     print(
-        f"{'R (NM)':>7} {'HMD part':>10} {'500/R':>8} {'99 % interval':>22} | {'P(NMAC|pen.)':>12} {'gas model':>10} {'99 % interval':>22}"
+        f"{'R (NM)':>7} {'HMD part':>10} {'500/R':>8} {'99 % interval':>22} | "
+        f"{'P(NMAC|pen.)':>12} {'gas model':>10} {'99 % interval':>22}"
     )
     for r in RADII_NM:
         radius = r * FT_PER_NM
@@ -85,7 +86,8 @@ def main() -> None:
         p_gas, lo_gas, hi_gas = ratio_with_interval(nmac[pen], weights[pen])
         expected = 500 / radius * 0.1
         print(
-            f"{r:7.1f} {p_hmd:10.5f} {500 / radius:8.5f} {lo_hmd:10.5f} - {hi_hmd:9.5f} | {p_gas:12.5f} {expected:10.5f} "
+            f"{r:7.1f} {p_hmd:10.5f} {500 / radius:8.5f} {lo_hmd:10.5f} - {hi_hmd:9.5f} | "
+            f"{p_gas:12.5f} {expected:10.5f} "
             f"{lo_gas:10.5f} - {hi_gas:9.5f}"
         )
 

@@ -176,7 +176,7 @@ def _abilities(entry) -> str:
 @models.command("list")
 def models_list() -> None:
     """One line per registry model: class, data, altitude scope, surrogate and deprecated flags."""
-    from .bayes.registry import load_registry
+    from .bayes.catalogue import load_registry
 
     registry = load_registry()
     rows = [("name", "aircraft class", "data", "scope", "uses", "flags")]
@@ -251,7 +251,7 @@ def models_info(name: str) -> None:
 def models_verify(names) -> None:
     """Find, checksum and validate every registry model (or the NAMES given); report quirks."""
     from .bayes import load_model
-    from .bayes.registry import load_registry
+    from .bayes.catalogue import load_registry
 
     registry = load_registry()
     failures = 0
@@ -332,8 +332,7 @@ def sample(
     from .bayes import load_model
     from .io.geodetic import parse_anchor
     from .io.tracks_file import TrackFileWriter
-    from .sampling import sample_tracks
-    from .sampling.sampler import SamplingError, preset_mapping
+    from .sampling import SamplingError, preset_mapping, sample_tracks
     from .tracks import fly_chunks
 
     anchor = None
@@ -665,15 +664,9 @@ def run(
 
 def _note_first_compilation(logic) -> None:
     """Say why the first run of an installation is slow: Numba compiles the kernels once, then caches them."""
-    from .dynamics._kernels import fly_kernel
-    from .simulate._kernels import reference_closed_loop_kernel
+    from .simulate import kernels_cached
 
-    kernels = [fly_kernel] + ([reference_closed_loop_kernel] if logic else [])
-    try:  # Numba's on-disk cache index of each kernel: present once it has been compiled here
-        cached = all(os.path.exists(kernel._cache._cache_file._index_path) for kernel in kernels)
-    except AttributeError:  # another Numba's internals: say nothing rather than guess
-        return
-    if not cached:
+    if kernels_cached(closed_loop=bool(logic)) is False:
         click.echo(
             "note: the first run on this installation compiles encsim's kernels once (about 1-2 minutes on "
             "2 cores); they are cached on disk, so later runs start at once",
@@ -800,7 +793,7 @@ def report(results_file, output, overwrite) -> None:
 def export(run_path, fmt, output, anchor, ids) -> None:
     """Export RUN (results file or run directory): outcome tables (parquet, csv), nominal trajectories
     (geojson, kml; needs --anchor), or one self-contained results file (h5)."""
-    from .io.export import export_results, parse_lat_lon
+    from .export import export_results, parse_lat_lon
     from .io.results_file import ResultsFileError
 
     _require_writable_output(output)
@@ -899,7 +892,7 @@ def compare(
     """Compare two or more encounter MODELS; write an HTML report with CSV tables, figures and provenance."""
     from .compare.model_level import parse_layers
     from .compare.report import write_report
-    from .sampling.sampler import preset_mapping
+    from .sampling import preset_mapping
 
     if len(models) < 2:
         _fail("give at least two models to compare")

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import units
+
+#: speed used in divisions instead of V when V is smaller, ft/s (the start pitch here, the dynamics' kernel)
+MIN_DIVISOR_SPEED_FPS = 1.0
+
 
 @dataclass(frozen=True)
 class CommandSchedule:
@@ -134,3 +139,29 @@ class InitialStates:
     @property
     def n_aircraft(self) -> int:
         return self.speed_fps.shape[0]
+
+    @classmethod
+    def from_rates(
+        cls, speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0
+    ) -> InitialStates:
+        """Initial states as the reference sets them (mitll-reference 3.4): pitch = asin(hdot / V),
+        bank = atan(V psidot / g); the one place these start angles are computed.
+
+        Scalars broadcast to the length of ``speed_fps``; V below `MIN_DIVISOR_SPEED_FPS` divides as
+        that value.
+
+        Examples
+        --------
+        >>> states = InitialStates.from_rates([200.0], [1000.0], [10.0], [0.0])
+        >>> round(float(states.pitch_rad[0]), 6), float(states.bank_rad[0])
+        (0.050021, 0.0)
+        """
+        speed_fps = np.atleast_1d(np.asarray(speed_fps, dtype=np.float64))
+        n = speed_fps.shape[0]
+
+        def full(value):
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+
+        pitch = np.arcsin(np.clip(full(hdot_fps) / np.maximum(speed_fps, MIN_DIVISOR_SPEED_FPS), -1.0, 1.0))
+        bank = np.arctan(speed_fps * full(psidot_rad_s) / units.G_FPS2)
+        return cls(speed_fps, full(north_ft), full(east_ft), full(alt_ft), full(heading_rad), pitch, bank)

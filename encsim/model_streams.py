@@ -6,7 +6,7 @@ Project decision (design notes, section 10): the random sub-streams of an encoun
 changing one model's parameter never shifts another model's draws, nor the same model's draws at
 another step or of another component (common random numbers for sensitivity sweeps).
 
-Layout on the Philox stream of `encsim.sampling._philox` (key = (seed, encounter id)): the *slot*
+Layout on the Philox stream of `encsim.random` (key = (seed, encounter id)): the *slot*
 ``(sub_stream, step, component)`` is the stream ``stream_init(stream, seed, encounter_id,
 sub_stream, attempt=(step << 16) | component)``; its draws are that stream's draw indices 0, 1,
 2, ... . Generation uses sub-streams 0-2 only, so no slot ever shares a Philox block with the
@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .sampling._philox import STREAM_SIZE, next_uniform, next_uniform_open0, stream_init
+from .random import STREAM_SIZE, next_uniform, next_uniform_open0, stream_init
 
 __all__ = [
     "COMPONENT_BITS",

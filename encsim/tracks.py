@@ -24,8 +24,7 @@ import numpy as np
 from . import units
 from .bayes import EncounterModel, load_model
 from .dynamics import DynamicLimits, Trajectories, fly_commands, fly_vertical_only
-from .sampling import TrackSample
-from .sampling.sampler import SamplingError, check_scope, redraw_tracks
+from .sampling import SamplingError, TrackSample, check_scope, redraw_tracks
 
 #: rotorcraft speed cap of the reference, ft/s
 ROTORCRAFT_SPEED_CAP_FPS = 304.0
@@ -191,12 +190,12 @@ def _integrator_limits(model: EncounterModel) -> DynamicLimits:
     )
 
 
-def _reasons(flown: Trajectories, limits: ModelLimits, has_speed: bool) -> np.ndarray:
-    """(n, 3) booleans: altitude, speed, vertical-rate violations."""
+def limit_violations(flown: Trajectories, limits: ModelLimits, *, check_speed: bool) -> np.ndarray:
+    """(n, 3) booleans per track: altitude, speed (False unless ``check_speed``), vertical-rate violations."""
     ext = flown.extremes
     altitude = (ext[0] < limits.alt_min_ft) | (ext[1] > limits.alt_max_ft)
     speed = (
-        ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if has_speed else np.zeros_like(altitude)
+        ((ext[2] < limits.speed_min_fps) | (ext[3] > limits.speed_max_fps)) if check_speed else np.zeros_like(altitude)
     )
     stride = max(1, int(round(1.0 / (flown.t_s[1] - flown.t_s[0])))) if flown.t_s.shape[0] > 1 else 1
     alt_1hz = flown.up_ft[:, ::stride]
@@ -302,11 +301,17 @@ def fly_chunks(
 
     Examples
     --------
-    >>> tracks = encsim.sample_tracks(
-    ...     "uncor_1200only_fwse_v1p2", 10_000, 120, rng=1, start={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> for flown in fly_chunks(tracks, chunk_size=1000, output_hz=1):  # doctest: +SKIP
-    ...     writer.append_trajectories(flown.trajectories, flown.rejections, flown.limits)
+    Chunk by chunk (e.g. to write each to a file) gives the same tracks as all at once:
+
+    >>> import numpy as np
+    >>> import encsim
+    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 300, 120, rng=1, start={"G": 1, "A": 4})
+    >>> parts = list(fly_chunks(tracks, chunk_size=100, output_hz=1))
+    >>> [part.trajectories.n_aircraft for part in parts]
+    [100, 100, 100]
+    >>> whole = encsim.fly(tracks, output_hz=1)
+    >>> np.array_equal(np.concatenate([part.trajectories.up_ft for part in parts]), whole.trajectories.up_ft)
+    True
     """
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1):
         raise ValueError(f"chunk_size={chunk_size!r}: expected a positive whole number of tracks, or None")
@@ -380,12 +385,13 @@ def fly(
 
     Examples
     --------
-    >>> tracks = encsim.sample_tracks(
-    ...     "uncor_1200only_fwse_v1p2", 100, 120, rng=1, start={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> flown = encsim.fly(tracks, output_hz=1)  # doctest: +SKIP
-    >>> flown.rejections  # doctest: +SKIP
-    {'altitude': 3, 'speed': 1, 'vertical_rate': 0}
+    >>> import encsim
+    >>> tracks = encsim.sample_tracks("uncor_1200only_fwse_v1p2", 100, 120, rng=1, start={"G": 1, "A": 4})
+    >>> flown = encsim.fly(tracks, output_hz=1)
+    >>> flown.trajectories.up_ft.shape  # every track kept (rejected ones redrawn), 0..120 s at 1 Hz
+    (100, 121)
+    >>> flown.rejections
+    {'altitude': 7, 'speed': 3, 'vertical_rate': 2}
     """
     parts = list(
         fly_chunks(
@@ -460,7 +466,7 @@ def _fly_chunk(
             track_windows = track_limits(
                 model, current, flown.extremes, layer_edges, percentiles=percentiles, reference_limits=reference_limits
             )
-            bad = _reasons(flown, track_windows, not vertical_only)
+            bad = limit_violations(flown, track_windows, check_speed=not vertical_only)
         else:
             track_windows = None
             bad = np.zeros((positions.shape[0], 3), dtype=bool)

@@ -1,8 +1,5 @@
-"""Test set-up: find the shared MIT LL model files and never touch the network.
-
-`.ci/run` exports an absolute ENCSIM_MODEL_DIR; when it is unset (plain `pytest` from a checkout)
-the same folder is used: ../shared/models/mitll next to the project root.
-"""
+"""Test fixtures. The environment (ENCSIM_MODEL_DIR, offline) is set by the project root's
+conftest.py, which also serves the docstring examples under encsim/."""
 
 from __future__ import annotations
 
@@ -12,10 +9,6 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL_DIR = PROJECT_ROOT.parent / "shared" / "models" / "mitll"
-
-os.environ.setdefault("ENCSIM_MODEL_DIR", str(DEFAULT_MODEL_DIR))
-os.environ["ENCSIM_OFFLINE"] = "1"
 MODEL_DIR = Path(os.environ["ENCSIM_MODEL_DIR"]).resolve()
 
 ALL_MODEL_FILES = sorted(MODEL_DIR.glob("*.txt"))

@@ -1,7 +1,7 @@
 """Plain-Python twins of the sensor, tracker and pilot kernels, on numpy's Philox.
 
 Each twin recomputes what a kernel does from the documented model, with its own stream (numpy's
-``Philox`` started one block below the slot's counter, see `encsim.sampling._philox`), so the
+``Philox`` started one block below the slot's counter, see `encsim.random`), so the
 tests compare the Numba kernels with an implementation that shares no code with them.
 """
 

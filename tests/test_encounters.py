@@ -141,23 +141,20 @@ def test_heading_density_is_proportional_to_relative_speed_and_hmd_follows_the_p
     hmd_edges = np.array([-2000.0, -1000, -500, 0, 500, 1000, 2000])
     proportions = np.array([1.0, 1, 5, 5, 1, 1])
     _kernels.geometry_kernel(
-        np.uint64(3),
-        np.arange(n, dtype=np.uint64),
-        np.zeros(n, np.uint64),
-        np.zeros(n),
-        np.full(n, v_own),
-        np.full(n, v_int),
-        np.zeros(n),
-        np.full(n, dh),
-        np.array([-300.0, 300.0]),
-        np.array([1.0]),
-        hmd_edges,
-        np.cumsum(proportions) / proportions.sum(),
-        out["vmd_bin"],
-        out["accepted"],
-        out["psi"],
-        out["hmd"],
-        out["hmd_bin"],
+        _kernels.Attempts(
+            np.uint64(3),
+            np.arange(n, dtype=np.uint64),
+            np.zeros(n, np.uint64),
+            np.zeros(n),
+            np.full(n, v_own),
+            np.full(n, v_int),
+            np.zeros(n),
+            np.full(n, dh),
+        ),
+        _kernels.Proposal(
+            np.array([-300.0, 300.0]), np.array([1.0]), hmd_edges, np.cumsum(proportions) / proportions.sum()
+        ),
+        _kernels.GeometryOutputs(out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"]),
     )
     assert out["accepted"].all()
     edges = np.linspace(-math.pi, math.pi, 13)
@@ -253,8 +250,8 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     """decisions 3: empty-column and initial-rule redraws are counted per variable in every run;
     recounted here by sampling again every attempt the generator made (the accepted one included)."""
     from encsim.encounters.generator import _side
-    from encsim.sampling._philox import seed_to_uint64
-    from encsim.sampling.sampler import _sample_ids
+    from encsim.random import seed_to_uint64
+    from encsim.sampling import sample_track_ids
 
     scenario, text = load_scenario(SCENARIOS / "fwse_vs_rotorcraft.toml")
     encounters = generate_encounters(scenario, text, ids=np.arange(2000))
@@ -266,18 +263,13 @@ def test_sampler_redraws_inside_encounter_attempts_are_counted_exactly():
     for sub_stream, (side, spec) in enumerate((("ownship", scenario.ownship), ("intruder", scenario.intruder))):
         aircraft = _side(spec)
         per_track = []
-        again = _sample_ids(
+        again = sample_track_ids(
             aircraft.model,
             ids,
-            np.zeros(n, np.uint64),
-            scenario.geometry.duration_s,
-            seed_to_uint64(scenario.run.seed),
-            aircraft.presets or None,
-            "reject",
-            1000,
-            aircraft.layers,
-            None,
-            None,
+            seed=seed_to_uint64(scenario.run.seed),
+            duration_s=scenario.geometry.duration_s,
+            start=aircraft.presets or None,
+            layers_ft=aircraft.layers,
             sub_streams=np.full(n, sub_stream),
             attempts=attempts,
             rejects_per_track=per_track,

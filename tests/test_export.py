@@ -16,7 +16,7 @@ from conftest import small_scenario_text
 
 import encsim
 from encsim.cli import main
-from encsim.io.export import KML_NAMESPACE, export_results, parse_lat_lon
+from encsim.export import KML_NAMESPACE, export_results, parse_lat_lon
 from encsim.io.geodetic import geodetic_to_enu
 from encsim.io.standalone import write_standalone_results
 from encsim.units import M_PER_FT

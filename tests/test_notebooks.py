@@ -43,7 +43,7 @@ def test_daa_study_notebook_runs(monkeypatch):
 def test_surrogacy_notebook_runs_and_states_conclusions(monkeypatch):
     import re
 
-    from encsim.bayes.registry import load_registry
+    from encsim.bayes.catalogue import load_registry
 
     text = printed(execute("surrogacy.ipynb", monkeypatch))
     conclusions = [line for line in text.splitlines() if line.startswith("Conclusion:")]

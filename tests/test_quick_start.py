@@ -26,3 +26,15 @@ def test_ci_runs_both_commands_verbatim_in_order():
     positions = [ci_lines.index(command) for command in quick_start_commands()]  # ValueError: missing or edited
     assert positions == sorted(positions)
     assert "set -euo pipefail" in ci_lines
+
+
+def test_ci_runs_the_lint_format_and_import_gates_before_the_tests():
+    ci_lines = [line for line in ROOT.joinpath(".ci", "run").read_text().splitlines() if not line.startswith("#")]
+    tests_at = ci_lines.index(quick_start_commands()[1])
+    for gate in ("ruff check .", "ruff format --check .", "lint-imports"):
+        assert ci_lines.index(gate) < tests_at, gate  # ValueError if a gate is missing
+
+
+def test_the_tests_include_the_docstring_examples():
+    options = ROOT.joinpath("pyproject.toml").read_text().split("[tool.pytest.ini_options]", 1)[1].split("\n[", 1)[0]
+    assert "--doctest-modules" in options and '"encsim"' in options

@@ -1,4 +1,5 @@
-"""The model registry (models/registry.toml) and model-file resolution (encsim.bayes.registry).
+"""The model registry (models/registry.toml) and model-file resolution (encsim.bayes.catalogue,
+encsim.bayes.locate; encsim.bayes.registry re-exports both, as the installed-wheel probe checks).
 
 Checks the registry against the shared MIT LL copies and their README, the documented roles and
 scopes, validation errors, every step of the resolution order, checksums, and the download path
@@ -24,22 +25,20 @@ from pathlib import Path
 
 import pytest
 
-import encsim.bayes.registry as registry_module
-from encsim.bayes.registry import (
+import encsim.checksums as checksums_module
+from encsim.bayes.catalogue import (
     FAMILIES,
     FLY_CHOICES,
     TRANSPONDER_FILTERS,
-    ChecksumError,
     ModelNotFoundError,
-    ModifiedModelWarning,
     RegistryEntry,
     RegistryError,
     UnknownModelError,
-    file_sha256,
     get_entry,
     load_registry,
-    resolve_model_file,
 )
+from encsim.bayes.locate import ChecksumError, ModifiedModelWarning, resolve_model_file
+from encsim.checksums import file_sha256
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_TOML = PROJECT_ROOT / "models" / "registry.toml"
@@ -422,7 +421,7 @@ def test_checksums_are_remembered_per_path_size_and_mtime(monkeypatch, tmp_path)
     def no_reading(*args, **kwargs):
         raise AssertionError("the file was read again")
 
-    monkeypatch.setattr(registry_module, "open", no_reading, raising=False)
+    monkeypatch.setattr(checksums_module, "open", no_reading, raising=False)
     resolve_model_file("balloon_v1")  # served from the remembered checksum
     copy.write_text(copy.read_text() + " ")  # size and mtime change: read again
     with pytest.raises(AssertionError, match="read again"):

@@ -287,7 +287,7 @@ def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
 
 
 def test_a_missing_model_fails_once_before_any_chunk_is_submitted(scenario_file, tmp_path, monkeypatch):
-    from encsim.bayes.registry import ModelNotFoundError
+    from encsim.bayes.catalogue import ModelNotFoundError
 
     class RefusingExecutor:
         def submit(self, *args, **kwargs):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference_sampler import exact_change_expectations, per_step_track
+from plain_sampler import exact_change_expectations, per_step_track
 
 import encsim
 from encsim.sampling import SamplingError, sample_initial, sample_tracks
@@ -314,3 +314,17 @@ def test_empty_transition_columns_follow_the_policy(tmp_path):
     in_bin2 = (per_second > -300) & (per_second < 300)
     assert in_bin2.any()
     assert not np.any(in_bin2[:, :-1] & in_bin2[:, 1:])
+
+
+def test_a_track_overflowing_the_row_buffer_is_redone_alone_and_comes_out_the_same(monkeypatch):
+    from encsim.sampling import _buffers
+
+    normal = sample_tracks("uncor_1200only_fwse_v1p2", 50, 120, rng=4, start={"G": 1, "A": 4})
+    assert int(np.diff(normal.schedule.offsets).max()) > 2  # tracks with more than two command rows
+    monkeypatch.setattr(_buffers, "_row_capacity", lambda duration_s: 2)  # every such track overflows
+    redone = sample_tracks("uncor_1200only_fwse_v1p2", 50, 120, rng=4, start={"G": 1, "A": 4})
+    for name in ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"):
+        np.testing.assert_array_equal(getattr(redone.schedule, name), getattr(normal.schedule, name))
+    np.testing.assert_array_equal(redone.schedule_bins, normal.schedule_bins)
+    np.testing.assert_array_equal(redone.stream_end, normal.stream_end)
+    assert redone.initial.equals(normal.initial) and redone.rejections == normal.rejections

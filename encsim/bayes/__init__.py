@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .model import EncounterModel, sha256_of
+from ..checksums import file_sha256
+from .model import EncounterModel
 from .model_file import ModelFileContents, ModelFileError, read_model_file, write_model_file
 
 __all__ = [
@@ -46,11 +47,12 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     Examples
     --------
     >>> import encsim
-    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
-    >>> model.labels  # doctest: +SKIP
+    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")
+    >>> model.labels
     ('G', 'A', 'L', 'v', '\\\\dot v', '\\\\dot h', '\\\\dot \\\\psi')
     """
-    from .registry import UnknownModelError, resolve_model_file
+    from .catalogue import UnknownModelError
+    from .locate import resolve_model_file
 
     try:
         path, entry = resolve_model_file(name_or_path, model_dir=model_dir, download=download)
@@ -64,7 +66,7 @@ def load_model(name_or_path: str | os.PathLike, *, model_dir=None, download: boo
     if key not in _LOADED:
         contents = read_model_file(path, source=path.name)
         name = entry.name if entry is not None else path.stem
-        _LOADED[key] = EncounterModel(name=name, contents=contents, sha256=sha256_of(path), path=path, entry=entry)
+        _LOADED[key] = EncounterModel(name=name, contents=contents, sha256=file_sha256(path), path=path, entry=entry)
     if entry is None:
         _USER_PATHS[_LOADED[key].name] = path
     return _LOADED[key]

@@ -11,13 +11,12 @@ bins, as the MIT LL papers and files do (decisions.md section 1).
 
 from __future__ import annotations
 
-import hashlib
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from ..units import S_PER_HOUR
 from .model_file import ModelFileContents, NetworkTables, strip_time_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .registry import RegistryEntry
+    from .catalogue import RegistryEntry
 
 #: label stem (quotes and (t)/(t+1) stripped) -> role name used across encsim
 ROLE_BY_STEM = {
@@ -130,9 +129,9 @@ class EncounterModel:
     Examples
     --------
     >>> import encsim
-    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")  # doctest: +SKIP
-    >>> model.exact_marginal("L", given={"G": 1, "A": 4})  # doctest: +SKIP
-    array([...])
+    >>> model = encsim.load_model("uncor_1200only_fwse_v1p2")
+    >>> model.exact_marginal("L", given={"G": 1, "A": 4}).round(2)
+    array([0.04, 0.22, 0.49, 0.25])
     """
 
     name: str
@@ -262,19 +261,20 @@ class EncounterModel:
     # ---------------------------------------------------------------- probabilities
     def cpt(self, i: int) -> np.ndarray:
         """Normalised ``(r_i, q_i)`` table of initial variable ``i`` (empty columns uniform)."""
-        key = ("cpt", i)
+        return self.memo(("cpt", i), lambda: _normalised_cpt(self.initial.tables[i]))
+
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per ``key`` and kept with the model (tables derived from the
+        counts, e.g. normalised CPTs or the sampler's kernel arrays; the counts never change)."""
         if key not in self._cache:
-            self._cache[key] = _normalised_cpt(self.initial.tables[i])
+            self._cache[key] = build()
         return self._cache[key]
 
     def transition_cpt(self, j: int) -> np.ndarray:
         """Normalised table of (t+1) variable ``j`` (transition index)."""
         if self.transition is None or self.transition.tables[j] is None:
             raise ValueError(f"model {self.name}: transition variable {j} has no table")
-        key = ("tcpt", j)
-        if key not in self._cache:
-            self._cache[key] = _normalised_cpt(self.transition.tables[j])
-        return self._cache[key]
+        return self.memo(("tcpt", j), lambda: _normalised_cpt(self.transition.tables[j]))
 
     def cpt_factor(self, i: int) -> np.ndarray:
         """CPT of variable ``i`` as a tensor with axes (i, parent_1, ..., parent_k)."""
@@ -290,7 +290,15 @@ class EncounterModel:
             stride *= int(network.r[p])
         return column
 
-    def _given_to_bins0(self, given: Mapping | None) -> dict[int, int]:
+    def bins0_of(self, given: Mapping | None) -> dict[int, int]:
+        """``{variable index: 0-based bin}`` from 1-based bins by name, e.g. ``{"G": 1, "A": 4}``, checked.
+
+        Examples
+        --------
+        >>> from encsim.bayes import load_model
+        >>> load_model("uncor_1200only_fwse_v1p2").bins0_of({"G": 1, "A": 4})
+        {0: 0, 1: 3}
+        """
         bins0: dict[int, int] = {}
         for key, bin1 in (given or {}).items():
             i = self.variable_index(key)
@@ -321,7 +329,7 @@ class EncounterModel:
         ``given`` maps variables to 1-based bins.
         """
         query = [self.variable_index(v) for v in variables]
-        evidence = self._given_to_bins0(given)
+        evidence = self.bins0_of(given)
         relevant = sorted(self.ancestors(set(query) | set(evidence)))
         letters = {node: string.ascii_letters[k] for k, node in enumerate(relevant)}
         operands, subscripts = [], []
@@ -357,8 +365,10 @@ class EncounterModel:
 
         Examples
         --------
-        >>> model.exact_marginal("L", given={"G": 1, "A": 4})  # doctest: +SKIP
-        array([0.17, 0.33, 0.37, 0.13])
+        >>> from encsim.bayes import load_model
+        >>> model = load_model("uncor_1200only_fwse_v1p2")
+        >>> model.exact_marginal("L", given={"G": 1, "A": 4}).round(2)  # layers 50-500-1200-3000-5000 ft
+        array([0.04, 0.22, 0.49, 0.25])
         """
         return self.exact_joint([var], given)
 
@@ -410,11 +420,3 @@ class EncounterModel:
                 }
             )
         return rows
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -98,8 +98,10 @@ def read_model_file(path: str | os.PathLike, *, source: str | None = None) -> Mo
 
     Examples
     --------
-    >>> contents = read_model_file("uncor_1200only_fwse_v1p2.txt")  # doctest: +SKIP
-    >>> contents.initial.labels[:3]  # doctest: +SKIP
+    >>> from encsim.bayes.locate import resolve_model_file
+    >>> path, _ = resolve_model_file("uncor_1200only_fwse_v1p2")
+    >>> contents = read_model_file(path)
+    >>> contents.initial.labels[:3]
     ('G', 'A', 'L')
     """
     path = Path(path)

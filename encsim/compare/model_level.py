@@ -189,7 +189,8 @@ def select_layers(model_a: EncounterModel, model_b: EncounterModel, layers=None)
     if missing:
         only = "; ".join(f"{name} alone has {format_layers(v)}" for name, v in unmatched.items() if v)
         raise ValueError(
-            f"layer {format_layers(missing)} ft AGL matches no altitude layer shared by {model_a.name} and {model_b.name}; "
+            f"layer {format_layers(missing)} ft AGL matches no altitude layer shared by "
+            f"{model_a.name} and {model_b.name}; "
             f"available layers: {format_layers(shared)} ft" + (f" ({only})" if only else "")
         )
     left_out = [layer for layer in shared if layer not in requested]
@@ -212,10 +213,13 @@ def compare_models(
 
     Examples
     --------
-    >>> result = compare_models(
-    ...     "uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> result.distances.head()  # doctest: +SKIP
+    >>> result = compare_models("uncor_1200only_fwse_v1p2", "uncor_1200only_rotorcraft_v1p2", presets={"G": 1, "A": 4})
+    >>> print(result.distances[["variable", "layer_lo_ft", "layer_hi_ft", "hellinger"]].head(4).round(3).to_string())
+      variable  layer_lo_ft  layer_hi_ft  hellinger
+    0        v         50.0        500.0      0.282
+    1        v        500.0       1200.0      0.216
+    2        v       1200.0       3000.0      0.217
+    3        v       3000.0       5000.0      0.213
     """
     a, b = _model(model_a), _model(model_b)
     notes = []

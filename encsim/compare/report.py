@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import html
 import itertools
 import json
@@ -24,6 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..bayes import load_model
+from ..checksums import text_sha256
 from .model_level import (
     COMPARED_ROLES,
     ModelComparison,
@@ -154,7 +154,8 @@ def _track_section(
         )
     pd.concat(frames, ignore_index=True).to_csv(out / "track_distances.csv", index=False)
     return (
-        f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, starting in the layers named under each "
+        f"<h2>Track level</h2><p>{n_tracks} tracks of {duration_s} s per model, "
+        "starting in the layers named under each "
         f"pair (the same layers as the model level), flown under each model's limits; seed {seed} (+ pair index); "
         "differences are B - A with 95 % bootstrap intervals (columns _low, _high); effect sizes first, p-values last; "
         "tracks may leave their starting layer.</p>" + "".join(parts)
@@ -215,7 +216,8 @@ def _outcome_section(
     return (
         f"<h2>Outcome level</h2><p>Scenario {html.escape(scenario.name)} with logic {html.escape(logic)}, {encounters} "
         f"encounters per intruder model (the ownship unchanged; encounter seed {scenario.run.seed} from the scenario); "
-        f"differences B - A with 95 % bootstrap intervals (bootstrap seed {seed}); verdict on {html.escape(metric)} with "
+        f"differences B - A with 95 % bootstrap intervals (bootstrap seed {seed}); "
+        f"verdict on {html.escape(metric)} with "
         f"tolerance {tolerance:g}; resamples where a ratio is undefined are dropped and counted (more than "
         f"{MAX_DROPPED_FRACTION:.0%} dropped, or a zero-width interval: inconclusive).{html.escape(layer_note)}</p>"
         + "".join(parts)
@@ -380,7 +382,7 @@ def provenance_record(
             used.append(_model_record(scenario.ownship.model, "outcome-level ownship"))
         record["outcome_level"] = {
             "scenario": scenario.name,
-            "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest() if scenario_text else None,
+            "scenario_sha256": text_sha256(scenario_text) if scenario_text else None,
             "scenario_text": scenario_text,
             "logic": logic,
             "encounters_per_model": encounters,
@@ -479,7 +481,8 @@ def write_report(
             heat[pair] = comparison.distances.groupby("variable")["hellinger"].mean()
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in comparison.notes) or "<li>none</li>"
         sections.append(
-            f"<h2>{html.escape(pair)}</h2><p>Layers compared: {html.escape(format_layers(comparison.matched_layers))} ft.</p>"
+            f"<h2>{html.escape(pair)}</h2>"
+            f"<p>Layers compared: {html.escape(format_layers(comparison.matched_layers))} ft.</p>"
             f"<ul>{notes}</ul>{comparison.distances.round(4).to_html(index=False)}"
             f"<h3>Dynamics per layer</h3>{comparison.dynamics.round(4).to_html(index=False)}"
             f'<img src="{figure_name}" alt="per-layer distributions of {html.escape(pair)}">'
@@ -513,11 +516,11 @@ def write_report(
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}} img{{max-width:100%}}</style></head><body>
 <h1>Model-level comparison</h1>
-<p>encsim {__version__}; models {html.escape(", ".join(models))}; presets {html.escape(str(presets or {}))} (applied where a model
-has the variable); layers {html.escape(layer_text)}. Distributions are exact (chain rule on the counts), conditioned on
-the altitude layer; layers are matched by their edges. Hellinger, Jensen-Shannon (base 2) and total variation are in [0, 1]; Wasserstein-1 is in the variable's
-units (bin-uniform densities with the zero bin as a point mass at 0). A manoeuvre is a bin change of any of the
-acceleration, vertical rate and turn rate.</p>
+<p>encsim {__version__}; models {html.escape(", ".join(models))}; presets {html.escape(str(presets or {}))}
+(applied where a model has the variable); layers {html.escape(layer_text)}. Distributions are exact (chain rule on the
+counts), conditioned on the altitude layer; layers are matched by their edges. Hellinger, Jensen-Shannon (base 2) and
+total variation are in [0, 1]; Wasserstein-1 is in the variable's units (bin-uniform densities with the zero bin as a
+point mass at 0). A manoeuvre is a bin change of any of the acceleration, vertical rate and turn rate.</p>
 {heat_html}{"".join(sections)}{track_html}{_provenance_html(record)}</body></html>"""
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")

@@ -158,7 +158,8 @@ def track_layers(model_a, model_b, layers=None) -> list[tuple[float, float]]:
 
 
 def split_intervals(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with each interval column ``<name>`` (a (low, high) pair) as numeric ``<name>_low``, ``<name>_high``."""
+    """The table with each interval column ``<name>`` (a (low, high) pair) as numeric ``<name>_low``,
+    ``<name>_high``."""
     out = table.copy()
     for name in [c for c in table.columns if c.endswith("_ci")]:
         position = out.columns.get_loc(name)

@@ -13,11 +13,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import units
 from ..commands import CommandSchedule, InitialStates
 from . import _kernels
 
-__all__ = ["DT_S", "DynamicLimits", "Trajectories", "fly_commands", "fly_vertical_only", "initial_states_from_sample"]
+__all__ = [
+    "DT_S",
+    "DynamicLimits",
+    "Trajectories",
+    "fly_commands",
+    "fly_vertical_only",
+    "initial_states_from_sample",
+    "kernel_cached",
+    "kernels_cache_present",
+    "step_indices",
+]
 
 #: integration step, s (10 Hz)
 DT_S = 0.1
@@ -116,20 +125,15 @@ class Trajectories:
 def initial_states_from_sample(
     speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad=0.0, north_ft=0.0, east_ft=0.0
 ) -> InitialStates:
-    """Initial states as the reference sets them: pitch = asin(hdot / V), bank = atan(V psidot / g)."""
-    speed_fps = np.atleast_1d(np.asarray(speed_fps, dtype=np.float64))
-    n = speed_fps.shape[0]
+    """Initial states as the reference sets them: pitch = asin(hdot / V), bank = atan(V psidot / g).
 
-    def full(value):
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
-
-    hdot = full(hdot_fps)
-    pitch = np.arcsin(np.clip(hdot / np.maximum(speed_fps, _kernels.MIN_DIVISOR_SPEED_FPS), -1.0, 1.0))
-    bank = np.arctan(speed_fps * full(psidot_rad_s) / units.G_FPS2)
-    return InitialStates(speed_fps, full(north_ft), full(east_ft), full(alt_ft), full(heading_rad), pitch, bank)
+    The same as `encsim.commands.InitialStates.from_rates`, under the dynamics' name.
+    """
+    return InitialStates.from_rates(speed_fps, alt_ft, hdot_fps, psidot_rad_s, heading_rad, north_ft, east_ft)
 
 
-def _step_indices(schedules: CommandSchedule, dt_s: float) -> np.ndarray:
+def step_indices(schedules: CommandSchedule, *, dt_s: float) -> np.ndarray:
+    """The integer step of each command row (``t_s / dt_s``), refusing a time off the step grid."""
     steps = schedules.t_s / dt_s
     rounded = np.rint(steps)
     off = np.abs(steps - rounded) > 1e-9 * np.maximum(1.0, np.abs(steps))
@@ -174,9 +178,14 @@ def fly_commands(
 
     Examples
     --------
-    >>> states = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0])  # doctest: +SKIP
-    >>> turn = CommandSchedule.from_lists([[(0, 0, 0, 0), (5, 0, 0.05, 0)]])  # doctest: +SKIP
-    >>> flown = fly_commands(states, turn, 60)  # doctest: +SKIP
+    Level at 200 ft/s, then a 0.05 rad/s turn from 5 s: after 60 s the heading is a little short
+    of 0.05 x 55 = 2.75 rad (the roll-in takes a moment), the altitude unchanged.
+
+    >>> states = initial_states_from_sample([200.0], [1000.0], [0.0], [0.0])
+    >>> turn = CommandSchedule.from_lists([[(0, 0, 0, 0), (5, 0, 0.05, 0)]])
+    >>> flown = fly_commands(states, turn, 60)
+    >>> flown.up_ft.shape, round(float(flown.heading_rad[0, -1]), 2), round(float(flown.up_ft[0, -1]), 6)
+    ((1, 601), 2.73, 1000.0)
     """
     if not isinstance(initial_states, InitialStates):
         raise TypeError(f"initial_states must be an InitialStates, not {type(initial_states).__name__}")
@@ -208,7 +217,7 @@ def fly_commands(
         _kernels.fly_kernel(
             init,
             schedules.offsets,
-            _step_indices(schedules, dt_s),
+            step_indices(schedules, dt_s=dt_s),
             schedules.hdot_fps,
             schedules.psidot_rad_s,
             schedules.vdot_fps2,
@@ -231,7 +240,7 @@ def fly_vertical_only(
     alt_ft = np.atleast_1d(np.asarray(alt_ft, dtype=np.float64))
     n = alt_ft.shape[0]
     n_steps = int(round(duration_s / dt_s))
-    steps = _step_indices(schedules, dt_s)
+    steps = step_indices(schedules, dt_s=dt_s)
     stride = int(round((1.0 / dt_s) / output_hz))
     hdot = np.zeros((n, n_steps))
     for a in range(n):
@@ -248,3 +257,20 @@ def fly_vertical_only(
     return Trajectories(
         t_s, zeros, zeros.copy(), up, zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), rate, extremes=extremes
     )
+
+
+def kernel_cached(kernel) -> bool | None:
+    """Whether Numba's disk cache holds ``kernel`` (None when this Numba keeps its index elsewhere)."""
+    import os
+
+    try:  # Numba's on-disk cache index of the kernel: present once it has been compiled here
+        return os.path.exists(kernel._cache._cache_file._index_path)
+    except AttributeError:  # another Numba's internals
+        return None
+
+
+def kernels_cache_present() -> bool | None:
+    """Whether the flight kernel is already compiled into Numba's disk cache (see `kernel_cached`)."""
+    from . import _kernels
+
+    return kernel_cached(_kernels.fly_kernel)

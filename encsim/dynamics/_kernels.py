@@ -12,6 +12,7 @@ import math
 
 from numba import njit, prange
 
+from ..commands import MIN_DIVISOR_SPEED_FPS
 from ..units import G_FPS2
 
 #: bank limit, rad (75 deg)
@@ -22,8 +23,6 @@ ROLL_RATE_MAX_RAD_S = 0.524
 TURN_RATE_GAIN_PER_S = 20.0
 #: fraction of the bank angle at which the vertical-acceleration capability runs out
 DYNAMIC_BANK_MARGIN = 0.98
-#: speed used in divisions instead of V when V is smaller, ft/s
-MIN_DIVISOR_SPEED_FPS = 1.0
 #: the upper speed clamp stays this far below V_max, ft/s (as the reference)
 SPEED_MAX_MARGIN_FPS = 1e-6
 

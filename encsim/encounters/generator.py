@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -38,12 +39,14 @@ from .. import units
 from ..bayes import EncounterModel, load_model
 from ..commands import InitialStates
 from ..dynamics import Trajectories, fly_commands
-from ..io.scenario import Scenario
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
-from ..sampling import TrackSample
-from ..sampling._philox import seed_to_uint64
-from ..sampling.sampler import _sample_ids, check_scope
+from ..random import seed_to_uint64
+from ..sampling import TrackSample, check_scope, sample_track_ids
+from ..tracks import limit_violations, track_limits
 from . import _kernels
+
+if TYPE_CHECKING:  # the schema is io's; the generator reads only its fields, so io stays above it
+    from ..io.scenario import Scenario
 
 REJECTION_REASONS = (
     "vmd_screen",
@@ -217,11 +220,9 @@ def _filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
 
 
 def _limits_fail(side: _Side, sample: TrackSample, flown: Trajectories) -> np.ndarray:
-    from ..tracks import _reasons, track_limits
-
     layers = sample.layer_edges_ft
     limits = track_limits(side.model, sample, flown.extremes, layers)
-    return _reasons(flown, limits, True).any(axis=1)
+    return limit_violations(flown, limits, check_speed=True).any(axis=1)
 
 
 def _reason_code(reason: str) -> int:
@@ -250,36 +251,25 @@ def _attempt_batch(
     codes = np.zeros(n, dtype=np.int64)
     rows = np.arange(n)
     duration, tcpa = geometry.duration_s, geometry.tcpa_s
-    zeros = np.zeros(n, dtype=np.uint64)
     own_rejects, int_rejects = [], []
-    own_tracks = _sample_ids(
+    own_tracks = sample_track_ids(
         own.model,
         ids.astype(np.uint64),
-        zeros,
-        duration,
-        seed,
-        own.presets or None,
-        "reject",
-        1000,
-        own.layers,
-        None,
-        None,
+        seed=seed,
+        duration_s=duration,
+        start=own.presets or None,
+        layers_ft=own.layers,
         sub_streams=np.zeros(n),
         attempts=attempts,
         rejects_per_track=own_rejects,
     )
-    int_tracks = _sample_ids(
+    int_tracks = sample_track_ids(
         intr.model,
         ids.astype(np.uint64),
-        zeros,
-        duration,
-        seed,
-        intr.presets or None,
-        "reject",
-        1000,
-        intr.layers,
-        None,
-        None,
+        seed=seed,
+        duration_s=duration,
+        start=intr.presets or None,
+        layers_ft=intr.layers,
         sub_streams=np.ones(n),
         attempts=attempts,
         rejects_per_track=int_rejects,
@@ -348,23 +338,11 @@ def _attempt_batch(
         "hmd_bin": np.zeros(m, np.int64),
     }
     _kernels.geometry_kernel(
-        np.uint64(seed),
-        ids.astype(np.uint64),
-        attempts.astype(np.uint64),
-        rel_alt,
-        hv_own,
-        hv_int,
-        hh_own,
-        hh_int,
-        vmd_edges,
-        acceptance,
-        hmd_edges,
-        np.cumsum(proportions) / proportions.sum(),
-        out["vmd_bin"],
-        out["accepted"],
-        out["psi"],
-        out["hmd"],
-        out["hmd_bin"],
+        _kernels.Attempts(
+            np.uint64(seed), ids.astype(np.uint64), attempts.astype(np.uint64), rel_alt, hv_own, hv_int, hh_own, hh_int
+        ),
+        _kernels.Proposal(vmd_edges, acceptance, hmd_edges, np.cumsum(proportions) / proportions.sum()),
+        _kernels.GeometryOutputs(out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"]),
     )
     vmd_ok = out["accepted"] & ~ground
     codes[rows[~out["accepted"] & ~ground]] = _reason_code("vmd")

@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..checksums import file_sha256
 from ..commands import CommandSchedule, InitialStates
 from .tracks_file import AtomicH5Writer, _append
 
@@ -143,16 +144,6 @@ def _dataset(f: h5py.File, name: str, path):
         raise _damage(path, f"dataset {name}", exc) from None
 
 
-def _sha256(path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _changed_chunk_files(f: h5py.File, path) -> list[str]:
     """Chunk files of a joined run file whose bytes are not those the run recorded (``chunk_sha256``)."""
     dataset = f["metadata"]["encounter_id"]
@@ -163,7 +154,9 @@ def _changed_chunk_files(f: h5py.File, path) -> list[str]:
     recorded = json.loads(f.attrs["chunk_sha256"])
     if len(sources) != len(recorded):
         return [f"{len(sources)} chunk files joined, {len(recorded)} recorded"]
-    return [name for name, sha in zip(sources, recorded) if _sha256(os.path.join(folder, name)) != sha]
+    return [
+        name for name, sha in zip(sources, recorded) if file_sha256(os.path.join(folder, name), remember=False) != sha
+    ]
 
 
 @contextmanager

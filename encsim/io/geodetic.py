@@ -48,7 +48,12 @@ def enu_to_geodetic(east_ft, north_ft, up_ft, lat0_deg: float, lon0_deg: float, 
 
     Examples
     --------
-    >>> lat, lon, alt = enu_to_geodetic(6076.1, 0.0, 1000.0, 42.36, -71.01)  # doctest: +SKIP
+    One nautical mile east of Boston Logan: 1/60 deg / cos(42.36 deg) of longitude, and 0.9 ft higher
+    above the ellipsoid than the anchor's tangent plane (d^2 / 2R: the Earth curves away).
+
+    >>> lat, lon, alt = enu_to_geodetic(6076.1, 0.0, 1000.0, 42.36, -71.01)
+    >>> round(float(lat), 4), round(float(lon), 4), round(float(alt), 1)
+    (42.36, -70.9875, 1000.9)
     """
     _check_anchor(lat0_deg, lon0_deg)
     transformer = _topocentric(float(lat0_deg), float(lon0_deg), float(ground_alt_ft_msl) * M_PER_FT)
@@ -75,7 +80,8 @@ def place_trajectories(
     """Latitude, longitude and altitude (ft above the ellipsoid) of every recorded sample.
 
     Every track starts at the anchor's horizontal position; ``up_ft`` is taken above the anchor's
-    ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``, ``lon_deg``, ``alt_ft``.
+    ground (the tangent plane at the anchor). Returns arrays shaped like the trajectories: ``lat_deg``,
+    ``lon_deg``, ``alt_ft``.
     """
     lat, lon, alt = enu_to_geodetic(
         trajectories.east_ft, trajectories.north_ft, trajectories.up_ft, lat0_deg, lon0_deg, ground_alt_ft_msl

@@ -114,8 +114,8 @@ written by encsim {html.escape(str(attrs["encsim_version"]))}, reported by encsi
 <h2>Closest approach, nominal and mitigated</h2>{_scatter(outcomes, *nmac_cylinder)}
 <h2>Alert timing</h2>{_alert_timeline(outcomes)}
 <h2>Provenance</h2><p>ownship {html.escape(str(attrs["ownship_model"]))}
-({html.escape(str(attrs["ownship_model_sha256"]))}),
-intruder {html.escape(str(attrs["intruder_model"]))} ({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
+({html.escape(str(attrs["ownship_model_sha256"]))}), intruder {html.escape(str(attrs["intruder_model"]))}
+({html.escape(str(attrs["intruder_model_sha256"]))}); rejections
 {html.escape(str(attrs["rejections"]))}; written {html.escape(str(attrs.get("created_utc", "?")))} by
 <code>{html.escape(str(attrs.get("command", "?")))}</code>.</p>
 <h3>Closed loop</h3><pre>{html.escape(json.dumps(stored.get("closed_loop", {}), indent=1))}</pre>

@@ -18,7 +18,6 @@ weights must be finite and positive and encounter ids unique.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..checksums import file_sha256
 from ..commands import CommandSchedule, InitialStates
 from .encounters_file import read_encounter_file
 
@@ -36,14 +36,6 @@ MANIFEST = "manifest.json"
 
 class ResultsFileError(ValueError):
     """A results file or run directory that cannot be read faithfully (names the path and the fault)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _virtual_sources(path: Path) -> list[str] | None:
@@ -65,7 +57,7 @@ def _virtual_sources(path: Path) -> list[str] | None:
 
 def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> tuple[list[Path], list[str]]:
     """The chunk files of a run directory in order, and the sha256 its manifest recorded for each."""
-    from ..runner.run import read_manifest
+    from .manifest import read_manifest
 
     manifest = read_manifest(run_dir)
     files, recorded, missing, damaged = [], [], [], []
@@ -74,7 +66,7 @@ def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> tuple[list[Pat
         path = None if entry is None else run_dir / entry["file"]
         if path is None or not path.is_file():
             missing.append(k)
-        elif verify and _sha256(path) != entry["sha256"]:
+        elif verify and file_sha256(path, remember=False) != entry["sha256"]:
             damaged.append(k)
         files.append(path)
         recorded.append(None if entry is None else entry["sha256"])
@@ -227,7 +219,9 @@ def read_results(path, *, verify: bool = True) -> dict:
         attrs = dict(f.attrs)
     recorded = json.loads(attrs.get("chunk_sha256", "[]"))
     if verify and recorded:
-        changed = [name for name, file, sha in zip(sources, files, recorded) if _sha256(file) != sha]
+        changed = [
+            name for name, file, sha in zip(sources, files, recorded) if file_sha256(file, remember=False) != sha
+        ]
         if changed or len(recorded) != len(files):
             raise ResultsFileError(
                 f"{path}: the chunk files {changed[:3]} changed since they were joined; join them again with "

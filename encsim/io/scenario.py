@@ -204,7 +204,7 @@ def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
     edges = scenario.intruder.layer_edges()
     if edges is not None:
         return edges
-    from ..bayes.registry import load_registry
+    from ..bayes.catalogue import load_registry
 
     entry = load_registry().get(scenario.intruder.model)
     return None if entry is None or not entry.layer_edges_ft else list(entry.layer_edges_ft)
@@ -215,7 +215,8 @@ def _toml_type(value) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _format_errors(error: ValidationError, source: str) -> str:
+def format_validation_errors(error: ValidationError, *, source: str) -> str:
+    """A pydantic validation error as one line per field (``source``: the file named in it)."""
     lines = [f"{source}: invalid scenario"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -239,14 +240,15 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, source)) from None
+        raise ScenarioError(format_validation_errors(exc, source=source)) from None
     if check_models:
-        _check_models(scenario, source)
+        check_scenario_models(scenario, source=source)
     return scenario
 
 
-def _check_models(scenario: Scenario, source: str) -> None:
-    from ..bayes.registry import load_registry
+def check_scenario_models(scenario: Scenario, *, source: str) -> None:
+    """Refuse a scenario whose ownship or intruder model is unknown, or one encsim cannot pair."""
+    from ..bayes.catalogue import load_registry
 
     registry = load_registry()
     for role in ("ownship", "intruder"):

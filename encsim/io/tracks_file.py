@@ -151,9 +151,24 @@ class TrackFileWriter(AtomicH5Writer):
 
     Examples
     --------
-    >>> with TrackFileWriter("tracks.h5", provenance) as writer:  # doctest: +SKIP
-    ...     for chunk in chunks:
-    ...         writer.append(chunk)
+    Two chunks of five tracks written one after the other and read back as one sample:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import encsim
+    >>> chunks = [
+    ...     encsim.sample_tracks("uncor_1200only_fwse_v1p2", 5, 30, rng=1, start="G=1,A=4", first_id=first)
+    ...     for first in (0, 5)
+    ... ]
+    >>> provenance = {"model_name": chunks[0].model_name, "model_sha256": chunks[0].model_sha256}
+    >>> provenance |= {"seed": chunks[0].seed, "first_id": 0, "duration_s": 30}
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with TrackFileWriter(Path(folder) / "tracks.h5", provenance) as writer:
+    ...         for chunk in chunks:
+    ...             writer.append(chunk)
+    ...     back = read_tracks(Path(folder) / "tracks.h5")
+    >>> back.n_tracks, back.initial["track_id"].tolist() == list(range(10))
+    (10, True)
     """
 
     def __init__(self, path, provenance: dict, *, overwrite: bool = True):
@@ -229,7 +244,7 @@ class TrackFileWriter(AtomicH5Writer):
 
 def read_tracks(path):
     """Read a tracks file written by `TrackFileWriter` back into a `TrackSample`."""
-    from ..sampling.sampler import TrackSample
+    from ..sampling import TrackSample
 
     with h5py.File(path, "r") as f:
         attrs = dict(f.attrs)

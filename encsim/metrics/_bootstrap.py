@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..sampling._philox import next_uniform, stream_init
+from ..random import next_uniform, stream_init
 
 #: sub-stream of the bootstrap's streams (kept apart from the generation's 0-3)
 BOOTSTRAP_SUB_STREAM = 7

@@ -202,7 +202,7 @@ def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarr
     Resample b draws from the Philox stream (seed, b), so the interval is reproducible from the
     seed and independent of the number of threads (Numba kernel `_bootstrap.bootstrap_sums`).
     """
-    from ..sampling._philox import seed_to_uint64
+    from ..random import seed_to_uint64
     from ._bootstrap import bootstrap_sums
 
     stacked = np.ascontiguousarray(np.stack(values), dtype=np.float64)

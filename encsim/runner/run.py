@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import sys
@@ -15,8 +14,9 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..checksums import file_sha256, text_sha256
+from ..io.manifest import MANIFEST, read_manifest
 
-MANIFEST = "manifest.json"
 RESULTS = "results.h5"
 
 
@@ -30,14 +30,6 @@ def chunk_ids(scenario, chunk_index: int) -> np.ndarray:
     start = run.first_id + chunk_index * run.chunk_size
     stop = min(run.first_id + run.encounters, start + run.chunk_size)
     return np.arange(start, stop, dtype=np.int64)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _chunk_path(run_dir: Path, chunk_index: int) -> Path:
@@ -97,7 +89,7 @@ def write_encounter_file(
 def _identity(scenario_text: str, scenario, own_sha256: str, int_sha256: str, logic, closed_loop: dict) -> dict:
     """Everything a chunk is made from, besides its encounter ids (JSON-normalised, for comparison)."""
     identity = {
-        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "scenario_sha256": text_sha256(scenario_text),
         "seed": int(scenario.run.seed),
         "encsim_version": __version__,
         "ownship_model": scenario.ownship.model,
@@ -180,7 +172,7 @@ def compute_chunk(
     return {
         "chunk": chunk_index,
         "file": str(path.relative_to(run_dir)),
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         **totals,
     }
 
@@ -296,28 +288,6 @@ def _write_json_atomically(path: Path, data: dict) -> None:
     tmp.replace(path)
 
 
-def read_manifest(run_dir) -> dict:
-    """A run directory's manifest, checked: ValueError naming the file and the fault otherwise."""
-    path = Path(run_dir) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{path}: not a readable manifest ({exc}); it is rewritten atomically, so it was edited "
-            "or damaged: restore it, or start the run in a new folder"
-        ) from None
-    if not isinstance(manifest, dict):
-        raise ValueError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
-    n_chunks, chunks = manifest.get("n_chunks"), manifest.get("chunks")
-    if not isinstance(n_chunks, int) or n_chunks < 1:
-        raise ValueError(f"{path}: n_chunks = {n_chunks!r}, expected a whole number >= 1")
-    if not isinstance(chunks, dict) or not all(
-        isinstance(e, dict) and {"file", "sha256"} <= set(e) for e in chunks.values()
-    ):
-        raise ValueError(f"{path}: chunks must map chunk numbers to entries with file and sha256")
-    return manifest
-
-
 def _load_manifest(run_dir: Path, header: dict, resume: bool) -> dict:
     path = run_dir / MANIFEST
     if not path.exists():
@@ -342,7 +312,7 @@ def _chunk_fault(run_dir: Path, entry: dict, identity: dict) -> str | None:
     path = run_dir / entry["file"]
     if not path.is_file():
         return f"{path}: missing"
-    if _sha256(path) != entry["sha256"]:
+    if file_sha256(path, remember=False) != entry["sha256"]:
         return f"{path}: its sha256 is not the manifest's (changed or damaged since it was written)"
     if entry.get("identity") != identity:
         differences = identity_differences(entry.get("identity") or {}, identity)
@@ -357,7 +327,7 @@ def _chunk_fault(run_dir: Path, entry: dict, identity: dict) -> str | None:
     return None
 
 
-def _verified(run_dir: Path, manifest: dict) -> dict:
+def verified_chunks(run_dir: Path, manifest: dict) -> dict:
     """Manifest entries whose files still exist with their recorded sha256 and the run's identity."""
     identity = manifest.get("identity") or {}
     return {key: entry for key, entry in manifest["chunks"].items() if _chunk_fault(run_dir, entry, identity) is None}
@@ -455,7 +425,7 @@ def _find_models_before_submitting(scenario) -> None:
     in every worker task (and in every retry of it); workers then find the files in the same folder
     or cache, as they share this machine's (or the cluster's shared) file system.
     """
-    from ..bayes.registry import resolve_model_file
+    from ..bayes.locate import resolve_model_file
 
     for model in {scenario.ownship.model, scenario.intruder.model}:
         resolve_model_file(model)
@@ -526,7 +496,7 @@ def run_scenario(
     _check_logic_name(logic)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
     header = {
-        "scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "scenario_sha256": text_sha256(text),
         "logic": logic or "",
         "n_chunks": n_chunks(scenario),
         "encsim_version": __version__,
@@ -565,7 +535,7 @@ def _run_locked(
 ):
     (run_dir / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(run_dir, header, resume)
-    manifest["chunks"] = _verified(run_dir, manifest)
+    manifest["chunks"] = verified_chunks(run_dir, manifest)
     _remove_partial_files(run_dir)  # half-written by an interrupted run (no other run writes: we hold the lock)
     reused = len(manifest["chunks"])
     pending = [k for k in range(header["n_chunks"]) if str(k) not in manifest["chunks"]]

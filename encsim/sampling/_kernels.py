@@ -17,12 +17,13 @@ whatever else is sampled with it.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
+from ..random import next_uniform, next_uniform_open0, stream_init, stream_seek
 from ..units import FPM_PER_FPS, SPEED_RULE_FPS_PER_KT
-from ._philox import next_uniform, next_uniform_open0, stream_init, stream_seek
 
 POLICY_REJECT = 0
 POLICY_HOLD = 1
@@ -38,6 +39,63 @@ REJECT_EMPTY_INITIAL = 1
 REJECT_FIRST_TRANSITION = 2
 
 _NEVER = np.int64(1) << np.int64(62)
+
+
+class Request(NamedTuple):
+    """Which tracks to draw and how: track ``i`` draws from the stream (``seed``, ``track_ids[i]``;
+    ``sub_streams[i]``, ``attempts[i]``) from draw ``start_draws[i]`` on; ``duration_s`` (int64),
+    ``presets`` (0-based bin per initial variable, -1 free), ``policy`` (``POLICY_*``),
+    ``max_attempts`` (int64), ``apply_speed_rule`` (bool)."""
+
+    seed: np.uint64
+    track_ids: np.ndarray
+    sub_streams: np.ndarray
+    attempts: np.ndarray
+    start_draws: np.ndarray
+    duration_s: np.int64
+    presets: np.ndarray
+    policy: np.int64
+    max_attempts: np.int64
+    apply_speed_rule: bool
+
+
+class Variables(NamedTuple):
+    """The model's variables beyond its networks (`encsim.sampling._tables.SamplerTables`):
+    ``partner`` (per (t+1) variable its time-t variable), bin edges in CSR form (``edges_ptr``,
+    ``edges``), ``zero_bin``, ``resample_rate``, the command variables and their unit factors, the
+    indices of speed, altitude layer and heading (-1 if absent) and the layer edges (ft)."""
+
+    partner: np.ndarray
+    edges_ptr: np.ndarray
+    edges: np.ndarray
+    zero_bin: np.ndarray
+    resample_rate: np.ndarray
+    command_var: np.ndarray
+    command_scale: np.ndarray
+    speed_var: np.int64
+    layer_var: np.int64
+    heading_var: np.int64
+    layer_edges_ft: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What the kernel fills, row ``i`` for track ``i`` (shapes in `encsim.sampling._buffers.run_kernel`)."""
+
+    bins: np.ndarray
+    values: np.ndarray
+    alt: np.ndarray
+    heading: np.ndarray
+    rows_n: np.ndarray
+    row_t: np.ndarray
+    row_val: np.ndarray
+    row_bins: np.ndarray
+    changes: np.ndarray
+    resamples: np.ndarray
+    rejects: np.ndarray
+    status: np.ndarray
+    end_draw: np.ndarray
+
+
 #: tracks per parallel work item (scratch arrays are allocated once per block)
 _BLOCK = 64
 
@@ -118,12 +176,13 @@ def _geometric_gap(p_event, stream):
 
 
 @njit(cache=True)
-def _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay):
+def _stay_path(x, transition, partner, policy, stay):
     """Stay probabilities s_k along the all-stay path; returns their product S.
 
     An empty column on that path gets s = 0 under 'reject' (reaching it rejects the track),
     1 under 'hold', and 'stay only if in bin 1' under 'bin1'.
     """
+    t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum = transition
     for k in range(t_order.shape[0]):
         var = t_order[k]
         x[var] = x[partner[var]]
@@ -148,9 +207,10 @@ def _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner
 
 
 @njit(cache=True)
-def _change(x, stay, product, u, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stream):
+def _change(x, stay, product, u, transition, partner, policy, stream):
     """Draw the (t+1) values at a change second. Returns -1, or the order position whose empty
     column rejects the track under the 'reject' policy."""
+    t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum = transition
     n_dyn = t_order.shape[0]
     target = u * (1.0 - product)
     running = 0.0
@@ -197,70 +257,49 @@ def _write_row(i, n_rows, t_s, vals, x, command_var, command_scale, out_row_t, o
 
 
 @njit(cache=True)
-def _sample_one(
-    i,
-    seed,
-    track_id,
-    sub_stream,
-    attempt,
-    start_draw,
-    duration_s,
-    presets,
-    policy,
-    max_attempts,
-    apply_speed_rule,
-    i_order,
-    i_r,
-    i_pptr,
-    i_pidx,
-    i_pstride,
-    i_off,
-    i_cum,
-    t_order,
-    t_r,
-    t_pptr,
-    t_pidx,
-    t_pstride,
-    t_off,
-    t_cum,
-    partner,
-    edges_ptr,
-    edges,
-    zero_bin,
-    rates,
-    command_var,
-    command_scale,
-    speed_var,
-    layer_var,
-    heading_var,
-    layer_edges,
-    out_bins,
-    out_values,
-    out_alt,
-    out_heading,
-    out_rows_n,
-    out_row_t,
-    out_row_val,
-    out_row_bins,
-    out_changes,
-    out_resamples,
-    out_rejects,
-    out_status,
-    out_end_draw,
-    stream,
-    x,
-    vals,
-    next_resample,
-    stay,
-    changed,
-    changes,
-    resamples,
-):
-    """Sample track ``track_id`` into row ``i`` of the outputs; the last arguments are scratch.
+def _sample_one(i, request, initial, transition, variables, out, scratch):
+    """Sample track ``request.track_ids[i]`` into row ``i`` of ``out``; ``scratch`` holds the
+    work arrays of the calling block (stream, x, vals, next_resample, stay, changed, changes,
+    resamples).
 
-    The track's stream starts at draw ``start_draw`` (0 for a first draw; a track rejected later,
-    e.g. by the dynamics' limits, is redrawn by continuing its stream where it stopped).
+    The track's stream starts at draw ``start_draws[i]`` (0 for a first draw; a track rejected
+    later, e.g. by the dynamics' limits, is redrawn by continuing its stream where it stopped).
     """
+    seed, track_ids, sub_streams, attempts, start_draws, duration_s, presets, policy, max_attempts, apply_speed_rule = (
+        request
+    )
+    track_id, sub_stream, attempt, start_draw = track_ids[i], sub_streams[i], attempts[i], start_draws[i]
+    i_order, i_r, i_pptr, i_pidx, i_pstride, i_off, i_cum = initial
+    t_order = transition[0]
+    (
+        partner,
+        edges_ptr,
+        edges,
+        zero_bin,
+        rates,
+        command_var,
+        command_scale,
+        speed_var,
+        layer_var,
+        heading_var,
+        layer_edges,
+    ) = variables
+    (
+        out_bins,
+        out_values,
+        out_alt,
+        out_heading,
+        out_rows_n,
+        out_row_t,
+        out_row_val,
+        out_row_bins,
+        out_changes,
+        out_resamples,
+        out_rejects,
+        out_status,
+        out_end_draw,
+    ) = out
+    stream, x, vals, next_resample, stay, changed, changes, resamples = scratch
     n0 = rates.shape[0]
     n_dyn = t_order.shape[0]
     stream_init(stream, np.uint64(seed), np.uint64(track_id), np.uint64(sub_stream), np.uint64(attempt))
@@ -309,7 +348,7 @@ def _sample_one(
         next_change = _NEVER
         product = 1.0
         if n_dyn > 0 and duration_s > 1:
-            product = _stay_path(x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay)
+            product = _stay_path(x, transition, partner, policy, stay)
             next_change = _geometric_gap(1.0 - product, stream)
         rejected_at = -1
         overflow = False
@@ -326,22 +365,7 @@ def _sample_one(
                 if tau > duration_s - 1:  # the last transition is at second T - 1
                     next_change = _NEVER
                 else:
-                    rejected_at = _change(
-                        x,
-                        stay,
-                        product,
-                        next_uniform(stream),
-                        t_order,
-                        t_r,
-                        t_pptr,
-                        t_pidx,
-                        t_pstride,
-                        t_off,
-                        t_cum,
-                        partner,
-                        policy,
-                        stream,
-                    )
+                    rejected_at = _change(x, stay, product, next_uniform(stream), transition, partner, policy, stream)
                     if rejected_at >= 0:
                         break
                     for k in range(n_dyn):
@@ -353,9 +377,7 @@ def _sample_one(
                             changes[k] += 1
                             vals[own] = _value_in_bin(edges, edges_ptr, zero_bin, own, x[own], next_uniform(stream))
                             command_changed = True
-                    product = _stay_path(
-                        x, t_order, t_r, t_pptr, t_pidx, t_pstride, t_off, t_cum, partner, policy, stay
-                    )
+                    product = _stay_path(x, transition, partner, policy, stay)
                     next_change = tau + _geometric_gap(1.0 - product, stream)
             for var in range(n0):
                 if next_resample[var] == tau:
@@ -393,57 +415,10 @@ def _sample_one(
 
 
 @njit(parallel=True, cache=True)
-def sample_tracks_kernel(
-    seed,
-    track_ids,
-    sub_streams,
-    attempts,
-    start_draws,
-    duration_s,
-    presets,
-    policy,
-    max_attempts,
-    apply_speed_rule,
-    i_order,
-    i_r,
-    i_pptr,
-    i_pidx,
-    i_pstride,
-    i_off,
-    i_cum,
-    t_order,
-    t_r,
-    t_pptr,
-    t_pidx,
-    t_pstride,
-    t_off,
-    t_cum,
-    partner,
-    edges_ptr,
-    edges,
-    zero_bin,
-    rates,
-    command_var,
-    command_scale,
-    speed_var,
-    layer_var,
-    heading_var,
-    layer_edges,
-    out_bins,
-    out_values,
-    out_alt,
-    out_heading,
-    out_rows_n,
-    out_row_t,
-    out_row_val,
-    out_row_bins,
-    out_changes,
-    out_resamples,
-    out_rejects,
-    out_status,
-    out_end_draw,
-):
-    """Sample the tracks ``track_ids`` into the preallocated outputs, row i for track_ids[i].
+def sample_tracks_kernel(request, initial, transition, variables, out):
+    """Sample the tracks of ``request`` (`Request`) from the model's ``initial`` and ``transition``
+    networks (`encsim.sampling._tables.NetworkArrays`) and its ``variables`` (`Variables`) into
+    the preallocated ``out`` (`Outputs`), row i for track ``request.track_ids[i]``.
 
     Track i draws from the stream (seed, track_ids[i]; sub_streams[i], attempts[i]) starting at
     draw ``start_draws[i]``: a track sampled alone uses sub-stream 0, attempt 0; an encounter
@@ -451,13 +426,13 @@ def sample_tracks_kernel(
 
     Tracks are handed to threads in blocks so that the scratch arrays are allocated once per block.
     """
-    n = track_ids.shape[0]
-    n0 = rates.shape[0]
-    n_dyn = max(t_order.shape[0], 1)
+    n = request.track_ids.shape[0]
+    n0 = variables.resample_rate.shape[0]
+    n_dyn = max(transition[0].shape[0], 1)
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for block in prange(n_blocks):
         stream = np.empty(9, dtype=np.uint64)
-        x = np.zeros(max(partner.shape[0], n0), dtype=np.int64)
+        x = np.zeros(max(variables.partner.shape[0], n0), dtype=np.int64)
         vals = np.empty(n0, dtype=np.float64)
         next_resample = np.empty(n0, dtype=np.int64)
         stay = np.ones(n_dyn, dtype=np.float64)
@@ -465,65 +440,8 @@ def sample_tracks_kernel(
         changes = np.zeros(n_dyn, dtype=np.int64)
         resamples = np.zeros(n0, dtype=np.int64)
         for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
-            _sample_one(
-                i,
-                seed,
-                track_ids[i],
-                sub_streams[i],
-                attempts[i],
-                start_draws[i],
-                duration_s,
-                presets,
-                policy,
-                max_attempts,
-                apply_speed_rule,
-                i_order,
-                i_r,
-                i_pptr,
-                i_pidx,
-                i_pstride,
-                i_off,
-                i_cum,
-                t_order,
-                t_r,
-                t_pptr,
-                t_pidx,
-                t_pstride,
-                t_off,
-                t_cum,
-                partner,
-                edges_ptr,
-                edges,
-                zero_bin,
-                rates,
-                command_var,
-                command_scale,
-                speed_var,
-                layer_var,
-                heading_var,
-                layer_edges,
-                out_bins,
-                out_values,
-                out_alt,
-                out_heading,
-                out_rows_n,
-                out_row_t,
-                out_row_val,
-                out_row_bins,
-                out_changes,
-                out_resamples,
-                out_rejects,
-                out_status,
-                out_end_draw,
-                stream,
-                x,
-                vals,
-                next_resample,
-                stay,
-                changed,
-                changes,
-                resamples,
-            )
+            scratch = (stream, x, vals, next_resample, stay, changed, changes, resamples)
+            _sample_one(i, request, initial, transition, variables, out, scratch)
 
 
 @njit(parallel=True, cache=True)

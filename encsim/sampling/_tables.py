@@ -8,6 +8,7 @@ draw is one scan of ``r_i`` numbers. Parents come as (index, stride) pairs in CS
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,9 @@ COMMAND_ROLES = ("hdot", "psidot", "vdot")
 EMPTY_COLUMN_POLICIES = {"reject": 0, "hold": 1, "bin1": 2}
 
 
-@dataclass(frozen=True)
-class NetworkArrays:
+class NetworkArrays(NamedTuple):
+    """A network's tables for the kernels (a named tuple: the kernels take it as one argument)."""
+
     order: np.ndarray  # variables to draw, in topological order (network indices)
     r: np.ndarray  # bins per drawn variable (indexed by network index)
     parent_ptr: np.ndarray  # CSR over network indices
@@ -86,9 +88,7 @@ class SamplerTables:
 def build_sampler_tables(model: EncounterModel, layer_edges_ft, *, with_transitions: bool = True) -> SamplerTables:
     """The model's kernel arrays, built once per (layer table, with transitions) and cached on the model."""
     key = ("sampler_tables", tuple(np.asarray(layer_edges_ft, dtype=np.float64).tolist()), with_transitions)
-    if key not in model._cache:
-        model._cache[key] = _build_sampler_tables(model, layer_edges_ft, with_transitions)
-    return model._cache[key]
+    return model.memo(key, lambda: _build_sampler_tables(model, layer_edges_ft, with_transitions))
 
 
 def _build_sampler_tables(model: EncounterModel, layer_edges_ft, with_transitions: bool) -> SamplerTables:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sampling._philox import seed_to_uint64
+from ..random import seed_to_uint64
 from . import _kernels as k
 from .params import (
     ACTIVE_MODE_S,

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
-from ..dynamics import DT_S, DynamicLimits, _step_indices
+from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
 
@@ -41,7 +41,7 @@ def _flight(states, schedule, limits) -> _kernels.Flight:
         ]
     )
     commands = np.stack([schedule.hdot_fps, schedule.psidot_rad_s, schedule.vdot_fps2])
-    return _kernels.Flight(init, schedule.offsets, _step_indices(schedule, DT_S), commands, limits)
+    return _kernels.Flight(init, schedule.offsets, step_indices(schedule, dt_s=DT_S), commands, limits)
 
 
 def simulate_states(
@@ -211,7 +211,7 @@ def _simulate_python(function, params, ownship, intruder, settings, ids, out, fa
     import warnings
 
     from ..avoidance import describe_logic
-    from .reference import run_encounter
+    from .plain import run_encounter
 
     warnings.warn(
         "a plain Python logic runs the closed loop in Python, about a thousand times slower than an @njit "
@@ -291,18 +291,17 @@ def closed_loop_provenance(
     well-clear preset and the NMAC cylinder.
     """
     import dataclasses
-    import hashlib
     import inspect
 
     from ..avoidance import describe_logic
+    from ..checksums import file_sha256
 
     function, params = resolve_logic(logic, pilot)
     source_sha256 = ""
     try:
         source = inspect.getsourcefile(getattr(function, "py_func", function))
         if source:
-            with open(source, "rb") as handle:
-                source_sha256 = hashlib.sha256(handle.read()).hexdigest()
+            source_sha256 = file_sha256(source)
     except (TypeError, OSError):  # a builtin or a function without a file
         pass
     return {
@@ -336,3 +335,18 @@ def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str
         return at, eat, f"the parameters of logic {provenance.get('logic', '?')}"
     at, eat = alerting_times_s(daa_params("do365"))
     return at, eat, "DO-365B (the daa preset's parameters; the logic under test has none of its own)"
+
+
+def kernels_cached(*, closed_loop: bool = True) -> bool | None:
+    """Whether Numba's disk cache already holds the flight kernel (and the reference closed loop).
+
+    False on a fresh installation, whose first run compiles them (a minute or two); None when this
+    Numba keeps its cache index elsewhere, so the caller says nothing rather than guess.
+    """
+    from ..dynamics import kernel_cached, kernels_cache_present
+
+    flight = kernels_cache_present()
+    if flight is None or not closed_loop:
+        return flight
+    loop = kernel_cached(_kernels.reference_closed_loop_kernel)
+    return None if loop is None else flight and loop

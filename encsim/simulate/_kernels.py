@@ -11,7 +11,6 @@ The kernels take grouped arrays: a `Flight` per aircraft, the `Settings` of the 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import math
 from typing import NamedTuple
@@ -33,9 +32,10 @@ from ..avoidance.interface import (
     VERTICAL_MODE,
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
+from ..checksums import file_sha256, text_sha256
 from ..dynamics._kernels import step
 from ..metrics._predicates import inside_cylinder, well_clear_lost
-from ..sampling._philox import next_uniform_open0, stream_init
+from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
 
 __all__ = [
@@ -366,12 +366,11 @@ def _registry_key(records) -> tuple[int, ...]:
     for record in records:
         function = getattr(record.function, "py_func", record.function)
         try:
-            with open(inspect.getsourcefile(function), "rb") as handle:
-                source_sha256 = hashlib.sha256(handle.read()).hexdigest()
+            source_sha256 = file_sha256(inspect.getsourcefile(function))
         except (TypeError, OSError):
             source_sha256 = ""
         text = f"{function.__module__}:{function.__qualname__}|{record.n_params}|{source_sha256}"
-        key += [record.logic_id, int(hashlib.sha256(text.encode()).hexdigest()[:15], 16)]
+        key += [record.logic_id, int(text_sha256(text)[:15], 16)]
     return tuple(key)
 
 

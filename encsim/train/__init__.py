@@ -8,7 +8,6 @@ graphs with its bin edges (`ModelCounter`) and writes the MIT LL ASCII format, w
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 
 from ..bayes import EncounterModel, load_model
 from ..bayes.model_file import format_model_text, parse_model_text, write_model_file
+from ..checksums import text_sha256
 from .counting import ModelCounter, ModelLayout, TrainingError, model_layout, read_edges_toml
 from .processing import TYPE_LIMITS, ProcessedTracks, ProcessingOptions, ProcessingReport, TypeLimits, process_tracks
 from .structure import LearnedStructure, learn_initial_structure, learn_transition_structure
@@ -165,7 +165,7 @@ def train_model(
         model = load_model(path)
     else:
         text = format_model_text(contents)
-        digest = hashlib.sha256(text.encode("ascii")).hexdigest()
+        digest = text_sha256(text)
         model = EncounterModel(name=name, contents=parse_model_text(text, source=name), sha256=digest)
         path = None
     return TrainResult(model, processed, counter, path, structure)

@@ -16,11 +16,11 @@ A value written without a unit is taken in DAIDALUS's internal units (m, m/s, m/
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import re
 from pathlib import Path
 
+from ...checksums import text_sha256
 from ...units import FPS_PER_KT, FT_PER_NM, M_PER_FT
 
 #: standard gravity, ft/s^2 (DAIDALUS's [G] unit: 9.80665 m/s^2)
@@ -238,7 +238,7 @@ class DaidalusConfig:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode()).hexdigest()
+        return text_sha256(self.text)
 
     def alerter(self, index: int) -> Alerter | None:
         """Alerter by its 1-based index (the .daa ``alerter`` column); None when out of range."""

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..units import M_PER_FT
-from .geodetic import enu_to_geodetic
+from .io.geodetic import enu_to_geodetic
+from .units import M_PER_FT
 
 __all__ = ["EXPORT_FORMATS", "export_results", "parse_lat_lon"]
 
@@ -60,7 +60,7 @@ def parse_lat_lon(text: str) -> dict[str, float]:
     >>> parse_lat_lon("42.36,-71.01")
     {'lat_deg': 42.36, 'lon_deg': -71.01, 'ground_alt_ft': 0.0}
     """
-    from .geodetic import parse_anchor
+    from .io.geodetic import parse_anchor
 
     parts = str(text).split(",")
     return parse_anchor(text if len(parts) == 3 else f"{text},0")
@@ -206,7 +206,7 @@ def export_results(
     output_hz : float
         Trajectory sampling rate (1 Hz by default; 10 Hz is the integration rate).
     """
-    from ..results import Results, open_results
+    from .results import Results, open_results
 
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
@@ -215,7 +215,7 @@ def export_results(
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "h5":
-        from .standalone import write_standalone_results
+        from .io.standalone import write_standalone_results
 
         return write_standalone_results(run.path if isinstance(run, Results) else run, out)
     results = run if isinstance(run, Results) else open_results(run)

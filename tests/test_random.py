@@ -1,4 +1,4 @@
-"""Philox4x64-10 in Numba (encsim.sampling._philox) against numpy.random.Philox, bit for bit.
+"""Philox4x64-10 in Numba (encsim.random) against numpy.random.Philox, bit for bit.
 
 numpy increments its 256-bit counter *before* computing a block, so numpy at counter ``c`` yields
 our block at ``c + 1``; a plain-Python Philox written from the algorithm's definition checks that
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit, prange
 
-from encsim.sampling._philox import (
+from encsim.random import (
     STREAM_SIZE,
     next_raw,
     next_uniform,

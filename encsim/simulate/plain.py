@@ -85,7 +85,7 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, f
     receives the first contract breach of the logic as the kernel's ``Outputs.faults`` row does.
     """
     faults = np.zeros(3) if faults is None else faults
-    from ..sampling._philox import stream_init
+    from ..random import stream_init
 
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
     n_steps, stride, dt, seed = int(settings.n_steps), int(settings.stride), settings.dt_s, settings.seed

@@ -1,5 +1,10 @@
 """Philox4x64-10, counter-based, in Numba: the one random generator of encsim.
 
+A public module at the top of the package, beside `units`, because four packages draw from it
+(sampling, encounters, metrics, simulate) and a plug-in logic may too: it imports only numpy and
+numba, so every layer may use it. (Inside the package ``import random`` still means the standard
+library: imports are absolute.)
+
 Project decision: key = (seed, id) and counter = (draw index // 4, sub-stream, attempt, 0).
 Sub-streams of an encounter attempt are 0 ownship, 1 intruder, 2 geometry; a track sampled alone
 uses sub-stream 0, attempt 0. A redraw inside a sub-stream (a rejected track) keeps consuming the
