@@ -166,12 +166,12 @@ def bootstrap_row_sums(rows, n_boot, seed, out):
 
 @njit(parallel=True, cache=True)
 def bootstrap_masked_sums(records, table, n_boot, seed, out):
-    """out[b, c] = sum over the n draws i of resample b (in draw order) of records[i].weight if bit c
-    of records[i].flags is set (else nothing); records are `MASKED_RECORD`, table is `FLAG_TABLE`.
+    """out[b, c] = sum over the n draws i of resample b (in draw order) of records[i].weight times
+    bit c of records[i].flags (1.0 or 0.0); records are `MASKED_RECORD`, table is `FLAG_TABLE`.
 
-    The same sums, bit for bit, as `bootstrap_row_sums` over rows[i, c] = weight * bit c: each draw
-    adds weight * 1.0 or weight * 0.0, the very products (and sums, in the same order) of that
-    kernel, any weight, NaN included.
+    The same sums, bit for bit, as `bootstrap_row_sums` over rows[i, c] = weight * x_c with x_c the
+    0.0 / 1.0 event column (what the estimators form): the same products, added in the same order,
+    for any weight (NaN included).
     """
     n = records.shape[0]
     k = out.shape[1]
