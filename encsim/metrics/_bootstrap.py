@@ -131,11 +131,84 @@ def _draw_chunk(rows, seed, resample, first_draw, picks):
         picks[4 * q + 3] = i3
 
 
+@njit(cache=True, inline="always")
+def _add_rows_8(acc, rows, picks, drawn, g):
+    """acc[g + c] += rows[i, g + c] for c < 8 over the drawn picks i; a column past the last is read
+    as the last (its sum, in acc beyond k, is discarded)."""
+    last = rows.shape[1] - 1
+    c1, c2, c3 = min(g + 1, last), min(g + 2, last), min(g + 3, last)
+    c4, c5, c6, c7 = min(g + 4, last), min(g + 5, last), min(g + 6, last), min(g + 7, last)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
+    for j in range(drawn):
+        i = picks[j]
+        a0 += rows[i, g]
+        a1 += rows[i, c1]
+        a2 += rows[i, c2]
+        a3 += rows[i, c3]
+        a4 += rows[i, c4]
+        a5 += rows[i, c5]
+        a6 += rows[i, c6]
+        a7 += rows[i, c7]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+    acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+
+
+@njit(cache=True, inline="always")
+def _add_rows_4(acc, rows, picks, drawn, g):
+    """`_add_rows_8` for the last 1-4 columns: half the work."""
+    last = rows.shape[1] - 1
+    c1, c2, c3 = min(g + 1, last), min(g + 2, last), min(g + 3, last)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    for j in range(drawn):
+        i = picks[j]
+        a0 += rows[i, g]
+        a1 += rows[i, c1]
+        a2 += rows[i, c2]
+        a3 += rows[i, c3]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+
+
+@njit(cache=True, inline="always")
+def _add_flagged_8(acc, weights, flags, table, drawn, g):
+    """acc[g + c] += weights[j] * (bit g + c of flags[j]) for c < 8 over the drawn j."""
+    shift = np.uint64(g)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
+    for j in range(drawn):
+        w = weights[j]
+        bits = table[(flags[j] >> shift) & np.uint64(255)]
+        a0 += w * bits[0]
+        a1 += w * bits[1]
+        a2 += w * bits[2]
+        a3 += w * bits[3]
+        a4 += w * bits[4]
+        a5 += w * bits[5]
+        a6 += w * bits[6]
+        a7 += w * bits[7]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+    acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+
+
+@njit(cache=True, inline="always")
+def _add_flagged_4(acc, weights, flags, table, drawn, g):
+    """`_add_flagged_8` for the last 1-4 columns: half the work."""
+    shift = np.uint64(g)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    for j in range(drawn):
+        w = weights[j]
+        bits = table[(flags[j] >> shift) & np.uint64(15)]
+        a0 += w * bits[0]
+        a1 += w * bits[1]
+        a2 += w * bits[2]
+        a3 += w * bits[3]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+
+
 @njit(parallel=True, cache=True)
 def bootstrap_row_sums(rows, n_boot, seed, out):
     """out[b, c] = sum over the n draws i of resample b (in draw order) of rows[i, c]; rows is (n, k)."""
     n, k = rows.shape
-    last = k - 1
     for b in prange(n_boot):
         acc = np.zeros(k + GROUP)
         picks = np.empty(CHUNK_DRAWS, dtype=np.int64)
@@ -143,23 +216,10 @@ def bootstrap_row_sums(rows, n_boot, seed, out):
             _draw_chunk(rows, seed, b, first, picks)
             drawn = min(CHUNK_DRAWS, n - first)
             for g in range(0, k, GROUP):
-                # columns past the last are read again (as column k - 1) and their sums discarded
-                c1, c2, c3 = min(g + 1, last), min(g + 2, last), min(g + 3, last)
-                c4, c5, c6, c7 = min(g + 4, last), min(g + 5, last), min(g + 6, last), min(g + 7, last)
-                a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
-                a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
-                for j in range(drawn):
-                    i = picks[j]
-                    a0 += rows[i, g]
-                    a1 += rows[i, c1]
-                    a2 += rows[i, c2]
-                    a3 += rows[i, c3]
-                    a4 += rows[i, c4]
-                    a5 += rows[i, c5]
-                    a6 += rows[i, c6]
-                    a7 += rows[i, c7]
-                acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
-                acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+                if k - g > GROUP // 2:
+                    _add_rows_8(acc, rows, picks, drawn, g)
+                else:
+                    _add_rows_4(acc, rows, picks, drawn, g)
         for c in range(k):
             out[b, c] = acc[c]
 
@@ -188,22 +248,10 @@ def bootstrap_masked_sums(records, table, n_boot, seed, out):
                 weights[j] = record.weight
                 flags[j] = record.flags
             for g in range(0, k, GROUP):
-                shift = np.uint64(g)
-                a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
-                a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
-                for j in range(drawn):
-                    w = weights[j]
-                    bits = table[(flags[j] >> shift) & np.uint64(255)]
-                    a0 += w * bits[0]
-                    a1 += w * bits[1]
-                    a2 += w * bits[2]
-                    a3 += w * bits[3]
-                    a4 += w * bits[4]
-                    a5 += w * bits[5]
-                    a6 += w * bits[6]
-                    a7 += w * bits[7]
-                acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
-                acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+                if k - g > GROUP // 2:
+                    _add_flagged_8(acc, weights, flags, table, drawn, g)
+                else:
+                    _add_flagged_4(acc, weights, flags, table, drawn, g)
         for c in range(k):
             out[b, c] = acc[c]
 
