@@ -10,9 +10,11 @@ about 0.36, lognormal weights), with today's one-pass bootstrap ("now") and with
 bootstrap per estimator ("before", `benchmarks/_summary_before.py`: the parent commit's kernel
 kept callable, the rest of the summary unchanged). Each measurement runs in a fresh process, after
 a small warm-up summary there (compiled kernels come from Numba's cache), so that its peak
-resident memory is its own. Prints seconds, the ratio before / now, the memory the summary adds
-above the table (peak RSS - RSS before the call) per outcome row, whether both give the same rows
-bit for bit, and the load average (the machine may be shared: compare ratios, not seconds).
+resident memory is its own. Prints seconds (and the CPU seconds of all threads, which load
+changes less: on an idle machine the wall time is about CPU / threads), the ratio before / now,
+the memory the summary adds above the table (peak RSS - RSS before the call) per outcome row,
+whether both give the same rows bit for bit, and the load average (the machine may be shared:
+compare ratios and CPU seconds, not seconds).
 """
 
 from __future__ import annotations
@@ -84,13 +86,14 @@ def measure_one(rows: int, path: str) -> dict:
     outcomes = synthetic_outcomes(rows)
     gc.collect()
     before_mb = rss_mb()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = summarise(outcomes)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     return {
         "rows": rows,
         "path": path,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "added_mb": peak_rss_mb() - before_mb,
         "digest": digest(result),
         "rates": {c: float(outcomes[c].mean()) for c in outcomes.columns if c != "weight"},
@@ -118,7 +121,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, {numba.config.NUMBA_NUM_THREADS} Numba threads")
     run_in_child(2000, "now")  # compiles into Numba's cache, untimed
     run_in_child(2000, "before")
-    print(f"{'rows':>9} {'now s':>8} {'before s':>9} {'ratio':>7} {'now MB':>7} {'B/row':>6} {'same':>5}  load")
+    header = f"{'rows':>9} {'now s':>8} {'now cpu':>8} {'before s':>9} {'ratio':>7}"
+    print(f"{header} {'now MB':>7} {'B/row':>6} {'same':>5}  load")
     for rows in (int(text) for text in args.rows.split(",")):
         now = run_in_child(rows, "now")
         before = run_in_child(rows, "before") if rows <= args.before_max_rows else None
@@ -128,7 +132,8 @@ def main() -> None:
         same = ("yes" if before["digest"] == now["digest"] else "NO") if before else "-"
         per_row = now["added_mb"] * 2**20 / rows
         memory = f"{now['added_mb']:7.0f} {per_row:6.0f}"
-        print(f"{rows:>9,} {now['seconds']:8.2f} {before_s} {ratio} {memory} {same:>5}  {load}", flush=True)
+        times = f"{now['seconds']:8.2f} {now['cpu_seconds']:8.2f} {before_s}"
+        print(f"{rows:>9,} {times} {ratio} {memory} {same:>5}  {load}", flush=True)
     print("rates:", ", ".join(f"{name} {rate:.4f}" for name, rate in now["rates"].items()))
 
 
