@@ -60,10 +60,10 @@ __all__ = [
 STREAM_SIZE = 9
 
 # Every constant is an np.uint64: in Numba, uint64 mixed with a Python int (int64) is float64.
-_MULTIPLIER_0 = np.uint64(0xD2E7470EE14C6C93)
-_MULTIPLIER_1 = np.uint64(0xCA5A826395121157)
-_WEYL_0 = np.uint64(0x9E3779B97F4A7C15)  # key bump after each round (golden ratio)
-_WEYL_1 = np.uint64(0xBB67AE8584CAA73B)  # key bump after each round (sqrt(3) - 1)
+PHILOX_MULTIPLIER_0 = np.uint64(0xD2E7470EE14C6C93)
+PHILOX_MULTIPLIER_1 = np.uint64(0xCA5A826395121157)
+PHILOX_WEYL_0 = np.uint64(0x9E3779B97F4A7C15)  # key bump after each round (golden ratio)
+PHILOX_WEYL_1 = np.uint64(0xBB67AE8584CAA73B)  # key bump after each round (sqrt(3) - 1)
 _LOW_32 = np.uint64(0xFFFFFFFF)
 _SHIFT_32 = np.uint64(32)
 _ZERO = np.uint64(0)
@@ -71,7 +71,7 @@ _ONE = np.uint64(1)
 _TWO = np.uint64(2)
 _LANE_MASK = np.uint64(3)
 _SHIFT_53_BITS = np.uint64(11)
-_ROUNDS = 10
+PHILOX_ROUNDS = 10
 _TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0  # exact: 2**-53
 
 # positions in a stream array
@@ -133,12 +133,12 @@ def philox4x64_10(c0, c1, c2, c3, k0, k1) -> tuple[np.uint64, np.uint64, np.uint
     x3 = np.uint64(c3)
     key0 = np.uint64(k0)
     key1 = np.uint64(k1)
-    for _ in range(_ROUNDS):
-        hi0, lo0 = _mul_hi_lo(_MULTIPLIER_0, x0)
-        hi1, lo1 = _mul_hi_lo(_MULTIPLIER_1, x2)
+    for _ in range(PHILOX_ROUNDS):
+        hi0, lo0 = _mul_hi_lo(PHILOX_MULTIPLIER_0, x0)
+        hi1, lo1 = _mul_hi_lo(PHILOX_MULTIPLIER_1, x2)
         x0, x1, x2, x3 = hi1 ^ x1 ^ key0, lo1, hi0 ^ x3 ^ key1, lo0
-        key0 = key0 + _WEYL_0
-        key1 = key1 + _WEYL_1
+        key0 = key0 + PHILOX_WEYL_0
+        key1 = key1 + PHILOX_WEYL_1
     return x0, x1, x2, x3
 
 

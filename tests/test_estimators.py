@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.io as sio
-from conftest import PROJECT_ROOT
+from conftest import SHARED_DATA_DIR
 
 from encsim.metrics import (
     MIN_EVENTS,
@@ -19,7 +19,7 @@ from encsim.metrics import (
     weighted_probability,
 )
 
-DEGAS = PROJECT_ROOT.parent / "shared" / "data" / "degas-sample-results"
+DEGAS = SHARED_DATA_DIR / "degas-sample-results"
 
 
 def test_hand_example_of_daa_reference_4_4():

@@ -1,31 +1,327 @@
-"""Numba kernel of the encounter bootstrap: sums of several columns over resamples with replacement.
+"""Numba kernels of the encounter bootstrap: sums of several columns over resamples with replacement.
 
-Resample b draws its n indices from the Philox stream keyed by (seed, b), so the resamples are the
-same whatever the number of threads; a million encounters x 1,000 resamples takes seconds.
+Resample b draws its n indices from the Philox stream keyed by (seed, b) on sub-stream 7: draw j is
+lane j % 4 of the Philox4x64-10 block at counter (j // 4, 7, 0, 0), and picks encounter
+``min(int(u_j * n), n - 1)``. Every column of a resample is summed in draw order, so a sum is the
+same whatever the number of threads or columns, and whichever kernel below computes it.
+
+Why it is fast (a million encounters x 1,000 resamples is 10^9 random picks):
+
+- each encounter's values are stored together (a row of an ``(n, k)`` array, or a 16-byte record
+  of weight and event flags), so a pick reads one cache line, not one per column;
+- the indices of a chunk of draws are computed first and their rows prefetched, so the reads of a
+  chunk overlap instead of waiting one after the other;
+- the columns are summed eight at a time in registers over the chunk (the adds of one column form
+  a chain; eight chains run side by side);
+- a Philox block takes 20 64 x 64 -> 128-bit products; here each is one machine multiply (a
+  128-bit LLVM product) instead of four 32-bit partial products: the same bits, 2.5x faster.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from ..random import next_uniform, stream_init
+from ..random import (
+    PHILOX_MULTIPLIER_0,
+    PHILOX_MULTIPLIER_1,
+    PHILOX_ROUNDS,
+    PHILOX_WEYL_0,
+    PHILOX_WEYL_1,
+)
 
 #: sub-stream of the bootstrap's streams (kept apart from the generation's 0-3)
 BOOTSTRAP_SUB_STREAM = 7
 
+#: draws per chunk: their indices are computed (and rows prefetched) before the chunk is summed
+CHUNK_DRAWS = 256
+
+#: columns summed side by side in registers
+GROUP = 8
+
+#: at most this many flag bits per record in `bootstrap_masked_sums`
+MAX_FLAGS = 64
+
+#: FLAG_TABLE[m, c] = bit c of m (0.0 or 1.0): weight * FLAG_TABLE[m, c] is the weight or +-0
+FLAG_TABLE = ((np.arange(256)[:, None] >> np.arange(GROUP)) & 1).astype(np.float64)
+
+#: a record of `bootstrap_masked_sums`: an encounter's weight and its event flags, together
+MASKED_RECORD = np.dtype([("weight", np.float64), ("flags", np.uint64)])
+
+_UINT64_53_SHIFT = np.uint64(11)
+_TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0  # exact: 2**-53
+_ZERO = np.uint64(0)
+
+
+@intrinsic
+def _mul_hi(typingctx, a, b):
+    """High 64 bits of the 128-bit product of two uint64 (one ``mul`` on x86-64)."""
+    signature = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, sig, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return signature, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, array, row):
+    """Ask the CPU to bring ``array[row]`` (its first element) into cache; no effect on results."""
+    signature = types.void(array, row)
+
+    def codegen(context, builder, sig, args):
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        indices = [args[1]] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, view, indices, wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        function_type = ir.FunctionType(ir.VoidType(), [byte_pointer] + [ir.IntType(32)] * 3)
+        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0i8")
+        # read access, locality 2 (keep in the outer caches), data cache
+        hints = [ir.Constant(ir.IntType(32), value) for value in (0, 2, 1)]
+        builder.call(function, [builder.bitcast(pointer, byte_pointer)] + hints)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@njit(cache=True, inline="always")
+def _philox_block(block_index, seed, resample):
+    """Philox4x64-10 at counter (block_index, 7, 0, 0), key (seed, resample): `philox4x64_10`'s bits."""
+    x0 = np.uint64(block_index)
+    x1 = np.uint64(BOOTSTRAP_SUB_STREAM)
+    x2 = _ZERO
+    x3 = _ZERO
+    key0 = np.uint64(seed)
+    key1 = np.uint64(resample)
+    for _ in range(PHILOX_ROUNDS):
+        high0 = _mul_hi(PHILOX_MULTIPLIER_0, x0)
+        low0 = PHILOX_MULTIPLIER_0 * x0
+        high1 = _mul_hi(PHILOX_MULTIPLIER_1, x2)
+        low1 = PHILOX_MULTIPLIER_1 * x2
+        x0, x1, x2, x3 = high1 ^ x1 ^ key0, low1, high0 ^ x3 ^ key1, low0
+        key0 = key0 + PHILOX_WEYL_0
+        key1 = key1 + PHILOX_WEYL_1
+    return x0, x1, x2, x3
+
+
+@njit(cache=True, inline="always")
+def _pick(raw, n):
+    """The encounter a raw draw picks: the uniform (raw >> 11) 2**-53 scaled to [0, n)."""
+    return min(int((raw >> _UINT64_53_SHIFT) * _TWO_POW_MINUS_53 * n), n - 1)
+
+
+@njit(cache=True, inline="always")
+def _draw_chunk(rows, seed, resample, first_draw, picks):
+    """picks[j] = encounter of draw first_draw + j (first_draw a multiple of 4), its row prefetched."""
+    n = rows.shape[0]
+    first_block = first_draw // 4
+    for q in range(picks.shape[0] // 4):
+        raw0, raw1, raw2, raw3 = _philox_block(first_block + q, seed, resample)
+        i0 = _pick(raw0, n)
+        i1 = _pick(raw1, n)
+        i2 = _pick(raw2, n)
+        i3 = _pick(raw3, n)
+        _prefetch(rows, i0)
+        _prefetch(rows, i1)
+        _prefetch(rows, i2)
+        _prefetch(rows, i3)
+        picks[4 * q] = i0
+        picks[4 * q + 1] = i1
+        picks[4 * q + 2] = i2
+        picks[4 * q + 3] = i3
+
+
+@njit(cache=True, inline="always")
+def _add_rows_8(acc, rows, picks, drawn, g):
+    """acc[g + c] += rows[i, g + c] for c < 8 over the drawn picks i; a column past the last is read
+    as the last (its sum, in acc beyond k, is discarded)."""
+    last = rows.shape[1] - 1
+    c1, c2, c3 = min(g + 1, last), min(g + 2, last), min(g + 3, last)
+    c4, c5, c6, c7 = min(g + 4, last), min(g + 5, last), min(g + 6, last), min(g + 7, last)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
+    for j in range(drawn):
+        i = picks[j]
+        a0 += rows[i, g]
+        a1 += rows[i, c1]
+        a2 += rows[i, c2]
+        a3 += rows[i, c3]
+        a4 += rows[i, c4]
+        a5 += rows[i, c5]
+        a6 += rows[i, c6]
+        a7 += rows[i, c7]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+    acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+
+
+@njit(cache=True, inline="always")
+def _add_rows_4(acc, rows, picks, drawn, g):
+    """`_add_rows_8` for the last 1-4 columns: half the work."""
+    last = rows.shape[1] - 1
+    c1, c2, c3 = min(g + 1, last), min(g + 2, last), min(g + 3, last)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    for j in range(drawn):
+        i = picks[j]
+        a0 += rows[i, g]
+        a1 += rows[i, c1]
+        a2 += rows[i, c2]
+        a3 += rows[i, c3]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+
+
+@njit(cache=True, inline="always")
+def _add_flagged_8(acc, weights, flags, table, drawn, g):
+    """acc[g + c] += weights[j] * (bit g + c of flags[j]) for c < 8 over the drawn j."""
+    shift = np.uint64(g)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    a4, a5, a6, a7 = acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7]
+    for j in range(drawn):
+        w = weights[j]
+        bits = table[(flags[j] >> shift) & np.uint64(255)]
+        a0 += w * bits[0]
+        a1 += w * bits[1]
+        a2 += w * bits[2]
+        a3 += w * bits[3]
+        a4 += w * bits[4]
+        a5 += w * bits[5]
+        a6 += w * bits[6]
+        a7 += w * bits[7]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+    acc[g + 4], acc[g + 5], acc[g + 6], acc[g + 7] = a4, a5, a6, a7
+
+
+@njit(cache=True, inline="always")
+def _add_flagged_4(acc, weights, flags, table, drawn, g):
+    """`_add_flagged_8` for the last 1-4 columns: half the work."""
+    shift = np.uint64(g)
+    a0, a1, a2, a3 = acc[g], acc[g + 1], acc[g + 2], acc[g + 3]
+    for j in range(drawn):
+        w = weights[j]
+        bits = table[(flags[j] >> shift) & np.uint64(15)]
+        a0 += w * bits[0]
+        a1 += w * bits[1]
+        a2 += w * bits[2]
+        a3 += w * bits[3]
+    acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
+
 
 @njit(parallel=True, cache=True)
-def bootstrap_sums(values, n_boot, seed, out):
-    """out[b, c] = sum over n draws i (uniform, with replacement) of values[c, i], for resample b."""
-    k, n = values.shape
+def bootstrap_row_sums(rows, n_boot, seed, out):
+    """out[b, c] = sum over the n draws i of resample b (in draw order) of rows[i, c]; rows is (n, k)."""
+    n, k = rows.shape
     for b in prange(n_boot):
-        stream = np.empty(9, dtype=np.uint64)
-        stream_init(stream, np.uint64(seed), np.uint64(b), np.uint64(BOOTSTRAP_SUB_STREAM), np.uint64(0))
-        acc = np.zeros(k)
-        for _ in range(n):
-            i = min(int(next_uniform(stream) * n), n - 1)
-            for c in range(k):
-                acc[c] += values[c, i]
+        acc = np.zeros(k + GROUP)
+        picks = np.empty(CHUNK_DRAWS, dtype=np.int64)
+        for first in range(0, n, CHUNK_DRAWS):
+            _draw_chunk(rows, seed, b, first, picks)
+            drawn = min(CHUNK_DRAWS, n - first)
+            for g in range(0, k, GROUP):
+                if k - g > GROUP // 2:
+                    _add_rows_8(acc, rows, picks, drawn, g)
+                else:
+                    _add_rows_4(acc, rows, picks, drawn, g)
         for c in range(k):
             out[b, c] = acc[c]
+
+
+@njit(parallel=True, cache=True)
+def bootstrap_masked_sums(records, table, n_boot, seed, out):
+    """out[b, c] = sum over the n draws i of resample b (in draw order) of records[i].weight times
+    bit c of records[i].flags (1.0 or 0.0); records are `MASKED_RECORD`, table is `FLAG_TABLE`.
+
+    The same sums, bit for bit, as `bootstrap_row_sums` over rows[i, c] = weight * x_c with x_c the
+    0.0 / 1.0 event column (what the estimators form): the same products, added in the same order,
+    for any weight (NaN included).
+    """
+    n = records.shape[0]
+    k = out.shape[1]
+    for b in prange(n_boot):
+        acc = np.zeros(k + GROUP)
+        picks = np.empty(CHUNK_DRAWS, dtype=np.int64)
+        weights = np.empty(CHUNK_DRAWS)
+        flags = np.empty(CHUNK_DRAWS, dtype=np.uint64)
+        for first in range(0, n, CHUNK_DRAWS):
+            _draw_chunk(records, seed, b, first, picks)
+            drawn = min(CHUNK_DRAWS, n - first)
+            for j in range(drawn):
+                record = records[picks[j]]
+                weights[j] = record.weight
+                flags[j] = record.flags
+            for g in range(0, k, GROUP):
+                if k - g > GROUP // 2:
+                    _add_flagged_8(acc, weights, flags, table, drawn, g)
+                else:
+                    _add_flagged_4(acc, weights, flags, table, drawn, g)
+        for c in range(k):
+            out[b, c] = acc[c]
+
+
+def resample_row_sums(values: list[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
+    """Sums of each array over resamples 0 .. n_boot - 1 of the encounters of seed ``seed``.
+
+    Parameters
+    ----------
+    values : list of ndarray (n,)
+        One value per encounter for each column (any floats).
+    n_boot : int
+        Number of resamples.
+    seed : int
+        Key word 0 of the resamples' Philox streams, in [0, 2**64).
+
+    Returns
+    -------
+    list of ndarray (n_boot,)
+        For each column, its sum over each resample.
+    """
+    rows = np.ascontiguousarray(np.stack(values, axis=1), dtype=np.float64)
+    out = np.empty((n_boot, rows.shape[1]))
+    bootstrap_row_sums(rows, n_boot, np.uint64(seed), out)
+    return [out[:, c] for c in range(rows.shape[1])]
+
+
+def resample_indicator_sums(
+    weights: np.ndarray, indicators: list[np.ndarray], n_boot: int, seed: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sums of ``weights`` and of ``weights * x`` for each event indicator x, over the same resamples.
+
+    The same numbers as `resample_row_sums` ([weights] + [weights * x for x in indicators]) in one
+    pass over 16 bytes per encounter, however many indicators.
+
+    Parameters
+    ----------
+    weights : ndarray (n,)
+        The encounters' weights.
+    indicators : list of ndarray (n,)
+        Events, 1 or True where the encounter has the event (anything else counts as no event);
+        at most ``MAX_FLAGS - 1``.
+    n_boot : int
+        Number of resamples.
+    seed : int
+        Key word 0 of the resamples' Philox streams, in [0, 2**64).
+
+    Returns
+    -------
+    tuple
+        The weights' sums (ndarray (n_boot,)) and a list of the indicators' weighted sums.
+    """
+    weights = np.asarray(weights, dtype=np.float64).ravel()
+    if len(indicators) >= MAX_FLAGS:
+        raise ValueError(f"{len(indicators)} indicators; at most {MAX_FLAGS - 1} fit the flags of a record")
+    records = np.empty(weights.size, dtype=MASKED_RECORD)
+    records["weight"] = weights
+    flags = np.ones(weights.size, dtype=np.uint64)  # bit 0: the weight itself
+    for c, x in enumerate(indicators, start=1):
+        x = np.asarray(x).ravel()
+        if x.shape != weights.shape:
+            raise ValueError(f"indicator {c - 1}: {x.shape[0]} values for {weights.size} weights")
+        flags |= (x == 1).astype(np.uint64) << np.uint64(c)
+    records["flags"] = flags
+    out = np.empty((n_boot, len(indicators) + 1))
+    bootstrap_masked_sums(records, FLAG_TABLE, n_boot, np.uint64(seed), out)
+    return out[:, 0], [out[:, c] for c in range(1, out.shape[1])]

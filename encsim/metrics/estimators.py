@@ -200,15 +200,23 @@ def _bootstrap_sums(values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarr
     """Sums of each array over ``n_boot`` resamples of the encounters (the same resamples for all).
 
     Resample b draws from the Philox stream (seed, b), so the interval is reproducible from the
-    seed and independent of the number of threads (Numba kernel `_bootstrap.bootstrap_sums`).
+    seed and independent of the number of threads (Numba kernel `_bootstrap.bootstrap_row_sums`).
     """
     from ..random import seed_to_uint64
-    from ._bootstrap import bootstrap_sums
+    from ._bootstrap import resample_row_sums
 
-    stacked = np.ascontiguousarray(np.stack(values), dtype=np.float64)
-    out = np.empty((n_boot, stacked.shape[0]))
-    bootstrap_sums(stacked, n_boot, np.uint64(seed_to_uint64(rng)), out)
-    return [out[:, c] for c in range(stacked.shape[0])]
+    return resample_row_sums(values, n_boot, seed_to_uint64(rng))
+
+
+def _given_or_drawn(resample_sums, values: list[np.ndarray], n_boot: int, rng) -> list[np.ndarray]:
+    """``resample_sums`` (one sum per resample for each of ``values``, e.g. all of a summary's from one
+    pass of `_bootstrap.resample_indicator_sums`) if given, else `_bootstrap_sums` of ``values``."""
+    if resample_sums is None:
+        return _bootstrap_sums(values, n_boot, rng)
+    sums = [np.asarray(column, dtype=np.float64) for column in resample_sums]
+    if len(sums) != len(values) or any(column.shape != (n_boot,) for column in sums):
+        raise ValueError(f"resample_sums: expected {len(values)} arrays of {n_boot} sums (n_boot)")
+    return sums
 
 
 def _interval(
@@ -244,9 +252,12 @@ def _check_method(method: str, confidence: float, n_boot: int) -> None:
 
 
 def weighted_probability(
-    x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc"
+    x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc", resample_sums=None
 ) -> ProbabilityEstimate:
     """Weighted probability of an event, analytic sd and bootstrap interval.
+
+    ``resample_sums``: optional precomputed bootstrap sums (of w x and of w) over ``n_boot``
+    resamples, used instead of drawing them with ``rng``.
 
     Examples
     --------
@@ -258,7 +269,7 @@ def weighted_probability(
     total = w.sum()
     p = float(np.sum(w * x) / total)
     sd = float(np.sqrt(np.sum((w * (x - p)) ** 2)) / total)
-    numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
+    numerator, denominator = _given_or_drawn(resample_sums, [w * x, w], n_boot, rng)
     jackknife = (np.sum(w * x) - w * x) / (total - w) if method == "bca" else None
     low, high = _interval(p, numerator / denominator, confidence, method, jackknife)
     n_eff = kish_effective_size(w)
@@ -305,9 +316,20 @@ def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0) 
 
 
 def risk_ratio(
-    x_nominal, x_mitigated, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, method: str = "bc"
+    x_nominal,
+    x_mitigated,
+    w,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    rng=0,
+    method: str = "bc",
+    resample_sums=None,
 ) -> RatioEstimate:
     """Ratio of mitigated to nominal event probability over paired outcomes, with its parts.
+
+    ``resample_sums``: optional precomputed bootstrap sums (of w x_mit, w induced, w resolved and
+    w x_nom) over ``n_boot`` resamples, used instead of drawing them with ``rng``.
 
     Raises
     ------
@@ -341,7 +363,7 @@ def risk_ratio(
     ratio = p_mit / p_nom
     sd = float(np.sqrt(np.sum((w * (x_mit - p_mit)) ** 2)) / total / p_nom)
     # one set of resamples for the ratio and its parts: each is (weighted events) / (weighted nominal events)
-    sums = _bootstrap_sums([w * x_mit, w_induced, w_resolved, w * x_nom], n_boot, rng)
+    sums = _given_or_drawn(resample_sums, [w * x_mit, w_induced, w_resolved, w * x_nom], n_boot, rng)
     (low, high), (induced_low, induced_high), (resolved_low, resolved_high) = (
         _ratio_interval(stat, numerator, sums[-1], w * x_nom, weighted, confidence, method)
         for stat, numerator, weighted in (

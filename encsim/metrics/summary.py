@@ -86,7 +86,7 @@ def _inside_caution(outcomes: pd.DataFrame, w: np.ndarray) -> list[str]:
     ]
 
 
-def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
+def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, resampled=None) -> list[SummaryRow]:
     rows = []
     notes = {
         "P(NMAC) nominal": _too_narrow(outcomes, NMAC_REGION_FT, "NMAC"),
@@ -108,18 +108,24 @@ def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[Summar
         "starts inside WC": "nominal LoWC at t = 0: no alert can come before it",
     }
     for name, column in columns:
-        e = weighted_probability(np.asarray(column, dtype=float), w, rng=rng)
+        sums = None if resampled is None or name not in resampled else (resampled[name], resampled["weight"])
+        e = weighted_probability(np.asarray(column, dtype=float), w, rng=rng, resample_sums=sums)
         detail = details.get(name, f"{e.events} events")
         rows.append(SummaryRow(name, e.probability, e.ci_low, e.ci_high, detail, notes.get(name, []) + list(e.notes)))
     return rows
 
 
-def _ratio_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
+def _ratio_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, resampled=None) -> list[SummaryRow]:
     rows = []
     for name, event in (("risk ratio (NMAC)", "nmac"), ("LoWC ratio", "lowc")):
+        sums = None if resampled is None else [resampled[f"{part}_{event}"] for part in RATIO_PARTS]
         try:
             r, cautions = risk_ratio_with_cautions(
-                outcomes[f"nominal_{event}"].to_numpy(float), outcomes[f"mitigated_{event}"].to_numpy(float), w, rng=rng
+                outcomes[f"nominal_{event}"].to_numpy(float),
+                outcomes[f"mitigated_{event}"].to_numpy(float),
+                w,
+                rng=rng,
+                resample_sums=sums,
             )
         except ValueError as exc:  # no nominal event: refused, with the encounters needed
             rows.append(SummaryRow(name, None, float("nan"), float("nan"), str(exc)))
@@ -156,6 +162,49 @@ def _ratio_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
             )
         )
     return rows
+
+
+#: the bootstrap sums a ratio row takes, in `risk_ratio`'s order (its ``resample_sums``)
+RATIO_PARTS = ("mitigated", "induced", "resolved", "nominal")
+
+#: resamples of every interval of the summary (the estimators' default)
+N_BOOT = 1000
+
+
+def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng) -> dict[str, np.ndarray] | None:
+    """Every bootstrap sum the summary's estimators take, from one pass over the encounters.
+
+    An int or SeedSequence ``rng`` gives each estimator the same seed, hence the same resamples:
+    their sums of w and of w x for each event x come from one pass (`resample_indicator_sums`), the
+    same numbers bit for bit as each estimator drawing its own. A Generator gives each estimator a
+    seed of its own (it advances): None, and each draws its own as before.
+    """
+    if isinstance(rng, np.random.Generator):
+        return None
+    from ..random import seed_to_uint64
+    from ._bootstrap import resample_indicator_sums
+
+    events = {column: outcomes[column].to_numpy(float) == 1 for column in _EVENT_COLUMNS}
+    indicators = {
+        "P(NMAC) nominal": events["nominal_nmac"],
+        "P(NMAC) mitigated": events["mitigated_nmac"],
+        "P(LoWC) nominal": events["nominal_lowc"],
+        "P(LoWC) mitigated": events["mitigated_lowc"],
+        "alert rate": events["alerted"],
+        "nuisance alert rate": events["alerted"] & ~outcomes["nominal_lowc"].to_numpy(bool),
+    }
+    for event in ("nmac", "lowc"):
+        nominal, mitigated = events[f"nominal_{event}"], events[f"mitigated_{event}"]
+        indicators |= {f"induced_{event}": mitigated & ~nominal, f"resolved_{event}": nominal & ~mitigated}
+    weight_sums, sums = resample_indicator_sums(w, list(indicators.values()), N_BOOT, seed_to_uint64(rng))
+    resampled = dict(zip(indicators, sums)) | {"weight": weight_sums}
+    for event, name in (("nmac", "NMAC"), ("lowc", "LoWC")):
+        resampled[f"nominal_{event}"] = resampled[f"P({name}) nominal"]
+        resampled[f"mitigated_{event}"] = resampled[f"P({name}) mitigated"]
+    return resampled
+
+
+_EVENT_COLUMNS = ("nominal_nmac", "mitigated_nmac", "nominal_lowc", "mitigated_lowc", "alerted")
 
 
 #: the relative half-width the "encounters needed" row aims at
@@ -349,7 +398,8 @@ def closed_loop_summary(
         when ``layer_edges_ft`` (the intruder's layer table, ft AGL) is given.
     """
     w = outcomes["weight"].to_numpy(float)
-    rows = _probability_rows(outcomes, w, rng) + _ratio_rows(outcomes, w, rng)
+    resampled = _resampled(outcomes, w, rng)
+    rows = _probability_rows(outcomes, w, rng, resampled) + _ratio_rows(outcomes, w, rng, resampled)
     if alerting_times is not None and alerting.has_alerting_columns(outcomes):
         rows += _alerting_rows(outcomes, w, rng, alerting_times)
     if metadata is not None and len(metadata) == len(outcomes):

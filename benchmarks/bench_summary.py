@@ -1,0 +1,141 @@
+"""The closed-loop summary's time and memory against the former bootstrap, side by side (issue 19).
+
+Run from the project root:
+
+    python benchmarks/bench_summary.py [--rows 20000,300000,1000000] [--before-max-rows 1000000]
+
+Times `encsim.metrics.closed_loop_summary` (12 rows, 8 estimators, 1,000 bootstrap resamples) on
+synthetic outcome tables with realistic rates (P_nom NMAC about 0.01, LoWC about 0.3, alerts
+about 0.36, lognormal weights), with today's one-pass bootstrap ("now") and with the former one
+bootstrap per estimator ("before", `benchmarks/_summary_before.py`: the parent commit's kernel
+kept callable, the rest of the summary unchanged). Each measurement runs in a fresh process, after
+a small warm-up summary there (compiled kernels come from Numba's cache), so that its peak
+resident memory is its own. Prints seconds (and the CPU seconds of all threads, which load
+changes less: on an idle machine the wall time is about CPU / threads), the ratio before / now,
+the memory the summary adds above the table (peak RSS - RSS before the call) per outcome row,
+whether both give the same rows bit for bit, and the load average (the machine may be shared:
+compare ratios and CPU seconds, not seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def synthetic_outcomes(n: int, seed: int = 2026) -> pd.DataFrame:
+    """Paired outcomes with a DAA-like logic: most nominal losses alerted, most resolved."""
+    rng = np.random.default_rng(seed)
+    nominal_lowc = rng.random(n) < 0.30
+    nominal_nmac = nominal_lowc & (rng.random(n) < 0.01 / 0.30)
+    alerted = (nominal_lowc & (rng.random(n) < 0.95)) | (rng.random(n) < 0.08)
+    resolved_nmac = alerted & (rng.random(n) < 0.8)
+    induced_nmac = alerted & ~nominal_nmac & (rng.random(n) < 0.002)
+    mitigated_nmac = (nominal_nmac & ~resolved_nmac) | induced_nmac
+    kept_lowc = nominal_lowc & ~(alerted & (rng.random(n) < 0.6))
+    mitigated_lowc = kept_lowc | mitigated_nmac | (alerted & (rng.random(n) < 0.02))
+    return pd.DataFrame(
+        {
+            "weight": rng.lognormal(0.0, 1.0, n),
+            "nominal_nmac": nominal_nmac,
+            "mitigated_nmac": mitigated_nmac,
+            "nominal_lowc": nominal_lowc,
+            "mitigated_lowc": mitigated_lowc,
+            "alerted": alerted,
+        }
+    )
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def digest(rows) -> str:
+    """Hash of every row's name, numbers (exact bits) and texts."""
+    text = repr([(r.name, r.estimate, r.ci_low, r.ci_high, r.detail, r.notes) for r in rows])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def measure_one(rows: int, path: str) -> dict:
+    """In this process: warm up, then time one summary of ``rows`` outcome rows by ``path``."""
+    sys.path.insert(0, str(HERE))
+    from _summary_before import closed_loop_summary_before
+
+    from encsim.metrics import closed_loop_summary
+
+    summarise = closed_loop_summary if path == "now" else closed_loop_summary_before
+    summarise(synthetic_outcomes(500, seed=1))  # loads the compiled kernels
+    outcomes = synthetic_outcomes(rows)
+    gc.collect()
+    before_mb = rss_mb()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    result = summarise(outcomes)
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
+    return {
+        "rows": rows,
+        "path": path,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "added_mb": peak_rss_mb() - before_mb,
+        "digest": digest(result),
+        "rates": {c: float(outcomes[c].mean()) for c in outcomes.columns if c != "weight"},
+    }
+
+
+def run_in_child(rows: int, path: str) -> dict:
+    command = [sys.executable, __file__, "--one", str(rows), path]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", default="20000,300000,1000000", help="comma-separated table sizes")
+    parser.add_argument("--before-max-rows", type=int, default=1_000_000, help="skip the former path above this")
+    parser.add_argument("--one", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure_one(int(args.one[0]), args.one[1])))
+        return
+
+    import numba
+
+    print(f"{os.cpu_count()} CPUs, {numba.config.NUMBA_NUM_THREADS} Numba threads")
+    run_in_child(2000, "now")  # compiles into Numba's cache, untimed
+    run_in_child(2000, "before")
+    header = f"{'rows':>9} {'now s':>8} {'now cpu':>8} {'before s':>9} {'ratio':>7}"
+    print(f"{header} {'now MB':>7} {'B/row':>6} {'same':>5}  load")
+    for rows in (int(text) for text in args.rows.split(",")):
+        now = run_in_child(rows, "now")
+        before = run_in_child(rows, "before") if rows <= args.before_max_rows else None
+        load = "/".join(f"{value:.1f}" for value in os.getloadavg())
+        ratio = f"{before['seconds'] / now['seconds']:7.1f}" if before else f"{'-':>7}"
+        before_s = f"{before['seconds']:9.2f}" if before else f"{'-':>9}"
+        same = ("yes" if before["digest"] == now["digest"] else "NO") if before else "-"
+        per_row = now["added_mb"] * 2**20 / rows
+        memory = f"{now['added_mb']:7.0f} {per_row:6.0f}"
+        times = f"{now['seconds']:8.2f} {now['cpu_seconds']:8.2f} {before_s}"
+        print(f"{rows:>9,} {times} {ratio} {memory} {same:>5}  {load}", flush=True)
+    print("rates:", ", ".join(f"{name} {rate:.4f}" for name, rate in now["rates"].items()))
+
+
+if __name__ == "__main__":
+    main()
