@@ -25,11 +25,24 @@ def _flights(plan, profile, steps) -> None:
     """Plan (east/north, NM) and profile (altitude vs time) of both aircraft in both arms."""
     for arm, style in _ARM_STYLE.items():
         flown = _arm(steps, arm)
-        plan.plot(flown.own_east_ft / FT_PER_NM, flown.own_north_ft / FT_PER_NM, style, color=_OWN, lw=1.3)
+        plan.plot(
+            flown.own_east_ft / FT_PER_NM,
+            flown.own_north_ft / FT_PER_NM,
+            style,
+            color=_OWN,
+            lw=1.3,
+            label=f"ownship, {arm}",
+        )
         profile.plot(flown.t_s, flown.own_up_ft, style, color=_OWN, lw=1.3, label=f"ownship, {arm}")
     # the intruder flies its stored commands in both arms: one line
     flown = _arm(steps, "nominal")
-    plan.plot(flown.intruder_east_ft / FT_PER_NM, flown.intruder_north_ft / FT_PER_NM, color=_INTRUDER, lw=1.3)
+    plan.plot(
+        flown.intruder_east_ft / FT_PER_NM,
+        flown.intruder_north_ft / FT_PER_NM,
+        color=_INTRUDER,
+        lw=1.3,
+        label="intruder (both arms)",
+    )
     profile.plot(flown.t_s, flown.intruder_up_ft, color=_INTRUDER, lw=1.3, label="intruder (both arms)")
     start = flown.iloc[0]
     for prefix, colour in (("own", _OWN), ("intruder", _INTRUDER)):
@@ -46,6 +59,7 @@ def _flights(plan, profile, steps) -> None:
         )
     plan.set(xlabel="east (NM)", ylabel="north (NM)", title="plan view (dots: start; black: closest approach)")
     plan.set_aspect("equal", adjustable="datalim")
+    plan.legend(fontsize=8, loc="best")
     profile.set(xlabel="time (s)", ylabel="altitude (ft)", title="altitude profile")
     profile.legend(fontsize=8, loc="best")
 
@@ -63,7 +77,8 @@ def _separations(horizontal, vertical, steps, nmac_ft, well_clear) -> None:
         lw=1,
         label=f"well clear DMOD {well_clear.dthr_ft:g} ft ({well_clear.name})",
     )
-    horizontal.set_yscale("symlog", linthresh=1000.0)
+    horizontal.set_yscale("symlog", linthresh=1000.0)  # linear near the NMAC radius, logarithmic far out
+    horizontal.set_ylim(bottom=0.0)
     horizontal.set(xlabel="time (s)", ylabel="horizontal separation (ft)", title="horizontal separation")
     for sign in (1, -1):
         vertical.axhline(
@@ -101,6 +116,8 @@ def _vertical_response(axis, steps, decisions) -> None:
     axis.plot(flown.t_s, flown.own_vertical_rate_fpm, color=_OWN, lw=1.2, label="flown (mitigated)")
     nominal = _arm(steps, "nominal")
     axis.plot(nominal.t_s, nominal.own_vertical_rate_fpm, "--", color=_OWN, lw=0.8, label="flown (nominal)")
+    if not (said.vertical_mode > 0).any():
+        axis.annotate("no vertical guidance from this logic", (0.01, 0.02), xycoords="axes fraction", fontsize=8)
     senses = said[said.vertical_sense != 0]
     if len(senses):
         first = senses.iloc[0]
@@ -110,19 +127,34 @@ def _vertical_response(axis, steps, decisions) -> None:
     axis.legend(fontsize=8, loc="best")
 
 
+def _relative_heading_deg(heading_deg, initial_deg):
+    """Heading relative to the ownship's initial one, in [-180, 180) deg (no jump at north)."""
+    return (np.asarray(heading_deg, dtype=float) - initial_deg + 180.0) % 360.0 - 180.0
+
+
 def _horizontal_response(axis, steps, decisions) -> None:
-    """The heading guidance of the mitigated arm against the ownship's heading."""
-    said, flown = _arm(decisions, "mitigated"), _arm(steps, "mitigated")
-    axis.plot(said.t_s, said.target_heading_deg, ".", color="tab:purple", ms=4, label="guidance: target heading")
-    axis.plot(flown.t_s, flown.flown_target_heading_deg, color="tab:green", lw=1, label="target the pilot flies")
-    axis.plot(flown.t_s, flown.own_heading_deg, color=_OWN, lw=1.2, label="flown (mitigated)")
-    nominal = _arm(steps, "nominal")
-    axis.plot(nominal.t_s, nominal.own_heading_deg, "--", color=_OWN, lw=0.8, label="flown (nominal)")
+    """The heading guidance of the mitigated arm against the ownship's heading (from its initial heading)."""
+    said, flown, nominal = _arm(decisions, "mitigated"), _arm(steps, "mitigated"), _arm(steps, "nominal")
+    initial = float(nominal.own_heading_deg.iloc[0])
+
+    def relative(values):
+        return _relative_heading_deg(values, initial)
+
+    axis.plot(
+        said.t_s, relative(said.target_heading_deg), ".", color="tab:purple", ms=4, label="guidance: target heading"
+    )
+    axis.plot(
+        flown.t_s, relative(flown.flown_target_heading_deg), color="tab:green", lw=1, label="target the pilot flies"
+    )
+    axis.plot(flown.t_s, relative(flown.own_heading_deg), color=_OWN, lw=1.2, label="flown (mitigated)")
+    axis.plot(nominal.t_s, relative(nominal.own_heading_deg), "--", color=_OWN, lw=0.8, label="flown (nominal)")
     if not (said.horizontal_mode > 0).any():
         axis.annotate("no heading guidance from this logic", (0.01, 0.02), xycoords="axes fraction", fontsize=8)
-    axis.set(xlabel="time (s)", ylabel="heading (deg true)", title="heading guidance and the pilot's response")
-    axis.set_ylim(0, 360)
-    axis.set_yticks(range(0, 361, 90))
+    axis.set(
+        xlabel="time (s)",
+        ylabel=f"heading change from {initial:.0f} deg (deg, + right)",
+        title="heading guidance and the pilot's response",
+    )
     axis.legend(fontsize=8, loc="best")
 
 
