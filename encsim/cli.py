@@ -999,7 +999,7 @@ def plot(tracks_file, count, first, output, geodetic, overwrite) -> None:
     "--output",
     type=click.Path(dir_okay=False),
     default=None,
-    help="PNG file (default: encounter_ID.png next to the results file, or in the run directory).",
+    help="PNG file (default: NAME_encounter_ID.png beside the results file or run directory NAME).",
 )
 @_OVERWRITE
 def show(results_path, encounter_id, logic, output, overwrite) -> None:
@@ -1010,9 +1010,9 @@ def show(results_path, encounter_id, logic, output, overwrite) -> None:
     from .replays import ReplayError, replay
 
     results_path = Path(results_path)
-    folder = results_path if results_path.is_dir() else results_path.parent
-    stem = "" if results_path.is_dir() else f"{results_path.stem}_"
-    output = output or str(folder / f"{stem}encounter_{encounter_id}.png")
+    # beside the results file or run directory (a run directory holds only what the run wrote)
+    stem = results_path.name if results_path.is_dir() else results_path.stem
+    output = output or str(results_path.parent / f"{stem}_encounter_{encounter_id}.png")
     _require_new_output(output, overwrite, {"input (results)": str(results_path)})
     _require_writable_output(output)
     try:

@@ -78,7 +78,10 @@ def _separations(horizontal, vertical, steps, nmac_ft, well_clear) -> None:
         label=f"well clear DMOD {well_clear.dthr_ft:g} ft ({well_clear.name})",
     )
     horizontal.set_yscale("symlog", linthresh=1000.0)  # linear near the NMAC radius, logarithmic far out
-    horizontal.set_ylim(bottom=0.0)
+    top = max(float(steps["horizontal_separation_ft"].max()), well_clear.dthr_ft) * 1.2
+    horizontal.set_ylim(0.0, top)
+    ticks = [t for t in (0, 250, 500, 750, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000) if t <= top]
+    horizontal.set_yticks(ticks, [f"{t:,}" for t in ticks])
     horizontal.set(xlabel="time (s)", ylabel="horizontal separation (ft)", title="horizontal separation")
     for sign in (1, -1):
         vertical.axhline(
@@ -97,9 +100,9 @@ def _separations(horizontal, vertical, steps, nmac_ft, well_clear) -> None:
 
 def _alerts(axis, decisions) -> None:
     """The alert level at each decision, both arms (the nominal arm: the logic run open loop)."""
-    for arm, style in _ARM_STYLE.items():
+    for arm, width, alpha in (("nominal", 3.0, 0.45), ("mitigated", 1.3, 1.0)):  # nominal wide, beneath
         said = _arm(decisions, arm)
-        axis.step(said.t_s, said.alert_level, style, where="post", lw=1.3, label=arm)
+        axis.step(said.t_s, said.alert_level, where="post", lw=width, alpha=alpha, label=arm)
     axis.set_yticks([0, 1, 2, 3], ["0 none", "1 preventive / TA", "2 corrective / RA", "3 warning"])
     axis.set_ylim(-0.2, 3.3)
     axis.set(xlabel="time (s)", ylabel="alert level", title="alert level (nominal: the logic run open loop)")
@@ -116,14 +119,16 @@ def _vertical_response(axis, steps, decisions) -> None:
     axis.plot(flown.t_s, flown.own_vertical_rate_fpm, color=_OWN, lw=1.2, label="flown (mitigated)")
     nominal = _arm(steps, "nominal")
     axis.plot(nominal.t_s, nominal.own_vertical_rate_fpm, "--", color=_OWN, lw=0.8, label="flown (nominal)")
-    if not (said.vertical_mode > 0).any():
-        axis.annotate("no vertical guidance from this logic", (0.01, 0.02), xycoords="axes fraction", fontsize=8)
+    note = "none in this encounter"
     senses = said[said.vertical_sense != 0]
     if len(senses):
         first = senses.iloc[0]
-        text = f"first vertical guidance at {first.t_s:g} s: {'climb' if first.vertical_sense > 0 else 'descend'}"
-        axis.annotate(text, (0.01, 0.02), xycoords="axes fraction", fontsize=8)
-    axis.set(xlabel="time (s)", ylabel="vertical rate (ft/min)", title="vertical guidance and the pilot's response")
+        note = f"first: {'climb' if first.vertical_sense > 0 else 'descend'} at {first.t_s:g} s"
+    elif (said.vertical_mode > 0).any():
+        note = "level off"
+    axis.set(
+        xlabel="time (s)", ylabel="vertical rate (ft/min)", title=f"vertical guidance ({note}) and the pilot's response"
+    )
     axis.legend(fontsize=8, loc="best")
 
 
@@ -148,12 +153,15 @@ def _horizontal_response(axis, steps, decisions) -> None:
     )
     axis.plot(flown.t_s, relative(flown.own_heading_deg), color=_OWN, lw=1.2, label="flown (mitigated)")
     axis.plot(nominal.t_s, relative(nominal.own_heading_deg), "--", color=_OWN, lw=0.8, label="flown (nominal)")
-    if not (said.horizontal_mode > 0).any():
-        axis.annotate("no heading guidance from this logic", (0.01, 0.02), xycoords="axes fraction", fontsize=8)
+    low, high = axis.get_ylim()
+    if high - low < 20.0:  # a straight flight: keep a readable scale
+        middle = (high + low) / 2
+        axis.set_ylim(middle - 10.0, middle + 10.0)
+    note = "" if (said.horizontal_mode > 0).any() else " (none in this encounter)"
     axis.set(
         xlabel="time (s)",
         ylabel=f"heading change from {initial:.0f} deg (deg, + right)",
-        title="heading guidance and the pilot's response",
+        title=f"heading guidance{note} and the pilot's response",
     )
     axis.legend(fontsize=8, loc="best")
 
