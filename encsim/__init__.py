@@ -30,6 +30,8 @@ _LAZY = {
     "InitialStates": "encsim.commands",
     "open_results": "encsim.results",
     "Results": "encsim.results",
+    "replay": "encsim.replays",
+    "Replay": "encsim.replays",
     "plot_encounter": "encsim.io.plots",
 }
 

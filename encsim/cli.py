@@ -990,6 +990,47 @@ def plot(tracks_file, count, first, output, geodetic, overwrite) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("results_path", metavar="RESULTS", type=click.Path(exists=True))
+@click.argument("encounter_id", metavar="ID", type=click.IntRange(min=0))
+@click.option("--logic", default=None, help="The logic to replay with (default: the run's own, by its recorded name).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PNG file (default: NAME_encounter_ID.png beside the results file or run directory NAME).",
+)
+@_OVERWRITE
+def show(results_path, encounter_id, logic, output, overwrite) -> None:
+    """Replay encounter ID of RESULTS (encsim run --logic) nominal and mitigated, and draw it (PNG)."""
+    from pathlib import Path
+
+    from .io.encounter_plot import save_replay
+    from .replays import ReplayError, replay
+
+    results_path = Path(results_path)
+    # beside the results file or run directory (a run directory holds only what the run wrote)
+    stem = results_path.name if results_path.is_dir() else results_path.stem
+    output = output or str(results_path.parent / f"{stem}_encounter_{encounter_id}.png")
+    _require_new_output(output, overwrite, {"input (results)": str(results_path)})
+    _require_writable_output(output)
+    try:
+        replayed = replay(results_path, encounter_id, logic=None if logic is None else _load_logic(logic))
+    except (ReplayError, KeyError, ValueError) as exc:
+        _fail(str(exc).strip("'\""))
+    try:
+        path = save_replay(replayed, output)
+    except OSError as exc:
+        _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
+    o = replayed.outcome
+    click.echo(
+        f"encounter {encounter_id} ({replayed.logic}): HMD {o['nominal_hmd_ft']:.0f} ft nominal, "
+        f"{o['mitigated_hmd_ft']:.0f} ft mitigated; replayed outcome equals the stored one"
+    )
+    click.echo(f"wrote {path}")
+
+
 @main.command("daa")
 @click.argument("daa_file", type=click.Path(exists=True, dir_okay=False))
 @click.option(

@@ -16,6 +16,7 @@ __all__ = [
     "LogicRunError",
     "alerting_times",
     "closed_loop_provenance",
+    "record_encounter",
     "simulate",
     "simulate_states",
 ]
@@ -89,28 +90,12 @@ def simulate_states(
         arguments, apart from running it (the runner's per-chunk time limit pauses there).
     """
     function, params = resolve_logic(logic, pilot)
-    stride = int(round(decision_period_s / DT_S))
-    if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
-        raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
-    n_steps = int(round(duration_s / DT_S))
-    if n_steps < 1 or abs(n_steps * DT_S - duration_s) > 1e-9:
-        raise ValueError(f"duration_s = {duration_s} must be a positive multiple of {DT_S} s")
+    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed)
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
-    volume = _volume(well_clear)
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
-    settings = _kernels.Settings(
-        n_steps=np.int64(n_steps),
-        stride=np.int64(stride),
-        dt_s=float(DT_S),
-        pilot=(pilot or PilotModel()).as_array(),
-        nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
-        well_clear=volume.as_array(),
-        surveillance=(surveillance or Surveillance()).as_array(),
-        seed=np.uint64(seed),
-    )
     ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
@@ -138,6 +123,66 @@ def simulate_states(
         return explain_raise(function, params, ownship, intruder, settings, a, int(ids[a]))
 
     return _outcome_frame(out, logic, ids, faults, explain)
+
+
+def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed) -> _kernels.Settings:
+    """The closed loop's `Settings` group, the duration and decision period checked against the 10-Hz step."""
+    stride = int(round(decision_period_s / DT_S))
+    if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
+        raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
+    n_steps = int(round(duration_s / DT_S))
+    if n_steps < 1 or abs(n_steps * DT_S - duration_s) > 1e-9:
+        raise ValueError(f"duration_s = {duration_s} must be a positive multiple of {DT_S} s")
+    return _kernels.Settings(
+        n_steps=np.int64(n_steps),
+        stride=np.int64(stride),
+        dt_s=float(DT_S),
+        pilot=(pilot or PilotModel()).as_array(),
+        nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
+        well_clear=_volume(well_clear).as_array(),
+        surveillance=(surveillance or Surveillance()).as_array(),
+        seed=np.uint64(seed),
+    )
+
+
+def record_encounter(
+    own_initial,
+    own_schedule,
+    int_initial,
+    int_schedule,
+    duration_s: float,
+    logic,
+    recorder,
+    *,
+    pilot: PilotModel | None = None,
+    decision_period_s: float = 1.0,
+    well_clear: str | WellClearVolume = "do365",
+    nmac_ft=_NMAC_FT,
+    surveillance: Surveillance | None = None,
+    seed: int = 0,
+    encounter_id: int = 0,
+) -> np.ndarray:
+    """One encounter flown nominal and mitigated by the plain-Python closed loop, step by step into ``recorder``.
+
+    The arguments are `simulate_states`'s for a single encounter (states and schedules of one
+    aircraft each); ``recorder`` receives the flights (see `encsim.simulate.plain.run_encounter`).
+    A compiled logic is called from Python, so the decisions are the kernel's. Returns the row of
+    `OUTCOME_COLUMNS` (an array); raises `LogicRunError` for a logic that broke its contract.
+    """
+    from .plain import run_encounter
+
+    function, params = resolve_logic(logic, pilot)
+    if not (
+        own_initial.n_aircraft == int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == 1
+    ):
+        raise ValueError("record_encounter flies one encounter: give the states and schedules of one aircraft each")
+    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed)
+    limits = DynamicLimits().as_array(1)
+    ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
+    out, faults = np.full((1, len(OUTCOME_COLUMNS)), np.nan), np.zeros((1, 3))
+    out[0] = run_encounter(function, params, ownship, intruder, settings, 0, int(encounter_id), faults[0], recorder)
+    _outcome_frame(out, logic, np.array([encounter_id], dtype=np.int64), faults)  # refuses a faulty flight
+    return out[0]
 
 
 def _volume(well_clear) -> WellClearVolume:

@@ -77,12 +77,19 @@ def _score(t, level, first_at_level, episode_start, shortest, level_changes, pre
     return level_changes + (level != previous_level), level
 
 
-def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, faults=None) -> np.ndarray:
+def run_encounter(
+    logic, params, ownship, intruder, settings, a, encounter_id, faults=None, recorder=None
+) -> np.ndarray:
     """Encounter ``a``, nominal then mitigated; returns the row of `OUTCOME_COLUMNS`.
 
     ``ownship``, ``intruder`` and ``settings`` are the kernel's `Flight` and `Settings` groups;
     ``encounter_id`` keys the surveillance errors' random stream. ``faults`` (3,), if given,
     receives the first contract breach of the logic as the kernel's ``Outputs.faults`` row does.
+    ``recorder``, if given, sees the flights as they are flown (for `encsim.replay`): its
+    ``decision(mitigated, t_s, seen, advisory)`` after each decision of the logic, and its
+    ``step(mitigated, i, t_s, own, intruder, active, command)`` at each 10-Hz step with the guidance the
+    pilot flies (``active``, an advisory array) and the command it leads to over the next step
+    (hdot fps, psidot rad/s, vdot fps^2; NaN at the last step). The arrays are reused: copy what you keep.
     """
     faults = np.zeros(3) if faults is None else faults
     from ..random import stream_init
@@ -126,7 +133,12 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, f
                 lowc, t_lowc = True, t
             slowc = max(slowc, _slowc(own, other, wc))
             if mitigated:
-                deviation = max(deviation, math.dist((north, east, up), nominal_path[i]))
+                # the kernel's sum of squares, not math.dist (rounded differently): the replay's outcome is exact
+                nominal = nominal_path[i]
+                deviation = max(
+                    deviation,
+                    math.sqrt((north - nominal[0]) ** 2 + (east - nominal[1]) ** 2 + (up - nominal[2]) ** 2),
+                )
                 if i % stride == 0:
                     _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
                     logic(t, own, seen, memory, params, advisory)
@@ -135,6 +147,8 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, f
                         faults[:] = (code, t, value)
                         faulty = True
                         break
+                    if recorder is not None:
+                        recorder.decision(mitigated, t, seen, advisory)
                     if advisory[LEVEL] >= 1.0 and not alerted:
                         alerted, t_alert, first_level = True, t, advisory[LEVEL]
                     max_level = max(max_level, advisory[LEVEL])
@@ -175,10 +189,14 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, f
                         faults[:] = (code, t, value)
                         faulty = True
                         break
+                    if recorder is not None:
+                        recorder.decision(mitigated, t, seen, advisory)
                     level_changes, previous_level = _score(
                         t, advisory[LEVEL], first_at_level, episode_start, shortest, level_changes, previous_level
                     )
             if i == n_steps:
+                if recorder is not None:
+                    recorder.step(mitigated, i, t, own, other, active, (math.nan, math.nan, math.nan))
                 break
             r = _row(own_steps, 0, own_steps.shape[0], i)
             hdot_cmd, psidot_cmd, vdot_cmd = own_cmd[:, r]
@@ -188,6 +206,8 @@ def run_encounter(logic, params, ownship, intruder, settings, a, encounter_id, f
             if mitigated and active[HORIZONTAL_MODE] > 0:
                 rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[4]
                 psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
+            if recorder is not None:
+                recorder.step(mitigated, i, t, own, other, active, (hdot_cmd, psidot_cmd, vdot_cmd))
             speed, north, east, up, heading, pitch, bank = _step(
                 speed, north, east, up, heading, pitch, bank, hdot_cmd, psidot_cmd, vdot_cmd, *limits, dt
             )
