@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG
+from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG, STANDARD_GRAVITY_FPS2
 from . import _bands as K
-
-#: standard gravity DAIDALUS uses for its "G" unit, in ft/s^2 (9.80665 m/s^2)
-STANDARD_GRAVITY_FPS2 = 9.80665 / M_PER_FT
 
 #: region orders (DAIDALUS's order of regions: RECOVERY above every conflict region)
 NONE, FAR, MID, NEAR, RECOVERY = 0, 1, 2, 3, 4

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...io.daa_file import DaaFile, read_daa
-from ...units import FPS_PER_KT, FT_PER_NM
+from ...units import FPM_PER_FPS, FPS_PER_KT, FT_PER_NM
 from . import _alerting, _detection
 from .config import load_config
 
@@ -97,7 +97,7 @@ def _own_values(step) -> tuple[float, float, float, float]:
     hdir = math.degrees(math.atan2(vx, vy)) % 360.0
     if hdir >= 360.0:  # a tiny negative angle wraps to exactly 360.0
         hdir -= 360.0
-    return hdir, math.hypot(vx, vy) / FPS_PER_KT, step.own[5] * 60.0, step.own[2]
+    return hdir, math.hypot(vx, vy) / FPS_PER_KT, step.own[5] * FPM_PER_FPS, step.own[2]
 
 
 def replay_daa(daa_path_or_data, config="do365b", *, vz_from: str = "file") -> pd.DataFrame:
@@ -267,7 +267,7 @@ def relative_geometry(rel: np.ndarray, lookahead_s: float, taumod_dthr_ft: np.nd
         "hsep_nmi": np.hypot(sx, sy) / FT_PER_NM,
         "vsep_ft": np.abs(sz),
         "hclosure_kt": np.sqrt(vv) / FPS_PER_KT,
-        "vclosure_fpm": np.abs(vz) * 60.0,
+        "vclosure_fpm": np.abs(vz) * FPM_PER_FPS,
         "hmd_nmi": hmd / FT_PER_NM,
         "vmd_ft": vmd,
         "tcpa_s": tcpa,
