@@ -283,6 +283,27 @@ def _same_value(mine, ref_text, tol, modulo=0.0):
     return min(d, modulo - d) <= tol if modulo else d <= tol
 
 
+def band_checks(mine, ref) -> dict[str, bool]:
+    """Per band column of one row, whether encsim's value (`mine`, numbers as floats) agrees with the reference row."""
+    checks = {}
+    for d, unit in UNITS.items():
+        modulo = 360.0 if d == "hdir" else 0.0
+        up, low = B._SIDES[d]
+        checks |= {
+            f"{d}_bands": bands_match(
+                parse_bands(mine[f"{d}_bands_{unit}"]), parse_bands(ref[f"{d}_bands_{unit}"]), STEPS[d], modulo
+            ),
+            f"{d}_region": mine[f"{d}_region"] == ref[f"{d}_region"],
+            f"{d}_res": _same_value(mine[f"{d}_res_{up}_{unit}"], ref[f"{d}_res_{up}_{unit}"], STEPS[d], modulo)
+            and _same_value(mine[f"{d}_res_{low}_{unit}"], ref[f"{d}_res_{low}_{unit}"], STEPS[d], modulo),
+            f"{d}_pref": mine[f"{d}_pref"] == ref[f"{d}_pref"],
+            f"{d}_rec_time": _same_value(mine[f"{d}_rec_time_s"], ref[f"{d}_rec_time_s"], 0.5),
+            f"{d}_rec_nfactor": int(mine[f"{d}_rec_nfactor"]) == int(ref[f"{d}_rec_nfactor"]),
+            f"ltm_{d}": _same_value(mine[f"ltm_{d}_s"], ref[f"ltm_{d}_s"], 0.5),
+        }
+    return checks
+
+
 def replay_bands(reference_name, max_steps=None):
     """Replay one reference scenario through `bands.band_table`; per-column match counts and row count."""
     from encsim.avoidance.daidalus.config import read_daidalus_config
@@ -307,25 +328,9 @@ def replay_bands(reference_name, max_steps=None):
         ref = by_key.get(key)
         if ref is None:
             continue
-        mine = mine._asdict()
         n += 1
-        for d, unit in UNITS.items():
-            modulo = 360.0 if d == "hdir" else 0.0
-            up, low = B._SIDES[d]
-            checks = {
-                f"{d}_bands": bands_match(
-                    parse_bands(mine[f"{d}_bands_{unit}"]), parse_bands(ref[f"{d}_bands_{unit}"]), STEPS[d], modulo
-                ),
-                f"{d}_region": mine[f"{d}_region"] == ref[f"{d}_region"],
-                f"{d}_res": _same_value(mine[f"{d}_res_{up}_{unit}"], ref[f"{d}_res_{up}_{unit}"], STEPS[d], modulo)
-                and _same_value(mine[f"{d}_res_{low}_{unit}"], ref[f"{d}_res_{low}_{unit}"], STEPS[d], modulo),
-                f"{d}_pref": mine[f"{d}_pref"] == ref[f"{d}_pref"],
-                f"{d}_rec_time": _same_value(mine[f"{d}_rec_time_s"], ref[f"{d}_rec_time_s"], 0.5),
-                f"{d}_rec_nfactor": int(mine[f"{d}_rec_nfactor"]) == int(ref[f"{d}_rec_nfactor"]),
-                f"ltm_{d}": _same_value(mine[f"ltm_{d}_s"], ref[f"ltm_{d}_s"], 0.5),
-            }
-            for column, ok in checks.items():
-                counts[column] = counts.get(column, 0) + bool(ok)
+        for column, ok in band_checks(mine._asdict(), ref).items():
+            counts[column] = counts.get(column, 0) + bool(ok)
     return counts, n
 
 
@@ -386,6 +391,37 @@ def test_bands_parity_per_reference_file(reference_name):
 @pytest.mark.parametrize("reference_name", [n for n in _reference_files() if n.startswith("NRC")])
 def test_bands_parity_nrc_first_steps(reference_name):
     _assert_parity(reference_name, max_steps=300)
+
+
+def _typed_band_cells(row: dict) -> dict:
+    """A written CSV row's band cells as `band_table` gives them: numbers as floats (empty = nan), text kept."""
+    text_columns = {c for c in B.BAND_TABLE_COLUMNS if c.endswith(("_region", "_pref")) or "_bands_" in c}
+    return {c: row[c] if c in text_columns else float(row[c] or "nan") for c in B.BAND_TABLE_COLUMNS}
+
+
+def test_cli_daa_writes_the_reference_csv_with_its_band_columns(tmp_path):
+    """`encsim daa` on P05 (DO_365B_no_SUM): non-band cells as the reference writes them, band cells within a step."""
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+
+    out = tmp_path / "p05.csv"
+    args = ["daa", str(DAIDALUS / "scenarios" / "P05.daa"), "--config", "do365b", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    reference = DAIDALUS / "reference" / "P05__DO_365B_no_SUM.csv"
+    assert out.read_text().splitlines()[0] == reference.read_text().splitlines()[0]
+    ours, theirs = list(csv.DictReader(out.open())), list(csv.DictReader(reference.open()))
+    assert len(ours) == len(theirs) == 151
+    counts: dict[str, int] = {}
+    for mine, ref in zip(ours, theirs, strict=True):
+        core = [c for c in ref if c not in B.BAND_TABLE_COLUMNS]
+        assert [mine[c] for c in core] == [ref[c] for c in core], f"t = {ref['time_s']}"
+        for column, ok in band_checks(_typed_band_cells(mine), ref).items():
+            counts[column] = counts.get(column, 0) + ok
+    # every band column agrees on every row but the altitude recovery time: 4 rows (t = 73, 74, 85, 86 s) about 1 s
+    # short of the reference's, the recovery-time gap described in docs/daidalus.md
+    assert {c: n for c, n in counts.items() if n < len(theirs)} == {"alt_rec_time": len(theirs) - 4}
 
 
 def test_level_one_only_encounter_has_the_documented_peripheral_altitude_bands():
