@@ -1048,13 +1048,21 @@ def show(results_path, encounter_id, logic, output, overwrite) -> None:
     show_default=True,
     help="Vertical rates as written (DAIDALUS) or derived from the altitude track.",
 )
-def daa_replay(daa_file, config, output, vz_from) -> None:
-    """Replay DAA_FILE (.daa) through the DAIDALUS-exact alerting; one CSV row per step per traffic aircraft."""
+@click.option(
+    "--no-bands",
+    is_flag=True,
+    help="Skip the guidance band columns (left empty): they take seconds per hundred steps, minutes on 10 Hz files.",
+)
+def daa_replay(daa_file, config, output, vz_from, no_bands) -> None:
+    """Replay DAA_FILE (.daa): DAIDALUS-exact alerting and guidance bands, one CSV row per step per traffic aircraft."""
     from .avoidance.daidalus import DaaReplayError, alert_timeline, format_reference_csv, replay_daa
 
     _require_writable_output(output)
     try:
-        table = replay_daa(daa_file, config, vz_from=vz_from)
+        if no_bands:
+            table = replay_daa(daa_file, config, vz_from=vz_from)
+        else:
+            table = _replay_with_bands(daa_file, config, vz_from, replay_daa)
     except DaaReplayError as exc:
         _fail(str(exc))
     with open(output, "w") as handle:
@@ -1062,6 +1070,17 @@ def daa_replay(daa_file, config, output, vz_from) -> None:
     click.echo(f"wrote {output}: {len(table)} rows")
     for traffic, timeline in alert_timeline(table).items():
         click.echo(f"{traffic}: {timeline}")
+
+
+def _replay_with_bands(daa_file, config, vz_from, replay_daa):
+    """The replay with its band columns, a progress bar on stderr (the bands are the slow part)."""
+    with click.progressbar(length=1, label="guidance bands (--no-bands skips them)", file=sys.stderr) as bar:
+
+        def progress(done, total):
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        return replay_daa(daa_file, config, vz_from=vz_from, bands=True, progress=progress)
 
 
 # ---------------------------------------------------------------------------------- train

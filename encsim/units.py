@@ -27,10 +27,60 @@ FPM_PER_FPS = S_PER_MIN
 FPS_PER_FPM = 1.0 / FPM_PER_FPS
 #: radians in one degree.
 RAD_PER_DEG = math.pi / 180.0
+#: degrees in one radian (written as DAIDALUS-style tables use it: 180 / pi).
+DEG_PER_RAD = 180.0 / math.pi
 #: metres in one foot.
 M_PER_FT = 0.3048
-#: standard gravity used by the MIT LL / DEGAS point-mass dynamics, ft/s^2.
+#: metres in one international nautical mile.
+M_PER_NM = 1852.0
+#: feet in one statute mile.
+FT_PER_MI = 5280.0
+#: arc-minutes in one degree (one nautical mile per arc-minute defines DAIDALUS's earth radius).
+ARCMIN_PER_DEG = 60.0
+#: gravity of the MIT LL / DEGAS point-mass dynamics, ft/s^2: MIT LL's rounded value, kept for parity with
+#: their code (it is not standard gravity: see `STANDARD_GRAVITY_FPS2`).
 G_FPS2 = 32.2
+#: standard gravity (9.80665 m/s^2, DAIDALUS's [G] unit), ft/s^2.
+STANDARD_GRAVITY_FPS2 = 9.80665 / M_PER_FT
+
+#: unit name as DAIDALUS files write it (lower case) -> (quantity, factor to the encsim base unit of that
+#: quantity: ft, ft/s, deg, s, deg/s, ft/s^2, 1). The one table behind the .daa and .conf readers.
+UNIT_NAMES = {
+    "ft": ("length", 1.0),
+    "m": ("length", 1.0 / M_PER_FT),
+    "km": ("length", 1000.0 / M_PER_FT),
+    "nmi": ("length", FT_PER_NM),
+    "nm": ("length", FT_PER_NM),
+    "mi": ("length", FT_PER_MI),
+    "knot": ("speed", FPS_PER_KT),
+    "kn": ("speed", FPS_PER_KT),
+    "kts": ("speed", FPS_PER_KT),
+    "fpm": ("speed", FPS_PER_FPM),
+    "ft/min": ("speed", FPS_PER_FPM),
+    "ft/s": ("speed", 1.0),
+    "fps": ("speed", 1.0),
+    "m/s": ("speed", 1.0 / M_PER_FT),
+    "kph": ("speed", 1000.0 / M_PER_FT / S_PER_HOUR),
+    "km/h": ("speed", 1000.0 / M_PER_FT / S_PER_HOUR),
+    "mph": ("speed", FT_PER_MI / S_PER_HOUR),
+    "nmi/s": ("speed", FT_PER_NM),
+    "m/min": ("speed", 1.0 / M_PER_FT / S_PER_MIN),
+    "deg": ("angle", 1.0),
+    "rad": ("angle", DEG_PER_RAD),
+    "s": ("time", 1.0),
+    "sec": ("time", 1.0),
+    "min": ("time", S_PER_MIN),
+    "h": ("time", S_PER_HOUR),
+    "hr": ("time", S_PER_HOUR),
+    "deg/s": ("rate", 1.0),
+    "rad/s": ("rate", DEG_PER_RAD),
+    "ft/s^2": ("accel", 1.0),
+    "m/s^2": ("accel", 1.0 / M_PER_FT),
+    "g": ("accel", STANDARD_GRAVITY_FPS2),
+    "none": ("none", 1.0),
+    "unitless": ("none", 1.0),
+    "-": ("none", 1.0),
+}
 
 
 def kt_to_fps(speed_kt):

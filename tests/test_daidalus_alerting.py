@@ -121,13 +121,15 @@ def test_out_of_range_alerter_gives_level_minus_one(shared_data_dir):
 
 def test_cli_writes_the_reference_columns(shared_data_dir, tmp_path):
     out = tmp_path / "p05.csv"
-    result = CliRunner().invoke(main, ["daa", str(SCENARIO_DIR / "P05.daa"), "--config", "do365b", "-o", str(out)])
+    args = ["daa", str(SCENARIO_DIR / "P05.daa"), "--config", "do365b", "--no-bands", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "Intruder: 0@0 3@48 0@101" in result.output
     written = pd.read_csv(out)
     reference = pd.read_csv(REFERENCE_DIR / "P05__DO_365B_no_SUM.csv")
     assert list(written.columns) == list(reference.columns)
     assert (written["alert_level"] == reference["alert_level"]).all()
+    assert written["hdir_bands_deg"].isna().all() and written["ltm_hdir_s"].isna().all()  # --no-bands: left empty
 
 
 def test_cli_refuses_a_bad_configuration(shared_data_dir, tmp_path):

@@ -3,6 +3,13 @@
 The reference CSVs in ../shared/data/daidalus/reference are read in place. A band list matches when
 every band edge of each side lies within one step (1 deg, 5 kt, 100 fpm, 100 ft) of an edge of the
 other and the regions agree at every interior point (points more than one step from any edge).
+
+The parity test (marked slow) replays by default `PARITY_SUBSET`: one reference file per feature
+(alerters 1-3, SUM, wind, geodetic positions, several intruders, turning and levelling intruders,
+10 Hz steps, an NRC intercept), about a minute. ``ENCSIM_FULL_PARITY=1`` replays every reference
+file instead (66 files in full, the first 300 steps of the 3 NRC files: about 10 minutes):
+
+    ENCSIM_FULL_PARITY=1 pytest tests/test_daidalus_bands.py -k parity
 """
 
 from __future__ import annotations
@@ -79,10 +86,14 @@ def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, 
     """
     lookahead = kin[K.KIN_LOOKAHEAD]
 
-    def state(t):
-        if dim == K.DIM_HDIR:
-            return twin_turn(own, t, direction * kin[K.KIN_TURN_RATE])
-        return K.manoeuvre_state.py_func(dim, direction, t, own, kin)
+    turned = [tuple(own)]  # the integrated turn at the step times, each continued from the previous one
+
+    def state(k):
+        if dim != K.DIM_HDIR:
+            return K.manoeuvre_state.py_func(dim, direction, k * tstep, own, kin)
+        while len(turned) <= k:
+            turned.append(twin_turn(turned[-1], tstep, direction * kin[K.KIN_TURN_RATE]))
+        return turned[k]
 
     def interval(s, v, t0, t1):
         return wcv_taumod_interval.py_func(*s, *v, det[1], det[2], det[3], det[4], t0, t1)
@@ -92,7 +103,7 @@ def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, 
         t = k * tstep
         if t >= lookahead:
             break
-        st = state(t)
+        st = state(k)
         s = [st[i] - (traffic[i] + traffic[i + 3] * t) for i in range(3)]
         v = [st[i + 3] - traffic[i + 3] for i in range(3)]
         # inside the volume now, or entering it before the next step on the straight segment
@@ -103,7 +114,7 @@ def twin_side_green(dim, direction, max_k, tstep, own, traffic, det, t_horizon, 
     green = np.zeros(max_k + 1, bool)
     for k in range(first_bad):
         t = k * tstep
-        st = state(t)
+        st = state(k)
         s = [st[i] - st[i + 3] * t - traffic[i] for i in range(3)]
         v = [st[i + 3] - traffic[i + 3] for i in range(3)]
         t_end = min(lookahead, t_horizon + t)
@@ -157,7 +168,7 @@ def test_speed_and_vertical_speed_kernels(seed):
     assert math.isclose(vz, own[5] + a * t, rel_tol=1e-12, abs_tol=1e-12)
 
 
-@pytest.mark.parametrize("seed", range(25))
+@pytest.mark.parametrize("seed", range(12))
 def test_level_off_kernel_is_a_consistent_bang_coast_bang_profile(seed):
     rng = np.random.default_rng(200 + seed)
     z0 = rng.uniform(2000, 8000)
@@ -283,6 +294,27 @@ def _same_value(mine, ref_text, tol, modulo=0.0):
     return min(d, modulo - d) <= tol if modulo else d <= tol
 
 
+def band_checks(mine, ref) -> dict[str, bool]:
+    """Per band column of one row, whether encsim's value (`mine`, numbers as floats) agrees with the reference row."""
+    checks = {}
+    for d, unit in UNITS.items():
+        modulo = 360.0 if d == "hdir" else 0.0
+        up, low = B._SIDES[d]
+        checks |= {
+            f"{d}_bands": bands_match(
+                parse_bands(mine[f"{d}_bands_{unit}"]), parse_bands(ref[f"{d}_bands_{unit}"]), STEPS[d], modulo
+            ),
+            f"{d}_region": mine[f"{d}_region"] == ref[f"{d}_region"],
+            f"{d}_res": _same_value(mine[f"{d}_res_{up}_{unit}"], ref[f"{d}_res_{up}_{unit}"], STEPS[d], modulo)
+            and _same_value(mine[f"{d}_res_{low}_{unit}"], ref[f"{d}_res_{low}_{unit}"], STEPS[d], modulo),
+            f"{d}_pref": mine[f"{d}_pref"] == ref[f"{d}_pref"],
+            f"{d}_rec_time": _same_value(mine[f"{d}_rec_time_s"], ref[f"{d}_rec_time_s"], 0.5),
+            f"{d}_rec_nfactor": int(mine[f"{d}_rec_nfactor"]) == int(ref[f"{d}_rec_nfactor"]),
+            f"ltm_{d}": _same_value(mine[f"ltm_{d}_s"], ref[f"ltm_{d}_s"], 0.5),
+        }
+    return checks
+
+
 def replay_bands(reference_name, max_steps=None):
     """Replay one reference scenario through `bands.band_table`; per-column match counts and row count."""
     from encsim.avoidance.daidalus.config import read_daidalus_config
@@ -307,25 +339,9 @@ def replay_bands(reference_name, max_steps=None):
         ref = by_key.get(key)
         if ref is None:
             continue
-        mine = mine._asdict()
         n += 1
-        for d, unit in UNITS.items():
-            modulo = 360.0 if d == "hdir" else 0.0
-            up, low = B._SIDES[d]
-            checks = {
-                f"{d}_bands": bands_match(
-                    parse_bands(mine[f"{d}_bands_{unit}"]), parse_bands(ref[f"{d}_bands_{unit}"]), STEPS[d], modulo
-                ),
-                f"{d}_region": mine[f"{d}_region"] == ref[f"{d}_region"],
-                f"{d}_res": _same_value(mine[f"{d}_res_{up}_{unit}"], ref[f"{d}_res_{up}_{unit}"], STEPS[d], modulo)
-                and _same_value(mine[f"{d}_res_{low}_{unit}"], ref[f"{d}_res_{low}_{unit}"], STEPS[d], modulo),
-                f"{d}_pref": mine[f"{d}_pref"] == ref[f"{d}_pref"],
-                f"{d}_rec_time": _same_value(mine[f"{d}_rec_time_s"], ref[f"{d}_rec_time_s"], 0.5),
-                f"{d}_rec_nfactor": int(mine[f"{d}_rec_nfactor"]) == int(ref[f"{d}_rec_nfactor"]),
-                f"ltm_{d}": _same_value(mine[f"ltm_{d}_s"], ref[f"ltm_{d}_s"], 0.5),
-            }
-            for column, ok in checks.items():
-                counts[column] = counts.get(column, 0) + bool(ok)
+        for column, ok in band_checks(mine._asdict(), ref).items():
+            counts[column] = counts.get(column, 0) + bool(ok)
     return counts, n
 
 
@@ -376,16 +392,76 @@ def _assert_parity(reference_name, max_steps=None):
     assert not low, f"{reference_name}: parity below the floor {low}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("reference_name", [n for n in _reference_files() if not n.startswith("NRC")])
-def test_bands_parity_per_reference_file(reference_name):
-    _assert_parity(reference_name)
+#: ENCSIM_FULL_PARITY=1: every reference file (NRC files: first 300 steps), else `PARITY_SUBSET`
+FULL_PARITY = os.environ.get("ENCSIM_FULL_PARITY", "") not in ("", "0")
+#: NRC reference files are replayed up to this many steps (they are hours long at 10 Hz)
+NRC_STEPS = 300
+#: the default parity set: reference file -> (steps replayed, None = all; what it exercises). Each
+#: feature once, about a minute in all; P05 (alerter 2) under DO_365B_no_SUM is compared in full by
+#: `test_cli_daa_writes_the_reference_csv_with_its_band_columns`.
+PARITY_SUBSET = {
+    "P03__DO_365B_no_SUM.csv": (None, "alerter 1; recovery bands, recovery time and n-factor"),
+    "P05__DO_365B_SUM.csv": (None, "alerter 2 (Phase II) under the SUM configuration"),
+    "P06__DO_365B_no_SUM.csv": (None, "alerter 3 (non-cooperative)"),
+    "P08__DO_365B_SUM.csv": (None, "SUM detectors with asymmetric position errors"),
+    "P10__DO_365A_no_SUM.csv": (None, "two intruders, two alerters; the DO-365A configuration"),
+    "P12__DO_365B_no_SUM.csv": (None, "an intruder turning into conflict"),
+    "P13__DO_365B_no_SUM.csv": (None, "an intruder levelling off"),
+    "P14__DO_365B_no_SUM.csv": (300, "10 Hz steps (the first 30 s)"),
+    "P15__DO_365B_no_SUM.csv": (None, "wind: bands in heading and airspeed"),
+    "H1_SUM__DO_365B_SUM.csv": (None, "geodetic positions with SUM errors"),
+    "C1_0_120_W__DO_365B_no_SUM.csv": (None, "geodetic positions with wind"),
+    "NRC_Intercept53__DO_365B_no_SUM.csv.gz": (100, "a recorded NRC intercept (first 100 steps)"),
+}
+
+
+def _parity_cases():
+    files = _reference_files()
+    if FULL_PARITY:
+        return [(name, NRC_STEPS if name.startswith("NRC") else None) for name in files]
+    return [(name, steps) for name, (steps, _) in PARITY_SUBSET.items() if name in files]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reference_name", [n for n in _reference_files() if n.startswith("NRC")])
-def test_bands_parity_nrc_first_steps(reference_name):
-    _assert_parity(reference_name, max_steps=300)
+@pytest.mark.parametrize(("reference_name", "max_steps"), _parity_cases())
+def test_bands_parity_per_reference_file(reference_name, max_steps):
+    _assert_parity(reference_name, max_steps)
+
+
+def test_parity_subset_names_existing_reference_files():
+    missing = sorted(set(PARITY_SUBSET) - set(_reference_files()))
+    assert not missing or not _reference_files(), f"PARITY_SUBSET names files that are not references: {missing}"
+
+
+def _typed_band_cells(row: dict) -> dict:
+    """A written CSV row's band cells as `band_table` gives them: numbers as floats (empty = nan), text kept."""
+    text_columns = {c for c in B.BAND_TABLE_COLUMNS if c.endswith(("_region", "_pref")) or "_bands_" in c}
+    return {c: row[c] if c in text_columns else float(row[c] or "nan") for c in B.BAND_TABLE_COLUMNS}
+
+
+def test_cli_daa_writes_the_reference_csv_with_its_band_columns(tmp_path):
+    """`encsim daa` on P05 (DO_365B_no_SUM): non-band cells as the reference writes them, band cells within a step."""
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+
+    out = tmp_path / "p05.csv"
+    args = ["daa", str(DAIDALUS / "scenarios" / "P05.daa"), "--config", "do365b", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    reference = DAIDALUS / "reference" / "P05__DO_365B_no_SUM.csv"
+    assert out.read_text().splitlines()[0] == reference.read_text().splitlines()[0]
+    ours, theirs = list(csv.DictReader(out.open())), list(csv.DictReader(reference.open()))
+    assert len(ours) == len(theirs) == 151
+    counts: dict[str, int] = {}
+    for mine, ref in zip(ours, theirs, strict=True):
+        core = [c for c in ref if c not in B.BAND_TABLE_COLUMNS]
+        assert [mine[c] for c in core] == [ref[c] for c in core], f"t = {ref['time_s']}"
+        for column, ok in band_checks(_typed_band_cells(mine), ref).items():
+            counts[column] = counts.get(column, 0) + ok
+    # every band column agrees on every row but the altitude recovery time: 4 rows (t = 73, 74, 85, 86 s) about 1 s
+    # short of the reference's, the recovery-time gap described in docs/daidalus.md
+    assert {c: n for c, n in counts.items() if n < len(theirs)} == {"alt_rec_time": len(theirs) - 4}
 
 
 def test_level_one_only_encounter_has_the_documented_peripheral_altitude_bands():

@@ -38,47 +38,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..units import FPS_PER_KT, FT_PER_NM, M_PER_FT
+from ..units import (
+    ARCMIN_PER_DEG,
+    FPM_PER_FPS,
+    FPS_PER_KT,
+    FT_PER_NM,
+    M_PER_FT,
+    M_PER_NM,
+    S_PER_HOUR,
+    S_PER_MIN,
+    UNIT_NAMES,
+)
 
 #: DAIDALUS's spherical earth radius: one nautical mile per arc-minute, in ft.
-EARTH_RADIUS_FT = 1852.0 * 60.0 * 180.0 / math.pi / M_PER_FT
+EARTH_RADIUS_FT = M_PER_NM * ARCMIN_PER_DEG * 180.0 / math.pi / M_PER_FT
 #: seconds DAIDALUS flies a velocity along the great circle to project it.
 _VELOCITY_PROJECTION_S = 10.0
 
 _SPLIT = re.compile(r"[,; \t]+")
 
-#: unit name (lower case) -> (quantity, factor to encsim units: ft, ft/s, deg, s, 1)
-UNITS = {
-    "ft": ("length", 1.0),
-    "m": ("length", 1.0 / M_PER_FT),
-    "km": ("length", 1000.0 / M_PER_FT),
-    "nmi": ("length", FT_PER_NM),
-    "nm": ("length", FT_PER_NM),
-    "mi": ("length", 5280.0),
-    "knot": ("speed", FPS_PER_KT),
-    "kn": ("speed", FPS_PER_KT),
-    "kts": ("speed", FPS_PER_KT),
-    "fpm": ("speed", 1.0 / 60.0),
-    "ft/min": ("speed", 1.0 / 60.0),
-    "ft/s": ("speed", 1.0),
-    "fps": ("speed", 1.0),
-    "m/s": ("speed", 1.0 / M_PER_FT),
-    "kph": ("speed", 1000.0 / M_PER_FT / 3600.0),
-    "km/h": ("speed", 1000.0 / M_PER_FT / 3600.0),
-    "mph": ("speed", 5280.0 / 3600.0),
-    "nmi/s": ("speed", FT_PER_NM),
-    "m/min": ("speed", 1.0 / M_PER_FT / 60.0),
-    "deg": ("angle", 1.0),
-    "rad": ("angle", 180.0 / math.pi),
-    "s": ("time", 1.0),
-    "sec": ("time", 1.0),
-    "min": ("time", 60.0),
-    "h": ("time", 3600.0),
-    "hr": ("time", 3600.0),
-    "none": ("none", 1.0),
-    "unitless": ("none", 1.0),
-    "-": ("none", 1.0),
-}
+#: unit name (lower case) -> (quantity, factor to encsim units: ft, ft/s, deg, s, 1): the units of
+#: `encsim.units.UNIT_NAMES` a .daa column can hold
+UNITS = {name: entry for name, entry in UNIT_NAMES.items() if entry[0] in ("length", "speed", "angle", "time", "none")}
 
 #: canonical column -> (aliases, quantity, default unit)
 _COLUMNS = {
@@ -200,7 +181,7 @@ def _parse_clock(text: str) -> float:
     parts = text.split(":")
     if len(parts) != 3:
         raise ValueError(text)
-    return int(parts[0]) * 3600.0 + int(parts[1]) * 60.0 + float(parts[2])
+    return int(parts[0]) * S_PER_HOUR + int(parts[1]) * S_PER_MIN + float(parts[2])
 
 
 def _read_lines(path_or_text) -> tuple[str, list[str]]:
@@ -557,13 +538,13 @@ def write_daa(path, rows: pd.DataFrame, *, geodetic: bool | None = None, comment
             pos = [r["lat_deg"], r["lon_deg"], r["alt_ft"]]
         else:
             pos = [r["x_ft"] / FT_PER_NM, r["y_ft"] / FT_PER_NM, r["alt_ft"]]
-        values = [*pos, r["vx_fps"] / FPS_PER_KT, r["vy_fps"] / FPS_PER_KT, r["vz_fps"] * 60.0]
+        values = [*pos, r["vx_fps"] / FPS_PER_KT, r["vy_fps"] / FPS_PER_KT, r["vz_fps"] * FPM_PER_FPS]
         if has_wind:
             values += [r["heading_deg"], r["airspeed_fps"] / FPS_PER_KT]
         values += [r["time_s"]]
         fields = [str(r["aircraft"]), *(repr(float(v)) for v in values), str(int(r.get("alerter", 1)))]
         if has_std:
             fields += [repr(float(r[name])) for name in STD_FIELDS[:4]]
-            fields += [repr(float(r[name]) * 60.0) for name in STD_FIELDS[4:]]
+            fields += [repr(float(r[name]) * FPM_PER_FPS) for name in STD_FIELDS[4:]]
         lines.append(", ".join(fields))
     Path(path).write_text("\n".join(lines) + "\n")

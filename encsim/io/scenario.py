@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..units import FT_PER_NM
+from ..units import FPS_PER_FPM, FT_PER_NM
 
 
 class ScenarioError(ValueError):
@@ -351,7 +351,7 @@ def check_filters_feasible(scenario: Scenario, source: str = "<scenario>") -> No
     duration_s = scenario.geometry.duration_s
     for role in ("ownship", "intruder"):
         spec = getattr(scenario, role)
-        checks = [("alt", "L", "hdot", 1 / 60.0, "ft"), ("speed", "v", "vdot", 1.0, "kt")]
+        checks = [("alt", "L", "hdot", FPS_PER_FPM, "ft"), ("speed", "v", "vdot", 1.0, "kt")]
         if all(
             getattr(spec, f"{bound}_{kind}_{unit}") is None for kind, *_, unit in checks for bound in ("min", "max")
         ):

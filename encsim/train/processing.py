@@ -350,7 +350,7 @@ def _derive(frame: pd.DataFrame, report: ProcessingReport) -> pd.DataFrame:
         speed_kt=speed_kt,
         heading_deg=heading_deg,
         vdot_kt_s=central_difference(speed_kt, segment),
-        hdot_fpm=central_difference(frame["alt_agl_ft"].to_numpy(), segment) * 60.0,
+        hdot_fpm=central_difference(frame["alt_agl_ft"].to_numpy(), segment) * units.FPM_PER_FPS,
         psidot_deg_s=central_difference(heading_deg, segment, wrap_deg=True),
     )
     bad = ~np.isfinite(frame[["speed_kt", "vdot_kt_s", "hdot_fpm", "psidot_deg_s"]].to_numpy()).all(axis=1)

@@ -23,10 +23,8 @@ from scipy import stats
 
 from ..bayes import EncounterModel
 from ..sampling.sampler import bin_column_name, column_name
+from ..units import FPM_PER_FPS, SPEED_RULE_FPS_PER_KT
 from .counting import discretise
-
-#: ft/s per kt in the sampler's initial acceptance rule (the reference's constant)
-SPEED_RULE_FPS_PER_KT = 1.68781
 
 
 def sample_bins(sample, model: EncounterModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,7 +67,7 @@ def _acceptance(model: EncounterModel) -> np.ndarray | None:
         if b == h_zero:
             continue  # value exactly 0: accepted whenever the speed is > 0
         rate_fpm = np.abs(h_edges[b] + grid * (h_edges[b + 1] - h_edges[b]))
-        threshold_kt = rate_fpm / 60.0 / SPEED_RULE_FPS_PER_KT
+        threshold_kt = rate_fpm / FPM_PER_FPS / SPEED_RULE_FPS_PER_KT
         for a in range(v_edges.shape[0] - 1):
             lo, hi = v_edges[a], v_edges[a + 1]
             out[a, b] = np.mean(np.clip((hi - threshold_kt) / (hi - lo), 0.0, 1.0))

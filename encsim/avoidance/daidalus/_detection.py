@@ -28,12 +28,14 @@ import math
 
 from numba import njit
 
+from ...units import M_PER_FT
+
 #: almost-equality as DAIDALUS's default precision: about 16348 units in the last place.
 _ULP_TOLERANCE = 16348.0 * 2.0**-52
 #: values closer to zero than this are equal to zero (DAIDALUS's default precision).
 _ZERO_TOLERANCE = 1.0e-13
 #: DAIDALUS floors every nonzero SUM error at 0.001 internal units (m, m/s): here in ft and ft/s.
-SUM_MIN_ERROR_FT = 0.001 / 0.3048
+SUM_MIN_ERROR_FT = 0.001 / M_PER_FT
 
 
 @njit(cache=True)

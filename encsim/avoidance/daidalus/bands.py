@@ -18,11 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG
+from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG, STANDARD_GRAVITY_FPS2
 from . import _bands as K
-
-#: standard gravity DAIDALUS uses for its "G" unit, in ft/s^2 (9.80665 m/s^2)
-STANDARD_GRAVITY_FPS2 = 9.80665 / M_PER_FT
 
 #: region orders (DAIDALUS's order of regions: RECOVERY above every conflict region)
 NONE, FAR, MID, NEAR, RECOVERY = 0, 1, 2, 3, 4
@@ -936,7 +933,7 @@ BAND_TABLE_COLUMNS = [f"ltm_{d}_s" for d in DIMENSIONS] + [
 ]
 
 
-def band_table(daa, cfg, alert_levels=None):
+def band_table(daa, cfg, alert_levels=None, progress=None):
     """Band columns of a replay, one row per step per traffic aircraft (one row for a step without traffic).
 
     Parameters
@@ -949,6 +946,8 @@ def band_table(daa, cfg, alert_levels=None):
         The alert level of each output row as DAIDALUS reports it (the replay table's
         ``alert_level``): a level reported at the previous step keeps its early alerting time for
         the choice of the aircraft that colour the bands. Without it every level counts as new.
+    progress : callable, optional
+        Called as ``progress(steps_done, steps_total)`` after each step.
 
     Returns
     -------
@@ -963,7 +962,8 @@ def band_table(daa, cfg, alert_levels=None):
     displayed: dict[str, int] = {}
     records = []
     row = 0
-    for step in daa.steps():
+    steps = daa.steps()
+    for step_index, step in enumerate(steps):
         own, _ = band_frame_states(step)
         traffic = traffic_for_step(step, cfg, displayed)
         out = guidance.step(step.time_s, own, traffic)
@@ -988,4 +988,6 @@ def band_table(daa, cfg, alert_levels=None):
             if name is not None and alert_levels is not None:
                 displayed[name] = int(alert_levels[row])
             row += 1
+        if progress is not None:
+            progress(step_index + 1, len(steps))
     return pd.DataFrame.from_records(records, columns=BAND_TABLE_COLUMNS)

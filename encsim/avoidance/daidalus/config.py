@@ -16,50 +16,20 @@ A value written without a unit is taken in DAIDALUS's internal units (m, m/s, m/
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from pathlib import Path
 
 from ...checksums import text_sha256
-from ...units import FPS_PER_KT, FT_PER_NM, M_PER_FT
+from ...units import DEG_PER_RAD, FPM_PER_FPS, FPS_PER_FPM, FPS_PER_KT, M_PER_FT, UNIT_NAMES
 
-#: standard gravity, ft/s^2 (DAIDALUS's [G] unit: 9.80665 m/s^2)
-_G_FPS2 = 9.80665 / M_PER_FT
-
-# unit -> (quantity, factor to the encsim unit of that quantity)
-_UNITS = {
-    "s": ("time", 1.0),
-    "min": ("time", 60.0),
-    "ft": ("length", 1.0),
-    "m": ("length", 1.0 / M_PER_FT),
-    "km": ("length", 1000.0 / M_PER_FT),
-    "nmi": ("length", FT_PER_NM),
-    "nm": ("length", FT_PER_NM),
-    "deg": ("angle", 1.0),
-    "rad": ("angle", 180.0 / math.pi),
-    "knot": ("speed_h", 1.0),
-    "kn": ("speed_h", 1.0),
-    "kts": ("speed_h", 1.0),
-    "m/s": ("speed", 1.0 / M_PER_FT),
-    "ft/s": ("speed", 1.0),
-    "fpm": ("speed", 1.0 / 60.0),
-    "ft/min": ("speed", 1.0 / 60.0),
-    "deg/s": ("rate", 1.0),
-    "rad/s": ("rate", 180.0 / math.pi),
-    "m/s^2": ("accel", 1.0 / M_PER_FT),
-    "ft/s^2": ("accel", 1.0),
-    "g": ("accel", _G_FPS2),
-    "unitless": ("none", 1.0),
-    "none": ("none", 1.0),
-}
 # quantity -> (encsim unit suffix, factor from internal DAIDALUS SI units to encsim units)
 _QUANTITIES = {
     "time": ("s", 1.0),
     "length": ("ft", 1.0 / M_PER_FT),
-    "angle": ("deg", 180.0 / math.pi),
+    "angle": ("deg", DEG_PER_RAD),
     "hspeed": ("kt", 1.0 / M_PER_FT / FPS_PER_KT),
-    "vspeed": ("fpm", 60.0 / M_PER_FT),
-    "rate": ("dps", 180.0 / math.pi),
+    "vspeed": ("fpm", FPM_PER_FPS / M_PER_FT),
+    "rate": ("dps", DEG_PER_RAD),
     "accel": ("fps2", 1.0 / M_PER_FT),
     "none": ("", 1.0),
 }
@@ -290,22 +260,14 @@ def _convert(source, line_no, key, raw: str, kind):
     suffix, si_factor = _QUANTITIES[kind]
     if unit is None:
         return value * si_factor
-    if unit not in _UNITS:
+    if unit not in UNIT_NAMES:
         raise _fail(source, line_no, key, f"unknown unit [{unit}]")
-    quantity, factor = _UNITS[unit]
-    if kind == "hspeed":
-        if quantity == "speed_h":
-            return value * factor
-        if quantity == "speed":
-            return value * factor / FPS_PER_KT
-    elif kind == "vspeed":
-        if unit in ("fpm", "ft/min"):
-            return value  # exact: no round trip through ft/s
-        if quantity == "speed":
-            return value * factor * 60.0
-        if quantity == "speed_h":
-            return value * FPS_PER_KT * 60.0
-    elif quantity == kind:
+    quantity, factor = UNIT_NAMES[unit]
+    if kind == "hspeed" and quantity == "speed":
+        return value if factor == FPS_PER_KT else value * factor / FPS_PER_KT  # knots exactly, no round trip
+    if kind == "vspeed" and quantity == "speed":
+        return value if factor == FPS_PER_FPM else value * factor * FPM_PER_FPS  # ft/min exactly
+    if quantity == kind:
         return value * factor
     raise _fail(source, line_no, key, f"unit [{unit}] is not a unit of {kind} (expected e.g. [{suffix or 'unitless'}])")
 

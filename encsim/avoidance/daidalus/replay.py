@@ -2,9 +2,10 @@
 
 `replay_daa` returns one row per step per traffic aircraft with the reference CSVs' columns
 (../shared/data/daidalus/reference/*.csv): identification, per-level violation intervals, the
-corrective interval, geometry, and the ownship's current values. The band columns
-(`BAND_COLUMNS`) are left empty here; `add_band_columns` is the hook the bands code fills.
-`format_reference_csv` writes cells as DAIDALUS's batch output does.
+corrective interval, geometry, and the ownship's current values; with ``bands=True`` also the
+guidance band columns (`BAND_COLUMNS`, from `encsim.avoidance.daidalus.bands.band_table`, joined
+by `add_band_columns`), otherwise those are left empty. `format_reference_csv` writes cells as
+DAIDALUS's batch output does.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ...io.daa_file import DaaFile, read_daa
-from ...units import FPS_PER_KT, FT_PER_NM
+from ...units import FPM_PER_FPS, FPS_PER_KT, FT_PER_NM
 from . import _alerting, _detection
+from .bands import band_table
 from .config import load_config
 
 #: identification, alerting, intervals and geometry columns produced here
@@ -97,10 +99,12 @@ def _own_values(step) -> tuple[float, float, float, float]:
     hdir = math.degrees(math.atan2(vx, vy)) % 360.0
     if hdir >= 360.0:  # a tiny negative angle wraps to exactly 360.0
         hdir -= 360.0
-    return hdir, math.hypot(vx, vy) / FPS_PER_KT, step.own[5] * 60.0, step.own[2]
+    return hdir, math.hypot(vx, vy) / FPS_PER_KT, step.own[5] * FPM_PER_FPS, step.own[2]
 
 
-def replay_daa(daa_path_or_data, config="do365b", *, vz_from: str = "file") -> pd.DataFrame:
+def replay_daa(
+    daa_path_or_data, config="do365b", *, vz_from: str = "file", bands: bool = False, progress=None
+) -> pd.DataFrame:
     """Alert levels, violation intervals and geometry of a .daa encounter, step by step.
 
     Parameters
@@ -111,13 +115,19 @@ def replay_daa(daa_path_or_data, config="do365b", *, vz_from: str = "file") -> p
         ``do365b``, ``do365b-sum``, ``do365a``, a .conf path, or a configuration.
     vz_from : {"file", "altitude"}
         Vertical rates as written (DAIDALUS) or from the altitude track (see `read_daa`).
+    bands : bool
+        Also compute the guidance band columns (bands, resolutions, recovery, last time to
+        manoeuvre). They cost far more than the alerting: seconds per hundred steps.
+    progress : callable, optional
+        With ``bands``, called as ``progress(steps_done, steps_total)`` after each step of the bands.
 
     Returns
     -------
     pandas.DataFrame
         One row per step per traffic aircraft (one row with empty traffic fields for a step
         without traffic), columns `ALL_COLUMNS` in encsim units as their names say; numbers are
-        floats (nan where the reference leaves a cell empty), band columns are empty (None).
+        floats (nan where the reference leaves a cell empty); band columns are empty (None)
+        unless ``bands``.
     """
     cfg = load_config(config)
     daa = daa_path_or_data if isinstance(daa_path_or_data, DaaFile) else read_daa(daa_path_or_data, vz_from=vz_from)
@@ -214,7 +224,10 @@ def replay_daa(daa_path_or_data, config="do365b", *, vz_from: str = "file") -> p
     for c, column in enumerate(OWN_COLUMNS):
         out[column] = own[:, c]
     out.loc[~has_traffic, ["traffic", "alerter", "alert_level"]] = None
-    return out[ALL_COLUMNS]
+    out = out[ALL_COLUMNS]
+    if bands:
+        out = add_band_columns(out, band_table(daa, cfg, out["alert_level"].to_numpy(), progress=progress))
+    return out
 
 
 def _conflict_interval_column(cfg, pairs, alerter, valid, t_in, t_out, conflict, region) -> list:
@@ -267,7 +280,7 @@ def relative_geometry(rel: np.ndarray, lookahead_s: float, taumod_dthr_ft: np.nd
         "hsep_nmi": np.hypot(sx, sy) / FT_PER_NM,
         "vsep_ft": np.abs(sz),
         "hclosure_kt": np.sqrt(vv) / FPS_PER_KT,
-        "vclosure_fpm": np.abs(vz) * 60.0,
+        "vclosure_fpm": np.abs(vz) * FPM_PER_FPS,
         "hmd_nmi": hmd / FT_PER_NM,
         "vmd_ft": vmd,
         "tcpa_s": tcpa,
@@ -290,34 +303,56 @@ def add_band_columns(table: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def format_number(value) -> str:
-    """A cell as DAIDALUS prints it: 6 decimals, trailing zeros dropped; empty for None/nan."""
+def format_number(value, nan_text: str = "") -> str:
+    """A cell as DAIDALUS prints it: 6 decimals, trailing zeros dropped; empty for None, `nan_text` for nan."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     x = float(value)
     if math.isnan(x):
-        return ""
+        return nan_text
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     text = f"{x:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
+#: columns whose missing numbers DAIDALUS spells ``nan`` on every row (resolutions, recovery times)
+NAN_SPELLED_COLUMNS = frozenset(
+    f"{dim}_{what}"
+    for dim, unit, sides in _DIMENSIONS
+    for what in (*(f"res_{side}_{unit}" for side in sides), "rec_time_s")
+)
+#: columns spelled ``nan`` on rows with a traffic aircraft and left empty on rows without one
+NAN_SPELLED_WITH_TRAFFIC = frozenset(f"ltm_{dim}_s" for dim, _, _ in _DIMENSIONS)
+
+
 def format_reference_csv(table: pd.DataFrame) -> str:
-    """The table as CSV text with the reference files' cell formats (empty cells for missing values)."""
+    """The table as CSV text with the reference files' cell formats.
+
+    A missing number is an empty cell, except where DAIDALUS prints ``nan``: resolutions and
+    recovery times always, last times to manoeuvre on rows with traffic. Cells never computed (None,
+    e.g. band columns of a replay without bands) stay empty.
+    """
     lines = [",".join(ALL_COLUMNS)]
     int_columns = {"alerter", "alert_level"}
     for row in table[ALL_COLUMNS].itertuples(index=False):
         cells = []
+        has_traffic = _present(row[ALL_COLUMNS.index("traffic")])
         for column, value in zip(ALL_COLUMNS, row, strict=True):
-            if column in int_columns and value is not None and not (isinstance(value, float) and math.isnan(value)):
+            if column in int_columns and _present(value):
                 cells.append(str(int(value)))
+            elif column in NAN_SPELLED_COLUMNS or (has_traffic and column in NAN_SPELLED_WITH_TRAFFIC):
+                cells.append(format_number(value, nan_text="nan"))
             else:
                 cells.append(format_number(value))
         lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value != ""
 
 
 def alert_timeline(table: pd.DataFrame) -> dict[str, str]:
