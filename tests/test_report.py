@@ -48,7 +48,7 @@ def test_a_results_file_gives_a_page_with_headline_figures_alerting_rows_and_pro
     assert "<h2>Headline</h2>" in page and "The daa logic alerts in" in page
     for title in ("Risk ratio (NMAC)", "LoWC ratio", "Alert rate", "Nuisance-alert rate"):
         assert f'<div class="title">{title}</div>' in page
-    assert page.count('src="data:image/png;base64,') == 4  # ratios, closest approaches, timing, P(alert)
+    assert page.count('src="data:image/png;base64,') == 5  # ratios, closest approaches (all, zoomed), timing, P(alert)
     assert "importance-sampled" in page and "negative values: the alert came before the loss of well clear" in page
     assert "<h2>DO-365 alerting performance</h2>" in page and "L2 corrective" in page and "in window" in page
     assert "[geometry" in page and "resolved (LOWC)" in page  # the whole summary table, collapsible
@@ -85,7 +85,7 @@ def test_a_run_directory_and_two_files_over_the_same_encounters_are_compared_on_
     assert "<h2>Runs compared</h2>" in page
     for logic in ("daa", "tcas", "daa-vertical"):
         assert f"<h3>{logic}</h3>" in page and f"The {logic} logic alerts in" in page
-    assert page.count('src="data:image/png;base64,') == 4  # one chart per display, every run in it
+    assert page.count('src="data:image/png;base64,') == 5  # one chart per display, every run in it
     assert "run directory, 3 file(s) read" in page  # read through its (verified) chunk files
     alone = report([runs["run_dir"], "-o", tmp_path / "dir.html"])
     assert alone.exit_code == 0 and "daa-vertical" in (tmp_path / "dir.html").read_text()
@@ -117,7 +117,7 @@ def test_every_plot_has_a_title_and_labelled_axes(runs, tmp_path, monkeypatch):
     monkeypatch.setattr(report_figures, "png_uri", keep)
     result = report([runs["daa"], runs["tcas"], "-o", tmp_path / "two.html"])
     assert result.exit_code == 0, result.output
-    assert len(drawn) == 4
+    assert len(drawn) == 5
     for suptitle, axes in drawn:
         for title, xlabel, ylabel in axes:
             if re.fullmatch(r"weighted P\(alert\)", ylabel):  # the colour bar: labelled, no title of its own

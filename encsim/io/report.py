@@ -343,9 +343,11 @@ def render_run_report(paths) -> str:
         same_encounters=same,
         class_meanings=ALERTING_MEANINGS,
         nmac_cylinder=nmac_cylinder,
+        zoom=figures.ZOOM_NMAC_MULTIPLE,
         figures={
             "ratios": figures.ratio_chart(views),
             "closest": figures.closest_approaches(views, nmac_cylinder),
+            "closest_zoom": figures.closest_approaches(views, nmac_cylinder, zoom=True),
             "timing": figures.alert_timing(views),
             "p_alert": figures.alert_probability_by_bin(views),
         },

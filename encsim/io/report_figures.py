@@ -78,10 +78,15 @@ def _marker_areas(weights: np.ndarray) -> np.ndarray:
     return MEDIAN_MARKER_AREA * weights / median
 
 
-def closest_approaches(runs: list[dict], nmac_cylinder_ft: tuple[float, float]) -> str:
+#: the zoomed closest-approach display spans this many NMAC radii and half heights
+ZOOM_NMAC_MULTIPLE = 4.0
+
+
+def closest_approaches(runs: list[dict], nmac_cylinder_ft: tuple[float, float], *, zoom: bool = False) -> str:
     """Nominal HMD/VMD (once: the runs share their encounters) and each run's mitigated HMD/VMD.
 
-    Marker area proportional to the weight; colour the NMAC outcome; one pair of axes for all.
+    Marker area proportional to the weight; colour the NMAC outcome; one pair of axes for all
+    (with ``zoom``, ZOOM_NMAC_MULTIPLE times the NMAC cylinder, whatever lies inside).
     """
     plt = _pyplot()
     panels = [("nominal (no logic)", runs[0]["outcomes"], "nominal")]
@@ -115,8 +120,12 @@ def closest_approaches(runs: list[dict], nmac_cylinder_ft: tuple[float, float]) 
         axis.add_patch(
             plt.Rectangle((0, 0), *nmac_cylinder_ft, fill=False, ec="k", lw=1.0, ls=":", label="NMAC cylinder")
         )
-        axis.set_xlim(0, hmd_max * 1.03)
-        axis.set_ylim(0, vmd_max * 1.05)
+        if zoom:
+            axis.set_xlim(0, ZOOM_NMAC_MULTIPLE * nmac_cylinder_ft[0])
+            axis.set_ylim(0, ZOOM_NMAC_MULTIPLE * nmac_cylinder_ft[1])
+        else:
+            axis.set_xlim(0, hmd_max * 1.03)
+            axis.set_ylim(0, vmd_max * 1.05)
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("horizontal miss distance HMD (ft)")
         axis.set_ylabel("vertical miss distance |VMD| (ft)")
@@ -127,7 +136,10 @@ def closest_approaches(runs: list[dict], nmac_cylinder_ft: tuple[float, float]) 
     for axis in list(axes.flat)[len(panels) :]:
         axis.set_visible(False)
     _weight_key(figure, runs[0]["outcomes"]["weight"].to_numpy(float))
-    figure.suptitle("Closest approach per encounter (marker area proportional to the importance weight)", fontsize=11)
+    where = f"near the NMAC cylinder ({ZOOM_NMAC_MULTIPLE:g} x its size)" if zoom else "all encounters"
+    figure.suptitle(
+        f"Closest approach per encounter, {where}\n(marker area proportional to the importance weight)", fontsize=11
+    )
     return png_uri(figure)
 
 
@@ -217,7 +229,7 @@ def alert_probability_by_bin(runs: list[dict], n_hmd: int = 8, n_vmd: int = 6) -
     columns = min(len(runs), 3)
     rows = -(-len(runs) // columns)
     figure, axes = plt.subplots(
-        rows, columns, figsize=(5.2 * columns, 3.9 * rows + 0.5), constrained_layout=True, squeeze=False
+        rows, columns, figsize=(max(5.2 * columns, 7.5), 3.9 * rows + 0.8), constrained_layout=True, squeeze=False
     )
     image = None
     for axis, run in zip(axes.flat, runs):
@@ -250,7 +262,9 @@ def alert_probability_by_bin(runs: list[dict], n_hmd: int = 8, n_vmd: int = 6) -
         axis.set_visible(False)
     if image is not None:
         figure.colorbar(image, ax=axes, shrink=0.8, label="weighted P(alert)")
-    figure.suptitle("Weighted probability of an alert by nominal miss distance (cell: P, encounter count)", fontsize=11)
+    figure.suptitle(
+        "Weighted probability of an alert by nominal miss distance\n(each cell: P(alert), encounter count)", fontsize=11
+    )
     return png_uri(figure)
 
 
