@@ -62,7 +62,9 @@ def _sentence(key: str, logic: str, row) -> str:
     interval = f"95 % CI {_percent(low)} to {_percent(high)}"
     if key in ("risk", "lowc"):
         event = "NMACs" if key == "risk" else "losses of well clear"
-        if high > 1 >= value:
+        if value == 1:
+            sentence = f"The {logic} logic leaves {event} unchanged (ratio 1, 95 % CI {low:.3g} to {high:.3g})"
+        elif high > 1 >= value:
             sentence = (
                 f"The {logic} logic removes {_percent(1 - value)} of {event}, but the 95 % interval of the ratio "
                 f"({low:.3g} to {high:.3g}) includes no change or an increase"

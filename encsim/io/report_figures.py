@@ -209,7 +209,10 @@ def alert_timing(runs: list[dict]) -> str:
     axes[1].set_title("Pilot response: first manoeuvre after the first alert\n(positive: after the alert)", fontsize=10)
     axes[1].set_xlabel("t first manoeuvre - t first alert (s)")
     axes[1].set_ylabel("weighted share of alerted encounters")
-    for axis in axes:
+    for axis, values in zip(axes, (relative, [r for r, _ in response])):
+        if not any(np.isfinite(v).any() for v in values):  # e.g. an unequipped run: say so, no empty frame
+            axis.text(0.5, 0.5, "no alert in any run", ha="center", va="center", transform=axis.transAxes)
+            axis.set_ylim(0, 1)
         axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
     return png_uri(figure)
