@@ -167,11 +167,23 @@ def _marker_areas_of(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return MEDIAN_MARKER_AREA * values / float(np.median(weights))
 
 
-def _weighted_histogram(axis, values, weights, bins, colour, label):
+#: line styles of the runs' histograms, so that runs with the same timing stay visible on top of each other
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _weighted_histogram(axis, values, weights, bins, k, label):
+    colours = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
     keep = np.isfinite(values)
     total = weights.sum()
     axis.hist(
-        values[keep], bins=bins, weights=weights[keep] / total, histtype="step", lw=1.6, color=colour, label=label
+        values[keep],
+        bins=bins,
+        weights=weights[keep] / total,
+        histtype="step",
+        lw=1.8,
+        color=colours[k % len(colours)],
+        ls=_LINE_STYLES[k % len(_LINE_STYLES)],
+        label=label,
     )
 
 
@@ -179,7 +191,6 @@ def alert_timing(runs: list[dict]) -> str:
     """Weighted distributions of the first alert relative to nominal LoWC, and of the pilot's response."""
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.0), constrained_layout=True)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     relative = [
         (o["t_first_alert_s"] - o["nominal_t_lowc_s"]).to_numpy(float)[o["nominal_lowc"].to_numpy(bool)]
         for o in (run["outcomes"] for run in runs)
@@ -190,7 +201,7 @@ def alert_timing(runs: list[dict]) -> str:
     for k, (run, values) in enumerate(zip(runs, relative)):
         o = run["outcomes"]
         w = o["weight"].to_numpy(float)[o["nominal_lowc"].to_numpy(bool)]
-        _weighted_histogram(axes[0], values, w, bins, colours[k % len(colours)], run["label"])
+        _weighted_histogram(axes[0], values, w, bins, k, run["label"])
     axes[0].axvline(0, color="k", lw=0.8, ls="--")
     axes[0].set_title("First alert relative to nominal loss of well clear\n(negative: before LoWC)", fontsize=10)
     axes[0].set_xlabel("t first alert - t nominal LoWC (s)")
@@ -205,7 +216,7 @@ def alert_timing(runs: list[dict]) -> str:
     bins = np.arange(0, top + 1, 1.0)
     for k, (run, (values, alerted)) in enumerate(zip(runs, response)):
         w = run["outcomes"]["weight"].to_numpy(float)[alerted]
-        _weighted_histogram(axes[1], values, w, bins, colours[k % len(colours)], run["label"])
+        _weighted_histogram(axes[1], values, w, bins, k, run["label"])
     axes[1].set_title("Pilot response: first manoeuvre after the first alert\n(positive: after the alert)", fontsize=10)
     axes[1].set_xlabel("t first manoeuvre - t first alert (s)")
     axes[1].set_ylabel("weighted share of alerted encounters")
