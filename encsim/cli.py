@@ -757,28 +757,46 @@ def merge(run_dir) -> None:
 
 
 @main.command()
-@click.argument("results_file", type=click.Path(exists=True))
+@click.argument("runs", metavar="RUN [RUN...]", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="HTML file (default: next to the input)."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HTML file (default: next to the first RUN, with .html).",
 )
 @_OVERWRITE
-def report(results_file, output, overwrite) -> None:
-    """Write a self-contained HTML report of RESULTS_FILE (from encsim run --logic; a run directory works too)."""
+def report(runs, output, overwrite) -> None:
+    """Write a self-contained HTML report of one or more closed-loop RUNs (results files or run directories).
+
+    Several runs must fly the same encounters (one scenario file and seed; different logics or
+    settings): they are compared on one page.
+    """
     from pathlib import Path
 
-    from .io.report import write_run_report
+    from .io.report import DifferentEncountersError, write_run_report
 
-    if Path(results_file).is_dir():
-        _require_verified_run_directory(results_file)
-        results_file = str(Path(results_file) / "results.h5")
-    _require_file_kind(results_file, "results")
-    output = output or str(Path(results_file).with_suffix(".html"))
-    _require_new_output(output, overwrite, _results_inputs(results_file))
+    inputs, read = {}, []
+    for k, run in enumerate(runs):
+        results_file = run
+        if Path(run).is_dir():
+            _require_verified_run_directory(run)
+            results_file = str(Path(run) / "results.h5")
+        _require_file_kind(results_file, "results")
+        for role, path in _results_inputs(results_file).items():
+            inputs[role if len(runs) == 1 else f"{role} {k + 1}"] = path
+        read.append(run if Path(run).is_dir() else results_file)
+    first = Path(runs[0])
+    output = output or str((first / "results.h5" if first.is_dir() else first).with_suffix(".html"))
+    _require_new_output(output, overwrite, inputs)
     _require_writable_output(output)
     try:
-        path = write_run_report(results_file, output)
+        path = write_run_report(read, output)
+    except DifferentEncountersError as exc:
+        _fail(f"{exc}. A report compares runs over the same encounters only; report the others on pages of their own")
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        _fail(str(exc) if str(results_file) in str(exc) else f"{results_file}: {exc}")
+        message = str(exc)
+        _fail(message if any(str(run) in message for run in runs) else f"{', '.join(runs)}: {message}")
     except OSError as exc:
         _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written")
     click.echo(f"wrote {path}")

@@ -399,9 +399,9 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     report = runner.invoke(main, ["report", str(out), "-o", str(tmp_path / "report.html")])
     assert report.exit_code == 0, report.output
     page = (tmp_path / "report.html").read_text()
-    assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 2 and "[geometry]" in page
+    assert "risk ratio (NMAC)" in page and page.count("data:image/png;base64") == 5 and "[geometry" in page
     assert "note: interval" in page and "nuisance alert rate" in page and "resolved (LOWC)" in page
-    assert "logic_source_sha256" in page and "created_utc" not in page and "written 20" in page
+    assert "logic source sha256" in page and "created_utc" not in page and "<th>written</th><td>20" in page
     nominal_only = tmp_path / "nominal.h5"
     assert (
         runner.invoke(
