@@ -46,5 +46,9 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     """The public API (imported lazily) and the subpackages loaded so far, for ``dir(encsim)`` and completion."""
-    loaded = [name for name, value in globals().items() if getattr(value, "__name__", "").startswith("encsim.")]
+    loaded = [
+        name
+        for name, value in globals().items()
+        if getattr(value, "__name__", "").startswith("encsim.") and not name.startswith("_")
+    ]
     return sorted({*__all__, *loaded})

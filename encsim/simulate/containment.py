@@ -47,7 +47,7 @@ def contained(function):
 
 def explain_raise(function, params, ownship, intruder, settings, a, encounter_id) -> str:
     """Replay encounter ``a`` on the plain-Python twin with the bounds-checked logic: what it raised, and when."""
-    from .reference import run_encounter
+    from .plain import run_encounter
 
     checked = njit(boundscheck=True)(function.py_func)
     try:
