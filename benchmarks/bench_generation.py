@@ -45,7 +45,9 @@ def _run(checkout: Path, out: Path, encounters: int) -> float:
     command = [sys.executable, "-m", "encsim.cli", "run", SCENARIO, "--logic", "unequipped"]
     command += ["-o", str(out), "--encounters", str(encounters)]
     start = time.perf_counter()
-    subprocess.run(command, cwd=checkout, env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"{checkout}: encsim run failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
