@@ -14,11 +14,14 @@ import errno
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from . import __version__
+
+if TYPE_CHECKING:  # pandas only for annotations: `encsim --help` starts without importing it
+    import pandas as pd
 
 
 def _fail(message: str) -> None:
