@@ -607,9 +607,14 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
     "module:object (closed loop; a user logic, @njit or plain Python).",
 )
 @click.option(
-    "--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters (.h5 output only)."
+    "--encounters",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Override run.encounters (a run directory records it in its scenario text).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed (.h5 output only).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="Override run.seed (a run directory records it too)."
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
@@ -639,13 +644,13 @@ def run(
     chosen = _load_logic(logic) if logic else None
     _note_first_compilation(chosen)
     if not str(output).endswith(".h5"):
-        if encounters is not None or seed is not None:
-            _fail("--encounters and --seed override a .h5 run only; a run directory follows the scenario file exactly")
         if os.path.exists(output) and not os.path.isdir(output):
             _fail(f"-o {output}: exists and is not a folder; give a run directory, or a results file ending in .h5")
         if overwrite:
             _fail("--overwrite: for a .h5 output; a run directory is continued with --resume (or remove it first)")
-        _run_directory(scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s)
+        _run_directory(
+            scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s, encounters, seed
+        )
         return
     given = [
         name
@@ -683,16 +688,34 @@ def _start_bar_at(bar, encounters_done: int) -> None:
     bar.refresh()
 
 
-def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, quiet, chunk_time_limit_s=None) -> None:
-    """Chunked run into a directory on the chosen executor, then the summary from the joined file."""
+def _run_directory(
+    scenario_file,
+    run_dir,
+    logic,
+    workers,
+    scheduler,
+    resume,
+    quiet,
+    chunk_time_limit_s=None,
+    encounters=None,
+    seed=None,
+) -> None:
+    """Chunked run into a directory on the chosen executor, then the summary from the joined file.
+
+    ``encounters``/``seed`` (--encounters/--seed) are written into the run's scenario text, which
+    the manifest binds the run to (`encsim.io.scenario.with_run_overrides`).
+    """
     from tqdm import tqdm
 
-    from .io.scenario import ClusterSpec, ScenarioError, load_scenario
+    from .io.scenario import ClusterSpec, ScenarioError, load_scenario, parse_scenario, with_run_overrides
     from .runner import run_scenario
     from .runner.clusters import make_client
 
     try:
-        scenario, _ = load_scenario(scenario_file)
+        scenario, text = load_scenario(scenario_file)
+        if encounters is not None or seed is not None:
+            text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_file))
+            scenario = parse_scenario(text, source=str(scenario_file))
     except ScenarioError as exc:
         _fail(str(exc))
     cluster = scenario.cluster or ClusterSpec()
@@ -726,6 +749,8 @@ def _run_directory(scenario_file, run_dir, logic, workers, scheduler, resume, qu
                     on_reused=lambda reused: _start_bar_at(bar, reused),
                     chunk_time_limit_s=chunk_time_limit_s,
                     on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
+                    encounters=encounters,
+                    seed=seed,
                 )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))

@@ -238,12 +238,19 @@ def test_run_refuses_bad_scenarios_and_outputs(runner, tmp_path):
     bad.write_text((SCENARIOS / "fwse_vs_rotorcraft.toml").read_text().replace("tcpa_s = 30", "tcpa_s = 61"))
     result = runner.invoke(main, ["run", str(bad), "-o", str(tmp_path / "r.h5")])
     assert result.exit_code == 2 and "geometry: tcpa_s = 61" in result.output
-    # an output not ending in .h5 is a run directory, which follows the scenario file exactly
-    override = runner.invoke(
-        main, ["run", str(SCENARIOS / "fwse_vs_rotorcraft.toml"), "-o", str(tmp_path / "dir"), "--encounters", "10"]
-    )
-    assert override.exit_code == 2 and "override a .h5 run only" in override.output
-    assert not (tmp_path / "dir").exists()
+
+
+def test_a_run_directory_records_encounters_and_seed_overrides_and_resume_holds_it_to_them(runner, tmp_path):
+    scenario = str(SCENARIOS / "fwse_vs_rotorcraft.toml")
+    run_dir = tmp_path / "dir"
+    first = runner.invoke(main, ["run", scenario, "-o", str(run_dir), "--encounters", "6", "--seed", "3", "--quiet"])
+    assert first.exit_code == 0, first.output
+    with h5py.File(run_dir / "results.h5", "r") as f:
+        text = str(f.attrs["scenario_text"])
+        assert f["metadata"]["encounter_id"].shape == (6,) and int(f.attrs["seed"]) == 3
+    assert "encounters = 6" in text and "seed = 3" in text  # the run's own scenario text says what it did
+    other = runner.invoke(main, ["run", scenario, "-o", str(run_dir), "--seed", "4", "--resume", "--quiet"])
+    assert other.exit_code == 2 and "seed" in other.output and "scenario_sha256" in other.output
 
 
 def test_run_without_the_model_files_fails_cleanly_saying_where_it_looked(runner, tmp_path, monkeypatch):

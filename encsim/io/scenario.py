@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -381,3 +382,46 @@ def check_filters_feasible(scenario: Scenario, source: str = "<scenario>") -> No
                     f"{unit} and changes by at most {reach:g} {unit} in {duration_s} s, so it stays within "
                     f"[{lo:g}, {hi:g}] {unit}: the filter has probability 0 (every attempt would be rejected)"
                 )
+
+
+def with_run_overrides(text: str, *, encounters: int | None = None, seed: int | None = None, source: str = "") -> str:
+    """The scenario text with ``[run]`` ``encounters`` and/or ``seed`` replaced (the CLI's overrides).
+
+    A run directory keeps its scenario text as the run's identity and hands it to the workers, so
+    an override must live in that text, not beside it: the run then records what it really did,
+    and ``--resume`` with other overrides is refused like any other change of scenario. The
+    ``[run]`` lines are edited in place (comments and layout kept); the result is parsed again and
+    checked to hold the requested values.
+
+    Examples
+    --------
+    >>> text = "[run]\\nencounters = 10  # ten\\nseed = 1\\n"
+    >>> print(with_run_overrides(text, encounters=3, seed=7), end="")
+    [run]
+    encounters = 3  # ten
+    seed = 7
+    """
+    overrides = {key: value for key, value in (("encounters", encounters), ("seed", seed)) if value is not None}
+    if not overrides:
+        return text
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == "[run]"), None)
+    if start is None:
+        raise ScenarioError(f"{source or 'scenario'}: no [run] table to override {', '.join(overrides)} in")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    for key, value in overrides.items():
+        pattern = re.compile(rf"^(\s*{key}\s*=\s*)[^#\n]*?(\s*(#.*)?)$")
+        rows = [i for i in range(start + 1, end) if pattern.match(lines[i].rstrip("\n"))]
+        newline = "\n"
+        if rows:
+            row = rows[0]
+            body = lines[row].rstrip("\n")
+            lines[row] = pattern.sub(lambda m, v=value: f"{m.group(1)}{v}{m.group(2)}", body) + newline
+        else:
+            lines.insert(start + 1, f"{key} = {value}{newline}")
+            end += 1
+    edited = "".join(lines)
+    run = tomllib.loads(edited)["run"]
+    if any(run.get(key) != value for key, value in overrides.items()):
+        raise ScenarioError(f"{source or 'scenario'}: could not set {overrides} in its [run] table")
+    return edited

@@ -454,6 +454,8 @@ def run_scenario(
     stop_after: int | None = None,
     chunk_time_limit_s: float | None = None,
     on_stale_lock=None,
+    encounters: int | None = None,
+    seed: int | None = None,
 ) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
@@ -486,11 +488,18 @@ def run_scenario(
         worker is restarted and the chunk retried a few times before the error.
     on_stale_lock : callable, optional
         Called with a sentence when a stale lock (of a run killed on this host) is cleared.
+    encounters, seed : int, optional
+        Override the scenario's ``[run]`` values. They are written into the run's scenario text
+        (`encsim.io.scenario.with_run_overrides`), which the manifest binds every chunk to: a
+        ``--resume`` with other values is refused like any other change of scenario.
     """
-    from ..io.scenario import load_scenario
+    from ..io.scenario import load_scenario, parse_scenario, with_run_overrides
     from .resources import check_memory
 
     scenario, text = load_scenario(scenario_path)
+    if encounters is not None or seed is not None:
+        text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_path))
+        scenario = parse_scenario(text, source=str(scenario_path))
     check_memory(scenario, source=str(scenario_path))  # the driver (this process) reads the summary
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
