@@ -784,6 +784,19 @@ def merge(run_dir) -> None:
     click.echo(f"wrote {path}")
 
 
+def _encounter_figure_uri(path, encounter_id) -> str | None:
+    """`encsim show`'s figure of one encounter as a PNG data URI, or None when it cannot be replayed."""
+    from .io.encounter_plot import draw_replay
+    from .io.report_figures import png_uri
+    from .replays import ReplayError, replay
+
+    try:
+        return png_uri(draw_replay(replay(path, encounter_id)))
+    except (ReplayError, ValueError, KeyError) as exc:  # e.g. a plug-in logic this process cannot import
+        click.echo(f"note: encounter {encounter_id} of {path} is not drawn ({exc})", err=True)
+        return None
+
+
 @main.command()
 @click.argument("runs", metavar="RUN [RUN...]", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
@@ -793,8 +806,15 @@ def merge(run_dir) -> None:
     default=None,
     help="HTML file (default: next to the first RUN, with .html).",
 )
+@click.option(
+    "--pages",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Encounters per run drawn on the page (replayed, as encsim show draws them); 0 for none.",
+)
 @_OVERWRITE
-def report(runs, output, overwrite) -> None:
+def report(runs, output, pages, overwrite) -> None:
     """Write a self-contained HTML report of one or more closed-loop RUNs (results files or run directories).
 
     Several runs must fly the same encounters (one scenario file and seed; different logics or
@@ -819,7 +839,7 @@ def report(runs, output, overwrite) -> None:
     _require_new_output(output, overwrite, inputs)
     _require_writable_output(output)
     try:
-        path = write_run_report(read, output)
+        path = write_run_report(read, output, encounter_figure=_encounter_figure_uri, pages_per_run=pages)
     except DifferentEncountersError as exc:
         _fail(f"{exc}. A report compares runs over the same encounters only; report the others on pages of their own")
     except (ValueError, KeyError, FileNotFoundError) as exc:

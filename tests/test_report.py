@@ -48,7 +48,9 @@ def test_a_results_file_gives_a_page_with_headline_figures_alerting_rows_and_pro
     assert "<h2>Headline</h2>" in page and "The daa logic alerts in" in page
     for title in ("Risk ratio (NMAC)", "LoWC ratio", "Alert rate", "Nuisance-alert rate"):
         assert f'<div class="title">{title}</div>' in page
-    assert page.count('src="data:image/png;base64,') == 5  # ratios, closest approaches (all, zoomed), timing, P(alert)
+    encounter_pages = page.count('alt="encounter ')
+    # ratios, closest approaches (all, zoomed), timing, P(alert), and the replayed encounters worth a look
+    assert page.count('src="data:image/png;base64,') == 5 + encounter_pages
     assert "importance-sampled" in page and "negative values: the alert came before the loss of well clear" in page
     assert "<h2>DO-365 alerting performance</h2>" in page and "L2 corrective" in page and "in window" in page
     assert "[geometry" in page and "resolved (LOWC)" in page  # the whole summary table, collapsible
@@ -85,7 +87,8 @@ def test_a_run_directory_and_two_files_over_the_same_encounters_are_compared_on_
     assert "<h2>Runs compared</h2>" in page
     for logic in ("daa", "tcas", "daa-vertical"):
         assert f"<h3>{logic}</h3>" in page and f"The {logic} logic alerts in" in page
-    assert page.count('src="data:image/png;base64,') == 5  # one chart per display, every run in it
+    # one chart per display, every run in it, and the replayed encounters worth a look
+    assert page.count('src="data:image/png;base64,') == 5 + page.count('alt="encounter ')
     assert "run directory, 3 file(s) read" in page  # read through its (verified) chunk files
     alone = report([runs["run_dir"], "-o", tmp_path / "dir.html"])
     assert alone.exit_code == 0 and "daa-vertical" in (tmp_path / "dir.html").read_text()
@@ -117,9 +120,39 @@ def test_every_plot_has_a_title_and_labelled_axes(runs, tmp_path, monkeypatch):
     monkeypatch.setattr(report_figures, "png_uri", keep)
     result = report([runs["daa"], runs["tcas"], "-o", tmp_path / "two.html"])
     assert result.exit_code == 0, result.output
-    assert len(drawn) == 5
+    pages = (tmp_path / "two.html").read_text().count('alt="encounter ')
+    assert len(drawn) == 5 + pages  # the report's figures and the replayed encounters (encsim show's)
     for suptitle, axes in drawn:
         for title, xlabel, ylabel in axes:
             if re.fullmatch(r"weighted P\(alert\)", ylabel):  # the colour bar: labelled, no title of its own
                 continue
             assert (title or suptitle) and xlabel, (suptitle, title, xlabel)
+
+
+def test_the_encounters_worth_a_look_are_replayed_and_drawn_on_the_page(runs, tmp_path, monkeypatch):
+    import encsim.io.report as report_module
+
+    def first_two(outcomes, n=5):  # two real encounters of the run, ranked as if they were NMACs
+        rows = outcomes.head(2)
+        return [
+            {
+                "kind": "induced NMAC",
+                "encounter_id": int(r.encounter_id),
+                "weight": float(r.weight),
+                "hmd": 0.0,
+                "vmd": 0.0,
+                "figure": None,
+            }
+            for r in rows.itertuples()
+        ]
+
+    monkeypatch.setattr(report_module, "_worst", first_two)
+    drawn = tmp_path / "drawn.html"
+    result = report([runs["daa"], "--pages", "1", "-o", drawn])
+    assert result.exit_code == 0, result.output
+    page = drawn.read_text()
+    assert page.count('alt="encounter ') == 1  # --pages 1: the first of the two
+    assert page.count("encsim show ") >= 2  # both keep their command
+    none = tmp_path / "none.html"
+    assert report([runs["daa"], "--pages", "0", "-o", none]).exit_code == 0
+    assert 'alt="encounter ' not in none.read_text()

@@ -213,6 +213,7 @@ def _worst(outcomes, n: int = 5) -> list[dict]:
                     "weight": float(row["weight"]),
                     "hmd": float(row["mitigated_hmd_ft"]),
                     "vmd": float(row["mitigated_vmd_ft"]),
+                    "figure": None,  # the replayed page, when the caller draws it (render_run_report)
                 }
             )
     return found
@@ -308,8 +309,13 @@ def _view(run: dict, label: str) -> dict:
     }
 
 
-def render_run_report(paths) -> str:
+def render_run_report(paths, *, encounter_figure=None, pages_per_run: int = 3) -> str:
     """The HTML page of the runs at ``paths`` (results files or run directories) as text.
+
+    ``encounter_figure(path, encounter_id)``, if given, draws the page of one encounter (a PNG data
+    URI, or None when it cannot be replayed): the caller brings it because replaying is above
+    ``io`` in the layers (the CLI passes `encsim show`'s figure). It is asked for the first
+    ``pages_per_run`` encounters worth a look of each run (heaviest induced, then unresolved NMACs).
 
     Raises
     ------
@@ -326,6 +332,10 @@ def render_run_report(paths) -> str:
     runs = [_load_run(path) for path in paths]
     same = _check_same_encounters(runs) if len(runs) > 1 else ""
     views = [_view(run, label) for run, label in zip(runs, _labels(runs))]
+    if encounter_figure is not None:
+        for view in views:
+            for entry in view["worst"][:pages_per_run]:
+                entry["figure"] = encounter_figure(view["path"], entry["encounter_id"])
     scenario = runs[0]["scenario"]
     nmac_cylinder = (scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft)
     attrs = runs[0]["data"]["attrs"]
@@ -357,7 +367,7 @@ def render_run_report(paths) -> str:
     )
 
 
-def write_run_report(results_paths, output=None) -> Path:
+def write_run_report(results_paths, output=None, *, encounter_figure=None, pages_per_run: int = 3) -> Path:
     """Write the HTML report of one or more runs (see `render_run_report`); returns its path.
 
     ``results_paths`` is one path or a list; the default output is the (first) input with ``.html``.
@@ -366,7 +376,7 @@ def write_run_report(results_paths, output=None) -> Path:
     if isinstance(results_paths, str | Path):
         results_paths = [results_paths]
     paths = [Path(p) for p in results_paths]
-    page = render_run_report(paths)
+    page = render_run_report(paths, encounter_figure=encounter_figure, pages_per_run=pages_per_run)
     output = Path(output) if output else paths[0].with_suffix(".html")
     tmp = output.with_name(f"{output.name}.partial")
     try:
