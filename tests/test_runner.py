@@ -241,8 +241,10 @@ def test_cli_runs_into_a_directory_resumes_merges_and_reports(scenario_file, tmp
     assert report.exit_code == 2 and "chunk_000002.h5" in report.output and "missing" in report.output
     with pytest.raises(FileNotFoundError, match="chunk_000002"):
         read_encounter_file(run_dir / "results.h5")
-    override = runner.invoke(main, ["run", str(scenario_file), "-o", str(tmp_path / "x"), "--seed", "3"])
-    assert override.exit_code == 2 and "run directory follows the scenario" in override.output
+    # --seed on a run directory is written into the run's scenario text: resuming this run (seed 9)
+    # with another seed is a change of scenario, refused by name
+    override = runner.invoke(main, ["run", str(scenario_file), "-o", str(run_dir), "--seed", "3", "--resume"])
+    assert override.exit_code == 2 and "seed" in override.output and "scenario_sha256" in override.output
 
 
 def test_slurm_and_pbs_job_scripts_and_cluster_settings(tmp_path, monkeypatch):
