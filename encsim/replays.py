@@ -6,11 +6,12 @@ provenance), through the plain-Python closed loop (`encsim.simulate.record_encou
 returns tidy tables with units in their column names. The outcome computed on the way is checked
 against the stored one: a replay shows the flight that was scored.
 
-Examples
---------
->>> import encsim
->>> replay = encsim.replay("out/results.h5", 17)  # doctest: +SKIP
->>> replay.steps.query("arm == 'mitigated'")[["t_s", "horizontal_separation_ft"]]  # doctest: +SKIP
+Usage (needs files on disk, so shown rather than run as a doctest)::
+
+    import encsim
+
+    replay = encsim.replay("out/results.h5", 17)
+    replay.steps.query("arm == 'mitigated'")[["t_s", "horizontal_separation_ft"]]
 """
 
 from __future__ import annotations

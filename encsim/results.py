@@ -6,12 +6,13 @@ intervals, the scenario and the provenance, and ranks the encounters worth a clo
 (`Results.worst`). Files are read by `encsim.io.results_file.read_results`, which never returns
 HDF5 fill values as data (a run directory is read through its chunk files).
 
-Examples
---------
->>> import encsim
->>> results = encsim.open_results("out/results.h5")  # doctest: +SKIP
->>> results.summary().loc["risk ratio (NMAC)"]  # doctest: +SKIP
->>> results.worst(5, by="induced_nmac").encounter_id.tolist()  # doctest: +SKIP
+Usage (needs files on disk, so shown rather than run as a doctest)::
+
+    import encsim
+
+    results = encsim.open_results("out/results.h5")
+    results.summary().loc["risk ratio (NMAC)"]
+    results.worst(5, by="induced_nmac").encounter_id.tolist()
 """
 
 from __future__ import annotations

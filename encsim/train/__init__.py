@@ -131,13 +131,12 @@ def train_model(
     -------
     TrainResult
 
-    Examples
-    --------
-    >>> import encsim
-    >>> result = encsim.train_model(
-    ...     "tracks.csv", "uncor_1200only_rotorcraft_v1p2", "mine.txt", fixed={"G": 1, "A": 4}
-    ... )  # doctest: +SKIP
-    >>> result.report  # doctest: +SKIP
+    Usage (needs files on disk, so shown rather than run as a doctest)::
+
+        import encsim
+
+        result = encsim.train_model("tracks.csv", "uncor_1200only_rotorcraft_v1p2", "mine.txt", fixed={"G": 1, "A": 4})
+        result.report
     """
     template = like if isinstance(like, EncounterModel) else load_model(like)
     if isinstance(edges, (str, os.PathLike)):

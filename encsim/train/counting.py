@@ -164,11 +164,11 @@ def _strides(r: np.ndarray, parents: np.ndarray) -> np.ndarray:
 class ModelCounter:
     """Accumulates initial and transition counts and resample statistics, chunk after chunk.
 
-    Examples
-    --------
-    >>> counter = ModelCounter(model_layout(template))  # doctest: +SKIP
-    >>> counter.add_states(frame, fixed={"G": 1, "A": 4})  # doctest: +SKIP
-    >>> contents = counter.contents()  # doctest: +SKIP
+    Usage (needs files on disk, so shown rather than run as a doctest)::
+
+        counter = ModelCounter(model_layout(template))
+        counter.add_states(frame, fixed={"G": 1, "A": 4})
+        contents = counter.contents()
     """
 
     layout: ModelLayout
