@@ -29,6 +29,8 @@ from .avoidance.interface import (
     EAST,
     HEADING,
     HORIZONTAL_MODE,
+    LEGACY_ADVISORY_SIZE,
+    LEGACY_STATE_SIZE,
     LEVEL,
     NORTH,
     SPEED,
@@ -112,7 +114,7 @@ class _Recorder:
         self.steps.append((int(mitigated), i, t_s, *own, *intruder, *active, *command))
 
     def decision(self, mitigated, t_s, seen, advisory):
-        self.decisions.append((int(mitigated), t_s, *seen, *advisory))
+        self.decisions.append((int(mitigated), t_s, *seen[:LEGACY_STATE_SIZE], *advisory[:LEGACY_ADVISORY_SIZE]))
 
 
 def _aircraft_columns(raw: np.ndarray, prefix: str) -> dict:
@@ -155,8 +157,9 @@ def _steps_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _decisions_frame(rows: list[tuple]) -> pd.DataFrame:
-    raw = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + 8 + 7)
-    seen, advisory = raw[:, 2:10], raw[:, 10:17]
+    n_seen, n_advisory = LEGACY_STATE_SIZE, LEGACY_ADVISORY_SIZE
+    raw = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + n_seen + n_advisory)
+    seen, advisory = raw[:, 2 : 2 + n_seen], raw[:, 2 + n_seen :]
     vertical = advisory[:, VERTICAL_MODE] > 0
     return pd.DataFrame(
         {

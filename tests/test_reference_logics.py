@@ -19,6 +19,7 @@ from encsim.avoidance import (
     resolve_logic,
     tcas,
 )
+from encsim.avoidance.interface import LEGACY_ADVISORY_SIZE, clear_guidance
 from encsim.avoidance.reference_logics import (
     RECORDS,
     REFERENCE_LOGIC_IDS,
@@ -75,7 +76,11 @@ def test_the_kernel_dispatch_is_built_from_the_records_and_an_unknown_id_gives_n
     records = (*RECORDS, ReferenceLogic(7, climbs, None, {"climbs": lambda: np.zeros(1)}))
     dispatch = _kernels._reference_dispatch(records)
     assert _call(dispatch, 7)[0] == 2.0  # a new record is reachable by its id, with no other edit
-    assert _call(dispatch, 0).tolist() == [0.0] * ADVISORY_SIZE  # unequipped
+    unequipped_advisory = _call(dispatch, 0)
+    expected = np.full(ADVISORY_SIZE, -1.0)  # the guidance blocks: untouched band slots
+    expected[:LEGACY_ADVISORY_SIZE] = 0.0
+    clear_guidance(expected)  # no guidance computed in any dimension
+    np.testing.assert_array_equal(unequipped_advisory, expected)  # unequipped
     for unknown in (3, 6, 8, -1):  # never unequipped: NaN, which marks the run faulty
         assert np.isnan(_call(dispatch, unknown)).all(), unknown
     # the cached kernel's closure holds the records' key, so a changed table is a new cache entry
@@ -101,6 +106,7 @@ def test_the_disk_cached_kernel_marks_every_encounter_faulty_for_an_unknown_id()
         well_clear=DO365_DWC.as_array(),
         surveillance=Surveillance().as_array(),
         seed=np.uint64(0),
+        memory_size=np.int64(16),
     )
     out = np.zeros((1, len(_kernels.OUTCOME_COLUMNS)))
     _kernels.reference_closed_loop_kernel(

@@ -6,15 +6,29 @@ A fast-path logic is an ``@njit`` function
 
 called at the decision rate (1 Hz by default) inside the closed-loop kernel, with
 
-- ``own``, ``intruder``: float64 arrays of `STATE_SIZE` = 8: north_ft, east_ft, up_ft,
-  v_north_fps, v_east_fps, v_up_fps, heading_rad, speed_fps (what the logic can see);
-- ``memory``: float64 array of the logic's own (`MEMORY_SIZE`), zero at the start of each run and
-  kept between decisions (hysteresis, previous advisory);
+- ``own``, ``intruder``: float64 arrays of `STATE_SIZE` = 18 (what the logic can see):
+  0-7 north_ft, east_ft, up_ft, v_north_fps, v_east_fps, v_up_fps, heading_rad, speed_fps;
+  8-15 the state's 1-sd uncertainty as DAIDALUS's SUM terms (`S_EW_STD` ... `VZ_STD`: ft and
+  ft/s; the east-north cross terms are sign(c) sqrt(|c|) of the covariance c; all zero for an exact
+  state); 16-17 `AIR_V_NORTH`, `AIR_V_EAST`: the air-relative horizontal velocity (ft/s), equal to
+  the ground velocity when there is no wind. A logic written for the first 8 entries keeps working.
+- ``memory``: float64 array of the logic's own, zero at the start of each run and kept between
+  decisions (hysteresis, previous advisory); its length is the logic's declared memory size
+  (`MEMORY_SIZE` = 16 unless the logic declares more: `logic_memory_size`).
 - ``params``: float64 array of the logic's parameters (from its preset);
-- ``advisory``: float64 array of `ADVISORY_SIZE` = 7 the logic fills: alert level (0 none,
+- ``advisory``: float64 array of `ADVISORY_SIZE` the logic fills, zero before the first decision.
+  Entries 0-6 (`LEGACY_ADVISORY_SIZE`) are what the standard pilot flies: alert level (0 none,
   1 preventive/TA, 2 corrective/RA, 3 warning), vertical mode (0 none, 1 target rate), target
   vertical rate ft/s, horizontal mode (0 none, 1 target heading), target heading rad, turn rate
-  rad/s (0: the pilot's), and a change counter.
+  rad/s (0: the pilot's), and a change counter. From `GUIDANCE_START` on, one block of
+  `GUIDANCE_BLOCK_SIZE` per guidance dimension (`DIRECTION` rad in [0, 2 pi), `HORIZONTAL_SPEED`
+  ft/s, `VERTICAL_SPEED` ft/s, `ALTITUDE` ft; `guidance_index(dimension, field)`): the region of
+  the current value (`REGION_*`; `REGION_UNKNOWN` = -1 when the logic computed no bands in that
+  dimension, which is what a logic that never writes the block leaves: see `clear_guidance`), the
+  resolutions below and above (NaN: none on that side), the preferred direction (-1 down/left,
+  +1 up/right, 0 none), a recovery flag (0/1), the number of bands and up to `MAX_BANDS` bands
+  (lo, hi, region) (`band_index(dimension, k, part)`). The R6 pilot model reads the resolutions
+  and preferred directions; the standard pilot reads entries 0-6 only.
 
 The pilot reacts to a *change* after its delay (the initial delay for the first guidance, the
 subsequent one afterwards): a change is a new guidance mode or a new value of the change
@@ -31,12 +45,34 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-STATE_SIZE = 8
-NORTH, EAST, UP, V_NORTH, V_EAST, V_UP, HEADING, SPEED = range(STATE_SIZE)
-ADVISORY_SIZE = 7
+STATE_SIZE = 18
+NORTH, EAST, UP, V_NORTH, V_EAST, V_UP, HEADING, SPEED = range(8)
+#: the state's 1-sd uncertainty in DAIDALUS's SUM terms (.daa ``*_std`` columns): ft, then ft/s
+S_EW_STD, S_NS_STD, S_EN_STD, SZ_STD, V_EW_STD, V_NS_STD, V_EN_STD, VZ_STD = range(8, 16)
+#: the air-relative horizontal velocity (wind: ground velocity minus air velocity)
+AIR_V_NORTH, AIR_V_EAST = 16, 17
+#: the entries of the state before the contract grew (what the first logics read)
+LEGACY_STATE_SIZE = 8
+
+LEGACY_ADVISORY_SIZE = 7
 LEVEL, VERTICAL_MODE, TARGET_VERTICAL_RATE, HORIZONTAL_MODE, TARGET_HEADING, TURN_RATE, CHANGE_COUNTER = range(
-    ADVISORY_SIZE
+    LEGACY_ADVISORY_SIZE
 )
+#: guidance dimensions (DAIDALUS's bands): track or heading (rad), horizontal speed (ft/s), vertical speed
+#: (ft/s), altitude (ft)
+DIRECTION, HORIZONTAL_SPEED, VERTICAL_SPEED, ALTITUDE = range(4)
+N_GUIDANCE_DIMENSIONS = 4
+#: fields of a dimension's guidance block, then its bands
+G_REGION, G_RESOLUTION_LOW, G_RESOLUTION_UP, G_PREFERRED, G_RECOVERY, G_N_BANDS = range(6)
+GUIDANCE_FIELDS = 6
+#: band regions (DAIDALUS's, by severity); UNKNOWN: no bands computed in that dimension
+REGION_UNKNOWN, REGION_NONE, REGION_FAR, REGION_MID, REGION_NEAR, REGION_RECOVERY = -1, 0, 1, 2, 3, 4
+MAX_BANDS = 12
+BAND_LO, BAND_HI, BAND_REGION = range(3)
+GUIDANCE_START = LEGACY_ADVISORY_SIZE
+GUIDANCE_BLOCK_SIZE = GUIDANCE_FIELDS + 3 * MAX_BANDS
+ADVISORY_SIZE = GUIDANCE_START + N_GUIDANCE_DIMENSIONS * GUIDANCE_BLOCK_SIZE
+#: the memory a logic gets unless it declares more (`logic_memory_size`)
 MEMORY_SIZE = 16
 
 
@@ -70,11 +106,45 @@ class PilotModel:
         return values
 
 
+@njit(cache=True, inline="always")
+def guidance_index(dimension, field):
+    """Index in the advisory of ``field`` (``G_*``) of guidance ``dimension`` (``DIRECTION`` ...)."""
+    return GUIDANCE_START + dimension * GUIDANCE_BLOCK_SIZE + field
+
+
+@njit(cache=True, inline="always")
+def band_index(dimension, k, part):
+    """Index in the advisory of ``part`` (``BAND_LO``, ``BAND_HI``, ``BAND_REGION``) of band ``k`` of ``dimension``."""
+    return GUIDANCE_START + dimension * GUIDANCE_BLOCK_SIZE + GUIDANCE_FIELDS + 3 * k + part
+
+
+@njit(cache=True)
+def clear_guidance(advisory):
+    """Mark every guidance dimension as not computed (region UNKNOWN, no resolutions, no bands)."""
+    for dimension in range(N_GUIDANCE_DIMENSIONS):
+        advisory[guidance_index(dimension, G_REGION)] = REGION_UNKNOWN
+        advisory[guidance_index(dimension, G_RESOLUTION_LOW)] = np.nan
+        advisory[guidance_index(dimension, G_RESOLUTION_UP)] = np.nan
+        advisory[guidance_index(dimension, G_PREFERRED)] = 0.0
+        advisory[guidance_index(dimension, G_RECOVERY)] = 0.0
+        advisory[guidance_index(dimension, G_N_BANDS)] = 0.0
+
+
+def logic_memory_size(function) -> int:
+    """The memory a logic declares: its ``memory_size`` attribute (a reference logic's record sets it), else
+    `MEMORY_SIZE`."""
+    size = getattr(function, "memory_size", MEMORY_SIZE)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"{function!r:.80}: memory_size must be a positive int, got {size!r}")
+    return size
+
+
 @njit(cache=True)
 def unequipped(t_s, own, intruder, memory, params, advisory):
     """No advisory, ever: the nominal run."""
-    for k in range(advisory.shape[0]):
+    for k in range(LEGACY_ADVISORY_SIZE):
         advisory[k] = 0.0
+    clear_guidance(advisory)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,19 @@ import numpy as np
 
 from .daa import N_PARAMS as DAA_N_PARAMS
 from .daa import daa, daa_params
-from .interface import unequipped
+from .interface import MEMORY_SIZE, logic_memory_size, unequipped
 from .tcas import N_PARAMS as TCAS_N_PARAMS
 from .tcas import tcas, tcas_params
 
-__all__ = ["RECORDS", "REFERENCE_LOGICS", "REFERENCE_LOGIC_IDS", "ReferenceLogic", "record_of", "reference_logic_id"]
+__all__ = [
+    "RECORDS",
+    "REFERENCE_LOGICS",
+    "REFERENCE_LOGIC_IDS",
+    "ReferenceLogic",
+    "memory_size_of",
+    "record_of",
+    "reference_logic_id",
+]
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,15 @@ class ReferenceLogic:
         The length of its parameter array; None for a logic that reads no parameters.
     presets : mapping of str to callable
         Name -> function returning the parameter array (it may take ``pilot=`` a `PilotModel`).
+    memory_size : int
+        The length of the memory array the closed loop keeps for it.
     """
 
     logic_id: int
     function: Callable
     n_params: int | None
     presets: Mapping[str, Callable[..., np.ndarray]] = field(default_factory=dict)
+    memory_size: int = MEMORY_SIZE
 
 
 def _no_params() -> np.ndarray:
@@ -109,3 +120,10 @@ def reference_logic_id(function) -> int:
     except (KeyError, TypeError):
         known = ", ".join(f"{record.logic_id} {getattr(record.function, '__name__', '?')}" for record in RECORDS)
         raise ValueError(f"{function!r:.80} is not a reference logic (ids: {known})") from None
+
+
+def memory_size_of(function) -> int:
+    """The memory array length of a logic: its record's for a reference logic, else what it declares
+    (`encsim.avoidance.interface.logic_memory_size`)."""
+    record = record_of(function)
+    return record.memory_size if record is not None else logic_memory_size(function)

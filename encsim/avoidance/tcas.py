@@ -60,6 +60,7 @@ from .interface import (
     CHANGE_COUNTER,
     EAST,
     HORIZONTAL_MODE,
+    LEGACY_ADVISORY_SIZE,
     LEVEL,
     NORTH,
     TARGET_VERTICAL_RATE,
@@ -199,7 +200,7 @@ def tcas(t_s, own, intruder, memory, params, advisory):
     vv = vx * vx + vy * vy
     tcpa = max(0.0, -(sx * vx + sy * vy) / vv) if vv > 0 else 0.0
     hmd = math.sqrt((sx + vx * tcpa) ** 2 + (sy + vy * tcpa) ** 2)
-    for k in range(advisory.shape[0]):
+    for k in range(LEGACY_ADVISORY_SIZE):  # TCAS gives no guidance bands: the block stays "not computed"
         advisory[k] = 0.0
     ta = _threat(r, rdot, dz, vz, hmd, params[n + sl], params[2 * n + sl], params[3 * n + sl], 0.0)
     ra = _threat(r, rdot, dz, vz, hmd, params[4 * n + sl], params[5 * n + sl], params[6 * n + sl], params[7 * n + sl])

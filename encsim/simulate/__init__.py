@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
-from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, reference_logic_id
+from ..avoidance.interface import MEMORY_SIZE
+from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
@@ -90,7 +91,7 @@ def simulate_states(
         arguments, apart from running it (the runner's per-chunk time limit pauses there).
     """
     function, params = resolve_logic(logic, pilot)
-    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed)
+    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function)
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
@@ -125,7 +126,9 @@ def simulate_states(
     return _outcome_frame(out, logic, ids, faults, explain)
 
 
-def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed) -> _kernels.Settings:
+def _settings(
+    duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None
+) -> _kernels.Settings:
     """The closed loop's `Settings` group, the duration and decision period checked against the 10-Hz step."""
     stride = int(round(decision_period_s / DT_S))
     if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
@@ -142,6 +145,7 @@ def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveil
         well_clear=_volume(well_clear).as_array(),
         surveillance=(surveillance or Surveillance()).as_array(),
         seed=np.uint64(seed),
+        memory_size=np.int64(MEMORY_SIZE if function is None else memory_size_of(function)),
     )
 
 
@@ -176,7 +180,7 @@ def record_encounter(
         own_initial.n_aircraft == int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == 1
     ):
         raise ValueError("record_encounter flies one encounter: give the states and schedules of one aircraft each")
-    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed)
+    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function)
     limits = DynamicLimits().as_array(1)
     ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
     out, faults = np.full((1, len(OUTCOME_COLUMNS)), np.nan), np.zeros((1, 3))

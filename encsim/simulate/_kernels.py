@@ -21,15 +21,28 @@ from numba.extending import overload
 
 from ..avoidance.interface import (
     ADVISORY_SIZE,
+    AIR_V_EAST,
+    AIR_V_NORTH,
     CHANGE_COUNTER,
+    G_N_BANDS,
+    G_PREFERRED,
+    G_RECOVERY,
+    G_REGION,
     HORIZONTAL_MODE,
+    LEGACY_ADVISORY_SIZE,
+    LEGACY_STATE_SIZE,
     LEVEL,
-    MEMORY_SIZE,
+    MAX_BANDS,
+    N_GUIDANCE_DIMENSIONS,
+    REGION_RECOVERY,
+    REGION_UNKNOWN,
     STATE_SIZE,
     TARGET_HEADING,
     TARGET_VERTICAL_RATE,
     TURN_RATE,
     VERTICAL_MODE,
+    clear_guidance,
+    guidance_index,
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
 from ..checksums import file_sha256, text_sha256
@@ -141,6 +154,7 @@ class Settings(NamedTuple):
     well_clear: np.ndarray
     surveillance: np.ndarray
     seed: np.uint64
+    memory_size: np.int64
 
 
 class Outputs(NamedTuple):
@@ -161,6 +175,7 @@ FAULT_CODES = {
     4: "a horizontal mode other than 0 or 1 [the mode]",
     5: "an exception (e.g. an index out of bounds) [0]",
     6: "a non-finite ownship state at the end [0]",
+    7: "a guidance block field out of range: region, preferred direction, recovery flag or band count [its index]",
 }
 #: the level a contained plug-in's wrapper writes when the logic raised (`encsim.simulate.containment`)
 RAISED_LEVEL = -999.0
@@ -169,7 +184,7 @@ RAISED_LEVEL = -999.0
 @njit(cache=True)
 def advisory_fault(advisory):
     """(code, value) of the first breach of the advisory contract (`FAULT_CODES`), or (0, 0.0)."""
-    for k in range(ADVISORY_SIZE):
+    for k in range(LEGACY_ADVISORY_SIZE):
         if not math.isfinite(advisory[k]):
             return 1, float(k)
     level = advisory[LEVEL]
@@ -181,6 +196,27 @@ def advisory_fault(advisory):
         return 3, advisory[VERTICAL_MODE]
     if not (advisory[HORIZONTAL_MODE] == 0.0 or advisory[HORIZONTAL_MODE] == 1.0):
         return 4, advisory[HORIZONTAL_MODE]
+    return _guidance_fault(advisory)
+
+
+@njit(cache=True)
+def _guidance_fault(advisory):
+    """(7, index) of the first out-of-range field of the guidance blocks, or (0, 0.0); resolutions may be NaN."""
+    for dimension in range(N_GUIDANCE_DIMENSIONS):
+        k = guidance_index(dimension, G_REGION)
+        region = advisory[k]
+        if not (region == math.floor(region) and REGION_UNKNOWN <= region <= REGION_RECOVERY):
+            return 7, float(k)
+        k = guidance_index(dimension, G_PREFERRED)
+        if not (advisory[k] == -1.0 or advisory[k] == 0.0 or advisory[k] == 1.0):
+            return 7, float(k)
+        k = guidance_index(dimension, G_RECOVERY)
+        if not (advisory[k] == 0.0 or advisory[k] == 1.0):
+            return 7, float(k)
+        k = guidance_index(dimension, G_N_BANDS)
+        n_bands = advisory[k]
+        if not (n_bands == math.floor(n_bands) and 0.0 <= n_bands <= MAX_BANDS):
+            return 7, float(k)
     return 0, 0.0
 
 
@@ -217,6 +253,10 @@ def _state(out, speed, north, east, up, heading, pitch):
     out[5] = speed * math.sin(pitch)
     out[6] = heading
     out[7] = speed
+    for k in range(LEGACY_STATE_SIZE, STATE_SIZE):  # exact state (no SUM uncertainty), no wind
+        out[k] = 0.0
+    out[AIR_V_NORTH] = out[3]
+    out[AIR_V_EAST] = out[4]
 
 
 @njit(cache=True)
@@ -430,8 +470,9 @@ def _run_ownship(
     state = _initial(ownship, a)
     speed, north, east, up, heading, pitch, bank = state
     own = np.empty(STATE_SIZE)
-    memory = np.zeros(MEMORY_SIZE)
+    memory = np.zeros(settings.memory_size)
     advisory = np.zeros(ADVISORY_SIZE)
+    clear_guidance(advisory)
     requested = np.zeros(ADVISORY_SIZE)
     pending = np.zeros(ADVISORY_SIZE)
     active = np.zeros(ADVISORY_SIZE)

@@ -17,12 +17,12 @@ from ..avoidance.interface import (
     CHANGE_COUNTER,
     HORIZONTAL_MODE,
     LEVEL,
-    MEMORY_SIZE,
     STATE_SIZE,
     TARGET_HEADING,
     TARGET_VERTICAL_RATE,
     TURN_RATE,
     VERTICAL_MODE,
+    clear_guidance,
 )
 from ..dynamics._kernels import step as _step_kernel
 from ..metrics._predicates import inside_cylinder as _inside_cylinder
@@ -36,6 +36,7 @@ _slowc = _kernels._slowc.py_func
 _wrap = _kernels._wrap.py_func
 _observe = _kernels._observe  # the same draws: njit functions are callable from Python
 _advisory_fault = _kernels.advisory_fault.py_func
+_clear_guidance = clear_guidance.py_func
 
 
 def _row(steps, lo, hi, i):
@@ -110,7 +111,8 @@ def run_encounter(
             stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(_kernels.SURVEILLANCE_SUB_STREAM), np.uint64(0)
         )
         latency_steps = int(round(surveillance[4] / dt))
-        memory, advisory = np.zeros(MEMORY_SIZE), np.zeros(ADVISORY_SIZE)
+        memory, advisory = np.zeros(int(settings.memory_size)), np.zeros(ADVISORY_SIZE)
+        _clear_guidance(advisory)
         pending, active = np.zeros(ADVISORY_SIZE), np.zeros(ADVISORY_SIZE)
         has_pending, responded, pending_time, accel, hdot_pilot = False, False, 0.0, 0.0, 0.0
         best, vmd, nmac, lowc, t_lowc = math.inf, 0.0, False, False, math.nan
