@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .pairing import REJECTION_REASONS, UncorrelatedPairing, model_aircraft, refuse_for_encounters
+from .small_uas import SmallUasSource
 from .source import EncounterError, EncounterSet, EncounterSource
 from .steps import relative_speed_normaliser, vmd_acceptance
 
@@ -37,6 +38,7 @@ __all__ = [
 #: ``[encounter] kind`` -> the source class (the default, ``pairing``, when a scenario has no [encounter])
 SOURCE_KINDS: dict[str, type[EncounterSource]] = {
     UncorrelatedPairing.kind: UncorrelatedPairing,
+    SmallUasSource.kind: SmallUasSource,
 }
 
 #: the former name of `encsim.encounters.pairing.model_aircraft` (a loaded, checked model side)

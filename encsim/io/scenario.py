@@ -153,9 +153,33 @@ class GeometrySpec(_Strict):
 
 
 class MetricsSpec(_Strict):
+    """The NMAC cylinder (a preset name, or radius and half-height) and the well-clear preset."""
+
+    nmac: Literal["nmac", "suas"] | None = Field(
+        default=None, description="cylinder preset (encsim.metrics.CYLINDER_PRESETS) instead of the two numbers"
+    )
     nmac_radius_ft: float = Field(default=500.0, gt=0)
     nmac_half_height_ft: float = Field(default=100.0, gt=0)
-    well_clear: Literal["do365", "daidalus", "preventive", "noncoop"] = "do365"
+    well_clear: Literal["do365", "daidalus", "preventive", "noncoop", "suas"] = "do365"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nmac_preset(cls, data):
+        if not isinstance(data, dict) or data.get("nmac") is None:
+            return data
+        from ..metrics.detection import CYLINDER_PRESETS
+
+        cylinder = CYLINDER_PRESETS.get(data["nmac"])
+        if cylinder is None:  # the Literal names the allowed values
+            return data
+        preset = {"nmac_radius_ft": cylinder.radius_ft, "nmac_half_height_ft": cylinder.half_height_ft}
+        clashing = [f"{key} = {data[key]!r}" for key in preset if key in data and data[key] != preset[key]]
+        if clashing:  # the preset's own numbers may be repeated (a dumped scenario holds both)
+            raise ValueError(
+                f"nmac = {data['nmac']!r} is the cylinder {preset['nmac_radius_ft']:g} ft / "
+                f"{preset['nmac_half_height_ft']:g} ft: leave out {', '.join(clashing)}"
+            )
+        return {**data, **preset}
 
 
 class RunSpec(_Strict):
@@ -187,17 +211,88 @@ class ClusterSpec(_Strict):
         return value
 
 
+class EncounterSpec(_Strict):
+    """Which source generates the encounters (docs/encounter_sources.md)."""
+
+    kind: Literal["pairing", "small_uas"] = Field(
+        default="pairing",
+        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model intruder",
+    )
+
+
+class SmallUasSpec(_Strict):
+    """The small-UAS ownship of ``kind = "small_uas"``: a mission pattern flown with a performance preset."""
+
+    pattern: str = Field(description="transit | lawnmower | orbit | out_and_back | hover (PATTERN_PRESETS)")
+    performance: str = Field(description="multirotor | fixed_wing (PERFORMANCE_PRESETS)")
+    alt_ft: list[float] = Field(default_factory=lambda: [50.0, 400.0], description="[lo, hi] ft AGL, uniform")
+    speed_kt: list[float] | None = Field(
+        default=None, description="[lo, hi] kt, uniform (default: the performance preset's cruise range)"
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value):
+        from ..encounters.small_uas import PATTERN_PRESETS
+
+        if value not in PATTERN_PRESETS:
+            raise ValueError(f"unknown pattern {value!r}; expected one of {sorted(PATTERN_PRESETS)}")
+        return value
+
+    @field_validator("performance")
+    @classmethod
+    def _performance(cls, value):
+        from ..encounters.small_uas import PERFORMANCE_PRESETS
+
+        if value not in PERFORMANCE_PRESETS:
+            raise ValueError(f"unknown performance {value!r}; expected one of {sorted(PERFORMANCE_PRESETS)}")
+        return value
+
+    @field_validator("alt_ft", "speed_kt")
+    @classmethod
+    def _range(cls, values, info):
+        if values is not None and (len(values) != 2 or not 0 <= values[0] <= values[1]):
+            raise ValueError(f"{info.field_name} must be [lo, hi] with 0 <= lo <= hi, got {values}")
+        return values
+
+    @model_validator(mode="after")
+    def _flyable(self):
+        from ..encounters.small_uas import PERFORMANCE_PRESETS, Mission
+
+        performance = PERFORMANCE_PRESETS[self.performance]
+        if self.speed_kt is not None and not (
+            performance.min_speed_kt <= self.speed_kt[0] and self.speed_kt[1] <= performance.max_speed_kt
+        ):
+            raise ValueError(
+                f"speed_kt = {self.speed_kt} leaves the {self.performance} envelope "
+                f"[{performance.min_speed_kt:g}, {performance.max_speed_kt:g}] kt"
+            )
+        Mission.from_spec(self)  # a hover without hover, an orbit too tight: said here, not at generation
+        return self
+
+
 class Scenario(_Strict):
-    """A complete encounter study."""
+    """A complete encounter study (``[encounter] kind = "pairing"``, the default: two model aircraft)."""
 
     name: str = ""
     description: str = ""
+    encounter: EncounterSpec = Field(default_factory=EncounterSpec)
     ownship: AircraftSpec
     intruder: AircraftSpec
     geometry: GeometrySpec
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     run: RunSpec
     cluster: ClusterSpec | None = None
+
+
+class SmallUasScenario(Scenario):
+    """A study with ``[encounter] kind = "small_uas"``: the ``[ownship]`` table is a `SmallUasSpec`."""
+
+    ownship: SmallUasSpec
+
+
+#: the scenario schema of each encounter kind (parse_scenario picks it from ``[encounter] kind``)
+SCENARIO_CLASSES = {"pairing": Scenario, "small_uas": SmallUasScenario}
 
 
 def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
@@ -238,8 +333,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
+    encounter = document.get("encounter")
+    kind = encounter.get("kind", "pairing") if isinstance(encounter, dict) else "pairing"
+    schema = SCENARIO_CLASSES.get(kind, Scenario)  # an unknown kind: Scenario's validation names it
     try:
-        scenario = Scenario.model_validate(document)
+        scenario = schema.model_validate(document)
     except ValidationError as exc:
         raise ScenarioError(format_validation_errors(exc, source=source)) from None
     if check_models:
@@ -254,6 +352,8 @@ def check_scenario_models(scenario: Scenario, *, source: str) -> None:
     registry = load_registry()
     for role in ("ownship", "intruder"):
         spec = getattr(scenario, role)
+        if not isinstance(spec, AircraftSpec):  # a small-UAS mission: no model to check
+            continue
         name = spec.model
         if name in registry:
             entry = registry[name]
@@ -273,7 +373,7 @@ def check_scenario_models(scenario: Scenario, *, source: str) -> None:
 
 def _check_model_file(path: str, role: str, source: str) -> None:
     from ..bayes import load_model
-    from ..encounters.generator import refuse_for_encounters
+    from ..encounters.pairing import refuse_for_encounters
 
     try:
         model = load_model(path)
@@ -352,6 +452,8 @@ def check_filters_feasible(scenario: Scenario, source: str = "<scenario>") -> No
     duration_s = scenario.geometry.duration_s
     for role in ("ownship", "intruder"):
         spec = getattr(scenario, role)
+        if not isinstance(spec, AircraftSpec):  # a small-UAS mission has no filters
+            continue
         checks = [("alt", "L", "hdot", FPS_PER_FPM, "ft"), ("speed", "v", "vdot", 1.0, "kt")]
         if all(
             getattr(spec, f"{bound}_{kind}_{unit}") is None for kind, *_, unit in checks for bound in ("min", "max")
