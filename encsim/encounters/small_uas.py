@@ -15,6 +15,10 @@ alike. The point-mass model cannot hover: its speed never drops below 1.7 ft/s (
 floor, `encsim.dynamics.DynamicLimits`) and it climbs only along its flight path. A hover is
 therefore flown as station keeping: the multirotor circles at that floor speed at its 30 deg/s
 turn rate, a circle of 3.2 ft radius, which stays far inside the 50-ft small-UAS NMAC cylinder.
+The small UAS flies with dynamic limits of its own (`Performance.limits`: its speed envelope, its
+500 ft/min, and a pitch-rate limit of 30 deg/s instead of the manned aircraft's 3 deg/s, without
+which the dynamics could not bank enough for its turns), in generation and in the closed loop
+(`EncounterSet.own_limits`; the run's provenance records them, so replays fly them too).
 
 The intruder, the screen, the geometry (intruder heading at CPA by relative speed, signed HMD from
 the proposal, VMD acceptance on the natural relative altitude at tCPA), the placement and the
@@ -39,7 +43,7 @@ import pandas as pd
 from .. import units
 from ..checksums import text_sha256
 from ..commands import CommandSchedule, InitialStates
-from ..dynamics import DynamicLimits
+from ..dynamics import ROLL_RATE_MAX_RAD_S, DynamicLimits
 from ..random import uniforms
 from .pairing import UncorrelatedPairing
 from .steps import OWNSHIP_SUB_STREAM
@@ -48,6 +52,30 @@ from .steps import OWNSHIP_SUB_STREAM
 STEP_S = 0.1
 #: the point-mass model's lowest speed (ft/s): a hovering ownship flies at it (module docstring)
 HOVER_SPEED_FPS = DynamicLimits().speed_min_fps
+#: pitch-rate limit of a small UAS in the dynamics (judgement: the MIT LL 3 deg/s of manned aircraft
+#: caps the bank, through the dynamics' bank limit, at 9-19 deg at small-UAS speeds, too little for
+#: the presets' turns; small UAS pitch and roll far faster than that)
+PITCH_RATE_LIMIT_DEG_S = 30.0
+#: pattern turns bank at most this much (judgement): the point-mass model rolls at 30 deg/s at most,
+#: so a steeper bank takes long enough to roll into and out of that it distorts the turn's
+#: geometry (a 300-ft lawnmower spacing flown at 40 kt and 44 deg of bank came out 400 ft wide)
+PATTERN_BANK_LIMIT_DEG = 30.0
+#: margin on the stability of the dynamics' roll loop that pattern turns keep (`pattern_bank_limit_rad`)
+_ROLL_LOOP_MARGIN = 1.2
+
+
+def pattern_bank_limit_rad(speed_fps: float) -> float:
+    """The steepest bank of a pattern turn at ``speed_fps``.
+
+    `PATTERN_BANK_LIMIT_DEG`, or less where the dynamics' roll loop would be unstable: it corrects
+    the turn-rate error with a gain of 20/s at 10 Hz, and d(turn rate)/d(bank) = g / (V cos^2(bank)),
+    so one step's correction overshoots (gain x 0.1 s x g / (V cos^2) > 2) when V cos^2(bank) < g x 1 s.
+    Pattern turns keep V cos^2(bank) >= 1.2 g x 1 s; the slowest cruise speeds are chosen so that
+    some bank remains (25 kt: 17 deg).
+    """
+    cos2 = _ROLL_LOOP_MARGIN * units.G_FPS2 * 1.0 / speed_fps
+    stable = math.acos(math.sqrt(min(cos2, 1.0)))
+    return min(math.radians(PATTERN_BANK_LIMIT_DEG), stable)
 
 
 @dataclass(frozen=True)
@@ -64,17 +92,36 @@ class Performance:
     max_bank_deg: float | None = None
     can_hover: bool = False
 
+    def limits(self) -> DynamicLimits:
+        """The dynamic limits it flies with: its speed envelope (not below the model's 1.7-ft/s floor),
+        its vertical rate, and a pitch-rate limit of `PITCH_RATE_LIMIT_DEG_S` (module docstring)."""
+        return DynamicLimits(
+            speed_min_fps=max(units.kt_to_fps(self.min_speed_kt), HOVER_SPEED_FPS),
+            speed_max_fps=units.kt_to_fps(self.max_speed_kt),
+            hdot_min_fps=-units.fpm_to_fps(self.max_vertical_rate_fpm),
+            hdot_max_fps=units.fpm_to_fps(self.max_vertical_rate_fpm),
+            pitch_rate_max_rad_s=math.radians(PITCH_RATE_LIMIT_DEG_S),
+        )
+
     def max_turn_rate_rad_s(self, speed_fps: float) -> float:
         """The fastest turn at ``speed_fps``: the turn-rate limit, or g tan(bank limit) / V."""
         if self.max_turn_rate_deg_s is not None:
             return math.radians(self.max_turn_rate_deg_s)
         return units.G_FPS2 * math.tan(math.radians(self.max_bank_deg)) / speed_fps
 
+    def pattern_turn_rate_rad_s(self, speed_fps: float) -> float:
+        """The tightest turn a pattern flies at ``speed_fps``: the fastest turn, at no more than
+        `pattern_bank_limit_rad` of bank (module docstring)."""
+        gentle = units.G_FPS2 * math.tan(pattern_bank_limit_rad(speed_fps)) / speed_fps
+        return min(self.max_turn_rate_rad_s(speed_fps), gentle)
+
 
 PERFORMANCE_PRESETS = {
     # the issue's envelopes (0-40 kt, 500 ft/min, 30 deg/s, hover; 30-60 kt, 500 ft/min, 30 deg bank);
-    # the multirotor's 10-40 kt cruise range for moving patterns is judgement (a 0-kt transit is a hover)
-    "multirotor": Performance("multirotor", 0.0, 40.0, (10.0, 40.0), 500.0, max_turn_rate_deg_s=30.0, can_hover=True),
+    # the multirotor's 25-40 kt cruise range for moving patterns is judgement: a 0-kt transit is a
+    # hover, and below about 19 kt (V < g x 1 s) the dynamics' roll loop (gain 20/s at 10 Hz) is
+    # unstable even level, so turns at those speeds wander (pattern_bank_limit_rad)
+    "multirotor": Performance("multirotor", 0.0, 40.0, (25.0, 40.0), 500.0, max_turn_rate_deg_s=30.0, can_hover=True),
     "fixed_wing": Performance("fixed_wing", 30.0, 60.0, (30.0, 60.0), 500.0, max_bank_deg=30.0),
 }
 
@@ -141,7 +188,7 @@ def pattern_segments(pattern: Pattern, performance: Performance, speed_fps: floa
     ValueError
         For a hover with a performance that cannot hover, or an orbit tighter than the aircraft turns.
     """
-    rate = performance.max_turn_rate_rad_s(speed_fps)
+    rate = performance.pattern_turn_rate_rad_s(speed_fps)
     if pattern.kind == "transit":
         return [_straight(pattern.length_ft, speed_fps)]
     if pattern.kind == "lawnmower":
@@ -163,8 +210,42 @@ def pattern_segments(pattern: Pattern, performance: Performance, speed_fps: floa
     if pattern.kind == "hover":
         if not performance.can_hover:
             raise ValueError(f"pattern {pattern.name}: {performance.name} cannot hover (use multirotor)")
-        return [(_steps(pattern.hover_s), rate)]
+        return [(_steps(pattern.hover_s), performance.max_turn_rate_rad_s(speed_fps))]
     raise ValueError(f"unknown pattern kind {pattern.kind!r}")
+
+
+def _bank_rad(rate_rad_s: float, speed_fps: float) -> float:
+    return math.atan(speed_fps * rate_rad_s / units.G_FPS2)
+
+
+def with_roll_lead(segments, speed_fps: float) -> list[tuple[int, float]]:
+    """The periodic ``segments`` with every change of turn rate commanded early by half the time the
+    dynamics take to roll to the new bank at their roll-rate limit, so that the flown turn rate
+    ramps around the intended change instead of after it, and each turn's heading change and
+    placement come out as intended. Same period, same mission time origin (the change into the
+    first segment, moved before the period's end, makes a short last segment)."""
+    n = len(segments)
+    if n < 2:
+        return list(segments)
+    leads = []
+    for k in range(n):  # lead of the change into segment k (from segment k - 1, periodically)
+        change = abs(_bank_rad(segments[k][1], speed_fps) - _bank_rad(segments[k - 1][1], speed_fps))
+        leads.append(int(round(change / ROLL_RATE_MAX_RAD_S / 2.0 / STEP_S)))
+    # segment k now runs from (its start - leads[k]) to (its end - leads[k + 1])
+    led = [(segments[k][0] - leads[(k + 1) % n] + leads[k], segments[k][1]) for k in range(n)]
+    led[0] = (led[0][0] - leads[0], led[0][1])
+    if leads[0]:
+        led.append((leads[0], segments[0][1]))
+    if min(steps for steps, _ in led) < 1:
+        return list(segments)  # segments too short to lead: flown as commanded
+    return led
+
+
+def commanded_segments(pattern: Pattern, performance: Performance, speed_fps: float, sense: float = 1.0):
+    """One period of the commands flying ``pattern``: its segments, mirrored for ``sense`` = -1 (turning
+    left first), with the roll lead of `with_roll_lead`."""
+    segments = [(n, sense * rate) for n, rate in pattern_segments(pattern, performance, speed_fps)]
+    return with_roll_lead(segments, speed_fps)
 
 
 def mission_rows(segments, start_step: int, duration_s: float) -> list[tuple[float, float, float, float]]:
@@ -228,6 +309,7 @@ class MissionSample:
 
     initial: pd.DataFrame
     schedule: CommandSchedule
+    limits: DynamicLimits
 
     @property
     def n_tracks(self) -> int:
@@ -243,13 +325,13 @@ class MissionSample:
     def take(self, positions) -> MissionSample:
         positions = np.asarray(positions, dtype=np.int64)
         rows = [self.schedule.rows_of(int(i)) for i in positions]
-        return MissionSample(self.initial.iloc[positions].reset_index(drop=True), _schedule_of(rows))
+        return MissionSample(self.initial.iloc[positions].reset_index(drop=True), _schedule_of(rows), self.limits)
 
     @staticmethod
     def concatenate(parts: list[MissionSample]) -> MissionSample:
         rows = [part.schedule.rows_of(i) for part in parts for i in range(part.n_tracks)]
         initial = pd.concat([part.initial for part in parts], ignore_index=True)
-        return MissionSample(initial, _schedule_of(rows))
+        return MissionSample(initial, _schedule_of(rows), parts[0].limits)
 
 
 def _schedule_of(rows: list[dict]) -> CommandSchedule:
@@ -271,7 +353,7 @@ def sample_missions(mission: Mission, seed, ids, attempts, tcpa_s: float, durati
         u_phase, u_speed, u_alt, u_sense = uniforms(int(seed), int(encounter_id), OWNSHIP_SUB_STREAM, int(attempt), 4)
         speed_fps = mission.speed_fps(u_speed)
         sense = 1.0 if u_sense < 0.5 else -1.0
-        segments = [(n, sense * rate) for n, rate in pattern_segments(mission.pattern, mission.performance, speed_fps)]
+        segments = commanded_segments(mission.pattern, mission.performance, speed_fps, sense)
         period = int(sum(n for n, _ in segments))
         phase = min(int(u_phase * period), period - 1)  # uniform over the period's 0.1-s steps
         alt_low, alt_high = mission.alt_ft
@@ -289,7 +371,7 @@ def sample_missions(mission: Mission, seed, ids, attempts, tcpa_s: float, durati
     initial = pd.DataFrame(
         table, columns=["track_id", "alt_ft", "speed_kt", "mission_time_tcpa_s", "period_s", "sense"]
     ).astype({"track_id": np.int64})
-    return MissionSample(initial, CommandSchedule.from_lists(schedules))
+    return MissionSample(initial, CommandSchedule.from_lists(schedules), mission.performance.limits())
 
 
 class SmallUasSource(UncorrelatedPairing):
@@ -297,6 +379,10 @@ class SmallUasSource(UncorrelatedPairing):
     paired with a model intruder exactly as `UncorrelatedPairing` pairs two model tracks."""
 
     kind = "small_uas"
+
+    def __init__(self, scenario):
+        super().__init__(scenario)
+        self.own_limits = self.ownship.performance.limits()
 
     def _ownship_aircraft(self) -> Mission:
         return Mission.from_spec(self.scenario.ownship)

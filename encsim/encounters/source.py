@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..commands import InitialStates
-from ..dynamics import Trajectories
+from ..dynamics import DynamicLimits, Trajectories
 from ..random import seed_to_uint64
 
 if TYPE_CHECKING:  # the schema is io's; sources read only its fields, so io stays above them
@@ -54,7 +54,9 @@ class EncounterSet:
     `encsim.encounters.small_uas.MissionSample` for a small-UAS mission; each has a ``schedule``,
     the commands unchanged by placement); ``own_initial``/``int_initial`` their placed initial
     states, so that ``fly_commands(own_initial, ownship.schedule, duration)`` replays the encounter
-    exactly. ``kind`` names the source (``[encounter] kind`` of the scenario).
+    exactly. ``kind`` names the source (``[encounter] kind`` of the scenario); ``own_limits`` the
+    ownship's dynamic limits when they are not the MIT LL ones (a small UAS: the closed loop flies
+    it with them too).
     """
 
     scenario: Scenario
@@ -68,6 +70,7 @@ class EncounterSet:
     rejections: dict = field(default_factory=dict)
     trajectories: tuple[Trajectories, Trajectories] | None = None
     kind: str = "pairing"
+    own_limits: DynamicLimits | None = None
 
     @property
     def n_encounters(self) -> int:
@@ -113,6 +116,8 @@ class EncounterSource(ABC):
     kind: ClassVar[str]
     #: names of the reasons an attempt is rejected, in the order of the codes `attempt_batch` returns
     rejection_reasons: ClassVar[tuple[str, ...]]
+    #: the ownship's dynamic limits, if not the MIT LL ones (generation and closed loop fly it with them)
+    own_limits: DynamicLimits | None = None
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
@@ -270,4 +275,5 @@ def _assemble(source: EncounterSource, scenario_text, seed, accepted, counts, ke
         counts,
         trajectories,
         kind=source.kind,
+        own_limits=source.own_limits,
     )

@@ -5,7 +5,8 @@ two model-sampled tracks, `encsim.encounters.small_uas` for a small-UAS mission 
 intruder) runs, for a batch of attempts:
 
 1. **sample** each aircraft: an object with ``schedule`` (`CommandSchedule`), ``initial_states()``,
-   ``initial`` (a DataFrame with ``alt_ft``, the initial altitudes) and ``take(positions)``
+   ``initial`` (a DataFrame with ``alt_ft``, the initial altitudes), ``take(positions)`` and
+   optionally ``limits`` (`DynamicLimits` it flies with; default the MIT LL ones)
    (`sample_model_aircraft` for a model);
 2. **screen** (`screen_vmd`): a conservative altitude interval at tCPA that cannot reach the VMD
    span rejects the attempt without flying;
@@ -124,13 +125,18 @@ class AtTcpa:
         )
 
 
+def _limits(aircraft):
+    """An aircraft's own dynamic limits (``limits`` attribute, e.g. a small UAS's), else the default."""
+    return getattr(aircraft, "limits", None)
+
+
 def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
     """The **fly** step up to tCPA (1-Hz records): where both are at the designed closest approach."""
     tcpa = geometry.tcpa_s
     own_states, int_states = own.initial_states(), intruder.initial_states()
     if tcpa > 0:
-        own_cpa = fly_commands(own_states, own.schedule, tcpa, output_hz=1.0)
-        int_cpa = fly_commands(int_states, intruder.schedule, tcpa, output_hz=1.0)
+        own_cpa = fly_commands(own_states, own.schedule, tcpa, output_hz=1.0, limits=_limits(own))
+        int_cpa = fly_commands(int_states, intruder.schedule, tcpa, output_hz=1.0, limits=_limits(intruder))
         ground = (own_cpa.extremes[0] < 0) | (int_cpa.extremes[0] < 0)
         own_speed, own_pitch = own_cpa.speed_fps[:, -1], own_cpa.pitch_rad[:, -1]
         int_speed, int_pitch = int_cpa.speed_fps[:, -1], int_cpa.pitch_rad[:, -1]
@@ -239,8 +245,8 @@ def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, g
     """
     duration = geometry.duration_s
     own_states, int_states = own.initial_states(), intruder.initial_states()
-    own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0)
-    int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0)
+    own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
+    int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
     k_cpa = int(round(geometry.tcpa_s * 10))
     own_angle = -own_flown.heading_rad[:, k_cpa]
     int_angle = psi - int_flown.heading_rad[:, k_cpa]

@@ -109,6 +109,7 @@ def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
     """The identity every chunk of this run must have: models and logic as they are *now* on this machine."""
     from ..encounters import encounter_source
 
+    source = encounter_source(scenario)
     closed_loop = {}
     if logic:
         from ..simulate import closed_loop_provenance
@@ -117,8 +118,9 @@ def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
             logic,
             well_clear=scenario.metrics.well_clear,
             nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+            own_limits=source.own_limits,
         )
-    return _identity(scenario_text, scenario, encounter_source(scenario).provenance(), logic, closed_loop)
+    return _identity(scenario_text, scenario, source.provenance(), logic, closed_loop)
 
 
 def identity_differences(recorded: dict, current: dict) -> list[str]:
