@@ -278,3 +278,23 @@ def test_files_record_the_kind_and_refuse_a_newer_format(tmp_path):
     for reader in (read_encounter_file, read_results):
         with pytest.raises(UnsupportedFormatError, match=f"format version {FORMAT_VERSION + 1}, newer than"):
             reader(path)
+
+
+def test_the_small_uas_daa_preset_is_do365b_with_every_detector_at_the_small_uas_well_clear():
+    from encsim.avoidance.daidalus import preset
+
+    sua, do365b = preset("sua"), preset("do365b")
+    assert [a.name for a in sua.alerters] == [a.name for a in do365b.alerters]
+    for small, manned in zip(sua.alerters, do365b.alerters):
+        assert len(small.levels) == len(manned.levels) == 3
+        for level, reference in zip(small.levels, manned.levels):
+            assert (level.dthr_ft, level.zthr_ft, level.tthr_s, level.tcoa_s) == (2000.0, 250.0, 0.0, 0.0)
+            assert (level.region, level.alerting_time_s, level.early_alerting_time_s, level.detector) == (
+                reference.region,
+                reference.alerting_time_s,
+                reference.early_alerting_time_s,
+                reference.detector,
+            )
+    assert (sua.min_horizontal_recovery_ft, sua.min_vertical_recovery_ft) == (2000.0, 250.0)
+    assert (sua.horizontal_nmac_ft, sua.vertical_nmac_ft) == (SMALL_UAS_NMAC.radius_ft, SMALL_UAS_NMAC.half_height_ft)
+    assert sua.lookahead_time_s == do365b.lookahead_time_s and sua.turn_rate_dps == do365b.turn_rate_dps
