@@ -60,6 +60,8 @@ PITCH_RATE_LIMIT_DEG_S = 30.0
 #: so a steeper bank takes long enough to roll into and out of that it distorts the turn's
 #: geometry (a 300-ft lawnmower spacing flown at 40 kt and 44 deg of bank came out 400 ft wide)
 PATTERN_BANK_LIMIT_DEG = 30.0
+#: shortest arc of an omega turn, s (judgement: a few times the 1-2 s the dynamics take to roll into it)
+MIN_OMEGA_ARC_S = 3.0
 #: margin on the stability of the dynamics' roll loop that pattern turns keep (`pattern_bank_limit_rad`)
 _ROLL_LOOP_MARGIN = 1.2
 
@@ -166,18 +168,21 @@ def u_turn(offset_ft: float, speed_fps: float, max_rate_rad_s: float) -> list[tu
     """Reverse course onto a parallel line ``offset_ft`` to the right (0: back along the same line).
 
     One half circle of radius offset/2 when the aircraft turns that tightly; otherwise an omega
-    turn at its tightest radius r: left by beta, right by 180 deg + 2 beta, left by beta, with
-    cos(beta) = (offset / (2 r) + 1) / 2, which lands exactly on the parallel line.
+    turn of radius r: left by beta, right by 180 deg + 2 beta, left by beta, with
+    cos(beta) = (offset / (2 r) + 1) / 2, which lands exactly on the parallel line; r is the
+    tightest radius, widened until the short arcs last `MIN_OMEGA_ARC_S` (shorter ones end before
+    the aircraft has rolled into them).
     """
     r_min = speed_fps / max_rate_rad_s
     if offset_ft >= 2.0 * r_min:
         return [_turn(math.pi, speed_fps / (offset_ft / 2.0))]
-    beta = math.acos((offset_ft / (2.0 * r_min) + 1.0) / 2.0)
-    return [
-        _turn(-beta, max_rate_rad_s),
-        _turn(math.pi + 2.0 * beta, max_rate_rad_s),
-        _turn(-beta, max_rate_rad_s),
-    ]
+    radius = r_min
+    beta = math.acos((offset_ft / (2.0 * radius) + 1.0) / 2.0)
+    while beta * radius / speed_fps < MIN_OMEGA_ARC_S:  # a wider omega, so the aircraft can roll into its arcs
+        radius *= 1.05
+        beta = math.acos((offset_ft / (2.0 * radius) + 1.0) / 2.0)
+    rate = speed_fps / radius
+    return [_turn(-beta, rate), _turn(math.pi + 2.0 * beta, rate), _turn(-beta, rate)]
 
 
 def pattern_segments(pattern: Pattern, performance: Performance, speed_fps: float) -> list[tuple[int, float]]:
