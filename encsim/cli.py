@@ -573,7 +573,7 @@ def encounters(scenario_file, output, encounters, seed, trajectories, quiet, ove
 
 def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, provenance=None) -> None:
     """Print the summary table; with metadata, the scenario and the logic's provenance, all its rows."""
-    from .io.scenario import intruder_layer_edges_ft
+    from .io.scenario import intruder_layer_edges_ft, scored_regions_ft
     from .metrics import closed_loop_summary
     from .simulate import alerting_times
 
@@ -582,6 +582,7 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
         alerting_times=alerting_times(provenance),
         metadata=metadata,
         layer_edges_ft=None if scenario is None else intruder_layer_edges_ft(scenario),
+        regions_ft=None if scenario is None else scored_regions_ft(scenario),
     )
     click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
     for row in rows:

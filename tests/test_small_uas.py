@@ -298,3 +298,22 @@ def test_the_small_uas_daa_preset_is_do365b_with_every_detector_at_the_small_uas
     assert (sua.min_horizontal_recovery_ft, sua.min_vertical_recovery_ft) == (2000.0, 250.0)
     assert (sua.horizontal_nmac_ft, sua.vertical_nmac_ft) == (SMALL_UAS_NMAC.radius_ft, SMALL_UAS_NMAC.half_height_ft)
     assert sua.lookahead_time_s == do365b.lookahead_time_s and sua.turn_rate_dps == do365b.turn_rate_dps
+
+
+def test_the_summary_warns_about_the_scored_volumes_not_the_manned_ones(survey):
+    from encsim.io.scenario import scored_regions_ft
+    from encsim.metrics import closed_loop_summary
+    from encsim.simulate import simulate
+
+    scenario, encounters = survey
+    outcomes = simulate(encounters, "unequipped")
+    outcomes["nominal_vmd_ft"] = np.minimum(outcomes["nominal_vmd_ft"], 300.0)  # all inside the manned 450 ft
+    assert outcomes["nominal_hmd_ft"].max() < 4000.0 < 2 * outcomes["nominal_hmd_ft"].max()
+
+    def lowc_notes(**kwargs):
+        rows = closed_loop_summary(outcomes, **kwargs)
+        return " ".join(next(row for row in rows if row.name == "P(LoWC) nominal").notes)
+
+    assert "inside the LoWC region (4000 ft / 450 ft)" in lowc_notes()  # DEGAS's default regions
+    assert scored_regions_ft(scenario) == ((50.0, 15.0), (2000.0, 250.0))
+    assert "inside the LoWC region" not in lowc_notes(regions_ft=scored_regions_ft(scenario))

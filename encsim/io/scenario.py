@@ -295,6 +295,15 @@ class SmallUasScenario(Scenario):
 SCENARIO_CLASSES = {"pairing": Scenario, "small_uas": SmallUasScenario}
 
 
+def scored_regions_ft(scenario: Scenario) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The scenario's NMAC cylinder (radius, half-height) and well-clear volume (DTHR, ZTHR), ft."""
+    from ..metrics.detection import well_clear_preset
+
+    volume = well_clear_preset(scenario.metrics.well_clear)
+    metrics = scenario.metrics
+    return (metrics.nmac_radius_ft, metrics.nmac_half_height_ft), (volume.dthr_ft, volume.zthr_ft)
+
+
 def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
     """The intruder's altitude-layer edges (ft AGL): the scenario's table, else the registry's."""
     edges = scenario.intruder.layer_edges()
