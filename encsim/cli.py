@@ -1105,7 +1105,7 @@ def show(results_path, encounter_id, logic, output, overwrite) -> None:
     "config",
     default="do365b",
     show_default=True,
-    help="do365b | do365b-sum | do365a | PATH.conf (a DAIDALUS configuration file).",
+    help="do365b | do365b-sum | do365a | sua (small UAS) | PATH.conf (a DAIDALUS configuration file).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write.")
 @click.option(

@@ -317,3 +317,27 @@ def test_the_summary_warns_about_the_scored_volumes_not_the_manned_ones(survey):
     assert "inside the LoWC region (4000 ft / 450 ft)" in lowc_notes()  # DEGAS's default regions
     assert scored_regions_ft(scenario) == ((50.0, 15.0), (2000.0, 250.0))
     assert "inside the LoWC region" not in lowc_notes(regions_ft=scored_regions_ft(scenario))
+
+
+def test_a_run_directory_of_small_uas_encounters_resumes_and_joins(tmp_path):
+    from encsim.io.results_file import read_results
+    from encsim.runner import run_scenario
+
+    text = (
+        SCENARIO.read_text()
+        .replace("encounters = 2000", "encounters = 12")
+        .replace("chunk_size = 500", "chunk_size = 6")
+    )
+    scenario_file = tmp_path / "suas.toml"
+    scenario_file.write_text(text)
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario_file, run_dir, logic="unequipped", stop_after=1)
+    result = run_scenario(scenario_file, run_dir, logic="unequipped", resume=True)
+    assert (result.chunks_computed, result.chunks_reused, result.encounters) == (1, 1, 12)
+    joined = read_results(run_dir)
+    assert joined["attrs"]["encounter_kind"] == "small_uas"
+    assert joined["attrs"]["ownship_model"] == "small_uas:lawnmower/multirotor"
+    assert joined["closed_loop"]["ownship_limits"]["speed_max_fps"] == pytest.approx(units.kt_to_fps(40.0))
+    direct = generate_encounters(load_scenario(scenario_file)[0], ids=np.arange(12)).metadata
+    np.testing.assert_array_equal(joined["metadata"]["weight"].to_numpy(), direct["weight"].to_numpy())
