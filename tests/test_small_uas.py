@@ -117,6 +117,10 @@ def test_a_fixed_wing_cannot_hover_and_speeds_stay_in_the_envelope():
         ScenarioError, match=r"ownship: speed_kt = \[20.0, 50.0\] leaves the multirotor envelope \[0, 40\] kt"
     ):
         parse_scenario(text.replace("alt_ft = [200, 400]", "alt_ft = [200, 400]\nspeed_kt = [20, 50]"))
+    with pytest.raises(ScenarioError, match=r"fly turns reliably only from 25 kt .*speed_kt = \[10.0, 40.0\]"):
+        parse_scenario(text.replace("alt_ft = [200, 400]", "alt_ft = [200, 400]\nspeed_kt = [10, 40]"))
+    slow_transit = text.replace('"lawnmower"', '"transit"').replace("alt_ft = [200, 400]", "speed_kt = [0, 10]")
+    assert parse_scenario(slow_transit).ownship.speed_kt == [0.0, 10.0]  # a straight line needs no turn
     with pytest.raises(ScenarioError, match=r"ownship.pattern = 'zigzag': unknown pattern .*lawnmower"):
         parse_scenario(text.replace('pattern = "lawnmower"', 'pattern = "zigzag"'))
     with pytest.raises(ScenarioError, match="encounter.kind = 'recorded'"):

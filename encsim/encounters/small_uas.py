@@ -64,6 +64,9 @@ PATTERN_BANK_LIMIT_DEG = 30.0
 MIN_OMEGA_ARC_S = 3.0
 #: margin on the stability of the dynamics' roll loop that pattern turns keep (`pattern_bank_limit_rad`)
 _ROLL_LOOP_MARGIN = 1.2
+#: slowest speed of a pattern that turns (all but transit and hover), kt: below it the roll loop
+#: leaves pattern turns too little bank (`pattern_bank_limit_rad`: 17 deg at 25 kt, none at 23 kt)
+MIN_TURNING_SPEED_KT = 25.0
 
 
 def pattern_bank_limit_rad(speed_fps: float) -> float:
@@ -291,7 +294,15 @@ class Mission:
         return mission
 
     def check(self) -> None:
-        """Refuse a mission the aircraft cannot fly (a hover without hover, an orbit too tight at top speed)."""
+        """Refuse a mission the aircraft cannot fly: a hover without hover, turns below
+        `MIN_TURNING_SPEED_KT`, an orbit too tight at top speed."""
+        turning = self.pattern.kind not in ("transit", "hover")
+        if turning and self.speed_kt[0] < MIN_TURNING_SPEED_KT:
+            raise ValueError(
+                f"pattern {self.pattern.name} turns, and the point-mass dynamics fly turns reliably only from "
+                f"{MIN_TURNING_SPEED_KT:g} kt (their roll loop is unstable below about 19 kt): speed_kt = "
+                f"{list(self.speed_kt)} starts below it"
+            )
         for speed_kt in self.speed_kt:
             pattern_segments(self.pattern, self.performance, max(units.kt_to_fps(speed_kt), HOVER_SPEED_FPS))
 
