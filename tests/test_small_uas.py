@@ -181,6 +181,7 @@ def test_survey_encounters_stay_in_their_presets_and_replay_exactly(survey):
     assert np.degrees(turn_rate.max()) <= 30.0 + 1.0  # the multirotor's 30 deg/s (1 deg/s of roll-loop jitter)
     assert np.degrees(np.abs(own.bank_rad).max()) <= 31.0  # pattern turns bank at most 30 deg
     assert encounters.own_limits == PERFORMANCE_PRESETS["multirotor"].limits()
+    assert "ownship small UAS lawnmower (multirotor), intruder uncor_1200only_rotorcraft_v1p2" in repr(encounters)
     for initial, schedule, placed, limits in (
         (encounters.own_initial, encounters.own_schedule, own, encounters.own_limits),
         (encounters.int_initial, encounters.int_schedule, intr, None),
