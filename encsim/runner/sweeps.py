@@ -307,8 +307,27 @@ def _differences(baseline: pd.DataFrame, outcomes: pd.DataFrame, *, n_boot: int,
             f"{column}_ci_low": estimate.ci_low,
             f"{column}_ci_high": estimate.ci_high,
         }
+        notes += _thin_difference(event, baseline, outcomes, column)
     record["notes"] = notes
     return record
+
+
+def _thin_difference(event: str, baseline: pd.DataFrame, outcomes: pd.DataFrame, column: str) -> list[str]:
+    """A caution when either ratio rests on few events: resamples then repeat or drop the same few."""
+    from ..metrics import MIN_EVENTS
+
+    counts = {
+        f"{run} {kind}": int(np.count_nonzero(frame[f"{kind}_{event}"].to_numpy(float) == 1))
+        for run, frame in (("baseline", baseline), ("point", outcomes))
+        for kind in ("nominal", "mitigated")
+    }
+    few = {name: count for name, count in counts.items() if count < MIN_EVENTS}
+    if not few:
+        return []
+    shown = ", ".join(f"{count} {name}" for name, count in few.items())
+    return [
+        f"{column}: thin evidence ({shown} {event.upper()} events): the bootstrap interval understates the uncertainty"
+    ]
 
 
 def _table(points, point_data, vary, baseline_index, n_boot, rng) -> pd.DataFrame:
