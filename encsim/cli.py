@@ -768,6 +768,191 @@ def _run_directory(
     )
 
 
+def _split_values(text: str) -> list[str]:
+    """``60,90,110`` -> its values; a comma inside brackets or quotes belongs to the value."""
+    values, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            values.append(current.strip())
+            current = ""
+            continue
+        current += char
+    values.append(current.strip())
+    return values
+
+
+def _key_values(option: str, text: str, *, many: bool) -> tuple[str, list]:
+    """``--vary key=v1,v2`` (or ``--baseline key=value``) as the key and its parsed values."""
+    from .io.overrides import parse_override_value
+
+    key, sep, rest = text.partition("=")
+    if not sep or not key.strip() or not rest.strip():
+        _fail(f"{option} {text!r}: expected KEY=VALUE{',VALUE...' if many else ''} (e.g. metrics.well_clear=do365)")
+    raw = _split_values(rest) if many else [rest.strip()]
+    if any(not value for value in raw):
+        _fail(f"{option} {text!r}: an empty value")
+    key = key.strip()
+    # a logic name is a name, never a number or a TOML value
+    return key, raw if key == "logic" else [parse_override_value(value) for value in raw]
+
+
+def _baseline_values(texts) -> dict:
+    baseline = {}
+    for text in texts:
+        for item in _split_values(text):
+            key, values = _key_values("--baseline", item, many=False)
+            baseline[key] = values[0]
+    return baseline
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--vary",
+    "vary_options",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A scenario key (dotted, e.g. metrics.well_clear) or 'logic' and its values; repeat for a grid.",
+)
+@click.option("--logic", default=None, help="The logic of every point (or vary it with --vary logic=daa,tcas).")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="The sweep's folder.")
+@click.option(
+    "--baseline",
+    "baseline_options",
+    multiple=True,
+    metavar="KEY=VALUE,...",
+    help="The point the paired differences are from (default: the first combination).",
+)
+@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters for every point.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed for every point.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Local worker processes (0: this process).")
+@click.option("--scheduler", default=None, help="local | tcp://host:port | slurm | pbs (default: the scenario's).")
+@click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option(
+    "--chunk-time-limit",
+    "chunk_time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a chunk running longer than this with an error.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(
+    scenario_file,
+    vary_options,
+    logic,
+    output,
+    baseline_options,
+    encounters,
+    seed,
+    workers,
+    scheduler,
+    n_boot,
+    chunk_time_limit_s,
+    quiet,
+) -> None:
+    """Run SCENARIO_FILE over every combination of the --vary values, all points over the same encounters.
+
+    Each point runs in OUTPUT/point_NNN (resumable: run the command again to continue); OUTPUT gets
+    sweep.csv (and sweep.parquet) with the risk and LoWC ratios, their paired differences from the
+    baseline point and 95 % intervals, and sweep.html. See docs/sweep.md.
+    """
+    from tqdm import tqdm
+
+    from .io.scenario import ClusterSpec, ScenarioError, load_scenario
+    from .runner.clusters import make_client
+    from .runner.lock import RunLockedError
+    from .runner.sweeps import sweep as run_sweep
+    from .runner.sweeps import sweep_points
+
+    vary: dict = {}
+    for text in vary_options:
+        key, values = _key_values("--vary", text, many=True)
+        if key in vary:
+            _fail(f"--vary {key}: given twice; give its values once, separated by commas")
+        vary[key] = values
+    baseline = _baseline_values(baseline_options)
+    for name in vary.get("logic", [logic] if logic else []):
+        _load_logic(name)
+    _note_first_compilation(True)
+    try:
+        scenario, text = load_scenario(scenario_file)
+        n_points = len(sweep_points(text, logic, vary, source=str(scenario_file)))
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+    cluster = scenario.cluster or ClusterSpec()
+    scheduler = scheduler or cluster.scheduler
+    workers = cluster.workers if workers is None else workers
+    total = n_points * (encounters or scenario.run.encounters)
+    try:
+        with make_client(
+            scheduler,
+            workers,
+            queue=cluster.queue,
+            cores=cluster.cores,
+            memory=cluster.memory,
+            walltime=cluster.walltime,
+            jobs=cluster.jobs,
+        ) as client:
+            with tqdm(total=total, unit="enc", disable=quiet, desc=scenario.name or "sweep") as bar:
+                result = run_sweep(
+                    scenario_file,
+                    logic,
+                    vary,
+                    output,
+                    executor=client,
+                    baseline=baseline or None,
+                    encounters=encounters,
+                    seed=seed,
+                    n_boot=n_boot,
+                    progress=bar.update,
+                    on_reused=bar.update,
+                    chunk_time_limit_s=chunk_time_limit_s,
+                    on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
+                )
+    except (FileNotFoundError, ValueError, RuntimeError, RunLockedError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        if exc.errno in _WRITE_FAULTS:
+            _fail(f"-o {output}: cannot write ({_io_reason(exc)}); finished points are kept: run the sweep again")
+        _fail(f"{exc} (scheduler {scheduler})")
+    _sweep_summary(result, list(vary))
+
+
+def _sweep_summary(result, keys: list[str]) -> None:
+    click.echo(
+        f"{len(result.table)} points in {result.out_dir}: {result.points_computed} computed, "
+        f"{result.points_reused} reused; {result.csv_path.name}"
+        + (f", {result.parquet_path.name}" if result.parquet_path else "")
+        + (f", {result.html_path.name}" if result.html_path else "")
+    )
+
+    def estimate(row, column, signed=False) -> str:
+        value = row[column]
+        if value != value:  # NaN: not estimated
+            return "-"
+        form = "+.3g" if signed else ".3g"
+        return f"{value:{form}} ({row[column + '_ci_low']:{form}}, {row[column + '_ci_high']:{form}})"
+
+    for _, row in result.table.iterrows():
+        values = ", ".join(f"{key}={row[key]}" for key in keys)
+        mark = " [baseline]" if row["baseline"] else ""
+        click.echo(
+            f"  {row['directory']} {values}{mark}: risk ratio {estimate(row, 'risk_ratio')}, "
+            f"LoWC ratio {estimate(row, 'lowc_ratio')}; paired difference: risk "
+            f"{estimate(row, 'risk_ratio_diff', True)}, LoWC {estimate(row, 'lowc_ratio_diff', True)}"
+        )
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 def merge(run_dir) -> None:

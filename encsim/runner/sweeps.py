@@ -193,7 +193,7 @@ def _definition_differences(recorded: dict, current: dict) -> list[str]:
     if list(old) != list(new):
         differences.append(f"varied keys ({list(old)} recorded, {list(new)} now)")
     for key in new:
-        if key in old and old[key] != new[key]:
+        if key in old and json.dumps(old[key]) != json.dumps(new[key]):  # 500 and 500.0 write different texts
             differences.append(f"values of {key} ({old[key]} recorded, {new[key]} now)")
     if not differences and recorded.get("points") != current["points"]:
         differences.append("the points' scenario texts (another version of the override rules?)")
