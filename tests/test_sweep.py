@@ -265,3 +265,20 @@ def test_the_command_reuses_the_sweep_and_prints_every_point(swept, scenario_fil
                                     "--baseline", "logic=tcas,metrics.well_clear=noncoop"])  # fmt: skip
     assert baseline.exit_code == 0, baseline.output
     assert "point_003 logic=tcas, metrics.well_clear=noncoop [baseline]" in baseline.output
+
+
+@pytest.mark.slow
+def test_points_on_dask_workers_are_bit_identical_to_serial_points(swept, scenario_file, tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    vary = {"logic": ["daa"], "metrics.well_clear": ["do365", "noncoop"]}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            result = encsim.sweep(scenario_file, vary=vary, out_dir=tmp_path / "dask", executor=client, html=False)
+    assert result.points_computed == 2
+    for k in range(2):
+        serial = outcomes_of(swept.out_dir / f"point_{k:03d}")
+        for name, values in outcomes_of(tmp_path / "dask" / f"point_{k:03d}").items():
+            np.testing.assert_array_equal(values, serial[name], err_msg=f"point {k}: {name}")
+    columns = ["risk_ratio", "lowc_ratio", "lowc_ratio_diff", "lowc_ratio_diff_ci_low", "lowc_ratio_diff_ci_high"]
+    pd.testing.assert_frame_equal(result.table[columns], swept.table.loc[:1, columns])
