@@ -80,7 +80,7 @@ def sweep_figure(table: pd.DataFrame, key: str, varied: dict, baseline: dict) ->
         order = [next((i for i, v in enumerate(values) if _same(v, value)), None) for value in rows[key]]
         rows = rows.assign(_x=[x[i] for i in order]).sort_values("_x")
         # spread the lines a little so that their interval bars do not hide each other
-        offset = (k - (len(lines) - 1) / 2) * 0.012 * span
+        offset = (k - (len(lines) - 1) / 2) * (0.015 * span if labels is None else 0.08)
         label = None if line_key is None else f"{line_key} = {line}"
         for axis, (column, title) in zip(axes.ravel(), PANELS):
             estimate = rows[column].to_numpy(float)
