@@ -8,6 +8,7 @@ value), and below them the paired differences from the baseline point with their
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -50,10 +51,20 @@ def _positions(values: list) -> tuple[np.ndarray, list[str] | None]:
     return np.arange(len(values), dtype=float), [str(v) for v in values]
 
 
+def _normal(value):
+    """A value as the table and the sweep's definition both hold it: numbers as floats, strings as
+    themselves, anything else (booleans, lists) as its JSON text, which is also its TOML text."""
+    if isinstance(value, bool | np.bool_):
+        return json.dumps(bool(value))
+    if _numeric([value]):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 def _same(a, b) -> bool:
-    if _numeric([a]) and _numeric([b]):
-        return float(a) == float(b)
-    return str(a) == str(b)
+    return _normal(a) == _normal(b)
 
 
 def sweep_figure(table: pd.DataFrame, key: str, varied: dict, baseline: dict) -> str:

@@ -349,7 +349,7 @@ def _table(points, point_data, vary, baseline_index, n_boot, rng) -> pd.DataFram
     table = pd.DataFrame.from_records(records)
     for key, values in vary.items():  # one type per column (CSV and Parquet)
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        if not numeric and not all(isinstance(v, str) for v in values):
+        if not numeric and not all(isinstance(v, str) for v in values) and not all(isinstance(v, bool) for v in values):
             table[key] = [v if isinstance(v, str) else toml_literal(v) for v in table[key]]
     return table
 
