@@ -868,7 +868,7 @@ def sweep(
     """
     from tqdm import tqdm
 
-    from .io.scenario import ClusterSpec, ScenarioError, load_scenario
+    from .io.scenario import ClusterSpec, ScenarioError, load_scenario, parse_scenario, with_run_overrides
     from .runner.clusters import make_client
     from .runner.lock import RunLockedError
     from .runner.sweeps import sweep as run_sweep
@@ -886,13 +886,23 @@ def sweep(
     _note_first_compilation(True)
     try:
         scenario, text = load_scenario(scenario_file)
+        if encounters is not None or seed is not None:
+            text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_file))
+            scenario = parse_scenario(text, source=str(scenario_file))
         n_points = len(sweep_points(text, logic, vary, source=str(scenario_file)))
     except (ScenarioError, ValueError) as exc:
         _fail(str(exc))
     cluster = scenario.cluster or ClusterSpec()
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
-    total = n_points * (encounters or scenario.run.encounters)
+    if scheduler == "local":  # the workers share this machine's memory, as for encsim run
+        from .runner.resources import InsufficientMemoryError, check_memory
+
+        try:
+            check_memory(scenario, workers=workers, source=str(scenario_file))
+        except InsufficientMemoryError as exc:
+            _fail(str(exc))
+    total = n_points * scenario.run.encounters
     try:
         with make_client(
             scheduler,

@@ -8,17 +8,19 @@ the well-clear volume (metrics.well_clear) and the NMAC cylinder (metrics.nmac_r
 from __future__ import annotations
 
 import json
+import tomllib
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel
 
 import encsim
 from encsim.cli import main
-from encsim.io.overrides import check_override_key, parse_override_value, toml_literal, with_overrides
-from encsim.io.scenario import ScenarioError, parse_scenario
+from encsim.io.overrides import check_override_key, parse_override_value, set_in_text, toml_literal, with_overrides
+from encsim.io.scenario import Scenario, ScenarioError, parse_scenario
 from encsim.metrics import closed_loop_summary
 from encsim.metrics.paired import risk_ratio_difference
 from encsim.runner import run_scenario
@@ -282,3 +284,60 @@ def test_points_on_dask_workers_are_bit_identical_to_serial_points(swept, scenar
             np.testing.assert_array_equal(values, serial[name], err_msg=f"point {k}: {name}")
     columns = ["risk_ratio", "lowc_ratio", "lowc_ratio_diff", "lowc_ratio_diff_ci_low", "lowc_ratio_diff_ci_high"]
     pd.testing.assert_frame_equal(result.table[columns], swept.table.loc[:1, columns])
+
+
+class _Radar(BaseModel):
+    azimuth_limit_deg: float = 110.0
+
+
+class _Adsb(BaseModel):
+    drop_probability: float = 0.368
+
+
+class _Surveillance(BaseModel):
+    model: str = "perfect"
+    radar: _Radar | None = None
+    sensor: _Radar | _Adsb | None = None
+    params: dict[str, float] = {}
+
+
+class _FutureScenario(Scenario):
+    """The scenario with a nested table like the [surveillance] table issue 15 adds."""
+
+    surveillance: _Surveillance | None = None
+
+
+def test_keys_of_tables_added_later_are_walked_generically():
+    for key in (
+        "surveillance.model",
+        "surveillance.radar.azimuth_limit_deg",
+        "surveillance.sensor.drop_probability",  # a field of one member of a union of tables
+        "surveillance.params.anything",  # a free-form table: its validation decides
+    ):
+        check_override_key(key, schema=_FutureScenario)
+    with pytest.raises(ScenarioError, match=r"unknown key 'azimuth' in surveillance.radar \(its keys: azimuth_limit"):
+        check_override_key("surveillance.radar.azimuth", schema=_FutureScenario)
+    with pytest.raises(ScenarioError, match="is a table"):
+        check_override_key("surveillance.radar", schema=_FutureScenario)
+    with pytest.raises(ScenarioError, match="surveillance.model is a value, not a table"):
+        check_override_key("surveillance.model.x", schema=_FutureScenario)
+    with pytest.raises(ScenarioError, match="unknown key 'surveillance' in the scenario"):
+        check_override_key("surveillance.model")  # not in today's schema
+
+
+def test_nested_keys_are_written_into_their_table_or_a_new_one():
+    base = (
+        "[surveillance]\nmodel = 'radar'\n\n[surveillance.radar]  # DO-365\nazimuth_limit_deg = 110.0\n\n"
+        "[run]\nseed = 1\n"
+    )
+    edited = set_in_text(base, {"surveillance.radar.azimuth_limit_deg": 60})
+    assert edited == base.replace("azimuth_limit_deg = 110.0", "azimuth_limit_deg = 60")
+    dotted = "[surveillance]\nmodel = 'radar'\nradar.azimuth_limit_deg = 110.0  # deg\n\n[run]\nseed = 1\n"
+    assert "radar.azimuth_limit_deg = 90  # deg\n" in set_in_text(dotted, {"surveillance.radar.azimuth_limit_deg": 90})
+    added = set_in_text(
+        "[surveillance]\nmodel = 'radar'\n[run]\nseed = 1\n", {"surveillance.radar.azimuth_limit_deg": 90}
+    )
+    assert tomllib.loads(added)["surveillance"] == {"model": "radar", "radar": {"azimuth_limit_deg": 90}}
+    assert "[surveillance]\nradar.azimuth_limit_deg = 90\nmodel" in added
+    new = set_in_text("[run]\nseed = 1\n", {"pilot.coordination_delay_scale_s": 2.0})
+    assert new == "[run]\nseed = 1\n\n[pilot]\ncoordination_delay_scale_s = 2.0\n"

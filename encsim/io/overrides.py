@@ -25,7 +25,14 @@ from pydantic import BaseModel
 
 from .scenario import Scenario, ScenarioError, parse_scenario
 
-__all__ = ["ENCOUNTER_TABLES", "check_override_key", "parse_override_value", "toml_literal", "with_overrides"]
+__all__ = [
+    "ENCOUNTER_TABLES",
+    "check_override_key",
+    "parse_override_value",
+    "set_in_text",
+    "toml_literal",
+    "with_overrides",
+]
 
 #: top-level tables that decide the encounters themselves, and why a sweep may not vary them
 ENCOUNTER_TABLES = {
@@ -92,16 +99,13 @@ def _key_text(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
-def _model_of(annotation) -> type[BaseModel] | None:
-    """The pydantic model an annotation holds (``Spec``, ``Spec | None``), else None."""
+def _models_of(annotation) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (``Spec``, ``Spec | None``, ``RadarSpec | AdsbSpec``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            model = _model_of(arg)
-            if model is not None:
-                return model
-    return None
+        return [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        return [model for arg in typing.get_args(annotation) for model in _models_of(arg)]
+    return []
 
 
 def _is_mapping(annotation) -> bool:
@@ -110,7 +114,7 @@ def _is_mapping(annotation) -> bool:
     return annotation is dict or typing.get_origin(annotation) is dict
 
 
-def check_override_key(key: str) -> None:
+def check_override_key(key: str, *, schema: type[BaseModel] = Scenario) -> None:
     """Refuse a dotted key that is not in the scenario schema, or that would change the encounters.
 
     Raises
@@ -138,23 +142,24 @@ def check_override_key(key: str) -> None:
         )
     if parts[0] in NOT_COMPUTED:
         raise ScenarioError(f"{key}: nothing to sweep: {NOT_COMPUTED[parts[0]]}")
-    model: type[BaseModel] = Scenario
+    models: list[type[BaseModel]] = [schema]  # a table may be one of several models (a union)
     for depth, part in enumerate(parts):
         where = ".".join(parts[:depth]) or "the scenario"
-        fields = model.model_fields
-        if part not in fields:
-            known = ", ".join(name for name in fields if depth or name not in {*ENCOUNTER_TABLES, *NOT_COMPUTED})
+        annotations = [model.model_fields[part].annotation for model in models if part in model.model_fields]
+        if not annotations:
+            names = dict.fromkeys(name for model in models for name in model.model_fields)
+            known = ", ".join(name for name in names if depth or name not in {*ENCOUNTER_TABLES, *NOT_COMPUTED})
             raise ScenarioError(f"{key}: unknown key {part!r} in {where} (its keys: {known})")
-        annotation = fields[part].annotation
-        inner = _model_of(annotation)
+        inner = [model for annotation in annotations for model in _models_of(annotation)]
         last = depth == len(parts) - 1
-        if inner is None:
-            if not last and not _is_mapping(annotation):
+        if not inner:
+            if not last and not any(map(_is_mapping, annotations)):
                 raise ScenarioError(f"{key}: {'.'.join(parts[: depth + 1])} is a value, not a table")
             return  # a value, or a free-form table whose entries the validation checks
         if last:
-            raise ScenarioError(f"{key}: is a table ({', '.join(inner.model_fields)}); vary one of its keys")
-        model = inner
+            names = ", ".join(dict.fromkeys(name for model in inner for name in model.model_fields))
+            raise ScenarioError(f"{key}: is a table ({names}); vary one of its keys")
+        models = inner
 
 
 _HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]#]+?)\s*\]\s*(#.*)?$")
@@ -218,20 +223,26 @@ def _set(document: dict, parts: list[str], value) -> None:
     document[parts[-1]] = value
 
 
-def with_overrides(text: str, overrides: dict, *, source: str = "scenario") -> str:
-    """The scenario text with each dotted key of ``overrides`` set to its value, validated.
+def set_in_text(text: str, overrides: dict, *, source: str = "scenario") -> str:
+    """TOML text with each dotted key set to its value, edited in place (no schema check).
 
-    Raises
-    ------
-    ScenarioError
-        For a key `check_override_key` refuses, a text where the key cannot be edited in place (it
-        is written as an inline table: write it as a ``[table]``), or a scenario that does not
-        validate with the value (the message names the key, the value and what is expected).
+    The key's line is replaced (its comment kept), or a line is added to the deepest table of the
+    key's path that has a ``[header]``, or a new table is appended. The result must parse to the
+    original document with exactly these values set, else `ScenarioError`.
+
+    Examples
+    --------
+    >>> print(set_in_text("[pilot]  # R6\\nmodel = 'r6'\\n", {"pilot.delay_s": 2.5, "pilot.model": "standard"}), end="")
+    [pilot]  # R6
+    delay_s = 2.5
+    model = "standard"
     """
-    document = tomllib.loads(text)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
     lines = text.splitlines(keepends=True)
     for key, value in overrides.items():
-        check_override_key(key)
         parts = key.split(".")
         _set(document, parts, value)
         literal = toml_literal(value)
@@ -245,7 +256,22 @@ def with_overrides(text: str, overrides: dict, *, source: str = "scenario") -> s
                 f"{source}: cannot set {key} = {literal} in the scenario text (is it written as an inline "
                 "table, or across lines?): write its table as a [section] with one key per line"
             )
-    result = "".join(lines)
+    return "".join(lines)
+
+
+def with_overrides(text: str, overrides: dict, *, source: str = "scenario") -> str:
+    """The scenario text with each dotted key of ``overrides`` set to its value (`set_in_text`), validated.
+
+    Raises
+    ------
+    ScenarioError
+        For a key `check_override_key` refuses, a text where the key cannot be edited in place (it
+        is written as an inline table: write it as a ``[table]``), or a scenario that does not
+        validate with the value (the message names the key, the value and what is expected).
+    """
+    for key in overrides:
+        check_override_key(key)
+    result = set_in_text(text, overrides, source=source)
     shown = ", ".join(f"{key} = {toml_literal(value)}" for key, value in overrides.items())
     parse_scenario(result, source=f"{source} with {shown}", check_models=False)
     return result
