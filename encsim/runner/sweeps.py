@@ -243,6 +243,11 @@ def _write_point_scenario(out_dir: Path, point: SweepPoint) -> Path:
     return path
 
 
+def _outcomes_of(data: dict) -> dict:
+    """What the table needs of a point (outcomes, encounter ids and weights); states and commands are dropped."""
+    return {"outcomes": data["outcomes"], "metadata": data["metadata"][["encounter_id", "weight"]].copy()}
+
+
 def _check_paired(point_data: list[dict], points: list[SweepPoint]) -> None:
     """Every point flies the encounters of point 0: same ids, same weights (else nothing is compared)."""
     first = point_data[0]["metadata"]
@@ -526,7 +531,7 @@ def sweep(
                 computed += 1
             else:
                 reused += 1
-        point_data = [read_results(out_dir / point.directory) for point in points]
+        point_data = [_outcomes_of(read_results(out_dir / point.directory)) for point in points]
         _check_paired(point_data, points)
         table = _table(points, point_data, vary, baseline_index, n_boot, bootstrap_seed)
         csv_path = out_dir / "sweep.csv"
