@@ -250,6 +250,10 @@ def test_command_line_values_are_toml_literals_or_names():
     for value in (60, 1.5, 1e-05, True, 'a "quoted" name', [1, 2.5], {"a": 1}):
         assert parse_override_value(toml_literal(value)) == value
     check_override_key("metrics.nmac_half_height_ft")
+    from encsim.cli import _split_values
+
+    assert _split_values("60, 90,110") == ["60", "90", "110"]
+    assert _split_values('[1, 2],[3, 4],"a,b",c') == ["[1, 2]", "[3, 4]", '"a,b"', "c"]
 
 
 def test_the_command_reuses_the_sweep_and_prints_every_point(swept, scenario_file):
