@@ -133,3 +133,16 @@ def test_cli_writes_daa_files_that_encsim_daa_replays(tmp_path):
         ["encounters", str(scenario), "-o", str(tmp_path / "set2.h5"), "--daa", str(tmp_path / "daa"), "--quiet"],
     )
     assert again.exit_code == 2 and "already holds 3 encounter .daa files" in again.output
+
+
+def test_the_scenario_anchor_is_optional_and_checked():
+    from encsim.io.scenario import ScenarioError
+
+    plain = small_scenario_text("plain")
+    assert parse_scenario(plain).anchor is None
+    anchored = parse_scenario(plain + ANCHOR_TOML).anchor
+    assert (anchored.lat_deg, anchored.lon_deg, anchored.ground_alt_ft) == (45.2, -75.3, 250.0)
+    with pytest.raises(ScenarioError, match=r"anchor\.lat_deg = 91\.0"):
+        parse_scenario(plain + "[anchor]\nlat_deg = 91.0\nlon_deg = 0.0\n")
+    with pytest.raises(ScenarioError, match=r"anchor\.height_ft .*unknown key"):
+        parse_scenario(plain + "[anchor]\nlat_deg = 1.0\nlon_deg = 0.0\nheight_ft = 3.0\n")

@@ -120,7 +120,8 @@ def test_a_folder_of_recordings_is_an_encounter_set_of_weight_one(nrc, shared_da
     encounters = recorded_encounter_set(shared_data_dir / "nrc-intercepts")
     meta = encounters.metadata
     names = [f"NRC_Intercept{n}.daa" for n in sorted(NRC_FILES, key=lambda n: f"NRC_Intercept{n}.daa")]
-    assert [s.rsplit("/", 1)[-1] for s in meta["source"]] == names
+    description = encounters.scenario.description
+    assert all(f"id {k}: {name} (sha256 " in description for k, name in enumerate(names))
     assert meta["encounter_id"].tolist() == list(range(12)) and (meta["weight"] == 1.0).all()
     assert encounters.n_encounters == 12 and encounters.ownship.schedule.n_aircraft == 12
     assert meta["ends_before_cpa"].sum() == len(ENDS_BEFORE_CPA)
@@ -153,3 +154,20 @@ def test_the_closed_loop_nominal_flight_is_the_fitted_one(nrc):
     )
     assert outcome["nominal_hmd_ft"].iloc[0] == pytest.approx(separation.min(), abs=1e-6)
     assert abs(outcome["nominal_hmd_ft"].iloc[0] - recorded.hmd_ft) < 10.0
+
+
+def test_a_recorded_set_is_stored_by_the_runners_encounter_file_writer(shared_data_dir, tmp_path):
+    from types import SimpleNamespace
+
+    from encsim.io.encounters_file import EncounterFileWriter, read_encounter_file
+
+    folder = shared_data_dir / "nrc-intercepts"
+    encounters = recorded_encounter_set([folder / "NRC_Intercept53.daa", folder / "NRC_Intercept3.daa"])
+    model = SimpleNamespace(name="recorded", sha256="")
+    path = tmp_path / "recorded.h5"
+    with EncounterFileWriter(path, encounters.scenario, encounters.scenario_text, 0, model, model) as writer:
+        writer.append(encounters)
+    stored = read_encounter_file(path)
+    assert stored["metadata"]["duration_s"].tolist() == encounters.metadata["duration_s"].tolist()
+    np.testing.assert_array_equal(stored["intruder"]["schedule"].hdot_fps, encounters.intruder.schedule.hdot_fps)
+    assert "NRC_Intercept53.daa" in stored["attrs"]["scenario_text"]

@@ -21,7 +21,9 @@ with the files and their sha256 in its description.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,10 +44,18 @@ __all__ = ["fly_recorded_set", "recorded_encounter_set", "recorded_limits", "rec
 RECORDED_MODEL = "recorded"
 
 
-def _scenario_text(paths, sha256s, duration_s: int) -> str:
-    files = ", ".join(f"{p.name} (sha256 {s})" for p, s in zip(paths, sha256s, strict=True))
-    return f'''name = "recorded encounters"
-description = "{len(paths)} recorded encounters from .daa files: {files}. Geometry and run are placeholders: recorded encounters are not sampled."
+def _scenario_text(recorded, sha256s, duration_s: int) -> str:
+    files = "; ".join(
+        f"id {k}: {Path(r.source).name} (sha256 {s}, ownship {r.aircraft[0]}, intruder {r.aircraft[1]})"
+        for k, (r, s) in enumerate(zip(recorded, sha256s, strict=True))
+    )
+    description = (
+        f"{len(recorded)} recorded encounters from .daa files: {files}. "
+        "Geometry and run are placeholders: recorded encounters are not sampled."
+    )
+    # a JSON string is a valid TOML basic string (names with quotes or backslashes stay intact)
+    return f"""name = "recorded encounters"
+description = {json.dumps(description)}
 [ownship]
 model = "{RECORDED_MODEL}"
 [intruder]
@@ -60,9 +70,9 @@ vmd_edges_ft = [-1.0, 1.0]
 vmd_weights = [1.0]
 check_hmd_vmd = false
 [run]
-encounters = {len(paths)}
+encounters = {len(recorded)}
 seed = 0
-'''  # noqa: E501 (one description line)
+"""
 
 
 def _pick(states: InitialStates, index: int) -> InitialStates:
@@ -80,7 +90,6 @@ def _track_sample(recorded: list[RecordedEncounter], index: int, duration_s: int
     frame = pd.DataFrame(
         {
             "track_id": np.arange(len(recorded), dtype=np.int64),
-            "name": [r.aircraft[index] for r in recorded],
             "alt_ft": initial.alt_ft,
             "speed_kt": units.fps_to_kt(initial.speed_fps),
             "heading_deg": np.degrees(initial.heading_rad),
@@ -118,9 +127,6 @@ def recorded_metadata(recorded: RecordedEncounter, encounter_id: int, metrics) -
         "encounter_id": encounter_id,
         "attempts": 1,
         "weight": 1.0,
-        "source": recorded.source,
-        "ownship_name": recorded.aircraft[0],
-        "intruder_name": recorded.aircraft[1],
         "t_start_s": recorded.t_start_s,
         "t_end_s": recorded.t_end_s,
         "duration_s": recorded.duration_s,
@@ -164,8 +170,9 @@ def recorded_encounter_set(folder_or_files) -> EncounterSet:
     Returns
     -------
     EncounterSet
-        Metadata columns: ``encounter_id``, ``attempts`` (1), ``weight`` (1.0), ``source``,
-        ``source_sha256``, aircraft names, ``t_start_s``/``t_end_s`` (recording clock),
+        Metadata columns (numbers only, so the runner's HDF5 writer stores them; the files, their
+        sha256 and the aircraft names are in the scenario's description, by id): ``encounter_id``,
+        ``attempts`` (1), ``weight`` (1.0), ``t_start_s``/``t_end_s`` (recording clock),
         ``duration_s``, the recording's closest approach (``recorded_tca_s``, ``recorded_hmd_ft``,
         ``recorded_vmd_ft``, ``ends_before_cpa``), the fitted pitch-rate limits, the fit's largest
         errors, and the nominal outcome of the re-flown tracks (``hmd_ft``, ``vmd_ft``, ``tca_s``,
@@ -175,11 +182,10 @@ def recorded_encounter_set(folder_or_files) -> EncounterSet:
     recorded = [recorded_encounter(path) for path in paths]
     sha256s = [file_sha256(path) for path in paths]
     duration = int(math.ceil(max(r.duration_s for r in recorded) - 1e-9))
-    text = _scenario_text(paths, sha256s, duration)
+    text = _scenario_text(recorded, sha256s, duration)
     scenario = parse_scenario(text, source="recorded encounters", check_models=False)
     rows = [recorded_metadata(r, k, scenario.metrics) for k, r in enumerate(recorded)]
     metadata = pd.DataFrame(rows)
-    metadata.insert(4, "source_sha256", sha256s)
     own, intr = _track_sample(recorded, 0, duration), _track_sample(recorded, 1, duration)
     return EncounterSet(
         scenario=scenario,
