@@ -102,7 +102,7 @@ def test_a_1hz_euclidean_recording_of_a_known_flight_is_re_flown(tmp_path):
     assert recorded.duration_s == 90.0 and recorded.aircraft == ("ownship", "intruder")
     refly = recorded.fly(output_hz=1.0)
     horizontal = np.hypot(refly.east_ft - flown.east_ft, refly.north_ft - flown.north_ft)
-    assert horizontal.max() < 30.0 and np.abs(refly.up_ft - flown.up_ft).max() < 10.0
+    assert horizontal.max() < 15.0 and np.abs(refly.up_ft - flown.up_ft).max() < 5.0  # measured 7.8 ft, 2.4 ft
 
 
 def test_recordings_that_cannot_be_encounters_are_refused_naming_the_file(tmp_path):
