@@ -146,8 +146,14 @@ def write_encounters_daa(encounters, out_dir, *, anchor=None, duration_s: float 
     duration = float(scenario.geometry.duration_s if duration_s is None else duration_s)
     if anchor is None:
         anchor = scenario.anchor
-    own = fly_commands(encounters.own_initial, encounters.ownship.schedule, duration, output_hz=OUTPUT_HZ)
-    intruder = fly_commands(encounters.int_initial, encounters.intruder.schedule, duration, output_hz=OUTPUT_HZ)
+    # a set whose aircraft fly other limits than the MIT LL ones carries them (own_limits, int_limits)
+    own_limits, int_limits = getattr(encounters, "own_limits", None), getattr(encounters, "int_limits", None)
+    own = fly_commands(
+        encounters.own_initial, encounters.ownship.schedule, duration, limits=own_limits, output_hz=OUTPUT_HZ
+    )
+    intruder = fly_commands(
+        encounters.int_initial, encounters.intruder.schedule, duration, limits=int_limits, output_hz=OUTPUT_HZ
+    )
     provenance = {
         "encsim_version": __version__,
         "scenario_name": scenario.name,
