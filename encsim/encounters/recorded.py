@@ -53,6 +53,7 @@ __all__ = [
     "RecordedEncounterError",
     "RecordedTrack",
     "recorded_encounter",
+    "recorded_paths",
     "required_pitch_rate_rad_s",
 ]
 
@@ -187,57 +188,94 @@ def _wrap(angle):
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
-def _fit(track: RecordedTrack):
-    """Initial states, the 10-Hz command rows (n-1, per aircraft) and the fitted flight of both aircraft."""
+@dataclass(frozen=True)
+class _Reference:
+    """The smoothed track and its rates, arrays (2, n) per aircraft (ft, ft/s, rad, rad/s)."""
+
+    east_ft: np.ndarray
+    north_ft: np.ndarray
+    up_ft: np.ndarray
+    east_rate_fps: np.ndarray
+    north_rate_fps: np.ndarray
+    up_rate_fps: np.ndarray
+    ground_speed_fps: np.ndarray
+    heading_rad: np.ndarray
+    turn_rate_rad_s: np.ndarray
+
+
+def _reference(track: RecordedTrack) -> _Reference:
     p = np.stack([track.east_ft, track.north_ft, track.up_ft], axis=1)  # (2, 3, n)
-    n = p.shape[-1]
     window = 2 * int(round(SMOOTHING_WINDOW_S / DT_S / 2)) + 1
     smooth = savgol_filter(p, window, 2, axis=-1)
     rate = savgol_filter(p, window, 2, deriv=1, delta=DT_S, axis=-1)
     accel = savgol_filter(p, window, 2, deriv=2, delta=DT_S, axis=-1)
     ground_speed = np.hypot(rate[:, 0], rate[:, 1])
-    track_heading = np.arctan2(rate[:, 0], rate[:, 1])
     turn_rate = (rate[:, 1] * accel[:, 0] - rate[:, 0] * accel[:, 1]) / np.maximum(
         ground_speed, _MIN_HEADING_SPEED_FPS
     ) ** 2
-    pitch_rate = required_pitch_rate_rad_s(ground_speed, turn_rate).max(axis=1)
-    default = DynamicLimits()
-    limits = DynamicLimits(
-        pitch_rate_max_rad_s=np.maximum(default.pitch_rate_max_rad_s, PITCH_RATE_MARGIN * pitch_rate)
+    return _Reference(
+        *smooth.transpose(1, 0, 2),
+        *rate.transpose(1, 0, 2),
+        ground_speed,
+        np.arctan2(rate[:, 0], rate[:, 1]),
+        turn_rate,
     )
-    start = InitialStates.from_rates(
-        np.hypot(ground_speed[:, 0], rate[:, 2, 0]),
-        smooth[:, 2, 0],
-        rate[:, 2, 0],
-        turn_rate[:, 0],
-        track_heading[:, 0],
-        smooth[:, 1, 0],
-        smooth[:, 0, 0],
-    )
-    lead, pursuit = int(round(TURN_LEAD_S / DT_S)), int(round(PURSUIT_S / DT_S))
+
+
+def _limits(ref: _Reference) -> DynamicLimits:
+    """The MIT LL limits with each aircraft's pitch-rate limit raised to what its recorded turns need."""
+    needed = required_pitch_rate_rad_s(ref.ground_speed_fps, ref.turn_rate_rad_s).max(axis=1)
+    default = DynamicLimits().pitch_rate_max_rad_s
+    return DynamicLimits(pitch_rate_max_rad_s=np.maximum(default, PITCH_RATE_MARGIN * needed))
+
+
+def _command(ref: _Reference, k: int, state: InitialStates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The command row at step k for aircraft in ``state``: (hdot_fps, psidot_rad_s, vdot_fps2), one per aircraft."""
+    n = ref.east_ft.shape[1]
+    speed = ref.ground_speed_fps[:, k]
+    error_e, error_n = ref.east_ft[:, k] - state.east_ft, ref.north_ft[:, k] - state.north_ft
+    # heading: toward the track PURSUIT_S ahead, further ahead by the time the position error spans
+    behind = np.ceil(np.hypot(error_e, error_n) / np.maximum(speed, 1.0) / DT_S).astype(np.int64)
+    target = np.minimum(n - 1, k + int(round(PURSUIT_S / DT_S)) + behind)
     both = np.arange(2)
+    to_e, to_n = ref.east_ft[both, target] - state.east_ft, ref.north_ft[both, target] - state.north_ft
+    wanted_heading = np.where(np.hypot(to_e, to_n) > 1.0, np.arctan2(to_e, to_n), ref.heading_rad[:, k])
+    lead = min(k + int(round(TURN_LEAD_S / DT_S)), n - 1)
+    psidot = ref.turn_rate_rad_s[:, lead] + HEADING_GAIN_PER_S * _wrap(wanted_heading - state.heading_rad)
+    # speed: the track's, corrected by the along-track error
+    along = (error_e * ref.east_rate_fps[:, k] + error_n * ref.north_rate_fps[:, k]) / np.maximum(speed, 1e-9)
+    most = ALONG_TRACK_MAX_FRACTION * speed
+    horizontal = speed + np.clip(ALONG_TRACK_GAIN_PER_S * along, -most, most)
+    # vertical rate: the altitude track's, corrected toward the next recorded altitude
+    hdot = ref.up_rate_fps[:, k] + ALTITUDE_GAIN_PER_S * (ref.up_ft[:, k + 1] - state.alt_ft)
+    vdot = (np.hypot(horizontal, hdot) - state.speed_fps) / SPEED_TIME_CONSTANT_S
+    return hdot, psidot, vdot
+
+
+def _fit(track: RecordedTrack):
+    """Initial states, the 10-Hz command rows (2, n-1, 3), the limits and the fitted flight (7, 2, n)."""
+    ref = _reference(track)
+    limits = _limits(ref)
+    start = InitialStates.from_rates(
+        np.hypot(ref.ground_speed_fps[:, 0], ref.up_rate_fps[:, 0]),
+        ref.up_ft[:, 0],
+        ref.up_rate_fps[:, 0],
+        ref.turn_rate_rad_s[:, 0],
+        ref.heading_rad[:, 0],
+        ref.north_ft[:, 0],
+        ref.east_ft[:, 0],
+    )
+    n = track.t_s.shape[0]
     commands = np.zeros((2, n - 1, 3))
     flown = np.zeros((7, 2, n))
     state = start
     flown[:, :, 0] = [getattr(state, f) for f in InitialStates.FIELDS]
-    for k in range(n - 1):
-        error_e, error_n = smooth[:, 0, k] - state.east_ft, smooth[:, 1, k] - state.north_ft
-        behind = np.ceil(np.hypot(error_e, error_n) / np.maximum(ground_speed[:, k], 1.0) / DT_S).astype(np.int64)
-        target = np.minimum(n - 1, k + pursuit + behind)
-        to_e, to_n = smooth[both, 0, target] - state.east_ft, smooth[both, 1, target] - state.north_ft
-        wanted_heading = np.where(np.hypot(to_e, to_n) > 1.0, np.arctan2(to_e, to_n), track_heading[:, k])
-        psidot = turn_rate[:, min(k + lead, n - 1)] + HEADING_GAIN_PER_S * _wrap(wanted_heading - state.heading_rad)
-        unit_e = rate[:, 0, k] / np.maximum(ground_speed[:, k], 1e-9)
-        unit_n = rate[:, 1, k] / np.maximum(ground_speed[:, k], 1e-9)
-        along = error_e * unit_e + error_n * unit_n
-        most = ALONG_TRACK_MAX_FRACTION * ground_speed[:, k]
-        horizontal = ground_speed[:, k] + np.clip(ALONG_TRACK_GAIN_PER_S * along, -most, most)
-        hdot = rate[:, 2, k] + ALTITUDE_GAIN_PER_S * (smooth[:, 2, k + 1] - state.alt_ft)
-        vdot = (np.hypot(horizontal, hdot) - state.speed_fps) / SPEED_TIME_CONSTANT_S
+    for k in range(n - 1):  # one step of encsim's own dynamics per row, so the schedule re-flies this exactly
+        hdot, psidot, vdot = _command(ref, k, state)
         commands[:, k] = np.stack([hdot, psidot, vdot], axis=1)
         one_row = CommandSchedule.trusted(np.arange(3, dtype=np.int64), np.zeros(2), hdot, psidot, vdot)
         step = fly_commands(state, one_row, DT_S, limits=limits)
-        state = InitialStates(*(step_field[:, -1] for step_field in _state_fields(step)))
+        state = InitialStates(*(values[:, -1] for values in _state_fields(step)))
         flown[:, :, k + 1] = [getattr(state, f) for f in InitialStates.FIELDS]
     return start, commands, limits, flown
 
