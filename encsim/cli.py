@@ -561,14 +561,64 @@ def _nominal_estimates(metadata: pd.DataFrame) -> None:
 @click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
 @click.option("--trajectories", is_flag=True, help="Also store the placed 10-Hz trajectories (float32).")
+@click.option(
+    "--daa",
+    "daa_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write each encounter as a .daa file in this folder (1 Hz; geodetic with the scenario's [anchor]).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_OVERWRITE
-def encounters(scenario_file, output, encounters, seed, trajectories, quiet, overwrite) -> None:
+def encounters(scenario_file, output, encounters, seed, trajectories, daa_dir, quiet, overwrite) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
+    if daa_dir is not None:
+        _require_new_daa_folder(daa_dir, overwrite)
     scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories, overwrite=overwrite)
     _results_summary(
         output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
     )
+    if daa_dir is not None:
+        _write_daa_folder(output, daa_dir)
+
+
+def _require_new_daa_folder(daa_dir, overwrite: bool) -> None:
+    """Refuse a --daa folder that already holds encounter .daa files (unless --overwrite) or is not a folder."""
+    from pathlib import Path
+
+    folder = Path(daa_dir)
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--daa {daa_dir}: exists and is not a folder")
+    existing = sorted(folder.glob("encounter_*.daa")) if folder.is_dir() else []
+    if existing and not overwrite:
+        found = f"{len(existing)} encounter .daa files (e.g. {existing[0].name})"
+        _fail(f"--daa {daa_dir}: already holds {found}; give another folder or --overwrite")
+
+
+def _write_daa_folder(results_path, daa_dir) -> None:
+    """The nominal trajectories of every encounter in RESULTS_PATH as .daa files (provenance from the file)."""
+    from . import __version__
+    from .checksums import text_sha256
+    from .io.daa_encounters import OUTPUT_HZ, write_flown_daa
+    from .results import open_results
+
+    results = open_results(results_path)
+    scenario = results.scenario
+    ids, own, intruder = results.nominal_trajectories(output_hz=OUTPUT_HZ)
+    provenance = {
+        "encsim_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_sha256": text_sha256(results.scenario_text),
+        "seed": int(results.provenance["seed"]),
+    }
+    try:
+        paths = write_flown_daa(ids, own, intruder, daa_dir, anchor=scenario.anchor, provenance=provenance)
+    except OSError as exc:
+        _fail(f"--daa {daa_dir}: cannot write ({_io_reason(exc)})")
+    frame = (
+        "geodetic (the scenario's anchor)" if scenario.anchor is not None else "Euclidean (no [anchor] in the scenario)"
+    )
+    click.echo(f"wrote {len(paths)} .daa files to {daa_dir}: {frame}, 1 Hz, ownship first")
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, provenance=None) -> None:
