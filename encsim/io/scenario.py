@@ -192,6 +192,18 @@ class RunSpec(_Strict):
     max_attempts: int = Field(default=10_000, gt=0, description="attempts per encounter before giving up")
 
 
+class AnchorSpec(_Strict):
+    """Where the local frame sits on the Earth: the ownship's start (local east = north = 0) and the ground altitude.
+
+    Used where encounters leave encsim geodetic (``encsim encounters --daa``: lat/lon columns);
+    the local up axis is the altitude above this ground.
+    """
+
+    lat_deg: float = Field(ge=-90.0, le=90.0, description="latitude of the local origin, deg north")
+    lon_deg: float = Field(ge=-180.0, le=360.0, description="longitude of the local origin, deg east")
+    ground_alt_ft: float = Field(default=0.0, description="ground altitude MSL at the origin, ft")
+
+
 class ClusterSpec(_Strict):
     """Where `encsim run` computes the chunks (the same settings as its command-line options)."""
 
@@ -283,6 +295,7 @@ class Scenario(_Strict):
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     run: RunSpec
     cluster: ClusterSpec | None = None
+    anchor: AnchorSpec | None = None
 
 
 class SmallUasScenario(Scenario):
