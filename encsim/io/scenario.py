@@ -155,12 +155,12 @@ class GeometrySpec(_Strict):
 class MetricsSpec(_Strict):
     """The NMAC cylinder (a preset name, or radius and half-height) and the well-clear preset."""
 
-    nmac: Literal["nmac", "suas"] | None = Field(
-        default=None, description="cylinder preset (encsim.metrics.CYLINDER_PRESETS) instead of the two numbers"
-    )
     nmac_radius_ft: float = Field(default=500.0, gt=0)
     nmac_half_height_ft: float = Field(default=100.0, gt=0)
     well_clear: Literal["do365", "daidalus", "preventive", "noncoop", "suas"] = "do365"
+    nmac: Literal["nmac", "suas"] | None = Field(
+        default=None, description="cylinder preset (encsim.metrics.CYLINDER_PRESETS) instead of the two numbers"
+    )
 
     @model_validator(mode="before")
     @classmethod
