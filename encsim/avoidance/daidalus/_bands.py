@@ -286,10 +286,16 @@ def _level_off_vertical(z0, vz0, target, a1, a2, t1, t2, t3, t):
 @njit(cache=True)
 def _level_off(own, t, rate, target, accel, t_hold):
     """State at time t of the level-off to the target altitude; level at the target after t_hold."""
+    t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
+    return _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold)
+
+
+@njit(cache=True)
+def _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold):
+    """`_level_off` with the phase ends and accelerations of `level_off_times` already computed."""
     x = own[0] + own[3] * t
     y = own[1] + own[4] * t
     if t <= t_hold:
-        t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
         z, vz = _level_off_vertical(own[2], own[5], target, a1, a2, t1, t2, t3, t)
         return x, y, z, own[3], own[4], vz
     return x, y, target, own[3], own[4], 0.0
@@ -381,12 +387,13 @@ def kinematic_side_green(
     """
     lookahead = kin[KIN_LOOKAHEAD]
     green = np.zeros(max_k + 1, dtype=np.bool_)
+    states = np.full((max_k + 1, 6), np.nan)  # manoeuvre states, each computed once
     first_bad = max_k + 1
     k_lo = math.ceil(b / tstep)
     k_hi = min(math.floor(lookahead / tstep), max_k)
     for k in range(k_lo, k_hi + 1):
         t_k = k * tstep
-        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
         if _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
             first_bad = k
             break
@@ -396,16 +403,56 @@ def kinematic_side_green(
             if k >= first_bad:
                 break
             t_k = k * tstep
-            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+            x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
             t_next = min(b, t_k + tstep) if segments else t_k
             if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
                 first_bad = k
                 break
     for k in range(0, first_bad):
         t_k = k * tstep
-        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
         green[k] = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
     return green
+
+
+@njit(cache=True)
+def _state_of(states, k, dim, direction, t_k, own, kin):
+    """Manoeuvre state of candidate k, computed on first use and kept in ``states``."""
+    if math.isnan(states[k, 0]):
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        states[k, 0], states[k, 1], states[k, 2] = x, y, z
+        states[k, 3], states[k, 4], states[k, 5] = vx, vy, vz
+    return states[k, 0], states[k, 1], states[k, 2], states[k, 3], states[k, 4], states[k, 5]
+
+
+@njit(cache=True)
+def kinematic_side_any_green(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
+):
+    """``kinematic_side_green(...).any()``, stopping at the first conflict-free candidate.
+
+    Candidate k is conflict-free when no loss of separation occurs at any step up to k (the same
+    loss tests as `kinematic_side_green`, in the same ranges) and its straight line after the
+    manoeuvre is free; a loss makes every later candidate red, so the scan stops there.
+    """
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    for k in range(0, max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if k_lo <= k <= k_hi and _loss_in_step(
+            det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead
+        ):
+            return False
+        if k <= k_hi_rec:
+            t_next = min(b, t_k + tstep) if segments else t_k
+            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
+                return False
+        if _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead):
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -427,20 +474,20 @@ def altitude_candidate_green(target, own, traffic, det, rdet, use_rec, b, t_hori
     rate = kin[KIN_VERTICAL_RATE]
     accel = kin[KIN_VS_ACCEL]
     tstep = 1.0
-    t1, t2, t3, _, _ = level_off_times(own[2], own[5], rate, target, accel)
+    t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
     hold = t3 + tstep
     # the trajectory holds the target level one step after the level-off ends (from the start if unreachable)
     t_hold_traj = (t3 if t1 >= 0.0 else -1.0) + tstep
     # manoeuvring phases: loss checks at whole steps, straight-line check over the constant-rate phase
     for i in range(0, math.floor(t1 / tstep) + 1):
         t = i * tstep
-        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        x, y, z, vx, vy, vz = _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold_traj)
         if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
         if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
     t_k1 = max(t1, 0.0)
-    x, y, z, vx, vy, vz = _level_off(own, t_k1, rate, target, accel, t_hold_traj)
+    x, y, z, vx, vy, vz = _level_off_phased(own, t_k1, target, t1, t2, t3, a1, a2, t_hold_traj)
     if t2 >= b and _straight_after_conflict(
         det, x, y, z, vx, vy, vz, traffic, t_k1, b, min(t_horizon + t_k1, t2), lookahead
     ):
@@ -453,13 +500,13 @@ def altitude_candidate_green(target, own, traffic, det, rdet, use_rec, b, t_hori
         return False
     for i in range(math.ceil(t2 / tstep), math.floor(hold / tstep) + 1):
         t = i * tstep
-        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        x, y, z, vx, vy, vz = _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold_traj)
         if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
         if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
     t_k3 = max(hold, 0.0)
-    x, y, z, vx, vy, vz = _level_off(own, t_k3, rate, target, accel, t_hold_traj)
+    x, y, z, vx, vy, vz = _level_off_phased(own, t_k3, target, t1, t2, t3, a1, a2, t_hold_traj)
     return _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k3, b, t_horizon + t_k3, lookahead)
 
 
@@ -478,5 +525,14 @@ def altitude_any_red(min_alt, step, n, own, traffic, det, t_horizon, kin):
     rdet = det
     for k in range(n):
         if not altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, False, 0.0, t_horizon, kin):
+            return True
+    return False
+
+
+@njit(cache=True)
+def altitude_any_green(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """``altitude_green(...).any()``, stopping at the first conflict-free altitude."""
+    for k in range(n):
+        if altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
             return True
     return False

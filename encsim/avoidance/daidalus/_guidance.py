@@ -335,6 +335,18 @@ def _any_red(dim, lo, step, n_down, n_up, tstep, own, traffic, det, t_horizon, k
     return K.kinematic_side_any_red(dim, 1.0, n_up, tstep, own, traffic, det, t_horizon, kin)
 
 
+@njit(cache=True)
+def _any_green(dim, lo, step, n_down, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments):
+    """``_green(...).any()``, stopping at the first conflict-free candidate."""
+    if dim == DIM_ALT:
+        return K.altitude_any_green(lo, step, n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+    if K.kinematic_side_any_green(dim, 1.0, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments):
+        return True
+    return K.kinematic_side_any_green(
+        dim, -1.0, n_down, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments
+    )
+
+
 # --- interval sets and colour fields (arrays of (lo, hi, region) rows with a count) ----------------------
 
 
@@ -661,6 +673,52 @@ def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, over
 
 
 @njit(cache=True)
+def _any_green_of(
+    g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
+):
+    """``_green_of(...).any()``: with one intruder to test, stop at its first conflict-free candidate."""
+    active = 0
+    only = -1
+    for r in range(n_listed):
+        if not (b > listed[r, 2] and not use_rdet):
+            active += 1
+            only = r
+    if active == 0:
+        return _grid_size(g) > 0
+    if active > 1:
+        green = _green_of(
+            g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
+        )
+        return green.any()
+    dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
+    kin = bs[S_KIN : S_KIN + 5]
+    dummy = _cylinder(0.0, 0.0)
+    idx, level, horizon = int(listed[only, 0]), int(listed[only, 1]), listed[only, 2]
+    det = override if use_override else _detector(traffic_levels[idx], level)
+    if b > horizon:
+        return _any_green(
+            dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], rdet, dummy, False, 0.0, horizon, kin, True
+        )
+    return _any_green(
+        dim,
+        lo,
+        step,
+        n_down,
+        n_up,
+        tstep,
+        own,
+        traffic_states[idx],
+        det,
+        rdet if use_rdet else dummy,
+        use_rdet,
+        b,
+        horizon,
+        kin,
+        True,
+    )
+
+
+@njit(cache=True)
 def _cylinder(d, h):
     det = np.zeros(DET_SIZE)
     det[0] = K.DET_CYLINDER
@@ -674,9 +732,10 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
     dummy = _cylinder(0.0, 0.0)
     nmac = _cylinder(bs[S_HORIZONTAL_NMAC_FT], bs[S_VERTICAL_NMAC_FT])
-    green = _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0)
-    if not green.any():
-        return green, -math.inf, 0
+    none_green = np.zeros(_grid_size(g), dtype=np.bool_)
+    # only whether some candidate is free matters before the final set: stop at the first free one
+    if not _any_green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0):
+        return none_green, -math.inf, 0
     d = bs[S_MIN_HORIZONTAL_RECOVERY_NMI] * FT_PER_NM
     h = bs[S_MIN_VERTICAL_RECOVERY_FT]
     ca_bands = bs[S_CA_BANDS] != 0.0
@@ -685,18 +744,18 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     t_look = bs[S_LOOKAHEAD]
     while d > bs[S_HORIZONTAL_NMAC_FT] or h > bs[S_VERTICAL_NMAC_FT]:
         cyl = _cylinder(d, h)
-        green = _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0)
-        solid = not green.any()
+        solid = not _any_green_of(
+            g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0
+        )
         if solid and not ca_bands:
-            return green, -math.inf, nfactor
+            return none_green, -math.inf, nfactor
         if not solid:
             red_t, green_t = 0.0, t_look + 1.0
             pivot = green_t - 1.0
             while green_t - red_t > 0.5:
-                gp = _green_of(
+                if _any_green_of(
                     g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
-                )
-                if gp.any():
+                ):
                     green_t = pivot
                 else:
                     red_t = pivot
@@ -712,7 +771,7 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
         nfactor += 1
         d = max(bs[S_HORIZONTAL_NMAC_FT], d * factor)
         h = max(bs[S_VERTICAL_NMAC_FT], h * factor)
-    return np.zeros(len(green), dtype=np.bool_), -math.inf, nfactor
+    return none_green, -math.inf, nfactor
 
 
 @njit(cache=True)
@@ -1066,10 +1125,9 @@ def _all_red(dim, own, traffic_state, det, bs):
                 uncertain = True
     dummy = _cylinder(0.0, 0.0)
     kin = bs[S_KIN : S_KIN + 5]
-    green = _green(
+    return not _any_green(
         dim, lo, step, n_down, n_up, tstep, own, traffic_state, det, dummy, False, 0.0, bs[S_LOOKAHEAD], kin, uncertain
     )
-    return not green.any()
 
 
 @njit(cache=True)
