@@ -55,6 +55,10 @@ DET_WCV_SUM = 2
 #: detector vector length: kind, DTHR, ZTHR, TTHR, TCOA, 4 fixed errors, own std (8), traffic std (8), z-scores (6)
 DET_SIZE = 31
 
+#: band edges closer than about 5 significant digits are equal (an interval clipped to within that of
+#: the range's end makes no band): DAIDALUS's band precision of 2^40 ulps, as a power of two
+COARSE_ULPS_EXPONENT = 40
+
 #: kinematic parameter vector layout: turn rate (rad/s), horizontal accel (ft/s^2), vertical accel
 #: (ft/s^2), vertical rate for altitude bands (ft/s), lookahead (s)
 KIN_TURN_RATE = 0
@@ -426,6 +430,56 @@ def _state_of(states, k, dim, direction, t_k, own, kin):
 
 
 @njit(cache=True)
+def _coarse_less(a, b):
+    """a < b and not equal to about 5 significant digits (2^`COARSE_ULPS_EXPONENT` ulps of the larger)."""
+    if not a < b:
+        return False
+    _, e = math.frexp(max(abs(a), abs(b)))
+    return b - a > math.ldexp(1.0, e - 53 + COARSE_ULPS_EXPONENT)
+
+
+@njit(cache=True)
+def free_piece(a, b, lo, hi, modulo):
+    """Do two adjacent free candidates a < b make a band within the display range [lo, hi] (or modulo)?"""
+    if modulo != 0.0:
+        if b - a >= modulo - 1e-9:
+            return True
+        return abs(a % modulo - b % modulo) >= 1e-9
+    return _coarse_less(max(a, lo), min(b, hi))
+
+
+@njit(cache=True)
+def kinematic_side_any_band(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+):
+    """Does this side hold a conflict-free band: two adjacent free candidates (k - 1, k) making a band in range?
+
+    The candidates' values are ``value + direction k step``; the loss tests are those of
+    `kinematic_side_green`, and the scan stops at the first loss (every later candidate is red).
+    """
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    previous = False
+    for k in range(0, max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if k_lo <= k <= k_hi and _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep, lookahead):
+            return False
+        if k <= k_hi_rec and _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, min(b, t_k + tstep), lookahead):
+            return False
+        free = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
+        if free and previous:
+            v_prev = value + step * (direction * (k - 1))
+            v_k = value + step * (direction * k)
+            if free_piece(min(v_prev, v_k), max(v_prev, v_k), lo, hi, modulo):
+                return True
+        previous = free
+    return False
+
+
+@njit(cache=True)
 def kinematic_side_any_green(
     dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
 ):
@@ -535,4 +589,16 @@ def altitude_any_green(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_
     for k in range(n):
         if altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
             return True
+    return False
+
+
+@njit(cache=True)
+def altitude_any_band(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_horizon, kin, max_alt):
+    """Do two adjacent altitude candidates make a conflict-free band within [min_alt, max_alt]?"""
+    previous = False
+    for k in range(n):
+        free = altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+        if free and previous and free_piece(min_alt + step * (k - 1), min_alt + step * k, min_alt, max_alt, 0.0):
+            return True
+        previous = free
     return False

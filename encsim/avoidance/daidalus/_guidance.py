@@ -156,16 +156,16 @@ def level_base(k):
 
 
 def pack_band_settings(settings) -> np.ndarray:
-    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings` (or a `DaidalusConfig`).
+    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings`.
+
+    From a `DaidalusConfig`: ``pack_band_settings(bands.settings_from_config(cfg))``.
 
     Raises
     ------
     ValueError
         When the M-of-N window does not fit the fixed memory (alerting_n - 1 > `MAX_HISTORY`).
     """
-    from .bands import BandsSettings, settings_from_config
-
-    s = settings if isinstance(settings, BandsSettings) else settings_from_config(settings)
+    s = settings
     if s.hysteresis_time_s > 0 and 0 < s.alerting_m <= s.alerting_n and not 2 <= s.alerting_n <= MAX_HISTORY + 1:
         raise ValueError(f"band settings: alerting_n must be 2..{MAX_HISTORY + 1} for the bands, got {s.alerting_n}")
     v = np.zeros(BAND_SETTINGS_SIZE)
@@ -347,6 +347,21 @@ def _any_green(dim, lo, step, n_down, n_up, tstep, own, traffic, det, rdet, use_
     )
 
 
+@njit(cache=True)
+def _any_band(g, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """Is the conflict-free set of one intruder non-empty (a band of two free candidates in range)?"""
+    dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
+    if dim == DIM_ALT:
+        return K.altitude_any_band(lo, step, n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin, hi)
+    if K.kinematic_side_any_band(
+        dim, 1.0, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+    ):
+        return True
+    return K.kinematic_side_any_band(
+        dim, -1.0, n_down, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+    )
+
+
 # --- interval sets and colour fields (arrays of (lo, hi, region) rows with a count) ----------------------
 
 
@@ -398,7 +413,7 @@ def _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green):
                         m += 2
             else:
                 a, b = max(a, lo), min(b, hi)
-                if a < b:
+                if K._coarse_less(a, b):
                     pairs[m, 0], pairs[m, 1] = a, b
                     m += 1
         i = j + 1
@@ -673,49 +688,30 @@ def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, over
 
 
 @njit(cache=True)
-def _any_green_of(
+def _any_band_of(
     g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
 ):
-    """``_green_of(...).any()``: with one intruder to test, stop at its first conflict-free candidate."""
+    """Is the conflict-free set of `_green_of` non-empty? With one intruder to test, stop at its first free band."""
+    dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
     active = 0
     only = -1
     for r in range(n_listed):
         if not (b > listed[r, 2] and not use_rdet):
             active += 1
             only = r
-    if active == 0:
-        return _grid_size(g) > 0
-    if active > 1:
+    if active != 1:
         green = _green_of(
             g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
         )
-        return green.any()
-    dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
+        _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+        return m > 0
     kin = bs[S_KIN : S_KIN + 5]
     dummy = _cylinder(0.0, 0.0)
     idx, level, horizon = int(listed[only, 0]), int(listed[only, 1]), listed[only, 2]
     det = override if use_override else _detector(traffic_levels[idx], level)
     if b > horizon:
-        return _any_green(
-            dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], rdet, dummy, False, 0.0, horizon, kin, True
-        )
-    return _any_green(
-        dim,
-        lo,
-        step,
-        n_down,
-        n_up,
-        tstep,
-        own,
-        traffic_states[idx],
-        det,
-        rdet if use_rdet else dummy,
-        use_rdet,
-        b,
-        horizon,
-        kin,
-        True,
-    )
+        return _any_band(g, own, traffic_states[idx], rdet, dummy, False, 0.0, horizon, kin)
+    return _any_band(g, own, traffic_states[idx], det, rdet if use_rdet else dummy, use_rdet, b, horizon, kin)
 
 
 @njit(cache=True)
@@ -733,8 +729,9 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     dummy = _cylinder(0.0, 0.0)
     nmac = _cylinder(bs[S_HORIZONTAL_NMAC_FT], bs[S_VERTICAL_NMAC_FT])
     none_green = np.zeros(_grid_size(g), dtype=np.bool_)
-    # only whether some candidate is free matters before the final set: stop at the first free one
-    if not _any_green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0):
+    # "solid red" is an empty conflict-free set (no band of two free candidates in range); before the
+    # final set only that matters, so stop at the first band
+    if not _any_band_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0):
         return none_green, -math.inf, 0
     d = bs[S_MIN_HORIZONTAL_RECOVERY_NMI] * FT_PER_NM
     h = bs[S_MIN_VERTICAL_RECOVERY_FT]
@@ -744,7 +741,7 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     t_look = bs[S_LOOKAHEAD]
     while d > bs[S_HORIZONTAL_NMAC_FT] or h > bs[S_VERTICAL_NMAC_FT]:
         cyl = _cylinder(d, h)
-        solid = not _any_green_of(
+        solid = not _any_band_of(
             g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0
         )
         if solid and not ca_bands:
@@ -753,7 +750,7 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
             red_t, green_t = 0.0, t_look + 1.0
             pivot = green_t - 1.0
             while green_t - red_t > 0.5:
-                if _any_green_of(
+                if _any_band_of(
                     g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
                 ):
                     green_t = pivot
@@ -764,10 +761,12 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
             green = _green_of(
                 g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, rec_time
             )
-            if green.any():
+            dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
+            _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+            if m > 0:
                 return green, rec_time, nfactor
             if not ca_bands:
-                return green, -math.inf, nfactor
+                return none_green, -math.inf, nfactor
         nfactor += 1
         d = max(bs[S_HORIZONTAL_NMAC_FT], d * factor)
         h = max(bs[S_VERTICAL_NMAC_FT], h * factor)

@@ -242,9 +242,17 @@ def _none_set(grid: _Grid, green: np.ndarray):
             out.extend(_mod_pieces(lo, hi, grid.modulo))
         else:
             lo, hi = max(lo, grid.lo), min(hi, grid.hi)
-            if lo < hi:
+            if _coarse_less(lo, hi):
                 out.append((lo, hi))
     return _union(out)
+
+
+def _coarse_less(a, b):
+    """a < b and not equal to about 5 significant digits (2^40 ulps of the larger magnitude)."""
+    if not a < b:
+        return False
+    _, e = math.frexp(max(abs(a), abs(b)))
+    return b - a > math.ldexp(1.0, e - 53 + K.COARSE_ULPS_EXPONENT)
 
 
 def _mod_pieces(lo, hi, mod):
@@ -520,9 +528,10 @@ class GuidanceBands:
         """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
         s = self.settings
         nmac = cylinder_detector(s.horizontal_nmac_ft, s.vertical_nmac_ft)
+        # "solid red" means no conflict-free band (runs of two candidates within the range), not no free candidate
         green = self._green_of(grid, own, traffic, listed, det_override=nmac)
-        if not green.any():
-            return green, -math.inf, 0
+        if not _none_set(grid, green):
+            return np.zeros_like(green), -math.inf, 0
         d = s.min_horizontal_recovery_nmi * FT_PER_NM
         h = s.min_vertical_recovery_ft
         nfactor = 0
@@ -531,25 +540,25 @@ class GuidanceBands:
         while d > s.horizontal_nmac_ft or h > s.vertical_nmac_ft:
             cyl = cylinder_detector(d, h)
             green = self._green_of(grid, own, traffic, listed, det_override=cyl)
-            solid = not green.any()
+            solid = not _none_set(grid, green)
             if solid and not s.ca_bands:
-                return green, -math.inf, nfactor
+                return np.zeros_like(green), -math.inf, nfactor
             if not solid:
                 red_t, green_t = 0.0, t_look + 1.0
                 pivot = green_t - 1.0
                 while green_t - red_t > 0.5:
                     g = self._green_of(grid, own, traffic, listed, rdet=cyl, b=pivot)
-                    if g.any():
+                    if _none_set(grid, g):
                         green_t = pivot
                     else:
                         red_t = pivot
                     pivot = 0.5 * (red_t + green_t)
                 rec_time = min(t_look, green_t + s.recovery_stability_time_s) if green_t <= t_look else red_t
                 green = self._green_of(grid, own, traffic, listed, rdet=cyl, b=rec_time)
-                if green.any():
+                if _none_set(grid, green):
                     return green, rec_time, nfactor
                 if not s.ca_bands:
-                    return green, -math.inf, nfactor
+                    return np.zeros_like(green), -math.inf, nfactor
             nfactor += 1
             d = max(s.horizontal_nmac_ft, d * factor)
             h = max(s.vertical_nmac_ft, h * factor)
