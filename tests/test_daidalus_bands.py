@@ -497,3 +497,30 @@ def test_sum_violation_now_is_a_conflict_starting_now(seed):
     t_in, t_out = wcv_taumod_sum_interval.py_func(*rel, 4010.24, 450.0, 35.0, 0.0, 0.0, 1.0, *errors)
     want = t_in < t_out and not math.isclose(t_in, t_out, rel_tol=1e-11) and abs(t_in) < 1e-12
     assert K.violation_now(det, own, traffic) == want
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_sum_loss_at_a_step_time_is_predicted_from_the_origin(seed):
+    """SUM loss twin: at step time t, a conflict over [t, t + 1] that starts at t, predicted from the straight-line
+    origin of the manoeuvred state (position errors grow with the velocity error, so this is not the state at t
+    checked over [0, 1]); without errors, simply inside the volume at t."""
+    from encsim.avoidance.daidalus._detection import relative_sum_errors, wcv_taumod_sum_interval
+
+    rng = np.random.default_rng(700 + seed)
+    own = random_state(rng)
+    traffic = own + np.array([rng.uniform(-2e4, 2e4), rng.uniform(-2e4, 2e4), rng.uniform(-900, 900), 0, 0, 0])
+    traffic[3:] = [rng.uniform(-300, 300), rng.uniform(-300, 300), rng.uniform(-20, 20)]
+    t = rng.uniform(0, 60)
+    z = np.array([1.5, 0.5, 1.0, 30380.6, 0.75, 1.5])
+    det = B.sum_detector(4010.24, 450.0, 35.0, 0.0, rng.uniform(0, 100, 8), rng.uniform(0, 300, 8), z)
+    x, y, zz = own[:3] + t * own[3:]
+    origin = own - traffic  # the ownship's straight-line origin relative to the traffic now
+    errors = relative_sum_errors.py_func(det[9:17], det[17:25], math.hypot(origin[0], origin[1]), z)
+    t_in, t_out = wcv_taumod_sum_interval.py_func(*origin, 4010.24, 450.0, 35.0, 0.0, t, t + 1.0, *errors)
+    want = t_in < t_out and not math.isclose(t_in, t_out, rel_tol=1e-11) and math.isclose(t_in, t, abs_tol=1e-12)
+    assert K._loss_at(det, x, y, zz, *own[3:], traffic, t, 180.0) == want
+    plain = B.wcv_detector(4010.24, 450.0, 35.0, 0.0)
+    rel_t = own - traffic + np.r_[t * (own[3:] - traffic[3:]), 0, 0, 0]
+    inside = math.hypot(rel_t[0], rel_t[1]) <= 4010.24 and abs(rel_t[2]) <= 450.0
+    if inside:
+        assert K._loss_at(plain, x, y, zz, *own[3:], traffic, t, 180.0)

@@ -325,6 +325,29 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
         return False
     # the ownship is placed at its straight-line origin (x, y) - t v, as the SUM errors expect
     range_ft = math.hypot(x - vx * t - traffic[0], y - vy * t - traffic[1])
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
+    if det[0] != DET_CYLINDER and (e_s != 0.0 or e_sz != 0.0 or e_v != 0.0 or e_vz != 0.0):
+        # uncertain states: a conflict over [t, t + 1] that starts at t, predicted from the origin (the
+        # velocity error grows the position error with time, so the prediction is not shift-invariant)
+        t_in, t_out = wcv_taumod_sum_interval(
+            x - vx * t - traffic[0],
+            y - vy * t - traffic[1],
+            z - vz * t - traffic[2],
+            vx - traffic[3],
+            vy - traffic[4],
+            vz - traffic[5],
+            det[1],
+            det[2],
+            det[3],
+            det[4],
+            t,
+            t + 1.0,
+            e_s,
+            e_sz,
+            e_v,
+            e_vz,
+        )
+        return _almost_less(t_in, t_out) and _almost_equal(t_in, t)
     return _relative_violation(
         det,
         x - (traffic[0] + traffic[3] * t),

@@ -1116,16 +1116,11 @@ def guidance_step(t_s, own, traffic_states, traffic_levels, n_traffic, band_sett
 @njit(cache=True)
 def _all_red(dim, own, traffic_state, det, bs):
     _value, step, lo, _hi, _modulo, n_down, n_up, tstep = _grid(dim, own, bs)
-    # losses between step times count only with nonzero SUM errors: each choice reproduces the references
-    uncertain = False
-    if det[0] == K.DET_WCV_SUM:
-        for i in range(9, 25):
-            if det[i] != 0.0:
-                uncertain = True
+    # the all-red test checks losses at step times only (not on the segments between them)
     dummy = _cylinder(0.0, 0.0)
     kin = bs[S_KIN : S_KIN + 5]
     return not _any_green(
-        dim, lo, step, n_down, n_up, tstep, own, traffic_state, det, dummy, False, 0.0, bs[S_LOOKAHEAD], kin, uncertain
+        dim, lo, step, n_down, n_up, tstep, own, traffic_state, det, dummy, False, 0.0, bs[S_LOOKAHEAD], kin, False
     )
 
 
