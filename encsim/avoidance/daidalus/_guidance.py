@@ -848,11 +848,17 @@ def _keep_conflict_band(memory, shown, n, val, bs):
 
 
 @njit(cache=True)
-def _index_of(ranges, n, x):
-    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed)."""
+def _index_of(ranges, n, x, modulo):
+    """Index of the range holding x; on a shared edge, the less severe range (`bands._index_of`; 0 is 360)."""
+    alias = np.nan
+    if modulo != 0.0 and abs(x) <= 1e-9:
+        alias = x + modulo
+    elif modulo != 0.0 and abs(x - modulo) <= 1e-9:
+        alias = x - modulo
     best, best_order = -1, 99
     for i in range(n):
-        if ranges[i, 0] - 1e-9 <= x <= ranges[i, 1] + 1e-9:
+        lo, hi = ranges[i, 0] - 1e-9, ranges[i, 1] + 1e-9
+        if lo <= x <= hi or lo <= alias <= hi:
             r = int(ranges[i, 2])
             order = 0 if (r == NONE or r == RECOVERY) else r
             if order < best_order:
@@ -947,7 +953,7 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         and _to_the_left(val, res_up, modulo)
         and (young or memory[M_NFACTOR_UP] < nfactor or _safe_mod(res_up - raw_up, modulo) < delta)
     )
-    idx = _index_of(ranges, n, res_up) if keep_up else -1
+    idx = _index_of(ranges, n, res_up, modulo) if keep_up else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_up, idx, modulo, corrective)):
         memory[M_RES_UP], memory[M_NFACTOR_UP] = raw_up, nfactor
     res_low = memory[M_RES_LOW]
@@ -957,7 +963,7 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         and _to_the_left(res_low, val, modulo)
         and (young or memory[M_NFACTOR_LOW] < nfactor or _safe_mod(raw_low - res_low, modulo) < delta)
     )
-    idx = _index_of(ranges, n, res_low) if keep_low else -1
+    idx = _index_of(ranges, n, res_low, modulo) if keep_low else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_low, idx, modulo, corrective)):
         memory[M_RES_LOW], memory[M_NFACTOR_LOW] = raw_low, nfactor
 
@@ -1060,7 +1066,7 @@ def dimension_guidance(dim, t_s, own, traffic_states, traffic_levels, n_traffic,
         recoloured[i, 0], recoloured[i, 1] = shown[i, 0], shown[i, 1]
         recoloured[i, 2] = green_colour if (r == NONE or r == RECOVERY) else r
     ranges, n = _merge(recoloured, n_shown)
-    idx = _index_of(ranges, n, val)
+    idx = _index_of(ranges, n, val, modulo)
     if not math.isnan(memory[M_TIME_OF_CONFLICT_REGION]):
         _remember_conflict_band(memory, ranges, n, idx, modulo)
     delta = bs[S_PREFERRED_DELTA + dim]

@@ -612,7 +612,7 @@ class GuidanceBands:
         # the conflict-free colour is RECOVERY while recovery bands are computed, NONE otherwise
         green_colour = RECOVERY if recovery else NONE
         ranges = _merge([(a, b, green_colour if r in (NONE, RECOVERY) else r) for a, b, r in shown])
-        idx = _index_of(ranges, val)
+        idx = _index_of(ranges, val, grid.modulo)
         if not math.isnan(mem.time_of_conflict_region):
             self._remember_conflict_band(mem, ranges, idx, grid.modulo)
         delta = (
@@ -687,7 +687,7 @@ class GuidanceBands:
             and _to_the_left(val, mem.res_up, modulo)
             and (young or mem.nfactor_up < nfactor or _safe_mod(mem.res_up - raw_up, modulo) < delta)
         )
-        idx = _index_of(ranges, mem.res_up) if keep_up else -1
+        idx = _index_of(ranges, mem.res_up, modulo) if keep_up else -1
         if not (
             0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_up, idx, modulo, s.corrective_region)
         ):
@@ -698,7 +698,7 @@ class GuidanceBands:
             and _to_the_left(mem.res_low, val, modulo)
             and (young or mem.nfactor_low < nfactor or _safe_mod(raw_low - mem.res_low, modulo) < delta)
         )
-        idx = _index_of(ranges, mem.res_low) if keep_low else -1
+        idx = _index_of(ranges, mem.res_low, modulo) if keep_low else -1
         if not (
             0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_low, idx, modulo, s.corrective_region)
         ):
@@ -758,11 +758,19 @@ def _is_conflict_at_or_above(region, corrective):
     return FAR <= region <= NEAR and region >= corrective
 
 
-def _index_of(ranges, x):
-    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed)."""
+def _index_of(ranges, x, modulo=0.0):
+    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed).
+
+    For directions, 0 and 360 are one value: the last range's end 360 is an edge of the first's start 0.
+    """
+    alias = math.nan
+    if modulo and abs(x) <= 1e-9:
+        alias = x + modulo
+    elif modulo and abs(x - modulo) <= 1e-9:
+        alias = x - modulo
     best, best_order = -1, 99
     for i, (a, b, r) in enumerate(ranges):
-        if a - 1e-9 <= x <= b + 1e-9:
+        if a - 1e-9 <= x <= b + 1e-9 or a - 1e-9 <= alias <= b + 1e-9:
             order = 0 if r in (NONE, RECOVERY) else r
             if order < best_order:
                 best, best_order = i, order
