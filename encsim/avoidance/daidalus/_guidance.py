@@ -856,13 +856,13 @@ def _index_of(ranges, n, x, modulo):
     elif modulo != 0.0 and abs(x - modulo) <= 1e-9:
         alias = x - modulo
     best, best_order = -1, 99
-    for i in range(n):
-        lo, hi = ranges[i, 0] - 1e-9, ranges[i, 1] + 1e-9
-        if lo <= x <= hi or lo <= alias <= hi:
-            r = int(ranges[i, 2])
-            order = 0 if (r == NONE or r == RECOVERY) else r
-            if order < best_order:
-                best, best_order = i, order
+    for value in (x, alias):  # the other name counts only when its range is less severe
+        for i in range(n):
+            if ranges[i, 0] - 1e-9 <= value <= ranges[i, 1] + 1e-9:
+                r = int(ranges[i, 2])
+                order = 0 if (r == NONE or r == RECOVERY) else r
+                if order < best_order:
+                    best, best_order = i, order
     if best < 0 and n > 0 and (x == 0.0 or x == 360.0) and ranges[n - 1, 1] == 360.0:
         return 0
     return best
@@ -951,7 +951,7 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         math.isfinite(raw_up)
         and math.isfinite(res_up)
         and _to_the_left(val, res_up, modulo)
-        and (young or memory[M_NFACTOR_UP] < nfactor or _safe_mod(res_up - raw_up, modulo) < delta)
+        and (young or memory[M_NFACTOR_UP] < nfactor or K._coarse_less(_safe_mod(res_up - raw_up, modulo), delta))
     )
     idx = _index_of(ranges, n, res_up, modulo) if keep_up else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_up, idx, modulo, corrective)):
@@ -961,7 +961,7 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         math.isfinite(raw_low)
         and math.isfinite(res_low)
         and _to_the_left(res_low, val, modulo)
-        and (young or memory[M_NFACTOR_LOW] < nfactor or _safe_mod(raw_low - res_low, modulo) < delta)
+        and (young or memory[M_NFACTOR_LOW] < nfactor or K._coarse_less(_safe_mod(raw_low - res_low, modulo), delta))
     )
     idx = _index_of(ranges, n, res_low, modulo) if keep_low else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_low, idx, modulo, corrective)):

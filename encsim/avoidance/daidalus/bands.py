@@ -685,7 +685,7 @@ class GuidanceBands:
             math.isfinite(raw_up)
             and math.isfinite(mem.res_up)
             and _to_the_left(val, mem.res_up, modulo)
-            and (young or mem.nfactor_up < nfactor or _safe_mod(mem.res_up - raw_up, modulo) < delta)
+            and (young or mem.nfactor_up < nfactor or _coarse_less(_safe_mod(mem.res_up - raw_up, modulo), delta))
         )
         idx = _index_of(ranges, mem.res_up, modulo) if keep_up else -1
         if not (
@@ -696,7 +696,7 @@ class GuidanceBands:
             math.isfinite(raw_low)
             and math.isfinite(mem.res_low)
             and _to_the_left(mem.res_low, val, modulo)
-            and (young or mem.nfactor_low < nfactor or _safe_mod(raw_low - mem.res_low, modulo) < delta)
+            and (young or mem.nfactor_low < nfactor or _coarse_less(_safe_mod(raw_low - mem.res_low, modulo), delta))
         )
         idx = _index_of(ranges, mem.res_low, modulo) if keep_low else -1
         if not (
@@ -770,7 +770,13 @@ def _index_of(ranges, x, modulo=0.0):
         alias = x - modulo
     best, best_order = -1, 99
     for i, (a, b, r) in enumerate(ranges):
-        if a - 1e-9 <= x <= b + 1e-9 or a - 1e-9 <= alias <= b + 1e-9:
+        if a - 1e-9 <= x <= b + 1e-9:
+            order = 0 if r in (NONE, RECOVERY) else r
+            if order < best_order:
+                best, best_order = i, order
+    # the other name of the value counts only when its range is less severe (on a tie, the range holding x)
+    for i, (a, b, r) in enumerate(ranges):
+        if a - 1e-9 <= alias <= b + 1e-9:
             order = 0 if r in (NONE, RECOVERY) else r
             if order < best_order:
                 best, best_order = i, order
