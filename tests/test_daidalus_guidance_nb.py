@@ -106,6 +106,13 @@ def test_packed_settings_hold_the_configuration():
     assert (v[G.S_ALERTING_M], v[G.S_ALERTING_N], v[G.S_CORRECTIVE_REGION]) == (2, 4, B.MID)
 
 
+def test_a_configuration_packs_as_its_band_settings():
+    from encsim.avoidance.daidalus.config import load_config
+
+    cfg = load_config("do365b")
+    np.testing.assert_array_equal(G.pack_band_settings(cfg), G.pack_band_settings(B.settings_from_config(cfg)))
+
+
 def test_packed_settings_refuse_an_m_of_n_window_larger_than_the_memory():
     with pytest.raises(ValueError, match="alerting_n"):
         G.pack_band_settings(B.BandsSettings(alerting_m=2, alerting_n=G.MAX_HISTORY + 2))

@@ -58,6 +58,7 @@ from numba import njit
 
 from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, RAD_PER_DEG
 from . import _bands as K
+from ._band_settings import BandsSettings, settings_from_config
 from ._bands import DET_SIZE, DIM_ALT, DIM_HDIR, DIM_HS, DIM_VS
 
 __all__ = [
@@ -156,16 +157,14 @@ def level_base(k):
 
 
 def pack_band_settings(settings) -> np.ndarray:
-    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings`.
-
-    From a `DaidalusConfig`: ``pack_band_settings(bands.settings_from_config(cfg))``.
+    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings` or of a `DaidalusConfig` (its band parameters).
 
     Raises
     ------
     ValueError
         When the M-of-N window does not fit the fixed memory (alerting_n - 1 > `MAX_HISTORY`).
     """
-    s = settings
+    s = settings if isinstance(settings, BandsSettings) else settings_from_config(settings)
     if s.hysteresis_time_s > 0 and 0 < s.alerting_m <= s.alerting_n and not 2 <= s.alerting_n <= MAX_HISTORY + 1:
         raise ValueError(f"band settings: alerting_n must be 2..{MAX_HISTORY + 1} for the bands, got {s.alerting_n}")
     v = np.zeros(BAND_SETTINGS_SIZE)
