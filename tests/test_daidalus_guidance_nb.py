@@ -106,6 +106,13 @@ def test_packed_settings_hold_the_configuration():
     assert (v[G.S_ALERTING_M], v[G.S_ALERTING_N], v[G.S_CORRECTIVE_REGION]) == (2, 4, B.MID)
 
 
+def test_a_configuration_packs_as_its_band_settings():
+    from encsim.avoidance.daidalus.config import load_config
+
+    cfg = load_config("do365b")
+    np.testing.assert_array_equal(G.pack_band_settings(cfg), G.pack_band_settings(B.settings_from_config(cfg)))
+
+
 def test_packed_settings_refuse_an_m_of_n_window_larger_than_the_memory():
     with pytest.raises(ValueError, match="alerting_n"):
         G.pack_band_settings(B.BandsSettings(alerting_m=2, alerting_n=G.MAX_HISTORY + 2))
@@ -228,3 +235,43 @@ def test_last_time_to_manoeuvre_equals_the_twin():
             assert got == want[name] or (math.isnan(got) and math.isnan(want[name])), (t, name)
             finite += math.isfinite(got)
     assert finite > 0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_short_circuit_kernels_answer_whether_any_candidate_is_free(seed):
+    """`kinematic_side_any_green` / `altitude_any_green` equal ``.any()`` of the full grids (recovery cylinder too)."""
+    from encsim.avoidance.daidalus import _bands as K
+
+    rng = np.random.default_rng(900 + seed)
+    kin = B.BandsSettings().kinematics()
+    own = np.array([0.0, 0.0, 5000.0, 0.0, 200.0, rng.uniform(-10, 10)])
+    bearing, dist = rng.uniform(-0.5, 0.5), rng.uniform(3000, 25000)
+    traffic = np.array(
+        [dist * math.sin(bearing), dist * math.cos(bearing), 5000 + rng.uniform(-400, 400)]
+        + [rng.uniform(-150, 150), -rng.uniform(100, 300), rng.uniform(-8, 8)]
+    )
+    det = B.wcv_detector(4010.24, 450.0, 35.0, 0.0)
+    rdet = B.cylinder_detector(rng.uniform(500, 4000), rng.uniform(100, 450))
+    for use_rec, b in ((False, 0.0), (True, rng.uniform(0, 60))):
+        for dim, tstep, max_k in ((K.DIM_HDIR, 1 / 3, 180), (K.DIM_HS, 1.2861, 90), (K.DIM_VS, 0.2072, 60)):
+            for direction in (-1.0, 1.0):
+                args = (dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, 180.0, kin)
+                want = bool(K.kinematic_side_green(*args).any())
+                assert K.kinematic_side_any_green(*args) == want
+        args = (100.0, 100.0, 500, own, traffic, det, rdet, use_rec, b, 180.0, kin)
+        assert K.altitude_any_green(*args) == bool(K.altitude_green(*args).any())
+
+
+def test_the_short_circuit_kernels_see_both_answers():
+    """A far intruder leaves candidates free; a near co-altitude one over a short window leaves none."""
+    from encsim.avoidance.daidalus import _bands as K
+
+    kin = B.BandsSettings().kinematics()
+    own = np.array([0.0, 0.0, 5000.0, 0.0, 200.0, 0.0])
+    det = B.wcv_detector(4010.24, 450.0, 35.0, 0.0)
+    far = np.array([0.0, 60000.0, 9000.0, 0.0, -200.0, 0.0])
+    near = np.array([0.0, 1000.0, 5000.0, 0.0, 200.0, 0.0])  # flying along 1000 ft ahead: in violation
+    for traffic, want in ((far, True), (near, False)):
+        args = (K.DIM_HDIR, 1.0, 180, 1 / 3, own, traffic, det, det, False, 0.0, 180.0, kin)
+        assert bool(K.kinematic_side_green(*args).any()) == want
+        assert K.kinematic_side_any_green(*args) == want

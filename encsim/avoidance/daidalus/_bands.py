@@ -55,6 +55,10 @@ DET_WCV_SUM = 2
 #: detector vector length: kind, DTHR, ZTHR, TTHR, TCOA, 4 fixed errors, own std (8), traffic std (8), z-scores (6)
 DET_SIZE = 31
 
+#: band edges closer than about 5 significant digits are equal (an interval clipped to within that of
+#: the range's end makes no band): DAIDALUS's band precision of 2^40 ulps, as a power of two
+COARSE_ULPS_EXPONENT = 40
+
 #: kinematic parameter vector layout: turn rate (rad/s), horizontal accel (ft/s^2), vertical accel
 #: (ft/s^2), vertical rate for altitude bands (ft/s), lookahead (s)
 KIN_TURN_RATE = 0
@@ -286,10 +290,16 @@ def _level_off_vertical(z0, vz0, target, a1, a2, t1, t2, t3, t):
 @njit(cache=True)
 def _level_off(own, t, rate, target, accel, t_hold):
     """State at time t of the level-off to the target altitude; level at the target after t_hold."""
+    t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
+    return _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold)
+
+
+@njit(cache=True)
+def _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold):
+    """`_level_off` with the phase ends and accelerations of `level_off_times` already computed."""
     x = own[0] + own[3] * t
     y = own[1] + own[4] * t
     if t <= t_hold:
-        t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
         z, vz = _level_off_vertical(own[2], own[5], target, a1, a2, t1, t2, t3, t)
         return x, y, z, own[3], own[4], vz
     return x, y, target, own[3], own[4], 0.0
@@ -315,6 +325,29 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
         return False
     # the ownship is placed at its straight-line origin (x, y) - t v, as the SUM errors expect
     range_ft = math.hypot(x - vx * t - traffic[0], y - vy * t - traffic[1])
+    e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
+    if det[0] != DET_CYLINDER and (e_s != 0.0 or e_sz != 0.0 or e_v != 0.0 or e_vz != 0.0):
+        # uncertain states: a conflict over [t, t + 1] that starts at t, predicted from the origin (the
+        # velocity error grows the position error with time, so the prediction is not shift-invariant)
+        t_in, t_out = wcv_taumod_sum_interval(
+            x - vx * t - traffic[0],
+            y - vy * t - traffic[1],
+            z - vz * t - traffic[2],
+            vx - traffic[3],
+            vy - traffic[4],
+            vz - traffic[5],
+            det[1],
+            det[2],
+            det[3],
+            det[4],
+            t,
+            t + 1.0,
+            e_s,
+            e_sz,
+            e_v,
+            e_vz,
+        )
+        return _almost_less(t_in, t_out) and _almost_equal(t_in, t)
     return _relative_violation(
         det,
         x - (traffic[0] + traffic[3] * t),
@@ -381,12 +414,13 @@ def kinematic_side_green(
     """
     lookahead = kin[KIN_LOOKAHEAD]
     green = np.zeros(max_k + 1, dtype=np.bool_)
+    states = np.full((max_k + 1, 6), np.nan)  # manoeuvre states, each computed once
     first_bad = max_k + 1
     k_lo = math.ceil(b / tstep)
     k_hi = min(math.floor(lookahead / tstep), max_k)
     for k in range(k_lo, k_hi + 1):
         t_k = k * tstep
-        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
         if _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
             first_bad = k
             break
@@ -396,16 +430,106 @@ def kinematic_side_green(
             if k >= first_bad:
                 break
             t_k = k * tstep
-            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+            x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
             t_next = min(b, t_k + tstep) if segments else t_k
             if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
                 first_bad = k
                 break
     for k in range(0, first_bad):
         t_k = k * tstep
-        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
         green[k] = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
     return green
+
+
+@njit(cache=True)
+def _state_of(states, k, dim, direction, t_k, own, kin):
+    """Manoeuvre state of candidate k, computed on first use and kept in ``states``."""
+    if math.isnan(states[k, 0]):
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        states[k, 0], states[k, 1], states[k, 2] = x, y, z
+        states[k, 3], states[k, 4], states[k, 5] = vx, vy, vz
+    return states[k, 0], states[k, 1], states[k, 2], states[k, 3], states[k, 4], states[k, 5]
+
+
+@njit(cache=True)
+def _coarse_less(a, b):
+    """a < b and not equal to about 5 significant digits (2^`COARSE_ULPS_EXPONENT` ulps of the larger)."""
+    if not a < b:
+        return False
+    _, e = math.frexp(max(abs(a), abs(b)))
+    return b - a > math.ldexp(1.0, e - 53 + COARSE_ULPS_EXPONENT)
+
+
+@njit(cache=True)
+def free_piece(a, b, lo, hi, modulo):
+    """Do two adjacent free candidates a < b make a band within the display range [lo, hi] (or modulo)?"""
+    if modulo != 0.0:
+        if b - a >= modulo - 1e-9:
+            return True
+        return abs(a % modulo - b % modulo) >= 1e-9
+    return _coarse_less(max(a, lo), min(b, hi))
+
+
+@njit(cache=True)
+def kinematic_side_any_band(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+):
+    """Does this side hold a conflict-free band: two adjacent free candidates (k - 1, k) making a band in range?
+
+    The candidates' values are ``value + direction k step``; the loss tests are those of
+    `kinematic_side_green`, and the scan stops at the first loss (every later candidate is red).
+    """
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    previous = False
+    for k in range(0, max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if k_lo <= k <= k_hi and _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep, lookahead):
+            return False
+        if k <= k_hi_rec and _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, min(b, t_k + tstep), lookahead):
+            return False
+        free = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
+        if free and previous:
+            v_prev = value + step * (direction * (k - 1))
+            v_k = value + step * (direction * k)
+            if free_piece(min(v_prev, v_k), max(v_prev, v_k), lo, hi, modulo):
+                return True
+        previous = free
+    return False
+
+
+@njit(cache=True)
+def kinematic_side_any_green(
+    dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
+):
+    """``kinematic_side_green(...).any()``, stopping at the first conflict-free candidate.
+
+    Candidate k is conflict-free when no loss of separation occurs at any step up to k (the same
+    loss tests as `kinematic_side_green`, in the same ranges) and its straight line after the
+    manoeuvre is free; a loss makes every later candidate red, so the scan stops there.
+    """
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    for k in range(0, max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        if k_lo <= k <= k_hi and _loss_in_step(
+            det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead
+        ):
+            return False
+        if k <= k_hi_rec:
+            t_next = min(b, t_k + tstep) if segments else t_k
+            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
+                return False
+        if _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead):
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -427,20 +551,20 @@ def altitude_candidate_green(target, own, traffic, det, rdet, use_rec, b, t_hori
     rate = kin[KIN_VERTICAL_RATE]
     accel = kin[KIN_VS_ACCEL]
     tstep = 1.0
-    t1, t2, t3, _, _ = level_off_times(own[2], own[5], rate, target, accel)
+    t1, t2, t3, a1, a2 = level_off_times(own[2], own[5], rate, target, accel)
     hold = t3 + tstep
     # the trajectory holds the target level one step after the level-off ends (from the start if unreachable)
     t_hold_traj = (t3 if t1 >= 0.0 else -1.0) + tstep
     # manoeuvring phases: loss checks at whole steps, straight-line check over the constant-rate phase
     for i in range(0, math.floor(t1 / tstep) + 1):
         t = i * tstep
-        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        x, y, z, vx, vy, vz = _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold_traj)
         if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
         if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
     t_k1 = max(t1, 0.0)
-    x, y, z, vx, vy, vz = _level_off(own, t_k1, rate, target, accel, t_hold_traj)
+    x, y, z, vx, vy, vz = _level_off_phased(own, t_k1, target, t1, t2, t3, a1, a2, t_hold_traj)
     if t2 >= b and _straight_after_conflict(
         det, x, y, z, vx, vy, vz, traffic, t_k1, b, min(t_horizon + t_k1, t2), lookahead
     ):
@@ -453,13 +577,13 @@ def altitude_candidate_green(target, own, traffic, det, rdet, use_rec, b, t_hori
         return False
     for i in range(math.ceil(t2 / tstep), math.floor(hold / tstep) + 1):
         t = i * tstep
-        x, y, z, vx, vy, vz = _level_off(own, t, rate, target, accel, t_hold_traj)
+        x, y, z, vx, vy, vz = _level_off_phased(own, t, target, t1, t2, t3, a1, a2, t_hold_traj)
         if b <= t and _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
         if use_rec and t <= b and _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t, lookahead):
             return False
     t_k3 = max(hold, 0.0)
-    x, y, z, vx, vy, vz = _level_off(own, t_k3, rate, target, accel, t_hold_traj)
+    x, y, z, vx, vy, vz = _level_off_phased(own, t_k3, target, t1, t2, t3, a1, a2, t_hold_traj)
     return _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k3, b, t_horizon + t_k3, lookahead)
 
 
@@ -479,4 +603,25 @@ def altitude_any_red(min_alt, step, n, own, traffic, det, t_horizon, kin):
     for k in range(n):
         if not altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, False, 0.0, t_horizon, kin):
             return True
+    return False
+
+
+@njit(cache=True)
+def altitude_any_green(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """``altitude_green(...).any()``, stopping at the first conflict-free altitude."""
+    for k in range(n):
+        if altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+            return True
+    return False
+
+
+@njit(cache=True)
+def altitude_any_band(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_horizon, kin, max_alt):
+    """Do two adjacent altitude candidates make a conflict-free band within [min_alt, max_alt]?"""
+    previous = False
+    for k in range(n):
+        free = altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+        if free and previous and free_piece(min_alt + step * (k - 1), min_alt + step * k, min_alt, max_alt, 0.0):
+            return True
+        previous = free
     return False

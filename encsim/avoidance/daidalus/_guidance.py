@@ -58,6 +58,7 @@ from numba import njit
 
 from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, RAD_PER_DEG
 from . import _bands as K
+from ._band_settings import BandsSettings, settings_from_config
 from ._bands import DET_SIZE, DIM_ALT, DIM_HDIR, DIM_HS, DIM_VS
 
 __all__ = [
@@ -156,15 +157,13 @@ def level_base(k):
 
 
 def pack_band_settings(settings) -> np.ndarray:
-    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings` (or a `DaidalusConfig`).
+    """The `BAND_SETTINGS_SIZE` vector of a `bands.BandsSettings` or of a `DaidalusConfig` (its band parameters).
 
     Raises
     ------
     ValueError
         When the M-of-N window does not fit the fixed memory (alerting_n - 1 > `MAX_HISTORY`).
     """
-    from .bands import BandsSettings, settings_from_config
-
     s = settings if isinstance(settings, BandsSettings) else settings_from_config(settings)
     if s.hysteresis_time_s > 0 and 0 < s.alerting_m <= s.alerting_n and not 2 <= s.alerting_n <= MAX_HISTORY + 1:
         raise ValueError(f"band settings: alerting_n must be 2..{MAX_HISTORY + 1} for the bands, got {s.alerting_n}")
@@ -335,6 +334,33 @@ def _any_red(dim, lo, step, n_down, n_up, tstep, own, traffic, det, t_horizon, k
     return K.kinematic_side_any_red(dim, 1.0, n_up, tstep, own, traffic, det, t_horizon, kin)
 
 
+@njit(cache=True)
+def _any_green(dim, lo, step, n_down, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments):
+    """``_green(...).any()``, stopping at the first conflict-free candidate."""
+    if dim == DIM_ALT:
+        return K.altitude_any_green(lo, step, n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
+    if K.kinematic_side_any_green(dim, 1.0, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments):
+        return True
+    return K.kinematic_side_any_green(
+        dim, -1.0, n_down, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments
+    )
+
+
+@njit(cache=True)
+def _any_band(g, own, traffic, det, rdet, use_rec, b, t_horizon, kin):
+    """Is the conflict-free set of one intruder non-empty (a band of two free candidates in range)?"""
+    dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
+    if dim == DIM_ALT:
+        return K.altitude_any_band(lo, step, n_up + 1, own, traffic, det, rdet, use_rec, b, t_horizon, kin, hi)
+    if K.kinematic_side_any_band(
+        dim, 1.0, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+    ):
+        return True
+    return K.kinematic_side_any_band(
+        dim, -1.0, n_down, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
+    )
+
+
 # --- interval sets and colour fields (arrays of (lo, hi, region) rows with a count) ----------------------
 
 
@@ -386,7 +412,7 @@ def _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green):
                         m += 2
             else:
                 a, b = max(a, lo), min(b, hi)
-                if a < b:
+                if K._coarse_less(a, b):
                     pairs[m, 0], pairs[m, 1] = a, b
                     m += 1
         i = j + 1
@@ -661,6 +687,33 @@ def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, over
 
 
 @njit(cache=True)
+def _any_band_of(
+    g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
+):
+    """Is the conflict-free set of `_green_of` non-empty? With one intruder to test, stop at its first free band."""
+    dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
+    active = 0
+    only = -1
+    for r in range(n_listed):
+        if not (b > listed[r, 2] and not use_rdet):
+            active += 1
+            only = r
+    if active != 1:
+        green = _green_of(
+            g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
+        )
+        _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+        return m > 0
+    kin = bs[S_KIN : S_KIN + 5]
+    dummy = _cylinder(0.0, 0.0)
+    idx, level, horizon = int(listed[only, 0]), int(listed[only, 1]), listed[only, 2]
+    det = override if use_override else _detector(traffic_levels[idx], level)
+    if b > horizon:
+        return _any_band(g, own, traffic_states[idx], rdet, dummy, False, 0.0, horizon, kin)
+    return _any_band(g, own, traffic_states[idx], det, rdet if use_rdet else dummy, use_rdet, b, horizon, kin)
+
+
+@njit(cache=True)
 def _cylinder(d, h):
     det = np.zeros(DET_SIZE)
     det[0] = K.DET_CYLINDER
@@ -674,9 +727,11 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
     dummy = _cylinder(0.0, 0.0)
     nmac = _cylinder(bs[S_HORIZONTAL_NMAC_FT], bs[S_VERTICAL_NMAC_FT])
-    green = _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0)
-    if not green.any():
-        return green, -math.inf, 0
+    none_green = np.zeros(_grid_size(g), dtype=np.bool_)
+    # "solid red" is an empty conflict-free set (no band of two free candidates in range); before the
+    # final set only that matters, so stop at the first band
+    if not _any_band_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, nmac, True, dummy, False, 0.0):
+        return none_green, -math.inf, 0
     d = bs[S_MIN_HORIZONTAL_RECOVERY_NMI] * FT_PER_NM
     h = bs[S_MIN_VERTICAL_RECOVERY_FT]
     ca_bands = bs[S_CA_BANDS] != 0.0
@@ -685,18 +740,18 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     t_look = bs[S_LOOKAHEAD]
     while d > bs[S_HORIZONTAL_NMAC_FT] or h > bs[S_VERTICAL_NMAC_FT]:
         cyl = _cylinder(d, h)
-        green = _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0)
-        solid = not green.any()
+        solid = not _any_band_of(
+            g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0
+        )
         if solid and not ca_bands:
-            return green, -math.inf, nfactor
+            return none_green, -math.inf, nfactor
         if not solid:
             red_t, green_t = 0.0, t_look + 1.0
             pivot = green_t - 1.0
             while green_t - red_t > 0.5:
-                gp = _green_of(
+                if _any_band_of(
                     g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
-                )
-                if gp.any():
+                ):
                     green_t = pivot
                 else:
                     red_t = pivot
@@ -705,14 +760,16 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
             green = _green_of(
                 g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, rec_time
             )
-            if green.any():
+            dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
+            _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+            if m > 0:
                 return green, rec_time, nfactor
             if not ca_bands:
-                return green, -math.inf, nfactor
+                return none_green, -math.inf, nfactor
         nfactor += 1
         d = max(bs[S_HORIZONTAL_NMAC_FT], d * factor)
         h = max(bs[S_VERTICAL_NMAC_FT], h * factor)
-    return np.zeros(len(green), dtype=np.bool_), -math.inf, nfactor
+    return none_green, -math.inf, nfactor
 
 
 @njit(cache=True)
@@ -790,15 +847,21 @@ def _keep_conflict_band(memory, shown, n, val, bs):
 
 
 @njit(cache=True)
-def _index_of(ranges, n, x):
-    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed)."""
+def _index_of(ranges, n, x, modulo):
+    """Index of the range holding x; on a shared edge, the less severe range (`bands._index_of`; 0 is 360)."""
+    alias = np.nan
+    if modulo != 0.0 and abs(x) <= 1e-9:
+        alias = x + modulo
+    elif modulo != 0.0 and abs(x - modulo) <= 1e-9:
+        alias = x - modulo
     best, best_order = -1, 99
-    for i in range(n):
-        if ranges[i, 0] - 1e-9 <= x <= ranges[i, 1] + 1e-9:
-            r = int(ranges[i, 2])
-            order = 0 if (r == NONE or r == RECOVERY) else r
-            if order < best_order:
-                best, best_order = i, order
+    for value in (x, alias):  # the other name counts only when its range is less severe
+        for i in range(n):
+            if ranges[i, 0] - 1e-9 <= value <= ranges[i, 1] + 1e-9:
+                r = int(ranges[i, 2])
+                order = 0 if (r == NONE or r == RECOVERY) else r
+                if order < best_order:
+                    best, best_order = i, order
     if best < 0 and n > 0 and (x == 0.0 or x == 360.0) and ranges[n - 1, 1] == 360.0:
         return 0
     return best
@@ -887,9 +950,9 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         math.isfinite(raw_up)
         and math.isfinite(res_up)
         and _to_the_left(val, res_up, modulo)
-        and (young or memory[M_NFACTOR_UP] < nfactor or _safe_mod(res_up - raw_up, modulo) < delta)
+        and (young or memory[M_NFACTOR_UP] < nfactor or K._coarse_less(_safe_mod(res_up - raw_up, modulo), delta))
     )
-    idx = _index_of(ranges, n, res_up) if keep_up else -1
+    idx = _index_of(ranges, n, res_up, modulo) if keep_up else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_up, idx, modulo, corrective)):
         memory[M_RES_UP], memory[M_NFACTOR_UP] = raw_up, nfactor
     res_low = memory[M_RES_LOW]
@@ -897,9 +960,9 @@ def _resolution_persistence(memory, ranges, n, delta, nfactor, val, idx_low, raw
         math.isfinite(raw_low)
         and math.isfinite(res_low)
         and _to_the_left(res_low, val, modulo)
-        and (young or memory[M_NFACTOR_LOW] < nfactor or _safe_mod(raw_low - res_low, modulo) < delta)
+        and (young or memory[M_NFACTOR_LOW] < nfactor or K._coarse_less(_safe_mod(raw_low - res_low, modulo), delta))
     )
-    idx = _index_of(ranges, n, res_low) if keep_low else -1
+    idx = _index_of(ranges, n, res_low, modulo) if keep_low else -1
     if not (0 <= idx and _contiguous_resolutions(ranges, n, preferred_up, idx_low, idx, modulo, corrective)):
         memory[M_RES_LOW], memory[M_NFACTOR_LOW] = raw_low, nfactor
 
@@ -1002,7 +1065,7 @@ def dimension_guidance(dim, t_s, own, traffic_states, traffic_levels, n_traffic,
         recoloured[i, 0], recoloured[i, 1] = shown[i, 0], shown[i, 1]
         recoloured[i, 2] = green_colour if (r == NONE or r == RECOVERY) else r
     ranges, n = _merge(recoloured, n_shown)
-    idx = _index_of(ranges, n, val)
+    idx = _index_of(ranges, n, val, modulo)
     if not math.isnan(memory[M_TIME_OF_CONFLICT_REGION]):
         _remember_conflict_band(memory, ranges, n, idx, modulo)
     delta = bs[S_PREFERRED_DELTA + dim]
@@ -1058,18 +1121,12 @@ def guidance_step(t_s, own, traffic_states, traffic_levels, n_traffic, band_sett
 @njit(cache=True)
 def _all_red(dim, own, traffic_state, det, bs):
     _value, step, lo, _hi, _modulo, n_down, n_up, tstep = _grid(dim, own, bs)
-    # losses between step times count only with nonzero SUM errors: each choice reproduces the references
-    uncertain = False
-    if det[0] == K.DET_WCV_SUM:
-        for i in range(9, 25):
-            if det[i] != 0.0:
-                uncertain = True
+    # the all-red test checks losses at step times only (not on the segments between them)
     dummy = _cylinder(0.0, 0.0)
     kin = bs[S_KIN : S_KIN + 5]
-    green = _green(
-        dim, lo, step, n_down, n_up, tstep, own, traffic_state, det, dummy, False, 0.0, bs[S_LOOKAHEAD], kin, uncertain
+    return not _any_green(
+        dim, lo, step, n_down, n_up, tstep, own, traffic_state, det, dummy, False, 0.0, bs[S_LOOKAHEAD], kin, False
     )
-    return not green.any()
 
 
 @njit(cache=True)

@@ -18,67 +18,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, M_PER_FT, RAD_PER_DEG, STANDARD_GRAVITY_FPS2
+from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, RAD_PER_DEG
 from . import _bands as K
-
-#: region orders (DAIDALUS's order of regions: RECOVERY above every conflict region)
-NONE, FAR, MID, NEAR, RECOVERY = 0, 1, 2, 3, 4
-REGION_NAMES = ("NONE", "FAR", "MID", "NEAR", "RECOVERY")
-REGION_ORDER = {name: order for order, name in enumerate(REGION_NAMES)}
+from ._band_settings import (
+    FAR,
+    MID,
+    NEAR,
+    NONE,
+    RECOVERY,
+    REGION_NAMES,
+    REGION_ORDER,
+    BandsSettings,
+    settings_from_config,
+)
 
 DIMENSIONS = ("hdir", "hs", "vs", "alt")
-
-
-@dataclass(frozen=True)
-class BandsSettings:
-    """The band, kinematic, recovery and persistence parameters (DO-365 configuration defaults)."""
-
-    lookahead_s: float = 180.0
-    hdir_step_deg: float = 1.0
-    hs_step_kt: float = 5.0
-    vs_step_fpm: float = 100.0
-    alt_step_ft: float = 100.0
-    min_hs_kt: float = 10.0
-    max_hs_kt: float = 700.0
-    min_vs_fpm: float = -6000.0
-    max_vs_fpm: float = 6000.0
-    min_alt_ft: float = 100.0
-    max_alt_ft: float = 50000.0
-    turn_rate_deg_s: float = 3.0
-    horizontal_accel_mps2: float = 2.0
-    vertical_accel_g: float = 0.25
-    vertical_rate_fpm: float = 500.0
-    min_horizontal_recovery_nmi: float = 0.66
-    min_vertical_recovery_ft: float = 450.0
-    recovery_hdir: bool = True
-    recovery_hs: bool = True
-    recovery_vs: bool = True
-    recovery_alt: bool = True
-    ca_bands: bool = True
-    ca_factor: float = 0.1
-    horizontal_nmac_ft: float = 500.0
-    vertical_nmac_ft: float = 100.0
-    recovery_stability_time_s: float = 3.0
-    hysteresis_time_s: float = 5.0
-    persistence_time_s: float = 4.0
-    bands_persistence: bool = True
-    persistence_preferred_hdir_deg: float = 15.0
-    persistence_preferred_hs_kt: float = 100.0
-    persistence_preferred_vs_fpm: float = 250.0
-    persistence_preferred_alt_ft: float = 250.0
-    alerting_m: int = 2
-    alerting_n: int = 4
-    corrective_region: int = MID
-
-    def kinematics(self) -> np.ndarray:
-        """The kernels' kinematic vector (turn rate rad/s, accelerations ft/s^2, vertical rate ft/s, lookahead s)."""
-        kin = np.empty(5)
-        kin[K.KIN_TURN_RATE] = self.turn_rate_deg_s * RAD_PER_DEG
-        kin[K.KIN_HS_ACCEL] = self.horizontal_accel_mps2 / M_PER_FT
-        kin[K.KIN_VS_ACCEL] = self.vertical_accel_g * STANDARD_GRAVITY_FPS2
-        kin[K.KIN_VERTICAL_RATE] = self.vertical_rate_fpm * FPS_PER_FPM
-        kin[K.KIN_LOOKAHEAD] = self.lookahead_s
-        return kin
 
 
 @dataclass(frozen=True)
@@ -242,9 +196,17 @@ def _none_set(grid: _Grid, green: np.ndarray):
             out.extend(_mod_pieces(lo, hi, grid.modulo))
         else:
             lo, hi = max(lo, grid.lo), min(hi, grid.hi)
-            if lo < hi:
+            if _coarse_less(lo, hi):
                 out.append((lo, hi))
     return _union(out)
+
+
+def _coarse_less(a, b):
+    """a < b and not equal to about 5 significant digits (2^40 ulps of the larger magnitude)."""
+    if not a < b:
+        return False
+    _, e = math.frexp(max(abs(a), abs(b)))
+    return b - a > math.ldexp(1.0, e - 53 + K.COARSE_ULPS_EXPONENT)
 
 
 def _mod_pieces(lo, hi, mod):
@@ -457,10 +419,9 @@ class GuidanceBands:
 
     def _all_red(self, dim, own, traffic_state, det) -> bool:
         grid = _grid(dim, own, self.settings, self._kin)
-        # losses between step times count only with nonzero SUM errors: each choice reproduces the references
-        uncertain = det[0] == K.DET_WCV_SUM and bool(np.any(det[9:25] != 0.0))
+        # the all-red test checks losses at step times only (not on the segments between them)
         green = _green(
-            grid, own, traffic_state, det, K_DUMMY, False, 0.0, self.settings.lookahead_s, self._kin, segments=uncertain
+            grid, own, traffic_state, det, K_DUMMY, False, 0.0, self.settings.lookahead_s, self._kin, segments=False
         )
         return not green.any()
 
@@ -520,9 +481,10 @@ class GuidanceBands:
         """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
         s = self.settings
         nmac = cylinder_detector(s.horizontal_nmac_ft, s.vertical_nmac_ft)
+        # "solid red" means no conflict-free band (runs of two candidates within the range), not no free candidate
         green = self._green_of(grid, own, traffic, listed, det_override=nmac)
-        if not green.any():
-            return green, -math.inf, 0
+        if not _none_set(grid, green):
+            return np.zeros_like(green), -math.inf, 0
         d = s.min_horizontal_recovery_nmi * FT_PER_NM
         h = s.min_vertical_recovery_ft
         nfactor = 0
@@ -531,25 +493,25 @@ class GuidanceBands:
         while d > s.horizontal_nmac_ft or h > s.vertical_nmac_ft:
             cyl = cylinder_detector(d, h)
             green = self._green_of(grid, own, traffic, listed, det_override=cyl)
-            solid = not green.any()
+            solid = not _none_set(grid, green)
             if solid and not s.ca_bands:
-                return green, -math.inf, nfactor
+                return np.zeros_like(green), -math.inf, nfactor
             if not solid:
                 red_t, green_t = 0.0, t_look + 1.0
                 pivot = green_t - 1.0
                 while green_t - red_t > 0.5:
                     g = self._green_of(grid, own, traffic, listed, rdet=cyl, b=pivot)
-                    if g.any():
+                    if _none_set(grid, g):
                         green_t = pivot
                     else:
                         red_t = pivot
                     pivot = 0.5 * (red_t + green_t)
                 rec_time = min(t_look, green_t + s.recovery_stability_time_s) if green_t <= t_look else red_t
                 green = self._green_of(grid, own, traffic, listed, rdet=cyl, b=rec_time)
-                if green.any():
+                if _none_set(grid, green):
                     return green, rec_time, nfactor
                 if not s.ca_bands:
-                    return green, -math.inf, nfactor
+                    return np.zeros_like(green), -math.inf, nfactor
             nfactor += 1
             d = max(s.horizontal_nmac_ft, d * factor)
             h = max(s.vertical_nmac_ft, h * factor)
@@ -604,7 +566,7 @@ class GuidanceBands:
         # the conflict-free colour is RECOVERY while recovery bands are computed, NONE otherwise
         green_colour = RECOVERY if recovery else NONE
         ranges = _merge([(a, b, green_colour if r in (NONE, RECOVERY) else r) for a, b, r in shown])
-        idx = _index_of(ranges, val)
+        idx = _index_of(ranges, val, grid.modulo)
         if not math.isnan(mem.time_of_conflict_region):
             self._remember_conflict_band(mem, ranges, idx, grid.modulo)
         delta = (
@@ -677,9 +639,9 @@ class GuidanceBands:
             math.isfinite(raw_up)
             and math.isfinite(mem.res_up)
             and _to_the_left(val, mem.res_up, modulo)
-            and (young or mem.nfactor_up < nfactor or _safe_mod(mem.res_up - raw_up, modulo) < delta)
+            and (young or mem.nfactor_up < nfactor or _coarse_less(_safe_mod(mem.res_up - raw_up, modulo), delta))
         )
-        idx = _index_of(ranges, mem.res_up) if keep_up else -1
+        idx = _index_of(ranges, mem.res_up, modulo) if keep_up else -1
         if not (
             0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_up, idx, modulo, s.corrective_region)
         ):
@@ -688,9 +650,9 @@ class GuidanceBands:
             math.isfinite(raw_low)
             and math.isfinite(mem.res_low)
             and _to_the_left(mem.res_low, val, modulo)
-            and (young or mem.nfactor_low < nfactor or _safe_mod(raw_low - mem.res_low, modulo) < delta)
+            and (young or mem.nfactor_low < nfactor or _coarse_less(_safe_mod(raw_low - mem.res_low, modulo), delta))
         )
-        idx = _index_of(ranges, mem.res_low) if keep_low else -1
+        idx = _index_of(ranges, mem.res_low, modulo) if keep_low else -1
         if not (
             0 <= idx and _contiguous_resolutions(ranges, mem.preferred_up, idx_low, idx, modulo, s.corrective_region)
         ):
@@ -750,11 +712,25 @@ def _is_conflict_at_or_above(region, corrective):
     return FAR <= region <= NEAR and region >= corrective
 
 
-def _index_of(ranges, x):
-    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed)."""
+def _index_of(ranges, x, modulo=0.0):
+    """Index of the range holding x; on a shared edge, the less severe range (conflict-free ones are closed).
+
+    For directions, 0 and 360 are one value: the last range's end 360 is an edge of the first's start 0.
+    """
+    alias = math.nan
+    if modulo and abs(x) <= 1e-9:
+        alias = x + modulo
+    elif modulo and abs(x - modulo) <= 1e-9:
+        alias = x - modulo
     best, best_order = -1, 99
     for i, (a, b, r) in enumerate(ranges):
         if a - 1e-9 <= x <= b + 1e-9:
+            order = 0 if r in (NONE, RECOVERY) else r
+            if order < best_order:
+                best, best_order = i, order
+    # the other name of the value counts only when its range is less severe (on a tie, the range holding x)
+    for i, (a, b, r) in enumerate(ranges):
+        if a - 1e-9 <= alias <= b + 1e-9:
             order = 0 if r in (NONE, RECOVERY) else r
             if order < best_order:
                 best, best_order = i, order
@@ -821,49 +797,6 @@ K_DUMMY = cylinder_detector(0.0, 0.0)
 
 
 # --- from a DAIDALUS configuration and a .daa step ----------------------------------------------------------
-
-
-def settings_from_config(cfg) -> BandsSettings:
-    """`BandsSettings` from an `encsim.avoidance.daidalus.config.DaidalusConfig`."""
-    p = cfg.params  # attributes with unit-suffixed names (DaidalusParameters)
-    return BandsSettings(
-        lookahead_s=p.lookahead_time_s,
-        hdir_step_deg=p.step_hdir_deg,
-        hs_step_kt=p.step_hs_kt,
-        vs_step_fpm=p.step_vs_fpm,
-        alt_step_ft=p.step_alt_ft,
-        min_hs_kt=p.min_hs_kt,
-        max_hs_kt=p.max_hs_kt,
-        min_vs_fpm=p.min_vs_fpm,
-        max_vs_fpm=p.max_vs_fpm,
-        min_alt_ft=p.min_alt_ft,
-        max_alt_ft=p.max_alt_ft,
-        turn_rate_deg_s=p.turn_rate_dps,
-        horizontal_accel_mps2=p.horizontal_accel_fps2 * M_PER_FT,
-        vertical_accel_g=p.vertical_accel_fps2 / STANDARD_GRAVITY_FPS2,
-        vertical_rate_fpm=p.vertical_rate_fpm,
-        min_horizontal_recovery_nmi=p.min_horizontal_recovery_ft / FT_PER_NM,
-        min_vertical_recovery_ft=p.min_vertical_recovery_ft,
-        recovery_hdir=p.recovery_hdir,
-        recovery_hs=p.recovery_hs,
-        recovery_vs=p.recovery_vs,
-        recovery_alt=p.recovery_alt,
-        ca_bands=p.ca_bands,
-        ca_factor=p.ca_factor,
-        horizontal_nmac_ft=p.horizontal_nmac_ft,
-        vertical_nmac_ft=p.vertical_nmac_ft,
-        recovery_stability_time_s=p.recovery_stability_time_s,
-        hysteresis_time_s=p.hysteresis_time_s,
-        persistence_time_s=p.persistence_time_s,
-        bands_persistence=p.bands_persistence,
-        persistence_preferred_hdir_deg=p.persistence_preferred_hdir_deg,
-        persistence_preferred_hs_kt=p.persistence_preferred_hs_kt,
-        persistence_preferred_vs_fpm=p.persistence_preferred_vs_fpm,
-        persistence_preferred_alt_ft=p.persistence_preferred_alt_ft,
-        alerting_m=p.alerting_m,
-        alerting_n=p.alerting_n,
-        corrective_region=REGION_ORDER[p.corrective_region],
-    )
 
 
 def band_frame_states(step):
