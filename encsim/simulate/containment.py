@@ -45,13 +45,13 @@ def contained(function):
     return logic_contained
 
 
-def explain_raise(function, params, ownship, intruder, settings, a, encounter_id) -> str:
+def explain_raise(function, params, models, ownship, intruder, settings, a, encounter_id) -> str:
     """Replay encounter ``a`` on the plain-Python twin with the bounds-checked logic: what it raised, and when."""
     from .plain import run_encounter
 
     checked = njit(boundscheck=True)(function.py_func)
     try:
-        run_encounter(checked, params, ownship, intruder, settings, a, encounter_id, np.zeros(3))
+        run_encounter(checked, params, ownship, intruder, settings, a, encounter_id, np.zeros(3), models=models)
     except Exception as exc:  # any exception of the user's code is what we report
         return f"{type(exc).__name__}: {exc}"
     return "an exception that a replay in Python did not reproduce"
