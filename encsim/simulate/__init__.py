@@ -272,6 +272,13 @@ def _fault_text(code: int, value: float) -> str:
         return f"wrote {'vertical' if code == 3 else 'horizontal'} mode {value:g} (expected 0 or 1)"
     if code == 6:
         return "flew the ownship to a non-finite state"
+    if code == 7:
+        return f"wrote a guidance block field out of range, advisory[{int(value)}] (see guidance_index)"
+    if code == 8:
+        return (
+            f"was flown by a pilot model that wrote a non-finite or out-of-range command, command[{int(value)}] "
+            "(check it with encsim.simulate.check_pilot):"
+        )
     return "raised an exception"
 
 

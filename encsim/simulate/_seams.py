@@ -28,6 +28,7 @@ from numba.extending import overload
 from ..avoidance.interface import (
     ALTITUDE,
     DIRECTION,
+    G_N_BANDS,
     G_PREFERRED,
     G_RECOVERY,
     G_REGION,
@@ -397,28 +398,41 @@ def _call_pilot_overload(model, seed, encounter_id, step, own_seen, advisory, pa
     return call_reference
 
 
+@njit(cache=True, inline="always")
+def guidance_computed(advisory, dimension):
+    """Whether a logic computed bands in ``dimension``: a region other than UNKNOWN and at least one band
+    (bands cover the whole range of a dimension, so a block without any holds no guidance: a logic that
+    zeroes its whole advisory leaves that)."""
+    return (
+        advisory[guidance_index(dimension, G_REGION)] != REGION_UNKNOWN
+        and advisory[guidance_index(dimension, G_N_BANDS)] > 0.0
+    )
+
+
 @njit(cache=True)
 def r6_guidance(advisory, own, resolutions, preferred):
     """The R6 pilot's view of an advisory: its level (4 when a dimension is in recovery), the resolutions
     (heading left, right rad; altitude down, up ft) and preferred directions (horizontal, vertical).
 
-    A logic that fills no direction block (region UNKNOWN) but guides in heading through the legacy
-    entries (horizontal mode 1) is read as having one resolution, its target heading, on the side it
-    turns to, and that side preferred: today's logics keep working with the R6 pilot.
+    A dimension without bands (`guidance_computed`) has no resolutions. A logic that computes no
+    direction bands but guides in heading through the legacy entries (horizontal mode 1) is read as
+    having one resolution, its target heading, on the side it turns to, and that side preferred:
+    today's logics keep working with the R6 pilot.
     """
     level = int(advisory[LEVEL])
-    for dimension in (DIRECTION, ALTITUDE):
-        if advisory[guidance_index(dimension, G_REGION)] == REGION_RECOVERY:
+    for index in range(2):
+        dimension = DIRECTION if index == 0 else ALTITUDE
+        computed = guidance_computed(advisory, dimension)
+        if computed and advisory[guidance_index(dimension, G_REGION)] == REGION_RECOVERY:
             level = 4
-        if advisory[guidance_index(dimension, G_RECOVERY)] != 0.0:
+        if computed and advisory[guidance_index(dimension, G_RECOVERY)] != 0.0:
             level = 4
-    for side in range(2):
-        field = G_RESOLUTION_LOW if side == 0 else G_RESOLUTION_UP
-        resolutions[side] = advisory[guidance_index(DIRECTION, field)]
-        resolutions[2 + side] = advisory[guidance_index(ALTITUDE, field)]
-    preferred[0] = advisory[guidance_index(DIRECTION, G_PREFERRED)]
-    preferred[1] = advisory[guidance_index(ALTITUDE, G_PREFERRED)]
-    if advisory[guidance_index(DIRECTION, G_REGION)] == REGION_UNKNOWN and advisory[HORIZONTAL_MODE] > 0.0:
+        low = advisory[guidance_index(dimension, G_RESOLUTION_LOW)]
+        up = advisory[guidance_index(dimension, G_RESOLUTION_UP)]
+        resolutions[2 * index] = low if computed else np.nan
+        resolutions[2 * index + 1] = up if computed else np.nan
+        preferred[index] = advisory[guidance_index(dimension, G_PREFERRED)] if computed else 0.0
+    if not guidance_computed(advisory, DIRECTION) and advisory[HORIZONTAL_MODE] > 0.0:
         turn = pk._wrap_pi(advisory[TARGET_HEADING] - own[HEADING])
         side = 1.0 if turn >= 0.0 else -1.0
         resolutions[0] = np.nan if side > 0.0 else advisory[TARGET_HEADING]

@@ -116,7 +116,11 @@ def _import(spec: str, what: str):
 
 def _user_model(spec, what: str):
     """(function, params array, label) of a user's model given by import path, function or (function, params)."""
-    label = spec if isinstance(spec, str) else None
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):  # (import path, params)
+        function, _, label = _user_model(spec[0], what)
+        spec = (function, spec[1])
+    else:
+        label = spec if isinstance(spec, str) else None
     obj = _import(spec, what) if isinstance(spec, str) else spec
     params = np.zeros(1)
     if isinstance(obj, tuple):
@@ -463,6 +467,7 @@ def surveillance_from_provenance(entry: dict | None) -> SurveillanceConfig:
     params = None
     if kernel_id in _SENSOR_PARAMS and entry.get("params"):
         params = _SENSOR_PARAMS[kernel_id](**_tuples(entry["params"]))
+        params = None if params == SURVEILLANCE_MODELS[model][1] else params  # the name's preset
     elif kernel_id is None and entry.get("params"):
         model = (_import(model, "surveillance model"), np.asarray(entry["params"]["params"]))
     tracker = entry.get("tracker")
@@ -493,6 +498,7 @@ def pilot_from_provenance(entry: dict | None) -> PilotConfig:
     r6 = None
     if model in PILOTS and PILOTS[model][0] == _seams.R6 and entry.get("params"):
         r6 = R6PilotParams(**_tuples(entry["params"]))
+        r6 = None if r6 == PILOTS[model][1] else r6  # the name's preset
     elif model not in PILOTS and entry.get("params"):
         model = (_import(model, "pilot"), np.asarray(entry["params"]["params"]))
     return PilotConfig(
@@ -625,7 +631,11 @@ def check_pilot(model, params=None, *, duration_s: float = 60.0) -> dict[str, bo
 def _scripted_advisory(t: float, heading: float) -> np.ndarray:
     from ..avoidance.interface import (
         ADVISORY_SIZE,
+        BAND_HI,
+        BAND_LO,
+        BAND_REGION,
         DIRECTION,
+        G_N_BANDS,
         G_PREFERRED,
         G_REGION,
         G_RESOLUTION_LOW,
@@ -635,6 +645,7 @@ def _scripted_advisory(t: float, heading: float) -> np.ndarray:
         REGION_MID,
         REGION_NONE,
         TARGET_HEADING,
+        band_index,
         clear_guidance,
         guidance_index,
     )
@@ -647,6 +658,9 @@ def _scripted_advisory(t: float, heading: float) -> np.ndarray:
         advisory[guidance_index(DIRECTION, G_RESOLUTION_LOW)] = (heading - math.radians(40)) % (2 * math.pi)
         advisory[guidance_index(DIRECTION, G_RESOLUTION_UP)] = (heading + math.radians(30)) % (2 * math.pi)
         advisory[guidance_index(DIRECTION, G_PREFERRED)] = 1.0
+        advisory[guidance_index(DIRECTION, G_N_BANDS)] = 1.0  # one band: the whole circle, MID
+        advisory[band_index(DIRECTION, 0, BAND_LO)], advisory[band_index(DIRECTION, 0, BAND_HI)] = 0.0, 2 * math.pi
+        advisory[band_index(DIRECTION, 0, BAND_REGION)] = REGION_MID
     else:
         advisory[guidance_index(DIRECTION, G_REGION)] = REGION_NONE
     return advisory
