@@ -67,3 +67,13 @@ def bad_mode_pilot(seed, encounter_id, step, own_seen, advisory, params, memory,
     for k in range(PILOT_COMMAND_SIZE):
         command[k] = 0.0
     command[2] = 5.0
+
+
+@njit
+def out_of_bounds_sensor(seed, encounter_id, step, own, intruder, own_seen, altitude_bias_ft, params, memory, seen):
+    """Breaks the contract after 5 s: writes past the end of ``seen`` (contained: an IndexError, fault 9)."""
+    for k in range(STATE_SIZE):
+        seen[k] = intruder[k]
+    if step >= 50:
+        seen[STATE_SIZE] = 1.0
+    return True

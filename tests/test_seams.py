@@ -148,6 +148,12 @@ def test_user_models_by_import_path_are_checked_and_flown():
         simulate_states(own, own_s, intruder, int_s, 60.0, "daa", pilot="seam_models:bad_mode_pilot")
     with pytest.raises(SeamContractError, match="expected one of"):
         surveillance_config("lidar")
+    # a user's model runs bounds-checked in the kernel: writing past seen stops the run, named
+    for sensor in ("seam_models:out_of_bounds_sensor", "seam_models:nan_sensor"):
+        with pytest.raises(
+            LogicRunError, match=r"non-finite state by the surveillance model .* at t = \d+ s of encounter 0"
+        ):
+            simulate_states(own, own_s, intruder, int_s, 60.0, "daa", surveillance=sensor)
 
 
 def test_provenance_names_the_models_and_reads_back():

@@ -136,6 +136,14 @@ def simulate_states(
         return _simulate_python(function, params, models, ownship, intruder, settings, ids, out, faults)
     if n:
         user_models = not all(isinstance(model, np.integer) for model in models)
+        if user_models:  # bounds-checked, their exceptions reported as faults 8 and 9
+            from .containment import contained_pilot, contained_surveillance
+
+            sensor, pilot_model = models
+            models = (
+                sensor if isinstance(sensor, np.integer) else contained_surveillance(sensor),
+                pilot_model if isinstance(pilot_model, np.integer) else contained_pilot(pilot_model),
+            )
         if function in REFERENCE_LOGIC_IDS and not user_models:  # the disk-cached kernel (docs/closed_loop.md)
             kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
         elif function in REFERENCE_LOGIC_IDS:  # a user's surveillance or pilot model: compiled in this process
@@ -274,6 +282,11 @@ def _fault_text(code: int, value: float) -> str:
         return "flew the ownship to a non-finite state"
     if code == 7:
         return f"wrote a guidance block field out of range, advisory[{int(value)}] (see guidance_index)"
+    if code == 9:
+        return (
+            f"was given a non-finite state by the surveillance model (or the model raised), seen[{int(value)}] "
+            "(check it with encsim.simulate.check_surveillance):"
+        )
     if code == 8:
         return (
             f"was flown by a pilot model that wrote a non-finite or out-of-range command, command[{int(value)}] "

@@ -193,6 +193,7 @@ FAULT_CODES = {
     6: "a non-finite ownship state at the end [0]",
     7: "a guidance block field out of range: region, preferred direction, recovery flag or band count [its index]",
     8: "the pilot model wrote a non-finite or out-of-range command [its index]",
+    9: "the surveillance model gave a non-finite state of the intruder, or raised [its index]",
 }
 #: the level a contained plug-in's wrapper writes when the logic raised (`encsim.simulate.containment`)
 RAISED_LEVEL = -999.0
@@ -513,6 +514,15 @@ def _perceive(
 
 
 @njit(cache=True)
+def _seen_fault(seen):
+    """(9, index) of the first non-finite entry of what the logic would see of the intruder, or (0, 0.0)."""
+    for k in range(STATE_SIZE):
+        if not math.isfinite(seen[k]):
+            return 9, float(k)
+    return 0, 0.0
+
+
+@njit(cache=True)
 def pilot_command_fault(command):
     """(8, index) of the first non-finite or out-of-range entry of a pilot's command, or (0, 0.0)."""
     for k in range(PILOT_COMMAND_SIZE):
@@ -645,11 +655,15 @@ def _run_ownship(
                 surveillance_memory,
                 seen,
             )
+            code, value = 0, 0.0
             if tracked:
+                code, value = _seen_fault(seen)
+            if tracked and code == 0:
                 call_logic(logic, t, own_seen, seen, memory, logic_params, advisory)
-            else:
+            elif code == 0:
                 _no_traffic(advisory)
-            code, value = advisory_fault(advisory)
+            if code == 0:
+                code, value = advisory_fault(advisory)
             if code != 0:  # checked at every decision, both runs: the run stops at the first breach, named
                 faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
                 faulty = True

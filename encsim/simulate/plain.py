@@ -47,6 +47,7 @@ _observe = _kernels._observe  # the same draws: njit functions are callable from
 _advisory_fault = _kernels.advisory_fault.py_func
 _clear_guidance = clear_guidance.py_func
 _no_traffic = _kernels._no_traffic.py_func
+_seen_fault = _kernels._seen_fault.py_func
 _pilot_command_fault = _kernels.pilot_command_fault.py_func
 
 
@@ -225,11 +226,13 @@ def run_encounter(
                     surveillance_memory,
                     seen,
                 )
-                if tracked:
+                code, value = _seen_fault(seen) if tracked else (0, 0.0)
+                if tracked and code == 0:
                     logic(t, own_seen, seen, memory, params, advisory)
-                else:
+                elif code == 0:
                     _no_traffic(advisory)
-                code, value = _advisory_fault(advisory)
+                if code == 0:
+                    code, value = _advisory_fault(advisory)
                 if code != 0:
                     faults[:] = (code, t, value)
                     faulty = True
