@@ -596,6 +596,9 @@ def _run_ownship(
     pilot_memory = np.zeros(settings.pilot_memory_size)
     command = np.zeros(PILOT_COMMAND_SIZE)
     standard_pilot = _seams.model_id(pilot_model) == _seams.STANDARD
+    sensor_id = _seams.model_id(surveillance_model)
+    truth_model = sensor_id == _seams.PERFECT or sensor_id == _seams.NOISE
+    exact_own = settings.navigation[_seams.NAV_ON] == 0.0 and settings.altimetry[_seams.ALT_ON] == 0.0
     noncompliance = settings.fly[_seams.FLY_NONCOMPLIANCE]
     complies, compliance_drawn, flying_vertical = True, False, False
     to_truth = settings.altimetry[_seams.ALT_ON] != 0.0 and settings.altimetry[_seams.ALT_TO_TRUTH] != 0.0
@@ -630,24 +633,26 @@ def _run_ownship(
         else:
             nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
         if i % stride == 0:  # a decision (open loop in the nominal run: the logic sees it, nobody responds)
-            _seams.navigate(
-                seed,
-                np.uint64(encounter_id),
-                i,
-                own,
-                biases[0],
-                settings.navigation,
-                navigation_memory,
-                model_stream,
-                own_seen,
-            )
+            if not exact_own:  # the ownship as its navigation and altimeter see it
+                _seams.navigate(
+                    seed,
+                    np.uint64(encounter_id),
+                    i,
+                    own,
+                    biases[0],
+                    settings.navigation,
+                    navigation_memory,
+                    model_stream,
+                    own_seen,
+                )
+            seen_own = own if exact_own else own_seen
             tracked = _perceive(
                 surveillance_model,
                 settings,
                 encounter_id,
                 i,
                 own,
-                own_seen,
+                seen_own,
                 intruder_states,
                 latency_steps,
                 stream,
@@ -656,10 +661,10 @@ def _run_ownship(
                 seen,
             )
             code, value = 0, 0.0
-            if tracked:
+            if tracked and not truth_model:  # a sensor or a user's model: check what it gives the logic
                 code, value = _seen_fault(seen)
             if tracked and code == 0:
-                call_logic(logic, t, own_seen, seen, memory, logic_params, advisory)
+                call_logic(logic, t, seen_own, seen, memory, logic_params, advisory)
             elif code == 0:
                 _no_traffic(advisory)
             if code == 0:
@@ -708,7 +713,7 @@ def _run_ownship(
                     seed,
                     np.uint64(encounter_id),
                     i,
-                    own_seen,
+                    seen_own,
                     advisory,
                     settings.pilot_params,
                     pilot_memory,

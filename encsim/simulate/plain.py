@@ -201,6 +201,7 @@ def run_encounter(
             else:
                 nominal_path[i] = (north, east, up)
             if i % stride == 0:  # a decision (open loop in the nominal run: nobody responds)
+                exact_own = settings.navigation[_seams.NAV_ON] == 0.0 and altimetry[_seams.ALT_ON] == 0.0
                 _seams.navigate(
                     seed,
                     np.uint64(encounter_id),
@@ -226,7 +227,9 @@ def run_encounter(
                     surveillance_memory,
                     seen,
                 )
-                code, value = _seen_fault(seen) if tracked else (0, 0.0)
+                truth_model = isinstance(sensor, (int, np.integer)) and int(sensor) in (_seams.PERFECT, _seams.NOISE)
+                code, value = _seen_fault(seen) if tracked and not truth_model else (0, 0.0)
+                own_seen = own.copy() if exact_own else own_seen
                 if tracked and code == 0:
                     logic(t, own_seen, seen, memory, params, advisory)
                 elif code == 0:
