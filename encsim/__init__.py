@@ -35,6 +35,7 @@ _LAZY = {
     "compare_models": "encsim.compare",
     "train_model": "encsim.train",
     "run_scenario": "encsim.runner",
+    "sweep": "encsim.runner",
     "CommandSchedule": "encsim.commands",
     "InitialStates": "encsim.commands",
     "open_results": "encsim.results",

@@ -106,6 +106,12 @@ def flown_repr(flown) -> str:
 # ---------------------------------------------------------------------------------- encounter sets
 
 
+def _aircraft_name(spec) -> str:
+    """A scenario aircraft: its model, or a small-UAS mission's pattern and performance."""
+    model = getattr(spec, "model", None)
+    return model if model is not None else f"small UAS {spec.pattern} ({spec.performance})"
+
+
 def encounters_lines(encounters) -> list[str]:
     metadata = encounters.metadata
     scenario = encounters.scenario
@@ -118,7 +124,7 @@ def encounters_lines(encounters) -> list[str]:
         f"EncounterSet {encounters.n_encounters:,} encounters of {scenario.name or 'a scenario'} (seed "
         f"{encounters.seed}, ids {_ids(metadata['encounter_id'].to_numpy())}), acceptance rate "
         f"{encounters.acceptance_rate:.4f}",
-        f"  ownship {scenario.ownship.model}, intruder {scenario.intruder.model}; "
+        f"  ownship {_aircraft_name(scenario.ownship)}, intruder {_aircraft_name(scenario.intruder)}; "
         f"{scenario.geometry.duration_s} s each",
         f"  {nominal}; trajectories {'kept' if encounters.trajectories is not None else 'not kept'}",
         "  .metadata .ownship .intruder .own_initial .int_initial .rejections",

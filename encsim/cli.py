@@ -569,19 +569,69 @@ def _nominal_estimates(metadata: pd.DataFrame) -> None:
 @click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed.")
 @click.option("--trajectories", is_flag=True, help="Also store the placed 10-Hz trajectories (float32).")
+@click.option(
+    "--daa",
+    "daa_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Also write each encounter as a .daa file in this folder (1 Hz; geodetic with the scenario's [anchor]).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_OVERWRITE
-def encounters(scenario_file, output, encounters, seed, trajectories, quiet, overwrite) -> None:
+def encounters(scenario_file, output, encounters, seed, trajectories, daa_dir, quiet, overwrite) -> None:
     """Generate the encounters of SCENARIO_FILE (initial states, commands, weights, metadata)."""
+    if daa_dir is not None:
+        _require_new_daa_folder(daa_dir, overwrite)
     scenario = _write_h5(scenario_file, output, encounters, seed, quiet, trajectories, overwrite=overwrite)
     _results_summary(
         output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
     )
+    if daa_dir is not None:
+        _write_daa_folder(output, daa_dir)
+
+
+def _require_new_daa_folder(daa_dir, overwrite: bool) -> None:
+    """Refuse a --daa folder that already holds encounter .daa files (unless --overwrite) or is not a folder."""
+    from pathlib import Path
+
+    folder = Path(daa_dir)
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--daa {daa_dir}: exists and is not a folder")
+    existing = sorted(folder.glob("encounter_*.daa")) if folder.is_dir() else []
+    if existing and not overwrite:
+        found = f"{len(existing)} encounter .daa files (e.g. {existing[0].name})"
+        _fail(f"--daa {daa_dir}: already holds {found}; give another folder or --overwrite")
+
+
+def _write_daa_folder(results_path, daa_dir) -> None:
+    """The nominal trajectories of every encounter in RESULTS_PATH as .daa files (provenance from the file)."""
+    from . import __version__
+    from .checksums import text_sha256
+    from .io.daa_encounters import OUTPUT_HZ, write_flown_daa
+    from .results import open_results
+
+    results = open_results(results_path)
+    scenario = results.scenario
+    ids, own, intruder = results.nominal_trajectories(output_hz=OUTPUT_HZ)
+    provenance = {
+        "encsim_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_sha256": text_sha256(results.scenario_text),
+        "seed": int(results.provenance["seed"]),
+    }
+    try:
+        paths = write_flown_daa(ids, own, intruder, daa_dir, anchor=scenario.anchor, provenance=provenance)
+    except OSError as exc:
+        _fail(f"--daa {daa_dir}: cannot write ({_io_reason(exc)})")
+    frame = (
+        "geodetic (the scenario's anchor)" if scenario.anchor is not None else "Euclidean (no [anchor] in the scenario)"
+    )
+    click.echo(f"wrote {len(paths)} .daa files to {daa_dir}: {frame}, 1 Hz, ownship first")
 
 
 def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, provenance=None) -> None:
     """Print the summary table; with metadata, the scenario and the logic's provenance, all its rows."""
-    from .io.scenario import intruder_layer_edges_ft
+    from .io.scenario import intruder_layer_edges_ft, scored_regions_ft
     from .metrics import closed_loop_summary
     from .simulate import alerting_times
 
@@ -590,6 +640,7 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
         alerting_times=alerting_times(provenance),
         metadata=metadata,
         layer_edges_ft=None if scenario is None else intruder_layer_edges_ft(scenario),
+        regions_ft=None if scenario is None else scored_regions_ft(scenario),
     )
     click.echo(f"{'metric':22s} {'estimate':>10s} {'95 % CI':>22s}  detail")
     for row in rows:
@@ -831,6 +882,201 @@ def _run_directory(
         f"{result.encounters} encounters in {run_dir}: {result.chunks_computed} chunks computed, "
         f"{result.chunks_reused} reused; joined in {result.results_path}",
     )
+
+
+def _split_values(text: str) -> list[str]:
+    """``60,90,110`` -> its values; a comma inside brackets or quotes belongs to the value."""
+    values, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            values.append(current.strip())
+            current = ""
+            continue
+        current += char
+    values.append(current.strip())
+    return values
+
+
+def _key_values(option: str, text: str, *, many: bool) -> tuple[str, list]:
+    """``--vary key=v1,v2`` (or ``--baseline key=value``) as the key and its parsed values."""
+    from .io.overrides import parse_override_value
+
+    key, sep, rest = text.partition("=")
+    if not sep or not key.strip() or not rest.strip():
+        _fail(f"{option} {text!r}: expected KEY=VALUE{',VALUE...' if many else ''} (e.g. metrics.well_clear=do365)")
+    raw = _split_values(rest) if many else [rest.strip()]
+    if any(not value for value in raw):
+        _fail(f"{option} {text!r}: an empty value")
+    key = key.strip()
+    # a logic name is a name, never a number or a TOML value
+    return key, raw if key == "logic" else [parse_override_value(value) for value in raw]
+
+
+def _baseline_values(texts) -> dict:
+    baseline = {}
+    for text in texts:
+        for item in _split_values(text):
+            key, values = _key_values("--baseline", item, many=False)
+            baseline[key] = values[0]
+    return baseline
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--vary",
+    "vary_options",
+    multiple=True,
+    required=True,
+    metavar="KEY=V1,V2,...",
+    help="A scenario key (dotted, e.g. metrics.well_clear) or 'logic' and its values; repeat for a grid.",
+)
+@click.option("--logic", default=None, help="The logic of every point (or vary it with --vary logic=daa,tcas).")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True, help="The sweep's folder.")
+@click.option(
+    "--baseline",
+    "baseline_options",
+    multiple=True,
+    metavar="KEY=VALUE,...",
+    help="The point the paired differences are from (default: the first combination).",
+)
+@click.option("--encounters", type=click.IntRange(min=1), default=None, help="Override run.encounters for every point.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override run.seed for every point.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Local worker processes (0: this process).")
+@click.option("--scheduler", default=None, help="local | tcp://host:port | slurm | pbs (default: the scenario's).")
+@click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option(
+    "--chunk-time-limit",
+    "chunk_time_limit_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a chunk running longer than this with an error.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep(
+    scenario_file,
+    vary_options,
+    logic,
+    output,
+    baseline_options,
+    encounters,
+    seed,
+    workers,
+    scheduler,
+    n_boot,
+    chunk_time_limit_s,
+    quiet,
+) -> None:
+    """Run SCENARIO_FILE over every combination of the --vary values, all points over the same encounters.
+
+    Each point runs in OUTPUT/point_NNN (resumable: run the command again to continue); OUTPUT gets
+    sweep.csv (and sweep.parquet) with the risk and LoWC ratios, their paired differences from the
+    baseline point and 95 % intervals, and sweep.html. See docs/sweep.md.
+    """
+    from tqdm import tqdm
+
+    from .io.scenario import ClusterSpec, ScenarioError, load_scenario, parse_scenario, with_run_overrides
+    from .runner.clusters import make_client
+    from .runner.lock import RunLockedError
+    from .runner.sweeps import sweep as run_sweep
+    from .runner.sweeps import sweep_points
+
+    vary: dict = {}
+    for text in vary_options:
+        key, values = _key_values("--vary", text, many=True)
+        if key in vary:
+            _fail(f"--vary {key}: given twice; give its values once, separated by commas")
+        vary[key] = values
+    baseline = _baseline_values(baseline_options)
+    for name in vary.get("logic", [logic] if logic else []):
+        _load_logic(name)
+    _note_first_compilation(True)
+    try:
+        scenario, text = load_scenario(scenario_file)
+        if encounters is not None or seed is not None:
+            text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_file))
+            scenario = parse_scenario(text, source=str(scenario_file))
+        n_points = len(sweep_points(text, logic, vary, source=str(scenario_file)))
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+    cluster = scenario.cluster or ClusterSpec()
+    scheduler = scheduler or cluster.scheduler
+    workers = cluster.workers if workers is None else workers
+    if scheduler == "local":  # the workers share this machine's memory, as for encsim run
+        from .runner.resources import InsufficientMemoryError, check_memory
+
+        try:
+            check_memory(scenario, workers=workers, source=str(scenario_file))
+        except InsufficientMemoryError as exc:
+            _fail(str(exc))
+    total = n_points * scenario.run.encounters
+    try:
+        with make_client(
+            scheduler,
+            workers,
+            queue=cluster.queue,
+            cores=cluster.cores,
+            memory=cluster.memory,
+            walltime=cluster.walltime,
+            jobs=cluster.jobs,
+        ) as client:
+            with tqdm(total=total, unit="enc", disable=quiet, desc=scenario.name or "sweep") as bar:
+                result = run_sweep(
+                    scenario_file,
+                    logic,
+                    vary,
+                    output,
+                    executor=client,
+                    baseline=baseline or None,
+                    encounters=encounters,
+                    seed=seed,
+                    n_boot=n_boot,
+                    progress=bar.update,
+                    on_reused=bar.update,
+                    chunk_time_limit_s=chunk_time_limit_s,
+                    on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
+                )
+    except (FileNotFoundError, ValueError, RuntimeError, RunLockedError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        if exc.errno in _WRITE_FAULTS:
+            _fail(f"-o {output}: cannot write ({_io_reason(exc)}); finished points are kept: run the sweep again")
+        _fail(f"{exc} (scheduler {scheduler})")
+    _sweep_summary(result, list(vary))
+
+
+def _sweep_summary(result, keys: list[str]) -> None:
+    click.echo(
+        f"{len(result.table)} points in {result.out_dir}: {result.points_computed} computed, "
+        f"{result.points_reused} reused; {result.csv_path.name}"
+        + (f", {result.parquet_path.name}" if result.parquet_path else "")
+        + (f", {result.html_path.name}" if result.html_path else "")
+    )
+
+    def estimate(row, column, signed=False) -> str:
+        value = row[column]
+        if value != value:  # NaN: not estimated
+            return "-"
+        form = "+.3g" if signed else ".3g"
+        return f"{value:{form}} ({row[column + '_ci_low']:{form}}, {row[column + '_ci_high']:{form}})"
+
+    for _, row in result.table.iterrows():
+        values = ", ".join(f"{key}={row[key]}" for key in keys)
+        mark = " [baseline]" if row["baseline"] else ""
+        click.echo(
+            f"  {row['directory']} {values}{mark}: risk ratio {estimate(row, 'risk_ratio')}, "
+            f"LoWC ratio {estimate(row, 'lowc_ratio')}; paired difference: risk "
+            f"{estimate(row, 'risk_ratio_diff', True)}, LoWC {estimate(row, 'lowc_ratio_diff', True)}"
+        )
 
 
 @main.command()
@@ -1169,7 +1415,7 @@ def show(results_path, encounter_id, logic, output, overwrite) -> None:
     "config",
     default="do365b",
     show_default=True,
-    help="do365b | do365b-sum | do365a | PATH.conf (a DAIDALUS configuration file).",
+    help="do365b | do365b-sum | do365a | sua (small UAS) | PATH.conf (a DAIDALUS configuration file).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="CSV file to write.")
 @click.option(

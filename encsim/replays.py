@@ -50,6 +50,7 @@ from .avoidance.interface import (
     guidance_index,
 )
 from .commands import CommandSchedule, InitialStates
+from .dynamics import DynamicLimits
 from .metrics.detection import WellClearVolume, well_clear_preset
 from .simulate import (
     OUTCOME_COLUMNS,
@@ -328,6 +329,8 @@ def replay(results, encounter_id: int, *, logic=None) -> Replay:
         "well_clear": _well_clear(recorded["well_clear"]),
         "nmac_ft": nmac_ft,
     }
+    if "ownship_limits" in recorded:  # a small-UAS ownship flies its performance preset's limits
+        settings["own_limits"] = DynamicLimits(**recorded["ownship_limits"])
     _check_logic(results, logic, recorded, settings)
     recorder = _Recorder()
     own, own_schedule = _one_encounter(results, "ownship", row)

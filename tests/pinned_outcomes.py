@@ -1,6 +1,7 @@
 """Fingerprints of every shipped scenario's encounters and outcomes, to prove refactors change nothing.
 
-``python tests/pinned_outcomes.py --write`` records them in ``tests/data/pinned_outcomes.json``;
+``python tests/pinned_outcomes.py --write`` records them in ``tests/data/pinned_outcomes.json``
+(``--write NAME.toml ...`` records only those scenarios, e.g. a newly shipped one, keeping the rest);
 ``tests/test_pinned_outcomes.py`` recomputes and compares. Re-record only in a commit whose message
 says which behaviour changed on purpose (decisions.md section 10: "nothing moves by accident").
 """
@@ -51,8 +52,14 @@ def all_fingerprints() -> dict:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python tests/pinned_outcomes.py --write")
+    if sys.argv[1:2] != ["--write"]:
+        sys.exit("usage: python tests/pinned_outcomes.py --write [SCENARIO.toml ...]")
     PINS.parent.mkdir(exist_ok=True)
-    PINS.write_text(json.dumps(all_fingerprints(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {PINS}")
+    names = sys.argv[2:]
+    if names:  # only these scenarios; every other pin stays as recorded
+        pins = json.loads(PINS.read_text())
+        pins.update({name: fingerprints(ROOT / "scenarios" / name) for name in names})
+    else:
+        pins = all_fingerprints()
+    PINS.write_text(json.dumps(pins, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {PINS}" + (f" ({', '.join(names)})" if names else ""))

@@ -35,6 +35,7 @@ def test_every_shipped_scenario_validates():
         "fwse_vs_rotorcraft",
         "fwse_vs_rotorcraft_below_500ft",
         "rotorcraft_vs_rotorcraft",
+        "suas_survey_vs_1200code",
         "uncor_1200code_v2p1_above_500ft",
     ]
     for path in SCENARIOS.glob("*.toml"):

@@ -257,3 +257,18 @@ def test_cli_run_takes_surveillance_and_pilot_options(tmp_path):
     assert closed_loop["pilot"]["model"] == "r6"
     bad = CliRunner().invoke(main, ["run", str(path), "--logic", "daa", "--pilot", "r7", "-o", str(tmp_path / "b.h5")])
     assert bad.exit_code == 2 and "pilot model 'r7'" in bad.output
+
+
+def test_sweeps_address_the_seams_keys():
+    from conftest import small_scenario_text
+
+    from encsim.io.overrides import check_override_key, with_overrides
+    from encsim.io.scenario import parse_scenario
+
+    for key in ("surveillance.radar.azimuth_limit_deg", "pilot.coordination_delay_scale_s", "altimetry.to_truth"):
+        check_override_key(key)
+    text = small_scenario_text("sweep_seams") + SEAM_TABLES
+    edited = with_overrides(text, {"surveillance.radar.azimuth_limit_deg": 90, "pilot.coordination_delay_scale_s": 1.0})
+    surveillance, pilot = parse_scenario(edited, check_models=False).surveillance_config(), None
+    pilot = parse_scenario(edited, check_models=False).pilot_config()
+    assert surveillance.sensor_params.azimuth_limit_deg == 90 and pilot.r6_params.coordination_delay_scale_s == 1.0

@@ -181,7 +181,7 @@ def intruder_variant(scenario: Scenario, model_name: str) -> tuple[Scenario, lis
         )
     intruder = original.model_copy(update=update)
     try:
-        variant = Scenario.model_validate(scenario.model_copy(update={"intruder": intruder}).model_dump())
+        variant = type(scenario).model_validate(scenario.model_copy(update={"intruder": intruder}).model_dump())
     except ValidationError as exc:
         raise ScenarioError(format_validation_errors(exc, source=source)) from None
     check_scenario_models(variant, source=source)

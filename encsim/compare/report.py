@@ -378,8 +378,9 @@ def provenance_record(
             "pairs": [],
         }
     if "outcome" in levels and scenario is not None:
-        if scenario.ownship.model not in models:
-            used.append(_model_record(scenario.ownship.model, "outcome-level ownship"))
+        own_model = getattr(scenario.ownship, "model", None)  # None: a small-UAS mission ownship
+        if own_model is not None and own_model not in models:
+            used.append(_model_record(own_model, "outcome-level ownship"))
         record["outcome_level"] = {
             "scenario": scenario.name,
             "scenario_sha256": text_sha256(scenario_text) if scenario_text else None,

@@ -18,6 +18,7 @@ from . import _kernels
 
 __all__ = [
     "DT_S",
+    "ROLL_RATE_MAX_RAD_S",
     "DynamicLimits",
     "Trajectories",
     "fly_commands",
@@ -30,6 +31,8 @@ __all__ = [
 
 #: integration step, s (10 Hz)
 DT_S = 0.1
+#: the roll-rate limit of the dynamics, rad/s (a kernel constant: pattern generators time turns by it)
+ROLL_RATE_MAX_RAD_S = _kernels.ROLL_RATE_MAX_RAD_S
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,23 @@
-"""Encounters: two independently sampled tracks paired at a chosen closest approach, with weights."""
+"""Encounters: weighted pairs of aircraft at a chosen closest approach, from the scenario's source."""
 
-from .generator import EncounterError, EncounterSet, generate_encounters, relative_speed_normaliser, vmd_acceptance
+from .generator import (
+    SOURCE_KINDS,
+    EncounterError,
+    EncounterSet,
+    EncounterSource,
+    encounter_source,
+    generate_encounters,
+    relative_speed_normaliser,
+    vmd_acceptance,
+)
 
-__all__ = ["EncounterError", "EncounterSet", "generate_encounters", "relative_speed_normaliser", "vmd_acceptance"]
+__all__ = [
+    "SOURCE_KINDS",
+    "EncounterError",
+    "EncounterSet",
+    "EncounterSource",
+    "encounter_source",
+    "generate_encounters",
+    "relative_speed_normaliser",
+    "vmd_acceptance",
+]

@@ -398,6 +398,48 @@ def project_to_plane(lat_deg, lon_deg, lat0_deg: float, lon0_deg: float):
     return p @ east, p @ north
 
 
+def plane_to_geodetic(east_ft, north_ft, lat0_deg: float, lon0_deg: float):
+    """Inverse of `project_to_plane`: the sphere point whose orthographic projection at (lat0, lon0) is (east, north).
+
+    Defined within one Earth radius of the tangent point (the near hemisphere). Returns (lat_deg, lon_deg).
+
+    Examples
+    --------
+    >>> lat, lon = plane_to_geodetic(6076.0, -3000.0, 45.0, -75.0)
+    >>> east, north = project_to_plane(lat, lon, 45.0, -75.0)
+    >>> round(float(east), 6), round(float(north), 6)
+    (6076.0, -3000.0)
+    """
+    e = np.asarray(east_ft, dtype=np.float64) / EARTH_RADIUS_FT
+    n = np.asarray(north_ft, dtype=np.float64) / EARTH_RADIUS_FT
+    u = np.sqrt(np.clip(1.0 - e * e - n * n, 0.0, None))
+    lat0, lon0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    east = np.array([-math.sin(lon0), math.cos(lon0), 0.0])
+    north = np.array([-math.sin(lat0) * math.cos(lon0), -math.sin(lat0) * math.sin(lon0), math.cos(lat0)])
+    up = np.array([math.cos(lat0) * math.cos(lon0), math.cos(lat0) * math.sin(lon0), math.sin(lat0)])
+    p = e[..., None] * east + n[..., None] * north + u[..., None] * up
+    return np.degrees(np.arcsin(np.clip(p[..., 2], -1.0, 1.0))), np.degrees(np.arctan2(p[..., 1], p[..., 0]))
+
+
+def plane_velocity_to_geodetic(east_ft, north_ft, vx_fps, vy_fps, lat0_deg: float, lon0_deg: float):
+    """East/north velocity at each point's own latitude and longitude, for a velocity given in the tangent plane.
+
+    The inverse of the velocity part of `project_geodetic` to first order: the point is moved
+    +-0.5 s along the plane velocity, both ends are taken to the sphere, and the local east/north
+    rates come from the differences of latitude and longitude. Returns (vx_fps, vy_fps).
+    """
+    half_s = 0.5
+    east_ft, north_ft = np.asarray(east_ft, dtype=np.float64), np.asarray(north_ft, dtype=np.float64)
+    vx_fps, vy_fps = np.asarray(vx_fps, dtype=np.float64), np.asarray(vy_fps, dtype=np.float64)
+    lat_a, lon_a = plane_to_geodetic(east_ft - vx_fps * half_s, north_ft - vy_fps * half_s, lat0_deg, lon0_deg)
+    lat_b, lon_b = plane_to_geodetic(east_ft + vx_fps * half_s, north_ft + vy_fps * half_s, lat0_deg, lon0_deg)
+    lat_mid = np.radians(0.5 * (lat_a + lat_b))
+    dlon = (lon_b - lon_a + 180.0) % 360.0 - 180.0
+    vx = EARTH_RADIUS_FT * np.cos(lat_mid) * np.radians(dlon) / (2 * half_s)
+    vy = EARTH_RADIUS_FT * np.radians(lat_b - lat_a) / (2 * half_s)
+    return vx, vy
+
+
 def great_circle_destination(lat_deg, lon_deg, course_rad, distance_ft):
     """Point reached from (lat, lon) along the great circle with the given initial course and distance."""
     lat1, lon1 = np.radians(lat_deg), np.radians(lon_deg)

@@ -2,9 +2,13 @@
 
 Layout:
 
-- root attributes: ``encsim_version``, ``created_utc``, ``command``, ``scenario_name``,
-  ``scenario_text`` (the TOML, verbatim), ``seed``, ``chunk_size``, ``ownship_model``,
-  ``ownship_model_sha256``, ``intruder_model``, ``intruder_model_sha256`` and, once complete,
+- root attributes: ``encounter_format_version`` (`FORMAT_VERSION`; a file without it is version 1,
+  and readers refuse a version newer than theirs), ``encounter_kind`` (the source: ``pairing``,
+  ``small_uas``; absent: ``pairing``), ``encsim_version``, ``created_utc``, ``command``,
+  ``scenario_name``, ``scenario_text`` (the TOML, verbatim), ``seed``, ``chunk_size``,
+  ``ownship_model``, ``ownship_model_sha256``, ``intruder_model``, ``intruder_model_sha256`` (an
+  aircraft that is no model track, a small-UAS mission, is named by its source, e.g.
+  ``small_uas:lawnmower/multirotor``, with the sha256 of the presets it used) and, once complete,
   ``n_encounters``, ``attempts``, ``acceptance_rate``, ``rejections`` (JSON);
 - ``metadata/<column>``: one dataset per metadata column (one row per encounter);
 - ``ownship/initial/<field>`` and ``intruder/initial/<field>``: placed initial states (ft, ft/s, rad);
@@ -33,24 +37,47 @@ from ..commands import CommandSchedule, InitialStates
 from .tracks_file import AtomicH5Writer, _append
 
 SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
+#: the layout version this encsim writes (1: before the attribute existed; 2: encounter_kind added)
+FORMAT_VERSION = 2
+_PROVENANCE_KEYS = ("ownship_model", "ownship_model_sha256", "intruder_model", "intruder_model_sha256")
+
+
+class UnsupportedFormatError(ValueError):
+    """An encounter or results file written in a newer layout than this encsim reads."""
+
+
+def check_format_version(attrs, path) -> int:
+    """The file's layout version (1 when absent); refuses one newer than `FORMAT_VERSION`, naming both."""
+    version = int(attrs.get("encounter_format_version", 1))
+    if version > FORMAT_VERSION:
+        raise UnsupportedFormatError(
+            f"{path}: encounter file format version {version}, newer than the version {FORMAT_VERSION} this "
+            f"encsim reads: upgrade encsim to read it (nothing was read)"
+        )
+    return version
 
 
 class EncounterFileWriter(AtomicH5Writer):
-    """Append `EncounterSet` chunks to one HDF5 file, written under a temporary name until closed."""
+    """Append `EncounterSet` chunks to one HDF5 file, written under a temporary name until closed.
 
-    def __init__(self, path, scenario, scenario_text: str, seed: int, own_model, int_model, *, overwrite=True):
-        provenance = {
+    ``provenance`` is the source's (`encsim.encounters.EncounterSource.provenance`): both aircraft's
+    model names and sha256; ``kind`` the source's kind.
+    """
+
+    def __init__(
+        self, path, scenario, scenario_text: str, seed: int, provenance: dict, *, kind="pairing", overwrite=True
+    ):
+        attributes = {
+            "encounter_format_version": FORMAT_VERSION,
+            "encounter_kind": kind,
             "scenario_name": scenario.name,
             "scenario_text": scenario_text,
             "seed": int(seed),
             "chunk_size": int(scenario.run.chunk_size),
             "duration_s": int(scenario.geometry.duration_s),
-            "ownship_model": own_model.name,
-            "ownship_model_sha256": own_model.sha256,
-            "intruder_model": int_model.name,
-            "intruder_model_sha256": int_model.sha256,
+            **{key: provenance[key] for key in _PROVENANCE_KEYS},
         }
-        super().__init__(path, provenance, overwrite=overwrite)
+        super().__init__(path, attributes, overwrite=overwrite)
         self._rows = {"ownship": 0, "intruder": 0}
         self._encounters = 0
         self._attempts = 0
@@ -180,6 +207,7 @@ def open_results(path):
             raise _damage(path, "the file's attributes", exc) from None
         if not complete:
             raise ValueError(f"{path}: incomplete encounter file (no n_encounters attribute or metadata)")
+        check_format_version(f.attrs, path)
         missing = _missing_chunk_files(f, path)
         if missing:
             raise FileNotFoundError(

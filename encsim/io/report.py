@@ -227,7 +227,7 @@ def _worst(outcomes, n: int = 5) -> list[dict]:
 def _load_run(path) -> dict:
     from ..metrics import closed_loop_summary
     from ..simulate import alerting_times
-    from .scenario import intruder_layer_edges_ft, parse_scenario
+    from .scenario import intruder_layer_edges_ft, parse_scenario, scored_regions_ft
 
     path = Path(path)
     data = read_results(path)
@@ -240,6 +240,7 @@ def _load_run(path) -> dict:
         alerting_times=alerting_times(data.get("closed_loop")),
         metadata=data["metadata"],
         layer_edges_ft=intruder_layer_edges_ft(scenario),
+        regions_ft=scored_regions_ft(scenario),
     )
     return {"path": path, "data": data, "scenario": scenario, "rows": rows, "outcomes": data["outcomes"]}
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..checksums import file_sha256
 from ..commands import CommandSchedule, InitialStates
-from .encounters_file import read_encounter_file
+from .encounters_file import check_format_version, read_encounter_file
 
 __all__ = ["ResultsFileError", "read_results"]
 
@@ -47,6 +47,7 @@ def _virtual_sources(path: Path) -> list[str] | None:
         if "scenario_text" not in f.attrs:
             found = "a tracks file (encsim sample)" if "n_tracks" in f.attrs else "an HDF5 file encsim did not write"
             raise ResultsFileError(f"{path}: this is {found}, not results (written by encsim run or encsim encounters)")
+        check_format_version(f.attrs, path)
         if "metadata" not in f or "encounter_id" not in f["metadata"]:
             return None
         dataset = f["metadata"]["encounter_id"]

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from ..units import FPS_PER_FPM, FT_PER_NM
 
@@ -153,9 +153,33 @@ class GeometrySpec(_Strict):
 
 
 class MetricsSpec(_Strict):
+    """The NMAC cylinder (a preset name, or radius and half-height) and the well-clear preset."""
+
     nmac_radius_ft: float = Field(default=500.0, gt=0)
     nmac_half_height_ft: float = Field(default=100.0, gt=0)
-    well_clear: Literal["do365", "daidalus", "preventive", "noncoop"] = "do365"
+    well_clear: Literal["do365", "daidalus", "preventive", "noncoop", "suas"] = "do365"
+    nmac: Literal["nmac", "suas"] | None = Field(
+        default=None, description="cylinder preset (encsim.metrics.CYLINDER_PRESETS) instead of the two numbers"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nmac_preset(cls, data):
+        if not isinstance(data, dict) or data.get("nmac") is None:
+            return data
+        from ..metrics.detection import CYLINDER_PRESETS
+
+        cylinder = CYLINDER_PRESETS.get(data["nmac"])
+        if cylinder is None:  # the Literal names the allowed values
+            return data
+        preset = {"nmac_radius_ft": cylinder.radius_ft, "nmac_half_height_ft": cylinder.half_height_ft}
+        clashing = [f"{key} = {data[key]!r}" for key in preset if key in data and data[key] != preset[key]]
+        if clashing:  # the preset's own numbers may be repeated (a dumped scenario holds both)
+            raise ValueError(
+                f"nmac = {data['nmac']!r} is the cylinder {preset['nmac_radius_ft']:g} ft / "
+                f"{preset['nmac_half_height_ft']:g} ft: leave out {', '.join(clashing)}"
+            )
+        return {**data, **preset}
 
 
 class RunSpec(_Strict):
@@ -166,6 +190,18 @@ class RunSpec(_Strict):
         default=1000, gt=0, description="encounters per chunk (scheduling unit; results do not depend on it)"
     )
     max_attempts: int = Field(default=10_000, gt=0, description="attempts per encounter before giving up")
+
+
+class AnchorSpec(_Strict):
+    """Where the local frame sits on the Earth: the ownship's start (local east = north = 0) and the ground altitude.
+
+    Used where encounters leave encsim geodetic (``encsim encounters --daa``: lat/lon columns);
+    the local up axis is the altitude above this ground.
+    """
+
+    lat_deg: float = Field(ge=-90.0, le=90.0, description="latitude of the local origin, deg north")
+    lon_deg: float = Field(ge=-180.0, le=360.0, description="longitude of the local origin, deg east")
+    ground_alt_ft: float = Field(default=0.0, description="ground altitude MSL at the origin, ft")
 
 
 class ClusterSpec(_Strict):
@@ -266,18 +302,25 @@ class AltimetrySpec(_Strict):
     probability_ownship_scale: list[float] | None = None
 
 
-class PilotSpec(BaseModel):
-    """``[pilot]``: what the pilot does (standard | r6 | r6-deterministic | module:object).
+def _r6_fields() -> dict:
+    """Each `R6PilotParams` key as an optional scenario field of its type (None: the preset's value)."""
+    import dataclasses
 
-    The R6 pilot's parameters are its preset's with any `R6PilotParams` key of this table replaced
-    (``coordination_delay_scale_s = 3``); ``[pilot.standard]`` holds `PilotModel` keys;
-    ``probability_noncompliance``: the standard pilot ignores a run's advisories with this
-    probability (TCAS); ``params``: a user pilot's parameter array.
-    """
+    from ..pilots import R6_STOCHASTIC
 
-    # R6 keys are checked against R6PilotParams by name (so that sweeps address them as pilot.KEY)
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
+    kinds = {bool: bool, int: int, float: float}
+    fields = {}
+    for field in dataclasses.fields(R6_STOCHASTIC):
+        default = getattr(R6_STOCHASTIC, field.name)
+        if isinstance(default, tuple):
+            kind = list[list[float]] if default and isinstance(default[0], tuple) else list[float]
+        else:
+            kind = kinds[type(default)]
+        fields[field.name] = (kind | None, None)
+    return fields
 
+
+class _PilotBase(_Strict):
     model: str = "standard"
     probability_noncompliance: float = Field(default=0.0, ge=0, le=1)
     altitude_rate_fpm: float = Field(default=1500.0, gt=0)
@@ -296,39 +339,98 @@ class PilotSpec(BaseModel):
 
     @model_validator(mode="after")
     def _r6_keys(self):
-        import dataclasses
-
-        from ..pilots import R6PilotParams
-
-        names = [f.name for f in dataclasses.fields(R6PilotParams)]
-        extra = dict(self.__pydantic_extra__ or {})
-        for key, value in extra.items():
-            if key not in names:
-                raise ValueError(
-                    f"pilot.{key}: unknown key; expected model, probability_noncompliance, altitude_rate_fpm, "
-                    f"altitude_capture_s, params, standard or an R6 key ({', '.join(names)})"
-                )
-            if isinstance(value, dict) or value is None:
-                raise ValueError(f"pilot.{key} = {value!r}: expected a number, a boolean or an array")
-        if extra and not self.model.startswith("r6"):
-            raise ValueError(f"pilot.{next(iter(extra))}: an R6 key, but pilot.model = {self.model!r}")
+        given = self.r6_overrides()
+        if given and not self.model.startswith("r6"):
+            raise ValueError(f"pilot.{next(iter(given))}: an R6 key, but pilot.model = {self.model!r}")
         return self
 
     def r6_overrides(self) -> dict:
-        return dict(self.__pydantic_extra__ or {})
+        """The R6 keys the table sets (the preset's values for the others)."""
+        base = set(_PilotBase.model_fields)
+        return {k: v for k, v in self.model_dump().items() if k not in base and v is not None}
+
+
+#: ``[pilot]``: what the pilot does (standard | r6 | r6-deterministic | module:object). The R6 pilot's
+#: parameters are its preset's with any `R6PilotParams` key of this table replaced
+#: (``coordination_delay_scale_s = 3``: a sweep varies ``pilot.coordination_delay_scale_s``);
+#: ``[pilot.standard]`` holds `PilotModel` keys; ``probability_noncompliance``: the standard pilot
+#: ignores a run's advisories with this probability (TCAS); ``params``: a user pilot's parameter array.
+PilotSpec = create_model("PilotSpec", __base__=_PilotBase, **_r6_fields())
+
+
+class EncounterSpec(_Strict):
+    """Which source generates the encounters (docs/encounter_sources.md)."""
+
+    kind: Literal["pairing", "small_uas"] = Field(
+        default="pairing",
+        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model intruder",
+    )
+
+
+class SmallUasSpec(_Strict):
+    """The small-UAS ownship of ``kind = "small_uas"``: a mission pattern flown with a performance preset."""
+
+    pattern: str = Field(description="transit | lawnmower | orbit | out_and_back | hover (PATTERN_PRESETS)")
+    performance: str = Field(description="multirotor | fixed_wing (PERFORMANCE_PRESETS)")
+    alt_ft: list[float] = Field(default_factory=lambda: [50.0, 400.0], description="[lo, hi] ft AGL, uniform")
+    speed_kt: list[float] | None = Field(
+        default=None, description="[lo, hi] kt, uniform (default: the performance preset's cruise range)"
+    )
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value):
+        from ..encounters.small_uas import PATTERN_PRESETS
+
+        if value not in PATTERN_PRESETS:
+            raise ValueError(f"unknown pattern {value!r}; expected one of {sorted(PATTERN_PRESETS)}")
+        return value
+
+    @field_validator("performance")
+    @classmethod
+    def _performance(cls, value):
+        from ..encounters.small_uas import PERFORMANCE_PRESETS
+
+        if value not in PERFORMANCE_PRESETS:
+            raise ValueError(f"unknown performance {value!r}; expected one of {sorted(PERFORMANCE_PRESETS)}")
+        return value
+
+    @field_validator("alt_ft", "speed_kt")
+    @classmethod
+    def _range(cls, values, info):
+        if values is not None and (len(values) != 2 or not 0 <= values[0] <= values[1]):
+            raise ValueError(f"{info.field_name} must be [lo, hi] with 0 <= lo <= hi, got {values}")
+        return values
+
+    @model_validator(mode="after")
+    def _flyable(self):
+        from ..encounters.small_uas import PERFORMANCE_PRESETS, Mission
+
+        performance = PERFORMANCE_PRESETS[self.performance]
+        if self.speed_kt is not None and not (
+            performance.min_speed_kt <= self.speed_kt[0] and self.speed_kt[1] <= performance.max_speed_kt
+        ):
+            raise ValueError(
+                f"speed_kt = {self.speed_kt} leaves the {self.performance} envelope "
+                f"[{performance.min_speed_kt:g}, {performance.max_speed_kt:g}] kt"
+            )
+        Mission.from_spec(self)  # a hover without hover, an orbit too tight: said here, not at generation
+        return self
 
 
 class Scenario(_Strict):
-    """A complete encounter study."""
+    """A complete encounter study (``[encounter] kind = "pairing"``, the default: two model aircraft)."""
 
     name: str = ""
     description: str = ""
+    encounter: EncounterSpec = Field(default_factory=EncounterSpec)
     ownship: AircraftSpec
     intruder: AircraftSpec
     geometry: GeometrySpec
     metrics: MetricsSpec = Field(default_factory=MetricsSpec)
     run: RunSpec
     cluster: ClusterSpec | None = None
+    anchor: AnchorSpec | None = None
     surveillance: SurveillanceSpec | None = None
     tracker: TrackerSpec | None = None
     altimetry: AltimetrySpec | None = None
@@ -411,6 +513,25 @@ class Scenario(_Strict):
         )
 
 
+class SmallUasScenario(Scenario):
+    """A study with ``[encounter] kind = "small_uas"``: the ``[ownship]`` table is a `SmallUasSpec`."""
+
+    ownship: SmallUasSpec
+
+
+#: the scenario schema of each encounter kind (parse_scenario picks it from ``[encounter] kind``)
+SCENARIO_CLASSES = {"pairing": Scenario, "small_uas": SmallUasScenario}
+
+
+def scored_regions_ft(scenario: Scenario) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The scenario's NMAC cylinder (radius, half-height) and well-clear volume (DTHR, ZTHR), ft."""
+    from ..metrics.detection import well_clear_preset
+
+    volume = well_clear_preset(scenario.metrics.well_clear)
+    metrics = scenario.metrics
+    return (metrics.nmac_radius_ft, metrics.nmac_half_height_ft), (volume.dthr_ft, volume.zthr_ft)
+
+
 def intruder_layer_edges_ft(scenario: Scenario) -> list[float] | None:
     """The intruder's altitude-layer edges (ft AGL): the scenario's table, else the registry's."""
     edges = scenario.intruder.layer_edges()
@@ -449,8 +570,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML ({exc})") from None
+    encounter = document.get("encounter")
+    kind = encounter.get("kind", "pairing") if isinstance(encounter, dict) else "pairing"
+    schema = SCENARIO_CLASSES.get(kind, Scenario)  # an unknown kind: Scenario's validation names it
     try:
-        scenario = Scenario.model_validate(document)
+        scenario = schema.model_validate(document)
     except ValidationError as exc:
         raise ScenarioError(format_validation_errors(exc, source=source)) from None
     if check_models:
@@ -465,6 +589,8 @@ def check_scenario_models(scenario: Scenario, *, source: str) -> None:
     registry = load_registry()
     for role in ("ownship", "intruder"):
         spec = getattr(scenario, role)
+        if not isinstance(spec, AircraftSpec):  # a small-UAS mission: no model to check
+            continue
         name = spec.model
         if name in registry:
             entry = registry[name]
@@ -484,7 +610,7 @@ def check_scenario_models(scenario: Scenario, *, source: str) -> None:
 
 def _check_model_file(path: str, role: str, source: str) -> None:
     from ..bayes import load_model
-    from ..encounters.generator import refuse_for_encounters
+    from ..encounters.pairing import refuse_for_encounters
 
     try:
         model = load_model(path)
@@ -563,6 +689,8 @@ def check_filters_feasible(scenario: Scenario, source: str = "<scenario>") -> No
     duration_s = scenario.geometry.duration_s
     for role in ("ownship", "intruder"):
         spec = getattr(scenario, role)
+        if not isinstance(spec, AircraftSpec):  # a small-UAS mission has no filters
+            continue
         checks = [("alt", "L", "hdot", FPS_PER_FPM, "ft"), ("speed", "v", "vdot", 1.0, "kt")]
         if all(
             getattr(spec, f"{bound}_{kind}_{unit}") is None for kind, *_, unit in checks for bound in ("min", "max")

@@ -2,9 +2,12 @@
 
 from .alerting import alert_classes, geometry_class, intruder_layer, weighted_quantiles
 from .detection import (
+    CYLINDER_PRESETS,
     DO365_DWC,
     NMAC,
     NONCOOP_DWC,
+    SMALL_UAS_NMAC,
+    SMALL_UAS_WC,
     WELL_CLEAR_PRESETS,
     Cylinder,
     WellClearVolume,
@@ -31,10 +34,13 @@ from .estimators import (
 from .summary import SummaryRow, closed_loop_summary
 
 __all__ = [
+    "CYLINDER_PRESETS",
     "DO365_DWC",
     "MIN_EVENTS",
     "NMAC",
     "NONCOOP_DWC",
+    "SMALL_UAS_NMAC",
+    "SMALL_UAS_WC",
     "WELL_CLEAR_PRESETS",
     "Cylinder",
     "EstimatorWarning",

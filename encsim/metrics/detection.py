@@ -52,11 +52,15 @@ DO365_PREVENTIVE = WellClearVolume("DO-365 preventive", 0.66 * FT_PER_NM, 700.0,
 #: DO-365A/B non-cooperative DWC: 2200 ft, 450 ft, no tau
 NONCOOP_DWC = WellClearVolume("non-cooperative DWC", 2200.0, 450.0, 0.0, 2200.0)
 
+#: small-UAS well clear (ASTM F3442/F3442M): 2000 ft horizontal, 250 ft vertical, no time threshold
+SMALL_UAS_WC = WellClearVolume("small UAS well clear (ASTM F3442)", 2000.0, 250.0, 0.0, 2000.0)
+
 WELL_CLEAR_PRESETS = {
     "do365": DO365_DWC,
     "daidalus": DAIDALUS_DWC,
     "preventive": DO365_PREVENTIVE,
     "noncoop": NONCOOP_DWC,
+    "suas": SMALL_UAS_WC,
 }
 
 
@@ -70,7 +74,11 @@ class Cylinder:
 
 
 NMAC = Cylinder("NMAC", 500.0, 100.0)
+#: small-UAS NMAC (sNMAC, ASTM F3442 and the MIT LL small-UAS studies): 50 ft horizontal, 15 ft vertical
 SMALL_UAS_NMAC = Cylinder("small UAS NMAC", 50.0, 15.0)
+
+#: the scenario's ``[metrics] nmac`` names
+CYLINDER_PRESETS = {"nmac": NMAC, "suas": SMALL_UAS_NMAC}
 
 
 def well_clear_preset(name: str) -> WellClearVolume:

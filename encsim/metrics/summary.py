@@ -66,7 +66,7 @@ def _starts_inside(outcomes: pd.DataFrame) -> np.ndarray:
     return outcomes["nominal_lowc"].to_numpy(bool) & (outcomes["nominal_t_lowc_s"].to_numpy(float) <= 0.0)
 
 
-def _inside_caution(outcomes: pd.DataFrame, w: np.ndarray) -> list[str]:
+def _inside_caution(outcomes: pd.DataFrame, w: np.ndarray, region_ft=LOWC_REGION_FT) -> list[str]:
     """Why LoWC is (nearly) always 1: encounters starting inside the volume, with the measured shares."""
     if not {"nominal_t_lowc_s", "nominal_hmd_ft", "nominal_vmd_ft"} <= set(outcomes.columns):
         return []
@@ -80,17 +80,18 @@ def _inside_caution(outcomes: pd.DataFrame, w: np.ndarray) -> list[str]:
     return [
         f"{share:.0%} of the weight ({int(inside.sum())} of {inside.size} encounters) starts inside the well-clear "
         f"volume (nominal LoWC at t = 0), so P(LoWC) is near 1 whatever the logic does: the tCPA is too small for "
-        f"the closing speeds, or the HMD/VMD proposal too narrow ({np.mean(hmd < LOWC_REGION_FT[0]):.0%} of "
-        f"nominal HMDs below {LOWC_REGION_FT[0]:g} ft, {np.mean(vmd < LOWC_REGION_FT[1]):.0%} of |VMD| below "
-        f"{LOWC_REGION_FT[1]:g} ft); lengthen tCPA or widen the proposal"
+        f"the closing speeds, or the HMD/VMD proposal too narrow ({np.mean(hmd < region_ft[0]):.0%} of "
+        f"nominal HMDs below {region_ft[0]:g} ft, {np.mean(vmd < region_ft[1]):.0%} of |VMD| below "
+        f"{region_ft[1]:g} ft); lengthen tCPA or widen the proposal"
     ]
 
 
-def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, resampled=None) -> list[SummaryRow]:
+def _probability_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, resampled=None, regions=None) -> list[SummaryRow]:
     rows = []
+    nmac_region, lowc_region = (NMAC_REGION_FT, LOWC_REGION_FT) if regions is None else regions
     notes = {
-        "P(NMAC) nominal": _too_narrow(outcomes, NMAC_REGION_FT, "NMAC"),
-        "P(LoWC) nominal": _too_narrow(outcomes, LOWC_REGION_FT, "LoWC") + _inside_caution(outcomes, w),
+        "P(NMAC) nominal": _too_narrow(outcomes, nmac_region, "NMAC"),
+        "P(LoWC) nominal": _too_narrow(outcomes, lowc_region, "LoWC") + _inside_caution(outcomes, w, lowc_region),
     }
     nuisance = outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
     columns = [
@@ -381,6 +382,7 @@ def closed_loop_summary(
     alerting_times: tuple | None = None,
     metadata: pd.DataFrame | None = None,
     layer_edges_ft=None,
+    regions_ft=None,
 ) -> list[SummaryRow]:
     """The summary rows of paired nominal/mitigated outcomes (from `encsim.simulate` or a results file).
 
@@ -396,10 +398,14 @@ def closed_loop_summary(
         The encounters' metadata in the same order (``int_heading_tcpa_rad``, ``int_alt_tcpa_ft``):
         LoWC ratio, alert and nuisance rates by geometry class, and by intruder altitude layer
         when ``layer_edges_ft`` (the intruder's layer table, ft AGL) is given.
+    regions_ft : ((radius, half-height), (DTHR, ZTHR)), optional
+        The NMAC cylinder and the well-clear volume the run scored (ft), for the notes that warn
+        when every nominal HMD/VMD lies inside them; default DEGAS's regions (500 / 100 ft, the
+        DO-365 DWC's 4000 / 450 ft). A small-UAS run passes its 50 / 15 ft and 2000 / 250 ft.
     """
     w = outcomes["weight"].to_numpy(float)
     resampled = _resampled(outcomes, w, rng)
-    rows = _probability_rows(outcomes, w, rng, resampled) + _ratio_rows(outcomes, w, rng, resampled)
+    rows = _probability_rows(outcomes, w, rng, resampled, regions_ft) + _ratio_rows(outcomes, w, rng, resampled)
     if alerting_times is not None and alerting.has_alerting_columns(outcomes):
         rows += _alerting_rows(outcomes, w, rng, alerting_times)
     if metadata is not None and len(metadata) == len(outcomes):

@@ -17,8 +17,21 @@ chunk half-written by a killed run has no manifest entry, or a ``.partial`` file
 Executors: ``None`` (serial, in this process), a ``concurrent.futures.Executor``, or a
 ``dask.distributed.Client``; the library never builds clusters (the CLI does). A worker process
 loads each model once (``load_model`` caches per process).
+
+``sweep`` runs a scenario over a grid of settings, each point a run of its own over the same
+encounters, with paired differences from a baseline point (`encsim.runner.sweeps`).
 """
 
 from .run import RunResult, chunk_ids, compute_chunk, n_chunks, run_scenario, write_encounter_file
+from .sweeps import SweepResult, sweep
 
-__all__ = ["RunResult", "chunk_ids", "compute_chunk", "n_chunks", "run_scenario", "write_encounter_file"]
+__all__ = [
+    "RunResult",
+    "SweepResult",
+    "chunk_ids",
+    "compute_chunk",
+    "n_chunks",
+    "run_scenario",
+    "sweep",
+    "write_encounter_file",
+]

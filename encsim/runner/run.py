@@ -56,20 +56,19 @@ def write_encounter_file(
     (with ``overwrite=False``, never over a file that appeared meanwhile).
     Returns the file's totals and its identity (`chunk_identity`).
     """
-    from ..bayes import load_model
-    from ..encounters import generate_encounters
+    from ..encounters import encounter_source
     from ..io.encounters_file import EncounterFileWriter
 
-    own_model, int_model = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
+    source = encounter_source(scenario)  # models loaded once for every chunk of the file
+    provenance = source.provenance()
     closed_loop: dict = {}
     with EncounterFileWriter(
-        path, scenario, scenario_text, scenario.run.seed, own_model, int_model, overwrite=overwrite
+        path, scenario, scenario_text, scenario.run.seed, provenance, kind=source.kind, overwrite=overwrite
     ) as writer:
         for k in chunk_indices:
-            encounters = generate_encounters(
-                scenario,
-                scenario_text,
-                ids=chunk_ids(scenario, k),
+            encounters = source.generate(
+                chunk_ids(scenario, k),
+                scenario_text=scenario_text,
                 progress=progress,
                 keep_trajectories=keep_trajectories,
             )
@@ -80,22 +79,26 @@ def write_encounter_file(
                 outcomes = _fly_chunk(encounters, logic, k)
                 closed_loop = outcomes.attrs.get("closed_loop", {})
                 writer.append_outcomes(outcomes, logic)
-        identity = _identity(scenario_text, scenario, own_model.sha256, int_model.sha256, logic, closed_loop)
+        identity = _identity(scenario_text, scenario, provenance, logic, closed_loop)
         writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
         totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
     return totals
 
 
-def _identity(scenario_text: str, scenario, own_sha256: str, int_sha256: str, logic, closed_loop: dict) -> dict:
-    """Everything a chunk is made from, besides its encounter ids (JSON-normalised, for comparison)."""
+def _identity(scenario_text: str, scenario, provenance: dict, logic, closed_loop: dict) -> dict:
+    """Everything a chunk is made from, besides its encounter ids (JSON-normalised, for comparison).
+
+    A model aircraft is named as the scenario names it; an aircraft of another source (a small-UAS
+    mission) by its source's provenance name; each with the sha256 of what it is made from.
+    """
     identity = {
         "scenario_sha256": text_sha256(scenario_text),
         "seed": int(scenario.run.seed),
         "encsim_version": __version__,
-        "ownship_model": scenario.ownship.model,
-        "ownship_model_sha256": own_sha256,
-        "intruder_model": scenario.intruder.model,
-        "intruder_model_sha256": int_sha256,
+        "ownship_model": getattr(scenario.ownship, "model", provenance["ownship_model"]),
+        "ownship_model_sha256": provenance["ownship_model_sha256"],
+        "intruder_model": getattr(scenario.intruder, "model", provenance["intruder_model"]),
+        "intruder_model_sha256": provenance["intruder_model_sha256"],
         "logic": logic or "",
         "closed_loop": closed_loop if logic else {},
     }
@@ -104,8 +107,9 @@ def _identity(scenario_text: str, scenario, own_sha256: str, int_sha256: str, lo
 
 def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
     """The identity every chunk of this run must have: models and logic as they are *now* on this machine."""
-    from ..bayes import load_model
+    from ..encounters import encounter_source
 
+    source = encounter_source(scenario)
     closed_loop = {}
     if logic:
         from ..simulate import closed_loop_provenance, scenario_seams
@@ -117,9 +121,9 @@ def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
             surveillance=surveillance,
             well_clear=scenario.metrics.well_clear,
             nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+            own_limits=source.own_limits,
         )
-    own, intr = load_model(scenario.ownship.model), load_model(scenario.intruder.model)
-    return _identity(scenario_text, scenario, own.sha256, intr.sha256, logic, closed_loop)
+    return _identity(scenario_text, scenario, source.provenance(), logic, closed_loop)
 
 
 def identity_differences(recorded: dict, current: dict) -> list[str]:
@@ -430,7 +434,8 @@ def _find_models_before_submitting(scenario) -> None:
     """
     from ..bayes.locate import resolve_model_file
 
-    for model in {scenario.ownship.model, scenario.intruder.model}:
+    models = {getattr(scenario.ownship, "model", None), getattr(scenario.intruder, "model", None)}
+    for model in models - {None}:  # a small-UAS mission ownship has no model file
         resolve_model_file(model)
 
 
@@ -625,6 +630,8 @@ def join_chunks(run_dir: Path, manifest: dict, scenario_text: str, scenario, log
                 "duration_s",
             ):
                 out.attrs[key] = first.attrs[key]
+            for key, default in (("encounter_format_version", 1), ("encounter_kind", "pairing")):
+                out.attrs[key] = first.attrs.get(key, default)
             group_attrs = {
                 g: {k: first[g].attrs[k] for k in ("logic", "closed_loop") if k in first[g].attrs} for g in groups
             }

@@ -86,6 +86,7 @@ def simulate_states(
     seed: int = 0,
     encounter_ids=None,
     compiling=None,
+    own_limits: DynamicLimits | None = None,
 ) -> pd.DataFrame:
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
@@ -117,6 +118,9 @@ def simulate_states(
     compiling : callable, optional
         A context manager factory wrapped around compiling the closed-loop kernel for these
         arguments, apart from running it (the runner's per-chunk time limit pauses there).
+    own_limits : DynamicLimits, optional
+        The ownship's dynamic limits (default: the MIT LL ones, as the intruder's); a small-UAS
+        ownship flies with its performance preset's (`encsim.encounters.small_uas`).
     """
     pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
     function, params = resolve_logic(logic, pilot.standard)
@@ -128,7 +132,8 @@ def simulate_states(
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
     limits = DynamicLimits().as_array(n)
-    ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
+    own_limits_array = limits if own_limits is None else own_limits.as_array(n)
+    ownship, intruder = _flight(own_initial, own_schedule, own_limits_array), _flight(int_initial, int_schedule, limits)
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     faults = np.zeros((n, 3))
@@ -218,6 +223,7 @@ def record_encounter(
     surveillance: Surveillance | SurveillanceConfig | str | None = None,
     seed: int = 0,
     encounter_id: int = 0,
+    own_limits: DynamicLimits | None = None,
 ) -> np.ndarray:
     """One encounter flown nominal and mitigated by the plain-Python closed loop, step by step into ``recorder``.
 
@@ -238,7 +244,8 @@ def record_encounter(
         duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
     )
     limits = DynamicLimits().as_array(1)
-    ownship, intruder = _flight(own_initial, own_schedule, limits), _flight(int_initial, int_schedule, limits)
+    own_limits_array = limits if own_limits is None else own_limits.as_array(1)
+    ownship, intruder = _flight(own_initial, own_schedule, own_limits_array), _flight(int_initial, int_schedule, limits)
     out, faults = np.full((1, len(OUTCOME_COLUMNS)), np.nan), np.zeros((1, 3))
     out[0] = run_encounter(
         function, params, ownship, intruder, settings, 0, int(encounter_id), faults[0], recorder, models=models
@@ -379,6 +386,7 @@ def simulate(
         scenario_surveillance, scenario_pilot = scenario_seams(scenario)
         surveillance = scenario_surveillance if surveillance is None else surveillance
         pilot = scenario_pilot if pilot is None else pilot
+    own_limits = getattr(encounters, "own_limits", None)
     frame = simulate_states(
         encounters.own_initial,
         encounters.ownship.schedule,
@@ -394,6 +402,7 @@ def simulate(
         seed=encounters.seed,
         encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
         compiling=compiling,
+        own_limits=own_limits,
     )
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())
@@ -404,6 +413,7 @@ def simulate(
         decision_period_s=decision_period_s,
         well_clear=well_clear or scenario.metrics.well_clear,
         nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
+        own_limits=own_limits,
     )
     return frame
 
@@ -422,14 +432,22 @@ def scenario_seams(scenario) -> tuple[SurveillanceConfig, PilotConfig]:
 
 
 def closed_loop_provenance(
-    logic, *, pilot=None, surveillance=None, decision_period_s=1.0, well_clear="do365", nmac_ft=_NMAC_FT
+    logic,
+    *,
+    pilot=None,
+    surveillance=None,
+    decision_period_s=1.0,
+    well_clear="do365",
+    nmac_ft=_NMAC_FT,
+    own_limits: DynamicLimits | None = None,
 ) -> dict:
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
     The logic's name, parameter array and the sha256 of the source file that defines it (so a
     changed plug-in is visible), the pilot and surveillance seams (model names, parameters and
     source sha256: `encsim.simulate.seams`), the decision period, the well-clear preset and the
-    NMAC cylinder.
+    NMAC cylinder; ``ownship_limits`` only for an ownship flying other dynamic limits than the MIT
+    LL ones (a small UAS), so that a replay flies it the same.
     """
     import dataclasses
     import inspect
@@ -456,6 +474,7 @@ def closed_loop_provenance(
         "decision_period_s": float(decision_period_s),
         "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
+        **({} if own_limits is None else {"ownship_limits": dataclasses.asdict(own_limits)}),
     }
 
 

@@ -502,9 +502,9 @@ _TIMES_SUM = {
 _VOLUMES = {"DWC_Phase_I": _PHASE_I, "DWC_Phase_II": _PHASE_II, "DWC_Non_Coop": _NON_COOP}
 
 
-def _alerter_text(base: str, sum_detector: bool) -> str:
+def _alerter_text(base: str, sum_detector: bool, volume=None) -> str:
     name = base + ("_SUM" if sum_detector else "")
-    dthr, zthrs, tthr = _VOLUMES[base]
+    dthr, zthrs, tthr = volume or _VOLUMES[base]
     times = (_TIMES_SUM if sum_detector else _TIMES_NO_SUM)[base]
     detector_class = "gov.nasa.larcfm.ACCoRD.WCV_TAUMOD" + ("_SUM" if sum_detector else "")
     lines = []
@@ -528,24 +528,41 @@ def _alerter_text(base: str, sum_detector: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _preset_text(title: str, bases: tuple[str, ...], sum_detector: bool) -> str:
+def _preset_text(title: str, bases: tuple[str, ...], sum_detector: bool, volume=None, replace=()) -> str:
     names = [b + ("_SUM" if sum_detector else "") for b in bases]
     text = f"# encsim preset {title} (DAIDALUS v2.0.4 configuration format)\n" + _DO365_GLOBAL
+    for old, new in replace:
+        text = text.replace(old, new)
     text += "alerters = " + ",".join(names) + "\n"
-    return text + "".join(_alerter_text(b, sum_detector) for b in bases)
+    return text + "".join(_alerter_text(b, sum_detector, volume) for b in bases)
+
+
+# small-UAS DAA (issue 20): the DO-365B structure (its three alerters, levels, regions and alerting
+# times) with every detector at the ASTM F3442 small-UAS well clear, 2000 ft / 250 ft / TTHR 0, and
+# the recovery volume and NMAC cylinder of a small UAS (judgement: DO-365B recovers to its well
+# clear, 0.66 nmi / 450 ft, so this one recovers to 2000 ft / 250 ft; NMAC the sNMAC, 50 ft / 15 ft)
+_SUA_VOLUME = ("2000.0 [ft]", ("250.0", "250.0", "250.0"), "0.0")
+_SUA_GLOBAL = (
+    ("min_horizontal_recovery = 0.66 [nmi]", "min_horizontal_recovery = 2000.0 [ft]"),
+    ("min_vertical_recovery = 450.0 [ft]", "min_vertical_recovery = 250.0 [ft]"),
+    ("horizontal_nmac = 500.0 [ft]", "horizontal_nmac = 50.0 [ft]"),
+    ("vertical_nmac = 100.0 [ft]", "vertical_nmac = 15.0 [ft]"),
+)
 
 
 _ALL = ("DWC_Phase_I", "DWC_Phase_II", "DWC_Non_Coop")
-#: preset name -> (configuration text, the DAIDALUS file it equals)
+#: preset name -> (configuration text, the DAIDALUS file it equals, or None for encsim's own)
 PRESETS = {
     "do365b": (_preset_text("do365b = DO_365B_no_SUM", _ALL, False), "DO_365B_no_SUM.conf"),
     "do365b-sum": (_preset_text("do365b-sum = DO_365B_SUM", _ALL, True), "DO_365B_SUM.conf"),
     "do365a": (_preset_text("do365a = DO_365A_no_SUM", _ALL[:2], False), "DO_365A_no_SUM.conf"),
+    # no DAIDALUS file: encsim's own (see _SUA_VOLUME)
+    "sua": (_preset_text("sua = small-UAS DAA", _ALL, False, _SUA_VOLUME, _SUA_GLOBAL), None),
 }
 
 
 def preset(name: str) -> DaidalusConfig:
-    """A named DO-365 configuration: ``do365b``, ``do365b-sum`` or ``do365a``."""
+    """A named configuration: ``do365b``, ``do365b-sum``, ``do365a`` or ``sua`` (small-UAS DAA)."""
     if name not in PRESETS:
         raise KeyError(f"unknown DAIDALUS preset {name!r}; expected one of {sorted(PRESETS)}")
     return read_daidalus_config(PRESETS[name][0], source=f"preset:{name}")

@@ -1,0 +1,432 @@
+"""The named steps of a paired encounter attempt (mitll-reference section 4, decisions.md section 5).
+
+A source that pairs two aircraft at a sampled closest approach (`encsim.encounters.pairing` for
+two model-sampled tracks, `encsim.encounters.small_uas` for a small-UAS mission against a model
+intruder) runs, for a batch of attempts:
+
+1. **sample** each aircraft: an object with ``schedule`` (`CommandSchedule`), ``initial_states()``,
+   ``initial`` (a DataFrame with ``alt_ft``, the initial altitudes), ``take(positions)`` and
+   optionally ``limits`` (`DynamicLimits` it flies with; default the MIT LL ones)
+   (`sample_model_aircraft` for a model);
+2. **screen** (`screen_vmd`): a conservative altitude interval at tCPA that cannot reach the VMD
+   span rejects the attempt without flying;
+3. **fly** to tCPA (`fly_to_tcpa`): speeds, vertical rates and the relative altitude there, and
+   whether an aircraft went below ground;
+4. **place**: draw the VMD acceptance, the intruder heading at CPA and the signed HMD
+   (`draw_geometry`), fly both for the whole encounter and place them (`fly_and_place`), check the
+   placed pair (`placement_rejections`);
+5. **weight** (`weight_columns`): Z x w_HMD x w_VMD and its ingredients.
+
+Every function is a pure function of its arguments, so the steps can be recombined; the order of
+floating-point operations is the one the pinned outcomes were recorded with (tests/pinned_outcomes.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import ellipe
+
+from .. import units
+from ..bayes import EncounterModel
+from ..commands import InitialStates
+from ..dynamics import Trajectories, fly_commands
+from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
+from ..sampling import TrackSample, sample_track_ids
+from ..tracks import limit_violations, track_limits
+from . import _kernels
+
+#: sub-streams of an encounter's Philox stream (decisions.md section 10): ownship, intruder, geometry
+OWNSHIP_SUB_STREAM, INTRUDER_SUB_STREAM = 0, 1
+#: margin on the commanded vertical rates of the cheap VMD screen (the dynamics track commands,
+#: they do not exceed them by more than rounding; the margin keeps the screen conservative)
+_SCREEN_RATE_MARGIN = 1.1
+_SCREEN_ALT_MARGIN_FT = 10.0
+
+
+# ------------------------------------------------------------------------------------------ sample
+
+
+@dataclass(frozen=True)
+class ModelAircraft:
+    """One aircraft sampled from an encounter model: the model, its presets and altitude layers."""
+
+    model: EncounterModel
+    presets: dict
+    layers: np.ndarray | None
+
+
+def sample_model_aircraft(
+    aircraft: ModelAircraft,
+    seed,
+    ids: np.ndarray,
+    attempts: np.ndarray,
+    sub_stream: int,
+    duration_s: int,
+    rejects_per_track: list | None = None,
+) -> TrackSample:
+    """The **sample** step for a model aircraft: track ``ids[i]`` of attempt ``attempts[i]`` on ``sub_stream``."""
+    return sample_track_ids(
+        aircraft.model,
+        ids.astype(np.uint64),
+        seed=seed,
+        duration_s=duration_s,
+        start=aircraft.presets or None,
+        layers_ft=aircraft.layers,
+        sub_streams=np.full(ids.shape[0], float(sub_stream)),
+        attempts=attempts,
+        rejects_per_track=rejects_per_track,
+    )
+
+
+# ------------------------------------------------------------------------------------------ screen
+
+
+def altitude_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Conservative altitude interval at tCPA from the initial altitude and the commanded vertical rates."""
+    rates = np.where(schedule.t_s <= tcpa_s, np.abs(schedule.hdot_fps), 0.0)
+    n = schedule.offsets.shape[0] - 1
+    max_rate = np.maximum.reduceat(rates, schedule.offsets[:-1]) if rates.size else np.zeros(n)
+    reach = max_rate * _SCREEN_RATE_MARGIN * tcpa_s + _SCREEN_ALT_MARGIN_FT
+    return alt_ft - reach, alt_ft + reach
+
+
+def screen_vmd(own, intruder, geometry) -> np.ndarray:
+    """The **screen** step: True where the pair can still reach the VMD span at tCPA."""
+    vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
+    own_lo, own_hi = altitude_reach(own.initial["alt_ft"].to_numpy(), own.schedule, geometry.tcpa_s)
+    int_lo, int_hi = altitude_reach(intruder.initial["alt_ft"].to_numpy(), intruder.schedule, geometry.tcpa_s)
+    return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
+
+
+# --------------------------------------------------------------------------------------------- fly
+
+
+@dataclass(frozen=True)
+class AtTcpa:
+    """Both aircraft at tCPA: below-ground flags, horizontal speeds and vertical rates (ft/s), the
+    relative altitude (intruder minus ownship, ft) and the speeds the heading density uses."""
+
+    ground: np.ndarray
+    v_own: np.ndarray
+    v_int: np.ndarray
+    hdot_own: np.ndarray
+    hdot_int: np.ndarray
+    rel_alt: np.ndarray
+    heading_speeds: tuple
+
+    def take(self, positions) -> AtTcpa:
+        return AtTcpa(
+            *(getattr(self, f.name)[positions] for f in dataclasses.fields(self) if f.name != "heading_speeds"),
+            heading_speeds=tuple(value[positions] for value in self.heading_speeds),
+        )
+
+
+def _limits(aircraft):
+    """An aircraft's own dynamic limits (``limits`` attribute, e.g. a small UAS's), else the default."""
+    return getattr(aircraft, "limits", None)
+
+
+def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
+    """The **fly** step up to tCPA (1-Hz records): where both are at the designed closest approach."""
+    tcpa = geometry.tcpa_s
+    own_states, int_states = own.initial_states(), intruder.initial_states()
+    if tcpa > 0:
+        own_cpa = fly_commands(own_states, own.schedule, tcpa, output_hz=1.0, limits=_limits(own))
+        int_cpa = fly_commands(int_states, intruder.schedule, tcpa, output_hz=1.0, limits=_limits(intruder))
+        ground = (own_cpa.extremes[0] < 0) | (int_cpa.extremes[0] < 0)
+        own_speed, own_pitch = own_cpa.speed_fps[:, -1], own_cpa.pitch_rad[:, -1]
+        int_speed, int_pitch = int_cpa.speed_fps[:, -1], int_cpa.pitch_rad[:, -1]
+        rel_alt = int_cpa.up_ft[:, -1] - own_cpa.up_ft[:, -1]
+    else:
+        ground = np.zeros(own_states.n_aircraft, dtype=bool)
+        own_speed, own_pitch, int_speed, int_pitch = (
+            own_states.speed_fps,
+            own_states.pitch_rad,
+            int_states.speed_fps,
+            int_states.pitch_rad,
+        )
+        rel_alt = int_states.alt_ft - own_states.alt_ft
+    v_own = np.sqrt(np.maximum(own_speed**2 - (own_speed * np.sin(own_pitch)) ** 2, 0.1))
+    v_int = np.sqrt(np.maximum(int_speed**2 - (int_speed * np.sin(int_pitch)) ** 2, 0.1))
+    hdot_own, hdot_int = own_speed * np.sin(own_pitch), int_speed * np.sin(int_pitch)
+    if geometry.heading_speeds == "reference":  # the reference's heading density uses t = 0 speeds
+        hv_own = np.maximum(0.1, own_states.speed_fps * np.cos(own_states.pitch_rad))
+        hv_int = np.maximum(0.1, int_states.speed_fps * np.cos(int_states.pitch_rad))
+        hh_own, hh_int = (
+            own_states.speed_fps * np.sin(own_states.pitch_rad),
+            int_states.speed_fps * np.sin(int_states.pitch_rad),
+        )
+    else:
+        hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
+    return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int))
+
+
+# ------------------------------------------------------------------------------------------- place
+
+
+def vmd_acceptance(weights) -> np.ndarray:
+    """Acceptance probability per VMD bin, a_b = w_b / max(w) (mitll-reference 4.3)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    return weights / weights.max()
+
+
+def draw_geometry(seed, ids: np.ndarray, attempts: np.ndarray, at: AtTcpa, geometry) -> dict:
+    """The geometry draws of the **place** step, from the geometry sub-stream (seed, id; 2, attempt).
+
+    Returns ``vmd_bin`` (0-based, -1 outside the span), ``accepted`` (VMD acceptance), ``psi``
+    (intruder heading at CPA, rad), ``hmd`` (signed HMD, ft) and ``hmd_bin``.
+    """
+    m = ids.shape[0]
+    acceptance = vmd_acceptance(geometry.vmd_weights)
+    proportions = np.asarray(geometry.hmd_proportions, dtype=np.float64)
+    out = {
+        "vmd_bin": np.empty(m, np.int64),
+        "accepted": np.empty(m, np.bool_),
+        "psi": np.zeros(m),
+        "hmd": np.zeros(m),
+        "hmd_bin": np.zeros(m, np.int64),
+    }
+    hv_own, hv_int, hh_own, hh_int = at.heading_speeds
+    _kernels.geometry_kernel(
+        _kernels.Attempts(
+            np.uint64(seed),
+            ids.astype(np.uint64),
+            attempts.astype(np.uint64),
+            at.rel_alt,
+            hv_own,
+            hv_int,
+            hh_own,
+            hh_int,
+        ),
+        _kernels.Proposal(
+            np.asarray(geometry.vmd_edges_ft, dtype=np.float64),
+            acceptance,
+            np.asarray(geometry.hmd_edges_ft, dtype=np.float64),
+            np.cumsum(proportions) / proportions.sum(),
+        ),
+        _kernels.GeometryOutputs(out["vmd_bin"], out["accepted"], out["psi"], out["hmd"], out["hmd_bin"]),
+    )
+    return out
+
+
+def _rotate(north, east, pivot_n, pivot_e, angle):
+    cos_a, sin_a = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    dn, de = north - pivot_n[:, None], east - pivot_e[:, None]
+    return pivot_n[:, None] + cos_a * dn - sin_a * de, pivot_e[:, None] + sin_a * dn + cos_a * de
+
+
+def _placed(trajectories: Trajectories, north, east, angle) -> Trajectories:
+    return dataclasses.replace(
+        trajectories, north_ft=north, east_ft=east, heading_rad=trajectories.heading_rad + angle[:, None]
+    )
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Both aircraft flown for the whole encounter at 10 Hz: as flown and as placed (``*_placed``)."""
+
+    own_flown: Trajectories
+    int_flown: Trajectories
+    own_placed: Trajectories
+    int_placed: Trajectories
+    k_cpa: int
+
+
+def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, geometry) -> Placed:
+    """The **fly** and **place** steps for the whole encounter.
+
+    Both fly at 10 Hz; each is rotated about its tCPA position (ownship heading 0 at CPA, intruder
+    at ``psi``), the intruder is placed perpendicular to the relative velocity at the signed HMD,
+    and both are translated so that the ownship starts at the origin.
+    """
+    duration = geometry.duration_s
+    own_states, int_states = own.initial_states(), intruder.initial_states()
+    own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
+    int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
+    k_cpa = int(round(geometry.tcpa_s * 10))
+    own_angle = -own_flown.heading_rad[:, k_cpa]
+    int_angle = psi - int_flown.heading_rad[:, k_cpa]
+    own_n, own_e = _rotate(
+        own_flown.north_ft, own_flown.east_ft, own_flown.north_ft[:, k_cpa], own_flown.east_ft[:, k_cpa], own_angle
+    )
+    int_n, int_e = _rotate(
+        int_flown.north_ft, int_flown.east_ft, int_flown.north_ft[:, k_cpa], int_flown.east_ft[:, k_cpa], int_angle
+    )
+    rel_vn, rel_ve = at.v_int * np.cos(psi) - at.v_own, at.v_int * np.sin(psi)
+    rel_norm = np.maximum(np.hypot(rel_vn, rel_ve), 1e-9)
+    target_n = own_n[:, k_cpa] + hmd * rel_ve / rel_norm
+    target_e = own_e[:, k_cpa] - hmd * rel_vn / rel_norm
+    int_n += (target_n - int_n[:, k_cpa])[:, None]
+    int_e += (target_e - int_e[:, k_cpa])[:, None]
+    origin_n, origin_e = own_n[:, :1].copy(), own_e[:, :1].copy()
+    own_n, own_e, int_n, int_e = own_n - origin_n, own_e - origin_e, int_n - origin_n, int_e - origin_e
+    own_placed = _placed(own_flown, own_n, own_e, own_angle)
+    return Placed(own_flown, int_flown, own_placed, _placed(int_flown, int_n, int_e, int_angle), k_cpa)
+
+
+def _as_dict(trajectories: Trajectories) -> dict:
+    return {
+        name: getattr(trajectories, name)
+        for name in ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")
+    }
+
+
+def initial_from(trajectories: Trajectories) -> InitialStates:
+    """The first sample of each flight as initial states (placed: what the closed loop starts from)."""
+    return InitialStates(
+        trajectories.speed_fps[:, 0],
+        trajectories.north_ft[:, 0],
+        trajectories.east_ft[:, 0],
+        trajectories.up_ft[:, 0],
+        trajectories.heading_rad[:, 0],
+        trajectories.pitch_rad[:, 0],
+        trajectories.bank_rad[:, 0],
+    )
+
+
+def placed_metrics(placed: Placed, metrics_spec):
+    """Separation metrics of the placed pair: HMD, VMD, TCA, NMAC (the scenario's cylinder), LoWC."""
+    return separation_metrics(
+        placed.own_placed.t_s,
+        _as_dict(placed.own_placed),
+        _as_dict(placed.int_placed),
+        cylinder=Cylinder("NMAC", metrics_spec.nmac_radius_ft, metrics_spec.nmac_half_height_ft),
+        volume=well_clear_preset(metrics_spec.well_clear),
+    )
+
+
+def filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
+    """Rows outside a side's speed and altitude filters (at CPA or over the whole encounter)."""
+    speed_kt = units.fps_to_kt(trajectories.speed_fps)
+    alt = trajectories.up_ft
+    if spec.filter_at == "cpa":
+        speed_kt, alt = speed_kt[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
+    fails = np.zeros(trajectories.n_aircraft, dtype=bool)
+    for values, low, high in (
+        (speed_kt, spec.min_speed_kt, spec.max_speed_kt),
+        (alt, spec.min_alt_ft, spec.max_alt_ft),
+    ):
+        if low is not None:
+            fails |= np.any(values < low, axis=1)
+        if high is not None:
+            fails |= np.any(values > high, axis=1)
+    return fails
+
+
+def limits_fail(aircraft: ModelAircraft, sample: TrackSample, flown: Trajectories) -> np.ndarray:
+    """Rows breaking the model's track-level limits (mitll-reference 3.7)."""
+    layers = sample.layer_edges_ft
+    limits = track_limits(aircraft.model, sample, flown.extremes, layers)
+    return limit_violations(flown, limits, check_speed=True).any(axis=1)
+
+
+def placement_rejections(placed: Placed, metrics, draws: dict, at: AtTcpa, geometry) -> tuple[dict, np.ndarray]:
+    """The checks of the placed pair shared by every paired source: ``below_ground``, ``hmd_mismatch``,
+    ``vmd_mismatch`` (realised vs sampled), ``initial_separation``; returns the masks and the
+    initial horizontal range (ft)."""
+    own_placed, int_placed = placed.own_placed, placed.int_placed
+    reasons = {}
+    reasons["below_ground"] = (placed.own_flown.extremes[0] < 0) | (placed.int_flown.extremes[0] < 0)
+    if geometry.check_hmd_vmd:
+        reasons["hmd_mismatch"] = np.abs(metrics.hmd_ft - np.abs(draws["hmd"])) >= geometry.hmd_tolerance_ft
+        reasons["vmd_mismatch"] = np.abs(metrics.vmd_ft - np.abs(at.rel_alt)) >= geometry.vmd_tolerance_ft
+    range0 = np.hypot(
+        int_placed.north_ft[:, 0] - own_placed.north_ft[:, 0], int_placed.east_ft[:, 0] - own_placed.east_ft[:, 0]
+    )
+    dz0 = np.abs(int_placed.up_ft[:, 0] - own_placed.up_ft[:, 0])
+    reasons["initial_separation"] = (dz0 < geometry.min_initial_vertical_ft) & (
+        range0 < geometry.min_initial_range_nm * units.FT_PER_NM
+    )
+    return reasons, range0
+
+
+# ------------------------------------------------------------------------------------------ weight
+
+
+def relative_speed_normaliser(v_own, v_int, hdot_own, hdot_int, elliptic: str = "correct") -> np.ndarray:
+    """Z = integral over psi of |v_rel(psi)|: 4 sqrt(A) E(m), or the reference's 4 sqrt(A) E(sqrt(m))."""
+    a = (v_own + v_int) ** 2 + (hdot_int - hdot_own) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(a > 0, 4.0 * v_own * v_int / np.where(a > 0, a, 1.0), 0.0)
+    parameter = np.sqrt(m) if elliptic == "reference" else m
+    return 4.0 * np.sqrt(a) * ellipe(np.clip(parameter, 0.0, 1.0))
+
+
+def hmd_density(edges: np.ndarray, proportions: np.ndarray, hmd_signed: np.ndarray) -> np.ndarray:
+    """Proposal density q at the signed HMD (the last bin's beyond the edges, as the reference)."""
+    probabilities = proportions / proportions.sum()
+    density = probabilities / np.diff(edges)
+    b = np.clip(np.searchsorted(edges, hmd_signed, side="right") - 1, 0, density.shape[0] - 1)
+    return density[b]
+
+
+def weight_columns(at: AtTcpa, draws: dict, geometry) -> dict:
+    """The **weight** step: w = Z x w_HMD x w_VMD with its ingredients, as metadata columns."""
+    proportions = np.asarray(geometry.hmd_proportions, dtype=np.float64)
+    hmd_edges = np.asarray(geometry.hmd_edges_ft, dtype=np.float64)
+    density = hmd_density(hmd_edges, proportions, draws["hmd"])
+    normaliser = relative_speed_normaliser(at.v_own, at.v_int, at.hdot_own, at.hdot_int, geometry.elliptic)
+    w_hmd = (1.0 / (2.0 * geometry.max_hmd_ft)) / density
+    w_vmd = 1.0 / vmd_acceptance(geometry.vmd_weights)[draws["vmd_bin"]]
+    return {
+        "weight": normaliser * w_hmd * w_vmd,
+        "weight_normaliser": normaliser,
+        "weight_hmd": w_hmd,
+        "weight_vmd": w_vmd,
+        "hmd_proposal_density": density,
+    }
+
+
+def metadata_frame(ids, attempts, at: AtTcpa, draws: dict, placed: Placed, metrics, range0, geometry, good):
+    """The metadata of the accepted rows ``good`` of a placed batch: weights, geometry, speeds and
+    altitudes at start, tCPA and TCA, nominal outcome.
+
+    The designed closest approach is at tCPA (``*_tcpa_*`` columns); the realised one, at TCA, can
+    differ when the aircraft manoeuvre (``*_tca_*`` columns: the nearest 10-Hz sample to TCA).
+    """
+    own_placed, int_placed, k_cpa = placed.own_placed, placed.int_placed, placed.k_cpa
+    last_sample = own_placed.up_ft.shape[1] - 1
+    k_tca = np.clip(np.rint(metrics.tca_s[good] * 10.0).astype(np.int64), 0, last_sample)
+    fps_to_kt = units.fps_to_kt
+    at_good = at.take(good)
+    draws_good = {key: value[good] for key, value in draws.items()}
+    return pd.DataFrame(
+        {
+            "encounter_id": ids[good].astype(np.int64),
+            "attempt": attempts[good].astype(np.int64),
+            **weight_columns(at_good, draws_good, geometry),
+            "vmd_bin": draws_good["vmd_bin"] + 1,
+            "own_hspeed_tcpa_fps": at_good.v_own,
+            "int_hspeed_tcpa_fps": at_good.v_int,
+            "own_hdot_tcpa_fps": at_good.hdot_own,
+            "int_hdot_tcpa_fps": at_good.hdot_int,
+            "int_heading_tcpa_rad": draws_good["psi"],
+            "hmd_signed_sampled_ft": draws_good["hmd"],
+            "vmd_signed_sampled_ft": at_good.rel_alt,
+            "hmd_ft": metrics.hmd_ft[good],
+            "vmd_ft": metrics.vmd_ft[good],
+            "vmd_signed_ft": metrics.vmd_signed_ft[good],
+            "tca_s": metrics.tca_s[good],
+            "own_alt_start_ft": own_placed.up_ft[good, 0],
+            "int_alt_start_ft": int_placed.up_ft[good, 0],
+            "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
+            "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
+            "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
+            "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
+            "own_speed_start_kt": fps_to_kt(own_placed.speed_fps[good, 0]),
+            "int_speed_start_kt": fps_to_kt(int_placed.speed_fps[good, 0]),
+            "own_speed_tcpa_kt": fps_to_kt(own_placed.speed_fps[good, k_cpa]),
+            "int_speed_tcpa_kt": fps_to_kt(int_placed.speed_fps[good, k_cpa]),
+            "own_speed_tca_kt": fps_to_kt(own_placed.speed_fps[good, k_tca]),
+            "int_speed_tca_kt": fps_to_kt(int_placed.speed_fps[good, k_tca]),
+            "nmac": metrics.nmac[good],
+            "lowc": metrics.lowc[good],
+            "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
+            "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
+            "range_start_ft": range0[good],
+        }
+    )
