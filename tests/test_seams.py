@@ -206,7 +206,7 @@ def test_scenario_tables_are_strict_and_reach_the_closed_loop(tmp_path):
     for bad, words in (
         ('[surveillance]\nmodel = "lidar"\n', "surveillance.model = 'lidar': surveillance model 'lidar': expected"),
         ('[surveillance]\nmodel = "radar"\n[surveillance.radar]\nazimuth_limit_deg = 200\n', r"azimuth_limit_deg=200"),
-        ('[pilot]\nmodel = "r6"\ncoordination_delay = 3\n', r"pilot.coordination_delay: unknown key"),
+        ('[pilot]\nmodel = "r6"\ncoordination_delay = 3\n', r"pilot.coordination_delay = 3: unknown key"),
         ("[tracker]\n", r"tracker: surveillance model 'perfect' reports the truth"),
     ):
         with pytest.raises(ScenarioError, match=words):
