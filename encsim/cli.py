@@ -462,12 +462,16 @@ def _load_logic(spec: str) -> str:
     return spec
 
 
-def _scenario_for_output(scenario_path, output, encounters, seed, overwrite=False):
-    """The scenario of a ``.h5`` output (with the --encounters/--seed overrides) and its text."""
-    from .io.scenario import ScenarioError, load_scenario
+def _scenario_for_output(scenario_path, output, encounters, seed, overwrite=False, seams=None):
+    """The scenario of a ``.h5`` output (with the --encounters/--seed overrides, and the --surveillance/--pilot
+    ones written into its text) and its text."""
+    from .io.scenario import ScenarioError, load_scenario, parse_scenario, with_seam_overrides
 
     try:
         scenario, text = load_scenario(scenario_path)
+        if seams and any(value is not None for value in seams.values()):
+            text = with_seam_overrides(text, **seams, source=str(scenario_path))
+            scenario = parse_scenario(text, source=str(scenario_path))
     except ScenarioError as exc:
         _fail(str(exc))
     overrides = {key: value for key, value in (("encounters", encounters), ("seed", seed)) if value is not None}
@@ -480,7 +484,9 @@ def _scenario_for_output(scenario_path, output, encounters, seed, overwrite=Fals
     return scenario, text
 
 
-def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None, overwrite=False):
+def _write_h5(
+    scenario_path, output, encounters, seed, quiet, trajectories=False, logic=None, overwrite=False, seams=None
+):
     """Generate (and fly) a scenario's encounters into one ``.h5`` file through the runner's chunk writer."""
     from tqdm import tqdm
 
@@ -489,7 +495,9 @@ def _write_h5(scenario_path, output, encounters, seed, quiet, trajectories=False
     from .runner import n_chunks, write_encounter_file
     from .runner.resources import InsufficientMemoryError, check_memory
 
-    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed, overwrite)
+    scenario, text = _scenario_for_output(scenario_path, output, encounters, seed, overwrite, seams)
+    if logic:
+        _check_seams(scenario)
     try:
         check_memory(scenario, keep_trajectories=trajectories, source=str(scenario_path))
     except InsufficientMemoryError as exc:
@@ -688,11 +696,39 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
     metavar="SECONDS",
     help="Stop a chunk running longer than this with an error (run directory; a logic that never returns).",
 )
+@click.option(
+    "--surveillance",
+    default=None,
+    metavar="NAME",
+    help="What the logic sees: perfect | noise | adsb | radar | active | active-mode-c, optionally +tracker "
+    "(adsb+tracker), or module:object; overrides the scenario's [surveillance] model (written into its text).",
+)
+@click.option(
+    "--pilot",
+    default=None,
+    metavar="NAME",
+    help="standard | r6 | r6-deterministic | module:object; overrides the scenario's [pilot] model.",
+)
 def run(
-    scenario_file, output, logic, encounters, seed, workers, scheduler, resume, quiet, overwrite, chunk_time_limit_s
+    scenario_file,
+    output,
+    logic,
+    encounters,
+    seed,
+    workers,
+    scheduler,
+    resume,
+    quiet,
+    overwrite,
+    chunk_time_limit_s,
+    surveillance,
+    pilot,
 ) -> None:
     """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
     chosen = _load_logic(logic) if logic else None
+    if (surveillance or pilot) and not logic:
+        _fail("--surveillance and --pilot: for a closed-loop run (give --logic)")
+    seams = {"surveillance": surveillance, "pilot": pilot}
     _note_first_compilation(chosen)
     if not str(output).endswith(".h5"):
         if os.path.exists(output) and not os.path.isdir(output):
@@ -700,7 +736,7 @@ def run(
         if overwrite:
             _fail("--overwrite: for a .h5 output; a run directory is continued with --resume (or remove it first)")
         _run_directory(
-            scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s, encounters, seed
+            scenario_file, output, logic, workers, scheduler, resume, quiet, chunk_time_limit_s, encounters, seed, seams
         )
         return
     given = [
@@ -715,10 +751,24 @@ def run(
     ]
     if given:
         _fail(f"{', '.join(given)}: for a run directory (-o DIR); a .h5 output runs here, in this process")
-    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen, overwrite=overwrite)
+    scenario = _write_h5(scenario_file, output, encounters, seed, quiet, logic=chosen, overwrite=overwrite, seams=seams)
     _results_summary(
         output, f"wrote {scenario.run.encounters} encounters of {scenario.name or 'the scenario'} to {output}"
     )
+
+
+def _check_seams(scenario) -> None:
+    """Check a user's surveillance or pilot model of the scenario once, before the run (as --logic is)."""
+    from .simulate import SeamContractError, check_pilot, check_surveillance, scenario_seams
+
+    surveillance, pilot = scenario_seams(scenario)
+    try:
+        if surveillance.kernel_id is None:
+            check_surveillance(surveillance.model)
+        if pilot.kernel_id is None:
+            check_pilot(pilot.model)
+    except SeamContractError as exc:
+        _fail(f"the scenario's surveillance or pilot model breaks its contract: {exc}")
 
 
 def _note_first_compilation(logic) -> None:
@@ -750,6 +800,7 @@ def _run_directory(
     chunk_time_limit_s=None,
     encounters=None,
     seed=None,
+    seams=None,
 ) -> None:
     """Chunked run into a directory on the chosen executor, then the summary from the joined file.
 
@@ -758,17 +809,30 @@ def _run_directory(
     """
     from tqdm import tqdm
 
-    from .io.scenario import ClusterSpec, ScenarioError, load_scenario, parse_scenario, with_run_overrides
+    from .io.scenario import (
+        ClusterSpec,
+        ScenarioError,
+        load_scenario,
+        parse_scenario,
+        with_run_overrides,
+        with_seam_overrides,
+    )
     from .runner import run_scenario
     from .runner.clusters import make_client
 
+    seams = seams or {}
     try:
         scenario, text = load_scenario(scenario_file)
         if encounters is not None or seed is not None:
             text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_file))
             scenario = parse_scenario(text, source=str(scenario_file))
+        if any(value is not None for value in seams.values()):
+            text = with_seam_overrides(text, **seams, source=str(scenario_file))
+            scenario = parse_scenario(text, source=str(scenario_file))
     except ScenarioError as exc:
         _fail(str(exc))
+    if logic:
+        _check_seams(scenario)
     cluster = scenario.cluster or ClusterSpec()
     scheduler = scheduler or cluster.scheduler
     workers = cluster.workers if workers is None else workers
@@ -802,6 +866,7 @@ def _run_directory(
                     on_stale_lock=lambda sentence: click.echo(f"note: {sentence}", err=True),
                     encounters=encounters,
                     seed=seed,
+                    **seams,
                 )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         _fail(str(exc))

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .avoidance import PilotModel, Surveillance
 from .avoidance.interface import (
     ALTITUDE,
     CHANGE_COUNTER,
@@ -53,7 +52,13 @@ from .avoidance.interface import (
 from .commands import CommandSchedule, InitialStates
 from .dynamics import DynamicLimits
 from .metrics.detection import WellClearVolume, well_clear_preset
-from .simulate import OUTCOME_COLUMNS, closed_loop_provenance, record_encounter
+from .simulate import (
+    OUTCOME_COLUMNS,
+    closed_loop_provenance,
+    pilot_from_provenance,
+    record_encounter,
+    surveillance_from_provenance,
+)
 from .units import FPM_PER_FPS, FPS_PER_KT
 
 __all__ = ["Replay", "ReplayError", "replay"]
@@ -318,8 +323,8 @@ def replay(results, encounter_id: int, *, logic=None) -> Replay:
     logic = recorded["logic"] if logic is None else logic
     nmac_ft = tuple(float(x) for x in recorded["nmac_cylinder_ft"])
     settings = {
-        "pilot": PilotModel(**recorded["pilot"]),
-        "surveillance": Surveillance(**recorded["surveillance"]),
+        "pilot": pilot_from_provenance(recorded.get("pilot")),
+        "surveillance": surveillance_from_provenance(recorded.get("surveillance")),
         "decision_period_s": float(recorded["decision_period_s"]),
         "well_clear": _well_clear(recorded["well_clear"]),
         "nmac_ft": nmac_ft,

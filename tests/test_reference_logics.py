@@ -13,8 +13,6 @@ from encsim.avoidance import (
     MEMORY_SIZE,
     REFERENCE_LOGICS,
     LogicSpecError,
-    PilotModel,
-    Surveillance,
     daa,
     resolve_logic,
     tcas,
@@ -97,21 +95,15 @@ def test_the_disk_cached_kernel_marks_every_encounter_faulty_for_an_unknown_id()
     known = simulate_states(own, straight, intruder, straight, 10.0, "unequipped")
     assert np.isfinite(known["mitigated_hmd_ft"]).all()
     limits = DynamicLimits().as_array(1)
-    settings = _kernels.Settings(
-        n_steps=np.int64(100),
-        stride=np.int64(10),
-        dt_s=0.1,
-        pilot=PilotModel().as_array(),
-        nmac_ft=np.array([500.0, 100.0]),
-        well_clear=DO365_DWC.as_array(),
-        surveillance=Surveillance().as_array(),
-        seed=np.uint64(0),
-        memory_size=np.int64(16),
-    )
+    from encsim.simulate import _settings, pilot_config, surveillance_config
+
+    # the run's settings and the reference surveillance and pilot models as simulate builds them
+    settings, models = _settings(10.0, pilot_config(), 1.0, DO365_DWC, (500.0, 100.0), surveillance_config(), 0)
     out = np.zeros((1, len(_kernels.OUTCOME_COLUMNS)))
     _kernels.reference_closed_loop_kernel(
         np.int64(99),
         np.zeros(1),
+        *models,
         _flight(own, straight, limits),
         _flight(intruder, straight, limits),
         settings,

@@ -75,6 +75,18 @@ ADVISORY_SIZE = GUIDANCE_START + N_GUIDANCE_DIMENSIONS * GUIDANCE_BLOCK_SIZE
 #: the memory a logic gets unless it declares more (`logic_memory_size`)
 MEMORY_SIZE = 16
 
+# ---- the pilot seam: what a pilot model other than the standard one commands (docs/closed_loop.md)
+#: a pilot's command, written at each decision and flown by the closed loop until the next: horizontal mode
+#: (0 none, 1 fly `PC_TARGET_HEADING` rad), target heading, vertical mode (0 none, 1 fly the target as a
+#: vertical rate ft/s, 2 fly to the target as an altitude ft), vertical target, turn rate rad/s and
+#: vertical acceleration g (0: the `PilotModel`'s turn rate and initial acceleration)
+PC_HORIZONTAL_MODE, PC_TARGET_HEADING, PC_VERTICAL_MODE, PC_VERTICAL_TARGET, PC_TURN_RATE, PC_ACCEL_G = range(6)
+PILOT_COMMAND_SIZE = 6
+#: vertical modes of a pilot's command
+PC_VERTICAL_NONE, PC_VERTICAL_RATE, PC_VERTICAL_ALTITUDE = 0, 1, 2
+#: the memory a pilot or surveillance model gets unless it declares more (its ``memory_size`` attribute)
+SEAM_MEMORY_SIZE = 64
+
 
 @dataclass(frozen=True)
 class PilotModel:
@@ -156,10 +168,10 @@ def guidance_fault(advisory):
     return 0, 0.0
 
 
-def logic_memory_size(function) -> int:
-    """The memory a logic declares: its ``memory_size`` attribute (a reference logic's record sets it), else
-    `MEMORY_SIZE`."""
-    size = getattr(function, "memory_size", MEMORY_SIZE)
+def logic_memory_size(function, default: int = MEMORY_SIZE) -> int:
+    """The memory a logic (or a pilot or surveillance model) declares: its ``memory_size`` attribute (a
+    reference logic's record sets it), else ``default``."""
+    size = getattr(function, "memory_size", default)
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"{function!r:.80}: memory_size must be a positive int, got {size!r}")
     return size

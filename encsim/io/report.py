@@ -133,8 +133,13 @@ def _pairs(mapping: dict) -> str:
     """``{"initial_delay_s": 5.0}`` -> ``"initial delay 5 s"`` (turn rates also in deg/s)."""
     parts = []
     for key, value in mapping.items():
+        if value is None or isinstance(value, dict | list) or key.endswith("sha256"):
+            continue  # the seams' parameter sets and sources: in the identity's full text below
         unit = next(((suffix, word) for suffix, word in _UNIT_WORDS if key.endswith(suffix)), ("", ""))
         name = key[: len(key) - len(unit[0])].replace("_", " ")
+        if isinstance(value, str | bool):
+            parts.append(f"{name} {value}")
+            continue
         text = f"{name} {value:g}{unit[1]}"
         if unit[0] == "_rad_s":
             text += f" ({np.degrees(value):.3g} deg/s)"

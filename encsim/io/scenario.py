@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from ..units import FPS_PER_FPM, FT_PER_NM
 
@@ -223,6 +223,141 @@ class ClusterSpec(_Strict):
         return value
 
 
+def _dataclass_overrides(kind, preset, values: dict, table: str):
+    """``preset`` with ``values`` replaced, validated by the parameter class itself; errors name the key."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(kind)]
+    unknown = [key for key in values if key not in names]
+    if unknown:
+        raise ValueError(f"{table}.{unknown[0]}: unknown key; expected one of {', '.join(names)}")
+    converted = {
+        key: tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
+        for key, value in values.items()
+    }
+    try:
+        return dataclasses.replace(preset, **converted)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{table}: {exc}") from None
+
+
+_Number = float | int
+_Setting = float | int | bool | list[float] | list[list[float]]
+
+
+class SurveillanceSpec(_Strict):
+    """``[surveillance]``: what the logic sees (docs/sensors_and_pilots.md).
+
+    ``model``: perfect | noise | adsb | radar | active | active-mode-c | module:object; the
+    reference models' parameters are their presets, with the keys of a sub-table of the model's
+    name replaced (``[surveillance.radar]`` ``azimuth_limit_deg = 60``; ``[surveillance.active]``
+    serves both active models); ``params`` is a user model's parameter array; ``navigation``: the
+    ownship's DO-365 GPS/INS error (true), or a table of `NavigationParams` keys.
+    """
+
+    model: str = "perfect"
+    max_coast_s: float = Field(default=10.0, ge=0)
+    navigation: bool | dict[str, _Number] = False
+    params: list[float] | None = None
+    noise: dict[str, _Number] | None = None
+    adsb: dict[str, _Number] | None = None
+    radar: dict[str, _Number] | None = None
+    active: dict[str, _Number] | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value):
+        from ..simulate.seams import SURVEILLANCE_MODELS
+
+        if value not in SURVEILLANCE_MODELS and ":" not in value:
+            raise ValueError(
+                f"surveillance model {value!r}: expected one of {', '.join(SURVEILLANCE_MODELS)} or module:object"
+            )
+        return value
+
+
+class TrackerSpec(_Strict):
+    """``[tracker]``: the constant-velocity Kalman tracker after the sensor (its presence turns it on)."""
+
+    enabled: bool = True
+    horizontal_accel_psd_ft2_s3: float | None = None
+    vertical_accel_psd_ft2_s3: float | None = None
+    initial_position_sd_ft: float | None = None
+    initial_velocity_sd_fps: float | None = None
+
+
+class AltimetrySpec(_Strict):
+    """``[altimetry]``: one Laplacian bias per aircraft and encounter (ICAO Annex 10 as DEGAS applies it).
+
+    ``to_truth``: the encounter's altitudes are the indicated ones, and NMAC, LoWC and the miss
+    distances are scored on the true ones (off by the biases); otherwise only what the logic sees
+    carries the biases. The other keys replace the preset's (`AltimetryParams`).
+    """
+
+    enabled: bool = True
+    to_truth: bool = False
+    layer_tops_ft: list[float] | None = None
+    ownship_scale_ft: list[float] | None = None
+    other_scale_ft: list[float] | None = None
+    probability_ownship_scale: list[float] | None = None
+
+
+def _r6_fields() -> dict:
+    """Each `R6PilotParams` key as an optional scenario field of its type (None: the preset's value)."""
+    import dataclasses
+
+    from ..pilots import R6_STOCHASTIC
+
+    kinds = {bool: bool, int: int, float: float}
+    fields = {}
+    for field in dataclasses.fields(R6_STOCHASTIC):
+        default = getattr(R6_STOCHASTIC, field.name)
+        if isinstance(default, tuple):
+            kind = list[list[float]] if default and isinstance(default[0], tuple) else list[float]
+        else:
+            kind = kinds[type(default)]
+        fields[field.name] = (kind | None, None)
+    return fields
+
+
+class _PilotBase(_Strict):
+    model: str = "standard"
+    probability_noncompliance: float = Field(default=0.0, ge=0, le=1)
+    altitude_rate_fpm: float = Field(default=1500.0, gt=0)
+    altitude_capture_s: float = Field(default=5.0, gt=0)
+    params: list[float] | None = None
+    standard: dict[str, _Number] | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value):
+        from ..simulate.seams import PILOTS
+
+        if value not in PILOTS and ":" not in value:
+            raise ValueError(f"pilot model {value!r}: expected one of {', '.join(PILOTS)} or module:object")
+        return value
+
+    @model_validator(mode="after")
+    def _r6_keys(self):
+        given = self.r6_overrides()
+        if given and not self.model.startswith("r6"):
+            raise ValueError(f"pilot.{next(iter(given))}: an R6 key, but pilot.model = {self.model!r}")
+        return self
+
+    def r6_overrides(self) -> dict:
+        """The R6 keys the table sets (the preset's values for the others)."""
+        base = set(_PilotBase.model_fields)
+        return {k: v for k, v in self.model_dump().items() if k not in base and v is not None}
+
+
+#: ``[pilot]``: what the pilot does (standard | r6 | r6-deterministic | module:object). The R6 pilot's
+#: parameters are its preset's with any `R6PilotParams` key of this table replaced
+#: (``coordination_delay_scale_s = 3``: a sweep varies ``pilot.coordination_delay_scale_s``);
+#: ``[pilot.standard]`` holds `PilotModel` keys; ``probability_noncompliance``: the standard pilot
+#: ignores a run's advisories with this probability (TCAS); ``params``: a user pilot's parameter array.
+PilotSpec = create_model("PilotSpec", __base__=_PilotBase, **_r6_fields())
+
+
 class EncounterSpec(_Strict):
     """Which source generates the encounters (docs/encounter_sources.md)."""
 
@@ -296,6 +431,86 @@ class Scenario(_Strict):
     run: RunSpec
     cluster: ClusterSpec | None = None
     anchor: AnchorSpec | None = None
+    surveillance: SurveillanceSpec | None = None
+    tracker: TrackerSpec | None = None
+    altimetry: AltimetrySpec | None = None
+    pilot: PilotSpec | None = None
+
+    @model_validator(mode="after")
+    def _seams(self):
+        """The closed loop's tables make valid models (each parameter checked by its own class)."""
+        self.surveillance_config()
+        self.pilot_config()
+        return self
+
+    def surveillance_config(self):
+        """The `encsim.simulate.SurveillanceConfig` of the ``[surveillance]``, ``[tracker]`` and ``[altimetry]``
+        tables (perfect surveillance without them)."""
+        from ..sensors import ALTIMETRY_ICAO_ANNEX10, NAVIGATION_DO365, NavigationParams, TrackerParams
+        from ..simulate.seams import _SENSOR_PARAMS, SURVEILLANCE_MODELS, SurveillanceConfig
+
+        spec = self.surveillance or SurveillanceSpec()
+        tracker = None
+        if self.tracker is not None and self.tracker.enabled:
+            given = {k: v for k, v in self.tracker.model_dump(exclude={"enabled"}).items() if v is not None}
+            tracker = _dataclass_overrides(TrackerParams, TrackerParams(), given, "tracker")
+        altimetry = None
+        if self.altimetry is not None and self.altimetry.enabled:
+            given = {
+                k: v for k, v in self.altimetry.model_dump(exclude={"enabled", "to_truth"}).items() if v is not None
+            }
+            altimetry = _dataclass_overrides(type(ALTIMETRY_ICAO_ANNEX10), ALTIMETRY_ICAO_ANNEX10, given, "altimetry")
+        navigation = None
+        if spec.navigation is True:
+            navigation = NAVIGATION_DO365
+        elif isinstance(spec.navigation, dict):
+            navigation = _dataclass_overrides(
+                NavigationParams, NAVIGATION_DO365, spec.navigation, "surveillance.navigation"
+            )
+        model, params = spec.model, None
+        if model in SURVEILLANCE_MODELS:
+            kernel_id, preset = SURVEILLANCE_MODELS[model]
+            table = model.split("-")[0]
+            overrides = getattr(spec, table, None) if table in ("noise", "adsb", "radar", "active") else None
+            if overrides:
+                params = _dataclass_overrides(_SENSOR_PARAMS[kernel_id], preset, overrides, f"surveillance.{table}")
+            if model in ("perfect", "noise") and tracker is not None:
+                raise ValueError(f"tracker: surveillance model {model!r} reports the truth: it takes no tracker")
+        elif spec.params is not None:
+            model = (model, spec.params)
+        return SurveillanceConfig(
+            model,
+            params,
+            tracker=tracker,
+            navigation=navigation,
+            altimetry=altimetry,
+            altimetry_to_truth=bool(self.altimetry is not None and self.altimetry.to_truth),
+            max_coast_s=spec.max_coast_s,
+        )
+
+    def pilot_config(self):
+        """The `encsim.simulate.PilotConfig` of the ``[pilot]`` table (the standard pilot without it)."""
+        from ..avoidance import PilotModel
+        from ..simulate.seams import PILOTS, PilotConfig
+
+        spec = self.pilot or PilotSpec()
+        standard = PilotModel()
+        if spec.standard:
+            standard = _dataclass_overrides(PilotModel, standard, spec.standard, "pilot.standard")
+            standard.as_array()  # validates
+        model, r6 = spec.model, None
+        if model in PILOTS and PILOTS[model][1] is not None and spec.r6_overrides():
+            r6 = _dataclass_overrides(type(PILOTS[model][1]), PILOTS[model][1], spec.r6_overrides(), "pilot")
+        elif model not in PILOTS and spec.params is not None:
+            model = (model, spec.params)
+        return PilotConfig(
+            model,
+            standard,
+            r6,
+            probability_noncompliance=spec.probability_noncompliance,
+            altitude_rate_fpm=spec.altitude_rate_fpm,
+            altitude_capture_s=spec.altitude_capture_s,
+        )
 
 
 class SmallUasScenario(Scenario):
@@ -549,3 +764,64 @@ def with_run_overrides(text: str, *, encounters: int | None = None, seed: int | 
     if any(run.get(key) != value for key, value in overrides.items()):
         raise ScenarioError(f"{source or 'scenario'}: could not set {overrides} in its [run] table")
     return edited
+
+
+def _set_table_key(text: str, table: str, key: str, value: str) -> str:
+    """``text`` with ``key = value`` (a TOML literal) in ``[table]``: replaced in place, or added (the table too)."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{table}]"), None)
+    if start is None:
+        return "".join(lines) + f"\n[{table}]\n{key} = {value}\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    pattern = re.compile(rf"^(\s*{key}\s*=\s*)[^#\n]*?(\s*(#.*)?)$")
+    for row in range(start + 1, end):
+        body = lines[row].rstrip("\n")
+        if pattern.match(body):
+            lines[row] = pattern.sub(lambda m: f"{m.group(1)}{value}{m.group(2)}", body) + "\n"
+            return "".join(lines)
+    lines.insert(start + 1, f"{key} = {value}\n")
+    return "".join(lines)
+
+
+def with_seam_overrides(
+    text: str, *, surveillance: str | None = None, pilot: str | None = None, source: str = ""
+) -> str:
+    """The scenario text with ``[surveillance]`` ``model`` and/or ``[pilot]`` ``model`` set (the CLI's
+    ``--surveillance`` and ``--pilot``), written into the text for the reason `with_run_overrides` gives.
+
+    ``surveillance`` may end in ``+tracker``: the ``[tracker]`` table is then added (or enabled).
+    The result is parsed again (without the model files) so a bad name fails here, naming the option.
+
+    Examples
+    --------
+    >>> print(with_seam_overrides("[run]\\nseed = 1\\n", surveillance="adsb+tracker", pilot="r6"), end="")
+    [run]
+    seed = 1
+    <BLANKLINE>
+    [surveillance]
+    model = "adsb"
+    <BLANKLINE>
+    [tracker]
+    enabled = true
+    <BLANKLINE>
+    [pilot]
+    model = "r6"
+    """
+    if surveillance is not None:
+        name = surveillance.removesuffix("+tracker")
+        text = _set_table_key(text, "surveillance", "model", f'"{name}"')
+        if surveillance.endswith("+tracker"):
+            text = _set_table_key(text, "tracker", "enabled", "true")
+    if pilot is not None:
+        text = _set_table_key(text, "pilot", "model", f'"{pilot}"')
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source or 'scenario'}: could not set the seams' models ({exc})") from None
+    if surveillance is not None and document["surveillance"]["model"] != surveillance.removesuffix("+tracker"):
+        raise ScenarioError(f"{source or 'scenario'}: could not set surveillance.model = {surveillance!r}")
+    if pilot is not None and document["pilot"]["model"] != pilot:
+        raise ScenarioError(f"{source or 'scenario'}: could not set pilot.model = {pilot!r}")
+    return text

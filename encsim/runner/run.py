@@ -112,10 +112,13 @@ def run_identity(scenario_text: str, scenario, logic: str | None) -> dict:
     source = encounter_source(scenario)
     closed_loop = {}
     if logic:
-        from ..simulate import closed_loop_provenance
+        from ..simulate import closed_loop_provenance, scenario_seams
 
+        surveillance, pilot = scenario_seams(scenario)  # the scenario's [surveillance], [pilot]... tables
         closed_loop = closed_loop_provenance(
             logic,
+            pilot=pilot,
+            surveillance=surveillance,
             well_clear=scenario.metrics.well_clear,
             nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
             own_limits=source.own_limits,
@@ -436,6 +439,17 @@ def _find_models_before_submitting(scenario) -> None:
         resolve_model_file(model)
 
 
+def _check_seams(scenario) -> None:
+    """Fail here, once, for a user's surveillance or pilot model that breaks its contract (not in every chunk)."""
+    from ..simulate import check_pilot, check_surveillance, scenario_seams
+
+    surveillance, pilot = scenario_seams(scenario)
+    if surveillance.kernel_id is None:
+        check_surveillance(surveillance.model)
+    if pilot.kernel_id is None:
+        check_pilot(pilot.model)
+
+
 def _check_logic_name(logic) -> None:
     """Fail here, once, for a logic the workers could not resolve (not in every chunk and retry)."""
     if logic is None:
@@ -461,6 +475,8 @@ def run_scenario(
     on_stale_lock=None,
     encounters: int | None = None,
     seed: int | None = None,
+    surveillance: str | None = None,
+    pilot: str | None = None,
 ) -> RunResult:
     """Run a scenario file into ``run_dir`` chunk by chunk; join the chunks into ``results.h5``.
 
@@ -497,17 +513,26 @@ def run_scenario(
         Override the scenario's ``[run]`` values. They are written into the run's scenario text
         (`encsim.io.scenario.with_run_overrides`), which the manifest binds every chunk to: a
         ``--resume`` with other values is refused like any other change of scenario.
+    surveillance, pilot : str, optional
+        Override the scenario's ``[surveillance]`` and ``[pilot]`` models by name (``adsb+tracker``,
+        ``r6``, ``module:object``...), written into the run's scenario text the same way
+        (`encsim.io.scenario.with_seam_overrides`).
     """
-    from ..io.scenario import load_scenario, parse_scenario, with_run_overrides
+    from ..io.scenario import load_scenario, parse_scenario, with_run_overrides, with_seam_overrides
     from .resources import check_memory
 
     scenario, text = load_scenario(scenario_path)
     if encounters is not None or seed is not None:
         text = with_run_overrides(text, encounters=encounters, seed=seed, source=str(scenario_path))
         scenario = parse_scenario(text, source=str(scenario_path))
+    if surveillance is not None or pilot is not None:
+        text = with_seam_overrides(text, surveillance=surveillance, pilot=pilot, source=str(scenario_path))
+        scenario = parse_scenario(text, source=str(scenario_path))
     check_memory(scenario, source=str(scenario_path))  # the driver (this process) reads the summary
     _find_models_before_submitting(scenario)
     _check_logic_name(logic)
+    if logic:
+        _check_seams(scenario)
     run_dir = Path(run_dir).absolute()  # workers (batch jobs, remote schedulers) start in other directories
     header = {
         "scenario_sha256": text_sha256(text),

@@ -11,15 +11,39 @@ from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, re
 from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
+from .seams import (
+    PilotConfig,
+    SeamContractError,
+    SurveillanceConfig,
+    check_pilot,
+    check_surveillance,
+    pilot_arguments,
+    pilot_config,
+    pilot_from_provenance,
+    pilot_provenance,
+    surveillance_arguments,
+    surveillance_config,
+    surveillance_from_provenance,
+    surveillance_provenance,
+)
 
 __all__ = [
     "OUTCOME_COLUMNS",
     "LogicRunError",
+    "PilotConfig",
+    "SeamContractError",
+    "SurveillanceConfig",
     "alerting_times",
+    "check_pilot",
+    "check_surveillance",
     "closed_loop_provenance",
+    "pilot_config",
+    "pilot_from_provenance",
     "record_encounter",
     "simulate",
     "simulate_states",
+    "surveillance_config",
+    "surveillance_from_provenance",
 ]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 _NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
@@ -54,11 +78,11 @@ def simulate_states(
     duration_s: float,
     logic="unequipped",
     *,
-    pilot: PilotModel | None = None,
+    pilot: PilotModel | PilotConfig | str | None = None,
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume = "do365",
     nmac_ft=_NMAC_FT,
-    surveillance: Surveillance | None = None,
+    surveillance: Surveillance | SurveillanceConfig | str | None = None,
     seed: int = 0,
     encounter_ids=None,
     compiling=None,
@@ -76,17 +100,21 @@ def simulate_states(
         Encounter length (a multiple of 0.1 s).
     logic : str, njit function or (njit function, params)
         ``"unequipped"``, ``"tcas"``, or a fast-path logic (`encsim.avoidance.interface`).
-    pilot : PilotModel
-        Response delays, accelerations and turn rate (default: the standard TCAS pilot).
+    pilot : PilotModel, PilotConfig or str
+        The pilot seam (`encsim.simulate.seams`): ``"standard"`` (the default: the standard TCAS
+        pilot, or a `PilotModel`'s delays, accelerations and turn rate), ``"r6"``,
+        ``"r6-deterministic"``, ``module:object`` or a `PilotConfig`.
     decision_period_s : float
         Time between the logic's decisions (1 s by default).
     well_clear : str or WellClearVolume
         Well-clear volume for LoWC, a preset name or a volume (its TCOA test included); ``nmac_ft``
         the NMAC cylinder (radius, half-height).
-    surveillance : Surveillance, optional
-        Errors and latency of what the logic sees of the intruder (default: perfect). The errors
-        are drawn from the Philox stream (seed, encounter id; sub-stream 3), so they are the same
-        for an encounter whatever else is simulated with it.
+    surveillance : Surveillance, SurveillanceConfig or str, optional
+        What the logic sees (`encsim.simulate.seams`): ``"perfect"`` (the default), ``"noise"`` or a
+        `Surveillance` (white noise and latency), ``"adsb"``, ``"radar"``, ``"active"`` (with
+        ``"+tracker"``), ``module:object`` or a `SurveillanceConfig` (tracker, navigation,
+        altimetry). Their draws come from the encounter's sub-streams 3-5 (seed, encounter id),
+        the pilot's from 6, so they are the same for an encounter whatever else is simulated with it.
     compiling : callable, optional
         A context manager factory wrapped around compiling the closed-loop kernel for these
         arguments, apart from running it (the runner's per-chunk time limit pauses there).
@@ -94,8 +122,11 @@ def simulate_states(
         The ownship's dynamic limits (default: the MIT LL ones, as the intruder's); a small-UAS
         ownship flies with its performance preset's (`encsim.encounters.small_uas`).
     """
-    function, params = resolve_logic(logic, pilot)
-    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function)
+    pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
+    function, params = resolve_logic(logic, pilot.standard)
+    settings, models = _settings(
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
+    )
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
@@ -107,15 +138,26 @@ def simulate_states(
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     faults = np.zeros((n, 3))
     if not is_compiled(function):  # a plain Python callable: the slow path
-        return _simulate_python(function, params, ownship, intruder, settings, ids, out, faults)
+        return _simulate_python(function, params, models, ownship, intruder, settings, ids, out, faults)
     if n:
-        if function in REFERENCE_LOGIC_IDS:  # the disk-cached kernel (docs/closed_loop.md)
+        user_models = not all(isinstance(model, np.integer) for model in models)
+        if user_models:  # bounds-checked, their exceptions reported as faults 8 and 9
+            from .containment import contained_pilot, contained_surveillance
+
+            sensor, pilot_model = models
+            models = (
+                sensor if isinstance(sensor, np.integer) else contained_surveillance(sensor),
+                pilot_model if isinstance(pilot_model, np.integer) else contained_pilot(pilot_model),
+            )
+        if function in REFERENCE_LOGIC_IDS and not user_models:  # the disk-cached kernel (docs/closed_loop.md)
             kernel, logic_argument = _kernels.reference_closed_loop_kernel, np.int64(reference_logic_id(function))
+        elif function in REFERENCE_LOGIC_IDS:  # a user's surveillance or pilot model: compiled in this process
+            kernel, logic_argument = _kernels.closed_loop_kernel, function
         else:  # a user's logic: bounds-checked, its exceptions caught (encsim.simulate.containment)
             from .containment import contained
 
             kernel, logic_argument = _kernels.closed_loop_kernel, contained(function)
-        arguments = (logic_argument, params, ownship, intruder, settings, ids, _kernels.Outputs(out, faults))
+        arguments = (logic_argument, params, *models, ownship, intruder, settings, ids, _kernels.Outputs(out, faults))
         if compiling is not None:  # compile apart from running (a minute for a new plug-in's closed loop)
             import numba
 
@@ -126,32 +168,43 @@ def simulate_states(
     def explain(a):
         from .containment import explain_raise
 
-        return explain_raise(function, params, ownship, intruder, settings, a, int(ids[a]))
+        return explain_raise(function, params, models, ownship, intruder, settings, a, int(ids[a]))
 
     return _outcome_frame(out, logic, ids, faults, explain)
 
 
-def _settings(
-    duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None
-) -> _kernels.Settings:
-    """The closed loop's `Settings` group, the duration and decision period checked against the 10-Hz step."""
+def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None):
+    """The closed loop's `Settings` group and the (surveillance, pilot) model arguments of the kernel, the
+    duration and decision period checked against the 10-Hz step.
+
+    ``pilot`` and ``surveillance`` are a `PilotConfig` and a `SurveillanceConfig`.
+    """
     stride = int(round(decision_period_s / DT_S))
     if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
         raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
     n_steps = int(round(duration_s / DT_S))
     if n_steps < 1 or abs(n_steps * DT_S - duration_s) > 1e-9:
         raise ValueError(f"duration_s = {duration_s} must be a positive multiple of {DT_S} s")
-    return _kernels.Settings(
+    sensor, sensor_params, sensor_memory, navigation, altimetry = surveillance_arguments(surveillance, stride)
+    pilot_model, pilot_params, pilot_memory, fly = pilot_arguments(pilot)
+    settings = _kernels.Settings(
         n_steps=np.int64(n_steps),
         stride=np.int64(stride),
         dt_s=float(DT_S),
-        pilot=(pilot or PilotModel()).as_array(),
+        pilot=pilot.standard.as_array(),
         nmac_ft=np.asarray(nmac_ft, dtype=np.float64),
         well_clear=_volume(well_clear).as_array(),
-        surveillance=(surveillance or Surveillance()).as_array(),
+        surveillance=sensor_params,
         seed=np.uint64(seed),
         memory_size=np.int64(MEMORY_SIZE if function is None else memory_size_of(function)),
+        surveillance_memory_size=np.int64(sensor_memory),
+        navigation=navigation,
+        altimetry=altimetry,
+        pilot_params=pilot_params,
+        pilot_memory_size=np.int64(pilot_memory),
+        fly=fly,
     )
+    return settings, (sensor, pilot_model)
 
 
 def record_encounter(
@@ -163,11 +216,11 @@ def record_encounter(
     logic,
     recorder,
     *,
-    pilot: PilotModel | None = None,
+    pilot: PilotModel | PilotConfig | str | None = None,
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume = "do365",
     nmac_ft=_NMAC_FT,
-    surveillance: Surveillance | None = None,
+    surveillance: Surveillance | SurveillanceConfig | str | None = None,
     seed: int = 0,
     encounter_id: int = 0,
     own_limits: DynamicLimits | None = None,
@@ -181,17 +234,22 @@ def record_encounter(
     """
     from .plain import run_encounter
 
-    function, params = resolve_logic(logic, pilot)
+    pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
+    function, params = resolve_logic(logic, pilot.standard)
     if not (
         own_initial.n_aircraft == int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == 1
     ):
         raise ValueError("record_encounter flies one encounter: give the states and schedules of one aircraft each")
-    settings = _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function)
+    settings, models = _settings(
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
+    )
     limits = DynamicLimits().as_array(1)
     own_limits_array = limits if own_limits is None else own_limits.as_array(1)
     ownship, intruder = _flight(own_initial, own_schedule, own_limits_array), _flight(int_initial, int_schedule, limits)
     out, faults = np.full((1, len(OUTCOME_COLUMNS)), np.nan), np.zeros((1, 3))
-    out[0] = run_encounter(function, params, ownship, intruder, settings, 0, int(encounter_id), faults[0], recorder)
+    out[0] = run_encounter(
+        function, params, ownship, intruder, settings, 0, int(encounter_id), faults[0], recorder, models=models
+    )
     _outcome_frame(out, logic, np.array([encounter_id], dtype=np.int64), faults)  # refuses a faulty flight
     return out[0]
 
@@ -229,6 +287,18 @@ def _fault_text(code: int, value: float) -> str:
         return f"wrote {'vertical' if code == 3 else 'horizontal'} mode {value:g} (expected 0 or 1)"
     if code == 6:
         return "flew the ownship to a non-finite state"
+    if code == 7:
+        return f"wrote a guidance block field out of range, advisory[{int(value)}] (see guidance_index)"
+    if code == 9:
+        return (
+            f"was given a non-finite state by the surveillance model (or the model raised), seen[{int(value)}] "
+            "(check it with encsim.simulate.check_surveillance):"
+        )
+    if code == 8:
+        return (
+            f"was flown by a pilot model that wrote a non-finite or out-of-range command, command[{int(value)}] "
+            "(check it with encsim.simulate.check_pilot):"
+        )
     return "raised an exception"
 
 
@@ -262,7 +332,7 @@ def _outcome_frame(out: np.ndarray, logic, ids: np.ndarray, faults=None, explain
     return frame
 
 
-def _simulate_python(function, params, ownship, intruder, settings, ids, out, faults) -> pd.DataFrame:
+def _simulate_python(function, params, models, ownship, intruder, settings, ids, out, faults) -> pd.DataFrame:
     """Python-object logics: the plain-Python closed loop, one encounter at a time (slow)."""
     import warnings
 
@@ -283,7 +353,9 @@ def _simulate_python(function, params, ownship, intruder, settings, ids, out, fa
 
     for a in range(out.shape[0]):
         try:
-            out[a] = run_encounter(recording, params, ownship, intruder, settings, a, int(ids[a]), faults[a])
+            out[a] = run_encounter(
+                recording, params, ownship, intruder, settings, a, int(ids[a]), faults[a], models=models
+            )
         except Exception as exc:  # the user's code: report what it raised, where and when
             raise LogicRunError(
                 f"logic {describe_logic(function)} raised {type(exc).__name__}: {exc} at t = {clock['t']:g} s "
@@ -296,18 +368,24 @@ def simulate(
     encounters,
     logic="unequipped",
     *,
-    pilot: PilotModel | None = None,
+    pilot: PilotModel | PilotConfig | str | None = None,
     decision_period_s: float = 1.0,
     well_clear: str | WellClearVolume | None = None,
-    surveillance: Surveillance | None = None,
+    surveillance: Surveillance | SurveillanceConfig | str | None = None,
     compiling=None,
 ) -> pd.DataFrame:
     """Fly every encounter of an `EncounterSet` nominal and mitigated with ``logic`` (see `simulate_states`).
 
     The nominal run reproduces the encounter generator's flight exactly; outcomes come with the
-    encounter ids and weights, ready for `encsim.metrics.risk_ratio`.
+    encounter ids and weights, ready for `encsim.metrics.risk_ratio`. Without ``surveillance`` or
+    ``pilot``, the scenario's ``[surveillance]``, ``[tracker]``, ``[altimetry]`` and ``[pilot]``
+    tables decide them (perfect surveillance and the standard pilot when it has none).
     """
     scenario = encounters.scenario
+    if surveillance is None or pilot is None:
+        scenario_surveillance, scenario_pilot = scenario_seams(scenario)
+        surveillance = scenario_surveillance if surveillance is None else surveillance
+        pilot = scenario_pilot if pilot is None else pilot
     own_limits = getattr(encounters, "own_limits", None)
     frame = simulate_states(
         encounters.own_initial,
@@ -340,6 +418,19 @@ def simulate(
     return frame
 
 
+def scenario_seams(scenario) -> tuple[SurveillanceConfig, PilotConfig]:
+    """The surveillance and pilot a scenario's tables ask for (`encsim.io.scenario`), or the defaults.
+
+    The scenario's ``surveillance_config()`` and ``pilot_config()`` methods build them; a scenario
+    object without them (an older schema) gets perfect surveillance and the standard pilot.
+    """
+    make_surveillance = getattr(scenario, "surveillance_config", None)
+    make_pilot = getattr(scenario, "pilot_config", None)
+    surveillance = make_surveillance() if callable(make_surveillance) else None
+    pilot = make_pilot() if callable(make_pilot) else None
+    return surveillance_config(surveillance), pilot_config(pilot)
+
+
 def closed_loop_provenance(
     logic,
     *,
@@ -353,9 +444,10 @@ def closed_loop_provenance(
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
     The logic's name, parameter array and the sha256 of the source file that defines it (so a
-    changed plug-in is visible), the pilot and surveillance models, the decision period, the
-    well-clear preset and the NMAC cylinder; ``ownship_limits`` only for an ownship flying other
-    dynamic limits than the MIT LL ones (a small UAS), so that a replay flies it the same.
+    changed plug-in is visible), the pilot and surveillance seams (model names, parameters and
+    source sha256: `encsim.simulate.seams`), the decision period, the well-clear preset and the
+    NMAC cylinder; ``ownship_limits`` only for an ownship flying other dynamic limits than the MIT
+    LL ones (a small UAS), so that a replay flies it the same.
     """
     import dataclasses
     import inspect
@@ -363,7 +455,8 @@ def closed_loop_provenance(
     from ..avoidance import describe_logic
     from ..checksums import file_sha256
 
-    function, params = resolve_logic(logic, pilot)
+    pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
+    function, params = resolve_logic(logic, pilot.standard)
     source_sha256 = ""
     try:
         source = inspect.getsourcefile(getattr(function, "py_func", function))
@@ -376,8 +469,8 @@ def closed_loop_provenance(
         "logic_function": describe_logic(function),
         "logic_source_sha256": source_sha256,
         "logic_params": [float(x) for x in params],
-        "pilot": dataclasses.asdict(pilot or PilotModel()),
-        "surveillance": dataclasses.asdict(surveillance or Surveillance()),
+        "pilot": pilot_provenance(pilot),
+        "surveillance": surveillance_provenance(surveillance),
         "decision_period_s": float(decision_period_s),
         "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
+from .. import model_streams
 from ..avoidance.interface import (
     ADVISORY_SIZE,
     AIR_V_EAST,
@@ -28,10 +29,21 @@ from ..avoidance.interface import (
     LEGACY_ADVISORY_SIZE,
     LEGACY_STATE_SIZE,
     LEVEL,
+    PC_ACCEL_G,
+    PC_HORIZONTAL_MODE,
+    PC_TARGET_HEADING,
+    PC_TURN_RATE,
+    PC_VERTICAL_ALTITUDE,
+    PC_VERTICAL_MODE,
+    PC_VERTICAL_NONE,
+    PC_VERTICAL_RATE,
+    PC_VERTICAL_TARGET,
+    PILOT_COMMAND_SIZE,
     STATE_SIZE,
     TARGET_HEADING,
     TARGET_VERTICAL_RATE,
     TURN_RATE,
+    UP,
     VERTICAL_MODE,
     clear_guidance,
     guidance_fault,
@@ -42,6 +54,7 @@ from ..dynamics._kernels import step
 from ..metrics._predicates import inside_cylinder, well_clear_lost
 from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
+from . import _seams
 
 __all__ = [
     "FAULT_CODES",
@@ -133,9 +146,14 @@ class Settings(NamedTuple):
     """What the closed loop needs besides the aircraft and the logic.
 
     ``n_steps`` and ``stride`` (int64): steps of ``dt_s`` flown, and steps between decisions;
-    ``pilot`` (5,): `PilotModel.as_array`; ``nmac_ft`` (2,): radius and half-height;
-    ``well_clear`` (5,): DTHR ft, ZTHR ft, TTHR s, HMD* ft, TCOA s; ``surveillance`` (5,):
-    `Surveillance.as_array`; ``seed`` (uint64): the Philox key of the surveillance errors.
+    ``pilot`` (5,): `PilotModel.as_array` (the standard pilot, and the turn rate and acceleration
+    other pilots' commands default to); ``nmac_ft`` (2,): radius and half-height; ``well_clear``
+    (5,): DTHR ft, ZTHR ft, TTHR s, HMD* ft, TCOA s; ``surveillance``: the surveillance model's
+    parameter array (`Surveillance.as_array` for the perfect and white-noise models); ``seed``
+    (uint64): the Philox key of the encounters' model draws; ``memory_size``: the logic's;
+    ``surveillance_memory_size``, ``pilot_memory_size``: the models'; ``navigation``,
+    ``altimetry``, ``fly``: the `encsim.simulate._seams` settings arrays; ``pilot_params``: the
+    pilot model's parameter array (unused by the standard pilot).
     """
 
     n_steps: np.int64
@@ -147,6 +165,12 @@ class Settings(NamedTuple):
     surveillance: np.ndarray
     seed: np.uint64
     memory_size: np.int64
+    surveillance_memory_size: np.int64
+    navigation: np.ndarray
+    altimetry: np.ndarray
+    pilot_params: np.ndarray
+    pilot_memory_size: np.int64
+    fly: np.ndarray
 
 
 class Outputs(NamedTuple):
@@ -168,6 +192,8 @@ FAULT_CODES = {
     5: "an exception (e.g. an index out of bounds) [0]",
     6: "a non-finite ownship state at the end [0]",
     7: "a guidance block field out of range: region, preferred direction, recovery flag or band count [its index]",
+    8: "the pilot model wrote a non-finite or out-of-range command [its index]",
+    9: "the surveillance model gave a non-finite state of the intruder, or raised [its index]",
 }
 #: the level a contained plug-in's wrapper writes when the logic raised (`encsim.simulate.containment`)
 RAISED_LEVEL = -999.0
@@ -382,7 +408,13 @@ def _registry_key(records) -> tuple[int, ...]:
             source_sha256 = ""
         text = f"{function.__module__}:{function.__qualname__}|{record.n_params}|{source_sha256}"
         key += [record.logic_id, int(text_sha256(text)[:15], 16)]
+    for module in _SEAM_SOURCES:  # the models the closed loop calls: id -1, never a logic's
+        key += [-1, int(file_sha256(inspect.getsourcefile(module))[:15], 16)]
     return tuple(key)
+
+
+#: the modules of the reference surveillance, tracker, navigation, altimetry and pilot kernels
+_SEAM_SOURCES = (_seams, _seams.pk, _seams.sk, _seams.tk, model_streams)
 
 
 _REFERENCE_DISPATCH = _reference_dispatch(RECORDS)
@@ -431,16 +463,108 @@ def _known_logic_overload(logic, registry_key):
     return known_id
 
 
+@njit(cache=True)
+def _no_traffic(advisory):
+    """The advisory of a decision without a track of the intruder: no alert, no guidance (the logic is not called)."""
+    for k in range(LEGACY_ADVISORY_SIZE):
+        advisory[k] = 0.0
+    clear_guidance(advisory)
+
+
+@njit
+def _perceive(
+    surveillance_model,
+    settings,
+    encounter_id,
+    i,
+    own,
+    own_seen,
+    intruder_states,
+    latency_steps,
+    legacy_stream,
+    biases,
+    memory,
+    seen,
+):
+    """What the logic sees of the intruder at step i (``seen``); False when it has no track of it.
+
+    Perfect and white-noise surveillance read the truth (``latency_steps`` ago for the latter, with
+    its errors from the older sequential stream); the other models are called through the seam.
+    The intruder's altimetry bias is in what it reports of its altitude.
+    """
+    model = _seams.model_id(surveillance_model)
+    if model == _seams.PERFECT or model == _seams.NOISE:
+        _observe(intruder_states, i, latency_steps, settings.surveillance, legacy_stream, seen)
+        if settings.altimetry[_seams.ALT_ON] != 0.0:
+            seen[UP] += biases[1]
+        return True
+    return _seams.call_surveillance(
+        surveillance_model,
+        settings.seed,
+        np.uint64(encounter_id),
+        i,
+        own,
+        intruder_states[i],
+        own_seen,
+        biases,
+        settings.surveillance,
+        memory,
+        seen,
+    )
+
+
+@njit(cache=True)
+def _seen_fault(seen):
+    """(9, index) of the first non-finite entry of what the logic would see of the intruder, or (0, 0.0)."""
+    for k in range(STATE_SIZE):
+        if not math.isfinite(seen[k]):
+            return 9, float(k)
+    return 0, 0.0
+
+
+@njit(cache=True)
+def pilot_command_fault(command):
+    """(8, index) of the first non-finite or out-of-range entry of a pilot's command, or (0, 0.0)."""
+    for k in range(PILOT_COMMAND_SIZE):
+        if not math.isfinite(command[k]):
+            return 8, float(k)
+    if not (command[PC_HORIZONTAL_MODE] == 0.0 or command[PC_HORIZONTAL_MODE] == 1.0):
+        return 8, float(PC_HORIZONTAL_MODE)
+    vertical = command[PC_VERTICAL_MODE]
+    if not (vertical == PC_VERTICAL_NONE or vertical == PC_VERTICAL_RATE or vertical == PC_VERTICAL_ALTITUDE):
+        return 8, float(PC_VERTICAL_MODE)
+    if command[PC_TURN_RATE] < 0.0:
+        return 8, float(PC_TURN_RATE)
+    if command[PC_ACCEL_G] < 0.0:
+        return 8, float(PC_ACCEL_G)
+    return 0, 0.0
+
+
 @njit
 def _run_ownship(
-    logic, logic_params, settings, ownship, a, intruder_states, nominal_path, mitigated, encounter_id, out, faults
+    logic,
+    logic_params,
+    surveillance_model,
+    pilot_model,
+    settings,
+    ownship,
+    a,
+    intruder_states,
+    biases,
+    nominal_path,
+    mitigated,
+    encounter_id,
+    out,
+    faults,
 ):
     """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``."""
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
     n_steps, stride, dt = settings.n_steps, settings.stride, settings.dt_s
+    seed = settings.seed
     state = _initial(ownship, a)
     speed, north, east, up, heading, pitch, bank = state
     own = np.empty(STATE_SIZE)
+    own_seen = np.empty(STATE_SIZE)
     memory = np.zeros(settings.memory_size)
     advisory = np.zeros(ADVISORY_SIZE)
     clear_guidance(advisory)
@@ -463,11 +587,30 @@ def _run_ownship(
     base = 5 if mitigated else 0
     seen = np.empty(STATE_SIZE)
     stream = np.empty(9, dtype=np.uint64)
-    stream_init(stream, settings.seed, np.uint64(encounter_id), np.uint64(SURVEILLANCE_SUB_STREAM), np.uint64(0))
+    stream_init(stream, seed, np.uint64(encounter_id), np.uint64(SURVEILLANCE_SUB_STREAM), np.uint64(0))
     latency_steps = int(round(surveillance[_LATENCY] / dt))
+    # the seams: navigation, surveillance and pilot memories; the standard pilot's compliance
+    model_stream = np.empty(9, dtype=np.uint64)
+    navigation_memory = np.zeros(_seams.NAVIGATION_MEMORY_SIZE)
+    surveillance_memory = np.zeros(settings.surveillance_memory_size)
+    pilot_memory = np.zeros(settings.pilot_memory_size)
+    command = np.zeros(PILOT_COMMAND_SIZE)
+    standard_pilot = _seams.model_id(pilot_model) == _seams.STANDARD
+    sensor_id = _seams.model_id(surveillance_model)
+    truth_model = sensor_id == _seams.PERFECT or sensor_id == _seams.NOISE
+    exact_own = settings.navigation[_seams.NAV_ON] == 0.0 and settings.altimetry[_seams.ALT_ON] == 0.0
+    noncompliance = settings.fly[_seams.FLY_NONCOMPLIANCE]
+    complies, compliance_drawn, flying_vertical = True, False, False
+    to_truth = settings.altimetry[_seams.ALT_ON] != 0.0 and settings.altimetry[_seams.ALT_TO_TRUTH] != 0.0
+    # what the pilot's altimeter reads minus the dynamics' altitude (for flying an altitude target)
+    altimeter_offset = 0.0
+    if settings.altimetry[_seams.ALT_ON] != 0.0 and not to_truth:
+        altimeter_offset = biases[0]
     for i in range(n_steps + 1):
         t = i * dt
         _state(own, speed, north, east, up, heading, pitch)
+        if to_truth:  # the encounter's altitudes are what the altimeters indicate; the truth is off by the bias
+            own[UP] -= biases[0]
         other = intruder_states[i]
         horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
         vertical = other[2] - own[2]
@@ -487,79 +630,138 @@ def _run_ownship(
                     + (up - nominal_path[i, 2]) ** 2
                 ),
             )
-            if i % stride == 0:
-                _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
-                call_logic(logic, t, own, seen, memory, logic_params, advisory)
+        else:
+            nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
+        if i % stride == 0:  # a decision (open loop in the nominal run: the logic sees it, nobody responds)
+            if not exact_own:  # the ownship as its navigation and altimeter see it
+                _seams.navigate(
+                    seed,
+                    np.uint64(encounter_id),
+                    i,
+                    own,
+                    biases[0],
+                    settings.navigation,
+                    navigation_memory,
+                    model_stream,
+                    own_seen,
+                )
+            seen_own = own if exact_own else own_seen
+            tracked = _perceive(
+                surveillance_model,
+                settings,
+                encounter_id,
+                i,
+                own,
+                seen_own,
+                intruder_states,
+                latency_steps,
+                stream,
+                biases,
+                surveillance_memory,
+                seen,
+            )
+            code, value = 0, 0.0
+            if tracked and not truth_model:  # a sensor or a user's model: check what it gives the logic
+                code, value = _seen_fault(seen)
+            if tracked and code == 0:
+                call_logic(logic, t, seen_own, seen, memory, logic_params, advisory)
+            elif code == 0:
+                _no_traffic(advisory)
+            if code == 0:
                 code, value = advisory_fault(advisory)
-                if code != 0:  # checked at every decision: the run stops at the first breach, named
-                    faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
-                    faulty = True
-                    break
-                level = advisory[LEVEL]
+            if code != 0:  # checked at every decision, both runs: the run stops at the first breach, named
+                faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
+                faulty = True
+                break
+            level = advisory[LEVEL]
+            if mitigated:
                 if level >= 1.0 and not alerted:
                     alerted, t_alert, first_level = True, t, level
                 max_level = max(max_level, level)
-                _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
-                if level != previous_level:
-                    level_changes += 1
-                previous_level = level
+            _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
+            if level != previous_level:
+                level_changes += 1
+            previous_level = level
+            if mitigated and standard_pilot:
                 reference = pending if has_pending else active
                 changed = (
                     advisory[VERTICAL_MODE] != reference[VERTICAL_MODE]
                     or advisory[HORIZONTAL_MODE] != reference[HORIZONTAL_MODE]
                     or advisory[CHANGE_COUNTER] != reference[CHANGE_COUNTER]
                 )
+                guidance = advisory[VERTICAL_MODE] > 0 or advisory[HORIZONTAL_MODE] > 0
+                if guidance and noncompliance > 0.0 and not compliance_drawn:  # decided once, at the first guidance
+                    compliance_drawn = True
+                    complies = _seams.tcas_complies(seed, np.uint64(encounter_id), i, noncompliance, model_stream)
                 if not changed:  # band updates: the pilot follows the moving targets at once
                     reference[TARGET_VERTICAL_RATE] = advisory[TARGET_VERTICAL_RATE]
                     reference[TARGET_HEADING] = advisory[TARGET_HEADING]
                     reference[TURN_RATE] = advisory[TURN_RATE]
-                else:
+                elif complies:
                     requested[:] = advisory
                     pending[:] = requested
                     has_pending = True
-                    guidance = requested[VERTICAL_MODE] > 0 or requested[HORIZONTAL_MODE] > 0
                     if not guidance:
                         pending_time = t  # clear of conflict: back to the sampled commands at once
                     elif responded:
                         pending_time = t + pilot[_DELAY_SUBSEQUENT]
                     else:
                         pending_time = t + pilot[_DELAY_INITIAL]
-            if has_pending and t >= pending_time - 1e-9:
-                active[:] = pending
-                has_pending = False
-                if active[VERTICAL_MODE] > 0 or active[HORIZONTAL_MODE] > 0:
-                    accel = (pilot[_ACCEL_SUBSEQUENT] if responded else pilot[_ACCEL_INITIAL]) * G_FPS2
-                    if not responded:
-                        responded, t_manoeuvre = True, t
-                    hdot_pilot = speed * math.sin(pitch)
-        else:
-            nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
-            if i % stride == 0:  # open loop: the logic sees the nominal encounter, nobody responds
-                _observe(intruder_states, i, latency_steps, surveillance, stream, seen)
-                call_logic(logic, t, own, seen, memory, logic_params, advisory)
-                code, value = advisory_fault(advisory)
-                if code != 0:  # the open-loop pass is checked like the closed loop
+            elif mitigated:
+                _seams.call_pilot(
+                    pilot_model,
+                    seed,
+                    np.uint64(encounter_id),
+                    i,
+                    seen_own,
+                    advisory,
+                    settings.pilot_params,
+                    pilot_memory,
+                    command,
+                )
+                code, value = pilot_command_fault(command)
+                if code != 0:
                     faults[a, 0], faults[a, 1], faults[a, 2] = code, t, value
                     faulty = True
                     break
-                level = advisory[LEVEL]
-                _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode)
-                if level != previous_level:
-                    level_changes += 1
-                previous_level = level
+                if not responded and (command[PC_HORIZONTAL_MODE] > 0 or command[PC_VERTICAL_MODE] > 0):
+                    responded, t_manoeuvre = True, t
+        if mitigated and standard_pilot and has_pending and t >= pending_time - 1e-9:
+            active[:] = pending
+            has_pending = False
+            if active[VERTICAL_MODE] > 0 or active[HORIZONTAL_MODE] > 0:
+                accel = (pilot[_ACCEL_SUBSEQUENT] if responded else pilot[_ACCEL_INITIAL]) * G_FPS2
+                if not responded:
+                    responded, t_manoeuvre = True, t
+                hdot_pilot = speed * math.sin(pitch)
         if i == n_steps:
             break
         while row < last and ownship.steps[row + 1] <= i:
             row += 1
         cmd = ownship.commands
         hdot_cmd, psidot_cmd, vdot_cmd = cmd[0, row], cmd[1, row], cmd[2, row]
-        if mitigated and active[VERTICAL_MODE] > 0:
-            change = active[TARGET_VERTICAL_RATE] - hdot_pilot
-            hdot_pilot += min(max(change, -accel * dt), accel * dt)
-            hdot_cmd = hdot_pilot
-        if mitigated and active[HORIZONTAL_MODE] > 0:
-            rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[_TURN_RATE]
-            psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
+        if mitigated and standard_pilot:
+            if active[VERTICAL_MODE] > 0:
+                change = active[TARGET_VERTICAL_RATE] - hdot_pilot
+                hdot_pilot += min(max(change, -accel * dt), accel * dt)
+                hdot_cmd = hdot_pilot
+            if active[HORIZONTAL_MODE] > 0:
+                rate = active[TURN_RATE] if active[TURN_RATE] > 0 else pilot[_TURN_RATE]
+                psidot_cmd = min(max(_wrap(active[TARGET_HEADING] - heading), -rate), rate)
+        elif mitigated:
+            if command[PC_VERTICAL_MODE] > 0:
+                if not flying_vertical:
+                    hdot_pilot = speed * math.sin(pitch)
+                    flying_vertical = True
+                target_rate = _vertical_rate_target(command, up + altimeter_offset, settings.fly)
+                accel = (command[PC_ACCEL_G] if command[PC_ACCEL_G] > 0 else pilot[_ACCEL_INITIAL]) * G_FPS2
+                hdot_pilot += min(max(target_rate - hdot_pilot, -accel * dt), accel * dt)
+                hdot_cmd = hdot_pilot
+            else:
+                flying_vertical = False
+            if command[PC_HORIZONTAL_MODE] > 0:
+                rate = command[PC_TURN_RATE] if command[PC_TURN_RATE] > 0 else pilot[_TURN_RATE]
+                psidot_cmd = min(max(_wrap(command[PC_TARGET_HEADING] - heading), -rate), rate)
         speed, north, east, up, heading, pitch, bank = _step(
             ownship, a, (speed, north, east, up, heading, pitch, bank), hdot_cmd, psidot_cmd, vdot_cmd, dt
         )
@@ -593,6 +795,20 @@ def _run_ownship(
 
 
 @njit(cache=True)
+def _vertical_rate_target(command, altimeter_ft, fly):
+    """The vertical rate (ft/s) a pilot's vertical command asks for now: its rate, or toward its altitude.
+
+    An altitude is captured at the rate ``fly[FLY_ALTITUDE_RATE]``, proportionally within
+    ``fly[FLY_CAPTURE_S]`` seconds of it (so the ownship levels off rather than oscillating).
+    """
+    if command[PC_VERTICAL_MODE] == PC_VERTICAL_RATE:
+        return command[PC_VERTICAL_TARGET]
+    limit = fly[_seams.FLY_ALTITUDE_RATE]
+    wanted = (command[PC_VERTICAL_TARGET] - altimeter_ft) / fly[_seams.FLY_CAPTURE_S]
+    return min(max(wanted, -limit), limit)
+
+
+@njit(cache=True)
 def _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode):
     """Per alert level k = 1..3 at a decision: first time at level >= k, episodes at level >= k.
 
@@ -613,14 +829,18 @@ def _score_alert_levels(t, level, first_at_level, episode_start, shortest_episod
 
 
 def _make_closed_loop(registry_key):
-    """The closed-loop body, closing over the reference logics' `_registry_key`."""
+    """The closed-loop body, closing over the reference logics' and models' `_registry_key`."""
 
-    def _closed_loop(logic, logic_params, ownship, intruder, settings, encounter_ids, outputs):
+    def _closed_loop(
+        logic, logic_params, surveillance_model, pilot_model, ownship, intruder, settings, encounter_ids, outputs
+    ):
         """Nominal and mitigated runs of every encounter (row a of ``outputs.outcomes``, columns `OUTCOME_COLUMNS`).
 
         ``logic`` is a compiled function (`closed_loop_kernel`, compiled in each process for each
         function) or a `REFERENCE_LOGIC_IDS` id (`reference_closed_loop_kernel`, cached on disk); an
         id no reference logic has leaves every row NaN (faulty), never another logic's outcomes.
+        ``surveillance_model`` and ``pilot_model`` likewise: a reference model's id
+        (`encsim.simulate._seams.SURVEILLANCE_IDS`, ``PILOT_IDS``) or a user's compiled function.
         """
         # each output array gets its own plain assignment here, outside the prange loop: Numba 0.68
         # mis-compiles a parallel loop that writes ``outputs.field[a]`` or follows ``x, y = t.p, t.q``
@@ -634,15 +854,20 @@ def _make_closed_loop(registry_key):
         for a in prange(n):
             intruder_states = np.empty((settings.n_steps + 1, STATE_SIZE))
             nominal_path = np.empty((settings.n_steps + 1, 3))
+            biases = np.zeros(2)
             _fly_intruder(intruder, a, settings.n_steps, settings.dt_s, intruder_states)
+            _altimetry(ownship, intruder, a, settings, encounter_ids[a], intruder_states, biases)
             for mitigated in (False, True):
                 _run_ownship(
                     logic,
                     logic_params,
+                    surveillance_model,
+                    pilot_model,
                     settings,
                     ownship,
                     a,
                     intruder_states,
+                    biases,
                     nominal_path,
                     mitigated,
                     encounter_ids[a],
@@ -651,6 +876,20 @@ def _make_closed_loop(registry_key):
                 )
 
     return _closed_loop
+
+
+@njit(cache=True)
+def _altimetry(ownship, intruder, a, settings, encounter_id, intruder_states, biases):
+    """Encounter a's altimetry biases (ownship, intruder; zero without the model), drawn at the start altitudes;
+    with the bias applied to the truth, the intruder's true altitudes are its indicated ones minus its bias."""
+    stream = np.empty(9, dtype=np.uint64)
+    altimetry = settings.altimetry
+    _seams.draw_altimetry(
+        settings.seed, np.uint64(encounter_id), ownship.init[3, a], intruder.init[3, a], altimetry, stream, biases
+    )
+    if altimetry[_seams.ALT_ON] != 0.0 and altimetry[_seams.ALT_TO_TRUTH] != 0.0:
+        for i in range(intruder_states.shape[0]):
+            intruder_states[i, UP] -= biases[1]
 
 
 _closed_loop = _make_closed_loop(_registry_key(RECORDS))

@@ -45,13 +45,55 @@ def contained(function):
     return logic_contained
 
 
-def explain_raise(function, params, ownship, intruder, settings, a, encounter_id) -> str:
+_CONTAINED_MODELS: dict = {}
+
+
+def contained_surveillance(function):
+    """A user's surveillance model, bounds-checked; on an exception it reports a NaN track (fault 9)."""
+    wrapper = _CONTAINED_MODELS.get(("surveillance", function))
+    if wrapper is not None:
+        return wrapper
+    checked = njit(boundscheck=True)(function.py_func)
+
+    @njit
+    def surveillance_contained(seed, encounter_id, step, own, intruder, own_seen, biases, params, memory, seen):
+        try:
+            return checked(seed, encounter_id, step, own, intruder, own_seen, biases, params, memory, seen)
+        except Exception:  # reported by the engine's check of the seen state, with encounter and time
+            seen[0] = np.nan
+            return True
+
+    surveillance_contained.contained_function = function
+    _CONTAINED_MODELS[("surveillance", function)] = surveillance_contained
+    return surveillance_contained
+
+
+def contained_pilot(function):
+    """A user's pilot model, bounds-checked; on an exception it writes a NaN command (fault 8)."""
+    wrapper = _CONTAINED_MODELS.get(("pilot", function))
+    if wrapper is not None:
+        return wrapper
+    checked = njit(boundscheck=True)(function.py_func)
+
+    @njit
+    def pilot_contained(seed, encounter_id, step, own_seen, advisory, params, memory, command):
+        try:
+            checked(seed, encounter_id, step, own_seen, advisory, params, memory, command)
+        except Exception:  # reported by the engine's check of the command, with encounter and time
+            command[0] = np.nan
+
+    pilot_contained.contained_function = function
+    _CONTAINED_MODELS[("pilot", function)] = pilot_contained
+    return pilot_contained
+
+
+def explain_raise(function, params, models, ownship, intruder, settings, a, encounter_id) -> str:
     """Replay encounter ``a`` on the plain-Python twin with the bounds-checked logic: what it raised, and when."""
     from .plain import run_encounter
 
     checked = njit(boundscheck=True)(function.py_func)
     try:
-        run_encounter(checked, params, ownship, intruder, settings, a, encounter_id, np.zeros(3))
+        run_encounter(checked, params, ownship, intruder, settings, a, encounter_id, np.zeros(3), models=models)
     except Exception as exc:  # any exception of the user's code is what we report
         return f"{type(exc).__name__}: {exc}"
     return "an exception that a replay in Python did not reproduce"
