@@ -25,8 +25,14 @@ import pandas as pd
 
 from .avoidance import PilotModel, Surveillance
 from .avoidance.interface import (
+    ALTITUDE,
     CHANGE_COUNTER,
+    DIRECTION,
     EAST,
+    G_PREFERRED,
+    G_REGION,
+    G_RESOLUTION_LOW,
+    G_RESOLUTION_UP,
     HEADING,
     HORIZONTAL_MODE,
     LEGACY_ADVISORY_SIZE,
@@ -42,6 +48,7 @@ from .avoidance.interface import (
     V_NORTH,
     V_UP,
     VERTICAL_MODE,
+    guidance_index,
 )
 from .commands import CommandSchedule, InitialStates
 from .metrics.detection import WellClearVolume, well_clear_preset
@@ -77,8 +84,12 @@ class Replay:
         responds): ``t_s``, ``alert_level``, ``vertical_mode``, ``target_vertical_rate_fpm``,
         ``vertical_sense`` (+1 climb, -1 descend, 0 none: a TCAS RA's sense; its strength is the
         target rate), ``horizontal_mode``, ``target_heading_deg``, ``turn_rate_deg_s``,
-        ``change_counter`` and what the logic saw of the intruder (``seen_`` ``north_ft``,
-        ``east_ft``, ``up_ft``).
+        ``change_counter``; the guidance blocks of the direction and altitude dimensions
+        (``direction_region``, ``direction_resolution_low_deg``, ``direction_resolution_up_deg``,
+        ``direction_preferred``, ``altitude_region``, ``altitude_resolution_low_ft``,
+        ``altitude_resolution_up_ft``, ``altitude_preferred``: region -1 unknown (no bands computed)
+        to 4 recovery, NaN for no resolution on that side, preferred -1 left/down, +1 right/up, 0 none);
+        and what the logic saw of the intruder (``seen_`` ``north_ft``, ``east_ft``, ``up_ft``).
     outcome : Series
         The outcome row computed by this replay (`encsim.simulate.OUTCOME_COLUMNS`); it equals
         ``stored``, the run's row (checked).
@@ -103,18 +114,50 @@ class Replay:
         )
 
 
+#: the guidance fields a decision row keeps: (dimension, field) of the advisory's guidance blocks
+_GUIDANCE_RECORDED = tuple(
+    (dimension, field)
+    for dimension in (DIRECTION, ALTITUDE)
+    for field in (G_REGION, G_RESOLUTION_LOW, G_RESOLUTION_UP, G_PREFERRED)
+)
+_GUIDANCE_INDICES = [guidance_index(dimension, field) for dimension, field in _GUIDANCE_RECORDED]
+
+
 class _Recorder:
-    """Collects the plain closed loop's per-step and per-decision values as plain lists."""
+    """Collects the plain closed loop's per-step and per-decision values as plain lists.
+
+    A step row: arm, step, t_s, the first `LEGACY_STATE_SIZE` entries of both states, the legacy
+    advisory entries the pilot flies and the command; a decision row: arm, t_s, the legacy state
+    entries seen, the legacy advisory entries and the recorded guidance fields (`_GUIDANCE_RECORDED`).
+    """
 
     def __init__(self):
         self.steps: list[tuple] = []
         self.decisions: list[tuple] = []
 
     def step(self, mitigated, i, t_s, own, intruder, active, command):
-        self.steps.append((int(mitigated), i, t_s, *own, *intruder, *active, *command))
+        self.steps.append(
+            (
+                int(mitigated),
+                i,
+                t_s,
+                *own[:LEGACY_STATE_SIZE],
+                *intruder[:LEGACY_STATE_SIZE],
+                *active[:LEGACY_ADVISORY_SIZE],
+                *command,
+            )
+        )
 
     def decision(self, mitigated, t_s, seen, advisory):
-        self.decisions.append((int(mitigated), t_s, *seen[:LEGACY_STATE_SIZE], *advisory[:LEGACY_ADVISORY_SIZE]))
+        self.decisions.append(
+            (
+                int(mitigated),
+                t_s,
+                *seen[:LEGACY_STATE_SIZE],
+                *advisory[:LEGACY_ADVISORY_SIZE],
+                *advisory[_GUIDANCE_INDICES],
+            )
+        )
 
 
 def _aircraft_columns(raw: np.ndarray, prefix: str) -> dict:
@@ -131,7 +174,10 @@ def _aircraft_columns(raw: np.ndarray, prefix: str) -> dict:
 
 def _steps_frame(rows: list[tuple]) -> pd.DataFrame:
     raw = np.array(rows, dtype=np.float64)
-    own, intruder, active, command = raw[:, 3:11], raw[:, 11:19], raw[:, 19:26], raw[:, 26:29]
+    n_state, n_advisory = LEGACY_STATE_SIZE, LEGACY_ADVISORY_SIZE
+    own, intruder = raw[:, 3 : 3 + n_state], raw[:, 3 + n_state : 3 + 2 * n_state]
+    active = raw[:, 3 + 2 * n_state : 3 + 2 * n_state + n_advisory]
+    command = raw[:, 3 + 2 * n_state + n_advisory :]
     frame = pd.DataFrame(
         {
             "arm": np.array(ARMS)[raw[:, 0].astype(int)],
@@ -157,9 +203,10 @@ def _steps_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def _decisions_frame(rows: list[tuple]) -> pd.DataFrame:
-    n_seen, n_advisory = LEGACY_STATE_SIZE, LEGACY_ADVISORY_SIZE
-    raw = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + n_seen + n_advisory)
-    seen, advisory = raw[:, 2 : 2 + n_seen], raw[:, 2 + n_seen :]
+    n_seen, n_advisory, n_guidance = LEGACY_STATE_SIZE, LEGACY_ADVISORY_SIZE, len(_GUIDANCE_RECORDED)
+    raw = np.array(rows, dtype=np.float64).reshape(len(rows), 2 + n_seen + n_advisory + n_guidance)
+    seen, advisory = raw[:, 2 : 2 + n_seen], raw[:, 2 + n_seen : 2 + n_seen + n_advisory]
+    guidance = raw[:, 2 + n_seen + n_advisory :]
     vertical = advisory[:, VERTICAL_MODE] > 0
     return pd.DataFrame(
         {
@@ -175,11 +222,30 @@ def _decisions_frame(rows: list[tuple]) -> pd.DataFrame:
             ),
             "turn_rate_deg_s": np.degrees(advisory[:, TURN_RATE]),
             "change_counter": advisory[:, CHANGE_COUNTER].astype(np.int64),
+            **_guidance_columns(guidance),
             "seen_north_ft": seen[:, NORTH],
             "seen_east_ft": seen[:, EAST],
             "seen_up_ft": seen[:, UP],
         }
     )
+
+
+def _guidance_columns(guidance: np.ndarray) -> dict:
+    """The recorded guidance fields (`_GUIDANCE_RECORDED` order) as named columns, directions in degrees."""
+    columns = {}
+    for k, (dimension, field) in enumerate(_GUIDANCE_RECORDED):
+        values = guidance[:, k]
+        name, unit = ("direction", "_deg") if dimension == DIRECTION else ("altitude", "_ft")
+        if field == G_REGION:
+            columns[f"{name}_region"] = values.astype(np.int64)
+        elif field == G_PREFERRED:
+            columns[f"{name}_preferred"] = values.astype(np.int64)
+        else:
+            side = "low" if field == G_RESOLUTION_LOW else "up"
+            columns[f"{name}_resolution_{side}{unit}"] = (
+                np.degrees(values) % 360.0 if dimension == DIRECTION else values
+            )
+    return columns
 
 
 def _one_encounter(results, role: str, row: int):

@@ -11,6 +11,8 @@ import time
 
 from numba import njit
 
+from encsim.avoidance.interface import ADVISORY_SIZE
+
 LOW_FT = 2000.0
 
 
@@ -18,7 +20,7 @@ LOW_FT = 2000.0
 def misbehaves(t_s, own, intruder, memory, params, advisory):
     """One compiled logic for every breach (one closed-loop compilation): ``params[0]`` picks it.
 
-    1: writes advisory[7] (past its end); 2: writes past memory; 3: alert level 7; 4: vertical
+    1: writes advisory[ADVISORY_SIZE] (past its end); 2: writes past memory; 3: alert level 7; 4: vertical
     mode 3; 5: raises ValueError; 0: behaves (no alert).
     """
     for k in range(advisory.shape[0]):
@@ -27,7 +29,7 @@ def misbehaves(t_s, own, intruder, memory, params, advisory):
         return
     how = params[0]
     if how == 1.0:
-        advisory[7] = 1.0
+        advisory[ADVISORY_SIZE] = 1.0
     elif how == 2.0:
         memory[memory.shape[0] + 1000] = 1.0
     elif how == 3.0:

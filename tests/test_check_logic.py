@@ -31,7 +31,7 @@ def test_broken_logics_are_named_and_explained():
     def wrong_signature(t_s, own, intruder):
         return 0
 
-    with pytest.raises(LogicContractError, match=r"calling logic\(t_s, own\[8\]"):
+    with pytest.raises(LogicContractError, match=r"calling logic\(t_s, own\[18\]"):
         check_logic(wrong_signature)
 
     def nan_advisory(t_s, own, intruder, memory, params, advisory):

@@ -89,6 +89,7 @@ def test_the_tables_hold_both_arms_step_by_step(runs):
     units = ("_ft", "_s", "_deg", "_kt", "_fpm", "_deg_s")
     unitless = {"arm", "step", "flying_vertical", "flying_horizontal", "alert_level", "vertical_mode"}
     unitless |= {"horizontal_mode", "change_counter", "vertical_sense"}
+    unitless |= {"direction_region", "direction_preferred", "altitude_region", "altitude_preferred"}
     for frame in (steps, decisions):
         assert all(c.endswith(units) or c in unitless for c in frame.columns), list(frame.columns)
 

@@ -56,7 +56,7 @@ def low(encounters):
         (4.0, r"wrote vertical mode 3 \(expected 0 or 1\)"),
         (5.0, r"raised an exception: ValueError: a user's error"),
     ],
-    ids=["advisory[7]", "past memory", "level 7", "mode 3", "raise"],
+    ids=["advisory[ADVISORY_SIZE]", "past memory", "level 7", "mode 3", "raise"],
 )
 def test_a_compiled_logic_is_checked_at_every_decision_and_cannot_write_out_of_bounds(encounters, low, how, words):
     from strict_logics import misbehaves

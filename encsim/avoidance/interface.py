@@ -130,6 +130,32 @@ def clear_guidance(advisory):
         advisory[guidance_index(dimension, G_N_BANDS)] = 0.0
 
 
+@njit(cache=True)
+def guidance_fault(advisory):
+    """(7, index) of the first out-of-range field of the guidance blocks, or (0, 0.0).
+
+    The region must be an integer in [`REGION_UNKNOWN`, `REGION_RECOVERY`], the preferred direction
+    -1, 0 or +1, the recovery flag 0 or 1 and the band count an integer in [0, `MAX_BANDS`];
+    resolutions may be NaN (no resolution on that side), and band values are not checked.
+    """
+    for dimension in range(N_GUIDANCE_DIMENSIONS):
+        k = guidance_index(dimension, G_REGION)
+        region = advisory[k]
+        if not (region == math.floor(region) and REGION_UNKNOWN <= region <= REGION_RECOVERY):
+            return 7, float(k)
+        k = guidance_index(dimension, G_PREFERRED)
+        if not (advisory[k] == -1.0 or advisory[k] == 0.0 or advisory[k] == 1.0):
+            return 7, float(k)
+        k = guidance_index(dimension, G_RECOVERY)
+        if not (advisory[k] == 0.0 or advisory[k] == 1.0):
+            return 7, float(k)
+        k = guidance_index(dimension, G_N_BANDS)
+        n_bands = advisory[k]
+        if not (n_bands == math.floor(n_bands) and 0.0 <= n_bands <= MAX_BANDS):
+            return 7, float(k)
+    return 0, 0.0
+
+
 def logic_memory_size(function) -> int:
     """The memory a logic declares: its ``memory_size`` attribute (a reference logic's record sets it), else
     `MEMORY_SIZE`."""

@@ -24,25 +24,17 @@ from ..avoidance.interface import (
     AIR_V_EAST,
     AIR_V_NORTH,
     CHANGE_COUNTER,
-    G_N_BANDS,
-    G_PREFERRED,
-    G_RECOVERY,
-    G_REGION,
     HORIZONTAL_MODE,
     LEGACY_ADVISORY_SIZE,
     LEGACY_STATE_SIZE,
     LEVEL,
-    MAX_BANDS,
-    N_GUIDANCE_DIMENSIONS,
-    REGION_RECOVERY,
-    REGION_UNKNOWN,
     STATE_SIZE,
     TARGET_HEADING,
     TARGET_VERTICAL_RATE,
     TURN_RATE,
     VERTICAL_MODE,
     clear_guidance,
-    guidance_index,
+    guidance_fault,
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
 from ..checksums import file_sha256, text_sha256
@@ -196,28 +188,7 @@ def advisory_fault(advisory):
         return 3, advisory[VERTICAL_MODE]
     if not (advisory[HORIZONTAL_MODE] == 0.0 or advisory[HORIZONTAL_MODE] == 1.0):
         return 4, advisory[HORIZONTAL_MODE]
-    return _guidance_fault(advisory)
-
-
-@njit(cache=True)
-def _guidance_fault(advisory):
-    """(7, index) of the first out-of-range field of the guidance blocks, or (0, 0.0); resolutions may be NaN."""
-    for dimension in range(N_GUIDANCE_DIMENSIONS):
-        k = guidance_index(dimension, G_REGION)
-        region = advisory[k]
-        if not (region == math.floor(region) and REGION_UNKNOWN <= region <= REGION_RECOVERY):
-            return 7, float(k)
-        k = guidance_index(dimension, G_PREFERRED)
-        if not (advisory[k] == -1.0 or advisory[k] == 0.0 or advisory[k] == 1.0):
-            return 7, float(k)
-        k = guidance_index(dimension, G_RECOVERY)
-        if not (advisory[k] == 0.0 or advisory[k] == 1.0):
-            return 7, float(k)
-        k = guidance_index(dimension, G_N_BANDS)
-        n_bands = advisory[k]
-        if not (n_bands == math.floor(n_bands) and 0.0 <= n_bands <= MAX_BANDS):
-            return 7, float(k)
-    return 0, 0.0
+    return guidance_fault(advisory)
 
 
 @njit(cache=True)

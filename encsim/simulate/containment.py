@@ -1,6 +1,6 @@
 """Plug-in containment: a user's ``@njit`` logic runs bounds-checked, and its exceptions are caught.
 
-A compiled logic writing ``advisory[7]`` or past ``memory`` would write over whatever lies next to
+A compiled logic writing ``advisory[ADVISORY_SIZE]`` or past ``memory`` would write over whatever lies next to
 those arrays (a crash, "double free or corruption", or silently wrong outcomes), and an exception
 raised inside the parallel closed loop does not reach Python reliably. So the closed loop never
 calls a user's compiled logic directly: it calls `contained`'s wrapper, which runs the logic

@@ -933,7 +933,7 @@ BAND_TABLE_COLUMNS = [f"ltm_{d}_s" for d in DIMENSIONS] + [
 ]
 
 
-def band_table(daa, cfg, alert_levels=None, progress=None):
+def band_table(daa, cfg, alert_levels=None, progress=None, engine: str = "numba"):
     """Band columns of a replay, one row per step per traffic aircraft (one row for a step without traffic).
 
     Parameters
@@ -948,6 +948,9 @@ def band_table(daa, cfg, alert_levels=None, progress=None):
         the choice of the aircraft that colour the bands. Without it every level counts as new.
     progress : callable, optional
         Called as ``progress(steps_done, steps_total)`` after each step.
+    engine : {"numba", "python"}
+        ``numba`` (default): the compiled orchestration of `_guidance`; ``python``: `GuidanceBands`,
+        its plain-Python twin. Both give the same table.
 
     Returns
     -------
@@ -958,7 +961,10 @@ def band_table(daa, cfg, alert_levels=None, progress=None):
     """
     import pandas as pd
 
-    guidance = GuidanceBands(settings_from_config(cfg))
+    if engine not in ("numba", "python"):
+        raise ValueError(f"band_table: engine must be 'numba' or 'python', got {engine!r}")
+    settings = settings_from_config(cfg)
+    guidance = GuidanceBands(settings) if engine == "python" else _CompiledGuidance(settings)
     displayed: dict[str, int] = {}
     records = []
     row = 0
@@ -991,3 +997,49 @@ def band_table(daa, cfg, alert_levels=None, progress=None):
         if progress is not None:
             progress(step_index + 1, len(steps))
     return pd.DataFrame.from_records(records, columns=BAND_TABLE_COLUMNS)
+
+
+class _CompiledGuidance:
+    """`GuidanceBands`'s interface over the Numba orchestration (`_guidance`): what `band_table` uses by default."""
+
+    def __init__(self, settings: BandsSettings):
+        from . import _guidance as G
+
+        self._G = G
+        self._settings = G.pack_band_settings(settings)
+        self._memory = np.zeros(len(DIMENSIONS) * G.GUIDANCE_MEMORY_SIZE)
+        self._out = np.zeros((len(DIMENSIONS), G.GUIDANCE_OUT_SIZE))
+
+    def step(self, time_s: float, own_state, traffic: list[Traffic]) -> dict[str, DimensionBands]:
+        G = self._G
+        states, levels, n = G.pack_traffic_levels(traffic)
+        own = np.asarray(own_state, dtype=float)
+        G.guidance_step(float(time_s), own, states, levels, n, self._settings, self._memory, self._out)
+        result = {}
+        for d, name in enumerate(DIMENSIONS):
+            o = self._out[d]
+            nb = int(o[G.O_N_BANDS])
+            bands = [
+                (float(o[G.O_BANDS + 3 * k]), float(o[G.O_BANDS + 3 * k + 1]), int(o[G.O_BANDS + 3 * k + 2]))
+                for k in range(nb)
+            ]
+            result[name] = DimensionBands(
+                float(o[G.O_OWN_VALUE]),
+                bands,
+                int(o[G.O_REGION]),
+                float(o[G.O_RES_LOW]),
+                float(o[G.O_RES_UP]),
+                bool(o[G.O_PREFERRED_UP]),
+                float(o[G.O_REC_TIME]),
+                int(o[G.O_NFACTOR]),
+            )
+        return result
+
+    def last_time_to_manoeuvre(self, own_state, ac: Traffic) -> dict[str, float]:
+        G = self._G
+        states, levels, _ = G.pack_traffic_levels([ac])
+        own = np.asarray(own_state, dtype=float)
+        return {
+            name: float(G.last_time_to_manoeuvre(d, own, states[0], levels[0], self._settings))
+            for d, name in enumerate(DIMENSIONS)
+        }
