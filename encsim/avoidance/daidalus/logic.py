@@ -29,7 +29,7 @@ Examples
 --------
 >>> params = daidalus_params("do365b")
 >>> params.shape == (N_PARAMS,), int(params[P_N_LEVELS]), float(params[P_LEVELS + L_DTHR])
-(True, 3, 4010.2362204724404)
+(True, 3, 4010.236220472441)
 """
 
 from __future__ import annotations
