@@ -337,12 +337,14 @@ def closed_loop_provenance(
 
     The logic's name, parameter array and the sha256 of the source file that defines it (so a
     changed plug-in is visible), the pilot and surveillance models, the decision period, the
-    well-clear preset and the NMAC cylinder.
+    well-clear preset and the NMAC cylinder; for a DAA preset (``daa``, ``daa-sum``, ...) also its
+    DAIDALUS configuration: name, text and sha256 (`encsim.avoidance.daidalus.logic.daa_provenance`).
     """
     import dataclasses
     import inspect
 
     from ..avoidance import describe_logic
+    from ..avoidance.daidalus.logic import daa_provenance
     from ..checksums import file_sha256
 
     function, params = resolve_logic(logic, pilot)
@@ -363,6 +365,7 @@ def closed_loop_provenance(
         "decision_period_s": float(decision_period_s),
         "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
+        **daa_provenance(logic),  # a DAA preset's DAIDALUS configuration: its name, text and sha256
     }
 
 
@@ -374,15 +377,15 @@ def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str
     DO-365B configuration of the ``daa`` preset, named as such. ``provenance`` is
     `closed_loop_provenance`'s dict (stored with every results file).
     """
-    from ..avoidance.daa import N_PARAMS, alerting_times_s, daa, daa_params
+    from ..avoidance.daidalus.logic import N_PARAMS, alerting_times_s, daidalus_logic, daidalus_params
     from ..avoidance.plugins import describe_logic
 
     provenance = provenance or {}
     params = np.asarray(provenance.get("logic_params", []), dtype=np.float64)
-    if provenance.get("logic_function") == describe_logic(daa) and params.shape == (N_PARAMS,):
+    if provenance.get("logic_function") == describe_logic(daidalus_logic) and params.shape == (N_PARAMS,):
         at, eat = alerting_times_s(params)
         return at, eat, f"the parameters of logic {provenance.get('logic', '?')}"
-    at, eat = alerting_times_s(daa_params("do365"))
+    at, eat = alerting_times_s(daidalus_params("do365b"))
     return at, eat, "DO-365B (the daa preset's parameters; the logic under test has none of its own)"
 
 

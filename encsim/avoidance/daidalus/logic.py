@@ -195,7 +195,7 @@ class DaaPreset:
                 f"logic preset {self.name!r} is deprecated: it is {self.deprecated_alias_of!r}, the DAIDALUS-exact "
                 "DAA logic; use that name",
                 DeprecationWarning,
-                stacklevel=4,
+                stacklevel=3,
             )
         return daidalus_params(self.config, dimension=self.dimension, alerter=self.alerter)
 
