@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,20 @@ import pytest
 from conftest import SHARED_DATA_DIR
 from test_daidalus_bands import bands_match
 
+from encsim.avoidance import check_logic, resolve_logic
 from encsim.avoidance import interface as I
 from encsim.avoidance.daidalus import bands as B
-from encsim.avoidance.daidalus.config import preset
-from encsim.avoidance.daidalus.logic import MEMORY_SIZE, daidalus_logic, daidalus_params
+from encsim.avoidance.daidalus.config import DaidalusConfigError, preset
+from encsim.avoidance.daidalus.logic import (
+    DAA_PRESETS,
+    MEMORY_SIZE,
+    alerting_times_s,
+    daa_provenance,
+    daidalus_logic,
+    daidalus_params,
+)
 from encsim.io.daa_file import read_daa
+from encsim.simulate import closed_loop_provenance
 from encsim.units import FPM_PER_FPS, RAD_PER_DEG
 
 REFERENCE_DIR = SHARED_DATA_DIR / "daidalus" / "reference"
@@ -253,3 +263,72 @@ def test_guidance_against_daidalus_reference_outputs(shared_data_dir, reference_
     assert n > 0
     low = {column: round(good / n, 3) for column, good in counts.items() if good / n < GUIDANCE_FLOORS[column]}
     assert not low, low
+
+
+# --- the presets ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(DAA_PRESETS))
+def test_every_daa_preset_passes_check_logic(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        function, params = resolve_logic(name)
+    levels = check_logic(function, params)
+    assert levels["head-on, co-altitude"] >= 2 and levels["far away"] == 0, levels
+
+
+def test_the_deprecated_alias_warns_and_flies_daa():
+    with pytest.warns(DeprecationWarning, match="'daa-daidalus' is deprecated"):
+        function, params = resolve_logic("daa-daidalus")
+    daa_function, daa_params = resolve_logic("daa")
+    assert function is daa_function and np.array_equal(params, daa_params)
+
+
+def test_params_are_validated():
+    with pytest.raises(ValueError, match="dimension 'sideways'"):
+        daidalus_params("do365b", dimension="sideways")
+    with pytest.raises(ValueError, match="no alerter 3"):
+        daidalus_params("do365a", alerter=3)  # DO_365A has Phase I and Phase II only
+    with pytest.raises(DaidalusConfigError, match="do365c: cannot read the configuration"):
+        daidalus_params("do365c")  # neither a preset nor a file
+    at, eat = alerting_times_s(daidalus_params("do365b-sum"))
+    assert at.tolist() == [50.0, 50.0, 25.0] and eat.tolist() == [75.0, 75.0, 55.0]
+
+
+def test_provenance_of_a_daa_preset_names_its_configuration():
+    provenance = closed_loop_provenance("daa-sum")
+    config = preset("do365b-sum")
+    assert provenance["daa_config"] == "do365b-sum" and provenance["daa_config_sha256"] == config.sha256
+    assert provenance["daa_config_text"] == config.text and provenance["daa_alerter"] == "DWC_Phase_I_SUM"
+    assert daa_provenance("tcas") == {} and "daa_config" not in closed_loop_provenance("tcas")
+
+
+def test_legacy_targets_fly_toward_the_preferred_resolution():
+    """A co-altitude head-on: at level >= 2 ``daa`` turns toward its preferred direction resolution and
+    ``daa-vertical`` takes its preferred vertical-speed resolution; the change counter moves on the new level."""
+    own, intruder = _head_on_states()
+    for name, mode, target, dimension in (
+        ("daa", I.HORIZONTAL_MODE, I.TARGET_HEADING, I.DIRECTION),
+        ("daa-vertical", I.VERTICAL_MODE, I.TARGET_VERTICAL_RATE, I.VERTICAL_SPEED),
+    ):
+        function, params = resolve_logic(name)
+        memory = np.zeros(MEMORY_SIZE)
+        for t in range(3):
+            advisory = np.zeros(I.ADVISORY_SIZE)
+            moved = [state.copy() for state in (own, intruder)]
+            for state in moved:
+                state[I.NORTH] += state[I.V_NORTH] * t
+            function(float(t), moved[0], moved[1], memory, params, advisory)
+        assert advisory[I.LEVEL] >= 2 and advisory[mode] == 1.0 and advisory[I.CHANGE_COUNTER] >= 1
+        preferred = advisory[I.guidance_index(dimension, I.G_PREFERRED)]
+        side = I.G_RESOLUTION_UP if preferred > 0 else I.G_RESOLUTION_LOW
+        assert preferred != 0 and advisory[target] == pytest.approx(advisory[I.guidance_index(dimension, side)])
+
+
+def _head_on_states():
+    own, intruder = np.zeros(I.STATE_SIZE), np.zeros(I.STATE_SIZE)
+    own[:8] = [0.0, 0.0, 3000.0, 200.0, 0.0, 0.0, 0.0, 200.0]
+    intruder[:8] = [20000.0, 0.0, 3000.0, -200.0, 0.0, 0.0, math.pi, 200.0]
+    for state in (own, intruder):
+        state[I.AIR_V_NORTH], state[I.AIR_V_EAST] = state[I.V_NORTH], state[I.V_EAST]
+    return own, intruder
