@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA_DIR
+from conftest import PROJECT_ROOT, SHARED_DATA_DIR
 from test_daidalus_bands import bands_match
 
 from encsim.avoidance import check_logic, resolve_logic
@@ -332,3 +332,73 @@ def _head_on_states():
     for state in (own, intruder):
         state[I.AIR_V_NORTH], state[I.AIR_V_EAST] = state[I.V_NORTH], state[I.V_EAST]
     return own, intruder
+
+
+# --- skipping the candidate scans of an intruder proved to colour nothing -----------------------------------------
+
+
+def _closed_loop_decisions(count=12):
+    """(t, own, intruder) of every decision of ``daa-both`` on encounters of the flagship scenario, both runs."""
+    from encsim.avoidance.daidalus import _logic as L
+    from encsim.encounters import generate_encounters
+    from encsim.io.scenario import load_scenario
+    from encsim.simulate import simulate
+
+    function, params = resolve_logic("daa-both")
+    runs = []
+
+    def recording(t_s, own, intruder, memory, params, advisory):
+        if t_s == 0.0:
+            runs.append([])
+        runs[-1].append((t_s, own.copy(), intruder.copy()))
+        function(t_s, own, intruder, memory, params, advisory)
+
+    recording.memory_size = L.MEMORY_SIZE
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "daa_fwse_vs_rotorcraft.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the slow path
+        simulate(generate_encounters(scenario, text, ids=np.arange(count)), (recording, params))
+    return runs
+
+
+def _reference_decisions(reference_name):
+    steps, _, _ = drive(reference_name)
+    return [
+        [
+            (s.time_s, logic_state(s.own, s.own_std, s.own_air_fps), logic_state(s.traffic[0], s.traffic_std[0]))
+            for s in steps
+        ]
+    ]
+
+
+@pytest.mark.parametrize("source", ["closed loop", *TWIN_SUBSET])
+def test_leaving_out_an_intruder_proved_clear_changes_no_advisory(shared_data_dir, source):
+    """Where the logic leaves the intruder out of a dimension's bands (`_vertically_clear` for direction,
+    `_horizontally_clear` for vertical speed: no candidate of that dimension can violate any level's volume), the
+    advisories equal those of the full candidate scans at every decision: on the closed-loop decisions of
+    ``daa-both`` (direction and vertical speed) over encounters of the flagship scenario, and on reference
+    scenarios (wind, SUM, recovery)."""
+    from encsim.avoidance.daidalus import _logic as L
+
+    if source == "closed loop":
+        runs, params = _closed_loop_decisions(), resolve_logic("daa-both")[1]
+    else:
+        runs = _reference_decisions(source)
+        scenario, conf = source.split(".csv")[0].split("__")
+        alerter = int(read_daa(scenario_path(scenario)).steps()[-1].traffic_alerter[0])
+        params = daidalus_params(CONFIG_PRESET[conf], dimension="both", alerter=alerter)
+    scan_all = params.copy()
+    scan_all[L.P_SCAN_ALL] = 1.0
+    n_levels = int(params[L.P_N_LEVELS])
+    left_out = 0
+    for decisions in runs:
+        memory, full_memory = np.zeros(MEMORY_SIZE), np.zeros(MEMORY_SIZE)
+        for t_s, own, intruder in decisions:
+            advisory, full = np.zeros(I.ADVISORY_SIZE), np.zeros(I.ADVISORY_SIZE)
+            daidalus_logic(t_s, own, intruder, memory, params, advisory)
+            daidalus_logic(t_s, own, intruder, full_memory, scan_all, full)
+            assert np.array_equal(advisory, full, equal_nan=True), (source, t_s)
+            if memory[L.M_BANDS_ON] != 0.0:
+                left_out += L._vertically_clear(own, intruder, params, n_levels)
+                left_out += L._horizontally_clear(own, intruder, params, n_levels)
+    assert left_out > 0 or source != "closed loop"

@@ -70,7 +70,16 @@ from ..interface import (
 )
 from . import _bands
 from ._alerting import alert_state_size, displayed_level, raw_level, reset_alert_state
-from ._detection import _almost_less, relative_sum_errors, wcv_taumod_interval, wcv_taumod_sum_interval
+from ._detection import (
+    SUM_MIN_ERROR_FT,
+    _almost_less,
+    _horizontal_interval,
+    _sum_vertical_interval,
+    _vertical_interval,
+    relative_sum_errors,
+    wcv_taumod_interval,
+    wcv_taumod_sum_interval,
+)
 from ._guidance import (
     BAND_SETTINGS_SIZE,
     GUIDANCE_MEMORY_SIZE,
@@ -108,6 +117,8 @@ P_Z_SCORES = 7
 P_BOTH_MAX_TURN_RAD = 13
 #: the alerter's 1-based index in the configuration (information: its levels follow)
 P_ALERTER = 14
+#: 1: scan the candidates even for an intruder proved to colour no band (the tests compare both ways); 0: skip
+P_SCAN_ALL = 15
 #: alert level k (0-based) at P_LEVELS + k * LEVEL_FIELDS: detector (0 WCV_TAUMOD, 1 WCV_TAUMOD_SUM),
 #: DTHR ft, ZTHR ft, TTHR s, TCOA s, alerting time s, early alerting time s, band region (0 NONE .. 3 NEAR)
 P_LEVELS = 16
@@ -177,6 +188,55 @@ def _detect(own, intruder, params, n_levels, t_in, t_out):
         if _almost_less(t_in[k], t_out[k]):
             predicted = True
     return predicted
+
+
+#: margins of the proofs that an intruder colours no band (ft on DTHR and ZTHR, s on TTHR and the lookahead)
+_CLEAR_MARGIN_FT, _CLEAR_MARGIN_S = 1.0, 1.0
+
+
+@njit(cache=True)
+def _vertically_clear(own, intruder, params, n_levels):
+    """True when no level's volume can be violated vertically within the lookahead (ZTHR and the lookahead
+    widened by a margin; for SUM, the vertical errors, which do not depend on range, at least DAIDALUS's floor).
+    Direction candidates leave the vertical motion unchanged, so the intruder then colours no direction band."""
+    sz, vz = own[UP] - intruder[UP], own[V_UP] - intruder[V_UP]
+    horizon = params[P_LOOKAHEAD_S] + _CLEAR_MARGIN_S
+    for k in range(n_levels):
+        base = P_LEVELS + k * LEVEL_FIELDS
+        zthr, tcoa = params[base + L_ZTHR] + _CLEAR_MARGIN_FT, params[base + L_TCOA] + _CLEAR_MARGIN_S
+        if params[base + L_SUM] != 0.0:
+            errors = relative_sum_errors(
+                own[S_EW_STD : S_EW_STD + 8],
+                intruder[S_EW_STD : S_EW_STD + 8],
+                0.0,
+                params[P_Z_SCORES : P_Z_SCORES + 6],
+            )
+            sz_err, vz_err = max(errors[1], SUM_MIN_ERROR_FT), max(errors[3], SUM_MIN_ERROR_FT)
+            t_in, t_out = _sum_vertical_interval(sz, vz, sz_err, vz_err, zthr, tcoa, 0.0, horizon)
+        else:
+            t_in, t_out = _vertical_interval(sz, vz, zthr, tcoa, 0.0, horizon)
+        if t_in <= t_out:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _horizontally_clear(own, intruder, params, n_levels):
+    """True when no level's volume can be violated horizontally within the lookahead (DTHR, TTHR and the lookahead
+    widened by a margin; never for SUM, whose horizontal errors depend on the evaluated position). Vertical-speed
+    candidates leave the horizontal motion unchanged, so the intruder then colours no vertical-speed band."""
+    sx, sy = own[EAST] - intruder[EAST], own[NORTH] - intruder[NORTH]
+    vx, vy = own[V_EAST] - intruder[V_EAST], own[V_NORTH] - intruder[V_NORTH]
+    horizon = params[P_LOOKAHEAD_S] + _CLEAR_MARGIN_S
+    for k in range(n_levels):
+        base = P_LEVELS + k * LEVEL_FIELDS
+        if params[base + L_SUM] != 0.0:
+            return False
+        dthr, tthr = params[base + L_DTHR] + _CLEAR_MARGIN_FT, params[base + L_TTHR] + _CLEAR_MARGIN_S
+        t_in, t_out = _horizontal_interval(sx, sy, vx, vy, dthr, tthr, horizon)
+        if t_in <= t_out:
+            return False
+    return True
 
 
 @njit(cache=True)
@@ -325,14 +385,20 @@ def _guide(t_s, own, intruder, memory, params, advisory, level, previous):
     guide = params[P_DIMENSION]
     direction = np.empty(GUIDANCE_OUT_SIZE)
     vertical = np.empty(GUIDANCE_OUT_SIZE)
+    # an intruder proved to colour no band of a dimension is left out of it (no traffic: the same raw colours, NONE
+    # everywhere, without the candidate scans; the display history advances as it would)
     if guide != GUIDE_VERTICAL_SPEED:
         slot = memory[M_GUIDANCE + SLOT_DIRECTION * GUIDANCE_MEMORY_SIZE : M_GUIDANCE + GUIDANCE_MEMORY_SIZE]
-        dimension_guidance(_bands.DIM_HDIR, t_s, own_band, traffic_band, levels, 1, bands, slot, direction)
+        clear = params[P_SCAN_ALL] == 0.0 and _vertically_clear(own, intruder, params, n_levels)
+        n_traffic = 0 if clear else 1
+        dimension_guidance(_bands.DIM_HDIR, t_s, own_band, traffic_band, levels, n_traffic, bands, slot, direction)
         _write_block(DIRECTION, direction, advisory)
     if guide != GUIDE_DIRECTION:
         start = M_GUIDANCE + SLOT_VERTICAL_SPEED * GUIDANCE_MEMORY_SIZE
         slot = memory[start : start + GUIDANCE_MEMORY_SIZE]
-        dimension_guidance(_bands.DIM_VS, t_s, own_band, traffic_band, levels, 1, bands, slot, vertical)
+        clear = params[P_SCAN_ALL] == 0.0 and _horizontally_clear(own, intruder, params, n_levels)
+        n_traffic = 0 if clear else 1
+        dimension_guidance(_bands.DIM_VS, t_s, own_band, traffic_band, levels, n_traffic, bands, slot, vertical)
         _write_block(VERTICAL_SPEED, vertical, advisory)
     if level < 2:
         memory[M_SIDE], memory[M_MODE] = 0.0, 0.0

@@ -18,6 +18,7 @@ Parameter layout (`N_PARAMS` floats; offsets are the ``P_*`` constants of `_logi
 7-12                  SUM z-scores: h_pos, h_vel_min, h_vel_max, h_vel_distance ft, v_pos, v_vel
 13                    "both": the largest turn (rad) taken before a vertical-rate change (30 deg)
 14                    the alerter's 1-based index in the configuration
+15                    1: scan every band candidate even for an intruder proved to colour none (tests); 0
 16 + 8 k ...          alert level k + 1: detector (0 WCV_TAUMOD, 1 WCV_TAUMOD_SUM), DTHR ft, ZTHR ft,
                       TTHR s, TCOA s, alerting time s, early alerting time s, band region (0 NONE,
                       1 FAR, 2 MID, 3 NEAR); unused levels zero
