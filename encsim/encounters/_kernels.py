@@ -14,6 +14,16 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from ..dynamics._kernels import (
+    HDOT_MAX,
+    HDOT_MIN,
+    PITCH_RATE_MAX,
+    SPEED_MAX,
+    SPEED_MAX_MARGIN_FPS,
+    SPEED_MIN,
+    YAW_RATE_MAX,
+    step,
+)
 from ..random import next_uniform, stream_init
 
 GEOMETRY_SUB_STREAM = 2
@@ -110,3 +120,162 @@ def _one_attempt(i, attempt_rows, proposal, out):
         k += 1
     out_hmd_bin[i] = k
     out_hmd_signed[i] = hmd_edges[k] + next_uniform(stream) * (hmd_edges[k + 1] - hmd_edges[k])
+
+
+# ------------------------------------------------------------------ flights of the screened attempts
+
+
+@njit(cache=True)
+def _record_state(out, a, k, speed, north, east, up, heading, pitch, bank):
+    """Sample ``k`` of aircraft ``a`` in the flight records (the layout of `encsim.dynamics.Trajectories`)."""
+    out[0, a, k] = north
+    out[1, a, k] = east
+    out[2, a, k] = up
+    out[3, a, k] = speed
+    out[4, a, k] = heading
+    out[5, a, k] = pitch
+    out[6, a, k] = bank
+    out[7, a, k] = speed * math.sin(pitch)
+
+
+@njit(parallel=True, cache=True)
+def fly_segment_kernel(
+    init,
+    tracks,
+    offsets,
+    row_step,
+    hdot_cmd,
+    psidot_cmd,
+    accel_cmd,
+    limits,
+    first_step,
+    last_step,
+    dt,
+    state,
+    out,
+    extremes,
+):
+    """Fly aircraft ``a`` (the track at ``tracks[a]`` of the schedules) from step ``first_step`` to ``last_step``.
+
+    The steps are those of `encsim.dynamics._kernels.fly_kernel` (no command lead), so a flight cut
+    into segments is bit for bit the flight in one piece. ``first_step == 0`` starts from
+    ``init[:, tracks[a]]`` (speed, north, east, up, heading, pitch, bank) and records sample 0;
+    otherwise the flight continues from ``state[:, a]``. Every 10-Hz sample ``k`` is recorded into
+    ``out[:, a, k]`` (north, east, up, speed, heading, pitch, bank, vertical rate); ``extremes[:, a]``
+    (minimum and maximum altitude and speed) are started at sample 0 and updated by every step;
+    ``state[:, a]`` receives the state at ``last_step``. ``limits`` is (6, n_tracks) in the rows of
+    `encsim.dynamics._kernels`.
+    """
+    for a in prange(tracks.shape[0]):
+        p = tracks[a]
+        if first_step == 0:
+            for f in range(7):
+                state[f, a] = init[f, p]
+        speed, north, east, up, heading, pitch, bank = (
+            state[0, a],
+            state[1, a],
+            state[2, a],
+            state[3, a],
+            state[4, a],
+            state[5, a],
+            state[6, a],
+        )
+        if first_step == 0:
+            _record_state(out, a, 0, speed, north, east, up, heading, pitch, bank)
+            extremes[0, a] = up
+            extremes[1, a] = up
+            extremes[2, a] = speed
+            extremes[3, a] = speed
+        up_min, up_max, speed_lo, speed_hi = extremes[0, a], extremes[1, a], extremes[2, a], extremes[3, a]
+        row = offsets[p]
+        last_row = offsets[p + 1] - 1
+        for i in range(first_step + 1, last_step + 1):
+            while row < last_row and row_step[row + 1] <= i - 1:
+                row += 1
+            speed, north, east, up, heading, pitch, bank = step(
+                speed,
+                north,
+                east,
+                up,
+                heading,
+                pitch,
+                bank,
+                hdot_cmd[row],
+                psidot_cmd[row],
+                accel_cmd[row],
+                limits[SPEED_MIN, p],
+                limits[SPEED_MAX, p],
+                limits[HDOT_MIN, p],
+                limits[HDOT_MAX, p],
+                limits[PITCH_RATE_MAX, p],
+                limits[YAW_RATE_MAX, p],
+                dt,
+            )
+            _record_state(out, a, i, speed, north, east, up, heading, pitch, bank)
+            up_min = min(up_min, up)
+            up_max = max(up_max, up)
+            speed_lo = min(speed_lo, speed)
+            speed_hi = max(speed_hi, speed)
+        extremes[0, a] = up_min
+        extremes[1, a] = up_max
+        extremes[2, a] = speed_lo
+        extremes[3, a] = speed_hi
+        state[0, a] = speed
+        state[1, a] = north
+        state[2, a] = east
+        state[3, a] = up
+        state[4, a] = heading
+        state[5, a] = pitch
+        state[6, a] = bank
+
+
+# ---------------------------------------------------------------------------------- the VMD screen
+
+
+@njit(parallel=True, cache=True)
+def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits, n_steps, dt, margins, out_lo, out_hi):
+    """Bounds of each aircraft's altitude after ``n_steps`` steps from its commanded vertical rates.
+
+    The altitude after N steps is ``alt + dt * sum(r_0 .. r_{N-1})`` with ``r_i`` the vertical rate
+    at sample i (each step moves the altitude by the rate of its old state). While the aircraft
+    can follow its commands (the rates in question below ``margins[3]`` times its airspeed), the
+    dynamics move the rate toward the command in force (clipped to [hdot_min, hdot_max]) and
+    overshoot it by little, so ``r_i`` stays within the range of ``r_0`` and the commands of steps
+    1..i, widened by ``margins[0]`` times its largest magnitude plus ``margins[1]`` ft/s. From the
+    first step where it might not, only ``|r_i| <= V_i`` is used (the airspeed follows the
+    commanded acceleration within its limits exactly, whatever the attitude). ``margins[2]`` ft
+    more on the altitude. ``state0`` is (3, n): altitude, airspeed and vertical rate at sample 0;
+    command rows of aircraft ``a`` from ``offsets[a]``, row k in force from step ``row_step[k] + 1``
+    on (no command lead), as in the flight; ``limits`` (6, n) in the rows of the dynamics kernel.
+    """
+    frac, rate_margin, alt_margin, follow = margins[0], margins[1], margins[2], margins[3]
+    for a in prange(state0.shape[1]):
+        speed = state0[1, a]
+        lo = state0[2, a]
+        hi = state0[2, a]
+        free = False
+        sum_lo = 0.0
+        sum_hi = 0.0
+        row = offsets[a]
+        last_row = offsets[a + 1] - 1
+        for i in range(1, n_steps + 1):
+            widen = frac * max(abs(lo), abs(hi)) + rate_margin
+            if free or max(abs(lo), abs(hi)) + widen > follow * speed:
+                free = True
+                sum_lo -= speed
+                sum_hi += speed
+            else:
+                sum_lo += lo - widen
+                sum_hi += hi + widen
+            while row < last_row and row_step[row + 1] <= i - 1:
+                row += 1
+            command = min(max(hdot_cmd[row], limits[HDOT_MIN, a]), limits[HDOT_MAX, a])
+            lo = min(lo, command)
+            hi = max(hi, command)
+            speed = speed + accel_cmd[row] * dt
+            if speed < limits[SPEED_MIN, a]:
+                speed = limits[SPEED_MIN, a]
+            if speed >= limits[SPEED_MAX, a]:
+                speed = limits[SPEED_MAX, a] - SPEED_MAX_MARGIN_FPS
+        out_lo[a] = state0[0, a] + dt * sum_lo - alt_margin
+        out_hi[a] = state0[0, a] + dt * sum_hi + alt_margin

@@ -159,19 +159,20 @@ class UncorrelatedPairing(EncounterSource):
         keep = np.flatnonzero(reachable)
         if keep.size == 0:
             return codes, None
-        own_tracks, int_tracks = own_tracks.take(keep), int_tracks.take(keep)
         ids, attempts, rows = ids[keep], attempts[keep], rows[keep]
 
-        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry)
+        # flown once: to tCPA here, on to the end below for the attempts that get there
+        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry, tracks=keep)
         codes[rows[at.ground]] = _reason_code("below_ground")
         draws = steps.draw_geometry(seed, ids, attempts, at, geometry)
         codes[rows[~draws["accepted"] & ~at.ground]] = _reason_code("vmd")
-        keep = np.flatnonzero(draws["accepted"] & ~at.ground)
-        if keep.size == 0:
+        going_on = np.flatnonzero(draws["accepted"] & ~at.ground)
+        if going_on.size == 0:
             return codes, None
-        rows, ids, attempts = rows[keep], ids[keep], attempts[keep]
-        own_tracks, int_tracks, at = own_tracks.take(keep), int_tracks.take(keep), at.take(keep)
-        draws = {key: value[keep] for key, value in draws.items()}
+        rows, ids, attempts, at = rows[going_on], ids[going_on], attempts[going_on], at.take(going_on)
+        draws = {key: value[going_on] for key, value in draws.items()}
+        # the samples taken once, for the attempts placed (the filters, the limits and the result)
+        own_tracks, int_tracks = own_tracks.take(keep[going_on]), int_tracks.take(keep[going_on])
 
         placed = steps.fly_and_place(own_tracks, int_tracks, draws["psi"], draws["hmd"], at, geometry)
         metrics = steps.placed_metrics(placed, scenario.metrics)
@@ -180,7 +181,7 @@ class UncorrelatedPairing(EncounterSource):
         reasons["filter_intruder"] = steps.filter_fails(scenario.intruder, placed.int_placed, placed.k_cpa)
         if geometry.track_limits:
             reasons["limits_intruder"] = steps.limits_fail(self.intruder, int_tracks, placed.int_flown)
-        rejected = np.zeros(keep.size, dtype=bool)
+        rejected = np.zeros(rows.size, dtype=bool)
         for reason in REJECTION_REASONS:  # each attempt counted once, for its first reason
             if reason in reasons:
                 codes[rows[reasons[reason] & ~rejected]] = _reason_code(reason)

@@ -33,7 +33,7 @@ from scipy.special import ellipe
 from .. import units
 from ..bayes import EncounterModel
 from ..commands import InitialStates
-from ..dynamics import Trajectories, fly_commands
+from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample, sample_track_ids
 from ..tracks import limit_violations, track_limits
@@ -41,10 +41,11 @@ from . import _kernels
 
 #: sub-streams of an encounter's Philox stream (decisions.md section 10): ownship, intruder, geometry
 OWNSHIP_SUB_STREAM, INTRUDER_SUB_STREAM = 0, 1
-#: margin on the commanded vertical rates of the cheap VMD screen (the dynamics track commands,
-#: they do not exceed them by more than rounding; the margin keeps the screen conservative)
-_SCREEN_RATE_MARGIN = 1.1
-_SCREEN_ALT_MARGIN_FT = 10.0
+#: margins of the VMD screen's vertical-rate envelope: a fraction of the largest rate in it, ft/s
+#: added to it, ft added to the altitude bounds (the dynamics overshoot a command by far less:
+#: tests/test_encounter_kernels.py measures it on every shipped model), and the fraction of the
+#: airspeed beyond which the aircraft may not follow its commands (then only |rate| <= airspeed holds)
+_SCREEN_MARGINS = np.array([0.05, 0.5, 10.0, 0.5])
 
 
 # ------------------------------------------------------------------------------------------ sample
@@ -85,30 +86,138 @@ def sample_model_aircraft(
 # ------------------------------------------------------------------------------------------ screen
 
 
-def altitude_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Conservative altitude interval at tCPA from the initial altitude and the commanded vertical rates."""
-    rates = np.where(schedule.t_s <= tcpa_s, np.abs(schedule.hdot_fps), 0.0)
-    n = schedule.offsets.shape[0] - 1
-    max_rate = np.maximum.reduceat(rates, schedule.offsets[:-1]) if rates.size else np.zeros(n)
-    reach = max_rate * _SCREEN_RATE_MARGIN * tcpa_s + _SCREEN_ALT_MARGIN_FT
-    return alt_ft - reach, alt_ft + reach
+def _dynamic_limits(aircraft, n: int) -> np.ndarray:
+    """(6, n) limit rows an aircraft flies with (its own ``limits``, else the MIT LL ones)."""
+    return (_limits(aircraft) or DynamicLimits()).as_array(n)
+
+
+def altitude_reach(states: InitialStates, schedule, limit_rows: np.ndarray, tcpa_s: float):
+    """Exact bounds of each aircraft's altitude at tCPA from its commanded vertical rates.
+
+    The vertical rate stays within the range of its initial value and the (clipped) commands in
+    force so far, widened by a margin for the small overshoot of the dynamics
+    (`_kernels.altitude_reach_kernel`); integrating that envelope bounds the altitude. Tighter
+    than the largest commanded rate times tCPA: an aircraft that climbs all along cannot be found
+    below its start. tests/test_encounter_kernels.py flies many tracks of every shipped model and
+    checks that no flown altitude at tCPA leaves its bounds.
+    """
+    n = states.n_aircraft
+    lo, hi = np.empty(n), np.empty(n)
+    if n:
+        state0 = np.stack([states.alt_ft, states.speed_fps, states.speed_fps * np.sin(states.pitch_rad)])
+        _kernels.altitude_reach_kernel(
+            state0,
+            schedule.offsets,
+            step_indices(schedule, dt_s=DT_S),
+            schedule.hdot_fps,
+            schedule.vdot_fps2,
+            limit_rows,
+            int(round(tcpa_s / DT_S)),
+            DT_S,
+            _SCREEN_MARGINS,
+            lo,
+            hi,
+        )
+    return lo, hi
 
 
 def screen_vmd(own, intruder, geometry) -> np.ndarray:
-    """The **screen** step: True where the pair can still reach the VMD span at tCPA."""
+    """The **screen** step: True where the pair can still reach the VMD span at tCPA (exact: an
+    attempt it rejects would have had its relative altitude at tCPA outside the span)."""
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
-    own_lo, own_hi = altitude_reach(own.initial["alt_ft"].to_numpy(), own.schedule, geometry.tcpa_s)
-    int_lo, int_hi = altitude_reach(intruder.initial["alt_ft"].to_numpy(), intruder.schedule, geometry.tcpa_s)
+    own_states, int_states = own.initial_states(), intruder.initial_states()
+    own_lo, own_hi = altitude_reach(
+        own_states, own.schedule, _dynamic_limits(own, own_states.n_aircraft), geometry.tcpa_s
+    )
+    int_lo, int_hi = altitude_reach(
+        int_states, intruder.schedule, _dynamic_limits(intruder, int_states.n_aircraft), geometry.tcpa_s
+    )
     return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
 
 
 # --------------------------------------------------------------------------------------------- fly
 
 
+class _Flight:
+    """One side's aircraft (tracks ``tracks`` of a sample) in flight at 10 Hz, step by step in segments.
+
+    Flown once: to tCPA for every screened attempt, then on to the end for the attempts that keep
+    going (`encsim.encounters._kernels.fly_segment_kernel`, the steps of `fly_commands`, so the
+    pieces are bit for bit one flight).
+    """
+
+    def __init__(self, aircraft, states: InitialStates, tracks: np.ndarray):
+        schedule = aircraft.schedule
+        self.init = np.stack([getattr(states, f) for f in InitialStates.FIELDS])
+        self.schedule = schedule
+        self.row_step = step_indices(schedule, dt_s=DT_S)
+        self.limit_rows = _dynamic_limits(aircraft, states.n_aircraft)
+        self.tracks = np.ascontiguousarray(tracks, dtype=np.int64)
+
+    def fly(self, first_step: int, last_step: int, tracks, state, records, extremes) -> None:
+        schedule = self.schedule
+        _kernels.fly_segment_kernel(
+            self.init,
+            tracks,
+            schedule.offsets,
+            self.row_step,
+            schedule.hdot_fps,
+            schedule.psidot_rad_s,
+            schedule.vdot_fps2,
+            self.limit_rows,
+            first_step,
+            last_step,
+            DT_S,
+            state,
+            records,
+            extremes,
+        )
+
+    def to_tcpa(self, k_cpa: int) -> None:
+        """Fly every track to sample ``k_cpa``, keeping the 10-Hz records, the state and the extremes."""
+        n = self.tracks.shape[0]
+        self.k_cpa = k_cpa
+        self.state = np.empty((7, n))
+        self.records = np.empty((8, n, k_cpa + 1))
+        self.extremes = np.empty((4, n))
+        if n:
+            self.fly(0, k_cpa, self.tracks, self.state, self.records, self.extremes)
+
+    def finish(self, chosen: np.ndarray, n_steps: int) -> Trajectories:
+        """The flights ``chosen`` (positions in ``tracks``) continued from tCPA to step ``n_steps``."""
+        k_cpa = self.k_cpa
+        m = chosen.shape[0]
+        state = np.ascontiguousarray(self.state[:, chosen])
+        extremes = np.ascontiguousarray(self.extremes[:, chosen])
+        records = np.empty((8, m, n_steps + 1))
+        records[:, :, : k_cpa + 1] = self.records[:, chosen]
+        if m and n_steps > k_cpa:
+            self.fly(k_cpa, n_steps, self.tracks[chosen], state, records, extremes)
+        return Trajectories(np.arange(n_steps + 1) * DT_S, *records, extremes=extremes)
+
+
+@dataclass(frozen=True)
+class Flights:
+    """Both aircraft of some attempts flown to tCPA (``own``, ``int``: `_Flight`), ``chosen`` the
+    attempts' positions in them; `finish` flies the chosen ones on to the end of the encounter."""
+
+    own: _Flight
+    int: _Flight
+    chosen: np.ndarray
+
+    def take(self, positions) -> Flights:
+        return Flights(self.own, self.int, self.chosen[positions])
+
+    def finish(self, duration_s: float) -> tuple[Trajectories, Trajectories]:
+        n_steps = int(round(duration_s / DT_S))
+        return self.own.finish(self.chosen, n_steps), self.int.finish(self.chosen, n_steps)
+
+
 @dataclass(frozen=True)
 class AtTcpa:
     """Both aircraft at tCPA: below-ground flags, horizontal speeds and vertical rates (ft/s), the
-    relative altitude (intruder minus ownship, ft) and the speeds the heading density uses."""
+    relative altitude (intruder minus ownship, ft) and the speeds the heading density uses;
+    ``flights`` the flights in progress (`Flights`), for `fly_and_place` to continue."""
 
     ground: np.ndarray
     v_own: np.ndarray
@@ -117,11 +226,17 @@ class AtTcpa:
     hdot_int: np.ndarray
     rel_alt: np.ndarray
     heading_speeds: tuple
+    flights: Flights | None = None
 
     def take(self, positions) -> AtTcpa:
         return AtTcpa(
-            *(getattr(self, f.name)[positions] for f in dataclasses.fields(self) if f.name != "heading_speeds"),
+            *(
+                getattr(self, f.name)[positions]
+                for f in dataclasses.fields(self)
+                if f.name not in ("heading_speeds", "flights")
+            ),
             heading_speeds=tuple(value[positions] for value in self.heading_speeds),
+            flights=None if self.flights is None else self.flights.take(positions),
         )
 
 
@@ -130,17 +245,25 @@ def _limits(aircraft):
     return getattr(aircraft, "limits", None)
 
 
-def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
-    """The **fly** step up to tCPA (1-Hz records): where both are at the designed closest approach."""
+def fly_to_tcpa(own, intruder, geometry, tracks=None) -> AtTcpa:
+    """The **fly** step up to tCPA: where both are at the designed closest approach.
+
+    Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, once:
+    `fly_and_place` continues these flights (``AtTcpa.flights``) rather than flying them again.
+    """
     tcpa = geometry.tcpa_s
-    own_states, int_states = own.initial_states(), intruder.initial_states()
+    all_own, all_int = own.initial_states(), intruder.initial_states()
+    tracks = np.arange(all_own.n_aircraft) if tracks is None else np.asarray(tracks, dtype=np.int64)
+    own_states, int_states = _pick_states(all_own, tracks), _pick_states(all_int, tracks)
+    k_cpa = int(round(tcpa / DT_S))
+    own_flight, int_flight = _Flight(own, all_own, tracks), _Flight(intruder, all_int, tracks)
+    own_flight.to_tcpa(k_cpa)
+    int_flight.to_tcpa(k_cpa)
     if tcpa > 0:
-        own_cpa = fly_commands(own_states, own.schedule, tcpa, output_hz=1.0, limits=_limits(own))
-        int_cpa = fly_commands(int_states, intruder.schedule, tcpa, output_hz=1.0, limits=_limits(intruder))
-        ground = (own_cpa.extremes[0] < 0) | (int_cpa.extremes[0] < 0)
-        own_speed, own_pitch = own_cpa.speed_fps[:, -1], own_cpa.pitch_rad[:, -1]
-        int_speed, int_pitch = int_cpa.speed_fps[:, -1], int_cpa.pitch_rad[:, -1]
-        rel_alt = int_cpa.up_ft[:, -1] - own_cpa.up_ft[:, -1]
+        ground = (own_flight.extremes[0] < 0) | (int_flight.extremes[0] < 0)
+        own_speed, own_pitch = own_flight.state[0], own_flight.state[5]
+        int_speed, int_pitch = int_flight.state[0], int_flight.state[5]
+        rel_alt = int_flight.state[3] - own_flight.state[3]
     else:
         ground = np.zeros(own_states.n_aircraft, dtype=bool)
         own_speed, own_pitch, int_speed, int_pitch = (
@@ -162,7 +285,12 @@ def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
         )
     else:
         hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
-    return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int))
+    flights = Flights(own_flight, int_flight, np.arange(tracks.shape[0]))
+    return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int), flights)
+
+
+def _pick_states(states: InitialStates, positions) -> InitialStates:
+    return InitialStates(*(getattr(states, f)[positions] for f in InitialStates.FIELDS))
 
 
 # ------------------------------------------------------------------------------------------- place
@@ -239,14 +367,18 @@ class Placed:
 def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, geometry) -> Placed:
     """The **fly** and **place** steps for the whole encounter.
 
-    Both fly at 10 Hz; each is rotated about its tCPA position (ownship heading 0 at CPA, intruder
+    Both fly at 10 Hz (the flights of ``at`` continued from tCPA when it has them; else ``own``
+    and ``intruder`` flown from the start); each is rotated about its tCPA position (ownship heading 0 at CPA, intruder
     at ``psi``), the intruder is placed perpendicular to the relative velocity at the signed HMD,
     and both are translated so that the ownship starts at the origin.
     """
     duration = geometry.duration_s
-    own_states, int_states = own.initial_states(), intruder.initial_states()
-    own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
-    int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
+    if at.flights is not None:  # the flights to tCPA, continued
+        own_flown, int_flown = at.flights.finish(duration)
+    else:
+        own_states, int_states = own.initial_states(), intruder.initial_states()
+        own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
+        int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
     k_cpa = int(round(geometry.tcpa_s * 10))
     own_angle = -own_flown.heading_rad[:, k_cpa]
     int_angle = psi - int_flown.heading_rad[:, k_cpa]
