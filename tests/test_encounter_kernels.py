@@ -53,6 +53,7 @@ def _segments(states, schedule, limits, tracks, cut, n_steps):
     )
     _kernels.fly_segment_kernel(*args, 0, cut, DT, state, records, extremes)
     _kernels.fly_segment_kernel(*args, cut, n_steps, DT, state, records, extremes)
+    _kernels.vertical_rate_kernel(records)
     return records, extremes, state
 
 
@@ -70,6 +71,7 @@ def test_the_flight_in_two_segments_agrees_with_the_plain_twin():
         ours = records[[3, 0, 1, 2, 4, 5, 6], a].T  # speed, north, east, up, heading, pitch, bank
         np.testing.assert_allclose(ours, twin, rtol=1e-9, atol=1e-9, err_msg=f"aircraft {p}")
         np.testing.assert_allclose(state[:, a], twin[-1], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(records[7, a], twin[:, 0] * np.sin(twin[:, 5]), rtol=1e-9, atol=1e-9)
         assert extremes[0, a] == pytest.approx(twin[:, 3].min()) and extremes[1, a] == pytest.approx(twin[:, 3].max())
         assert extremes[2, a] == pytest.approx(twin[:, 0].min()) and extremes[3, a] == pytest.approx(twin[:, 0].max())
 

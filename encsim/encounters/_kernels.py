@@ -127,7 +127,8 @@ def _one_attempt(i, attempt_rows, proposal, out):
 
 @njit(cache=True)
 def _record_state(out, a, k, speed, north, east, up, heading, pitch, bank):
-    """Sample ``k`` of aircraft ``a`` in the flight records (the layout of `encsim.dynamics.Trajectories`)."""
+    """Sample ``k`` of aircraft ``a`` in the flight records (the layout of `encsim.dynamics.Trajectories`;
+    the vertical rate, row 7, only for the flights that are finished: `vertical_rate_kernel`)."""
     out[0, a, k] = north
     out[1, a, k] = east
     out[2, a, k] = up
@@ -135,7 +136,6 @@ def _record_state(out, a, k, speed, north, east, up, heading, pitch, bank):
     out[4, a, k] = heading
     out[5, a, k] = pitch
     out[6, a, k] = bank
-    out[7, a, k] = speed * math.sin(pitch)
 
 
 @njit(parallel=True, cache=True)
@@ -161,7 +161,7 @@ def fly_segment_kernel(
     into segments is bit for bit the flight in one piece. ``first_step == 0`` starts from
     ``init[:, tracks[a]]`` (speed, north, east, up, heading, pitch, bank) and records sample 0;
     otherwise the flight continues from ``state[:, a]``. Every 10-Hz sample ``k`` is recorded into
-    ``out[:, a, k]`` (north, east, up, speed, heading, pitch, bank, vertical rate); ``extremes[:, a]``
+    ``out[:7, a, k]`` (north, east, up, speed, heading, pitch, bank); ``extremes[:, a]``
     (minimum and maximum altitude and speed) are started at sample 0 and updated by every step;
     ``state[:, a]`` receives the state at ``last_step``. ``limits`` is (6, n_tracks) in the rows of
     `encsim.dynamics._kernels`.
@@ -227,6 +227,14 @@ def fly_segment_kernel(
         state[4, a] = heading
         state[5, a] = pitch
         state[6, a] = bank
+
+
+@njit(parallel=True, cache=True)
+def vertical_rate_kernel(records):
+    """Row 7 of flight records (the vertical rate) from their speed and pitch, as the dynamics record it."""
+    for a in prange(records.shape[1]):
+        for k in range(records.shape[2]):
+            records[7, a, k] = records[3, a, k] * math.sin(records[5, a, k])
 
 
 # ---------------------------------------------------------------------------------- the VMD screen

@@ -193,13 +193,15 @@ class UncorrelatedPairing(EncounterSource):
         frame = steps.metadata_frame(ids, attempts, at, draws, placed, metrics, range0, geometry, good)
         for name, values in self.extra_columns(own_tracks, good).items():
             frame[name] = values
-        own_good, int_good = placed.own_placed.select(good), placed.int_placed.select(good)
+        everyone = good.size == rows.size  # the usual case: no take needed
         return codes, {
             "rows": rows[good],
             "frame": frame,
-            "own_tracks": own_tracks.take(good),
-            "int_tracks": int_tracks.take(good),
-            "own_initial": steps.initial_from(own_good),
-            "int_initial": steps.initial_from(int_good),
-            "trajectories": (own_good, int_good) if keep_trajectories else None,
+            "own_tracks": own_tracks if everyone else own_tracks.take(good),
+            "int_tracks": int_tracks if everyone else int_tracks.take(good),
+            "own_initial": steps.initial_from(placed.own_placed, good),
+            "int_initial": steps.initial_from(placed.int_placed, good),
+            "trajectories": (placed.own_placed.select(good), placed.int_placed.select(good))
+            if keep_trajectories
+            else None,
         }

@@ -32,7 +32,7 @@ from scipy.special import ellipe
 
 from .. import units
 from ..bayes import EncounterModel
-from ..commands import InitialStates
+from ..commands import CommandSchedule, InitialStates
 from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample, sample_track_ids
@@ -41,6 +41,9 @@ from . import _kernels
 
 #: sub-streams of an encounter's Philox stream (decisions.md section 10): ownship, intruder, geometry
 OWNSHIP_SUB_STREAM, INTRUDER_SUB_STREAM = 0, 1
+#: margins of the coarse interval the VMD screen tries first (the largest commanded rate times tCPA)
+_COARSE_RATE_MARGIN = 1.1
+_COARSE_ALT_MARGIN_FT = 10.0
 #: margins of the VMD screen's vertical-rate envelope: a fraction of the largest rate in it, ft/s
 #: added to it, ft added to the altitude bounds (the dynamics overshoot a command by far less:
 #: tests/test_encounter_kernels.py measures it on every shipped model), and the fraction of the
@@ -121,18 +124,57 @@ def altitude_reach(states: InitialStates, schedule, limit_rows: np.ndarray, tcpa
     return lo, hi
 
 
+def _rate_bound_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A cheap wider interval: the largest commanded vertical rate (with a margin) times tCPA."""
+    rates = np.where(schedule.t_s <= tcpa_s, np.abs(schedule.hdot_fps), 0.0)
+    n = schedule.offsets.shape[0] - 1
+    max_rate = np.maximum.reduceat(rates, schedule.offsets[:-1]) if rates.size else np.zeros(n)
+    reach = max_rate * _COARSE_RATE_MARGIN * tcpa_s + _COARSE_ALT_MARGIN_FT
+    return alt_ft - reach, alt_ft + reach
+
+
+def _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges) -> np.ndarray:
+    return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
+
+
 def screen_vmd(own, intruder, geometry) -> np.ndarray:
     """The **screen** step: True where the pair can still reach the VMD span at tCPA (exact: an
-    attempt it rejects would have had its relative altitude at tCPA outside the span)."""
+    attempt it rejects would have had its relative altitude at tCPA outside the span).
+
+    A coarse interval (largest commanded rate times tCPA) first, then `altitude_reach` for the
+    attempts it lets through.
+    """
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
+    tcpa = geometry.tcpa_s
+    own_alt, int_alt = own.initial["alt_ft"].to_numpy(), intruder.initial["alt_ft"].to_numpy()
+    passed = _reaches(
+        *_rate_bound_reach(own_alt, own.schedule, tcpa), *_rate_bound_reach(int_alt, intruder.schedule, tcpa), vmd_edges
+    )
+    candidates = np.flatnonzero(passed)
+    if candidates.size == 0:
+        return passed
     own_states, int_states = own.initial_states(), intruder.initial_states()
-    own_lo, own_hi = altitude_reach(
-        own_states, own.schedule, _dynamic_limits(own, own_states.n_aircraft), geometry.tcpa_s
+    bounds = []
+    for aircraft, states in ((own, own_states), (intruder, int_states)):
+        sub_states = _pick_states(states, candidates)
+        schedule = _schedule_rows(aircraft.schedule, candidates)
+        bounds += altitude_reach(
+            sub_states, schedule, _dynamic_limits(aircraft, states.n_aircraft)[:, candidates], tcpa
+        )
+    passed[candidates] = _reaches(*bounds, vmd_edges)
+    return passed
+
+
+def _schedule_rows(schedule, positions: np.ndarray):
+    """The command schedules of ``positions`` (in that order)."""
+    offsets = schedule.offsets
+    counts = offsets[positions + 1] - offsets[positions]
+    new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    rows = np.repeat(offsets[positions] - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
+    return CommandSchedule.trusted(
+        new_offsets, schedule.t_s[rows], schedule.hdot_fps[rows], schedule.psidot_rad_s[rows], schedule.vdot_fps2[rows]
     )
-    int_lo, int_hi = altitude_reach(
-        int_states, intruder.schedule, _dynamic_limits(intruder, int_states.n_aircraft), geometry.tcpa_s
-    )
-    return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
 
 
 # --------------------------------------------------------------------------------------------- fly
@@ -193,6 +235,7 @@ class _Flight:
         records[:, :, : k_cpa + 1] = self.records[:, chosen]
         if m and n_steps > k_cpa:
             self.fly(k_cpa, n_steps, self.tracks[chosen], state, records, extremes)
+        _kernels.vertical_rate_kernel(records)
         return Trajectories(np.arange(n_steps + 1) * DT_S, *records, extremes=extremes)
 
 
@@ -407,16 +450,18 @@ def _as_dict(trajectories: Trajectories) -> dict:
     }
 
 
-def initial_from(trajectories: Trajectories) -> InitialStates:
-    """The first sample of each flight as initial states (placed: what the closed loop starts from)."""
+def initial_from(trajectories: Trajectories, rows=None) -> InitialStates:
+    """The first sample of each flight (of ``rows``, default all) as initial states (placed: what the
+    closed loop starts from)."""
+    rows = slice(None) if rows is None else rows
     return InitialStates(
-        trajectories.speed_fps[:, 0],
-        trajectories.north_ft[:, 0],
-        trajectories.east_ft[:, 0],
-        trajectories.up_ft[:, 0],
-        trajectories.heading_rad[:, 0],
-        trajectories.pitch_rad[:, 0],
-        trajectories.bank_rad[:, 0],
+        trajectories.speed_fps[rows, 0],
+        trajectories.north_ft[rows, 0],
+        trajectories.east_ft[rows, 0],
+        trajectories.up_ft[rows, 0],
+        trajectories.heading_rad[rows, 0],
+        trajectories.pitch_rad[rows, 0],
+        trajectories.bank_rad[rows, 0],
     )
 
 
