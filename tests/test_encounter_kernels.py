@@ -35,59 +35,105 @@ def _limits(rng, n):
     )
 
 
-def _segments(states, schedule, limits, tracks, cut, n_steps):
-    """Fly ``tracks`` to step ``cut`` with the kernel, then on to ``n_steps`` (returns records, extremes)."""
-    n_all = states.n_aircraft
-    init = np.stack([getattr(states, f) for f in InitialStates.FIELDS])
-    m = tracks.shape[0]
-    state, records, extremes = np.empty((7, m)), np.empty((8, m, n_steps + 1)), np.empty((4, m))
-    args = (
-        init,
-        tracks,
+def _side(states, schedule, limits):
+    return (
+        np.stack([getattr(states, f) for f in InitialStates.FIELDS]),
         schedule.offsets,
         step_indices(schedule, dt_s=DT),
         schedule.hdot_fps,
         schedule.psidot_rad_s,
         schedule.vdot_fps2,
-        limits.as_array(n_all),
+        limits.as_array(states.n_aircraft),
     )
-    _kernels.fly_segment_kernel(*args, 0, cut, DT, state, records, extremes)
-    _kernels.fly_segment_kernel(*args, cut, n_steps, DT, state, records, extremes)
-    _kernels.vertical_rate_kernel(records)
-    return records, extremes, state
 
 
-def test_the_flight_in_two_segments_agrees_with_the_plain_twin():
+def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0), vmd=None):
+    """`fly_attempts_kernel` on (states, schedule, limits) sides; returns cpa, end and the records."""
+    m = tracks.shape[0]
+    if vmd is None:
+        vmd = (np.zeros(1, np.uint64), np.zeros(m, np.uint64), np.zeros(m, np.uint64), np.zeros(2), np.ones(1))
+    cpa = (np.empty((2, 7, m)), np.empty((2, 4, m)), np.empty(m, dtype=np.bool_))
+    end = (np.full((2, 7, m), np.nan), np.full((2, 4, m), np.nan))
+    records = (np.full((8, m, n_steps + 1), np.nan), np.full((8, m, n_steps + 1), np.nan))
+    _kernels.fly_attempts_kernel(
+        _side(*own), _side(*intruder), tracks, k_cpa, n_steps, DT, np.array(draw, np.int64), vmd, cpa, end, *records
+    )
+    for side in records:
+        _kernels.vertical_rate_kernel(side)
+    return cpa, end, records
+
+
+def _pair(rng, n):
+    sides = []
+    for _ in range(2):
+        states, rows = random_case(rng, n)
+        sides.append((states, CommandSchedule.from_lists(rows), _limits(rng, n), rows))
+    return sides
+
+
+def test_the_attempt_flights_agree_with_the_plain_twin():
     rng = np.random.default_rng(11)
-    n = 60
-    states, rows = random_case(rng, n)
-    limits = _limits(rng, n)
-    tracks = rng.permutation(n)[:40]
-    records, extremes, state = _segments(states, CommandSchedule.from_lists(rows), limits, tracks, 150, 300)
-    limit_rows = limits.as_array(n)
-    for a, p in enumerate(tracks):
-        start = [getattr(states, f)[p] for f in InitialStates.FIELDS]
-        twin = twin_fly(start, rows[p], 30.0, limit_rows[:, p])
-        ours = records[[3, 0, 1, 2, 4, 5, 6], a].T  # speed, north, east, up, heading, pitch, bank
-        np.testing.assert_allclose(ours, twin, rtol=1e-9, atol=1e-9, err_msg=f"aircraft {p}")
-        np.testing.assert_allclose(state[:, a], twin[-1], rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(records[7, a], twin[:, 0] * np.sin(twin[:, 5]), rtol=1e-9, atol=1e-9)
-        assert extremes[0, a] == pytest.approx(twin[:, 3].min()) and extremes[1, a] == pytest.approx(twin[:, 3].max())
-        assert extremes[2, a] == pytest.approx(twin[:, 0].min()) and extremes[3, a] == pytest.approx(twin[:, 0].max())
+    n = 40
+    sides = _pair(rng, n)
+    tracks = rng.permutation(n)[:25]
+    cpa, end, records = _fly_attempts(sides[0][:3], sides[1][:3], tracks, 150, 300)
+    assert cpa[2].all()
+    for s, (states, _, limits, rows) in enumerate(sides):
+        limit_rows = limits.as_array(n)
+        for a, p in enumerate(tracks):
+            start = [getattr(states, f)[p] for f in InitialStates.FIELDS]
+            twin = twin_fly(start, rows[p], 30.0, limit_rows[:, p])
+            ours = records[s][[3, 0, 1, 2, 4, 5, 6], a].T  # speed, north, east, up, heading, pitch, bank
+            np.testing.assert_allclose(ours, twin, rtol=1e-9, atol=1e-9, err_msg=f"aircraft {p}")
+            np.testing.assert_allclose(records[s][7, a], twin[:, 0] * np.sin(twin[:, 5]), rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(cpa[0][s, :, a], twin[150], rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(end[0][s, :, a], twin[-1], rtol=1e-9, atol=1e-9)
+            expected = [twin[:151, 3].min(), twin[:151, 3].max(), twin[:151, 0].min(), twin[:151, 0].max()]
+            np.testing.assert_allclose(cpa[1][s, :, a], expected, rtol=1e-12)
+            expected = [twin[:, 3].min(), twin[:, 3].max(), twin[:, 0].min(), twin[:, 0].max()]
+            np.testing.assert_allclose(end[1][s, :, a], expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("cut", [0, 1, 137, 300])
-def test_the_flight_in_two_segments_is_bit_for_bit_the_flight_in_one(cut):
-    rng = np.random.default_rng(cut)
+@pytest.mark.parametrize("k_cpa", [0, 1, 137, 300])
+def test_the_attempt_flights_are_bit_for_bit_the_flights_in_one_piece(k_cpa):
+    rng = np.random.default_rng(k_cpa)
     n = 300
-    states, rows = random_case(rng, n)
-    limits = _limits(rng, n)
-    schedule = CommandSchedule.from_lists(rows)
-    records, extremes, _ = _segments(states, schedule, limits, np.arange(n), cut, 300)
-    whole = fly_commands(states, schedule, 30.0, limits=limits)
-    for k, name in enumerate(whole.FIELDS):
-        assert np.array_equal(records[k], getattr(whole, name)), name
-    assert np.array_equal(extremes, whole.extremes)
+    sides = _pair(rng, n)
+    _, end, records = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), k_cpa, 300)
+    for s, (states, schedule, limits, _) in enumerate(sides):
+        whole = fly_commands(states, schedule, 30.0, limits=limits)
+        for k, name in enumerate(whole.FIELDS):
+            assert np.array_equal(records[s][k], getattr(whole, name)), name
+        assert np.array_equal(end[1][s], whole.extremes)
+
+
+def test_only_the_attempts_that_go_on_are_flown_on():
+    """Below ground before tCPA, or refused by the VMD draw: flown to tCPA only (exactly as `draw_geometry` draws)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    sides = _pair(rng, n)
+    states = sides[0][0]
+    states.alt_ft[:50] = rng.uniform(1, 60, 50)  # some of these dive below ground before tCPA
+    edges, accept = np.array([-800.0, -100.0, 0.0, 100.0, 800.0]), np.array([0.3, 1.0, 1.0, 0.3])
+    ids, attempts = rng.integers(0, 10**6, n).astype(np.uint64), rng.integers(0, 9, n).astype(np.uint64)
+    vmd = (np.array([17], np.uint64), ids, attempts, edges, accept)
+    cpa, end, records = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), 200, 300, draw=(1, 1), vmd=vmd)
+    ground = (cpa[1][0, 0] < 0) | (cpa[1][1, 0] < 0)
+    rel = cpa[0][1, 3] - cpa[0][0, 3]
+    out = _kernels.GeometryOutputs(
+        np.empty(n, np.int64), np.empty(n, np.bool_), *(np.zeros(n) for _ in range(2)), np.zeros(n, np.int64)
+    )
+    speeds = np.full(n, 100.0)
+    _kernels.geometry_kernel(
+        _kernels.Attempts(np.uint64(17), ids, attempts, rel, speeds, speeds, speeds * 0, speeds * 0),
+        _kernels.Proposal(edges, accept, np.array([0.0, 1.0]), np.array([1.0])),
+        out,
+    )
+    expected = out.accepted & ~ground
+    assert ground.any() and (~out.accepted & ~ground).any() and expected.any()
+    assert np.array_equal(cpa[2], expected)
+    assert np.isnan(records[0][0, ~expected, 250]).all() and np.isnan(end[0][0, 0, ~expected]).all()
+    assert not np.isnan(records[1][0, expected]).any()
 
 
 def twin_altitude_reach(alt, speed, rate0, rows, limits, n_steps, margins):

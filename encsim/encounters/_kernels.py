@@ -84,22 +84,38 @@ def geometry_kernel(attempt_rows, proposal, out):
 
 
 @njit(cache=True)
+def _vmd_bin(rel, vmd_edges):
+    """The VMD bin of the relative altitude ``rel`` (0-based), -1 outside the span."""
+    n_vmd = vmd_edges.shape[0] - 1
+    b = -1
+    if rel >= vmd_edges[0] and rel < vmd_edges[n_vmd]:
+        b = 0
+        while b < n_vmd - 1 and rel >= vmd_edges[b + 1]:
+            b += 1
+    return b
+
+
+@njit(cache=True)
+def vmd_accepted(seed, encounter_id, attempt, rel, vmd_edges, vmd_accept):
+    """The VMD acceptance of an attempt: its geometry stream's first uniform against its bin's probability."""
+    stream = np.empty(9, dtype=np.uint64)
+    stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempt))
+    u_vmd = next_uniform(stream)
+    b = _vmd_bin(rel, vmd_edges)
+    return b >= 0 and u_vmd <= vmd_accept[b]
+
+
+@njit(cache=True)
 def _one_attempt(i, attempt_rows, proposal, out):
     """Row ``i`` of `geometry_kernel`."""
     seed, ids, attempts, rel_alt_ft, v_own, v_int, hdot_own, hdot_int = attempt_rows
     vmd_edges, vmd_accept, hmd_edges, hmd_cumulative = proposal
     out_vmd_bin, out_accepted, out_psi_int, out_hmd_signed, out_hmd_bin = out
-    n_vmd = vmd_edges.shape[0] - 1
     n_hmd = hmd_edges.shape[0] - 1
     stream = np.empty(9, dtype=np.uint64)
     stream_init(stream, np.uint64(seed), np.uint64(ids[i]), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempts[i]))
     u_vmd = next_uniform(stream)
-    b = -1
-    rel = rel_alt_ft[i]
-    if rel >= vmd_edges[0] and rel < vmd_edges[n_vmd]:
-        b = 0
-        while b < n_vmd - 1 and rel >= vmd_edges[b + 1]:
-            b += 1
+    b = _vmd_bin(rel_alt_ft[i], vmd_edges)
     out_vmd_bin[i] = b
     if b < 0 or u_vmd > vmd_accept[b]:
         out_accepted[i] = False
@@ -126,107 +142,127 @@ def _one_attempt(i, attempt_rows, proposal, out):
 
 
 @njit(cache=True)
-def _record_state(out, a, k, speed, north, east, up, heading, pitch, bank):
-    """Sample ``k`` of aircraft ``a`` in the flight records (the layout of `encsim.dynamics.Trajectories`;
-    the vertical rate, row 7, only for the flights that are finished: `vertical_rate_kernel`)."""
-    out[0, a, k] = north
-    out[1, a, k] = east
-    out[2, a, k] = up
-    out[3, a, k] = speed
-    out[4, a, k] = heading
-    out[5, a, k] = pitch
-    out[6, a, k] = bank
+def _record_state(rec, k, speed, north, east, up, heading, pitch, bank):
+    """Sample ``k`` of one aircraft's flight records ``rec`` (rows in the order of
+    `encsim.dynamics.Trajectories`; the vertical rate, row 7, only for the flights that are
+    finished: `vertical_rate_kernel`)."""
+    rec[0, k] = north
+    rec[1, k] = east
+    rec[2, k] = up
+    rec[3, k] = speed
+    rec[4, k] = heading
+    rec[5, k] = pitch
+    rec[6, k] = bank
+
+
+@njit(cache=True)
+def _fly_span(
+    state, ext, p, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, first_step, last_step, dt, rec
+):
+    """Fly the track at ``p`` of the schedules from ``state`` (7: speed, north, east, up, heading,
+    pitch, bank; updated in place) over steps ``first_step + 1 .. last_step``, recording sample k
+    into ``rec[:, k]`` (north, east, up, speed, heading, pitch, bank) and updating ``ext`` (minimum
+    and maximum altitude and speed). The steps of `encsim.dynamics._kernels.fly_kernel` without
+    the command lead, so that a flight cut into spans is bit for bit the flight in one piece.
+    """
+    speed, north, east, up, heading, pitch, bank = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    up_min, up_max, speed_lo, speed_hi = ext[0], ext[1], ext[2], ext[3]
+    row = offsets[p]
+    last_row = offsets[p + 1] - 1
+    for i in range(first_step + 1, last_step + 1):
+        while row < last_row and row_step[row + 1] <= i - 1:
+            row += 1
+        speed, north, east, up, heading, pitch, bank = step(
+            speed,
+            north,
+            east,
+            up,
+            heading,
+            pitch,
+            bank,
+            hdot_cmd[row],
+            psidot_cmd[row],
+            accel_cmd[row],
+            limits[SPEED_MIN, p],
+            limits[SPEED_MAX, p],
+            limits[HDOT_MIN, p],
+            limits[HDOT_MAX, p],
+            limits[PITCH_RATE_MAX, p],
+            limits[YAW_RATE_MAX, p],
+            dt,
+        )
+        _record_state(rec, i, speed, north, east, up, heading, pitch, bank)
+        up_min = min(up_min, up)
+        up_max = max(up_max, up)
+        speed_lo = min(speed_lo, speed)
+        speed_hi = max(speed_hi, speed)
+    ext[0], ext[1], ext[2], ext[3] = up_min, up_max, speed_lo, speed_hi
+    state[0], state[1], state[2], state[3], state[4], state[5], state[6] = speed, north, east, up, heading, pitch, bank
+
+
+@njit(cache=True)
+def _start(state, ext, init, p, rec):
+    """Sample 0 of the track at ``p``: the state from ``init``, recorded, the extremes started."""
+    for f in range(7):
+        state[f] = init[f, p]
+    _record_state(rec, 0, state[0], state[1], state[2], state[3], state[4], state[5], state[6])
+    ext[0] = state[3]
+    ext[1] = state[3]
+    ext[2] = state[0]
+    ext[3] = state[0]
 
 
 @njit(parallel=True, cache=True)
-def fly_segment_kernel(
-    init,
-    tracks,
-    offsets,
-    row_step,
-    hdot_cmd,
-    psidot_cmd,
-    accel_cmd,
-    limits,
-    first_step,
-    last_step,
-    dt,
-    state,
-    out,
-    extremes,
-):
-    """Fly aircraft ``a`` (the track at ``tracks[a]`` of the schedules) from step ``first_step`` to ``last_step``.
+def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int):
+    """Each attempt's pair flown once: both to tCPA, then on to the end only for the attempts that go on.
 
-    The steps are those of `encsim.dynamics._kernels.fly_kernel` (no command lead), so a flight cut
-    into segments is bit for bit the flight in one piece. ``first_step == 0`` starts from
-    ``init[:, tracks[a]]`` (speed, north, east, up, heading, pitch, bank) and records sample 0;
-    otherwise the flight continues from ``state[:, a]``. Every 10-Hz sample ``k`` is recorded into
-    ``out[:7, a, k]`` (north, east, up, speed, heading, pitch, bank); ``extremes[:, a]``
-    (minimum and maximum altitude and speed) are started at sample 0 and updated by every step;
-    ``state[:, a]`` receives the state at ``last_step``. ``limits`` is (6, n_tracks) in the rows of
-    `encsim.dynamics._kernels`.
+    ``own``, ``intruder``: (init (7, n_tracks), offsets, row_step, hdot, psidot, accel, limits
+    (6, n_tracks)) of the two samples; attempt ``a`` flies the track at ``tracks[a]`` of each.
+    Both fly to sample ``k_cpa`` in a scratch record; the attempt goes on when neither went below
+    ground before tCPA (``draw[0]`` > 0 only) and, when ``draw[1]`` > 0, the VMD draw of its
+    geometry stream (seed ``vmd[0][0]``, id ``vmd[1][a]``, attempt ``vmd[2][a]``) accepts the
+    relative altitude at tCPA (bins ``vmd[3]``, acceptance ``vmd[4]``). Only then both fly on to
+    ``n_steps``, recorded into ``out_own[:7, a]`` and ``out_int[:7, a]`` from sample 0. ``cpa``:
+    (state (2, 7, n) at tCPA, extremes (2, 4, n) to tCPA, going on (n,) bool); ``end``: (state,
+    extremes) at the end, for the attempts that go on.
     """
     for a in prange(tracks.shape[0]):
-        p = tracks[a]
-        if first_step == 0:
-            for f in range(7):
-                state[f, a] = init[f, p]
-        speed, north, east, up, heading, pitch, bank = (
-            state[0, a],
-            state[1, a],
-            state[2, a],
-            state[3, a],
-            state[4, a],
-            state[5, a],
-            state[6, a],
+        _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int)
+
+
+@njit(cache=True)
+def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int):
+    """Attempt ``a`` of `fly_attempts_kernel`."""
+    p = tracks[a]
+    cpa_state, cpa_ext, going_on = cpa
+    end_state, end_ext = end
+    seed, ids, attempts, vmd_edges, vmd_accept = vmd
+    states = np.empty((2, 7))
+    exts = np.empty((2, 4))
+    scratch = np.empty((2, 7, k_cpa + 1))
+    for s in range(2):
+        init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = own if s == 0 else intruder
+        _start(states[s], exts[s], init, p, scratch[s])
+        _fly_span(
+            states[s], exts[s], p, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, 0, k_cpa, dt, scratch[s]
         )
-        if first_step == 0:
-            _record_state(out, a, 0, speed, north, east, up, heading, pitch, bank)
-            extremes[0, a] = up
-            extremes[1, a] = up
-            extremes[2, a] = speed
-            extremes[3, a] = speed
-        up_min, up_max, speed_lo, speed_hi = extremes[0, a], extremes[1, a], extremes[2, a], extremes[3, a]
-        row = offsets[p]
-        last_row = offsets[p + 1] - 1
-        for i in range(first_step + 1, last_step + 1):
-            while row < last_row and row_step[row + 1] <= i - 1:
-                row += 1
-            speed, north, east, up, heading, pitch, bank = step(
-                speed,
-                north,
-                east,
-                up,
-                heading,
-                pitch,
-                bank,
-                hdot_cmd[row],
-                psidot_cmd[row],
-                accel_cmd[row],
-                limits[SPEED_MIN, p],
-                limits[SPEED_MAX, p],
-                limits[HDOT_MIN, p],
-                limits[HDOT_MAX, p],
-                limits[PITCH_RATE_MAX, p],
-                limits[YAW_RATE_MAX, p],
-                dt,
-            )
-            _record_state(out, a, i, speed, north, east, up, heading, pitch, bank)
-            up_min = min(up_min, up)
-            up_max = max(up_max, up)
-            speed_lo = min(speed_lo, speed)
-            speed_hi = max(speed_hi, speed)
-        extremes[0, a] = up_min
-        extremes[1, a] = up_max
-        extremes[2, a] = speed_lo
-        extremes[3, a] = speed_hi
-        state[0, a] = speed
-        state[1, a] = north
-        state[2, a] = east
-        state[3, a] = up
-        state[4, a] = heading
-        state[5, a] = pitch
-        state[6, a] = bank
+        cpa_state[s, :, a] = states[s]
+        cpa_ext[s, :, a] = exts[s]
+    go = not (draw[0] > 0 and (exts[0, 0] < 0 or exts[1, 0] < 0))
+    if go and draw[1] > 0:
+        go = vmd_accepted(seed[0], ids[a], attempts[a], states[1, 3] - states[0, 3], vmd_edges, vmd_accept)
+    going_on[a] = go
+    if not go:
+        return
+    for s in range(2):
+        init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = own if s == 0 else intruder
+        rec = out_own[:, a, :] if s == 0 else out_int[:, a, :]
+        rec[:7, : k_cpa + 1] = scratch[s]
+        _fly_span(
+            states[s], exts[s], p, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, k_cpa, n_steps, dt, rec
+        )
+        end_state[s, :, a] = states[s]
+        end_ext[s, :, a] = exts[s]
 
 
 @njit(parallel=True, cache=True)

@@ -161,8 +161,8 @@ class UncorrelatedPairing(EncounterSource):
             return codes, None
         ids, attempts, rows = ids[keep], attempts[keep], rows[keep]
 
-        # flown once: to tCPA here, on to the end below for the attempts that get there
-        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry, tracks=keep)
+        # flown once: to tCPA, and on to the end only for the attempts the VMD draw accepts
+        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry, tracks=keep, vmd_draw=(seed, ids, attempts))
         codes[rows[at.ground]] = _reason_code("below_ground")
         draws = steps.draw_geometry(seed, ids, attempts, at, geometry)
         codes[rows[~draws["accepted"] & ~at.ground]] = _reason_code("vmd")

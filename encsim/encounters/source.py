@@ -232,6 +232,8 @@ def _pick(states: InitialStates, positions) -> InitialStates:
 
 def _select_rows(batch: dict, positions: np.ndarray) -> dict:
     """The accepted-row data of ``batch`` restricted to ``positions`` (indices into its accepted rows)."""
+    if positions.shape[0] == len(batch["frame"]):  # every accepted row (positions are sorted): nothing to take
+        return {key: value for key, value in batch.items() if key != "rows"}
     return {
         "frame": batch["frame"].iloc[positions].reset_index(drop=True),
         "own_tracks": batch["own_tracks"].take(positions),

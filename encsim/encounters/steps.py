@@ -180,80 +180,47 @@ def _schedule_rows(schedule, positions: np.ndarray):
 # --------------------------------------------------------------------------------------------- fly
 
 
-class _Flight:
-    """One side's aircraft (tracks ``tracks`` of a sample) in flight at 10 Hz, step by step in segments.
-
-    Flown once: to tCPA for every screened attempt, then on to the end for the attempts that keep
-    going (`encsim.encounters._kernels.fly_segment_kernel`, the steps of `fly_commands`, so the
-    pieces are bit for bit one flight).
-    """
-
-    def __init__(self, aircraft, states: InitialStates, tracks: np.ndarray):
-        schedule = aircraft.schedule
-        self.init = np.stack([getattr(states, f) for f in InitialStates.FIELDS])
-        self.schedule = schedule
-        self.row_step = step_indices(schedule, dt_s=DT_S)
-        self.limit_rows = _dynamic_limits(aircraft, states.n_aircraft)
-        self.tracks = np.ascontiguousarray(tracks, dtype=np.int64)
-
-    def fly(self, first_step: int, last_step: int, tracks, state, records, extremes) -> None:
-        schedule = self.schedule
-        _kernels.fly_segment_kernel(
-            self.init,
-            tracks,
-            schedule.offsets,
-            self.row_step,
-            schedule.hdot_fps,
-            schedule.psidot_rad_s,
-            schedule.vdot_fps2,
-            self.limit_rows,
-            first_step,
-            last_step,
-            DT_S,
-            state,
-            records,
-            extremes,
-        )
-
-    def to_tcpa(self, k_cpa: int) -> None:
-        """Fly every track to sample ``k_cpa``, keeping the 10-Hz records, the state and the extremes."""
-        n = self.tracks.shape[0]
-        self.k_cpa = k_cpa
-        self.state = np.empty((7, n))
-        self.records = np.empty((8, n, k_cpa + 1))
-        self.extremes = np.empty((4, n))
-        if n:
-            self.fly(0, k_cpa, self.tracks, self.state, self.records, self.extremes)
-
-    def finish(self, chosen: np.ndarray, n_steps: int) -> Trajectories:
-        """The flights ``chosen`` (positions in ``tracks``) continued from tCPA to step ``n_steps``."""
-        k_cpa = self.k_cpa
-        m = chosen.shape[0]
-        state = np.ascontiguousarray(self.state[:, chosen])
-        extremes = np.ascontiguousarray(self.extremes[:, chosen])
-        records = np.empty((8, m, n_steps + 1))
-        records[:, :, : k_cpa + 1] = self.records[:, chosen]
-        if m and n_steps > k_cpa:
-            self.fly(k_cpa, n_steps, self.tracks[chosen], state, records, extremes)
-        _kernels.vertical_rate_kernel(records)
-        return Trajectories(np.arange(n_steps + 1) * DT_S, *records, extremes=extremes)
+def _side_arrays(aircraft, states: InitialStates) -> tuple:
+    """One side's arrays for `_kernels.fly_attempts_kernel`: initial states, schedule, limits."""
+    schedule = aircraft.schedule
+    return (
+        np.stack([getattr(states, f) for f in InitialStates.FIELDS]),
+        schedule.offsets,
+        step_indices(schedule, dt_s=DT_S),
+        schedule.hdot_fps,
+        schedule.psidot_rad_s,
+        schedule.vdot_fps2,
+        _dynamic_limits(aircraft, states.n_aircraft),
+    )
 
 
 @dataclass(frozen=True)
 class Flights:
-    """Both aircraft of some attempts flown to tCPA (``own``, ``int``: `_Flight`), ``chosen`` the
-    attempts' positions in them; `finish` flies the chosen ones on to the end of the encounter."""
+    """Both aircraft of some attempts flown once (`_kernels.fly_attempts_kernel`): to tCPA, and on to
+    the end (``n_steps``) for those ``going_on``; ``records`` (own, intruder), (8, n, n_steps + 1),
+    hold the flights that went on; ``extremes`` (2, 4, n) theirs over the whole flight; ``chosen``
+    the attempts (positions) `finish` returns."""
 
-    own: _Flight
-    int: _Flight
+    records: tuple
+    extremes: np.ndarray
+    going_on: np.ndarray
+    n_steps: int
     chosen: np.ndarray
 
     def take(self, positions) -> Flights:
-        return Flights(self.own, self.int, self.chosen[positions])
+        return dataclasses.replace(self, chosen=self.chosen[positions])
 
     def finish(self, duration_s: float) -> tuple[Trajectories, Trajectories]:
-        n_steps = int(round(duration_s / DT_S))
-        return self.own.finish(self.chosen, n_steps), self.int.finish(self.chosen, n_steps)
+        """The chosen attempts' flights for the whole encounter (each must have gone on)."""
+        if int(round(duration_s / DT_S)) != self.n_steps or not np.all(self.going_on[self.chosen]):
+            raise ValueError("only the attempts that went on were flown to the end of the encounter")
+        t_s = np.arange(self.n_steps + 1) * DT_S
+        flown = []
+        for side, records in enumerate(self.records):
+            chosen = records[:, self.chosen]
+            _kernels.vertical_rate_kernel(chosen)
+            flown.append(Trajectories(t_s, *chosen, extremes=np.ascontiguousarray(self.extremes[side][:, self.chosen])))
+        return flown[0], flown[1]
 
 
 @dataclass(frozen=True)
@@ -288,27 +255,51 @@ def _limits(aircraft):
     return getattr(aircraft, "limits", None)
 
 
-def fly_to_tcpa(own, intruder, geometry, tracks=None) -> AtTcpa:
+def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None) -> AtTcpa:
     """The **fly** step up to tCPA: where both are at the designed closest approach.
 
-    Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, once:
-    `fly_and_place` continues these flights (``AtTcpa.flights``) rather than flying them again.
+    Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, each once:
+    to tCPA, then on to the end of the encounter for those that go on (`fly_and_place` takes these
+    flights from ``AtTcpa.flights``). An attempt goes on unless an aircraft went below ground
+    before tCPA, and, with ``vmd_draw`` = (seed, ids, attempts) of the attempts, only if the VMD
+    draw of its geometry stream accepts it (`draw_geometry` draws the same).
     """
     tcpa = geometry.tcpa_s
     all_own, all_int = own.initial_states(), intruder.initial_states()
     tracks = np.arange(all_own.n_aircraft) if tracks is None else np.asarray(tracks, dtype=np.int64)
     own_states, int_states = _pick_states(all_own, tracks), _pick_states(all_int, tracks)
-    k_cpa = int(round(tcpa / DT_S))
-    own_flight, int_flight = _Flight(own, all_own, tracks), _Flight(intruder, all_int, tracks)
-    own_flight.to_tcpa(k_cpa)
-    int_flight.to_tcpa(k_cpa)
-    if tcpa > 0:
-        ground = (own_flight.extremes[0] < 0) | (int_flight.extremes[0] < 0)
-        own_speed, own_pitch = own_flight.state[0], own_flight.state[5]
-        int_speed, int_pitch = int_flight.state[0], int_flight.state[5]
-        rel_alt = int_flight.state[3] - own_flight.state[3]
+    n, k_cpa, n_steps = tracks.shape[0], int(round(tcpa / DT_S)), int(round(geometry.duration_s / DT_S))
+    vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
+    if vmd_draw is None:
+        seed, ids, attempts = np.zeros(1, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.uint64)
     else:
-        ground = np.zeros(own_states.n_aircraft, dtype=bool)
+        seed = np.array([vmd_draw[0]], dtype=np.uint64)
+        ids, attempts = (np.asarray(values).astype(np.uint64) for values in vmd_draw[1:])
+    cpa = (np.empty((2, 7, n)), np.empty((2, 4, n)), np.empty(n, dtype=np.bool_))
+    end = (np.empty((2, 7, n)), np.empty((2, 4, n)))
+    records = (np.empty((8, n, n_steps + 1)), np.empty((8, n, n_steps + 1)))  # pages touched only if going on
+    if n:
+        _kernels.fly_attempts_kernel(
+            _side_arrays(own, all_own),
+            _side_arrays(intruder, all_int),
+            tracks,
+            k_cpa,
+            n_steps,
+            DT_S,
+            np.array([1 if tcpa > 0 else 0, 0 if vmd_draw is None else 1], dtype=np.int64),
+            (seed, ids, attempts, vmd_edges, vmd_acceptance(geometry.vmd_weights)),
+            cpa,
+            end,
+            *records,
+        )
+    cpa_state, cpa_extremes, going_on = cpa
+    if tcpa > 0:
+        ground = (cpa_extremes[0, 0] < 0) | (cpa_extremes[1, 0] < 0)
+        own_speed, own_pitch = cpa_state[0, 0], cpa_state[0, 5]
+        int_speed, int_pitch = cpa_state[1, 0], cpa_state[1, 5]
+        rel_alt = cpa_state[1, 3] - cpa_state[0, 3]
+    else:
+        ground = np.zeros(n, dtype=bool)
         own_speed, own_pitch, int_speed, int_pitch = (
             own_states.speed_fps,
             own_states.pitch_rad,
@@ -328,7 +319,7 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None) -> AtTcpa:
         )
     else:
         hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
-    flights = Flights(own_flight, int_flight, np.arange(tracks.shape[0]))
+    flights = Flights(records, end[1], going_on, n_steps, np.arange(n))
     return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int), flights)
 
 
