@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -47,16 +48,28 @@ def _side(states, schedule, limits):
     )
 
 
-def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0), vmd=None):
+def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0, 0), vmd=None, groups=None):
     """`fly_attempts_kernel` on (states, schedule, limits) sides; returns cpa, end and the records."""
     m = tracks.shape[0]
     if vmd is None:
         vmd = (np.zeros(1, np.uint64), np.zeros(m, np.uint64), np.zeros(m, np.uint64), np.zeros(2), np.ones(1))
-    cpa = (np.empty((2, 7, m)), np.empty((2, 4, m)), np.empty(m, dtype=np.bool_))
+    groups = np.arange(m + 1) if groups is None else groups
+    cpa = (np.full((2, 7, m), np.nan), np.full((2, 4, m), np.nan), np.empty(m, np.bool_), np.empty(m, np.bool_))
     end = (np.full((2, 7, m), np.nan), np.full((2, 4, m), np.nan))
     records = (np.full((8, m, n_steps + 1), np.nan), np.full((8, m, n_steps + 1), np.nan))
     _kernels.fly_attempts_kernel(
-        _side(*own), _side(*intruder), tracks, k_cpa, n_steps, DT, np.array(draw, np.int64), vmd, cpa, end, *records
+        _side(*own),
+        _side(*intruder),
+        tracks,
+        k_cpa,
+        n_steps,
+        DT,
+        np.array(draw, np.int64),
+        vmd,
+        groups,
+        cpa,
+        end,
+        *records,
     )
     for side in records:
         _kernels.vertical_rate_kernel(side)
@@ -117,7 +130,7 @@ def test_only_the_attempts_that_go_on_are_flown_on():
     edges, accept = np.array([-800.0, -100.0, 0.0, 100.0, 800.0]), np.array([0.3, 1.0, 1.0, 0.3])
     ids, attempts = rng.integers(0, 10**6, n).astype(np.uint64), rng.integers(0, 9, n).astype(np.uint64)
     vmd = (np.array([17], np.uint64), ids, attempts, edges, accept)
-    cpa, end, records = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), 200, 300, draw=(1, 1), vmd=vmd)
+    cpa, end, records = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), 200, 300, draw=(1, 1, 0), vmd=vmd)
     ground = (cpa[1][0, 0] < 0) | (cpa[1][1, 0] < 0)
     rel = cpa[0][1, 3] - cpa[0][0, 3]
     out = _kernels.GeometryOutputs(
@@ -133,7 +146,19 @@ def test_only_the_attempts_that_go_on_are_flown_on():
     assert ground.any() and (~out.accepted & ~ground).any() and expected.any()
     assert np.array_equal(cpa[2], expected)
     assert np.isnan(records[0][0, ~expected, 250]).all() and np.isnan(end[0][0, 0, ~expected]).all()
-    assert not np.isnan(records[1][0, expected]).any()
+    assert not np.isnan(records[1][0, expected]).any() and not cpa[3].any()
+    # the same attempts in groups of 7 (one id each), those after the first that goes on not flown at all
+    groups = np.append(np.arange(0, n, 7), n)
+    grouped = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), 200, 300, (1, 1, 1), vmd, groups)
+    first = np.zeros(n, dtype=bool)
+    for start, stop in itertools.pairwise(groups):
+        going = np.flatnonzero(expected[start:stop])
+        first[start + going[0] if going.size else stop - 1] = going.size > 0
+        later = np.arange(start + going[0] + 1, stop) if going.size else np.zeros(0, np.int64)
+        assert grouped[0][3][later].all() and not grouped[0][3][start : stop - later.size].any()
+        assert np.isnan(grouped[0][0][:, :, later]).all()
+    assert np.array_equal(grouped[0][2], first)
+    assert np.array_equal(grouped[2][0][:, first], records[0][:, first], equal_nan=True)
 
 
 def twin_altitude_reach(alt, speed, rate0, rows, limits, n_steps, margins):
@@ -237,3 +262,21 @@ def test_the_screen_passes_every_attempt_whose_relative_altitude_lies_in_the_vmd
     assert np.all(passed[in_span])
     assert passed.sum() < n  # and the screen does reject
     assert math.isfinite(float(at.rel_alt.sum()))
+
+
+def test_attempts_not_flown_ahead_change_neither_encounters_nor_counts():
+    """Ids generated together (one attempt per id per round) and one by one (64 attempts per round,
+    those after one that goes on not flown): the same encounters and the same rejection counts."""
+    import pandas as pd
+
+    from encsim.encounters import generate_encounters
+
+    scenario, text = load_scenario(ROOT / "scenarios" / "fwse_vs_rotorcraft.toml")
+    ids = np.arange(40)
+    together = generate_encounters(scenario, text, ids=ids)
+    alone = [generate_encounters(scenario, text, ids=ids[k : k + 1]) for k in ids]
+    frame = pd.concat([one.metadata for one in alone], ignore_index=True)
+    pd.testing.assert_frame_equal(frame, together.metadata, check_exact=True)
+    counts = {key: sum(one.rejections[key] for one in alone) for key in together.rejections}
+    assert counts == together.rejections
+    assert together.attempts_total > 3 * len(ids)  # enough rejected attempts for rounds to try ahead

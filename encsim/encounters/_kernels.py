@@ -213,7 +213,7 @@ def _start(state, ext, init, p, rec):
 
 
 @njit(parallel=True, cache=True)
-def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int):
+def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, groups, cpa, end, out_own, out_int):
     """Each attempt's pair flown once: both to tCPA, then on to the end only for the attempts that go on.
 
     ``own``, ``intruder``: (init (7, n_tracks), offsets, row_step, hdot, psidot, accel, limits
@@ -223,18 +223,30 @@ def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cp
     geometry stream (seed ``vmd[0][0]``, id ``vmd[1][a]``, attempt ``vmd[2][a]``) accepts the
     relative altitude at tCPA (bins ``vmd[3]``, acceptance ``vmd[4]``). Only then both fly on to
     ``n_steps``, recorded into ``out_own[:7, a]`` and ``out_int[:7, a]`` from sample 0. ``cpa``:
-    (state (2, 7, n) at tCPA, extremes (2, 4, n) to tCPA, going on (n,) bool); ``end``: (state,
-    extremes) at the end, for the attempts that go on.
+    (state (2, 7, n) at tCPA, extremes (2, 4, n) to tCPA, going on (n,) bool, not flown (n,) bool);
+    ``end``: (state, extremes) at the end, for the attempts that go on.
+
+    Attempts ``groups[g]:groups[g + 1]`` are tried in order, and when ``draw[2]`` > 0 those after
+    the first that goes on are not flown at all (marked not flown): they matter only if that one
+    is rejected later, and are then tried again.
     """
-    for a in prange(tracks.shape[0]):
-        _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int)
+    for g in prange(groups.shape[0] - 1):
+        found = False
+        for a in range(groups[g], groups[g + 1]):
+            if found and draw[2] > 0:
+                cpa[2][a] = False
+                cpa[3][a] = True
+                continue
+            cpa[3][a] = False
+            _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int)
+            found = found or cpa[2][a]
 
 
 @njit(cache=True)
 def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int):
     """Attempt ``a`` of `fly_attempts_kernel`."""
     p = tracks[a]
-    cpa_state, cpa_ext, going_on = cpa
+    cpa_state, cpa_ext, going_on, _ = cpa
     end_state, end_ext = end
     seed, ids, attempts, vmd_edges, vmd_accept = vmd
     states = np.empty((2, 7))

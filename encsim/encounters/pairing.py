@@ -38,7 +38,7 @@ import numpy as np
 from ..bayes import load_model
 from ..sampling import check_scope
 from . import steps
-from .source import EncounterSource
+from .source import NOT_TRIED, EncounterSource
 from .steps import INTRUDER_SUB_STREAM, OWNSHIP_SUB_STREAM, ModelAircraft
 
 if TYPE_CHECKING:
@@ -162,11 +162,15 @@ class UncorrelatedPairing(EncounterSource):
         ids, attempts, rows = ids[keep], attempts[keep], rows[keep]
 
         # flown once: to tCPA, and on to the end only for the attempts the VMD draw accepts
-        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry, tracks=keep, vmd_draw=(seed, ids, attempts))
+        # (an id's attempts after one that goes on are not flown: they are tried again if that one fails)
+        at = steps.fly_to_tcpa(
+            own_tracks, int_tracks, geometry, tracks=keep, vmd_draw=(seed, ids, attempts), first_per_id=True
+        )
         codes[rows[at.ground]] = _reason_code("below_ground")
         draws = steps.draw_geometry(seed, ids, attempts, at, geometry)
         codes[rows[~draws["accepted"] & ~at.ground]] = _reason_code("vmd")
-        going_on = np.flatnonzero(draws["accepted"] & ~at.ground)
+        codes[rows[at.flights.not_flown]] = NOT_TRIED
+        going_on = np.flatnonzero(draws["accepted"] & ~at.ground & ~at.flights.not_flown)
         if going_on.size == 0:
             return codes, None
         rows, ids, attempts, at = rows[going_on], ids[going_on], attempts[going_on], at.take(going_on)

@@ -198,12 +198,14 @@ def _side_arrays(aircraft, states: InitialStates) -> tuple:
 class Flights:
     """Both aircraft of some attempts flown once (`_kernels.fly_attempts_kernel`): to tCPA, and on to
     the end (``n_steps``) for those ``going_on``; ``records`` (own, intruder), (8, n, n_steps + 1),
-    hold the flights that went on; ``extremes`` (2, 4, n) theirs over the whole flight; ``chosen``
-    the attempts (positions) `finish` returns."""
+    hold the flights that went on; ``extremes`` (2, 4, n) theirs over the whole flight;
+    ``not_flown`` the attempts not flown at all (tried ahead of one that went on); ``chosen`` the
+    attempts (positions) `finish` returns."""
 
     records: tuple
     extremes: np.ndarray
     going_on: np.ndarray
+    not_flown: np.ndarray
     n_steps: int
     chosen: np.ndarray
 
@@ -255,14 +257,16 @@ def _limits(aircraft):
     return getattr(aircraft, "limits", None)
 
 
-def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None) -> AtTcpa:
+def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None, first_per_id: bool = False) -> AtTcpa:
     """The **fly** step up to tCPA: where both are at the designed closest approach.
 
     Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, each once:
     to tCPA, then on to the end of the encounter for those that go on (`fly_and_place` takes these
     flights from ``AtTcpa.flights``). An attempt goes on unless an aircraft went below ground
     before tCPA, and, with ``vmd_draw`` = (seed, ids, attempts) of the attempts, only if the VMD
-    draw of its geometry stream accepts it (`draw_geometry` draws the same).
+    draw of its geometry stream accepts it (`draw_geometry` draws the same). With
+    ``first_per_id`` (the rows of an id consecutive, in attempt order), the attempts of an id after
+    the first that goes on are not flown at all (``AtTcpa.flights.not_flown``).
     """
     tcpa = geometry.tcpa_s
     all_own, all_int = own.initial_states(), intruder.initial_states()
@@ -275,7 +279,10 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None) -> AtTcpa:
     else:
         seed = np.array([vmd_draw[0]], dtype=np.uint64)
         ids, attempts = (np.asarray(values).astype(np.uint64) for values in vmd_draw[1:])
-    cpa = (np.empty((2, 7, n)), np.empty((2, 4, n)), np.empty(n, dtype=np.bool_))
+    cpa = (np.full((2, 7, n), np.nan), np.full((2, 4, n), np.nan), np.empty(n, np.bool_), np.empty(n, np.bool_))
+    groups = np.arange(n + 1)
+    if first_per_id and n:
+        groups = np.concatenate([[0], np.flatnonzero(np.diff(ids.astype(np.int64)) != 0) + 1, [n]])
     end = (np.empty((2, 7, n)), np.empty((2, 4, n)))
     records = (np.empty((8, n, n_steps + 1)), np.empty((8, n, n_steps + 1)))  # pages touched only if going on
     if n:
@@ -286,13 +293,14 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None) -> AtTcpa:
             k_cpa,
             n_steps,
             DT_S,
-            np.array([1 if tcpa > 0 else 0, 0 if vmd_draw is None else 1], dtype=np.int64),
+            np.array([tcpa > 0, vmd_draw is not None, first_per_id], dtype=np.int64),
             (seed, ids, attempts, vmd_edges, vmd_acceptance(geometry.vmd_weights)),
+            groups,
             cpa,
             end,
             *records,
         )
-    cpa_state, cpa_extremes, going_on = cpa
+    cpa_state, cpa_extremes, going_on, not_flown = cpa
     if tcpa > 0:
         ground = (cpa_extremes[0, 0] < 0) | (cpa_extremes[1, 0] < 0)
         own_speed, own_pitch = cpa_state[0, 0], cpa_state[0, 5]
@@ -319,7 +327,7 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None) -> AtTcpa:
         )
     else:
         hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
-    flights = Flights(records, end[1], going_on, n_steps, np.arange(n))
+    flights = Flights(records, end[1], going_on, not_flown, n_steps, np.arange(n))
     return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int), flights)
 
 
