@@ -280,3 +280,33 @@ def test_attempts_not_flown_ahead_change_neither_encounters_nor_counts():
     counts = {key: sum(one.rejections[key] for one in alone) for key in together.rejections}
     assert counts == together.rejections
     assert together.attempts_total > 3 * len(ids)  # enough rejected attempts for rounds to try ahead
+
+
+def twin_place(own_n, own_e, int_n, int_e, k, own_angle, int_angle, offset_n, offset_e):
+    """Plain twin of `place_kernel`: the array expressions of the placement (rotate, translate)."""
+
+    def rotate(north, east, angle):
+        cos_a, sin_a = np.cos(angle)[:, None], np.sin(angle)[:, None]
+        pivot_n, pivot_e = north[:, k : k + 1], east[:, k : k + 1]
+        dn, de = north - pivot_n, east - pivot_e
+        return pivot_n + cos_a * dn - sin_a * de, pivot_e + sin_a * dn + cos_a * de
+
+    on, oe = rotate(own_n, own_e, own_angle)
+    in_, ie = rotate(int_n, int_e, int_angle)
+    in_ += (on[:, k] + offset_n - in_[:, k])[:, None]
+    ie += (oe[:, k] - offset_e - ie[:, k])[:, None]
+    origin_n, origin_e = on[:, :1].copy(), oe[:, :1].copy()
+    return on - origin_n, oe - origin_e, in_ - origin_n, ie - origin_e
+
+
+def test_the_placement_is_bit_for_bit_its_plain_twin():
+    rng = np.random.default_rng(8)
+    m, samples, k = 50, 601, 300
+    tracks = [np.cumsum(rng.normal(0, 30, (m, samples)), axis=1) + rng.uniform(-1e4, 1e4, (m, 1)) for _ in range(4)]
+    own_angle, int_angle = rng.uniform(-7, 7, m), rng.uniform(-7, 7, m)
+    offset = rng.uniform(-2000, 2000, (2, m))
+    out = np.empty((4, m, samples))
+    turn = np.stack([np.cos(own_angle), np.sin(own_angle), np.cos(int_angle), np.sin(int_angle)])
+    _kernels.place_kernel(*tracks, k, turn, offset, out)
+    for ours, twin in zip(out, twin_place(*tracks, k, own_angle, int_angle, *offset)):
+        assert np.array_equal(ours, twin)

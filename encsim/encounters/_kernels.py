@@ -335,3 +335,44 @@ def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits
                 speed = limits[SPEED_MAX, a] - SPEED_MAX_MARGIN_FPS
         out_lo[a] = state0[0, a] + dt * sum_lo - alt_margin
         out_hi[a] = state0[0, a] + dt * sum_hi + alt_margin
+
+
+# ---------------------------------------------------------------------------------------- placement
+
+
+@njit(parallel=True, cache=True)
+def place_kernel(own_north, own_east, int_north, int_east, k_cpa, turn, offset, out):
+    """Both aircraft of each attempt (row i) placed in one pass over their samples.
+
+    Each is rotated about its position at sample ``k_cpa`` by the angle whose cosine and sine are
+    ``turn[0, i]``, ``turn[1, i]`` (ownship) and ``turn[2, i]``, ``turn[3, i]`` (intruder); the
+    intruder is translated so that at ``k_cpa`` it sits at the ownship's position plus
+    (``offset[0, i]``, ``-offset[1, i]``) (the signed HMD across the relative velocity); both are
+    translated so that the ownship starts at the origin. ``out``: (4, n, n_samples) placed north
+    and east of the ownship, then of the intruder. The arithmetic is that of the array expressions
+    it replaced, operation for operation, so the placed positions are bit for bit the same.
+    """
+    for i in prange(own_north.shape[0]):
+        _rotate_row(own_north, own_east, i, k_cpa, turn[0, i], turn[1, i], out, 0)
+        _rotate_row(int_north, int_east, i, k_cpa, turn[2, i], turn[3, i], out, 2)
+        shift_n = (out[0, i, k_cpa] + offset[0, i]) - out[2, i, k_cpa]
+        shift_e = (out[1, i, k_cpa] - offset[1, i]) - out[3, i, k_cpa]
+        origin_n = out[0, i, 0]
+        origin_e = out[1, i, 0]
+        for j in range(own_north.shape[1]):
+            out[0, i, j] = out[0, i, j] - origin_n
+            out[1, i, j] = out[1, i, j] - origin_e
+            out[2, i, j] = (out[2, i, j] + shift_n) - origin_n
+            out[3, i, j] = (out[3, i, j] + shift_e) - origin_e
+
+
+@njit(cache=True)
+def _rotate_row(north, east, i, k_cpa, cos_a, sin_a, out, first):
+    """Row ``i`` rotated about its sample ``k_cpa`` into ``out[first]`` (north) and ``out[first + 1]`` (east)."""
+    pivot_n = north[i, k_cpa]
+    pivot_e = east[i, k_cpa]
+    for j in range(north.shape[1]):
+        dn = north[i, j] - pivot_n
+        de = east[i, j] - pivot_e
+        out[first, i, j] = (pivot_n + cos_a * dn) - sin_a * de
+        out[first + 1, i, j] = (pivot_e + sin_a * dn) + cos_a * de

@@ -383,12 +383,6 @@ def draw_geometry(seed, ids: np.ndarray, attempts: np.ndarray, at: AtTcpa, geome
     return out
 
 
-def _rotate(north, east, pivot_n, pivot_e, angle):
-    cos_a, sin_a = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    dn, de = north - pivot_n[:, None], east - pivot_e[:, None]
-    return pivot_n[:, None] + cos_a * dn - sin_a * de, pivot_e[:, None] + sin_a * dn + cos_a * de
-
-
 def _placed(trajectories: Trajectories, north, east, angle) -> Trajectories:
     return dataclasses.replace(
         trajectories, north_ft=north, east_ft=east, heading_rad=trajectories.heading_rad + angle[:, None]
@@ -410,9 +404,10 @@ def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, g
     """The **fly** and **place** steps for the whole encounter.
 
     Both fly at 10 Hz (the flights of ``at`` continued from tCPA when it has them; else ``own``
-    and ``intruder`` flown from the start); each is rotated about its tCPA position (ownship heading 0 at CPA, intruder
-    at ``psi``), the intruder is placed perpendicular to the relative velocity at the signed HMD,
-    and both are translated so that the ownship starts at the origin.
+    and ``intruder`` flown from the start); each is rotated about its tCPA position (ownship
+    heading 0 at CPA, intruder at ``psi``), the intruder is placed perpendicular to the relative
+    velocity at the signed HMD, and both are translated so that the ownship starts at the origin
+    (`_kernels.place_kernel`, one pass).
     """
     duration = geometry.duration_s
     if at.flights is not None:  # the flights to tCPA, continued
@@ -424,20 +419,20 @@ def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, g
     k_cpa = int(round(geometry.tcpa_s * 10))
     own_angle = -own_flown.heading_rad[:, k_cpa]
     int_angle = psi - int_flown.heading_rad[:, k_cpa]
-    own_n, own_e = _rotate(
-        own_flown.north_ft, own_flown.east_ft, own_flown.north_ft[:, k_cpa], own_flown.east_ft[:, k_cpa], own_angle
-    )
-    int_n, int_e = _rotate(
-        int_flown.north_ft, int_flown.east_ft, int_flown.north_ft[:, k_cpa], int_flown.east_ft[:, k_cpa], int_angle
-    )
     rel_vn, rel_ve = at.v_int * np.cos(psi) - at.v_own, at.v_int * np.sin(psi)
     rel_norm = np.maximum(np.hypot(rel_vn, rel_ve), 1e-9)
-    target_n = own_n[:, k_cpa] + hmd * rel_ve / rel_norm
-    target_e = own_e[:, k_cpa] - hmd * rel_vn / rel_norm
-    int_n += (target_n - int_n[:, k_cpa])[:, None]
-    int_e += (target_e - int_e[:, k_cpa])[:, None]
-    origin_n, origin_e = own_n[:, :1].copy(), own_e[:, :1].copy()
-    own_n, own_e, int_n, int_e = own_n - origin_n, own_e - origin_e, int_n - origin_n, int_e - origin_e
+    placed = np.empty((4, *own_flown.north_ft.shape))
+    _kernels.place_kernel(
+        own_flown.north_ft,
+        own_flown.east_ft,
+        int_flown.north_ft,
+        int_flown.east_ft,
+        k_cpa,
+        np.stack([np.cos(own_angle), np.sin(own_angle), np.cos(int_angle), np.sin(int_angle)]),
+        np.stack([hmd * rel_ve / rel_norm, hmd * rel_vn / rel_norm]),
+        placed,
+    )
+    own_n, own_e, int_n, int_e = placed
     own_placed = _placed(own_flown, own_n, own_e, own_angle)
     return Placed(own_flown, int_flown, own_placed, _placed(int_flown, int_n, int_e, int_angle), k_cpa)
 
