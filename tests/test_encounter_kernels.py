@@ -310,3 +310,16 @@ def test_the_placement_is_bit_for_bit_its_plain_twin():
     _kernels.place_kernel(*tracks, k, turn, offset, out)
     for ours, twin in zip(out, twin_place(*tracks, k, own_angle, int_angle, *offset)):
         assert np.array_equal(ours, twin)
+
+
+def test_gathering_the_flights_that_went_on_copies_them_and_adds_the_vertical_rate():
+    rng = np.random.default_rng(4)
+    records = rng.normal(size=(8, 30, 61))
+    chosen = np.array([3, 0, 29, 17])
+    out = np.empty((8, 4, 61))
+    _kernels.gather_flights_kernel(records, chosen, out)
+    assert np.array_equal(out[:7], records[:7, chosen])
+    expected = records[:, chosen].copy()
+    _kernels.vertical_rate_kernel(expected)  # the twin of the rate: speed * sin(pitch), tested above
+    assert np.array_equal(out[7], expected[7])
+    np.testing.assert_allclose(out[7], records[3, chosen] * np.sin(records[5, chosen]), rtol=1e-15)

@@ -285,6 +285,18 @@ def vertical_rate_kernel(records):
             records[7, a, k] = records[3, a, k] * math.sin(records[5, a, k])
 
 
+@njit(parallel=True, cache=True)
+def gather_flights_kernel(records, chosen, out):
+    """``out[:, i] = records[:, chosen[i]]`` for the seven recorded rows, and row 7 (the vertical
+    rate) from speed and pitch as `vertical_rate_kernel`, in one pass."""
+    for i in prange(chosen.shape[0]):
+        a = chosen[i]
+        for k in range(records.shape[2]):
+            for f in range(7):
+                out[f, i, k] = records[f, a, k]
+            out[7, i, k] = records[3, a, k] * math.sin(records[5, a, k])
+
+
 # ---------------------------------------------------------------------------------- the VMD screen
 
 

@@ -219,8 +219,8 @@ class Flights:
         t_s = np.arange(self.n_steps + 1) * DT_S
         flown = []
         for side, records in enumerate(self.records):
-            chosen = records[:, self.chosen]
-            _kernels.vertical_rate_kernel(chosen)
+            chosen = np.empty((8, self.chosen.shape[0], records.shape[2]))
+            _kernels.gather_flights_kernel(records, self.chosen, chosen)
             flown.append(Trajectories(t_s, *chosen, extremes=np.ascontiguousarray(self.extremes[side][:, self.chosen])))
         return flown[0], flown[1]
 
