@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.interface import MEMORY_SIZE
-from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, reference_logic_id
+from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, open_loop_params_of, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
@@ -125,7 +125,7 @@ def simulate_states(
     pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
     function, params = resolve_logic(logic, pilot.standard)
     settings, models = _settings(
-        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params
     )
     n = own_initial.n_aircraft
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
@@ -173,7 +173,9 @@ def simulate_states(
     return _outcome_frame(out, logic, ids, faults, explain)
 
 
-def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None):
+def _settings(
+    duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None, params=None
+):
     """The closed loop's `Settings` group and the (surveillance, pilot) model arguments of the kernel, the
     duration and decision period checked against the 10-Hz step.
 
@@ -203,8 +205,16 @@ def _settings(duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveil
         pilot_params=pilot_params,
         pilot_memory_size=np.int64(pilot_memory),
         fly=fly,
+        open_loop_params=_open_loop_params(function, params),
     )
     return settings, (sensor, pilot_model)
+
+
+def _open_loop_params(function, params) -> np.ndarray:
+    """The logic's parameters for the open-loop pass (`open_loop_params_of`); a one-zero array without a logic."""
+    if params is None:
+        return np.zeros(1)
+    return open_loop_params_of(function, np.asarray(params, dtype=np.float64))
 
 
 def record_encounter(
@@ -241,7 +251,7 @@ def record_encounter(
     ):
         raise ValueError("record_encounter flies one encounter: give the states and schedules of one aircraft each")
     settings, models = _settings(
-        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params
     )
     limits = DynamicLimits().as_array(1)
     own_limits_array = limits if own_limits is None else own_limits.as_array(1)
