@@ -6,17 +6,13 @@ encounter ids 0, 1, ... in file-name order, ``own_initial``/``int_initial`` and 
 ``ownship``/``intruder`` (`TrackSample` with model name ``"recorded"``), and one metadata row per
 file. Lives in io (not beside the converter) because it builds a `Scenario`.
 
-Two things the closed loop must take from the metadata (today's `simulate` flies every encounter
-of a set for ``scenario.geometry.duration_s`` with the default `DynamicLimits`):
-
-- ``duration_s``: each recording's run length (the last time both aircraft have data). The set's
-  placeholder scenario has ``duration_s`` = the longest, rounded up to a whole second.
-- ``own_pitch_rate_max_rad_s``, ``int_pitch_rate_max_rad_s``: the pitch-rate limits each aircraft
-  was fitted with (`encsim.encounters.recorded`, "Limits"); the other limits are the defaults.
-
-Until the encounter-source seam gives recorded encounters their own scenario kind, the scenario is
-a placeholder built here (models ``"recorded"``, a degenerate geometry the source does not use),
-with the files and their sha256 in its description.
+The set carries what the closed loop flies it with (`encsim.simulate.simulate` takes them):
+``durations_s`` (each recording's run length, the last time both aircraft have data) and
+``own_limits``/``int_limits`` (the pitch-rate limits each aircraft was fitted with, per encounter;
+`recorded_limits`). Built here, without a scenario, the set's scenario is a placeholder (models
+``"recorded"``, a degenerate geometry, ``duration_s`` the longest recording rounded up) with the
+files and their sha256 in its description; as a scenario kind (``[encounter] kind = "recorded"``,
+`recorded_scenario`) the packing is `encsim.encounters.recorded_source`'s.
 """
 
 from __future__ import annotations
