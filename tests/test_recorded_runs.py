@@ -162,3 +162,16 @@ def test_encsim_run_flies_the_nrc_intercepts_with_the_daa_logic(shared_data_dir,
     np.testing.assert_allclose(outcomes["nominal_hmd_ft"], nrc_set.metadata["hmd_ft"], rtol=0, atol=1e-6)
     assert (np.abs(outcomes["nominal_hmd_ft"] - metadata["recorded_hmd_ft"]) < HORIZONTAL_MAX_FT).all()
     assert metadata["ends_before_cpa"].astype(bool).sum() == 3
+
+
+def test_a_run_directory_of_recordings_runs_and_resumes(shared_data_dir, tmp_path):
+    # the chunks re-read the recordings from the absolute path in the run's scenario text; a resume
+    # holds the run to the same identity (no per-encounter limits in it: they are in the metadata)
+    folder, run_dir = shared_data_dir / "nrc-intercepts", tmp_path / "run"
+    args = ["run", str(folder), "--logic", "daa", "-o", str(run_dir), "--workers", "0", "--quiet"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "recordings ending before their closest approach: 3" in first.output
+    again = CliRunner().invoke(main, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert "0 chunks computed, 1 reused" in again.output

@@ -361,9 +361,10 @@ PilotSpec = create_model("PilotSpec", __base__=_PilotBase, **_r6_fields())
 class EncounterSpec(_Strict):
     """Which source generates the encounters (docs/encounter_sources.md)."""
 
-    kind: Literal["pairing", "small_uas"] = Field(
+    kind: Literal["pairing", "small_uas", "recorded"] = Field(
         default="pairing",
-        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model intruder",
+        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model "
+        "intruder; recorded: .daa recordings (RecordedScenario)",
     )
 
 
