@@ -669,7 +669,7 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
 @click.option(
     "--logic",
     default=None,
-    help="unequipped | daa | daa-daidalus | daa-noncoop | daa-vertical | daa-both | tcas | "
+    help="unequipped | daa | daa-vertical | daa-both | daa-sum | daa-a | daa-noncoop | tcas | "
     "module:object (closed loop; a user logic, @njit or plain Python).",
 )
 @click.option(

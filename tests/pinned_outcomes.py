@@ -20,7 +20,7 @@ PINS = Path(__file__).resolve().parent / "data" / "pinned_outcomes.json"
 #: a few encounters per scenario (ids 0..N-1 of the scenario's seed) keep the test fast yet cover
 #: every code path the generator and the closed loop take on these scenarios
 ENCOUNTERS_PER_SCENARIO = 40
-LOGICS = ("unequipped", "daa", "daa-vertical", "daa-both", "daa-noncoop", "tcas")
+LOGICS = ("unequipped", "daa", "daa-vertical", "daa-both", "daa-noncoop", "daa-sum", "daa-a", "tcas")
 
 
 def _digest(frame) -> str:

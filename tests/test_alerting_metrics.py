@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scripted_logic import scripted
 
-from encsim.avoidance.daa import alerting_times_s, daa_params
+from encsim.avoidance.daidalus.logic import alerting_times_s, daidalus_params
 from encsim.commands import CommandSchedule
 from encsim.dynamics import initial_states_from_sample
 from encsim.metrics import closed_loop_summary, weighted_probability
@@ -30,7 +30,7 @@ from encsim.simulate import OUTCOME_COLUMNS, alerting_times, closed_loop_provena
 from encsim.simulate._kernels import _slowc
 from encsim.units import FPS_PER_KT
 
-AT, EAT = alerting_times_s(daa_params())
+AT, EAT = alerting_times_s(daidalus_params())
 
 
 def _table(**columns) -> pd.DataFrame:

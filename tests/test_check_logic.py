@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from encsim.avoidance import LogicContractError, check_logic, daa, daa_params, tcas, tcas_params, unequipped
+from encsim.avoidance import (
+    LogicContractError,
+    check_logic,
+    daidalus_logic,
+    daidalus_params,
+    tcas,
+    tcas_params,
+    unequipped,
+)
 
 
 def test_reference_logics_pass_and_alert_where_expected():
-    levels = check_logic(daa, daa_params())
+    levels = check_logic(daidalus_logic, daidalus_params())
     assert levels["head-on, co-altitude"] >= 2 and levels["far away"] == 0
     tcas_levels = check_logic(tcas, tcas_params())
     assert tcas_levels["head-on, co-altitude"] == 2 and tcas_levels["far away"] == 0

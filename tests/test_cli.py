@@ -390,10 +390,11 @@ def test_run_with_a_logic_writes_outcomes_and_prints_ratios(runner, tmp_path):
     assert "note: interval" in result.output  # 300 encounters: the estimator's caution is printed under its row
     stored = read_encounter_file(out)
     assert stored["logic"] == "daa" and len(stored["outcomes"]) == 300
-    from encsim.avoidance import PilotModel, daa_params
+    from encsim.avoidance import PilotModel, daidalus_params
 
     closed_loop = stored["closed_loop"]  # what decided the mitigated flights, besides the encounters
-    assert closed_loop["logic_params"] == daa_params("do365").tolist() and closed_loop["decision_period_s"] == 1.0
+    assert closed_loop["logic_params"] == daidalus_params("do365b").tolist() and closed_loop["decision_period_s"] == 1.0
+    assert closed_loop["daa_config"] == "do365b" and len(closed_loop["daa_config_sha256"]) == 64  # the DAA config
     assert (
         closed_loop["pilot"]["initial_delay_s"] == PilotModel().initial_delay_s
         and len(closed_loop["logic_source_sha256"]) == 64

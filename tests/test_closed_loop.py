@@ -96,27 +96,36 @@ def _call(logic, params, own, intruder, memory, t_s):
 
 
 def _states(north_int_ft, east_int_ft=0.0):
-    own = np.array([0.0, 0.0, 3000.0, 200.0, 0.0, 0.0, 0.0, 200.0])
-    intruder = np.array([north_int_ft, east_int_ft, 3000.0, -200.0, 0.0, 0.0, math.pi, 200.0])
+    from encsim.avoidance.interface import AIR_V_EAST, AIR_V_NORTH, STATE_SIZE
+
+    own, intruder = np.zeros(STATE_SIZE), np.zeros(STATE_SIZE)
+    own[:8] = [0.0, 0.0, 3000.0, 200.0, 0.0, 0.0, 0.0, 200.0]
+    intruder[:8] = [north_int_ft, east_int_ft, 3000.0, -200.0, 0.0, 0.0, math.pi, 200.0]
+    for state in (own, intruder):  # no wind: air velocity = ground velocity
+        state[AIR_V_NORTH], state[AIR_V_EAST] = state[3], state[4]
     return own, intruder
 
 
-def test_daa_alerter_m_of_n_persistence_and_hysteresis():
-    from encsim.avoidance import MEMORY_SIZE, daa, daa_params
+def test_daa_alerter_m_of_n_persistence_and_reset():
+    from encsim.avoidance import daidalus_logic, daidalus_params
+    from encsim.avoidance.daidalus.logic import MEMORY_SIZE
 
-    params = daa_params("do365")
+    params = daidalus_params("do365b")
     memory = np.zeros(MEMORY_SIZE)
-    own, threat = _states(20000.0)  # LoWC predicted in 12 s: warning level (25 s)
+    own, threat = _states(20000.0)  # DWC entry predicted in about 12 s: warning level (25 s)
     far_own, clear = _states(-50000.0)  # diverging: nothing predicted
     levels = []
-    for t in range(12):
+    for t in range(9):
         own_now, intruder_now = (own, threat) if t < 3 else (far_own, clear)
-        levels.append(_call(daa, params, own_now, intruder_now, memory, float(t))[0])
-    # 2 of 4: reported from the second threatening decision; held 4 s, then dropped 5 s after the
-    # candidate fell (the candidate stays 3 for two decisions after the threat, by M-of-N)
-    # raw 3 at t = 0, 1, 2; the 2-of-4 candidate stays 3 to t = 4 and is 0 from t = 5, so the
-    # 5-s hysteresis drops the report at exactly t = 10
-    assert levels == [0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0]
+        levels.append(_call(daidalus_logic, params, own_now, intruder_now, memory, float(t))[0])
+    # DAIDALUS's 2 of 4 starts its window as [raw, raw, none, none]: level 3 at once; raw 3 at t = 0, 1, 2 and 0
+    # after, so the candidate stays 3 to t = 4 (two of the last four) and is 0 from t = 5, which the 4-s
+    # persistence of a level raised at t = 0 no longer holds
+    assert levels == [3, 3, 3, 3, 3, 0, 0, 0, 0]
+    # the threat again: one raw 3 of the last four shows nothing at t = 9; after a gap of more than the 5-s
+    # hysteresis time the history restarts and the level shows at once (t = 15)
+    levels = [_call(daidalus_logic, params, own, threat, memory, t)[0] for t in (9.0, 15.0)]
+    assert levels == [0, 3]
 
 
 def test_daa_resolves_a_head_on_loss_of_well_clear():

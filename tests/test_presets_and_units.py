@@ -12,21 +12,36 @@ import pytest
 
 import encsim
 from encsim import units
-from encsim.avoidance.daa import ALERTERS, daa_params, recovery_volumes
-from encsim.metrics.detection import DAIDALUS_DWC, DO365_DWC, DO365_PREVENTIVE, NMAC, NONCOOP_DWC
+from encsim.avoidance.daidalus import _logic as L
+from encsim.avoidance.daidalus.config import load_config
+from encsim.avoidance.daidalus.logic import DAA_PRESETS, daidalus_params
+from encsim.metrics.detection import DAIDALUS_DWC, NONCOOP_DWC
 
 PACKAGE = Path(encsim.__file__).resolve().parent
 
 
-@pytest.mark.parametrize("preset", sorted(ALERTERS))
-def test_daa_parameters_are_built_from_the_named_volumes(preset):
-    params = daa_params(preset)
-    expected_dwc = {"do365": DO365_DWC, "daidalus": DAIDALUS_DWC, "noncoop": NONCOOP_DWC}[preset]
-    expected_preventive = DO365_PREVENTIVE if preset != "noncoop" else NONCOOP_DWC
-    for level, volume in enumerate((expected_preventive, expected_dwc, expected_dwc)):
-        fields = params[6 * level : 6 * level + 4]
-        assert fields.tolist() == [volume.dthr_ft, volume.zthr_ft, volume.tthr_s, volume.hmd_ft], (preset, level)
-    assert recovery_volumes(params)[-1].tolist() == [NMAC.radius_ft, NMAC.half_height_ft]
+@pytest.mark.parametrize("name", sorted(DAA_PRESETS))
+def test_daa_parameters_are_built_from_the_named_configuration(name):
+    """Each DAA preset's levels are its DAIDALUS configuration's (written once, from DO-365's tables), and the
+    corrective volume is the named DWC volume of the metrics (0.66 nmi cooperative, 2200 ft non-cooperative)."""
+    preset = DAA_PRESETS[name]
+    params = daidalus_params(preset.config, dimension=preset.dimension, alerter=preset.alerter)
+    levels = load_config(preset.config).alerter(preset.alerter).levels
+    assert params[L.P_N_LEVELS] == len(levels)
+    for k, level in enumerate(levels):
+        fields = params[L.P_LEVELS + k * L.LEVEL_FIELDS : L.P_LEVELS + (k + 1) * L.LEVEL_FIELDS]
+        expected = [level.sum, level.dthr_ft, level.zthr_ft, level.tthr_s, level.tcoa_s]
+        expected += [
+            level.alerting_time_s,
+            level.early_alerting_time_s,
+            ["NONE", "FAR", "MID", "NEAR"].index(level.region),
+        ]
+        assert fields.tolist() == [float(x) for x in expected], (name, k)
+    corrective = NONCOOP_DWC if preset.alerter == 3 else DAIDALUS_DWC
+    fields = params[L.P_LEVELS + L.LEVEL_FIELDS : L.P_LEVELS + 2 * L.LEVEL_FIELDS]
+    assert fields[[L.L_DTHR, L.L_ZTHR, L.L_TTHR]] == pytest.approx(
+        [corrective.dthr_ft, corrective.zthr_ft, corrective.tthr_s], rel=1e-12
+    )
 
 
 def test_unit_factors_agree_with_their_definitions():

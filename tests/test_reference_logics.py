@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from encsim.avoidance import (
     MEMORY_SIZE,
     REFERENCE_LOGICS,
     LogicSpecError,
-    daa,
+    daidalus_logic,
     resolve_logic,
     tcas,
 )
@@ -35,14 +36,18 @@ def test_the_name_and_id_tables_are_built_from_the_records():
     names = {name for record in RECORDS for name in record.presets}
     assert set(REFERENCE_LOGICS) == names
     assert {"unequipped", "daa", "daa-daidalus", "daa-noncoop", "daa-vertical", "daa-both", "tcas"} <= names
+    assert {"daa-sum", "daa-a"} <= names
     assert len({record.logic_id for record in RECORDS}) == len(RECORDS)
     for record in RECORDS:
         assert REFERENCE_LOGIC_IDS[record.function] == record.logic_id
         for name, factory in record.presets.items():
-            function, params = resolve_logic(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # daa-daidalus, an alias of daa
+                function, params = resolve_logic(name)
+                made = factory()
             assert function is record.function
             if record.n_params is not None:  # every preset gives the length the logic reads
-                assert factory().shape == (record.n_params,) == params.shape, name
+                assert made.shape == (record.n_params,) == params.shape, name
     assert _kernels.REFERENCE_LOGIC_IDS is REFERENCE_LOGIC_IDS  # the kernel uses the same table
 
 
@@ -54,7 +59,7 @@ def test_an_unknown_logic_is_refused_before_the_kernel():
     with pytest.raises(ValueError, match="is not a reference logic"):
         reference_logic_id(other)
     assert record_of(other) is None
-    assert record_of(daa.py_func) is record_of(daa) is RECORDS[1]
+    assert record_of(daidalus_logic.py_func) is record_of(daidalus_logic) is RECORDS[1]
 
 
 def _call(dispatch, logic_id):
@@ -114,12 +119,13 @@ def test_the_disk_cached_kernel_marks_every_encounter_faulty_for_an_unknown_id()
 
 
 def test_resolve_logic_refuses_a_parameter_array_of_the_wrong_length():
+    daa = daidalus_logic
     n_daa = next(record.n_params for record in RECORDS if record.function is daa)
-    with pytest.raises(LogicSpecError, match=rf"daa expects {n_daa} parameters, got 3"):
+    with pytest.raises(LogicSpecError, match=rf"daidalus_logic expects {n_daa} parameters, got 3"):
         resolve_logic((daa, np.zeros(3)))
-    with pytest.raises(LogicSpecError, match=r"tcas expects \d+ parameters, got 35"):
+    with pytest.raises(LogicSpecError, match=rf"tcas expects \d+ parameters, got {n_daa}"):
         resolve_logic((tcas, REFERENCE_LOGICS["daa"][1]()))  # daa's parameters handed to tcas
-    with pytest.raises(LogicSpecError, match="daa expects"):
+    with pytest.raises(LogicSpecError, match="daidalus_logic expects"):
         resolve_logic((daa.py_func, np.zeros(n_daa + 1)))  # the plain Python twin reads the same array
     with pytest.raises(LogicSpecError, match="1-d array"):
         resolve_logic((daa, np.zeros((5, 7))))

@@ -70,6 +70,8 @@ def test_a_results_file_gives_a_page_with_headline_figures_alerting_rows_and_pro
         "radius 500 ft, half height 100 ft",
         "identity",
         "Scenario text",
+        "DAA configuration",
+        "do365b (sha256 ",
     ):
         assert field in provenance, field
     assert "{&#34;" not in provenance and "{'" not in provenance  # a table, not a raw dict

@@ -1,7 +1,8 @@
 """The logic under test: its contract with the closed loop, the pilot model and reference logics.
 
-Reference logics: `unequipped`, the DO-365-style heading logic `daa` (presets ``daa``,
-``daa-daidalus``, ``daa-noncoop``) and the TCAS-II-style vertical logic `tcas`. A user logic is an
+Reference logics: `unequipped`, the DAIDALUS-exact DO-365 logic `daidalus_logic` (presets ``daa``,
+``daa-vertical``, ``daa-both``, ``daa-sum``, ``daa-a``, ``daa-noncoop``; ``daa-daidalus`` a deprecated
+alias of ``daa``; parameters from `daidalus_params`) and the TCAS-II-style vertical logic `tcas`. A user logic is an
 ``@njit`` function with the signature of `interface` (fast path) or any Python callable with the
 same signature (slow path); `check_logic` checks either on canonical geometries, and
 `resolve_logic` finds one by name or ``module:object`` import path. Each reference logic is one
@@ -10,7 +11,7 @@ same signature (slow path); `check_logic` checks either on canonical geometries,
 """
 
 from .check import LogicContractError, canonical_geometries, check_logic
-from .daa import daa, daa_params
+from .daidalus.logic import daidalus_logic, daidalus_params
 from .interface import ADVISORY_SIZE, MEMORY_SIZE, STATE_SIZE, PilotModel, Surveillance, unequipped
 from .plugins import LogicSpecError, check_named_logic, describe_logic, is_compiled, resolve_logic
 from .reference_logics import REFERENCE_LOGIC_IDS, REFERENCE_LOGICS, ReferenceLogic
@@ -30,8 +31,8 @@ __all__ = [
     "canonical_geometries",
     "check_logic",
     "check_named_logic",
-    "daa",
-    "daa_params",
+    "daidalus_logic",
+    "daidalus_params",
     "describe_logic",
     "is_compiled",
     "resolve_logic",

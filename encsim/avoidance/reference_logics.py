@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 
-from .daa import N_PARAMS as DAA_N_PARAMS
-from .daa import daa, daa_params
+from .daidalus.logic import DAA_PRESETS, daidalus_logic
+from .daidalus.logic import MEMORY_SIZE as DAA_MEMORY_SIZE
+from .daidalus.logic import N_PARAMS as DAA_N_PARAMS
 from .interface import MEMORY_SIZE, logic_memory_size, unequipped
 from .tcas import N_PARAMS as TCAS_N_PARAMS
 from .tcas import tcas, tcas_params
@@ -63,17 +63,14 @@ def _no_params() -> np.ndarray:
 
 RECORDS: tuple[ReferenceLogic, ...] = (
     ReferenceLogic(0, unequipped, None, {"unequipped": _no_params}),
+    # the DAIDALUS-exact DAA logic (daa, daa-vertical, daa-both, daa-sum, daa-a, daa-noncoop; daa-daidalus
+    # a deprecated alias of daa): encsim.avoidance.daidalus.logic
     ReferenceLogic(
         1,
-        daa,
+        daidalus_logic,
         DAA_N_PARAMS,
-        {
-            "daa": partial(daa_params, "do365"),
-            "daa-daidalus": partial(daa_params, "daidalus"),
-            "daa-noncoop": partial(daa_params, "noncoop"),
-            "daa-vertical": partial(daa_params, "do365", dimension="vertical"),
-            "daa-both": partial(daa_params, "do365", dimension="both"),
-        },
+        {name: preset.params for name, preset in DAA_PRESETS.items()},
+        memory_size=DAA_MEMORY_SIZE,
     ),
     ReferenceLogic(2, tcas, TCAS_N_PARAMS, {"tcas": tcas_params}),
 )

@@ -191,6 +191,14 @@ def _provenance(path: Path, data: dict) -> list[dict]:
     table.append(
         {"field": "logic parameters", "value": f"{len(params)} values", "long": ", ".join(f"{p:g}" for p in params)}
     )
+    if closed_loop.get("daa_config_sha256"):  # the DAA logic's DAIDALUS configuration (encsim.simulate provenance)
+        table.append(
+            {
+                "field": "DAA configuration",
+                "value": f"{closed_loop.get('daa_config', '?')} (sha256 {closed_loop['daa_config_sha256']})",
+                "long": str(closed_loop.get("daa_config_text", "")),
+            }
+        )
     identity = attrs.get("identity")
     if identity is not None:
         identity = identity.decode() if isinstance(identity, bytes) else str(identity)

@@ -482,12 +482,15 @@ def closed_loop_provenance(
     source sha256: `encsim.simulate.seams`), the decision period, the well-clear preset and the
     NMAC cylinder; ``ownship_limits`` only for an ownship flying other dynamic limits than the MIT
     LL ones (a small UAS), so that a replay flies it the same; ``intruder_limits`` likewise (limits that
-    differ per encounter, as recorded aircraft's, are in the encounters' metadata instead).
+    differ per encounter, as recorded aircraft's, are in the encounters' metadata instead); for a DAA
+    preset (``daa``, ``daa-sum``, ...) also its DAIDALUS configuration: name, text and sha256
+    (`encsim.avoidance.daidalus.logic.daa_provenance`).
     """
     import dataclasses
     import inspect
 
     from ..avoidance import describe_logic
+    from ..avoidance.daidalus.logic import daa_provenance
     from ..checksums import file_sha256
 
     pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
@@ -511,6 +514,7 @@ def closed_loop_provenance(
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
         **_limits_record("ownship_limits", own_limits),
         **_limits_record("intruder_limits", int_limits),
+        **daa_provenance(logic),  # a DAA preset's DAIDALUS configuration: its name, text and sha256
     }
 
 
@@ -535,15 +539,15 @@ def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str
     DO-365B configuration of the ``daa`` preset, named as such. ``provenance`` is
     `closed_loop_provenance`'s dict (stored with every results file).
     """
-    from ..avoidance.daa import N_PARAMS, alerting_times_s, daa, daa_params
+    from ..avoidance.daidalus.logic import N_PARAMS, alerting_times_s, daidalus_logic, daidalus_params
     from ..avoidance.plugins import describe_logic
 
     provenance = provenance or {}
     params = np.asarray(provenance.get("logic_params", []), dtype=np.float64)
-    if provenance.get("logic_function") == describe_logic(daa) and params.shape == (N_PARAMS,):
+    if provenance.get("logic_function") == describe_logic(daidalus_logic) and params.shape == (N_PARAMS,):
         at, eat = alerting_times_s(params)
         return at, eat, f"the parameters of logic {provenance.get('logic', '?')}"
-    at, eat = alerting_times_s(daa_params("do365"))
+    at, eat = alerting_times_s(daidalus_params("do365b"))
     return at, eat, "DO-365B (the daa preset's parameters; the logic under test has none of its own)"
 
 

@@ -8,6 +8,10 @@
   per traffic aircraft with the reference CSVs' columns; `format_reference_csv` writes them as
   DAIDALUS's batch output does; `add_band_columns` is where guidance bands join the table.
 
+The closed-loop ``daa`` reference logic is `encsim.avoidance.daidalus.logic` (``daidalus_logic``,
+``daidalus_params``, the presets ``DAA_PRESETS``): the same detection and alerting kernels, and the
+guidance bands of `_guidance`, for one intruder per decision.
+
 See docs/daidalus.md for what comes from which source and the parity figures.
 """
 

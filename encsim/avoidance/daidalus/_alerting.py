@@ -1,4 +1,4 @@
-"""Numba kernel: DAIDALUS v2.0.4 alert levels of one intruder over its time steps.
+"""Numba kernels: DAIDALUS v2.0.4 alert levels of one intruder, step by step or over its time steps.
 
 Per step (sources in docs/daidalus.md):
 
@@ -16,6 +16,10 @@ Per step (sources in docs/daidalus.md):
 - **Reset**: the history restarts when a step is more than the hysteresis time (5 s) after the
   previous one, or not after it. That is all "hysteresis_time" does to the alert level.
 - An intruder whose alerter index is out of range gets level -1 (its history untouched).
+
+The state of one intruder's alerting lives in a float64 array (`alert_state_size`): the closed-loop
+logic keeps it in its memory array and calls `raw_level` then `displayed_level` once per decision;
+`alert_levels` runs the same two steps over a whole time series (the replay).
 """
 
 from __future__ import annotations
@@ -27,6 +31,27 @@ from numba import njit
 
 from ._detection import _almost_less
 
+#: alerting state layout: time of the last step, level displayed at it (-1: none yet), time the
+#: displayed level was raised (nan: not raised since the last reset), then the M-of-N window of raw
+#: levels (oldest first, -1 empty)
+STATE_LAST_TIME, STATE_LAST_LEVEL, STATE_RAISED_AT, STATE_WINDOW = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def alert_state_size(n):
+    """Length of the alerting state of one intruder for an M-of-N window of ``n`` steps."""
+    return STATE_WINDOW + n
+
+
+@njit(cache=True)
+def reset_alert_state(state):
+    """A fresh alerting state: no step seen yet."""
+    state[STATE_LAST_TIME] = math.nan
+    state[STATE_LAST_LEVEL] = -1.0
+    state[STATE_RAISED_AT] = math.nan
+    for i in range(STATE_WINDOW, state.shape[0]):
+        state[i] = -1.0
+
 
 @njit(cache=True)
 def _conflict_before(t_in, t_out, limit):
@@ -35,23 +60,68 @@ def _conflict_before(t_in, t_out, limit):
 
 
 @njit(cache=True)
-def _m_of_n(window, value, m):
+def _m_of_n(state, value, m):
     """Push value into the window (dropping the oldest); highest level held by >= m entries, or -1."""
-    n = window.shape[0]
+    first, n = STATE_WINDOW, state.shape[0] - STATE_WINDOW
     for i in range(n - 1):
-        window[i] = window[i + 1]
-    window[n - 1] = value
+        state[first + i] = state[first + i + 1]
+    state[first + n - 1] = value
     top = -1
     for i in range(n):
-        top = max(top, window[i])
+        top = max(top, int(state[first + i]))
     for level in range(top, -1, -1):
         count = 0
         for i in range(n):
-            if window[i] >= level:
+            if state[first + i] >= level:
                 count += 1
         if count >= m:
             return level
     return -1
+
+
+@njit(cache=True)
+def raw_level(state, t_s, t_in, t_out, alerting_s, early_s):
+    """Raw level at ``t_s``: the most severe level whose interval (t_in[k], t_out[k]) starts before its
+    alerting time, the early one for the level displayed at the previous step (levels 1.. = k + 1; a
+    nan alerting time marks a level the alerter lacks). ``state`` is read, not changed."""
+    last_time = state[STATE_LAST_TIME]
+    last_value = state[STATE_LAST_LEVEL]
+    for k in range(t_in.shape[0] - 1, -1, -1):
+        limit = alerting_s[k]
+        if math.isnan(limit):
+            continue
+        if not math.isnan(last_time) and last_time < t_s and last_value == k + 1:
+            limit = early_s[k]
+        if _conflict_before(t_in[k], t_out[k], limit):
+            return k + 1
+    return 0
+
+
+@njit(cache=True)
+def displayed_level(state, t_s, raw, m, hysteresis_s, persistence_s):
+    """Level displayed at ``t_s`` given this step's raw level; updates ``state`` (M-of-N, persistence, resets)."""
+    last_time = state[STATE_LAST_TIME]
+    if math.isnan(last_time) or t_s <= last_time or t_s - last_time > hysteresis_s:
+        for j in range(state.shape[0] - STATE_WINDOW):
+            state[STATE_WINDOW + j] = raw if j < m else -1.0
+        state[STATE_RAISED_AT] = math.nan
+        state[STATE_LAST_LEVEL] = -1.0
+    candidate = _m_of_n(state, raw, m)
+    raised_at = state[STATE_RAISED_AT]
+    last_value = state[STATE_LAST_LEVEL]
+    held = (
+        not math.isnan(raised_at)
+        and last_value > 0
+        and candidate < last_value
+        and t_s >= raised_at
+        and t_s - raised_at < persistence_s
+    )
+    if not held:
+        if candidate > 0 and candidate > last_value:
+            state[STATE_RAISED_AT] = t_s
+        state[STATE_LAST_LEVEL] = max(0, candidate)
+    state[STATE_LAST_TIME] = t_s
+    return int(state[STATE_LAST_LEVEL])
 
 
 @njit(cache=True)
@@ -75,47 +145,17 @@ def alert_levels(times_s, t_in, t_out, alerting_s, early_s, valid, m, n, hystere
     -------
     (levels, raw) : two (steps,) int64 arrays: displayed and raw levels.
     """
-    steps, n_levels = t_in.shape
+    steps = t_in.shape[0]
     shown = np.empty(steps, dtype=np.int64)
     raw_out = np.empty(steps, dtype=np.int64)
-    window = np.full(n, -1, dtype=np.int64)
-    last_time = math.nan
-    last_value = -1
-    init_time = math.nan
+    state = np.empty(alert_state_size(n))
+    reset_alert_state(state)
     for i in range(steps):
-        t = times_s[i]
         if not valid[i]:
             shown[i] = -1
             raw_out[i] = -1
             continue
-        raw = 0
-        for k in range(n_levels - 1, -1, -1):
-            limit = alerting_s[i, k]
-            if math.isnan(limit):
-                continue
-            if not math.isnan(last_time) and last_time < t and last_value == k + 1:
-                limit = early_s[i, k]
-            if _conflict_before(t_in[i, k], t_out[i, k], limit):
-                raw = k + 1
-                break
+        raw = raw_level(state, times_s[i], t_in[i], t_out[i], alerting_s[i], early_s[i])
         raw_out[i] = raw
-        if math.isnan(last_time) or t <= last_time or t - last_time > hysteresis_s:
-            for j in range(n):
-                window[j] = raw if j < m else -1
-            init_time = math.nan
-            last_value = -1
-        candidate = _m_of_n(window, raw, m)
-        held = (
-            not math.isnan(init_time)
-            and last_value > 0
-            and candidate < last_value
-            and t >= init_time
-            and t - init_time < persistence_s
-        )
-        if not held:
-            if candidate > 0 and candidate > last_value:
-                init_time = t
-            last_value = max(0, candidate)
-        last_time = t
-        shown[i] = last_value
+        shown[i] = displayed_level(state, times_s[i], raw, m, hysteresis_s, persistence_s)
     return shown, raw_out
