@@ -10,7 +10,8 @@ fresh process for this checkout and for the parent, alternating (parent first, t
 repeat), with ``PYTHONPATH`` pointing at the checkout so each imports its own ``encsim``. A warm-up
 run of each compiles and caches its Numba kernels first (not timed). Prints every wall time, the
 median per side, the Kish effective sample size of the weights (sum w)^2 / sum w^2 and the ratio
-of effective encounters per second (this checkout over the parent). When both sides produce the
+of effective encounters per second (this checkout over the parent), and the same by CPU time
+(user + system of the process, all threads), which a shared machine's load moves less. When both sides produce the
 same weights (bit-identical outcomes) the ratio is the ratio of wall times; the script says whether
 they are identical. The machine's load (``uptime``) is printed before and after: the host is shared.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,17 +40,21 @@ def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def _run(checkout: Path, out: Path, encounters: int) -> float:
-    """Wall time of one whole ``encsim run`` process importing ``encsim`` from ``checkout``."""
+def _run(checkout: Path, out: Path, encounters: int) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, all threads) of one whole ``encsim run`` process
+    importing ``encsim`` from ``checkout``."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", "encsim.cli", "run", SCENARIO, "--logic", "unequipped"]
     command += ["-o", str(out), "--encounters", str(encounters)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"{checkout}: encsim run failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _kish(path: Path) -> tuple[float, np.ndarray]:
@@ -74,12 +80,15 @@ def main() -> None:
             outputs = {name: tmp / f"{name}.h5" for name in sides}
             print(f"parent {parent_sha[:10]}; {args.encounters} encounters; load before: {_uptime()}")
             for name, checkout in sides.items():  # warm-up: compile and cache the kernels
-                print(f"warm-up {name}: {_run(checkout, outputs[name], 1000):.1f} s")
+                print(f"warm-up {name}: {_run(checkout, outputs[name], 1000)[0]:.1f} s")
             times: dict[str, list[float]] = {name: [] for name in sides}
+            cpu: dict[str, list[float]] = {name: [] for name in sides}
             for repeat in range(args.repeats):
                 for name, checkout in sides.items():
-                    times[name].append(_run(checkout, outputs[name], args.encounters))
-                    print(f"repeat {repeat + 1} {name}: {times[name][-1]:.2f} s")
+                    wall, cpu_s = _run(checkout, outputs[name], args.encounters)
+                    times[name].append(wall)
+                    cpu[name].append(cpu_s)
+                    print(f"repeat {repeat + 1} {name}: {wall:.2f} s wall, {cpu_s:.2f} s CPU")
             print(f"load after: {_uptime()}")
             kish = {}
             weights = {}
@@ -91,11 +100,16 @@ def main() -> None:
             rate = {name: kish[name] / statistics.median(times[name]) for name in sides}
             for name in sides:
                 print(
-                    f"{name}: median {statistics.median(times[name]):.2f} s, Kish N_eff {kish[name]:.1f}, "
+                    f"{name}: median {statistics.median(times[name]):.2f} s wall "
+                    f"({statistics.median(cpu[name]):.2f} s CPU), Kish N_eff {kish[name]:.1f}, "
                     f"{rate[name]:.1f} effective enc/s"
                 )
             print(f"weights bit-identical: {identical}")
             print(f"ratio (this / parent, effective encounters per second): {rate['this'] / rate['parent']:.3f}")
+            cpu_rate = {name: kish[name] / statistics.median(cpu[name]) for name in sides}
+            print(
+                f"ratio by CPU time (effective encounters per CPU second): {cpu_rate['this'] / cpu_rate['parent']:.3f}"
+            )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(parent)], cwd=ROOT, check=False)
 

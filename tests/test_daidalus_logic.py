@@ -402,3 +402,34 @@ def test_leaving_out_an_intruder_proved_clear_changes_no_advisory(shared_data_di
                 left_out += L._vertically_clear(own, intruder, params, n_levels)
                 left_out += L._horizontally_clear(own, intruder, params, n_levels)
     assert left_out > 0 or source != "closed loop"
+
+
+# --- the open-loop pass: alerting only ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reference_name", TWIN_SUBSET)
+def test_alerting_only_gives_the_same_levels_and_no_guidance(shared_data_dir, reference_name):
+    """Dimension "none" (`alerting_only_params`, what the closed loop's open-loop pass flies) gives the alert
+    level of the guided logic at every step, and leaves every guidance block as not computed."""
+    _, guided, _ = drive(reference_name, "both")
+    _, alerting_only, _ = drive(reference_name, "none")
+    np.testing.assert_array_equal(alerting_only[:, I.LEVEL], guided[:, I.LEVEL])
+    for dimension in range(I.N_GUIDANCE_DIMENSIONS):
+        assert (alerting_only[:, I.guidance_index(dimension, I.G_REGION)] == I.REGION_UNKNOWN).all()
+
+
+def test_the_open_loop_pass_flies_alerting_only_and_changes_no_outcome(monkeypatch):
+    """The closed loop calls the DAA logic with guidance off in its open-loop pass (nobody reads the bands
+    there): every outcome column, the open-loop alerting ones included, equals a run whose open-loop pass
+    computes the bands."""
+    import encsim.simulate as S
+    from encsim.encounters import generate_encounters
+    from encsim.io.scenario import load_scenario
+
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "daa_fwse_vs_rotorcraft.toml")
+    encounters = generate_encounters(scenario, text, ids=np.arange(16))
+    fast = S.simulate(encounters, "daa")
+    assert fast["open_loop_t_first_alert_l1_s"].notna().any()  # the pass alerts: the check bites
+    monkeypatch.setattr(S, "open_loop_params_of", lambda function, params: params)
+    full = S.simulate(encounters, "daa")
+    pd.testing.assert_frame_equal(fast, full)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .daidalus.logic import DAA_PRESETS, daidalus_logic
+from .daidalus.logic import DAA_PRESETS, alerting_only_params, daidalus_logic
 from .daidalus.logic import MEMORY_SIZE as DAA_MEMORY_SIZE
 from .daidalus.logic import N_PARAMS as DAA_N_PARAMS
 from .interface import MEMORY_SIZE, logic_memory_size, unequipped
@@ -27,6 +27,7 @@ __all__ = [
     "REFERENCE_LOGIC_IDS",
     "ReferenceLogic",
     "memory_size_of",
+    "open_loop_params_of",
     "record_of",
     "reference_logic_id",
 ]
@@ -48,6 +49,10 @@ class ReferenceLogic:
         Name -> function returning the parameter array (it may take ``pilot=`` a `PilotModel`).
     memory_size : int
         The length of the memory array the closed loop keeps for it.
+    open_loop_params : callable or None
+        The parameters of the closed loop's open-loop pass (the logic on the nominal encounter, scored
+        for its alert levels only) from the run's parameters, where the logic can skip work that does not
+        change its levels (the DAA logic's bands); None: the same parameters.
     """
 
     logic_id: int
@@ -55,6 +60,7 @@ class ReferenceLogic:
     n_params: int | None
     presets: Mapping[str, Callable[..., np.ndarray]] = field(default_factory=dict)
     memory_size: int = MEMORY_SIZE
+    open_loop_params: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _no_params() -> np.ndarray:
@@ -71,6 +77,7 @@ RECORDS: tuple[ReferenceLogic, ...] = (
         DAA_N_PARAMS,
         {name: preset.params for name, preset in DAA_PRESETS.items()},
         memory_size=DAA_MEMORY_SIZE,
+        open_loop_params=alerting_only_params,
     ),
     ReferenceLogic(2, tcas, TCAS_N_PARAMS, {"tcas": tcas_params}),
 )
@@ -124,3 +131,11 @@ def memory_size_of(function) -> int:
     (`encsim.avoidance.interface.logic_memory_size`)."""
     record = record_of(function)
     return record.memory_size if record is not None else logic_memory_size(function)
+
+
+def open_loop_params_of(function, params: np.ndarray) -> np.ndarray:
+    """The parameters of the open-loop pass for a logic flown with ``params`` (its record's rule, else ``params``)."""
+    record = record_of(function)
+    if record is None or record.open_loop_params is None:
+        return params
+    return np.asarray(record.open_loop_params(params), dtype=np.float64)

@@ -38,7 +38,7 @@ import numpy as np
 from ..bayes import load_model
 from ..sampling import check_scope
 from . import steps
-from .source import EncounterSource
+from .source import NOT_TRIED, EncounterSource
 from .steps import INTRUDER_SUB_STREAM, OWNSHIP_SUB_STREAM, ModelAircraft
 
 if TYPE_CHECKING:
@@ -159,19 +159,24 @@ class UncorrelatedPairing(EncounterSource):
         keep = np.flatnonzero(reachable)
         if keep.size == 0:
             return codes, None
-        own_tracks, int_tracks = own_tracks.take(keep), int_tracks.take(keep)
         ids, attempts, rows = ids[keep], attempts[keep], rows[keep]
 
-        at = steps.fly_to_tcpa(own_tracks, int_tracks, geometry)
+        # flown once: to tCPA, and on to the end only for the attempts the VMD draw accepts
+        # (an id's attempts after one that goes on are not flown: they are tried again if that one fails)
+        at = steps.fly_to_tcpa(
+            own_tracks, int_tracks, geometry, tracks=keep, vmd_draw=(seed, ids, attempts), first_per_id=True
+        )
         codes[rows[at.ground]] = _reason_code("below_ground")
         draws = steps.draw_geometry(seed, ids, attempts, at, geometry)
         codes[rows[~draws["accepted"] & ~at.ground]] = _reason_code("vmd")
-        keep = np.flatnonzero(draws["accepted"] & ~at.ground)
-        if keep.size == 0:
+        codes[rows[at.flights.not_flown]] = NOT_TRIED
+        going_on = np.flatnonzero(draws["accepted"] & ~at.ground & ~at.flights.not_flown)
+        if going_on.size == 0:
             return codes, None
-        rows, ids, attempts = rows[keep], ids[keep], attempts[keep]
-        own_tracks, int_tracks, at = own_tracks.take(keep), int_tracks.take(keep), at.take(keep)
-        draws = {key: value[keep] for key, value in draws.items()}
+        rows, ids, attempts, at = rows[going_on], ids[going_on], attempts[going_on], at.take(going_on)
+        draws = {key: value[going_on] for key, value in draws.items()}
+        # the samples taken once, for the attempts placed (the filters, the limits and the result)
+        own_tracks, int_tracks = own_tracks.take(keep[going_on]), int_tracks.take(keep[going_on])
 
         placed = steps.fly_and_place(own_tracks, int_tracks, draws["psi"], draws["hmd"], at, geometry)
         metrics = steps.placed_metrics(placed, scenario.metrics)
@@ -180,7 +185,7 @@ class UncorrelatedPairing(EncounterSource):
         reasons["filter_intruder"] = steps.filter_fails(scenario.intruder, placed.int_placed, placed.k_cpa)
         if geometry.track_limits:
             reasons["limits_intruder"] = steps.limits_fail(self.intruder, int_tracks, placed.int_flown)
-        rejected = np.zeros(keep.size, dtype=bool)
+        rejected = np.zeros(rows.size, dtype=bool)
         for reason in REJECTION_REASONS:  # each attempt counted once, for its first reason
             if reason in reasons:
                 codes[rows[reasons[reason] & ~rejected]] = _reason_code(reason)
@@ -192,13 +197,15 @@ class UncorrelatedPairing(EncounterSource):
         frame = steps.metadata_frame(ids, attempts, at, draws, placed, metrics, range0, geometry, good)
         for name, values in self.extra_columns(own_tracks, good).items():
             frame[name] = values
-        own_good, int_good = placed.own_placed.select(good), placed.int_placed.select(good)
+        everyone = good.size == rows.size  # the usual case: no take needed
         return codes, {
             "rows": rows[good],
             "frame": frame,
-            "own_tracks": own_tracks.take(good),
-            "int_tracks": int_tracks.take(good),
-            "own_initial": steps.initial_from(own_good),
-            "int_initial": steps.initial_from(int_good),
-            "trajectories": (own_good, int_good) if keep_trajectories else None,
+            "own_tracks": own_tracks if everyone else own_tracks.take(good),
+            "int_tracks": int_tracks if everyone else int_tracks.take(good),
+            "own_initial": steps.initial_from(placed.own_placed, good),
+            "int_initial": steps.initial_from(placed.int_placed, good),
+            "trajectories": (placed.own_placed.select(good), placed.int_placed.select(good))
+            if keep_trajectories
+            else None,
         }

@@ -39,6 +39,11 @@ _ATTEMPTS_PER_ROUND = 1000
 _MAX_ATTEMPTS_PER_ID_PER_ROUND = 64
 
 
+#: the code of a row `EncounterSource.attempt_batch` did not try (an attempt after one of the same id
+#: that may be accepted): not counted, and tried again in a later round if that one is rejected
+NOT_TRIED = -1
+
+
 class EncounterError(RuntimeError):
     """An encounter that could not be generated within the attempt cap."""
 
@@ -137,13 +142,15 @@ class EncounterSource(ABC):
         """One attempt per row (encounter id, attempt number).
 
         Returns a code per row (0 accepted, else 1 + the index of its reason in
-        `rejection_reasons`) and the data of the accepted rows, or None if none was accepted: a
-        dict with ``rows`` (their positions in the input), ``frame`` (metadata, with the columns
-        ``encounter_id``, ``attempt`` and ``weight`` at least), ``own_tracks`` and ``int_tracks``
-        (objects with ``schedule``, ``take`` and a static ``concatenate``), ``own_initial`` and
-        ``int_initial`` (placed `InitialStates`) and ``trajectories`` (placed 10-Hz
-        `Trajectories` of both, or None unless ``keep_trajectories``). ``sampler_rejects``, if
-        given, receives per side the redraws inside each row's sampling as (reason names, (rows,
+        `rejection_reasons`, or `NOT_TRIED` for a row after an attempt of the same id that may be
+        accepted: the rows of an id come consecutive and in attempt order) and the data of the
+        accepted rows, or None if none was accepted: a dict with ``rows`` (their positions in the
+        input), ``frame`` (metadata, with the columns ``encounter_id``, ``attempt`` and ``weight``
+        at least), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``, ``take`` and a
+        static ``concatenate``), ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
+        ``trajectories`` (placed 10-Hz `Trajectories` of both, or None unless
+        ``keep_trajectories``). ``sampler_rejects``, if given, receives per side the redraws
+        inside each row's sampling as (reason names, (rows,
         reasons) counts); they are counted for the attempts up to each id's accepted one.
         """
 
@@ -191,13 +198,19 @@ class EncounterSource(ABC):
             sampler_rejects: dict = {}
             codes, batch = self.attempt_batch(seed, batch_ids, batch_attempts, keep_trajectories, sampler_rejects)
             chosen_attempt = _first_accepted(pending, batch_ids, batch_attempts, codes)
-            chosen_for_row = chosen_attempt[np.searchsorted(pending, batch_ids)]
-            counted = batch_attempts < chosen_for_row
+            where = np.searchsorted(pending, batch_ids)
+            chosen_for_row = chosen_attempt[where]
+            # rows from an id's first attempt not tried on are tried again in the next round: not counted now
+            first_not_tried = np.full(pending.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
+            untried = codes == NOT_TRIED
+            np.minimum.at(first_not_tried, where[untried], batch_attempts[untried])
+            before_retry = batch_attempts < first_not_tried[where]
+            counted = (batch_attempts < chosen_for_row) & before_retry
             for code in np.unique(codes[counted & (codes > 0)]):
                 counts[self.rejection_reasons[code - 1]] += int(np.sum(counted & (codes == code)))
             # the sampler's redraws inside every attempt made, the accepted one included (attempts after
             # it were only tried ahead in the batch and do not count)
-            _count_sampler_rejects(counts, sampler_rejects, batch_attempts <= chosen_for_row)
+            _count_sampler_rejects(counts, sampler_rejects, (batch_attempts <= chosen_for_row) & before_retry)
             done = chosen_attempt < np.iinfo(np.int64).max
             if batch is not None and done.any():
                 winners = (
@@ -206,7 +219,7 @@ class EncounterSource(ABC):
                 accepted.append(_select_rows(batch, np.flatnonzero(winners)))
                 if progress is not None:
                     progress(int(done.sum()))
-            next_attempt = next_attempt[~done] + k
+            next_attempt = np.minimum(next_attempt + k, first_not_tried)[~done]
             pending = pending[~done]
         return _assemble(self, scenario_text, seed, accepted, counts, keep_trajectories)
 
@@ -235,6 +248,8 @@ def _pick(states: InitialStates, positions) -> InitialStates:
 
 def _select_rows(batch: dict, positions: np.ndarray) -> dict:
     """The accepted-row data of ``batch`` restricted to ``positions`` (indices into its accepted rows)."""
+    if positions.shape[0] == len(batch["frame"]):  # every accepted row (positions are sorted): nothing to take
+        return {key: value for key, value in batch.items() if key != "rows"}
     return {
         "frame": batch["frame"].iloc[positions].reset_index(drop=True),
         "own_tracks": batch["own_tracks"].take(positions),

@@ -32,8 +32,8 @@ from scipy.special import ellipe
 
 from .. import units
 from ..bayes import EncounterModel
-from ..commands import InitialStates
-from ..dynamics import Trajectories, fly_commands
+from ..commands import CommandSchedule, InitialStates
+from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample, sample_track_ids
 from ..tracks import limit_violations, track_limits
@@ -41,10 +41,14 @@ from . import _kernels
 
 #: sub-streams of an encounter's Philox stream (decisions.md section 10): ownship, intruder, geometry
 OWNSHIP_SUB_STREAM, INTRUDER_SUB_STREAM = 0, 1
-#: margin on the commanded vertical rates of the cheap VMD screen (the dynamics track commands,
-#: they do not exceed them by more than rounding; the margin keeps the screen conservative)
-_SCREEN_RATE_MARGIN = 1.1
-_SCREEN_ALT_MARGIN_FT = 10.0
+#: margins of the coarse interval the VMD screen tries first (the largest commanded rate times tCPA)
+_COARSE_RATE_MARGIN = 1.1
+_COARSE_ALT_MARGIN_FT = 10.0
+#: margins of the VMD screen's vertical-rate envelope: a fraction of the largest rate in it, ft/s
+#: added to it, ft added to the altitude bounds (the dynamics overshoot a command by far less:
+#: tests/test_encounter_kernels.py measures it on every shipped model), and the fraction of the
+#: airspeed beyond which the aircraft may not follow its commands (then only |rate| <= airspeed holds)
+_SCREEN_MARGINS = np.array([0.05, 0.5, 10.0, 0.5])
 
 
 # ------------------------------------------------------------------------------------------ sample
@@ -85,30 +89,147 @@ def sample_model_aircraft(
 # ------------------------------------------------------------------------------------------ screen
 
 
-def altitude_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Conservative altitude interval at tCPA from the initial altitude and the commanded vertical rates."""
+def _dynamic_limits(aircraft, n: int) -> np.ndarray:
+    """(6, n) limit rows an aircraft flies with (its own ``limits``, else the MIT LL ones)."""
+    return (_limits(aircraft) or DynamicLimits()).as_array(n)
+
+
+def altitude_reach(states: InitialStates, schedule, limit_rows: np.ndarray, tcpa_s: float):
+    """Exact bounds of each aircraft's altitude at tCPA from its commanded vertical rates.
+
+    The vertical rate stays within the range of its initial value and the (clipped) commands in
+    force so far, widened by a margin for the small overshoot of the dynamics
+    (`_kernels.altitude_reach_kernel`); integrating that envelope bounds the altitude. Tighter
+    than the largest commanded rate times tCPA: an aircraft that climbs all along cannot be found
+    below its start. tests/test_encounter_kernels.py flies many tracks of every shipped model and
+    checks that no flown altitude at tCPA leaves its bounds.
+    """
+    n = states.n_aircraft
+    lo, hi = np.empty(n), np.empty(n)
+    if n:
+        state0 = np.stack([states.alt_ft, states.speed_fps, states.speed_fps * np.sin(states.pitch_rad)])
+        _kernels.altitude_reach_kernel(
+            state0,
+            schedule.offsets,
+            step_indices(schedule, dt_s=DT_S),
+            schedule.hdot_fps,
+            schedule.vdot_fps2,
+            limit_rows,
+            int(round(tcpa_s / DT_S)),
+            DT_S,
+            _SCREEN_MARGINS,
+            lo,
+            hi,
+        )
+    return lo, hi
+
+
+def _rate_bound_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A cheap wider interval: the largest commanded vertical rate (with a margin) times tCPA."""
     rates = np.where(schedule.t_s <= tcpa_s, np.abs(schedule.hdot_fps), 0.0)
     n = schedule.offsets.shape[0] - 1
     max_rate = np.maximum.reduceat(rates, schedule.offsets[:-1]) if rates.size else np.zeros(n)
-    reach = max_rate * _SCREEN_RATE_MARGIN * tcpa_s + _SCREEN_ALT_MARGIN_FT
+    reach = max_rate * _COARSE_RATE_MARGIN * tcpa_s + _COARSE_ALT_MARGIN_FT
     return alt_ft - reach, alt_ft + reach
 
 
-def screen_vmd(own, intruder, geometry) -> np.ndarray:
-    """The **screen** step: True where the pair can still reach the VMD span at tCPA."""
-    vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
-    own_lo, own_hi = altitude_reach(own.initial["alt_ft"].to_numpy(), own.schedule, geometry.tcpa_s)
-    int_lo, int_hi = altitude_reach(intruder.initial["alt_ft"].to_numpy(), intruder.schedule, geometry.tcpa_s)
+def _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges) -> np.ndarray:
     return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
+
+
+def screen_vmd(own, intruder, geometry) -> np.ndarray:
+    """The **screen** step: True where the pair can still reach the VMD span at tCPA (exact: an
+    attempt it rejects would have had its relative altitude at tCPA outside the span).
+
+    A coarse interval (largest commanded rate times tCPA) first, then `altitude_reach` for the
+    attempts it lets through.
+    """
+    vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
+    tcpa = geometry.tcpa_s
+    own_alt, int_alt = own.initial["alt_ft"].to_numpy(), intruder.initial["alt_ft"].to_numpy()
+    passed = _reaches(
+        *_rate_bound_reach(own_alt, own.schedule, tcpa), *_rate_bound_reach(int_alt, intruder.schedule, tcpa), vmd_edges
+    )
+    candidates = np.flatnonzero(passed)
+    if candidates.size == 0:
+        return passed
+    own_states, int_states = own.initial_states(), intruder.initial_states()
+    bounds = []
+    for aircraft, states in ((own, own_states), (intruder, int_states)):
+        sub_states = _pick_states(states, candidates)
+        schedule = _schedule_rows(aircraft.schedule, candidates)
+        bounds += altitude_reach(
+            sub_states, schedule, _dynamic_limits(aircraft, states.n_aircraft)[:, candidates], tcpa
+        )
+    passed[candidates] = _reaches(*bounds, vmd_edges)
+    return passed
+
+
+def _schedule_rows(schedule, positions: np.ndarray):
+    """The command schedules of ``positions`` (in that order)."""
+    offsets = schedule.offsets
+    counts = offsets[positions + 1] - offsets[positions]
+    new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    rows = np.repeat(offsets[positions] - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
+    return CommandSchedule.trusted(
+        new_offsets, schedule.t_s[rows], schedule.hdot_fps[rows], schedule.psidot_rad_s[rows], schedule.vdot_fps2[rows]
+    )
 
 
 # --------------------------------------------------------------------------------------------- fly
 
 
+def _side_arrays(aircraft, states: InitialStates) -> tuple:
+    """One side's arrays for `_kernels.fly_attempts_kernel`: initial states, schedule, limits."""
+    schedule = aircraft.schedule
+    return (
+        np.stack([getattr(states, f) for f in InitialStates.FIELDS]),
+        schedule.offsets,
+        step_indices(schedule, dt_s=DT_S),
+        schedule.hdot_fps,
+        schedule.psidot_rad_s,
+        schedule.vdot_fps2,
+        _dynamic_limits(aircraft, states.n_aircraft),
+    )
+
+
+@dataclass(frozen=True)
+class Flights:
+    """Both aircraft of some attempts flown once (`_kernels.fly_attempts_kernel`): to tCPA, and on to
+    the end (``n_steps``) for those ``going_on``; ``records`` (own, intruder), (8, n, n_steps + 1),
+    hold the flights that went on; ``extremes`` (2, 4, n) theirs over the whole flight;
+    ``not_flown`` the attempts not flown at all (tried ahead of one that went on); ``chosen`` the
+    attempts (positions) `finish` returns."""
+
+    records: tuple
+    extremes: np.ndarray
+    going_on: np.ndarray
+    not_flown: np.ndarray
+    n_steps: int
+    chosen: np.ndarray
+
+    def take(self, positions) -> Flights:
+        return dataclasses.replace(self, chosen=self.chosen[positions])
+
+    def finish(self, duration_s: float) -> tuple[Trajectories, Trajectories]:
+        """The chosen attempts' flights for the whole encounter (each must have gone on)."""
+        if int(round(duration_s / DT_S)) != self.n_steps or not np.all(self.going_on[self.chosen]):
+            raise ValueError("only the attempts that went on were flown to the end of the encounter")
+        t_s = np.arange(self.n_steps + 1) * DT_S
+        flown = []
+        for side, records in enumerate(self.records):
+            chosen = np.empty((8, self.chosen.shape[0], records.shape[2]))
+            _kernels.gather_flights_kernel(records, self.chosen, chosen)
+            flown.append(Trajectories(t_s, *chosen, extremes=np.ascontiguousarray(self.extremes[side][:, self.chosen])))
+        return flown[0], flown[1]
+
+
 @dataclass(frozen=True)
 class AtTcpa:
     """Both aircraft at tCPA: below-ground flags, horizontal speeds and vertical rates (ft/s), the
-    relative altitude (intruder minus ownship, ft) and the speeds the heading density uses."""
+    relative altitude (intruder minus ownship, ft) and the speeds the heading density uses;
+    ``flights`` the flights in progress (`Flights`), for `fly_and_place` to continue."""
 
     ground: np.ndarray
     v_own: np.ndarray
@@ -117,11 +238,17 @@ class AtTcpa:
     hdot_int: np.ndarray
     rel_alt: np.ndarray
     heading_speeds: tuple
+    flights: Flights | None = None
 
     def take(self, positions) -> AtTcpa:
         return AtTcpa(
-            *(getattr(self, f.name)[positions] for f in dataclasses.fields(self) if f.name != "heading_speeds"),
+            *(
+                getattr(self, f.name)[positions]
+                for f in dataclasses.fields(self)
+                if f.name not in ("heading_speeds", "flights")
+            ),
             heading_speeds=tuple(value[positions] for value in self.heading_speeds),
+            flights=None if self.flights is None else self.flights.take(positions),
         )
 
 
@@ -130,19 +257,57 @@ def _limits(aircraft):
     return getattr(aircraft, "limits", None)
 
 
-def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
-    """The **fly** step up to tCPA (1-Hz records): where both are at the designed closest approach."""
+def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None, first_per_id: bool = False) -> AtTcpa:
+    """The **fly** step up to tCPA: where both are at the designed closest approach.
+
+    Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, each once:
+    to tCPA, then on to the end of the encounter for those that go on (`fly_and_place` takes these
+    flights from ``AtTcpa.flights``). An attempt goes on unless an aircraft went below ground
+    before tCPA, and, with ``vmd_draw`` = (seed, ids, attempts) of the attempts, only if the VMD
+    draw of its geometry stream accepts it (`draw_geometry` draws the same). With
+    ``first_per_id`` (the rows of an id consecutive, in attempt order), the attempts of an id after
+    the first that goes on are not flown at all (``AtTcpa.flights.not_flown``).
+    """
     tcpa = geometry.tcpa_s
-    own_states, int_states = own.initial_states(), intruder.initial_states()
-    if tcpa > 0:
-        own_cpa = fly_commands(own_states, own.schedule, tcpa, output_hz=1.0, limits=_limits(own))
-        int_cpa = fly_commands(int_states, intruder.schedule, tcpa, output_hz=1.0, limits=_limits(intruder))
-        ground = (own_cpa.extremes[0] < 0) | (int_cpa.extremes[0] < 0)
-        own_speed, own_pitch = own_cpa.speed_fps[:, -1], own_cpa.pitch_rad[:, -1]
-        int_speed, int_pitch = int_cpa.speed_fps[:, -1], int_cpa.pitch_rad[:, -1]
-        rel_alt = int_cpa.up_ft[:, -1] - own_cpa.up_ft[:, -1]
+    all_own, all_int = own.initial_states(), intruder.initial_states()
+    tracks = np.arange(all_own.n_aircraft) if tracks is None else np.asarray(tracks, dtype=np.int64)
+    own_states, int_states = _pick_states(all_own, tracks), _pick_states(all_int, tracks)
+    n, k_cpa, n_steps = tracks.shape[0], int(round(tcpa / DT_S)), int(round(geometry.duration_s / DT_S))
+    vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
+    if vmd_draw is None:
+        seed, ids, attempts = np.zeros(1, np.uint64), np.zeros(n, np.uint64), np.zeros(n, np.uint64)
     else:
-        ground = np.zeros(own_states.n_aircraft, dtype=bool)
+        seed = np.array([vmd_draw[0]], dtype=np.uint64)
+        ids, attempts = (np.asarray(values).astype(np.uint64) for values in vmd_draw[1:])
+    cpa = (np.full((2, 7, n), np.nan), np.full((2, 4, n), np.nan), np.empty(n, np.bool_), np.empty(n, np.bool_))
+    groups = np.arange(n + 1)
+    if first_per_id and n:
+        groups = np.concatenate([[0], np.flatnonzero(np.diff(ids.astype(np.int64)) != 0) + 1, [n]])
+    end = (np.empty((2, 7, n)), np.empty((2, 4, n)))
+    records = (np.empty((8, n, n_steps + 1)), np.empty((8, n, n_steps + 1)))  # pages touched only if going on
+    if n:
+        _kernels.fly_attempts_kernel(
+            _side_arrays(own, all_own),
+            _side_arrays(intruder, all_int),
+            tracks,
+            k_cpa,
+            n_steps,
+            DT_S,
+            np.array([tcpa > 0, vmd_draw is not None, first_per_id], dtype=np.int64),
+            (seed, ids, attempts, vmd_edges, vmd_acceptance(geometry.vmd_weights)),
+            groups,
+            cpa,
+            end,
+            *records,
+        )
+    cpa_state, cpa_extremes, going_on, not_flown = cpa
+    if tcpa > 0:
+        ground = (cpa_extremes[0, 0] < 0) | (cpa_extremes[1, 0] < 0)
+        own_speed, own_pitch = cpa_state[0, 0], cpa_state[0, 5]
+        int_speed, int_pitch = cpa_state[1, 0], cpa_state[1, 5]
+        rel_alt = cpa_state[1, 3] - cpa_state[0, 3]
+    else:
+        ground = np.zeros(n, dtype=bool)
         own_speed, own_pitch, int_speed, int_pitch = (
             own_states.speed_fps,
             own_states.pitch_rad,
@@ -162,7 +327,12 @@ def fly_to_tcpa(own, intruder, geometry) -> AtTcpa:
         )
     else:
         hv_own, hv_int, hh_own, hh_int = v_own, v_int, hdot_own, hdot_int
-    return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int))
+    flights = Flights(records, end[1], going_on, not_flown, n_steps, np.arange(n))
+    return AtTcpa(ground, v_own, v_int, hdot_own, hdot_int, rel_alt, (hv_own, hv_int, hh_own, hh_int), flights)
+
+
+def _pick_states(states: InitialStates, positions) -> InitialStates:
+    return InitialStates(*(getattr(states, f)[positions] for f in InitialStates.FIELDS))
 
 
 # ------------------------------------------------------------------------------------------- place
@@ -213,12 +383,6 @@ def draw_geometry(seed, ids: np.ndarray, attempts: np.ndarray, at: AtTcpa, geome
     return out
 
 
-def _rotate(north, east, pivot_n, pivot_e, angle):
-    cos_a, sin_a = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    dn, de = north - pivot_n[:, None], east - pivot_e[:, None]
-    return pivot_n[:, None] + cos_a * dn - sin_a * de, pivot_e[:, None] + sin_a * dn + cos_a * de
-
-
 def _placed(trajectories: Trajectories, north, east, angle) -> Trajectories:
     return dataclasses.replace(
         trajectories, north_ft=north, east_ft=east, heading_rad=trajectories.heading_rad + angle[:, None]
@@ -239,31 +403,36 @@ class Placed:
 def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, geometry) -> Placed:
     """The **fly** and **place** steps for the whole encounter.
 
-    Both fly at 10 Hz; each is rotated about its tCPA position (ownship heading 0 at CPA, intruder
-    at ``psi``), the intruder is placed perpendicular to the relative velocity at the signed HMD,
-    and both are translated so that the ownship starts at the origin.
+    Both fly at 10 Hz (the flights of ``at`` continued from tCPA when it has them; else ``own``
+    and ``intruder`` flown from the start); each is rotated about its tCPA position (ownship
+    heading 0 at CPA, intruder at ``psi``), the intruder is placed perpendicular to the relative
+    velocity at the signed HMD, and both are translated so that the ownship starts at the origin
+    (`_kernels.place_kernel`, one pass).
     """
     duration = geometry.duration_s
-    own_states, int_states = own.initial_states(), intruder.initial_states()
-    own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
-    int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
+    if at.flights is not None:  # the flights to tCPA, continued
+        own_flown, int_flown = at.flights.finish(duration)
+    else:
+        own_states, int_states = own.initial_states(), intruder.initial_states()
+        own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
+        int_flown = fly_commands(int_states, intruder.schedule, duration, output_hz=10.0, limits=_limits(intruder))
     k_cpa = int(round(geometry.tcpa_s * 10))
     own_angle = -own_flown.heading_rad[:, k_cpa]
     int_angle = psi - int_flown.heading_rad[:, k_cpa]
-    own_n, own_e = _rotate(
-        own_flown.north_ft, own_flown.east_ft, own_flown.north_ft[:, k_cpa], own_flown.east_ft[:, k_cpa], own_angle
-    )
-    int_n, int_e = _rotate(
-        int_flown.north_ft, int_flown.east_ft, int_flown.north_ft[:, k_cpa], int_flown.east_ft[:, k_cpa], int_angle
-    )
     rel_vn, rel_ve = at.v_int * np.cos(psi) - at.v_own, at.v_int * np.sin(psi)
     rel_norm = np.maximum(np.hypot(rel_vn, rel_ve), 1e-9)
-    target_n = own_n[:, k_cpa] + hmd * rel_ve / rel_norm
-    target_e = own_e[:, k_cpa] - hmd * rel_vn / rel_norm
-    int_n += (target_n - int_n[:, k_cpa])[:, None]
-    int_e += (target_e - int_e[:, k_cpa])[:, None]
-    origin_n, origin_e = own_n[:, :1].copy(), own_e[:, :1].copy()
-    own_n, own_e, int_n, int_e = own_n - origin_n, own_e - origin_e, int_n - origin_n, int_e - origin_e
+    placed = np.empty((4, *own_flown.north_ft.shape))
+    _kernels.place_kernel(
+        own_flown.north_ft,
+        own_flown.east_ft,
+        int_flown.north_ft,
+        int_flown.east_ft,
+        k_cpa,
+        np.stack([np.cos(own_angle), np.sin(own_angle), np.cos(int_angle), np.sin(int_angle)]),
+        np.stack([hmd * rel_ve / rel_norm, hmd * rel_vn / rel_norm]),
+        placed,
+    )
+    own_n, own_e, int_n, int_e = placed
     own_placed = _placed(own_flown, own_n, own_e, own_angle)
     return Placed(own_flown, int_flown, own_placed, _placed(int_flown, int_n, int_e, int_angle), k_cpa)
 
@@ -275,16 +444,18 @@ def _as_dict(trajectories: Trajectories) -> dict:
     }
 
 
-def initial_from(trajectories: Trajectories) -> InitialStates:
-    """The first sample of each flight as initial states (placed: what the closed loop starts from)."""
+def initial_from(trajectories: Trajectories, rows=None) -> InitialStates:
+    """The first sample of each flight (of ``rows``, default all) as initial states (placed: what the
+    closed loop starts from)."""
+    rows = slice(None) if rows is None else rows
     return InitialStates(
-        trajectories.speed_fps[:, 0],
-        trajectories.north_ft[:, 0],
-        trajectories.east_ft[:, 0],
-        trajectories.up_ft[:, 0],
-        trajectories.heading_rad[:, 0],
-        trajectories.pitch_rad[:, 0],
-        trajectories.bank_rad[:, 0],
+        trajectories.speed_fps[rows, 0],
+        trajectories.north_ft[rows, 0],
+        trajectories.east_ft[rows, 0],
+        trajectories.up_ft[rows, 0],
+        trajectories.heading_rad[rows, 0],
+        trajectories.pitch_rad[rows, 0],
+        trajectories.bank_rad[rows, 0],
     )
 
 

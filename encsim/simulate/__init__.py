@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
 from ..avoidance.interface import MEMORY_SIZE
-from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, reference_logic_id
+from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, open_loop_params_of, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
 from . import _kernels
@@ -131,7 +131,7 @@ def simulate_states(
     function, params = resolve_logic(logic, pilot.standard)
     n = own_initial.n_aircraft
     settings, models = _settings(
-        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, n_encounters=n
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params, n_encounters=n
     )
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
@@ -183,7 +183,16 @@ def _limits_array(limits: DynamicLimits | None, n: int) -> np.ndarray:
 
 
 def _settings(
-    duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None, n_encounters=1
+    duration_s,
+    pilot,
+    decision_period_s,
+    well_clear,
+    nmac_ft,
+    surveillance,
+    seed,
+    function=None,
+    params=None,
+    n_encounters=1,
 ):
     """The closed loop's `Settings` group and the (surveillance, pilot) model arguments of the kernel, the
     duration and decision period checked against the 10-Hz step.
@@ -214,6 +223,7 @@ def _settings(
         pilot_params=pilot_params,
         pilot_memory_size=np.int64(pilot_memory),
         fly=fly,
+        open_loop_params=_open_loop_params(function, params),
         encounter_steps=encounter_steps,
     )
     return settings, (sensor, pilot_model)
@@ -235,6 +245,13 @@ def _encounter_steps(duration_s, n_encounters: int) -> np.ndarray:
     if durations.ndim == 0:
         return np.full(n_encounters, int(steps[0]), dtype=np.int64)
     return steps.astype(np.int64)
+
+
+def _open_loop_params(function, params) -> np.ndarray:
+    """The logic's parameters for the open-loop pass (`open_loop_params_of`); a one-zero array without a logic."""
+    if params is None:
+        return np.zeros(1)
+    return open_loop_params_of(function, np.asarray(params, dtype=np.float64))
 
 
 def record_encounter(
@@ -272,7 +289,7 @@ def record_encounter(
     ):
         raise ValueError("record_encounter flies one encounter: give the states and schedules of one aircraft each")
     settings, models = _settings(
-        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params
     )
     ownship = _flight(own_initial, own_schedule, _limits_array(own_limits, 1))
     intruder = _flight(int_initial, int_schedule, _limits_array(int_limits, 1))

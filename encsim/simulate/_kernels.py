@@ -155,7 +155,9 @@ class Settings(NamedTuple):
     (uint64): the Philox key of the encounters' model draws; ``memory_size``: the logic's;
     ``surveillance_memory_size``, ``pilot_memory_size``: the models'; ``navigation``,
     ``altimetry``, ``fly``: the `encsim.simulate._seams` settings arrays; ``pilot_params``: the
-    pilot model's parameter array (unused by the standard pilot).
+    pilot model's parameter array (unused by the standard pilot); ``open_loop_params``: the logic's
+    parameters for the open-loop pass on the nominal run (`reference_logics.open_loop_params_of`: the
+    DAA logic's alerting only; otherwise the logic's parameters).
     """
 
     n_steps: np.int64
@@ -173,6 +175,7 @@ class Settings(NamedTuple):
     pilot_params: np.ndarray
     pilot_memory_size: np.int64
     fly: np.ndarray
+    open_loop_params: np.ndarray
     encounter_steps: np.ndarray
 
 
@@ -597,6 +600,7 @@ def _run_ownship(
     navigation_memory = np.zeros(_seams.NAVIGATION_MEMORY_SIZE)
     surveillance_memory = np.zeros(settings.surveillance_memory_size)
     pilot_memory = np.zeros(settings.pilot_memory_size)
+    open_loop_params = settings.open_loop_params
     command = np.zeros(PILOT_COMMAND_SIZE)
     standard_pilot = _seams.model_id(pilot_model) == _seams.STANDARD
     sensor_id = _seams.model_id(surveillance_model)
@@ -667,7 +671,7 @@ def _run_ownship(
             if tracked and not truth_model:  # a sensor or a user's model: check what it gives the logic
                 code, value = _seen_fault(seen)
             if tracked and code == 0:
-                call_logic(logic, t, seen_own, seen, memory, logic_params, advisory)
+                call_logic(logic, t, seen_own, seen, memory, logic_params if mitigated else open_loop_params, advisory)
             elif code == 0:
                 _no_traffic(advisory)
             if code == 0:

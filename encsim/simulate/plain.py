@@ -231,7 +231,7 @@ def run_encounter(
                 code, value = _seen_fault(seen) if tracked and not truth_model else (0, 0.0)
                 own_seen = own.copy() if exact_own else own_seen
                 if tracked and code == 0:
-                    logic(t, own_seen, seen, memory, params, advisory)
+                    logic(t, own_seen, seen, memory, params if mitigated else settings.open_loop_params, advisory)
                 elif code == 0:
                     _no_traffic(advisory)
                 if code == 0:

@@ -131,6 +131,9 @@ P_BANDS = P_LEVELS + MAX_LEVELS * LEVEL_FIELDS
 N_PARAMS = P_BANDS + BAND_SETTINGS_SIZE
 
 GUIDE_DIRECTION, GUIDE_VERTICAL_SPEED, GUIDE_BOTH = 0, 1, 2
+#: alerting only: no bands, no guidance (the closed loop's open-loop pass, which scores alert levels only; the
+#: level never depends on the bands)
+GUIDE_NONE = 3
 
 # --- memory layout ------------------------------------------------------------------------------------------
 #: 1 once the alerting state is initialised (the memory of a new run is all zero)
@@ -448,7 +451,7 @@ def daidalus_logic(t_s, own, intruder, memory, params, advisory):
     advisory[LEVEL] = level
     if level >= 2.0 and level != previous:
         memory[M_COUNTER] += 1.0  # a new alert level is a change for the pilot
-    if memory[M_BANDS_ON] != 0.0:
+    if memory[M_BANDS_ON] != 0.0 and params[P_DIMENSION] != GUIDE_NONE:
         _guide(t_s, own, intruder, memory, params, advisory, level, previous)
     else:
         memory[M_SIDE], memory[M_MODE] = 0.0, 0.0

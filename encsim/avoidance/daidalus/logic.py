@@ -11,7 +11,7 @@ reads. `DAA_PRESETS` names the reference presets (``daa``, ``daa-vertical``, ``d
 Parameter layout (`N_PARAMS` floats; offsets are the ``P_*`` constants of `_logic`):
 
 ====================  ==========================================================================
-0                     guidance dimension: 0 direction, 1 vertical speed, 2 both
+0                     guidance dimension: 0 direction, 1 vertical speed, 2 both, 3 none (alerting only)
 1                     number of alert levels of the alerter (1-3)
 2, 3                  alerting M and N (M-of-N)
 4, 5, 6               hysteresis time s, persistence time s, lookahead time s
@@ -45,6 +45,7 @@ from ._guidance import pack_band_settings
 from ._logic import (
     GUIDE_BOTH,
     GUIDE_DIRECTION,
+    GUIDE_NONE,
     GUIDE_VERTICAL_SPEED,
     L_ALERTING,
     L_DTHR,
@@ -82,6 +83,7 @@ __all__ = [
     "MEMORY_SIZE",
     "N_PARAMS",
     "DaaPreset",
+    "alerting_only_params",
     "alerting_times_s",
     "daa_configuration",
     "daa_provenance",
@@ -90,7 +92,7 @@ __all__ = [
 ]
 
 #: guidance dimensions of `daidalus_params`
-DIMENSIONS = {"direction": GUIDE_DIRECTION, "vertical": GUIDE_VERTICAL_SPEED, "both": GUIDE_BOTH}
+DIMENSIONS = {"direction": GUIDE_DIRECTION, "vertical": GUIDE_VERTICAL_SPEED, "both": GUIDE_BOTH, "none": GUIDE_NONE}
 #: "both": turn when a conflict-free heading lies within this many degrees, else change the vertical rate
 BOTH_MAX_TURN_DEG = 30.0
 _REGIONS = {"NONE": 0, "FAR": 1, "MID": 2, "NEAR": 3}
@@ -236,3 +238,20 @@ def daa_provenance(logic_name) -> dict:
         "daa_alerter": cfg.alerter(preset.alerter).name,
         "daa_dimension": preset.dimension,
     }
+
+
+def alerting_only_params(params: np.ndarray) -> np.ndarray:
+    """The same parameters with guidance off (dimension "none"): what the closed loop's open-loop pass flies.
+
+    That pass calls the logic on the nominal encounter to score its alerting (DO-365) and nobody reads
+    its guidance; the alert level never depends on the bands, so the levels are the same, without the
+    cost of the bands (most of the logic's time: benchmarks/README.md). `tests/test_daidalus_logic.py`
+    holds the levels equal decision by decision.
+
+    >>> full = daidalus_params("do365b")
+    >>> int(alerting_only_params(full)[P_DIMENSION]), int(full[P_DIMENSION])
+    (3, 0)
+    """
+    out = np.array(params, dtype=np.float64, copy=True)
+    out[P_DIMENSION] = GUIDE_NONE
+    return out
