@@ -540,6 +540,13 @@ def _results_summary(path, first_line: str) -> None:
     attempts = int(attrs["attempts"])
     click.echo(f"attempts {attempts}, acceptance rate {len(metadata) / attempts:.4f}")
     click.echo(f"rejections:\n{_rejections_text(json.loads(attrs['rejections']))}")
+    if "ends_before_cpa" in metadata:  # recorded encounters: a recording cut before its closest approach
+        early = metadata.loc[metadata["ends_before_cpa"].astype(bool), "encounter_id"].tolist()
+        click.echo(
+            f"recordings ending before their closest approach: {len(early)} (ids {early})"
+            if early
+            else "recordings ending before their closest approach: none"
+        )
     if outcomes is None:
         _nominal_estimates(metadata)
         return
@@ -651,7 +658,7 @@ def _closed_loop_summary(outcomes: pd.DataFrame, metadata=None, scenario=None, p
 
 
 @main.command()
-@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("scenario_file", type=click.Path(exists=True))
 @click.option(
     "-o",
     "--output",
@@ -724,7 +731,12 @@ def run(
     surveillance,
     pilot,
 ) -> None:
-    """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic."""
+    """Run SCENARIO_FILE: its encounters with nominal outcomes, or nominal and mitigated with --logic.
+
+    SCENARIO_FILE may also be a folder of .daa recordings (or one .daa file): each file one
+    encounter of weight 1, with the default metrics, perfect surveillance and the standard pilot
+    (docs/encounter_sources.md, "recorded").
+    """
     chosen = _load_logic(logic) if logic else None
     if (surveillance or pilot) and not logic:
         _fail("--surveillance and --pilot: for a closed-loop run (give --logic)")

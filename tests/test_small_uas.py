@@ -123,8 +123,8 @@ def test_a_fixed_wing_cannot_hover_and_speeds_stay_in_the_envelope():
     assert parse_scenario(slow_transit).ownship.speed_kt == [0.0, 10.0]  # a straight line needs no turn
     with pytest.raises(ScenarioError, match=r"ownship.pattern = 'zigzag': unknown pattern .*lawnmower"):
         parse_scenario(text.replace('pattern = "lawnmower"', 'pattern = "zigzag"'))
-    with pytest.raises(ScenarioError, match="encounter.kind = 'recorded'"):
-        parse_scenario(text.replace('kind = "small_uas"', 'kind = "recorded"'))
+    with pytest.raises(ScenarioError, match="encounter.kind = 'gliders'"):
+        parse_scenario(text.replace('kind = "small_uas"', 'kind = "gliders"'))
     with pytest.raises(ScenarioError, match="nmac = 'suas' is the cylinder 50 ft / 15 ft: leave out nmac_radius_ft"):
         parse_scenario(text.replace('nmac = "suas"', 'nmac = "suas"\nnmac_radius_ft = 500'))
 

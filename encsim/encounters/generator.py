@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .pairing import REJECTION_REASONS, UncorrelatedPairing, model_aircraft, refuse_for_encounters
+from .recorded_source import RecordedSource
 from .small_uas import SmallUasSource
 from .source import EncounterError, EncounterSet, EncounterSource
 from .steps import relative_speed_normaliser, vmd_acceptance
@@ -39,6 +40,7 @@ __all__ = [
 SOURCE_KINDS: dict[str, type[EncounterSource]] = {
     UncorrelatedPairing.kind: UncorrelatedPairing,
     SmallUasSource.kind: SmallUasSource,
+    RecordedSource.kind: RecordedSource,
 }
 
 #: the former name of `encsim.encounters.pairing.model_aircraft` (a loaded, checked model side)

@@ -61,7 +61,8 @@ class EncounterSet:
     states, so that ``fly_commands(own_initial, ownship.schedule, duration)`` replays the encounter
     exactly. ``kind`` names the source (``[encounter] kind`` of the scenario); ``own_limits`` the
     ownship's dynamic limits when they are not the MIT LL ones (a small UAS: the closed loop flies
-    it with them too).
+    it with them too); ``int_limits`` the intruder's likewise, and ``durations_s`` one run length
+    per encounter when they differ (recorded encounters: the closed loop flies each for its own).
     """
 
     scenario: Scenario
@@ -76,6 +77,8 @@ class EncounterSet:
     trajectories: tuple[Trajectories, Trajectories] | None = None
     kind: str = "pairing"
     own_limits: DynamicLimits | None = None
+    int_limits: DynamicLimits | None = None
+    durations_s: np.ndarray | None = None
 
     @property
     def n_encounters(self) -> int:

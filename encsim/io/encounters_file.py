@@ -290,6 +290,8 @@ SUMMARY_METADATA_COLUMNS = (
     "int_heading_tcpa_rad",
     "int_alt_tcpa_ft",
 )
+#: read too where a source writes them (recorded encounters: the recording's closest approach and its flag)
+OPTIONAL_SUMMARY_METADATA_COLUMNS = ("ends_before_cpa", "recorded_hmd_ft", "recorded_vmd_ft", "hmd_ft", "duration_s")
 
 
 def read_summary_tables(path) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
@@ -297,6 +299,9 @@ def read_summary_tables(path) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
     with open_results(path) as f:
         attrs = dict(f.attrs)
         metadata = pd.DataFrame({c: _dataset(f, f"metadata/{c}", path) for c in SUMMARY_METADATA_COLUMNS})
+        for column in OPTIONAL_SUMMARY_METADATA_COLUMNS:
+            if f"metadata/{column}" in f:
+                metadata[column] = _dataset(f, f"metadata/{column}", path)
         outcomes = None
         if "outcomes" in f:
             columns = json.loads(f["outcomes"].attrs["columns"])

@@ -6,17 +6,13 @@ encounter ids 0, 1, ... in file-name order, ``own_initial``/``int_initial`` and 
 ``ownship``/``intruder`` (`TrackSample` with model name ``"recorded"``), and one metadata row per
 file. Lives in io (not beside the converter) because it builds a `Scenario`.
 
-Two things the closed loop must take from the metadata (today's `simulate` flies every encounter
-of a set for ``scenario.geometry.duration_s`` with the default `DynamicLimits`):
-
-- ``duration_s``: each recording's run length (the last time both aircraft have data). The set's
-  placeholder scenario has ``duration_s`` = the longest, rounded up to a whole second.
-- ``own_pitch_rate_max_rad_s``, ``int_pitch_rate_max_rad_s``: the pitch-rate limits each aircraft
-  was fitted with (`encsim.encounters.recorded`, "Limits"); the other limits are the defaults.
-
-Until the encounter-source seam gives recorded encounters their own scenario kind, the scenario is
-a placeholder built here (models ``"recorded"``, a degenerate geometry the source does not use),
-with the files and their sha256 in its description.
+The set carries what the closed loop flies it with (`encsim.simulate.simulate` takes them):
+``durations_s`` (each recording's run length, the last time both aircraft have data) and
+``own_limits``/``int_limits`` (the pitch-rate limits each aircraft was fitted with, per encounter;
+`recorded_limits`). Built here, without a scenario, the set's scenario is a placeholder (models
+``"recorded"``, a degenerate geometry, ``duration_s`` the longest recording rounded up) with the
+files and their sha256 in its description; as a scenario kind (``[encounter] kind = "recorded"``,
+`recorded_scenario`) the packing is `encsim.encounters.recorded_source`'s.
 """
 
 from __future__ import annotations
@@ -26,22 +22,24 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from .. import units
 from ..checksums import file_sha256
 from ..commands import CommandSchedule, InitialStates
-from ..dynamics import DynamicLimits, fly_commands
+from ..dynamics import fly_commands
 from ..encounters import EncounterSet
-from ..encounters.recorded import RecordedEncounter, recorded_encounter, recorded_paths
-from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
-from ..sampling import TrackSample
+from ..encounters.recorded import recorded_encounter, recorded_paths
+from ..encounters.recorded_source import RECORDED_MODEL, pack_recorded_set, recorded_limits, recorded_metadata
+from .recorded_scenario import recorded_scenario_text
 from .scenario import parse_scenario
 
-__all__ = ["fly_recorded_set", "recorded_encounter_set", "recorded_limits", "recorded_metadata"]
-
-#: the model name of recorded tracks in the set's scenario and track samples
-RECORDED_MODEL = "recorded"
+__all__ = [
+    "fly_recorded_set",
+    "recorded_encounter_set",
+    "recorded_limits",
+    "recorded_metadata",
+    "recorded_scenario",
+    "recorded_scenario_text",
+]
 
 
 def _scenario_text(recorded, sha256s, duration_s: int) -> str:
@@ -79,86 +77,7 @@ def _pick(states: InitialStates, index: int) -> InitialStates:
     return InitialStates(*(getattr(states, f)[index : index + 1] for f in InitialStates.FIELDS))
 
 
-def _concat_schedules(parts: list[dict]) -> CommandSchedule:
-    offsets = np.concatenate([[0], np.cumsum([len(p["t_s"]) for p in parts])]).astype(np.int64)
-    return CommandSchedule(offsets, *(np.concatenate([p[n] for p in parts]) for n in parts[0]))
-
-
-def _track_sample(recorded: list[RecordedEncounter], index: int, duration_s: int) -> TrackSample:
-    initial = _stack_initial(recorded, index)
-    schedule = _concat_schedules([r.schedule.rows_of(index) for r in recorded])
-    frame = pd.DataFrame(
-        {
-            "track_id": np.arange(len(recorded), dtype=np.int64),
-            "alt_ft": initial.alt_ft,
-            "speed_kt": units.fps_to_kt(initial.speed_fps),
-            "heading_deg": np.degrees(initial.heading_rad),
-        }
-    )
-    empty = pd.DataFrame(index=range(len(recorded)))
-    return TrackSample(
-        model_name=RECORDED_MODEL,
-        model_sha256="",
-        seed=0,
-        first_id=0,
-        duration_s=duration_s,
-        presets={},
-        empty_column="",
-        initial=frame,
-        schedule=schedule,
-        schedule_bins=np.zeros((schedule.t_s.shape[0], 3), dtype=np.int8),
-        bin_changes=empty,
-        resamples=empty.copy(),
-    )
-
-
-def recorded_metadata(recorded: RecordedEncounter, encounter_id: int, metrics) -> dict:
-    """One metadata row: identity, recording times, closest approach, limits, fit errors, nominal outcome."""
-    errors = recorded.errors()
-    flown = recorded.fitted
-    names = ("north_ft", "east_ft", "up_ft", "speed_fps", "heading_rad", "pitch_rad")
-    own = {name: getattr(flown, name)[:1] for name in names}
-    intr = {name: getattr(flown, name)[1:] for name in names}
-    cylinder = Cylinder("NMAC", metrics.nmac_radius_ft, metrics.nmac_half_height_ft)
-    nominal = separation_metrics(flown.t_s, own, intr, cylinder=cylinder, volume=well_clear_preset(metrics.well_clear))
-    k_tca = int(round(recorded.tca_s * 10))
-    pitch_rate = np.asarray(recorded.limits.pitch_rate_max_rad_s, dtype=np.float64)
-    return {
-        "encounter_id": encounter_id,
-        "attempts": 1,
-        "weight": 1.0,
-        "t_start_s": recorded.t_start_s,
-        "t_end_s": recorded.t_end_s,
-        "duration_s": recorded.duration_s,
-        "recorded_tca_s": recorded.tca_s,
-        "recorded_hmd_ft": recorded.hmd_ft,
-        "recorded_vmd_ft": recorded.vmd_ft,
-        "recorded_vmd_signed_ft": recorded.vmd_signed_ft,
-        "ends_before_cpa": recorded.ends_before_cpa,
-        "own_pitch_rate_max_rad_s": float(pitch_rate[0]),
-        "int_pitch_rate_max_rad_s": float(pitch_rate[1]),
-        "own_fit_horizontal_max_ft": float(errors["horizontal_max_ft"][0]),
-        "int_fit_horizontal_max_ft": float(errors["horizontal_max_ft"][1]),
-        "own_fit_altitude_max_ft": float(errors["altitude_max_ft"][0]),
-        "int_fit_altitude_max_ft": float(errors["altitude_max_ft"][1]),
-        "int_heading_tcpa_rad": float(_wrap(flown.heading_rad[1, k_tca] - flown.heading_rad[0, k_tca])),
-        "int_alt_tcpa_ft": float(flown.up_ft[1, k_tca]),
-        "hmd_ft": float(nominal.hmd_ft[0]),
-        "vmd_ft": float(nominal.vmd_ft[0]),
-        "vmd_signed_ft": float(nominal.vmd_signed_ft[0]),
-        "tca_s": float(nominal.tca_s[0]),
-        "nmac": bool(nominal.nmac[0]),
-        "lowc": bool(nominal.lowc[0]),
-        "t_lowc_entry_s": float(nominal.t_lowc_entry_s[0]),
-        "t_lowc_exit_s": float(nominal.t_lowc_exit_s[0]),
-    }
-
-
-def _wrap(angle: float) -> float:
-    return (angle + math.pi) % (2 * math.pi) - math.pi
-
-
-def recorded_encounter_set(folder_or_files) -> EncounterSet:
+def recorded_encounter_set(folder_or_files, *, ids=None, scenario=None, scenario_text: str = "") -> EncounterSet:
     """Every .daa recording of a folder (or the given files) as one `EncounterSet`, weight 1 each.
 
     Parameters
@@ -177,39 +96,22 @@ def recorded_encounter_set(folder_or_files) -> EncounterSet:
         ``recorded_vmd_ft``, ``ends_before_cpa``), the fitted pitch-rate limits, the fit's largest
         errors, and the nominal outcome of the re-flown tracks (``hmd_ft``, ``vmd_ft``, ``tca_s``,
         ``nmac``, ``lowc``, ...) with the scenario's metrics over each encounter's own duration.
+        ``own_limits``, ``int_limits`` (per encounter) and ``durations_s`` are what the closed loop
+        flies them with (`encsim.simulate.simulate`).
+    ids : array of int, optional
+        The encounter ids of the files (default 0, 1, ...: their positions).
+    scenario, scenario_text : Scenario and str, optional
+        The set's scenario (``[encounter] kind = "recorded"``, `recorded_scenario`) and its text;
+        default a placeholder scenario naming the files and their sha256.
     """
     paths = recorded_paths(folder_or_files)
     recorded = [recorded_encounter(path) for path in paths]
-    sha256s = [file_sha256(path) for path in paths]
+    ids = np.arange(len(paths), dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     duration = int(math.ceil(max(r.duration_s for r in recorded) - 1e-9))
-    text = _scenario_text(recorded, sha256s, duration)
-    scenario = parse_scenario(text, source="recorded encounters", check_models=False)
-    rows = [recorded_metadata(r, k, scenario.metrics) for k, r in enumerate(recorded)]
-    metadata = pd.DataFrame(rows)
-    own, intr = _track_sample(recorded, 0, duration), _track_sample(recorded, 1, duration)
-    return EncounterSet(
-        scenario=scenario,
-        scenario_text=text,
-        seed=0,
-        metadata=metadata,
-        ownship=own,
-        intruder=intr,
-        own_initial=_stack_initial(recorded, 0),
-        int_initial=_stack_initial(recorded, 1),
-        rejections={},
-    )
-
-
-def _stack_initial(recorded: list[RecordedEncounter], index: int) -> InitialStates:
-    return InitialStates(
-        *(np.concatenate([getattr(r.initial, f)[index : index + 1] for r in recorded]) for f in InitialStates.FIELDS)
-    )
-
-
-def recorded_limits(metadata: pd.DataFrame, role: str) -> DynamicLimits:
-    """The `DynamicLimits` of ``"ownship"`` or ``"intruder"`` of every encounter of a recorded set."""
-    prefix = {"ownship": "own", "intruder": "int"}[role]
-    return DynamicLimits(pitch_rate_max_rad_s=metadata[f"{prefix}_pitch_rate_max_rad_s"].to_numpy(dtype=np.float64))
+    if scenario is None:
+        scenario_text = _scenario_text(recorded, [file_sha256(path) for path in paths], duration)
+        scenario = parse_scenario(scenario_text, source="recorded encounters", check_models=False)
+    return pack_recorded_set(recorded, ids, scenario, scenario_text)
 
 
 def fly_recorded_set(encounters: EncounterSet, row: int):
@@ -225,3 +127,9 @@ def fly_recorded_set(encounters: EncounterSet, row: int):
         schedule = CommandSchedule(np.array([0, len(rows["t_s"])]), *rows.values())
         out.append(fly_commands(_pick(initial, row), schedule, duration, limits=limits))
     return out
+
+
+def recorded_scenario(folder_or_files, document: dict | None = None, *, source: str = ""):
+    """`recorded_scenario_text` parsed: the (scenario, text) a run of recorded encounters uses."""
+    text = recorded_scenario_text(folder_or_files, document, source=source)
+    return parse_scenario(text, source=source or "recorded encounters", check_models=False), text

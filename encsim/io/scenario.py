@@ -361,9 +361,10 @@ PilotSpec = create_model("PilotSpec", __base__=_PilotBase, **_r6_fields())
 class EncounterSpec(_Strict):
     """Which source generates the encounters (docs/encounter_sources.md)."""
 
-    kind: Literal["pairing", "small_uas"] = Field(
+    kind: Literal["pairing", "small_uas", "recorded"] = Field(
         default="pairing",
-        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model intruder",
+        description="pairing: two model-sampled tracks; small_uas: a small-UAS mission ownship vs a model "
+        "intruder; recorded: .daa recordings (RecordedScenario)",
     )
 
 
@@ -513,6 +514,22 @@ class Scenario(_Strict):
         )
 
 
+class RecordedEncounterSpec(_Strict):
+    """``[encounter] kind = "recorded"``: each .daa file of ``path`` one encounter (docs/encounter_sources.md)."""
+
+    kind: Literal["recorded"] = "recorded"
+    path: str = Field(
+        description="a folder of .daa files or one .daa file, relative to the scenario file (absolute once loaded)"
+    )
+
+
+class RecordedScenario(Scenario):
+    """A study of recorded encounters: ``[ownship]``, ``[intruder]``, ``[geometry]`` and ``run.encounters``
+    are built from the recordings (`encsim.io.recorded_set.recorded_scenario_text`)."""
+
+    encounter: RecordedEncounterSpec
+
+
 class SmallUasScenario(Scenario):
     """A study with ``[encounter] kind = "small_uas"``: the ``[ownship]`` table is a `SmallUasSpec`."""
 
@@ -520,7 +537,7 @@ class SmallUasScenario(Scenario):
 
 
 #: the scenario schema of each encounter kind (parse_scenario picks it from ``[encounter] kind``)
-SCENARIO_CLASSES = {"pairing": Scenario, "small_uas": SmallUasScenario}
+SCENARIO_CLASSES = {"pairing": Scenario, "small_uas": SmallUasScenario, "recorded": RecordedScenario}
 
 
 def scored_regions_ft(scenario: Scenario) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -577,7 +594,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>", check_models: bool 
         scenario = schema.model_validate(document)
     except ValidationError as exc:
         raise ScenarioError(format_validation_errors(exc, source=source)) from None
-    if check_models:
+    if check_models and kind != "recorded":  # recorded aircraft fly their recordings, no model
         check_scenario_models(scenario, source=source)
     return scenario
 
@@ -638,17 +655,56 @@ def load_scenario(path, *, check_filters: bool = True) -> tuple[Scenario, str]:
 
     Besides the checks of `parse_scenario`, the text must be UTF-8 and, with ``check_filters``,
     every speed and altitude filter must be reachable under its aircraft's model (`check_filters_feasible`).
+    A scenario with ``[encounter] kind = "recorded"`` (its ``path`` relative to the file), a folder of
+    .daa files or a .daa file gives the complete recorded scenario
+    (`encsim.io.recorded_set.recorded_scenario_text`: the text returned is that one).
     """
     path = Path(path)
+    if path.is_dir() or path.suffix.lower() == ".daa":  # recordings as the encounter set, default settings
+        return _recorded_scenario(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
     text = _decode(raw, path)
+    recorded = _recorded_document(text, str(path))
+    if recorded is not None:  # the recordings, found relative to the scenario file, make the rest
+        return _recorded_scenario(path.parent / recorded["encounter"]["path"], recorded, source=str(path))
     scenario = parse_scenario(text, source=str(path))
     if check_filters:
         check_filters_feasible(scenario, str(path))
     return scenario, text
+
+
+def _recorded_scenario(recordings: Path, document: dict | None = None, source: str = ""):
+    """A recorded scenario and its text; a recording that cannot be read is a `ScenarioError` naming it."""
+    from .recorded_scenario import recorded_scenario_text
+
+    try:
+        text = recorded_scenario_text(recordings, document, source=source)
+    except ValueError as exc:  # the .daa reader's and converter's errors name the file (and line)
+        raise ScenarioError(f"{source + ': ' if source else ''}{exc}") from None
+    return parse_scenario(text, source=source or str(recordings), check_models=False), text
+
+
+def _recorded_document(text: str, source: str) -> dict | None:
+    """The TOML document of a scenario with ``[encounter] kind = "recorded"`` (its path checked), else None."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None  # parse_scenario names the error
+    encounter = document.get("encounter")
+    if not isinstance(encounter, dict) or encounter.get("kind") != "recorded":
+        return None
+    extra = sorted(set(encounter) - {"kind", "path"})
+    if extra:
+        raise ScenarioError(f"{source}: encounter.{extra[0]}: unknown key (a recorded encounter takes kind and path)")
+    if not isinstance(encounter.get("path"), str) or not encounter["path"]:
+        raise ScenarioError(
+            f"{source}: encounter.path = {encounter.get('path')!r}: expected a folder of .daa files or a .daa "
+            "file, relative to the scenario file"
+        )
+    return document
 
 
 def _positive_span(model, role: str, presets: dict, edges) -> tuple[float, float] | None:

@@ -434,6 +434,8 @@ def _find_models_before_submitting(scenario) -> None:
     """
     from ..bayes.locate import resolve_model_file
 
+    if getattr(getattr(scenario, "encounter", None), "kind", None) == "recorded":  # recordings, no model files
+        return
     models = {getattr(scenario.ownship, "model", None), getattr(scenario.intruder, "model", None)}
     for model in models - {None}:  # a small-UAS mission ownship has no model file
         resolve_model_file(model)

@@ -87,6 +87,7 @@ def simulate_states(
     encounter_ids=None,
     compiling=None,
     own_limits: DynamicLimits | None = None,
+    int_limits: DynamicLimits | None = None,
 ) -> pd.DataFrame:
     """Closed loop from explicit initial states and command schedules (one row per encounter).
 
@@ -96,8 +97,9 @@ def simulate_states(
         Placed initial states of the ownship and intruder (one entry per encounter).
     own_schedule, int_schedule : CommandSchedule
         Their sampled commands; the intruder always flies its own, the ownship unless manoeuvring.
-    duration_s : float
-        Encounter length (a multiple of 0.1 s).
+    duration_s : float or array_like
+        Encounter length (a multiple of 0.1 s), or one per encounter (recorded encounters): each is
+        flown, and its metrics measured, over its own length.
     logic : str, njit function or (njit function, params)
         ``"unequipped"``, ``"tcas"``, or a fast-path logic (`encsim.avoidance.interface`).
     pilot : PilotModel, PilotConfig or str
@@ -120,20 +122,22 @@ def simulate_states(
         arguments, apart from running it (the runner's per-chunk time limit pauses there).
     own_limits : DynamicLimits, optional
         The ownship's dynamic limits (default: the MIT LL ones, as the intruder's); a small-UAS
-        ownship flies with its performance preset's (`encsim.encounters.small_uas`).
+        ownship flies with its performance preset's (`encsim.encounters.small_uas`). Its fields may
+        be arrays of one value per encounter (recorded aircraft: `encsim.io.recorded_set.recorded_limits`).
+    int_limits : DynamicLimits, optional
+        The intruder's, likewise (default: the MIT LL ones).
     """
     pilot, surveillance = pilot_config(pilot), surveillance_config(surveillance)
     function, params = resolve_logic(logic, pilot.standard)
-    settings, models = _settings(
-        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params
-    )
     n = own_initial.n_aircraft
+    settings, models = _settings(
+        duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params, n_encounters=n
+    )
     if not (int_initial.n_aircraft == own_schedule.n_aircraft == int_schedule.n_aircraft == n):
         raise ValueError("own and intruder states and schedules must describe the same number of encounters")
     out = np.full((n, len(OUTCOME_COLUMNS)), np.nan)
-    limits = DynamicLimits().as_array(n)
-    own_limits_array = limits if own_limits is None else own_limits.as_array(n)
-    ownship, intruder = _flight(own_initial, own_schedule, own_limits_array), _flight(int_initial, int_schedule, limits)
+    ownship = _flight(own_initial, own_schedule, _limits_array(own_limits, n))
+    intruder = _flight(int_initial, int_schedule, _limits_array(int_limits, n))
     # a writable copy: read-only ids would be another signature of the disk-cached kernel
     ids = np.arange(n, dtype=np.int64) if encounter_ids is None else np.array(encounter_ids, dtype=np.int64)
     faults = np.zeros((n, 3))
@@ -173,20 +177,34 @@ def simulate_states(
     return _outcome_frame(out, logic, ids, faults, explain)
 
 
+def _limits_array(limits: DynamicLimits | None, n: int) -> np.ndarray:
+    """(6, n) limits of one aircraft of every encounter: the MIT LL ones unless given."""
+    return (DynamicLimits() if limits is None else limits).as_array(n)
+
+
 def _settings(
-    duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function=None, params=None
+    duration_s,
+    pilot,
+    decision_period_s,
+    well_clear,
+    nmac_ft,
+    surveillance,
+    seed,
+    function=None,
+    params=None,
+    n_encounters=1,
 ):
     """The closed loop's `Settings` group and the (surveillance, pilot) model arguments of the kernel, the
     duration and decision period checked against the 10-Hz step.
 
-    ``pilot`` and ``surveillance`` are a `PilotConfig` and a `SurveillanceConfig`.
+    ``pilot`` and ``surveillance`` are a `PilotConfig` and a `SurveillanceConfig`; ``duration_s`` one
+    length for all ``n_encounters`` encounters or one per encounter.
     """
     stride = int(round(decision_period_s / DT_S))
     if stride < 1 or abs(stride * DT_S - decision_period_s) > 1e-9:
         raise ValueError(f"decision_period_s = {decision_period_s} must be a positive multiple of {DT_S} s")
-    n_steps = int(round(duration_s / DT_S))
-    if n_steps < 1 or abs(n_steps * DT_S - duration_s) > 1e-9:
-        raise ValueError(f"duration_s = {duration_s} must be a positive multiple of {DT_S} s")
+    encounter_steps = _encounter_steps(duration_s, n_encounters)
+    n_steps = int(encounter_steps.max(initial=1))
     sensor, sensor_params, sensor_memory, navigation, altimetry = surveillance_arguments(surveillance, stride)
     pilot_model, pilot_params, pilot_memory, fly = pilot_arguments(pilot)
     settings = _kernels.Settings(
@@ -206,8 +224,27 @@ def _settings(
         pilot_memory_size=np.int64(pilot_memory),
         fly=fly,
         open_loop_params=_open_loop_params(function, params),
+        encounter_steps=encounter_steps,
     )
     return settings, (sensor, pilot_model)
+
+
+def _encounter_steps(duration_s, n_encounters: int) -> np.ndarray:
+    """The 10-Hz steps each encounter is flown for: (n_encounters,) int64, every duration checked."""
+    durations = np.asarray(duration_s, dtype=np.float64)
+    if durations.ndim != 0 and durations.shape != (n_encounters,):
+        raise ValueError(
+            f"duration_s: expected one duration or {n_encounters} (one per encounter), got shape {durations.shape}"
+        )
+    flat = np.atleast_1d(durations)
+    steps = np.rint(flat / DT_S)
+    wrong = np.flatnonzero(~(steps >= 1) | (np.abs(steps * DT_S - flat) > 1e-9))
+    if wrong.size:
+        which = "" if durations.ndim == 0 else f"[{wrong[0]}]"
+        raise ValueError(f"duration_s{which} = {flat[wrong[0]]} must be a positive multiple of {DT_S} s")
+    if durations.ndim == 0:
+        return np.full(n_encounters, int(steps[0]), dtype=np.int64)
+    return steps.astype(np.int64)
 
 
 def _open_loop_params(function, params) -> np.ndarray:
@@ -234,6 +271,7 @@ def record_encounter(
     seed: int = 0,
     encounter_id: int = 0,
     own_limits: DynamicLimits | None = None,
+    int_limits: DynamicLimits | None = None,
 ) -> np.ndarray:
     """One encounter flown nominal and mitigated by the plain-Python closed loop, step by step into ``recorder``.
 
@@ -253,9 +291,8 @@ def record_encounter(
     settings, models = _settings(
         duration_s, pilot, decision_period_s, well_clear, nmac_ft, surveillance, seed, function, params
     )
-    limits = DynamicLimits().as_array(1)
-    own_limits_array = limits if own_limits is None else own_limits.as_array(1)
-    ownship, intruder = _flight(own_initial, own_schedule, own_limits_array), _flight(int_initial, int_schedule, limits)
+    ownship = _flight(own_initial, own_schedule, _limits_array(own_limits, 1))
+    intruder = _flight(int_initial, int_schedule, _limits_array(int_limits, 1))
     out, faults = np.full((1, len(OUTCOME_COLUMNS)), np.nan), np.zeros((1, 3))
     out[0] = run_encounter(
         function, params, ownship, intruder, settings, 0, int(encounter_id), faults[0], recorder, models=models
@@ -396,13 +433,14 @@ def simulate(
         scenario_surveillance, scenario_pilot = scenario_seams(scenario)
         surveillance = scenario_surveillance if surveillance is None else surveillance
         pilot = scenario_pilot if pilot is None else pilot
-    own_limits = getattr(encounters, "own_limits", None)
+    own_limits, int_limits = getattr(encounters, "own_limits", None), getattr(encounters, "int_limits", None)
+    durations_s = getattr(encounters, "durations_s", None)  # recorded encounters: each its own length
     frame = simulate_states(
         encounters.own_initial,
         encounters.ownship.schedule,
         encounters.int_initial,
         encounters.intruder.schedule,
-        scenario.geometry.duration_s,
+        scenario.geometry.duration_s if durations_s is None else durations_s,
         logic,
         pilot=pilot,
         decision_period_s=decision_period_s,
@@ -413,6 +451,7 @@ def simulate(
         encounter_ids=encounters.metadata["encounter_id"].to_numpy(),
         compiling=compiling,
         own_limits=own_limits,
+        int_limits=int_limits,
     )
     frame.insert(0, "encounter_id", encounters.metadata["encounter_id"].to_numpy())
     frame.insert(1, "weight", encounters.metadata["weight"].to_numpy())
@@ -424,6 +463,7 @@ def simulate(
         well_clear=well_clear or scenario.metrics.well_clear,
         nmac_ft=(scenario.metrics.nmac_radius_ft, scenario.metrics.nmac_half_height_ft),
         own_limits=own_limits,
+        int_limits=int_limits,
     )
     return frame
 
@@ -450,6 +490,7 @@ def closed_loop_provenance(
     well_clear="do365",
     nmac_ft=_NMAC_FT,
     own_limits: DynamicLimits | None = None,
+    int_limits: DynamicLimits | None = None,
 ) -> dict:
     """Everything that decided the mitigated flights besides the encounters: stored with the outcomes.
 
@@ -457,8 +498,9 @@ def closed_loop_provenance(
     changed plug-in is visible), the pilot and surveillance seams (model names, parameters and
     source sha256: `encsim.simulate.seams`), the decision period, the well-clear preset and the
     NMAC cylinder; ``ownship_limits`` only for an ownship flying other dynamic limits than the MIT
-    LL ones (a small UAS), so that a replay flies it the same; for a DAA preset (``daa``,
-    ``daa-sum``, ...) also its DAIDALUS configuration: name, text and sha256
+    LL ones (a small UAS), so that a replay flies it the same; ``intruder_limits`` likewise (limits that
+    differ per encounter, as recorded aircraft's, are in the encounters' metadata instead); for a DAA
+    preset (``daa``, ``daa-sum``, ...) also its DAIDALUS configuration: name, text and sha256
     (`encsim.avoidance.daidalus.logic.daa_provenance`).
     """
     import dataclasses
@@ -487,9 +529,23 @@ def closed_loop_provenance(
         "decision_period_s": float(decision_period_s),
         "well_clear": well_clear if isinstance(well_clear, str) else dataclasses.asdict(_volume(well_clear)),
         "nmac_cylinder_ft": [float(nmac_ft[0]), float(nmac_ft[1])],
-        **({} if own_limits is None else {"ownship_limits": dataclasses.asdict(own_limits)}),
+        **_limits_record("ownship_limits", own_limits),
+        **_limits_record("intruder_limits", int_limits),
         **daa_provenance(logic),  # a DAA preset's DAIDALUS configuration: its name, text and sha256
     }
+
+
+def _limits_record(key: str, limits: DynamicLimits | None) -> dict:
+    """``{key: limits}`` for limits the whole run shares; per-encounter limits (recorded aircraft) are
+    in the encounters' metadata instead, so a run's identity does not depend on its chunking."""
+    import dataclasses
+
+    if limits is None:
+        return {}
+    values = dataclasses.asdict(limits)
+    if any(np.ndim(value) for value in values.values()):
+        return {}
+    return {key: values}
 
 
 def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str]:

@@ -145,7 +145,9 @@ class Flight(NamedTuple):
 class Settings(NamedTuple):
     """What the closed loop needs besides the aircraft and the logic.
 
-    ``n_steps`` and ``stride`` (int64): steps of ``dt_s`` flown, and steps between decisions;
+    ``n_steps`` and ``stride`` (int64): steps of ``dt_s`` flown (the longest encounter's), and steps
+    between decisions; ``encounter_steps`` (n,) int64: the steps encounter a is flown and measured
+    over (all ``n_steps`` but for sets of encounters of their own lengths, like recorded ones);
     ``pilot`` (5,): `PilotModel.as_array` (the standard pilot, and the turn rate and acceleration
     other pilots' commands default to); ``nmac_ft`` (2,): radius and half-height; ``well_clear``
     (5,): DTHR ft, ZTHR ft, TTHR s, HMD* ft, TCOA s; ``surveillance``: the surveillance model's
@@ -174,6 +176,7 @@ class Settings(NamedTuple):
     pilot_memory_size: np.int64
     fly: np.ndarray
     open_loop_params: np.ndarray
+    encounter_steps: np.ndarray
 
 
 class Outputs(NamedTuple):
@@ -562,7 +565,7 @@ def _run_ownship(
 ):
     """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``."""
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
-    n_steps, stride, dt = settings.n_steps, settings.stride, settings.dt_s
+    n_steps, stride, dt = settings.encounter_steps[a], settings.stride, settings.dt_s
     seed = settings.seed
     state = _initial(ownship, a)
     speed, north, east, up, heading, pitch, bank = state
@@ -856,10 +859,11 @@ def _make_closed_loop(registry_key):
             out[:, :] = np.nan
             return
         for a in prange(n):
-            intruder_states = np.empty((settings.n_steps + 1, STATE_SIZE))
-            nominal_path = np.empty((settings.n_steps + 1, 3))
+            n_steps = settings.encounter_steps[a]  # the encounter's own length
+            intruder_states = np.empty((n_steps + 1, STATE_SIZE))
+            nominal_path = np.empty((n_steps + 1, 3))
             biases = np.zeros(2)
-            _fly_intruder(intruder, a, settings.n_steps, settings.dt_s, intruder_states)
+            _fly_intruder(intruder, a, n_steps, settings.dt_s, intruder_states)
             _altimetry(ownship, intruder, a, settings, encounter_ids[a], intruder_states, biases)
             for mitigated in (False, True):
                 _run_ownship(

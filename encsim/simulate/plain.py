@@ -136,7 +136,7 @@ def run_encounter(
     sensor, pilot_model = (np.int64(_seams.PERFECT), np.int64(_seams.STANDARD)) if models is None else models
     standard_pilot = isinstance(pilot_model, (int, np.integer)) and int(pilot_model) == _seams.STANDARD
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
-    n_steps, stride, dt, seed = int(settings.n_steps), int(settings.stride), settings.dt_s, settings.seed
+    n_steps, stride, dt, seed = int(settings.encounter_steps[a]), int(settings.stride), settings.dt_s, settings.seed
     own_init, own_steps, own_cmd = _encounter(ownship, a)
     int_init, int_steps, int_cmd = _encounter(intruder, a)
     limits = ownship.limits[:, a]
