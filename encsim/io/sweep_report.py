@@ -132,6 +132,19 @@ def _cell(row, column: str) -> dict:
     return {"text": text, "interval": f"{low:+.3g} to {high:+.3g}" if signed else f"{low:.3g} - {high:.3g}"}
 
 
+def drawn_keys(varied: dict) -> list[str]:
+    """The keys that get a figure: those given more than one value (a key given one value is a setting of
+    every point, not a dimension of the sweep), or the first key when none varies.
+
+    >>> drawn_keys({"surveillance.model": ["radar"], "surveillance.radar.azimuth_limit_deg": [30, 60, 110]})
+    ['surveillance.radar.azimuth_limit_deg']
+    >>> drawn_keys({"logic": ["daa"]})
+    ['logic']
+    """
+    keys = list(varied)
+    return [key for key in keys if len(varied[key]) > 1] or keys[:1]
+
+
 def render_sweep_page(table: pd.DataFrame, provenance: dict, scenario_text: str) -> str:
     """The sweep's HTML page as text (``provenance`` as `encsim.runner.sweeps` records it)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -157,7 +170,7 @@ def render_sweep_page(table: pd.DataFrame, provenance: dict, scenario_text: str)
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    plots = [{"key": key, "uri": sweep_figure(table, key, varied, baseline)} for key in keys]
+    plots = [{"key": key, "uri": sweep_figure(table, key, varied, baseline)} for key in drawn_keys(varied)]
     return environment.get_template("sweep.html.j2").render(
         provenance=provenance,
         keys=keys,
