@@ -15,7 +15,7 @@ from encsim import units
 from encsim.avoidance.daidalus import _logic as L
 from encsim.avoidance.daidalus.config import load_config
 from encsim.avoidance.daidalus.logic import DAA_PRESETS, daidalus_params
-from encsim.metrics.detection import DAIDALUS_DWC, NONCOOP_DWC
+from encsim.metrics.detection import DAIDALUS_DWC, NONCOOP_DWC, SMALL_UAS_WC
 
 PACKAGE = Path(encsim.__file__).resolve().parent
 
@@ -38,6 +38,8 @@ def test_daa_parameters_are_built_from_the_named_configuration(name):
         ]
         assert fields.tolist() == [float(x) for x in expected], (name, k)
     corrective = NONCOOP_DWC if preset.alerter == 3 else DAIDALUS_DWC
+    if preset.config == "sua":  # the small-UAS configuration: ASTM F3442's well clear at every level
+        corrective = SMALL_UAS_WC
     fields = params[L.P_LEVELS + L.LEVEL_FIELDS : L.P_LEVELS + 2 * L.LEVEL_FIELDS]
     assert fields[[L.L_DTHR, L.L_ZTHR, L.L_TTHR]] == pytest.approx(
         [corrective.dthr_ft, corrective.zthr_ft, corrective.tthr_s], rel=1e-12

@@ -215,6 +215,8 @@ DAA_PRESETS: dict[str, DaaPreset] = {
     "daa-sum": DaaPreset("do365b-sum"),
     "daa-a": DaaPreset("do365a"),
     "daa-noncoop": DaaPreset("do365b", alerter=3),
+    # a small-UAS ownship (issue 20): DO-365B's structure with every detector at ASTM F3442's well clear
+    "daa-sua": DaaPreset("sua"),
     "daa-daidalus": DaaPreset("do365b", deprecated_alias_of="daa"),
 }
 
