@@ -172,6 +172,11 @@ def test_summary_frame_takes_new_rows_and_fields_without_changes():
 def test_worst_ranks_by_each_key(runs):
     results = encsim.open_results(runs / "run")
     o = results.outcomes
+    # the DAIDALUS-exact DAA logic induces no NMAC in these 30 encounters: two encounters without a nominal NMAC
+    # are marked as mitigated NMACs here, so that the induced ranking has rows to order (the ranking is tested,
+    # not the logic)
+    quiet = o.index[~o["nominal_nmac"].to_numpy(bool)][:2]
+    o.loc[quiet, "mitigated_nmac"] = True
     induced = o[o["mitigated_nmac"] & ~o["nominal_nmac"]]
     worst = results.worst(100, by="induced_nmac")
     assert sorted(worst["encounter_id"]) == sorted(induced["encounter_id"]) and len(worst) >= 1
