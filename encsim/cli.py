@@ -29,6 +29,19 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _scenario_client(make_client, scheduler, workers, cluster):
+    """The executor of ``encsim run`` and ``encsim sweep``: ``make_client`` with the scenario's ``[cluster]`` table."""
+    return make_client(
+        scheduler,
+        workers,
+        queue=cluster.queue,
+        cores=cluster.cores,
+        memory=cluster.memory,
+        walltime=cluster.walltime,
+        jobs=cluster.jobs,
+    )
+
+
 #: an attribute every file of each kind carries, and the command that writes such files
 _FILE_KINDS = {"tracks": ("n_tracks", "encsim sample"), "results": ("scenario_text", "encsim run or encsim encounters")}
 
@@ -856,15 +869,7 @@ def _run_directory(
         except InsufficientMemoryError as exc:
             _fail(str(exc))
     try:
-        with make_client(
-            scheduler,
-            workers,
-            queue=cluster.queue,
-            cores=cluster.cores,
-            memory=cluster.memory,
-            walltime=cluster.walltime,
-            jobs=cluster.jobs,
-        ) as client:
+        with _scenario_client(make_client, scheduler, workers, cluster) as client:
             with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "run") as bar:
                 result = run_scenario(
                     scenario_file,
@@ -1032,15 +1037,7 @@ def sweep(
             _fail(str(exc))
     total = n_points * scenario.run.encounters
     try:
-        with make_client(
-            scheduler,
-            workers,
-            queue=cluster.queue,
-            cores=cluster.cores,
-            memory=cluster.memory,
-            walltime=cluster.walltime,
-            jobs=cluster.jobs,
-        ) as client:
+        with _scenario_client(make_client, scheduler, workers, cluster) as client:
             with tqdm(total=total, unit="enc", disable=quiet, desc=scenario.name or "sweep") as bar:
                 result = run_sweep(
                     scenario_file,
