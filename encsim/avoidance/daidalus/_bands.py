@@ -401,6 +401,49 @@ def _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_to, 
 
 
 @njit(cache=True)
+def _loss_ranges(b, tstep, max_k, lookahead, use_rec):
+    """Candidates whose step is tested for a loss: the detector's k_lo..k_hi (from B to the lookahead), the
+    recovery cylinder's 0..k_hi_rec (up to B; -1 without it)."""
+    k_lo = math.ceil(b / tstep)
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    return k_lo, k_hi, k_hi_rec
+
+
+@njit(cache=True)
+def _segments_implied(det, rdet, use_rec, tstep, t_horizon, segments):
+    """Can a free straight line after the manoeuvre answer the segment loss tests of its step?
+
+    The segment after step k lies on the same straight line as the free test, inside its window (the detector's
+    [t_k, t_k + tstep] within [t_k, t_k + T] once t_k >= B; the recovery cylinder's [t_k, min(B, t_k + tstep)]
+    within [t_k, B]); for detectors whose conflict only grows with the window (`grows_with_horizon`), a free window
+    has no conflict in any part of it. The point test at the step time is always made.
+    """
+    if not segments or t_horizon < tstep or not grows_with_horizon(det):
+        return False
+    return not use_rec or grows_with_horizon(rdet)
+
+
+@njit(cache=True)
+def _step_loss(det, rdet, x, y, z, vx, vy, vz, traffic, k, t_k, ranges, b, tstep, segments, lookahead, implied):
+    """The manoeuvre's loss at step k (the detector from B, the recovery cylinder before B); ``implied``: the
+    candidate's straight line is known free and `_segments_implied` holds, so only the point tests are made."""
+    k_lo, k_hi, k_hi_rec = ranges
+    if k_lo <= k <= k_hi:
+        if implied and t_k >= b:
+            if _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead):
+                return True
+        elif _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
+            return True
+    if k <= k_hi_rec:
+        if implied:
+            return _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
+        t_next = min(b, t_k + tstep) if segments else t_k
+        return _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead)
+    return False
+
+
+@njit(cache=True)
 def kinematic_side_green(
     dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments=True
 ):
@@ -411,45 +454,22 @@ def kinematic_side_green(
     With ``segments`` a loss is also one entered on the straight segment to the next step time
     (the bands); without, only at step times (the all-red test of the last time to manoeuvre):
     each choice is the one that reproduces DAIDALUS's outputs (docs/daidalus.md).
+    Each candidate's straight line is tested first, so that a free one answers its segment tests
+    (`_segments_implied`).
     """
     lookahead = kin[KIN_LOOKAHEAD]
     green = np.zeros(max_k + 1, dtype=np.bool_)
-    states = np.full((max_k + 1, 6), np.nan)  # manoeuvre states, each computed once
-    first_bad = max_k + 1
-    k_lo = math.ceil(b / tstep)
-    k_hi = min(math.floor(lookahead / tstep), max_k)
-    for k in range(k_lo, k_hi + 1):
+    ranges = _loss_ranges(b, tstep, max_k, lookahead, use_rec)
+    implied_ok = _segments_implied(det, rdet, use_rec, tstep, t_horizon, segments)
+    for k in range(0, max_k + 1):
         t_k = k * tstep
-        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
-        if _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead):
-            first_bad = k
-            break
-    if use_rec:
-        k_hi_rec = min(math.floor(b / tstep), max_k)
-        for k in range(0, k_hi_rec + 1):
-            if k >= first_bad:
-                break
-            t_k = k * tstep
-            x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
-            t_next = min(b, t_k + tstep) if segments else t_k
-            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
-                first_bad = k
-                break
-    for k in range(0, first_bad):
-        t_k = k * tstep
-        x, y, z, vx, vy, vz = _state_of(states, k, dim, direction, t_k, own, kin)
-        green[k] = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
-    return green
-
-
-@njit(cache=True)
-def _state_of(states, k, dim, direction, t_k, own, kin):
-    """Manoeuvre state of candidate k, computed on first use and kept in ``states``."""
-    if math.isnan(states[k, 0]):
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
-        states[k, 0], states[k, 1], states[k, 2] = x, y, z
-        states[k, 3], states[k, 4], states[k, 5] = vx, vy, vz
-    return states[k, 0], states[k, 1], states[k, 2], states[k, 3], states[k, 4], states[k, 5]
+        free = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
+        implied = free and implied_ok
+        if _step_loss(det, rdet, x, y, z, vx, vy, vz, traffic, k, t_k, ranges, b, tstep, segments, lookahead, implied):
+            break  # this candidate and every later one fly through the loss
+        green[k] = free
+    return green
 
 
 @njit(cache=True)
@@ -472,6 +492,14 @@ def free_piece(a, b, lo, hi, modulo):
 
 
 @njit(cache=True)
+def _pair_makes_band(k, direction, value, step, lo, hi, modulo):
+    """Do the free candidates k - 1 and k (values ``value + direction k step``) make a band in the display range?"""
+    v_prev = value + step * (direction * (k - 1))
+    v_k = value + step * (direction * k)
+    return free_piece(min(v_prev, v_k), max(v_prev, v_k), lo, hi, modulo)
+
+
+@njit(cache=True)
 def kinematic_side_any_band(
     dim, direction, max_k, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, value, step, lo, hi, modulo
 ):
@@ -481,23 +509,18 @@ def kinematic_side_any_band(
     `kinematic_side_green`, and the scan stops at the first loss (every later candidate is red).
     """
     lookahead = kin[KIN_LOOKAHEAD]
-    k_lo = math.ceil(b / tstep)
-    k_hi = min(math.floor(lookahead / tstep), max_k)
-    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    ranges = _loss_ranges(b, tstep, max_k, lookahead, use_rec)
+    implied_ok = _segments_implied(det, rdet, use_rec, tstep, t_horizon, True)
     previous = False
     for k in range(0, max_k + 1):
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
-        if k_lo <= k <= k_hi and _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep, lookahead):
-            return False
-        if k <= k_hi_rec and _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, min(b, t_k + tstep), lookahead):
-            return False
         free = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
-        if free and previous:
-            v_prev = value + step * (direction * (k - 1))
-            v_k = value + step * (direction * k)
-            if free_piece(min(v_prev, v_k), max(v_prev, v_k), lo, hi, modulo):
-                return True
+        implied = free and implied_ok
+        if _step_loss(det, rdet, x, y, z, vx, vy, vz, traffic, k, t_k, ranges, b, tstep, True, lookahead, implied):
+            return False
+        if free and previous and _pair_makes_band(k, direction, value, step, lo, hi, modulo):
+            return True
         previous = free
     return False
 
@@ -513,21 +536,16 @@ def kinematic_side_any_green(
     manoeuvre is free; a loss makes every later candidate red, so the scan stops there.
     """
     lookahead = kin[KIN_LOOKAHEAD]
-    k_lo = math.ceil(b / tstep)
-    k_hi = min(math.floor(lookahead / tstep), max_k)
-    k_hi_rec = min(math.floor(b / tstep), max_k) if use_rec else -1
+    ranges = _loss_ranges(b, tstep, max_k, lookahead, use_rec)
+    implied_ok = _segments_implied(det, rdet, use_rec, tstep, t_horizon, segments)
     for k in range(0, max_k + 1):
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
-        if k_lo <= k <= k_hi and _loss_in_step(
-            det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep if segments else t_k, lookahead
-        ):
+        free = _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead)
+        implied = free and implied_ok
+        if _step_loss(det, rdet, x, y, z, vx, vy, vz, traffic, k, t_k, ranges, b, tstep, segments, lookahead, implied):
             return False
-        if k <= k_hi_rec:
-            t_next = min(b, t_k + tstep) if segments else t_k
-            if _loss_in_step(rdet, x, y, z, vx, vy, vz, traffic, t_k, t_next, lookahead):
-                return False
-        if _free_after(det, rdet, use_rec, x, y, z, vx, vy, vz, traffic, t_k, b, t_horizon + t_k, lookahead):
+        if free:
             return True
     return False
 
@@ -622,6 +640,237 @@ def altitude_any_band(min_alt, step, n, own, traffic, det, rdet, use_rec, b, t_h
     for k in range(n):
         free = altitude_candidate_green(min_alt + k * step, own, traffic, det, rdet, use_rec, b, t_horizon, kin)
         if free and previous and free_piece(min_alt + step * (k - 1), min_alt + step * k, min_alt, max_alt, 0.0):
+            return True
+        previous = free
+    return False
+
+
+# --- candidate memory: one decision's checks of a side, shared by the regions and horizons asking them -------------
+#
+# The regions of one decision ask the same questions of the same candidates with the same detector (DO-365B's
+# MID and NEAR levels share one), differing only in the time horizon of the straight line after the manoeuvre
+# (the alerting time, or the lookahead for an intruder in conflict). Each answer is remembered per candidate:
+# the longest horizon known conflict-free and the shortest known in conflict. For detectors whose straight-line
+# interval over [t_k, t_to] only grows with t_to (WCV_TAUMOD without SUM errors, the cylinder: the entry time
+# does not depend on t_to and the exit is clipped at it), a free answer holds for every shorter horizon and a
+# conflict for every longer one, and a manoeuvre's loss on the segment after step k (a sub-window of the same
+# straight line) cannot happen when that line is known free over at least one step. SUM detectors reuse equal
+# horizons only. Same answers as the plain scans (`kinematic_side_green`, `kinematic_side_any_red` with B = 0
+# and no recovery cylinder), in fewer interval computations.
+
+#: rows of a side's memory, one entry per candidate: the longest horizon known free, the shortest known in
+#: conflict, the manoeuvre's loss at the step (0 unknown, 1 no, 2 yes)
+CM_FREE_MAX, CM_RED_MIN, CM_LOSS = 0, 1, 2
+CM_ROWS = 3
+
+
+@njit(cache=True)
+def new_candidate_memory(n_slots, max_k):
+    """Empty memory of ``n_slots`` detectors x 2 sides (left/down/slower 0, right/up/faster 1) x `CM_ROWS` rows x
+    candidates 0..max_k."""
+    memory = np.empty((max(n_slots, 1), 2, CM_ROWS, max_k + 1))
+    memory[:, :, CM_FREE_MAX, :] = -math.inf
+    memory[:, :, CM_RED_MIN, :] = math.inf
+    memory[:, :, CM_LOSS, :] = 0.0
+    return memory
+
+
+@njit(cache=True)
+def grows_with_horizon(det):
+    """Does the detector's straight-line conflict over [t_k, t_to] only grow with t_to (see above)?"""
+    if det[0] == DET_CYLINDER:
+        return True
+    return det[0] == DET_WCV and det[5] == 0.0 and det[6] == 0.0 and det[7] == 0.0 and det[8] == 0.0
+
+
+@njit(cache=True)
+def _known_free(side, k, t_horizon, grows):
+    """1 known free, 0 known in conflict, -1 unknown (``side``: one side's memory, rows x candidates)."""
+    if grows:
+        if t_horizon <= side[CM_FREE_MAX, k]:
+            return 1
+        if t_horizon >= side[CM_RED_MIN, k]:
+            return 0
+    elif t_horizon == side[CM_FREE_MAX, k]:
+        return 1
+    elif t_horizon == side[CM_RED_MIN, k]:
+        return 0
+    return -1
+
+
+@njit(cache=True)
+def _remember_free(side, k, t_horizon, grows, free):
+    if free:
+        side[CM_FREE_MAX, k] = max(side[CM_FREE_MAX, k], t_horizon) if grows else t_horizon
+    else:
+        side[CM_RED_MIN, k] = min(side[CM_RED_MIN, k], t_horizon) if grows else t_horizon
+
+
+@njit(cache=True)
+def remembered_side_green(side, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """`kinematic_side_green` with B = 0, no recovery cylinder and segments, answered from the side's memory."""
+    grows = grows_with_horizon(det)
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    green = np.zeros(max_k + 1, dtype=np.bool_)
+    for k in range(0, max_k + 1):
+        known = _known_free(side, k, t_horizon, grows)
+        check_loss = k <= k_hi and side[CM_LOSS, k] == 0.0
+        if known >= 0 and not check_loss:
+            if side[CM_LOSS, k] == 2.0:
+                break
+            green[k] = known == 1
+            continue
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        # the free answer first: when it holds over a step, the segment's loss test is answered with it
+        if known < 0:
+            free = not _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, 0.0, t_horizon + t_k, lookahead)
+            _remember_free(side, k, t_horizon, grows, free)
+        else:
+            free = known == 1
+        if check_loss:
+            loss = _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
+            if not loss and not (grows and side[CM_FREE_MAX, k] >= tstep):
+                loss = _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_k, t_k + tstep, lookahead)
+            side[CM_LOSS, k] = 2.0 if loss else 1.0
+        if k <= k_hi and side[CM_LOSS, k] == 2.0:
+            break  # this candidate and every later one fly through the loss
+        green[k] = free
+    return green
+
+
+@njit(cache=True)
+def remembered_side_any_red(side, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """`kinematic_side_any_red`, answered from the side's memory."""
+    grows = grows_with_horizon(det)
+    lookahead = kin[KIN_LOOKAHEAD]
+    for k in range(0, max_k + 1):
+        known = _known_free(side, k, t_horizon, grows)
+        if known < 0:
+            t_k = k * tstep
+            x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+            free = not _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, 0.0, t_horizon + t_k, lookahead)
+            _remember_free(side, k, t_horizon, grows, free)
+            known = 1 if free else 0
+        if known == 0:
+            return True
+    return False
+
+
+# --- recovery tracks: the recovery-time bisection answered from per-candidate intervals ------------------------------
+#
+# The recovery-time bisection asks, for one cylinder and about ten times B, whether a band keeps out of the cylinder
+# until B and out of the detector's volume after it; the recovery set is then computed at the time found. Each
+# question is answered here from numbers computed once per candidate (the candidate's straight line after the
+# manoeuvre is the same line for every B):
+#
+# - the cylinder's conflict within [t_k, t_to] is [lo, min(t_to, hi)] with lo and hi independent of t_to
+#   (`_cylinder_interval` clips its exit with a minimum), so every B and every segment is answered exactly;
+# - the detector's window starts at t_k once t_k >= B: its interval over [t_k, t_k + T] is the one computed for the
+#   candidate, exactly;
+# - before that the window is [B, t_k + T]: the part after B of the same interval (a volume crossed along a
+#   straight line in one interval). Computed afresh from B the entry and exit differ only in rounding, so the two
+#   can disagree only for an exit within about 1e-12 s of B.
+
+#: rows of one side's tracks, per candidate: the detector's conflict interval on the straight line over
+#: [t_k, min(lookahead, t_k + T)] (inf, -inf: none), its loss at the step or on the segment after it (0/1), the
+#: cylinder's conflict interval from t_k before the clip at t_to (inf, -inf: none), its loss at the step (0/1)
+RT_IN, RT_OUT, RT_LOSS, RT_CYL_LO, RT_CYL_HI, RT_CYL_POINT = 0, 1, 2, 3, 4, 5
+RT_ROWS = 6
+
+
+@njit(cache=True)
+def fill_detector_tracks(tracks, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """The detector rows of one side's tracks (a detector that `grows_with_horizon`)."""
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    for k in range(max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        t_to = min(lookahead, t_horizon + t_k)
+        t_in, t_out = math.inf, -math.inf
+        if t_k <= t_to:  # as `_straight_after_conflict` with the window from t_k
+            sx = x - vx * t_k - traffic[0]
+            sy = y - vy * t_k - traffic[1]
+            sz = z - vz * t_k - traffic[2]
+            rvx, rvy, rvz = vx - traffic[3], vy - traffic[4], vz - traffic[5]
+            t_in, t_out = _relative_interval(det, sx, sy, sz, rvx, rvy, rvz, t_k, t_to, math.hypot(sx, sy))
+        tracks[RT_IN, k], tracks[RT_OUT, k] = t_in, t_out
+        loss = False
+        if k <= k_hi:
+            loss = _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
+            free_over_a_step = t_horizon >= tstep and not _almost_less(t_in, t_out)
+            if not loss and not free_over_a_step:  # `_segments_implied`
+                loss = _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_k, t_k + tstep, lookahead)
+        tracks[RT_LOSS, k] = 1.0 if loss else 0.0
+
+
+@njit(cache=True)
+def fill_cylinder_tracks(tracks, dim, direction, max_k, tstep, own, traffic, rdet, kin):
+    """The cylinder rows of one side's tracks."""
+    lookahead = kin[KIN_LOOKAHEAD]
+    for k in range(max_k + 1):
+        t_k = k * tstep
+        x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
+        sx = x - vx * t_k - traffic[0]
+        sy = y - vy * t_k - traffic[1]
+        sz = z - vz * t_k - traffic[2]
+        lo, hi = _cylinder_interval(
+            sx, sy, sz, vx - traffic[3], vy - traffic[4], vz - traffic[5], rdet[1], rdet[2], t_k, math.inf
+        )
+        tracks[RT_CYL_LO, k], tracks[RT_CYL_HI, k] = lo, hi
+        point = _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
+        tracks[RT_CYL_POINT, k] = 1.0 if point else 0.0
+
+
+@njit(cache=True)
+def _tracked_candidate(tracks, k, t_k, b, tstep, lookahead, k_lo, k_hi, k_hi_rec):
+    """(free, loss) of candidate k with the cylinder kept until B: `_free_after` and the step's loss tests of
+    `kinematic_side_green`, from the side's tracks."""
+    t_in, t_out = tracks[RT_IN, k], tracks[RT_OUT, k]
+    if t_k >= b:
+        det_conflict = _almost_less(t_in, t_out)
+    else:
+        det_conflict = _almost_less(max(b, t_in), t_out)
+    lo, hi = tracks[RT_CYL_LO, k], tracks[RT_CYL_HI, k]
+    free = not det_conflict and not _almost_less(lo, min(min(lookahead, b), hi))
+    if k_lo <= k <= k_hi and tracks[RT_LOSS, k] != 0.0:
+        return free, True
+    if k <= k_hi_rec:
+        if tracks[RT_CYL_POINT, k] != 0.0:
+            return free, True
+        t_next = min(b, t_k + tstep)
+        if t_next > t_k and _almost_less(lo, min(min(lookahead, t_next), hi)):
+            return free, True
+    return free, False
+
+
+@njit(cache=True)
+def tracked_side_green(tracks, max_k, tstep, b, kin):
+    """`kinematic_side_green` with the cylinder kept until B (segments), from the side's tracks."""
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo, k_hi, k_hi_rec = _loss_ranges(b, tstep, max_k, lookahead, True)
+    green = np.zeros(max_k + 1, dtype=np.bool_)
+    for k in range(0, max_k + 1):
+        free, loss = _tracked_candidate(tracks, k, k * tstep, b, tstep, lookahead, k_lo, k_hi, k_hi_rec)
+        if loss:
+            break
+        green[k] = free
+    return green
+
+
+@njit(cache=True)
+def tracked_side_any_band(tracks, direction, max_k, tstep, b, kin, value, step, lo, hi, modulo):
+    """`kinematic_side_any_band` with the cylinder kept until B, from the side's tracks."""
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_lo, k_hi, k_hi_rec = _loss_ranges(b, tstep, max_k, lookahead, True)
+    previous = False
+    for k in range(0, max_k + 1):
+        free, loss = _tracked_candidate(tracks, k, k * tstep, b, tstep, lookahead, k_lo, k_hi, k_hi_rec)
+        if loss:
+            return False
+        if free and previous and _pair_makes_band(k, direction, value, step, lo, hi, modulo):
             return True
         previous = free
     return False

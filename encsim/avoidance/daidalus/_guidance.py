@@ -309,6 +309,17 @@ def _grid_values(dim, value, step, lo, n_down, n_up):
 
 
 @njit(cache=True)
+def _join_sides(left, right, n_down, n_up):
+    """One grid from the two sides' flags (left/down/slower k = n_down..1, then right k = 0..n_up)."""
+    out = np.empty(n_down + n_up + 1, dtype=np.bool_)
+    for i in range(n_down):
+        out[i] = left[n_down - i]
+    for k in range(n_up + 1):
+        out[n_down + k] = right[k]
+    return out
+
+
+@njit(cache=True)
 def _green(dim, lo, step, n_down, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments):
     """Conflict-free flags over the grid for one intruder and detector."""
     if dim == DIM_ALT:
@@ -317,12 +328,7 @@ def _green(dim, lo, step, n_down, n_up, tstep, own, traffic, det, rdet, use_rec,
         dim, -1.0, n_down, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments
     )
     right = K.kinematic_side_green(dim, 1.0, n_up, tstep, own, traffic, det, rdet, use_rec, b, t_horizon, kin, segments)
-    out = np.empty(n_down + n_up + 1, dtype=np.bool_)
-    for i in range(n_down):
-        out[i] = left[n_down - i]
-    for k in range(n_up + 1):
-        out[n_down + k] = right[k]
-    return out
+    return _join_sides(left, right, n_down, n_up)
 
 
 @njit(cache=True)
@@ -594,8 +600,11 @@ def _detector(levels_row, level):
 
 
 @njit(cache=True)
-def _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, region, bs):
-    """(traffic index, alert level, time horizon) rows of the intruders that colour this region's bands."""
+def _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, region, bs, candidates, slot_of):
+    """(traffic index, alert level, time horizon) rows of the intruders that colour this region's bands.
+
+    ``candidates``/``slot_of``: the decision's candidate memory (`_candidate_memory`); a slot of -1 scans afresh.
+    """
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     lookahead = bs[S_LOOKAHEAD]
@@ -618,12 +627,49 @@ def _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, regi
         if conflict and t_in < alerting_for_conflict:
             listed[n, 0], listed[n, 1], listed[n, 2] = idx, level, lookahead
             n += 1
-        if not (conflict and t_in < alerting) and _any_red(
-            dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], det, alerting, kin
-        ):
-            listed[n, 0], listed[n, 1], listed[n, 2] = idx, level, alerting
-            n += 1
+        if not (conflict and t_in < alerting):
+            slot = slot_of[idx, level]
+            if slot >= 0:
+                red = K.remembered_side_any_red(
+                    candidates[slot, 0], dim, -1.0, n_down, tstep, own, traffic_states[idx], det, alerting, kin
+                ) or K.remembered_side_any_red(
+                    candidates[slot, 1], dim, 1.0, n_up, tstep, own, traffic_states[idx], det, alerting, kin
+                )
+            else:
+                red = _any_red(dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], det, alerting, kin)
+            if red:
+                listed[n, 0], listed[n, 1], listed[n, 2] = idx, level, alerting
+                n += 1
     return listed, n
+
+
+@njit(cache=True)
+def _candidate_memory(g, traffic_levels, n_traffic):
+    """The decision's candidate memory (`_bands.new_candidate_memory`) and slot_of[intruder, level] into it.
+
+    Kinematic dimensions only (altitude: every slot -1). The levels of one intruder whose band region is FAR..NEAR
+    get a slot each, shared by levels with equal detectors (DO-365B's MID and NEAR levels).
+    """
+    dim, _value, _step, _lo, _hi, _modulo, n_down, n_up, _tstep = g
+    slot_of = np.full((max(n_traffic, 1), MAX_ALERT_LEVELS + 1), -1, dtype=np.int64)
+    n_slots = 0
+    if dim != DIM_ALT:
+        for idx in range(n_traffic):
+            row = traffic_levels[idx]
+            first_slot = n_slots
+            for level in range(1, int(row[TL_N_LEVELS]) + 1):
+                region = int(row[level_base(level - 1) + LV_REGION])
+                if not FAR <= region <= NEAR:
+                    continue
+                det = _detector(row, level)
+                for other in range(1, level):
+                    if slot_of[idx, other] >= first_slot and np.array_equal(_detector(row, other), det):
+                        slot_of[idx, level] = slot_of[idx, other]
+                        break
+                if slot_of[idx, level] < 0:
+                    slot_of[idx, level] = n_slots
+                    n_slots += 1
+    return K.new_candidate_memory(n_slots, max(n_down, n_up)), slot_of
 
 
 @njit(cache=True)
@@ -687,6 +733,37 @@ def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, over
 
 
 @njit(cache=True)
+def _region_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, candidates, slot_of):
+    """`_green_of` of a region's listed intruders (no override, no recovery cylinder, B = 0), answered from the
+    decision's candidate memory where the intruder's level has a slot."""
+    dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
+    kin = bs[S_KIN : S_KIN + 5]
+    dummy = _cylinder(0.0, 0.0)
+    green = np.ones(_grid_size(g), dtype=np.bool_)
+    for r in range(n_listed):
+        idx, level, horizon = int(listed[r, 0]), int(listed[r, 1]), listed[r, 2]
+        if 0.0 > horizon:
+            continue
+        det = _detector(traffic_levels[idx], level)
+        slot = slot_of[idx, level]
+        if slot < 0:
+            gr = _green(
+                dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], det, dummy, False, 0.0, horizon, kin, True
+            )
+        else:
+            traffic = traffic_states[idx]
+            left = K.remembered_side_green(
+                candidates[slot, 0], dim, -1.0, n_down, tstep, own, traffic, det, horizon, kin
+            )
+            right = K.remembered_side_green(candidates[slot, 1], dim, 1.0, n_up, tstep, own, traffic, det, horizon, kin)
+            gr = _join_sides(left, right, n_down, n_up)
+        green &= gr
+        if not green.any():
+            break
+    return green
+
+
+@njit(cache=True)
 def _any_band_of(
     g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
 ):
@@ -723,6 +800,79 @@ def _cylinder(d, h):
 
 
 @njit(cache=True)
+def _trackable(g, traffic_levels, listed, n_listed):
+    """Can the recovery-time bisection use the recovery tracks (`_bands`)? Kinematic dimensions, and detectors
+    whose conflict only grows with the window (not SUM)."""
+    if g[0] == DIM_ALT:
+        return False
+    for r in range(n_listed):
+        if not K.grows_with_horizon(_detector(traffic_levels[int(listed[r, 0])], int(listed[r, 1]))):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _new_tracks(g, n_listed):
+    _dim, _value, _step, _lo, _hi, _modulo, n_down, n_up, _tstep = g
+    return np.empty((max(n_listed, 1), 2, K.RT_ROWS, max(n_down, n_up) + 1))
+
+
+@njit(cache=True)
+def _fill_tracks(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, tracks, detector_rows):
+    """The cylinder rows of every listed intruder's tracks, and with ``detector_rows`` the detector rows too."""
+    dim, _value, _step, _lo, _hi, _modulo, n_down, n_up, tstep = g
+    kin = bs[S_KIN : S_KIN + 5]
+    for r in range(n_listed):
+        idx, level, horizon = int(listed[r, 0]), int(listed[r, 1]), listed[r, 2]
+        traffic = traffic_states[idx]
+        for side, direction, max_k in ((0, -1.0, n_down), (1, 1.0, n_up)):
+            if detector_rows:
+                det = _detector(traffic_levels[idx], level)
+                K.fill_detector_tracks(tracks[r, side], dim, direction, max_k, tstep, own, traffic, det, horizon, kin)
+            K.fill_cylinder_tracks(tracks[r, side], dim, direction, max_k, tstep, own, traffic, cyl, kin)
+
+
+@njit(cache=True)
+def _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks):
+    """`_green_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
+    dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
+    kin = bs[S_KIN : S_KIN + 5]
+    dummy = _cylinder(0.0, 0.0)
+    green = np.ones(_grid_size(g), dtype=np.bool_)
+    for r in range(n_listed):
+        idx, horizon = int(listed[r, 0]), listed[r, 2]
+        if b > horizon:
+            gr = _green(
+                dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], cyl, dummy, False, 0.0, horizon, kin, True
+            )
+        else:
+            left = K.tracked_side_green(tracks[r, 0], n_down, tstep, b, kin)
+            right = K.tracked_side_green(tracks[r, 1], n_up, tstep, b, kin)
+            gr = _join_sides(left, right, n_down, n_up)
+        green &= gr
+        if not green.any():
+            break
+    return green
+
+
+@njit(cache=True)
+def _tracked_any_band(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks):
+    """`_any_band_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
+    dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
+    if n_listed != 1:  # with the cylinder every listed intruder is tested
+        green = _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks)
+        _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+        return m > 0
+    kin = bs[S_KIN : S_KIN + 5]
+    idx, horizon = int(listed[0, 0]), listed[0, 2]
+    if b > horizon:
+        return _any_band(g, own, traffic_states[idx], cyl, _cylinder(0.0, 0.0), False, 0.0, horizon, kin)
+    if K.tracked_side_any_band(tracks[0, 1], 1.0, n_up, tstep, b, kin, value, step, lo, hi, modulo):
+        return True
+    return K.tracked_side_any_band(tracks[0, 0], -1.0, n_down, tstep, b, kin, value, step, lo, hi, modulo)
+
+
+@njit(cache=True)
 def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
     dummy = _cylinder(0.0, 0.0)
@@ -738,6 +888,10 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     nfactor = 0
     factor = 1.0 - bs[S_CA_FACTOR]
     t_look = bs[S_LOOKAHEAD]
+    # the bisection and the recovery set from per-candidate intervals where they apply (`_bands`, recovery tracks)
+    tracked = _trackable(g, traffic_levels, listed, n_listed)
+    tracks = _new_tracks(g, n_listed if tracked else 0)
+    detector_rows = True
     while d > bs[S_HORIZONTAL_NMAC_FT] or h > bs[S_VERTICAL_NMAC_FT]:
         cyl = _cylinder(d, h)
         solid = not _any_band_of(
@@ -746,20 +900,30 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
         if solid and not ca_bands:
             return none_green, -math.inf, nfactor
         if not solid:
+            if tracked:
+                _fill_tracks(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, tracks, detector_rows)
+                detector_rows = False  # the detector's rows do not depend on the cylinder
             red_t, green_t = 0.0, t_look + 1.0
             pivot = green_t - 1.0
             while green_t - red_t > 0.5:
-                if _any_band_of(
-                    g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
-                ):
+                if tracked:
+                    band = _tracked_any_band(g, own, traffic_states, listed, n_listed, bs, cyl, pivot, tracks)
+                else:
+                    band = _any_band_of(
+                        g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
+                    )
+                if band:
                     green_t = pivot
                 else:
                     red_t = pivot
                 pivot = 0.5 * (red_t + green_t)
             rec_time = min(t_look, green_t + bs[S_STABILITY_TIME]) if green_t <= t_look else red_t
-            green = _green_of(
-                g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, rec_time
-            )
+            if tracked:
+                green = _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, rec_time, tracks)
+            else:
+                green = _green_of(
+                    g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, rec_time
+                )
             dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
             _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
             if m > 0:
@@ -782,23 +946,45 @@ def _raw_colours(g, own, traffic_states, traffic_levels, n_traffic, bs):
     field[0, 0], field[0, 1], field[0, 2] = lo, hi, NONE
     n = 1
     rec_time, nfactor, recovery = np.nan, -1, False
+    candidates, slot_of = _candidate_memory(g, traffic_levels, n_traffic)
+    present = np.zeros(NEAR + 1, dtype=np.bool_)
     for region in (NEAR, MID, FAR):
-        present = False
         for idx in range(n_traffic):
             if _level_for_region(traffic_levels[idx], region) > 0:
-                present = True
+                present[region] = True
                 break
-        if not present:
+    greens = np.empty((NEAR + 1, _grid_size(g)), dtype=np.bool_)
+    known = np.zeros(NEAR + 1, dtype=np.bool_)
+    if dim != DIM_ALT:
+        # the less severe regions first: their horizons are the longer ones, and a candidate free over a longer
+        # horizon is free over a shorter one (the candidate memory), so the severe regions' scans mostly reuse them
+        for region in (FAR, MID, NEAR):
+            if present[region]:
+                listed, n_listed = _aircraft_for_region(
+                    g, own, traffic_states, traffic_levels, n_traffic, region, bs, candidates, slot_of
+                )
+                greens[region] = _region_green(
+                    g, own, traffic_states, traffic_levels, listed, n_listed, bs, candidates, slot_of
+                )
+                known[region] = True
+    for region in (NEAR, MID, FAR):
+        if not present[region]:
             continue
-        listed, n_listed = _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, region, bs)
-        dummy = _cylinder(0.0, 0.0)
-        green = _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, dummy, False, 0.0)
-        none_set, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
+        if not known[region]:
+            listed, n_listed = _aircraft_for_region(
+                g, own, traffic_states, traffic_levels, n_traffic, region, bs, candidates, slot_of
+            )
+            greens[region] = _region_green(
+                g, own, traffic_states, traffic_levels, listed, n_listed, bs, candidates, slot_of
+            )
+        none_set, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, greens[region])
         field, n = _paint_complement(field, n, none_set, m, lo, hi, region)
         if m > 0:
             continue
         if recovery_enabled and region >= corrective:
-            c_listed, c_n = _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, corrective, bs)
+            c_listed, c_n = _aircraft_for_region(
+                g, own, traffic_states, traffic_levels, n_traffic, corrective, bs, candidates, slot_of
+            )
             rgreen, rec_time, nfactor = _recovery(g, own, traffic_states, traffic_levels, c_listed, c_n, bs)
             rec_set, rm = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, rgreen)
             if region > corrective:
