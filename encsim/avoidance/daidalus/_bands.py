@@ -707,6 +707,34 @@ def _remember_free(side, k, t_horizon, grows, free):
 
 
 @njit(cache=True)
+def _line_interval(det, x, y, z, vx, vy, vz, traffic, t_k, t_horizon, lookahead):
+    """The detector's conflict interval on the straight line flown from (x..vz) at t_k, within
+    [t_k, min(lookahead, t_k + T)] (inf, -inf: none): what `_straight_after_conflict` tests with B <= t_k."""
+    t_to = min(lookahead, t_horizon + t_k)
+    if t_k > t_to:
+        return math.inf, -math.inf
+    sx = x - vx * t_k - traffic[0]
+    sy = y - vy * t_k - traffic[1]
+    sz = z - vz * t_k - traffic[2]
+    rvx, rvy, rvz = vx - traffic[3], vy - traffic[4], vz - traffic[5]
+    return _relative_interval(det, sx, sy, sz, rvx, rvy, rvz, t_k, t_to, math.hypot(sx, sy))
+
+
+@njit(cache=True)
+def _losses_on_line(t_in, t_out, t_k, tstep, lookahead):
+    """The step's loss tests (`_loss_in_step`: in violation at t_k, or a conflict on the segment to the next step)
+    read from the line's conflict interval over a window that holds the segment (a detector that
+    `grows_with_horizon`): in violation at t_k is an interval starting at t_k, a conflict on the segment is the
+    interval's part before t_k + tstep. The same predicates as the tests made afresh; their computations differ in
+    rounding only, so the two can disagree only for an interval end within about 1e-12 s of t_k or t_k + tstep."""
+    if t_k >= lookahead:
+        return False
+    if t_in == t_k and t_in <= t_out:
+        return True
+    return _almost_less(t_in, min(t_out, min(lookahead, t_k + tstep)))
+
+
+@njit(cache=True)
 def remembered_side_green(side, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
     """`kinematic_side_green` with B = 0, no recovery cylinder and segments, answered from the side's memory."""
     grows = grows_with_horizon(det)
@@ -723,10 +751,14 @@ def remembered_side_green(side, dim, direction, max_k, tstep, own, traffic, det,
             continue
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
-        # the free answer first: when it holds over a step, the segment's loss test is answered with it
         if known < 0:
-            free = not _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, 0.0, t_horizon + t_k, lookahead)
+            t_in, t_out = _line_interval(det, x, y, z, vx, vy, vz, traffic, t_k, t_horizon, lookahead)
+            free = not _almost_less(t_in, t_out)
             _remember_free(side, k, t_horizon, grows, free)
+            if check_loss and grows and t_horizon >= tstep:
+                # the step's loss tests read from the same line's interval (its window holds the segment)
+                side[CM_LOSS, k] = 2.0 if _losses_on_line(t_in, t_out, t_k, tstep, lookahead) else 1.0
+                check_loss = False
         else:
             free = known == 1
         if check_loss:
@@ -788,21 +820,14 @@ def fill_detector_tracks(tracks, dim, direction, max_k, tstep, own, traffic, det
     for k in range(max_k + 1):
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
-        t_to = min(lookahead, t_horizon + t_k)
-        t_in, t_out = math.inf, -math.inf
-        if t_k <= t_to:  # as `_straight_after_conflict` with the window from t_k
-            sx = x - vx * t_k - traffic[0]
-            sy = y - vy * t_k - traffic[1]
-            sz = z - vz * t_k - traffic[2]
-            rvx, rvy, rvz = vx - traffic[3], vy - traffic[4], vz - traffic[5]
-            t_in, t_out = _relative_interval(det, sx, sy, sz, rvx, rvy, rvz, t_k, t_to, math.hypot(sx, sy))
+        t_in, t_out = _line_interval(det, x, y, z, vx, vy, vz, traffic, t_k, t_horizon, lookahead)
         tracks[RT_IN, k], tracks[RT_OUT, k] = t_in, t_out
         loss = False
         if k <= k_hi:
-            loss = _loss_at(det, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
-            free_over_a_step = t_horizon >= tstep and not _almost_less(t_in, t_out)
-            if not loss and not free_over_a_step:  # `_segments_implied`
-                loss = _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_k, t_k + tstep, lookahead)
+            if t_horizon >= tstep:
+                loss = _losses_on_line(t_in, t_out, t_k, tstep, lookahead)
+            else:
+                loss = _loss_in_step(det, x, y, z, vx, vy, vz, traffic, t_k, t_k + tstep, lookahead)
         tracks[RT_LOSS, k] = 1.0 if loss else 0.0
 
 
