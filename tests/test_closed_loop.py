@@ -40,6 +40,59 @@ def test_unequipped_mitigated_equals_nominal_and_nominal_equals_the_generator():
     assert not outcome["alerted"].any() and np.all(outcome["max_deviation_ft"] == 0)
 
 
+@pytest.mark.parametrize(
+    "seams",
+    [
+        {},
+        {"surveillance": "adsb+tracker"},
+        {"surveillance": "active", "navigation": True, "altimetry_to_truth": True},
+        {"pilot": "r6"},
+    ],
+    ids=["perfect", "adsb+tracker", "active+nav+altimetry-to-truth", "r6-pilot"],
+)
+def test_unequipped_flown_once_is_bit_identical_to_flown_twice(monkeypatch, seams):
+    """The kernel flies the ownship once for `unequipped` with the standard pilot (`_one_flight`); forced to
+    fly the nominal and mitigated runs apart, it must give the same outcome table bit for bit."""
+    import encsim.simulate as closed_loop
+    from encsim.sensors import ALTIMETRY_ICAO_ANNEX10, NAVIGATION_DO365
+    from encsim.simulate import surveillance_config
+
+    scenario, text = load_scenario(PROJECT_ROOT / "scenarios" / "uncor_1200code_v2p1_above_500ft.toml")
+    encounters = generate_encounters(scenario, text, ids=np.arange(60))
+    options = {"pilot": seams.get("pilot", "standard"), "surveillance": seams.get("surveillance", "perfect")}
+    if seams.get("navigation"):
+        options["surveillance"] = surveillance_config(
+            options["surveillance"],
+            navigation=NAVIGATION_DO365,
+            altimetry=ALTIMETRY_ICAO_ANNEX10,
+            altimetry_to_truth=True,
+        )
+    decided = []
+    real_decision = closed_loop._one_flight
+    monkeypatch.setattr(closed_loop, "_one_flight", lambda *a: decided.append(real_decision(*a)) or decided[-1])
+    once = simulate(encounters, "unequipped", **options)
+    monkeypatch.setattr(closed_loop, "_one_flight", lambda *a: False)
+    twice = simulate(encounters, "unequipped", **options)
+    assert decided == [options["pilot"] == "standard"]  # the r6 pilot is not proved to fly straight: both runs
+    assert list(once.columns) == list(twice.columns)
+    for column in once.columns:  # bit for bit, NaN patterns included
+        assert once[column].to_numpy().tobytes() == twice[column].to_numpy().tobytes(), column
+    assert not once["alerted"].any() and (once["max_deviation_ft"] == 0).all()
+
+
+def test_only_unequipped_with_reference_models_and_the_standard_pilot_is_flown_once():
+    from encsim.avoidance import REFERENCE_LOGICS
+    from encsim.simulate import _one_flight
+
+    standard, r6, perfect = np.int64(0), np.int64(1), np.int64(0)
+    assert _one_flight(REFERENCE_LOGICS["unequipped"][0], perfect, standard)
+    assert not _one_flight(REFERENCE_LOGICS["unequipped"][0], perfect, r6)
+    assert not _one_flight(REFERENCE_LOGICS["unequipped"][0].py_func, perfect, standard)  # plain Python: the twin
+    assert not _one_flight(REFERENCE_LOGICS["unequipped"][0], lambda *a: None, standard)  # a user's sensor
+    for name in ("daa", "tcas"):
+        assert not _one_flight(REFERENCE_LOGICS[name][0], perfect, standard)
+
+
 def test_tcas_resolves_a_co_altitude_head_on_collision():
     own, own_s, intruder, int_s = head_on(3000.0)
     row = simulate_states(own, own_s, intruder, int_s, 60.0, "tcas").iloc[0]

@@ -270,3 +270,20 @@ def test_a_ratio_without_mitigated_event_is_bounded_by_p_mit_bound_over_p_nom():
     r, _ = risk_ratio_with_cautions(nominal, mitigated, w, n_boot=300)
     low, high = clopper_pearson(2, 400)
     assert (r.ci_low, r.ci_high) == pytest.approx((low / 0.1, high / 0.1), rel=1e-12)
+
+
+def test_clopper_pearson_equals_the_scipy_stats_beta_quantiles_bit_for_bit():
+    """The interval takes the beta quantile from scipy.special (no scipy.stats import at start-up):
+    it must be scipy.stats.beta.ppf's value exactly, for whole and effective (fractional) counts."""
+    from scipy.stats import beta
+
+    rng = np.random.default_rng(19)
+    n = np.concatenate([rng.uniform(1.0, 50.0, 300), 10.0 ** rng.uniform(2, 6, 300), np.arange(1.0, 41.0)])
+    x = np.concatenate([rng.uniform(0.0, 1.0, 600) * n[:600], np.arange(0.0, 40.0)])
+    x[::7] = np.floor(x[::7])
+    for confidence in (0.95, 0.99):
+        alpha = 1.0 - confidence
+        for events, trials in zip(x, n, strict=True):
+            low, high = clopper_pearson(events, trials, confidence)
+            assert low == (0.0 if events <= 0 else float(beta.ppf(alpha / 2, events, trials - events + 1)))
+            assert high == (1.0 if events >= trials else float(beta.ppf(1 - alpha / 2, events + 1, trials - events)))

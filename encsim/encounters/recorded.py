@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from .. import units
 from ..commands import CommandSchedule, InitialStates
@@ -204,6 +203,8 @@ class _Reference:
 
 
 def _reference(track: RecordedTrack) -> _Reference:
+    from scipy.signal import savgol_filter  # here: scipy.signal serves recorded encounters only, not every run
+
     p = np.stack([track.east_ft, track.north_ft, track.up_ft], axis=1)  # (2, 3, n)
     window = 2 * int(round(SMOOTHING_WINDOW_S / DT_S / 2)) + 1
     smooth = savgol_filter(p, window, 2, axis=-1)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic
+from ..avoidance import PilotModel, Surveillance, is_compiled, resolve_logic, unequipped
 from ..avoidance.interface import MEMORY_SIZE
 from ..avoidance.reference_logics import REFERENCE_LOGIC_IDS, memory_size_of, open_loop_params_of, reference_logic_id
 from ..dynamics import DT_S, DynamicLimits, step_indices
 from ..metrics.detection import NMAC, WellClearVolume, well_clear_preset
-from . import _kernels
+from . import _kernels, _seams
 from .seams import (
     PilotConfig,
     SeamContractError,
@@ -225,8 +225,22 @@ def _settings(
         fly=fly,
         open_loop_params=_open_loop_params(function, params),
         encounter_steps=encounter_steps,
+        one_flight=np.bool_(_one_flight(function, sensor, pilot_model)),
     )
     return settings, (sensor, pilot_model)
+
+
+def _one_flight(function, sensor, pilot_model) -> bool:
+    """Whether the mitigated run is provably the nominal run flown again, so the kernel flies the ownship once.
+
+    The unequipped logic writes no alert and no guidance at any decision, whatever it sees or is given;
+    the standard pilot manoeuvres (and draws its non-compliance) only on guidance; so the mitigated flight
+    has the nominal one's initial state, commands and dynamics, step for step, and the same metrics and
+    alert levels. A reference surveillance model is the same computation in both runs (its own sub-stream,
+    restarted); a user's model is not assumed to be. Any other logic or pilot flies both runs.
+    """
+    reference_models = isinstance(sensor, np.integer) and isinstance(pilot_model, np.integer)
+    return function is unequipped and reference_models and int(pilot_model) == _seams.STANDARD
 
 
 def _encounter_steps(duration_s, n_encounters: int) -> np.ndarray:

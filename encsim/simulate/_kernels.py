@@ -3,7 +3,9 @@
 Each encounter is flown twice from the same initial states: nominal (the ownship flies its
 sampled commands) and mitigated (the logic decides at its decision rate; the pilot model turns
 advisories into commands after its delay). The intruder flies its sampled commands in both runs,
-so it is integrated once. Metrics are accumulated on the fly at every 10-Hz step.
+so it is integrated once. Metrics are accumulated on the fly at every 10-Hz step. When the
+mitigated run is provably the nominal run flown again (``Settings.one_flight``: the unequipped
+logic with the standard pilot), the ownship is flown once and both runs' columns are written from it.
 
 The kernels take grouped arrays: a `Flight` per aircraft, the `Settings` of the run and the
 `Outputs` they fill (named tuples of arrays and scalars, which Numba passes as one argument each).
@@ -157,7 +159,9 @@ class Settings(NamedTuple):
     ``altimetry``, ``fly``: the `encsim.simulate._seams` settings arrays; ``pilot_params``: the
     pilot model's parameter array (unused by the standard pilot); ``open_loop_params``: the logic's
     parameters for the open-loop pass on the nominal run (`reference_logics.open_loop_params_of`: the
-    DAA logic's alerting only; otherwise the logic's parameters).
+    DAA logic's alerting only; otherwise the logic's parameters); ``one_flight`` (bool): the mitigated
+    run is the nominal run flown again (the caller proves it: `encsim.simulate._one_flight`), so the
+    ownship is flown once and that flight gives both runs' columns.
     """
 
     n_steps: np.int64
@@ -177,6 +181,7 @@ class Settings(NamedTuple):
     fly: np.ndarray
     open_loop_params: np.ndarray
     encounter_steps: np.ndarray
+    one_flight: bool
 
 
 class Outputs(NamedTuple):
@@ -559,11 +564,17 @@ def _run_ownship(
     biases,
     nominal_path,
     mitigated,
+    also_nominal,
     encounter_id,
     out,
     faults,
 ):
-    """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``."""
+    """Fly the ownship once (nominal, or mitigated with the logic) and accumulate its metrics in row a of ``out``.
+
+    With ``mitigated`` and ``also_nominal`` (``Settings.one_flight``), the mitigated flight is the nominal
+    one: its metrics fill the nominal columns too, its alert levels the open-loop ones, and its deviation
+    from the nominal path is 0 (the path is not stored).
+    """
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
     n_steps, stride, dt = settings.encounter_steps[a], settings.stride, settings.dt_s
     seed = settings.seed
@@ -628,7 +639,7 @@ def _run_ownship(
         if not lowc and _lowc(own, other, wc):
             lowc, t_lowc = True, t
         slowc = max(slowc, _slowc(own, other, wc))
-        if mitigated:
+        if mitigated and not also_nominal:
             deviation = max(
                 deviation,
                 math.sqrt(
@@ -637,7 +648,7 @@ def _run_ownship(
                     + (up - nominal_path[i, 2]) ** 2
                 ),
             )
-        else:
+        elif not mitigated:
             nominal_path[i, 0], nominal_path[i, 1], nominal_path[i, 2] = north, east, up
         if i % stride == 0:  # a decision (open loop in the nominal run: the logic sees it, nobody responds)
             if not exact_own:  # the ownship as its navigation and altimeter see it
@@ -776,12 +787,9 @@ def _run_ownship(
         faulty = True
         if mitigated and faults[a, 0] == 0:
             faults[a, 0], faults[a, 1] = 6, n_steps * dt
-    # NaN comparisons would silently skip steps of the minimum range: mark the run as faulty instead
-    out[a, base + 0] = np.nan if faulty else best_range
-    out[a, base + 1] = vmd
-    out[a, base + 2] = 1.0 if nmac else 0.0
-    out[a, base + 3] = 1.0 if lowc else 0.0
-    out[a, base + 4] = t_lowc
+    _write_separation(out, a, base, faulty, best_range, vmd, nmac, lowc, t_lowc)
+    if also_nominal:
+        _write_separation(out, a, 0, faulty, best_range, vmd, nmac, lowc, t_lowc)
     if mitigated:
         out[a, 10] = 1.0 if alerted else 0.0
         out[a, 11] = t_alert
@@ -793,12 +801,25 @@ def _run_ownship(
             out[a, _ALERTING + k] = first_at_level[k]
             out[a, _ALERTING + 4 + k] = shortest_episode[k]
         out[a, _ALERTING + 3] = level_changes
-    else:
+    if not mitigated or also_nominal:
         for k in range(N_ALERT_LEVELS):
             out[a, _OPEN_LOOP_ALERTING + k] = first_at_level[k]
             out[a, _OPEN_LOOP_ALERTING + 4 + k] = shortest_episode[k]
         out[a, _OPEN_LOOP_ALERTING + 3] = level_changes
     out[a, _SLOWC + (1 if mitigated else 0)] = slowc
+    if also_nominal:
+        out[a, _SLOWC] = slowc
+
+
+@njit(cache=True)
+def _write_separation(out, a, base, faulty, best_range, vmd, nmac, lowc, t_lowc):
+    """A run's HMD, VMD, NMAC, LoWC and its time in row a of ``out`` from column ``base`` (0 nominal, 5 mitigated)."""
+    # NaN comparisons would silently skip steps of the minimum range: mark the run as faulty instead
+    out[a, base + 0] = np.nan if faulty else best_range
+    out[a, base + 1] = vmd
+    out[a, base + 2] = 1.0 if nmac else 0.0
+    out[a, base + 3] = 1.0 if lowc else 0.0
+    out[a, base + 4] = t_lowc
 
 
 @njit(cache=True)
@@ -854,6 +875,7 @@ def _make_closed_loop(registry_key):
         # (arrays written inside functions called from the loop, like `_run_ownship`, are safe)
         out = outputs.outcomes
         faults = outputs.faults
+        one_flight = settings.one_flight
         n = ownship.init.shape[1]
         if not known_logic(logic, registry_key):
             out[:, :] = np.nan
@@ -861,11 +883,13 @@ def _make_closed_loop(registry_key):
         for a in prange(n):
             n_steps = settings.encounter_steps[a]  # the encounter's own length
             intruder_states = np.empty((n_steps + 1, STATE_SIZE))
-            nominal_path = np.empty((n_steps + 1, 3))
+            nominal_path = np.empty((1 if one_flight else n_steps + 1, 3))  # not stored with one flight
             biases = np.zeros(2)
             _fly_intruder(intruder, a, n_steps, settings.dt_s, intruder_states)
             _altimetry(ownship, intruder, a, settings, encounter_ids[a], intruder_states, biases)
             for mitigated in (False, True):
+                if one_flight and not mitigated:  # the mitigated flight is the nominal one: flown once, below
+                    continue
                 _run_ownship(
                     logic,
                     logic_params,
@@ -878,6 +902,7 @@ def _make_closed_loop(registry_key):
                     biases,
                     nominal_path,
                     mitigated,
+                    one_flight,
                     encounter_ids[a],
                     out,
                     faults,
