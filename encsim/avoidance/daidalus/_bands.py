@@ -109,6 +109,13 @@ def _errors(det, range_ft):
 
 
 @njit(cache=True)
+def _sum_range(det, sx, sy):
+    """The horizontal range at which a `DET_WCV_SUM` detector evaluates its errors (0 for the others, which
+    do not read it: the scans skip the square root)."""
+    return math.hypot(sx, sy) if det[0] == DET_WCV_SUM else 0.0
+
+
+@njit(cache=True)
 def _relative_interval(det, sx, sy, sz, vx, vy, vz, t_from, t_to, range_ft):
     """Violation interval of the detector for relative state s, v (own - traffic); empty (inf, -inf).
 
@@ -324,7 +331,7 @@ def _loss_at(det, x, y, z, vx, vy, vz, traffic, t, lookahead):
     if t >= lookahead:
         return False
     # the ownship is placed at its straight-line origin (x, y) - t v, as the SUM errors expect
-    range_ft = math.hypot(x - vx * t - traffic[0], y - vy * t - traffic[1])
+    range_ft = _sum_range(det, x - vx * t - traffic[0], y - vy * t - traffic[1])
     e_s, e_sz, e_v, e_vz = _errors(det, range_ft)
     if det[0] != DET_CYLINDER and (e_s != 0.0 or e_sz != 0.0 or e_v != 0.0 or e_vz != 0.0):
         # uncertain states: a conflict over [t, t + 1] that starts at t, predicted from the origin (the
@@ -385,7 +392,16 @@ def _straight_after_conflict(det, x, y, z, vx, vy, vz, traffic, t_k, t_from, t_t
     sy = y - vy * t_k - traffic[1]
     sz = z - vz * t_k - traffic[2]
     t_in, t_out = _relative_interval(
-        det, sx, sy, sz, vx - traffic[3], vy - traffic[4], vz - traffic[5], max(t_from, t_k), t_to, math.hypot(sx, sy)
+        det,
+        sx,
+        sy,
+        sz,
+        vx - traffic[3],
+        vy - traffic[4],
+        vz - traffic[5],
+        max(t_from, t_k),
+        t_to,
+        _sum_range(det, sx, sy),
     )
     return _almost_less(t_in, t_out)
 
@@ -717,7 +733,7 @@ def _line_interval(det, x, y, z, vx, vy, vz, traffic, t_k, t_horizon, lookahead)
     sy = y - vy * t_k - traffic[1]
     sz = z - vz * t_k - traffic[2]
     rvx, rvy, rvz = vx - traffic[3], vy - traffic[4], vz - traffic[5]
-    return _relative_interval(det, sx, sy, sz, rvx, rvy, rvz, t_k, t_to, math.hypot(sx, sy))
+    return _relative_interval(det, sx, sy, sz, rvx, rvy, rvz, t_k, t_to, _sum_range(det, sx, sy))
 
 
 @njit(cache=True)
