@@ -154,29 +154,27 @@ def test_the_candidate_memory_answers_as_fresh_scans(seed, detector):
 
 
 def _ask_tracks(own, traffic, det, value, step, rng):
-    """Fill tracks once per cylinder, ask them for the times B of a bisection and the final set, compare with the
-    plain scans; returns how many questions had both free and conflicting candidates."""
+    """Tracks kept per horizon (their cylinder rows filled afresh per cylinder, as they go), asked for the times B
+    of a bisection and the final set, compared with the plain scans; returns how many questions had both free and
+    conflicting candidates."""
     mixed = 0
     for dim, tstep, max_k in GRIDS:
         for horizon in (180.0, 55.0):
             tracks = np.empty((2, K.RT_ROWS, max_k + 1))
-            for side, direction in ((0, -1.0), (1, 1.0)):
-                K.fill_detector_tracks(tracks[side], dim, direction, max_k, tstep, own, traffic, det, horizon, KIN)
+            filled = np.zeros((2, 2), dtype=np.int64)
             for d, h in ((4010.24, 450.0), (1500.0, 200.0), (500.0, 100.0)):
                 rdet = B.cylinder_detector(d, h)
-                for side, direction in ((0, -1.0), (1, 1.0)):
-                    K.fill_cylinder_tracks(tracks[side], dim, direction, max_k, tstep, own, traffic, rdet, KIN)
+                filled[:, 1] = 0
                 for b in (180.0, 90.0, 45.0, 22.5, 33.75, 11.25, 5.625, rng.uniform(0, horizon), 0.0):
                     if b > horizon:
                         continue
                     for side, direction in ((0, -1.0), (1, 1.0)):
                         args = (dim, direction, max_k, tstep, own, traffic, det, rdet, True, b, horizon)
                         want = plain_side_green(*args)
-                        np.testing.assert_array_equal(K.tracked_side_green(tracks[side], max_k, tstep, b, KIN), want)
-                        band = K.tracked_side_any_band(
-                            tracks[side], direction, max_k, tstep, b, KIN, value, step, 0.0, 360.0, 360.0
-                        )
+                        context = (tracks[side], filled[side], dim, direction, max_k, tstep, own, traffic, det, rdet)
+                        band = K.tracked_side_any_band(*context, b, horizon, KIN, value, step, 0.0, 360.0, 360.0)
                         assert band == plain_any_band(want, direction, value, step, 0.0, 360.0, 360.0)
+                        np.testing.assert_array_equal(K.tracked_side_green(*context, b, horizon, KIN), want)
                         mixed += want.any() and not want.all()
     return mixed
 
@@ -189,3 +187,51 @@ def test_the_recovery_tracks_answer_as_fresh_scans(seed):
         own, traffic = encounter(rng)
         mixed += _ask_tracks(own, traffic, DETECTORS["wcv"], rng.uniform(0, 360), 1.0, rng)
     assert mixed > 0  # some questions had both free and conflicting candidates
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_proof_that_turns_stay_clear_is_sound(seed):
+    """Whenever `turns_stay_clear` holds, the scans find no red turn candidate; it holds for far traffic."""
+    rng = np.random.default_rng(1500 + seed)
+    det = DETECTORS["wcv"]
+    proved = 0
+    for _ in range(40):
+        own = np.array([0.0, 0.0, 5000.0, rng.uniform(-60, 60), rng.uniform(150, 300), rng.uniform(-15, 15)])
+        bearing, dist = rng.uniform(-math.pi, math.pi), rng.uniform(10000, 120000)
+        traffic = np.array(
+            [dist * math.sin(bearing), dist * math.cos(bearing), 5000 + rng.uniform(-3000, 3000)]
+            + [rng.uniform(-250, 250), rng.uniform(-250, 250), rng.uniform(-20, 20)]
+        )
+        for horizon in (25.0, 55.0, 180.0):
+            if not K.turns_stay_clear(own, traffic, det, 180, 1 / 3, horizon, KIN):
+                continue
+            proved += 1
+            for direction in (-1.0, 1.0):
+                assert not plain_any_red(K.DIM_HDIR, direction, 180, 1 / 3, own, traffic, det, horizon)
+    assert proved > 0
+    assert not K.turns_stay_clear(own, traffic, DETECTORS["wcv with SUM errors"], 180, 1 / 3, 55.0, KIN)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_solid_test_from_the_cylinder_rows_equals_the_scan(seed):
+    """The "solid" test of shrinking recovery cylinders, answered from the tracks' cylinder rows."""
+    rng = np.random.default_rng(1600 + seed)
+    own, traffic = encounter(rng)
+    value, step = rng.uniform(0, 360), 1.0
+    dummy = B.cylinder_detector(0.0, 0.0)
+    for dim, tstep, max_k in GRIDS:
+        for horizon in (180.0, 55.0):
+            tracks = np.empty((2, K.RT_ROWS, max_k + 1))
+            filled = np.zeros((2, 2), dtype=np.int64)
+            d, h = 4010.24, 450.0
+            while d > 500.0 or h > 100.0:
+                cyl = B.cylinder_detector(d, h)
+                filled[:, 1] = 0
+                for side, direction in ((1, 1.0), (0, -1.0)):
+                    band_args = (value, step, 0.0, 360.0, 360.0)
+                    want = K.kinematic_side_any_band(
+                        dim, direction, max_k, tstep, own, traffic, cyl, dummy, False, 0.0, horizon, KIN, *band_args
+                    )
+                    context = (tracks[side], filled[side], dim, direction, max_k, tstep, own, traffic, cyl)
+                    assert K.tracked_side_any_band_cylinder(*context, horizon, KIN, *band_args) == want
+                d, h = max(500.0, 0.9 * d), max(100.0, 0.9 * h)

@@ -38,6 +38,7 @@ from ._detection import (
     _almost_equal,
     _almost_less,
     _horizontal_violation,
+    _vertical_interval,
     _vertical_violation,
     relative_sum_errors,
     wcv_taumod_sum_interval,
@@ -828,12 +829,16 @@ RT_IN, RT_OUT, RT_LOSS, RT_CYL_LO, RT_CYL_HI, RT_CYL_POINT = 0, 1, 2, 3, 4, 5
 RT_ROWS = 6
 
 
+#: candidates filled at a time: the scans stop early (at a band, at a loss), so the tracks are filled as they go
+TRACK_BLOCK = 16
+
+
 @njit(cache=True)
-def fill_detector_tracks(tracks, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
-    """The detector rows of one side's tracks (a detector that `grows_with_horizon`)."""
+def fill_detector_tracks(tracks, k0, k1, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin):
+    """The detector rows of candidates k0..k1-1 of one side's tracks (a detector that `grows_with_horizon`)."""
     lookahead = kin[KIN_LOOKAHEAD]
     k_hi = min(math.floor(lookahead / tstep), max_k)
-    for k in range(max_k + 1):
+    for k in range(k0, k1):
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
         t_in, t_out = _line_interval(det, x, y, z, vx, vy, vz, traffic, t_k, t_horizon, lookahead)
@@ -848,10 +853,10 @@ def fill_detector_tracks(tracks, dim, direction, max_k, tstep, own, traffic, det
 
 
 @njit(cache=True)
-def fill_cylinder_tracks(tracks, dim, direction, max_k, tstep, own, traffic, rdet, kin):
-    """The cylinder rows of one side's tracks."""
+def fill_cylinder_tracks(tracks, k0, k1, dim, direction, tstep, own, traffic, rdet, kin):
+    """The cylinder rows of candidates k0..k1-1 of one side's tracks."""
     lookahead = kin[KIN_LOOKAHEAD]
-    for k in range(max_k + 1):
+    for k in range(k0, k1):
         t_k = k * tstep
         x, y, z, vx, vy, vz = manoeuvre_state(dim, direction, t_k, own, kin)
         sx = x - vx * t_k - traffic[0]
@@ -863,6 +868,44 @@ def fill_cylinder_tracks(tracks, dim, direction, max_k, tstep, own, traffic, rde
         tracks[RT_CYL_LO, k], tracks[RT_CYL_HI, k] = lo, hi
         point = _loss_at(rdet, x, y, z, vx, vy, vz, traffic, t_k, lookahead)
         tracks[RT_CYL_POINT, k] = 1.0 if point else 0.0
+
+
+@njit(cache=True)
+def _fill_to(tracks, filled, k, dim, direction, max_k, tstep, own, traffic, det, rdet, t_horizon, kin):
+    """Fill the tracks' rows (filled[0] detector rows, filled[1] cylinder rows so far) to at least candidate k."""
+    if k >= filled[0]:
+        k1 = min(max_k + 1, max(k + 1, filled[0] + TRACK_BLOCK))
+        fill_detector_tracks(tracks, filled[0], k1, dim, direction, max_k, tstep, own, traffic, det, t_horizon, kin)
+        filled[0] = k1
+    if k >= filled[1]:
+        k1 = min(max_k + 1, max(k + 1, filled[1] + TRACK_BLOCK))
+        fill_cylinder_tracks(tracks, filled[1], k1, dim, direction, tstep, own, traffic, rdet, kin)
+        filled[1] = k1
+
+
+@njit(cache=True)
+def tracked_side_any_band_cylinder(
+    tracks, filled, dim, direction, max_k, tstep, own, traffic, cyl, t_horizon, kin, value, step, lo, hi, modulo
+):
+    """`kinematic_side_any_band` with the cylinder as the detector (B = 0, no recovery cylinder: the "solid" test of
+    a recovery cylinder), from the side's cylinder rows (filled as it goes, kept for the bisection that follows)."""
+    lookahead = kin[KIN_LOOKAHEAD]
+    k_hi = min(math.floor(lookahead / tstep), max_k)
+    previous = False
+    for k in range(0, max_k + 1):
+        if k >= filled[1]:
+            k1 = min(max_k + 1, max(k + 1, filled[1] + TRACK_BLOCK))
+            fill_cylinder_tracks(tracks, filled[1], k1, dim, direction, tstep, own, traffic, cyl, kin)
+            filled[1] = k1
+        t_k = k * tstep
+        lo_k, hi_k = tracks[RT_CYL_LO, k], tracks[RT_CYL_HI, k]
+        if k <= k_hi and (tracks[RT_CYL_POINT, k] != 0.0 or _almost_less(lo_k, min(min(lookahead, t_k + tstep), hi_k))):
+            return False
+        free = not _almost_less(lo_k, min(min(lookahead, t_horizon + t_k), hi_k))
+        if free and previous and _pair_makes_band(k, direction, value, step, lo, hi, modulo):
+            return True
+        previous = free
+    return False
 
 
 @njit(cache=True)
@@ -888,12 +931,14 @@ def _tracked_candidate(tracks, k, t_k, b, tstep, lookahead, k_lo, k_hi, k_hi_rec
 
 
 @njit(cache=True)
-def tracked_side_green(tracks, max_k, tstep, b, kin):
-    """`kinematic_side_green` with the cylinder kept until B (segments), from the side's tracks."""
+def tracked_side_green(tracks, filled, dim, direction, max_k, tstep, own, traffic, det, rdet, b, t_horizon, kin):
+    """`kinematic_side_green` with the cylinder kept until B (segments), from the side's tracks (filled as it goes)."""
     lookahead = kin[KIN_LOOKAHEAD]
     k_lo, k_hi, k_hi_rec = _loss_ranges(b, tstep, max_k, lookahead, True)
     green = np.zeros(max_k + 1, dtype=np.bool_)
     for k in range(0, max_k + 1):
+        if k >= filled[0] or k >= filled[1]:
+            _fill_to(tracks, filled, k, dim, direction, max_k, tstep, own, traffic, det, rdet, t_horizon, kin)
         free, loss = _tracked_candidate(tracks, k, k * tstep, b, tstep, lookahead, k_lo, k_hi, k_hi_rec)
         if loss:
             break
@@ -902,12 +947,33 @@ def tracked_side_green(tracks, max_k, tstep, b, kin):
 
 
 @njit(cache=True)
-def tracked_side_any_band(tracks, direction, max_k, tstep, b, kin, value, step, lo, hi, modulo):
-    """`kinematic_side_any_band` with the cylinder kept until B, from the side's tracks."""
+def tracked_side_any_band(
+    tracks,
+    filled,
+    dim,
+    direction,
+    max_k,
+    tstep,
+    own,
+    traffic,
+    det,
+    rdet,
+    b,
+    t_horizon,
+    kin,
+    value,
+    step,
+    lo,
+    hi,
+    modulo,
+):
+    """`kinematic_side_any_band` with the cylinder kept until B, from the side's tracks (filled as it goes)."""
     lookahead = kin[KIN_LOOKAHEAD]
     k_lo, k_hi, k_hi_rec = _loss_ranges(b, tstep, max_k, lookahead, True)
     previous = False
     for k in range(0, max_k + 1):
+        if k >= filled[0] or k >= filled[1]:
+            _fill_to(tracks, filled, k, dim, direction, max_k, tstep, own, traffic, det, rdet, t_horizon, kin)
         free, loss = _tracked_candidate(tracks, k, k * tstep, b, tstep, lookahead, k_lo, k_hi, k_hi_rec)
         if loss:
             return False
@@ -915,3 +981,50 @@ def tracked_side_any_band(tracks, direction, max_k, tstep, b, kin, value, step, 
             return True
         previous = free
     return False
+
+
+# --- a proof that no turn can bring a conflict: the "nothing coloured" decisions --------------------------------------
+
+
+@njit(cache=True)
+def _closest_reach(ax, ay, ux, uy, speed, t0, t1):
+    """min over t in [t0, t1] of |a - u t| - speed t: how far the traffic stays beyond any point the ownship can
+    reach by time t (a disc of radius speed t about its position now; ``a`` = own - traffic now, ``u`` the traffic's
+    velocity). The function is convex: its minimum is at the clipped stationary point or at an end."""
+    best = min(math.hypot(ax - ux * t0, ay - uy * t0) - speed * t0, math.hypot(ax - ux * t1, ay - uy * t1) - speed * t1)
+    u = math.hypot(ux, uy)
+    if u > speed:  # else the function only falls: the minimum is at t1
+        a_along = (ax * ux + ay * uy) / u
+        a_across = abs(ax * uy - ay * ux) / u
+        ratio = speed / u
+        t_star = min(t1, max(t0, (a_along + a_across * ratio / math.sqrt(1.0 - ratio * ratio)) / u))
+        best = min(best, math.hypot(ax - ux * t_star, ay - uy * t_star) - speed * t_star)
+    return best
+
+
+@njit(cache=True)
+def turns_stay_clear(own, traffic, det, max_k, tstep, t_horizon, kin):
+    """True when no turn candidate (0..max_k steps either way, then straight) can violate the detector's volume
+    within its window [t_k, t_k + T]: a sufficient condition, for WCV_TAUMOD without SUM errors.
+
+    A turn keeps the vertical motion (the vertical window where a violation is possible is the same for every
+    candidate, ZTHR and TCOA widened by a margin) and the speed (the ownship stays within speed * t of where it is
+    now). A horizontal violation needs range <= DTHR, or tau_mod <= TTHR while closing:
+    r^2 - DTHR^2 <= TTHR (-s.v) <= TTHR r |v|, so r <= r* with |v| at most own speed + traffic speed. If the
+    traffic stays farther than r* (plus a margin) from every reachable point through the vertical window, no
+    candidate is in conflict: the scan would find none.
+    """
+    if not grows_with_horizon(det) or det[0] != DET_WCV:
+        return False
+    lookahead = kin[KIN_LOOKAHEAD]
+    t_end = min(lookahead, max_k * tstep + t_horizon)
+    sz, vz = own[2] - traffic[2], own[5] - traffic[5]
+    v_in, v_out = _vertical_interval(sz, vz, det[2] + 1.0, det[4] + 1.0, 0.0, t_end)
+    if v_in > v_out:
+        return True
+    speed = math.hypot(own[3], own[4])
+    closing = speed + math.hypot(traffic[3], traffic[4])
+    dthr, tthr = det[1], det[3]
+    reach = 0.5 * (tthr * closing + math.sqrt((tthr * closing) ** 2 + 4.0 * dthr * dthr))
+    clearance = _closest_reach(own[0] - traffic[0], own[1] - traffic[1], traffic[3], traffic[4], speed, v_in, v_out)
+    return clearance > reach + 10.0 + 1e-9 * abs(reach)

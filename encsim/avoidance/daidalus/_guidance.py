@@ -629,7 +629,11 @@ def _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, regi
             n += 1
         if not (conflict and t_in < alerting):
             slot = slot_of[idx, level]
-            if slot >= 0:
+            if dim == DIM_HDIR and K.turns_stay_clear(
+                own, traffic_states[idx], det, max(n_down, n_up), tstep, alerting, kin
+            ):
+                red = False  # proved without the scan: no turn reaches the volume within the alerting time
+            elif slot >= 0:
                 red = K.remembered_side_any_red(
                     candidates[slot, 0], dim, -1.0, n_down, tstep, own, traffic_states[idx], det, alerting, kin
                 ) or K.remembered_side_any_red(
@@ -813,27 +817,29 @@ def _trackable(g, traffic_levels, listed, n_listed):
 
 @njit(cache=True)
 def _new_tracks(g, n_listed):
+    """Recovery tracks of every listed intruder and side, and how far each is filled (detector rows, cylinder
+    rows; none yet)."""
     _dim, _value, _step, _lo, _hi, _modulo, n_down, n_up, _tstep = g
-    return np.empty((max(n_listed, 1), 2, K.RT_ROWS, max(n_down, n_up) + 1))
+    tracks = np.empty((max(n_listed, 1), 2, K.RT_ROWS, max(n_down, n_up) + 1))
+    filled = np.zeros((max(n_listed, 1), 2, 2), dtype=np.int64)
+    return tracks, filled
 
 
 @njit(cache=True)
-def _fill_tracks(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, tracks, detector_rows):
-    """The cylinder rows of every listed intruder's tracks, and with ``detector_rows`` the detector rows too."""
+def _tracked_side_green(g, own, traffic_states, traffic_levels, listed, r, side, bs, cyl, b, tracks, filled):
     dim, _value, _step, _lo, _hi, _modulo, n_down, n_up, tstep = g
+    idx, level, horizon = int(listed[r, 0]), int(listed[r, 1]), listed[r, 2]
+    det = _detector(traffic_levels[idx], level)
+    direction, max_k = (1.0, n_up) if side == 1 else (-1.0, n_down)
     kin = bs[S_KIN : S_KIN + 5]
-    for r in range(n_listed):
-        idx, level, horizon = int(listed[r, 0]), int(listed[r, 1]), listed[r, 2]
-        traffic = traffic_states[idx]
-        for side, direction, max_k in ((0, -1.0, n_down), (1, 1.0, n_up)):
-            if detector_rows:
-                det = _detector(traffic_levels[idx], level)
-                K.fill_detector_tracks(tracks[r, side], dim, direction, max_k, tstep, own, traffic, det, horizon, kin)
-            K.fill_cylinder_tracks(tracks[r, side], dim, direction, max_k, tstep, own, traffic, cyl, kin)
+    traffic = traffic_states[idx]
+    return K.tracked_side_green(
+        tracks[r, side], filled[r, side], dim, direction, max_k, tstep, own, traffic, det, cyl, b, horizon, kin
+    )
 
 
 @njit(cache=True)
-def _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks):
+def _tracked_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled):
     """`_green_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
@@ -846,8 +852,9 @@ def _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks)
                 dim, lo, step, n_down, n_up, tstep, own, traffic_states[idx], cyl, dummy, False, 0.0, horizon, kin, True
             )
         else:
-            left = K.tracked_side_green(tracks[r, 0], n_down, tstep, b, kin)
-            right = K.tracked_side_green(tracks[r, 1], n_up, tstep, b, kin)
+            args = (g, own, traffic_states, traffic_levels, listed, r)
+            left = _tracked_side_green(*args, 0, bs, cyl, b, tracks, filled)
+            right = _tracked_side_green(*args, 1, bs, cyl, b, tracks, filled)
             gr = _join_sides(left, right, n_down, n_up)
         green &= gr
         if not green.any():
@@ -856,20 +863,58 @@ def _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks)
 
 
 @njit(cache=True)
-def _tracked_any_band(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks):
+def _tracked_any_band(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled):
     """`_any_band_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
     dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
     if n_listed != 1:  # with the cylinder every listed intruder is tested
-        green = _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, b, tracks)
+        green = _tracked_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled)
         _, m = _none_set(dim, value, step, lo, hi, modulo, n_down, n_up, green)
         return m > 0
     kin = bs[S_KIN : S_KIN + 5]
-    idx, horizon = int(listed[0, 0]), listed[0, 2]
+    idx, level, horizon = int(listed[0, 0]), int(listed[0, 1]), listed[0, 2]
+    traffic = traffic_states[idx]
     if b > horizon:
-        return _any_band(g, own, traffic_states[idx], cyl, _cylinder(0.0, 0.0), False, 0.0, horizon, kin)
-    if K.tracked_side_any_band(tracks[0, 1], 1.0, n_up, tstep, b, kin, value, step, lo, hi, modulo):
-        return True
-    return K.tracked_side_any_band(tracks[0, 0], -1.0, n_down, tstep, b, kin, value, step, lo, hi, modulo)
+        return _any_band(g, own, traffic, cyl, _cylinder(0.0, 0.0), False, 0.0, horizon, kin)
+    det = _detector(traffic_levels[idx], level)
+    for side, direction, max_k in ((1, 1.0, n_up), (0, -1.0, n_down)):
+        if K.tracked_side_any_band(
+            tracks[0, side],
+            filled[0, side],
+            dim,
+            direction,
+            max_k,
+            tstep,
+            own,
+            traffic,
+            det,
+            cyl,
+            b,
+            horizon,
+            kin,
+            value,
+            step,
+            lo,
+            hi,
+            modulo,
+        ):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _tracked_any_band_cylinder(g, own, traffic_states, listed, bs, cyl, tracks, filled):
+    """`_any_band_of` with the cylinder as the detector (the "solid" test), one listed intruder, from the tracks."""
+    dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
+    kin = bs[S_KIN : S_KIN + 5]
+    idx, horizon = int(listed[0, 0]), listed[0, 2]
+    traffic = traffic_states[idx]
+    for side, direction, max_k in ((1, 1.0, n_up), (0, -1.0, n_down)):
+        rows, done = tracks[0, side], filled[0, side]
+        if K.tracked_side_any_band_cylinder(
+            rows, done, dim, direction, max_k, tstep, own, traffic, cyl, horizon, kin, value, step, lo, hi, modulo
+        ):
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -890,24 +935,27 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     t_look = bs[S_LOOKAHEAD]
     # the bisection and the recovery set from per-candidate intervals where they apply (`_bands`, recovery tracks)
     tracked = _trackable(g, traffic_levels, listed, n_listed)
-    tracks = _new_tracks(g, n_listed if tracked else 0)
-    detector_rows = True
+    tracks, filled = _new_tracks(g, n_listed if tracked else 0)
     while d > bs[S_HORIZONTAL_NMAC_FT] or h > bs[S_VERTICAL_NMAC_FT]:
         cyl = _cylinder(d, h)
-        solid = not _any_band_of(
-            g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0
-        )
+        # a new cylinder: its rows of the tracks are filled afresh (the detector's rows do not depend on it)
+        filled[:, :, 1] = 0
+        if tracked and n_listed == 1:
+            solid = not _tracked_any_band_cylinder(g, own, traffic_states, listed, bs, cyl, tracks, filled)
+        else:
+            solid = not _any_band_of(
+                g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, True, dummy, False, 0.0
+            )
         if solid and not ca_bands:
             return none_green, -math.inf, nfactor
         if not solid:
-            if tracked:
-                _fill_tracks(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, tracks, detector_rows)
-                detector_rows = False  # the detector's rows do not depend on the cylinder
             red_t, green_t = 0.0, t_look + 1.0
             pivot = green_t - 1.0
             while green_t - red_t > 0.5:
                 if tracked:
-                    band = _tracked_any_band(g, own, traffic_states, listed, n_listed, bs, cyl, pivot, tracks)
+                    band = _tracked_any_band(
+                        g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, pivot, tracks, filled
+                    )
                 else:
                     band = _any_band_of(
                         g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, pivot
@@ -919,7 +967,9 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
                 pivot = 0.5 * (red_t + green_t)
             rec_time = min(t_look, green_t + bs[S_STABILITY_TIME]) if green_t <= t_look else red_t
             if tracked:
-                green = _tracked_green(g, own, traffic_states, listed, n_listed, bs, cyl, rec_time, tracks)
+                green = _tracked_green(
+                    g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, rec_time, tracks, filled
+                )
             else:
                 green = _green_of(
                     g, own, traffic_states, traffic_levels, listed, n_listed, bs, dummy, False, cyl, True, rec_time
