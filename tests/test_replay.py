@@ -136,3 +136,26 @@ def test_show_draws_the_encounter(runs, tmp_path):
     assert again.exit_code != 0 and "--overwrite" in again.output
     wrong = runner.invoke(main, ["show", str(results.path), "1", "--logic", "tcas", "-o", str(tmp_path / "x.png")])
     assert wrong.exit_code != 0 and "source sha256" in wrong.output and "daa" in wrong.output
+
+
+def test_a_flat_trace_keeps_a_readable_scale():
+    """A level flight's vertical rates (rounding noise of 1e-16 ft/min) are drawn on at least +-100 ft/min."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from encsim.io.encounter_plot import _keep_readable
+
+    figure, axis = plt.subplots()
+    axis.plot([0.0, 1.0, 2.0], [0.0, 4e-16, -4e-16])
+    _keep_readable(axis, 200.0)
+    low, high = axis.get_ylim()
+    assert high - low == pytest.approx(200.0) and low < 0.0 < high
+    axis.plot([0.0, 1.0], [-900.0, 1500.0])  # a climb: its own scale is kept
+    axis.relim()
+    axis.autoscale_view()
+    span = axis.get_ylim()[1] - axis.get_ylim()[0]
+    _keep_readable(axis, 200.0)
+    assert axis.get_ylim()[1] - axis.get_ylim()[0] == pytest.approx(span)
+    plt.close(figure)

@@ -109,6 +109,14 @@ def _alerts(axis, decisions) -> None:
     axis.legend(fontsize=8, loc="upper left")
 
 
+def _keep_readable(axis, min_span) -> None:
+    """Widen the y axis to at least ``min_span`` about its middle (a flat trace keeps a readable scale)."""
+    low, high = axis.get_ylim()
+    if high - low < min_span:
+        middle = (high + low) / 2
+        axis.set_ylim(middle - min_span / 2, middle + min_span / 2)
+
+
 def _vertical_response(axis, steps, decisions) -> None:
     """The vertical guidance of the mitigated arm, what the pilot flew to and what the ownship did."""
     said, flown = _arm(decisions, "mitigated"), _arm(steps, "mitigated")
@@ -119,6 +127,7 @@ def _vertical_response(axis, steps, decisions) -> None:
     axis.plot(flown.t_s, flown.own_vertical_rate_fpm, color=_OWN, lw=1.2, label="flown (mitigated)")
     nominal = _arm(steps, "nominal")
     axis.plot(nominal.t_s, nominal.own_vertical_rate_fpm, "--", color=_OWN, lw=0.8, label="flown (nominal)")
+    _keep_readable(axis, 200.0)  # level flight: not a scale of 1e-16 ft/min rounding noise
     note = "none in this encounter"
     senses = said[said.vertical_sense != 0]
     if len(senses):
@@ -153,10 +162,7 @@ def _horizontal_response(axis, steps, decisions) -> None:
     )
     axis.plot(flown.t_s, relative(flown.own_heading_deg), color=_OWN, lw=1.2, label="flown (mitigated)")
     axis.plot(nominal.t_s, relative(nominal.own_heading_deg), "--", color=_OWN, lw=0.8, label="flown (nominal)")
-    low, high = axis.get_ylim()
-    if high - low < 20.0:  # a straight flight: keep a readable scale
-        middle = (high + low) / 2
-        axis.set_ylim(middle - 10.0, middle + 10.0)
+    _keep_readable(axis, 20.0)  # a straight flight: not a scale of rounding noise
     note = "" if (said.horizontal_mode > 0).any() else " (none in this encounter)"
     axis.set(
         xlabel="time (s)",
