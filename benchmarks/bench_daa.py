@@ -8,7 +8,9 @@ the generation time and the load of the machine: end to end = generation + close
 open-loop and mitigated runs). Prints both rates and their ratio against the issue's floor (0.25)
 and aim (0.5), then where the logic's time goes: the share of decisions that compute bands (from
 the first step a level is predicted), and the cost of one decision with and without bands, timed
-on the states of the benchmark's own encounters.
+on the states of the benchmark's own encounters; for a direction-guided logic, the in-kernel cost of
+a band decision by class (with recovery bands, coloured, nothing coloured: `dimension_guidance`
+called from an ``@njit`` loop on the recorded states and display memories).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import time
 import warnings
 
 import numpy as np
+from numba import njit
 
 from encsim.avoidance import ADVISORY_SIZE, REFERENCE_LOGICS
+from encsim.avoidance.daidalus import _guidance as G
 from encsim.avoidance.daidalus import _logic as L
 from encsim.encounters import generate_encounters
 from encsim.io.scenario import load_scenario
@@ -61,9 +65,12 @@ def _decision_costs(scenario, text, logic, count=20):
         warnings.simplefilter("ignore")  # the slow path's warning
         simulate(generate_encounters(scenario, text, ids=np.arange(count)), (recording, params))
     timings = {False: [0.0, 0], True: [0.0, 0]}
+    band_inputs = []  # (t, own, intruder, memory before the decision) of the decisions that compute bands
     for decisions in runs:
         memory = np.zeros(L.MEMORY_SIZE)
         for t_s, own, intruder in decisions:
+            if memory[L.M_BANDS_ON] != 0.0:
+                band_inputs.append((t_s, own, intruder, memory.copy()))
             advisory = np.zeros(ADVISORY_SIZE)
             t0 = time.perf_counter()
             function(t_s, own, intruder, memory, params, advisory)
@@ -73,7 +80,48 @@ def _decision_costs(scenario, text, logic, count=20):
             timings[bands][1] += 1
     total = timings[False][1] + timings[True][1]
     per = {k: v[0] / max(v[1], 1) for k, v in timings.items()}
-    return timings[True][1] / max(total, 1), per[False], per[True]
+    return timings[True][1] / max(total, 1), per[False], per[True], band_inputs
+
+
+@njit
+def _guide_all(times, owns, traffic, levels, memories, bands, repeats):
+    out = np.empty(G.GUIDANCE_OUT_SIZE)
+    for _ in range(repeats):
+        for i in range(len(times)):
+            G.dimension_guidance(
+                G.DIM_HDIR, times[i], owns[i], traffic[i], levels[i], 1, bands, memories[i].copy(), out
+            )
+    return out[0]
+
+
+def _band_decision_classes(params, band_inputs, repeats=3):
+    """{class: (decisions, s per decision)} of the direction band decisions that scan candidates (an intruder
+    proved vertically clear is left out of the scans), timed in-kernel."""
+    n_levels = int(params[L.P_N_LEVELS])
+    bands = params[L.P_BANDS : L.P_BANDS + G.BAND_SETTINGS_SIZE]
+    classes = {}
+    for t_s, own, intruder, memory in band_inputs:
+        if L._vertically_clear(own, intruder, params, n_levels):
+            continue
+        own_band, traffic_band = np.empty(6), np.empty((1, 6))
+        L._band_frame(own, intruder, own_band, traffic_band)
+        levels = np.empty((1, G.TRAFFIC_LEVELS_SIZE))
+        L._traffic_levels(own, intruder, params, n_levels, max(memory[L.M_PREVIOUS_LEVEL], 0.0), levels[0])
+        grid = (G.DIM_HDIR, *G._grid(G.DIM_HDIR, own_band, bands))
+        field, n, recovery, _, _ = G._raw_colours(grid, own_band, traffic_band, levels, 1, bands)
+        name = (
+            "with recovery bands" if recovery else "coloured" if n > 1 or field[0, 2] != G.NONE else "nothing coloured"
+        )
+        slot = memory[L.M_GUIDANCE : L.M_GUIDANCE + G.GUIDANCE_MEMORY_SIZE].copy()
+        classes.setdefault(name, []).append((t_s, own_band, traffic_band, levels, slot))
+    costs = {}
+    for name, rows in classes.items():
+        arrays = [np.array([row[j] for row in rows]) for j in range(5)]
+        _guide_all(*[a[:1] for a in arrays], bands, 1)  # compile
+        t0 = time.perf_counter()
+        _guide_all(*arrays, bands, repeats)
+        costs[name] = (len(rows), (time.perf_counter() - t0) / (repeats * len(rows)))
+    return costs
 
 
 def main() -> None:
@@ -98,12 +146,15 @@ def main() -> None:
     print(f"end to end: unequipped {rate_u:,.0f} encounters/s, {args.logic} {rate_d:,.0f} encounters/s")
     verdict = "meets the aim" if ratio >= AIM else "meets the floor" if ratio >= FLOOR else "BELOW the floor"
     print(f"ratio {args.logic} / unequipped = {ratio:.3f} (floor {FLOOR}, aim {AIM}): {verdict}")
-    share, without, with_bands = _decision_costs(scenario, text, args.logic)
+    share, without, with_bands, band_inputs = _decision_costs(scenario, text, args.logic)
     print(
         f"where the logic's time goes (20 encounters' decisions, nominal and mitigated): {share:.0%} of decisions "
         "compute bands; "
         f"{without * 1e6:,.0f} us per decision without bands (alerting), {with_bands * 1e6:,.0f} us with bands"
     )
+    if REFERENCE_LOGICS[args.logic][1]()[L.P_DIMENSION] == L.GUIDE_DIRECTION:
+        for name, (count, cost) in _band_decision_classes(REFERENCE_LOGICS[args.logic][1](), band_inputs).items():
+            print(f"  direction band decisions {name}: {count:,}, {cost * 1e6:,.0f} us each in-kernel")
 
 
 if __name__ == "__main__":
