@@ -235,3 +235,20 @@ def test_the_solid_test_from_the_cylinder_rows_equals_the_scan(seed):
                     context = (tracks[side], filled[side], dim, direction, max_k, tstep, own, traffic, cyl)
                     assert K.tracked_side_any_band_cylinder(*context, horizon, KIN, *band_args) == want
                 d, h = max(500.0, 0.9 * d), max(100.0, 0.9 * h)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_closest_reach_is_the_minimum_of_its_function(seed):
+    """`_closest_reach` (closed form) against the function sampled densely: min over t of |a - u t| - speed t."""
+    rng = np.random.default_rng(1700 + seed)
+    for _ in range(50):
+        a = rng.uniform(-60000, 60000, 2)
+        u = rng.uniform(-400, 400, 2)
+        speed = rng.uniform(50, 400)
+        t0, t1 = sorted(rng.uniform(0, 200, 2))
+        ts = np.linspace(t0, t1, 20001)
+        sampled = np.min(np.hypot(a[0] - u[0] * ts, a[1] - u[1] * ts) - speed * ts)
+        got = K._closest_reach(a[0], a[1], u[0], u[1], speed, t0, t1)
+        # the sampled minimum is above the true one by at most the slope times half a sample step
+        assert got <= sampled + 1e-6
+        assert got >= sampled - (math.hypot(*u) + speed) * (t1 - t0) / 20000 / 2 - 1e-6
