@@ -48,7 +48,7 @@ def _side(states, schedule, limits):
     )
 
 
-def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0, 0), vmd=None, groups=None):
+def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0, 0), vmd=None, groups=None, reach=None):
     """`fly_attempts_kernel` on (states, schedule, limits) sides; returns cpa, end and the records."""
     m = tracks.shape[0]
     if vmd is None:
@@ -66,6 +66,7 @@ def _fly_attempts(own, intruder, tracks, k_cpa, n_steps, draw=(0, 0, 0), vmd=Non
         DT,
         np.array(draw, np.int64),
         vmd,
+        steps._reach_arrays(reach, m),
         groups,
         cpa,
         end,
@@ -187,7 +188,7 @@ def test_the_altitude_bounds_agree_with_the_plain_twin(t_s):
     states, rows = random_case(rng, n)
     schedule = CommandSchedule.from_lists(rows)
     limit_rows = _limits(rng, n).as_array(n)
-    lo, hi = steps.altitude_reach(states, schedule, limit_rows, t_s)
+    lo, hi, floor = steps.altitude_reach(states, schedule, limit_rows, t_s)
     rate0 = states.speed_fps * np.sin(states.pitch_rad)
     free = 0
     for a in range(n):
@@ -201,6 +202,14 @@ def test_the_altitude_bounds_agree_with_the_plain_twin(t_s):
             steps._SCREEN_MARGINS,
         )
         assert (lo[a], hi[a]) == pytest.approx(expected, rel=1e-12, abs=1e-9)
+        # the floor: the least of the lower bounds after 0 .. n steps (each the kernel's bound for that n)
+        lowest = min(
+            twin_altitude_reach(
+                states.alt_ft[a], states.speed_fps[a], rate0[a], rows[a], limit_rows[:, a], k, steps._SCREEN_MARGINS
+            )[0]
+            for k in range(1, round(t_s / DT) + 1)
+        )
+        assert floor[a] == pytest.approx(min(states.alt_ft[a], lowest), rel=1e-12, abs=1e-9)
         free += hi[a] - lo[a] > 1.5 * states.speed_fps[a] * t_s
     assert t_s < 5 or 0 < free < n  # the cases cover both regimes
 
@@ -236,11 +245,14 @@ def test_no_flown_altitude_leaves_the_screen_bounds(scenario_name, side):
     flown = fly_commands(states, tracks.schedule, duration, output_hz=10.0)
     limit_rows = DynamicLimits().as_array(n)
     for t_s in (5, 15, scenario.geometry.tcpa_s, duration):
-        lo, hi = steps.altitude_reach(states, tracks.schedule, limit_rows, t_s)
+        lo, hi, floor = steps.altitude_reach(states, tracks.schedule, limit_rows, t_s)
         alt = flown.up_ft[:, int(round(t_s / DT))]
         slack = np.minimum(alt - lo, hi - alt)
         # the margins (10 ft and more) are far wider than what the dynamics use of them
         assert slack.min() > 5.0, (t_s, float(slack.min()))
+        lowest = flown.up_ft[:, : int(round(t_s / DT)) + 1].min(axis=1)
+        assert (lowest - floor).min() >= 0.0  # the floor holds at every sample (it is the initial altitude at worst)
+        assert (lowest - floor)[floor < states.alt_ft].min() > 5.0, t_s
 
 
 @pytest.mark.parametrize("path", [p for p in SCENARIOS if "suas" not in p.name], ids=lambda p: p.name)
@@ -323,3 +335,38 @@ def test_gathering_the_flights_that_went_on_copies_them_and_adds_the_vertical_ra
     _kernels.vertical_rate_kernel(expected)  # the twin of the rate: speed * sin(pitch), tested above
     assert np.array_equal(out[7], expected[7])
     np.testing.assert_allclose(out[7], records[3, chosen] * np.sin(records[5, chosen]), rtol=1e-15)
+
+
+def test_attempts_their_vmd_draw_must_reject_are_not_flown_and_end_as_if_flown():
+    """With the screen's reach, attempts whose draw rejects them wherever they can be at tCPA (and that
+    cannot go below ground) are not flown; every attempt ends as it does when all are flown: the same
+    ones go on with the same flights, the same ones are below ground, the rest are refused by the draw."""
+    rng = np.random.default_rng(8)
+    n = 600
+    sides = _pair(rng, n)
+    sides[0][0].alt_ft[:60] = rng.uniform(1, 60, 60)  # some dive below ground before tCPA
+    sides[1][0].alt_ft[:] = sides[0][0].alt_ft + rng.uniform(-900, 900, n)
+    edges, accept = np.array([-300.0, -100.0, 0.0, 100.0, 300.0]), np.array([0.2, 1.0, 1.0, 0.2])
+    ids, attempts = rng.integers(0, 10**6, n).astype(np.uint64), rng.integers(0, 9, n).astype(np.uint64)
+    vmd = (np.array([23], np.uint64), ids, attempts, edges, accept)
+    k_cpa = 200
+    (own_lo, own_hi, own_floor), (int_lo, int_hi, int_floor) = (
+        steps.altitude_reach(states, schedule, limits.as_array(n), k_cpa * DT) for states, schedule, limits, _ in sides
+    )
+    reach = steps.Reach(int_lo - own_hi, int_hi - own_lo, (own_floor >= 0) & (int_floor >= 0))
+    reach.rel_lo_ft[:20] = np.nan  # unknown bounds are flown
+    flown = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), k_cpa, 300, (1, 1, 0), vmd)
+    screened = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), k_cpa, 300, (1, 1, 0), vmd, reach=reach)
+
+    def ending(cpa):
+        ground = (cpa[1][0, 0] < 0) | (cpa[1][1, 0] < 0)
+        return np.where(ground, "ground", np.where(cpa[2], "on", "vmd"))
+
+    skipped = np.isnan(screened[0][0][0, 0])
+    assert 50 < skipped.sum() < n - 50 and not skipped[:20].any()
+    assert np.array_equal(ending(screened[0]), ending(flown[0]))
+    assert (ending(flown[0]) == "ground").any() and (ending(flown[0]) == "on").any()
+    going = flown[0][2]
+    for s in range(2):
+        assert np.array_equal(screened[2][s][:, going], flown[2][s][:, going])
+        assert np.array_equal(screened[0][0][s][:, ~skipped], flown[0][0][s][:, ~skipped])

@@ -213,7 +213,9 @@ def _start(state, ext, init, p, rec):
 
 
 @njit(parallel=True, cache=True)
-def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, groups, cpa, end, out_own, out_int):
+def fly_attempts_kernel(
+    own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, reach, groups, cpa, end, out_own, out_int
+):
     """Each attempt's pair flown once: both to tCPA, then on to the end only for the attempts that go on.
 
     ``own``, ``intruder``: (init (7, n_tracks), offsets, row_step, hdot, psidot, accel, limits
@@ -222,7 +224,10 @@ def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, gr
     ground before tCPA (``draw[0]`` > 0 only) and, when ``draw[1]`` > 0, the VMD draw of its
     geometry stream (seed ``vmd[0][0]``, id ``vmd[1][a]``, attempt ``vmd[2][a]``) accepts the
     relative altitude at tCPA (bins ``vmd[3]``, acceptance ``vmd[4]``). Only then both fly on to
-    ``n_steps``, recorded into ``out_own[:7, a]`` and ``out_int[:7, a]`` from sample 0. ``cpa``:
+    ``n_steps``, recorded into ``out_own[:7, a]`` and ``out_int[:7, a]`` from sample 0. With the
+    VMD draw, an attempt the draw must reject is not flown at all (`_draw_rejects_unflown`, from
+    ``reach``: the bounds of its relative altitude at tCPA and whether neither aircraft can go
+    below ground before it): its outputs stay NaN, as if flown and rejected. ``cpa``:
     (state (2, 7, n) at tCPA, extremes (2, 4, n) to tCPA, going on (n,) bool, not flown (n,) bool);
     ``end``: (state, extremes) at the end, for the attempts that go on.
 
@@ -238,17 +243,20 @@ def fly_attempts_kernel(own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, gr
                 cpa[3][a] = True
                 continue
             cpa[3][a] = False
-            _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int)
+            _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, reach, cpa, end, out_own, out_int)
             found = found or cpa[2][a]
 
 
 @njit(cache=True)
-def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa, end, out_own, out_int):
+def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, reach, cpa, end, out_own, out_int):
     """Attempt ``a`` of `fly_attempts_kernel`."""
     p = tracks[a]
     cpa_state, cpa_ext, going_on, _ = cpa
     end_state, end_ext = end
     seed, ids, attempts, vmd_edges, vmd_accept = vmd
+    if draw[0] > 0 and draw[1] > 0 and _draw_rejects_unflown(a, vmd, reach):
+        going_on[a] = False
+        return
     states = np.empty((2, 7))
     exts = np.empty((2, 4))
     scratch = np.empty((2, 7, k_cpa + 1))
@@ -277,6 +285,29 @@ def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, cpa
         end_ext[s, :, a] = exts[s]
 
 
+@njit(cache=True)
+def _draw_rejects_unflown(a, vmd, reach):
+    """True when attempt ``a`` would only be flown to be rejected by its VMD draw: no bin whose
+    acceptance takes its uniform overlaps the bounds ``reach[0][a]`` .. ``reach[1][a]`` of its
+    relative altitude at tCPA, and ``reach[2][a]`` says neither aircraft can go below ground before
+    tCPA (so the flight could not have rejected it as below ground first). Unknown bounds (NaN) fly.
+
+    The relative altitude is computed as the intruder's altitude minus the ownship's, a rounding
+    monotone in both, so it cannot leave the bounds formed from the aircraft's altitude bounds.
+    """
+    seed, ids, attempts, vmd_edges, vmd_accept = vmd
+    rel_lo, rel_hi, floor_clear = reach
+    if not (floor_clear[a] and rel_lo[a] <= rel_hi[a]):
+        return False
+    stream = np.empty(9, dtype=np.uint64)
+    stream_init(stream, np.uint64(seed[0]), np.uint64(ids[a]), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempts[a]))
+    u_vmd = next_uniform(stream)
+    for b in range(vmd_edges.shape[0] - 1):
+        if u_vmd <= vmd_accept[b] and rel_hi[a] >= vmd_edges[b] and rel_lo[a] < vmd_edges[b + 1]:
+            return False
+    return True
+
+
 @njit(parallel=True, cache=True)
 def vertical_rate_kernel(records):
     """Row 7 of flight records (the vertical rate) from their speed and pitch, as the dynamics record it."""
@@ -301,8 +332,11 @@ def gather_flights_kernel(records, chosen, out):
 
 
 @njit(parallel=True, cache=True)
-def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits, n_steps, dt, margins, out_lo, out_hi):
-    """Bounds of each aircraft's altitude after ``n_steps`` steps from its commanded vertical rates.
+def altitude_reach_kernel(
+    state0, offsets, row_step, hdot_cmd, accel_cmd, limits, n_steps, dt, margins, out_lo, out_hi, out_floor
+):
+    """Bounds of each aircraft's altitude after ``n_steps`` steps from its commanded vertical rates,
+    and a lower bound of its altitude at every sample up to then (``out_floor``).
 
     The altitude after N steps is ``alt + dt * sum(r_0 .. r_{N-1})`` with ``r_i`` the vertical rate
     at sample i (each step moves the altitude by the rate of its old state). While the aircraft
@@ -315,6 +349,9 @@ def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits
     more on the altitude. ``state0`` is (3, n): altitude, airspeed and vertical rate at sample 0;
     command rows of aircraft ``a`` from ``offsets[a]``, row k in force from step ``row_step[k] + 1``
     on (no command lead), as in the flight; ``limits`` (6, n) in the rows of the dynamics kernel.
+    The bound after i steps is the one this kernel gives with ``n_steps`` = i, so ``out_floor`` (the
+    initial altitude and the least of those lower bounds) bounds the lowest altitude flown up to
+    ``n_steps``.
     """
     frac, rate_margin, alt_margin, follow = margins[0], margins[1], margins[2], margins[3]
     for a in prange(state0.shape[1]):
@@ -324,6 +361,7 @@ def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits
         free = False
         sum_lo = 0.0
         sum_hi = 0.0
+        least_sum_lo = math.inf  # over steps 1 .. n_steps (sample 0 is the initial altitude itself)
         row = offsets[a]
         last_row = offsets[a + 1] - 1
         for i in range(1, n_steps + 1):
@@ -335,6 +373,7 @@ def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits
             else:
                 sum_lo += lo - widen
                 sum_hi += hi + widen
+            least_sum_lo = min(least_sum_lo, sum_lo)
             while row < last_row and row_step[row + 1] <= i - 1:
                 row += 1
             command = min(max(hdot_cmd[row], limits[HDOT_MIN, a]), limits[HDOT_MAX, a])
@@ -347,6 +386,7 @@ def altitude_reach_kernel(state0, offsets, row_step, hdot_cmd, accel_cmd, limits
                 speed = limits[SPEED_MAX, a] - SPEED_MAX_MARGIN_FPS
         out_lo[a] = state0[0, a] + dt * sum_lo - alt_margin
         out_hi[a] = state0[0, a] + dt * sum_hi + alt_margin
+        out_floor[a] = min(state0[0, a], state0[0, a] + dt * least_sum_lo - alt_margin)
 
 
 # ---------------------------------------------------------------------------------------- placement

@@ -154,7 +154,7 @@ class UncorrelatedPairing(EncounterSource):
         own_tracks = self.sample_ownship(seed, ids, attempts, sampler_rejects)
         int_tracks = self.sample_intruder(seed, ids, attempts, sampler_rejects)
 
-        reachable = steps.screen_vmd(own_tracks, int_tracks, geometry)
+        reachable, reach = steps.screen_vmd_reach(own_tracks, int_tracks, geometry)
         codes[~reachable] = _reason_code("vmd_screen")
         keep = np.flatnonzero(reachable)
         if keep.size == 0:
@@ -164,7 +164,13 @@ class UncorrelatedPairing(EncounterSource):
         # flown once: to tCPA, and on to the end only for the attempts the VMD draw accepts
         # (an id's attempts after one that goes on are not flown: they are tried again if that one fails)
         at = steps.fly_to_tcpa(
-            own_tracks, int_tracks, geometry, tracks=keep, vmd_draw=(seed, ids, attempts), first_per_id=True
+            own_tracks,
+            int_tracks,
+            geometry,
+            tracks=keep,
+            vmd_draw=(seed, ids, attempts),
+            first_per_id=True,
+            reach=reach.take(keep),
         )
         codes[rows[at.ground]] = _reason_code("below_ground")
         draws = steps.draw_geometry(seed, ids, attempts, at, geometry)

@@ -95,17 +95,19 @@ def _dynamic_limits(aircraft, n: int) -> np.ndarray:
 
 
 def altitude_reach(states: InitialStates, schedule, limit_rows: np.ndarray, tcpa_s: float):
-    """Exact bounds of each aircraft's altitude at tCPA from its commanded vertical rates.
+    """Exact bounds of each aircraft's altitude at tCPA from its commanded vertical rates, and a
+    lower bound of its altitude at every sample up to tCPA: (lo, hi, floor).
 
     The vertical rate stays within the range of its initial value and the (clipped) commands in
     force so far, widened by a margin for the small overshoot of the dynamics
     (`_kernels.altitude_reach_kernel`); integrating that envelope bounds the altitude. Tighter
     than the largest commanded rate times tCPA: an aircraft that climbs all along cannot be found
     below its start. tests/test_encounter_kernels.py flies many tracks of every shipped model and
-    checks that no flown altitude at tCPA leaves its bounds.
+    checks that no flown altitude at tCPA leaves its bounds, nor any flown altitude before it
+    goes under the floor.
     """
     n = states.n_aircraft
-    lo, hi = np.empty(n), np.empty(n)
+    lo, hi, floor = np.empty(n), np.empty(n), np.empty(n)
     if n:
         state0 = np.stack([states.alt_ft, states.speed_fps, states.speed_fps * np.sin(states.pitch_rad)])
         _kernels.altitude_reach_kernel(
@@ -120,8 +122,9 @@ def altitude_reach(states: InitialStates, schedule, limit_rows: np.ndarray, tcpa
             _SCREEN_MARGINS,
             lo,
             hi,
+            floor,
         )
-    return lo, hi
+    return lo, hi, floor
 
 
 def _rate_bound_reach(alt_ft: np.ndarray, schedule, tcpa_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +140,24 @@ def _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges) -> np.ndarray:
     return (int_hi - own_lo >= vmd_edges[0]) & (int_lo - own_hi < vmd_edges[-1])
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What the screen knows of each attempt without flying it: the bounds of the relative altitude
+    at tCPA (intruder minus ownship, ft; NaN where not computed) and whether neither aircraft can go
+    below ground before tCPA. `fly_to_tcpa` uses it not to fly the attempts its VMD draw must reject."""
+
+    rel_lo_ft: np.ndarray
+    rel_hi_ft: np.ndarray
+    floor_clear: np.ndarray
+
+    @classmethod
+    def unknown(cls, n: int) -> Reach:
+        return cls(np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.bool_))
+
+    def take(self, positions) -> Reach:
+        return Reach(self.rel_lo_ft[positions], self.rel_hi_ft[positions], self.floor_clear[positions])
+
+
 def screen_vmd(own, intruder, geometry) -> np.ndarray:
     """The **screen** step: True where the pair can still reach the VMD span at tCPA (exact: an
     attempt it rejects would have had its relative altitude at tCPA outside the span).
@@ -144,25 +165,35 @@ def screen_vmd(own, intruder, geometry) -> np.ndarray:
     A coarse interval (largest commanded rate times tCPA) first, then `altitude_reach` for the
     attempts it lets through.
     """
+    return screen_vmd_reach(own, intruder, geometry)[0]
+
+
+def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
+    """`screen_vmd`, and the `Reach` of the attempts it passes (those the coarse interval rejects: unknown)."""
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
     tcpa = geometry.tcpa_s
     own_alt, int_alt = own.initial["alt_ft"].to_numpy(), intruder.initial["alt_ft"].to_numpy()
     passed = _reaches(
         *_rate_bound_reach(own_alt, own.schedule, tcpa), *_rate_bound_reach(int_alt, intruder.schedule, tcpa), vmd_edges
     )
+    reach = Reach.unknown(passed.shape[0])
     candidates = np.flatnonzero(passed)
     if candidates.size == 0:
-        return passed
+        return passed, reach
     own_states, int_states = own.initial_states(), intruder.initial_states()
     bounds = []
     for aircraft, states in ((own, own_states), (intruder, int_states)):
         sub_states = _pick_states(states, candidates)
         schedule = _schedule_rows(aircraft.schedule, candidates)
-        bounds += altitude_reach(
-            sub_states, schedule, _dynamic_limits(aircraft, states.n_aircraft)[:, candidates], tcpa
+        bounds.append(
+            altitude_reach(sub_states, schedule, _dynamic_limits(aircraft, states.n_aircraft)[:, candidates], tcpa)
         )
-    passed[candidates] = _reaches(*bounds, vmd_edges)
-    return passed
+    (own_lo, own_hi, own_floor), (int_lo, int_hi, int_floor) = bounds
+    passed[candidates] = _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges)
+    reach.rel_lo_ft[candidates] = int_lo - own_hi
+    reach.rel_hi_ft[candidates] = int_hi - own_lo
+    reach.floor_clear[candidates] = (own_floor >= 0.0) & (int_floor >= 0.0)
+    return passed, reach
 
 
 def _schedule_rows(schedule, positions: np.ndarray):
@@ -252,12 +283,23 @@ class AtTcpa:
         )
 
 
+def _reach_arrays(reach: Reach | None, n: int) -> tuple:
+    reach = Reach.unknown(n) if reach is None else reach
+    return (
+        np.ascontiguousarray(reach.rel_lo_ft, dtype=np.float64),
+        np.ascontiguousarray(reach.rel_hi_ft, dtype=np.float64),
+        np.ascontiguousarray(reach.floor_clear, dtype=np.bool_),
+    )
+
+
 def _limits(aircraft):
     """An aircraft's own dynamic limits (``limits`` attribute, e.g. a small UAS's), else the default."""
     return getattr(aircraft, "limits", None)
 
 
-def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None, first_per_id: bool = False) -> AtTcpa:
+def fly_to_tcpa(
+    own, intruder, geometry, tracks=None, vmd_draw=None, first_per_id: bool = False, reach: Reach | None = None
+) -> AtTcpa:
     """The **fly** step up to tCPA: where both are at the designed closest approach.
 
     Flies the attempts at positions ``tracks`` (default all) of both samples at 10 Hz, each once:
@@ -266,7 +308,10 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None, first_per_i
     before tCPA, and, with ``vmd_draw`` = (seed, ids, attempts) of the attempts, only if the VMD
     draw of its geometry stream accepts it (`draw_geometry` draws the same). With
     ``first_per_id`` (the rows of an id consecutive, in attempt order), the attempts of an id after
-    the first that goes on are not flown at all (``AtTcpa.flights.not_flown``).
+    the first that goes on are not flown at all (``AtTcpa.flights.not_flown``). With ``reach``
+    (`Reach` of the attempts at ``tracks``) and ``vmd_draw``, an attempt whose draw rejects it
+    wherever it can be at tCPA, and that cannot go below ground, is not flown: its results are NaN
+    and it does not go on, exactly as flying it would have ended (`draw_geometry` rejects it).
     """
     tcpa = geometry.tcpa_s
     all_own, all_int = own.initial_states(), intruder.initial_states()
@@ -295,6 +340,7 @@ def fly_to_tcpa(own, intruder, geometry, tracks=None, vmd_draw=None, first_per_i
             DT_S,
             np.array([tcpa > 0, vmd_draw is not None, first_per_id], dtype=np.int64),
             (seed, ids, attempts, vmd_edges, vmd_acceptance(geometry.vmd_weights)),
+            _reach_arrays(reach, n),
             groups,
             cpa,
             end,
