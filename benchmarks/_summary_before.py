@@ -46,13 +46,14 @@ def _bootstrap_sums_before(values, n_boot, rng):
 @contextmanager
 def bootstrap_before():
     """Inside: `closed_loop_summary` runs one bootstrap per estimator with the former kernel."""
-    saved = summary._resampled, estimators._bootstrap_sums
-    summary._resampled = lambda outcomes, w, rng: None
+    saved = summary._resampled, estimators._bootstrap_sums, summary._SHARE_PASSES
+    summary._resampled = lambda outcomes, w, rng, extra=None: None
     estimators._bootstrap_sums = _bootstrap_sums_before
+    summary._SHARE_PASSES = False  # nor passes shared among the estimators over subsets of the encounters
     try:
         yield
     finally:
-        summary._resampled, estimators._bootstrap_sums = saved
+        summary._resampled, estimators._bootstrap_sums, summary._SHARE_PASSES = saved
 
 
 def closed_loop_summary_before(outcomes, *, rng=0):

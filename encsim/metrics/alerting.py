@@ -125,22 +125,26 @@ def weighted_quantiles(values, weights, quantiles) -> np.ndarray:
     return values[order][np.clip(index, 0, values.size - 1)]
 
 
-def _rate(indicator, w, subset=None, rng=0):
-    """Weighted probability of ``indicator`` among ``subset`` (all when None); None if the subset is empty."""
+def _rate(indicator, w, subset=None, rng=0, resample_sums=None):
+    """Weighted probability of ``indicator`` among ``subset`` (all when None); None if the subset is empty.
+
+    ``resample_sums``: the bootstrap sums of w x and w over the subset, if drawn already (see
+    `weighted_probability`).
+    """
     indicator = np.asarray(indicator, dtype=float)
     if subset is not None:
         subset = np.asarray(subset, dtype=bool)
         indicator, w = indicator[subset], w[subset]
     if indicator.size == 0 or w.sum() <= 0:
         return None
-    return weighted_probability(indicator, w, rng=rng)
+    return weighted_probability(indicator, w, rng=rng, resample_sums=resample_sums)
 
 
-def _mean(values, w, subset, rng=0):
+def _mean(values, w, subset, rng=0, resample_sums=None):
     subset = np.asarray(subset, dtype=bool)
     if not subset.any() or w[subset].sum() <= 0:
         return None
-    return weighted_mean(np.asarray(values, dtype=float)[subset], w[subset], rng=rng)
+    return weighted_mean(np.asarray(values, dtype=float)[subset], w[subset], rng=rng, resample_sums=resample_sums)
 
 
 def _median_interval(values, w, confidence=0.95, n_boot=400, rng=0) -> tuple[float, float, float]:
