@@ -7,6 +7,7 @@ them). Every number and text of every row must be what each estimator drawing it
 (`summary._SHARE_PASSES` off: the code path before), on outcome tables with the open-loop alerting
 columns, SLoWC and encounter metadata (geometry classes and intruder layers), including sets that
 coincide (every level's must-alert encounters, levels alerted alike), empty sets and refused ratios.
+The alert-to-LoWC medians' bootstrap sorts its resamples by rank: against sorting by value.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from encsim.metrics import closed_loop_summary
+from encsim.metrics import closed_loop_summary, weighted_quantiles
 from encsim.metrics import estimators as estimators_module
 from encsim.metrics import summary as summary_module
+from encsim.metrics.alerting import _median_interval
 from encsim.simulate import OUTCOME_COLUMNS
 
 AT_S, EAT_S = np.array([55.0, 55.0, 25.0]), np.array([75.0, 75.0, 55.0])
@@ -177,3 +179,33 @@ def test_class_rows_with_a_generator_or_a_seed_sequence(monkeypatch, seed):
     )
     assert_identical_rows(rows, expected)
     assert len(passes) == (len(passes_before) if seed == "generator" else 9)
+
+
+def median_interval_by_value(values, w, confidence=0.95, n_boot=400, rng=0):
+    """The definition: each resample's `weighted_quantiles` median, its values sorted as they are."""
+    generator = np.random.Generator(np.random.Philox(key=int(rng)))
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = generator.integers(0, values.size, values.size)
+        boot[b] = weighted_quantiles(values[pick], w[pick], [0.5])[0]
+    low, high = np.quantile(boot, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    return float(weighted_quantiles(values, w, [0.5])[0]), float(low), float(high)
+
+
+@pytest.mark.parametrize(
+    ("n", "distinct", "n_boot"),
+    [(1, 1, 50), (2, 2, 50), (37, 5, 400), (2000, 60, 400), (3000, 3000, 100), (70_000, 70_000, 12)],
+)
+def test_median_interval_sorts_resamples_by_rank_as_by_value(n, distinct, n_boot):
+    rng = np.random.default_rng(n + distinct)
+    levels = np.round(rng.normal(40.0, 30.0, distinct), 1)  # leads in s, ties among the picks
+    levels[0] = -0.0
+    values = rng.choice(levels, n)
+    values[values == 0.0] = rng.choice([0.0, -0.0], np.count_nonzero(values == 0.0))  # equal, told apart by sign
+    w = rng.lognormal(0.0, 1.0, n)
+    w[rng.random(n) < 0.1] = 0.0
+    for seed in (0, 7):
+        got = _median_interval(values, w, n_boot=n_boot, rng=seed)
+        expected = median_interval_by_value(values, w, n_boot=n_boot, rng=seed)
+        assert np.array_equal(np.array(got), np.array(expected)), (got, expected)
+        assert [np.signbit(x) for x in got] == [np.signbit(x) for x in expected]
