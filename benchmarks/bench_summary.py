@@ -23,8 +23,10 @@ classes, intruder layers), shared bootstrap passes against one pass per estimato
 
 (X.h5 from `encsim run scenarios/fwse_vs_rotorcraft.toml --logic unequipped -o X.h5 --encounters
 20000`). In one process, alternating: today's summary ("now": estimators over the same encounters
-share one pass, `summary._SHARE_PASSES`) and the same summary with each estimator drawing its own
-resamples ("before"), after one warm-up of each; prints each round's seconds and CPU seconds, the
+share one pass, `summary._SHARE_PASSES`; the alert-to-LoWC medians sort resamples by rank) and the
+same summary as before those changes ("before": each estimator drawing its own resamples, the
+medians sorting by value, `_summary_before.median_interval_by_value`), after one warm-up of each;
+prints each round's seconds and CPU seconds, the
 bootstrap kernel passes over subsets and the draws per resample they take, the medians' ratio,
 whether both give the same rows bit for bit, and the load average.
 """
@@ -141,9 +143,13 @@ def shared_against_unshared(path: str, rounds: int) -> None:
     """A results file's summary with shared passes ("now") and one pass per estimator ("before"), alternating."""
     import statistics
 
-    from encsim.metrics import closed_loop_summary, estimators, summary
+    sys.path.insert(0, str(HERE))
+    from _summary_before import median_interval_by_value
+
+    from encsim.metrics import alerting, closed_loop_summary, estimators, summary
 
     inputs = summary_inputs(path)
+    median_by_rank = alerting._median_interval
     draw, passes = estimators._bootstrap_sums, []
 
     def counted(values, n_boot, rng):  # the passes over subsets (those over all encounters are one, in both)
@@ -152,6 +158,7 @@ def shared_against_unshared(path: str, rounds: int) -> None:
 
     def timed(share: bool):
         summary._SHARE_PASSES = share
+        alerting._median_interval = median_by_rank if share else median_interval_by_value
         passes.clear()
         t0, cpu0 = time.perf_counter(), time.process_time()
         rows = closed_loop_summary(**inputs)
