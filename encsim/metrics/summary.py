@@ -255,7 +255,7 @@ class _SharedResamples:
             w = self._w[subset]
             if w.size == 0:  # no estimate over no encounter
                 continue
-            columns = [w * np.asarray(x, dtype=float)[subset] for x in values.values()] + [w]
+            columns = [w * np.asarray(x)[subset].astype(np.float64) for x in values.values()] + [w]
             self._drawn[key] = dict(zip([*values, _WEIGHT], estimators._bootstrap_sums(columns, N_BOOT, self._rng)))
         self._declared.clear()
 
