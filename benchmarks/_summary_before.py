@@ -46,13 +46,29 @@ def _bootstrap_sums_before(values, n_boot, rng):
 @contextmanager
 def bootstrap_before():
     """Inside: `closed_loop_summary` runs one bootstrap per estimator with the former kernel."""
-    saved = summary._resampled, estimators._bootstrap_sums
-    summary._resampled = lambda outcomes, w, rng: None
+    saved = summary._resampled, estimators._bootstrap_sums, summary._SHARE_PASSES
+    summary._resampled = lambda outcomes, w, rng, extra=None: None
     estimators._bootstrap_sums = _bootstrap_sums_before
+    summary._SHARE_PASSES = False  # nor passes shared among the estimators over subsets of the encounters
     try:
         yield
     finally:
-        summary._resampled, estimators._bootstrap_sums = saved
+        summary._resampled, estimators._bootstrap_sums, summary._SHARE_PASSES = saved
+
+
+def median_interval_by_value(values, w, confidence=0.95, n_boot=400, rng=0):
+    """The former `alerting._median_interval`: each resample's median sorts its picked values by value."""
+    from encsim.metrics.alerting import weighted_quantiles
+
+    median = float(weighted_quantiles(values, w, [0.5])[0])
+    generator = np.random.Generator(np.random.Philox(key=int(rng)))
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = generator.integers(0, values.size, values.size)
+        boot[b] = weighted_quantiles(values[pick], w[pick], [0.5])[0]
+    alpha = 1.0 - confidence
+    low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    return median, float(low), float(high)
 
 
 def closed_loop_summary_before(outcomes, *, rng=0):

@@ -15,6 +15,20 @@ changes less: on an idle machine the wall time is about CPU / threads), the rati
 the memory the summary adds above the table (peak RSS - RSS before the call) per outcome row,
 whether both give the same rows bit for bit, and the load average (the machine may be shared:
 compare ratios and CPU seconds, not seconds).
+
+With a results file instead, the whole summary the CLI prints (alerting rows per level, geometry
+classes, intruder layers), shared bootstrap passes against one pass per estimator:
+
+    python benchmarks/bench_summary.py --results X.h5 [--rounds 5]
+
+(X.h5 from `encsim run scenarios/fwse_vs_rotorcraft.toml --logic unequipped -o X.h5 --encounters
+20000`). In one process, alternating: today's summary ("now": estimators over the same encounters
+share one pass, `summary._SHARE_PASSES`; the alert-to-LoWC medians sort resamples by rank) and the
+same summary as before those changes ("before": each estimator drawing its own resamples, the
+medians sorting by value, `_summary_before.median_interval_by_value`), after one warm-up of each;
+prints each round's seconds and CPU seconds, the
+bootstrap kernel passes over subsets and the draws per resample they take, the medians' ratio,
+whether both give the same rows bit for bit, and the load average.
 """
 
 from __future__ import annotations
@@ -106,14 +120,81 @@ def run_in_child(rows: int, path: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def summary_inputs(path: str) -> dict:
+    """The arguments `encsim.cli` gives `closed_loop_summary` for the results file ``path``."""
+    from encsim.io.encounters_file import read_summary_tables
+    from encsim.io.scenario import intruder_layer_edges_ft, parse_scenario, scored_regions_ft
+    from encsim.simulate import alerting_times
+
+    attrs, metadata, outcomes = read_summary_tables(path)
+    if outcomes is None:
+        raise SystemExit(f"{path}: no outcomes (write it with `encsim run ... --logic LOGIC`)")
+    scenario = parse_scenario(str(attrs["scenario_text"]), source=str(path), check_models=False)
+    return {
+        "outcomes": outcomes,
+        "alerting_times": alerting_times(json.loads(attrs.get("closed_loop", "{}"))),
+        "metadata": metadata,
+        "layer_edges_ft": intruder_layer_edges_ft(scenario),
+        "regions_ft": scored_regions_ft(scenario),
+    }
+
+
+def shared_against_unshared(path: str, rounds: int) -> None:
+    """A results file's summary with shared passes ("now") and one pass per estimator ("before"), alternating."""
+    import statistics
+
+    sys.path.insert(0, str(HERE))
+    from _summary_before import median_interval_by_value
+
+    from encsim.metrics import alerting, closed_loop_summary, estimators, summary
+
+    inputs = summary_inputs(path)
+    median_by_rank = alerting._median_interval
+    draw, passes = estimators._bootstrap_sums, []
+
+    def counted(values, n_boot, rng):  # the passes over subsets (those over all encounters are one, in both)
+        passes.append(values[0].size)
+        return draw(values, n_boot, rng)
+
+    def timed(share: bool):
+        summary._SHARE_PASSES = share
+        alerting._median_interval = median_by_rank if share else median_interval_by_value
+        passes.clear()
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        rows = closed_loop_summary(**inputs)
+        return time.perf_counter() - t0, time.process_time() - cpu0, len(passes), sum(passes), digest(rows)
+
+    estimators._bootstrap_sums = counted
+    digests = {share: timed(share)[4] for share in (True, False)}  # warm-up
+    print(f"{path}: {len(inputs['outcomes']):,} outcome rows; load {os.getloadavg()[0]:.1f} at the start")
+    times = {True: [], False: []}
+    for k in range(rounds):
+        for share in (False, True) if k % 2 == 0 else (True, False):
+            seconds, cpu, n_passes, draws, rows_digest = timed(share)
+            times[share].append((seconds, cpu))
+            same = rows_digest == digests[not share]
+            label = "now   " if share else "before"
+            print(f"{label} {seconds:6.3f} s {cpu:6.3f} s CPU  {n_passes:3d} passes, {draws:,} draws  same {same}")
+    for what, i in (("seconds", 0), ("CPU seconds", 1)):
+        before = statistics.median(t[i] for t in times[False])
+        now = statistics.median(t[i] for t in times[True])
+        print(f"median {what}: before {before:.3f}, now {now:.3f}, before / now {before / now:.2f}")
+    print("load " + "/".join(f"{value:.1f}" for value in os.getloadavg()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default="20000,300000,1000000", help="comma-separated table sizes")
     parser.add_argument("--before-max-rows", type=int, default=1_000_000, help="skip the former path above this")
+    parser.add_argument("--results", help="a results file: its whole summary, shared passes against unshared")
+    parser.add_argument("--rounds", type=int, default=5, help="with --results: rounds of before and now")
     parser.add_argument("--one", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(int(args.one[0]), args.one[1])))
+        return
+    if args.results:
+        shared_against_unshared(args.results, args.rounds)
         return
 
     import numba

@@ -130,7 +130,7 @@ def _one_bootstrap_per_estimator_by_the_twin(monkeypatch):
         sums = twin_resample_sums(np.stack(values), n_boot, seed_to_uint64(rng))
         return [sums[:, c] for c in range(sums.shape[1])]
 
-    monkeypatch.setattr(summary_module, "_resampled", lambda outcomes, w, rng: None)
+    monkeypatch.setattr(summary_module, "_resampled", lambda outcomes, w, rng, extra=None: None)
     monkeypatch.setattr(estimators_module, "_bootstrap_sums", twin_sums)
 
 

@@ -119,38 +119,57 @@ def weighted_quantiles(values, weights, quantiles) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
+    return _quantiles_of_sorted(values[order], weights[order], quantiles)
+
+
+def _quantiles_of_sorted(values: np.ndarray, weights: np.ndarray, quantiles) -> np.ndarray:
+    """`weighted_quantiles` of values already in its order (ascending, ties in their given order)."""
+    cumulative = np.cumsum(weights)
     targets = np.asarray(quantiles, dtype=float) * cumulative[-1]
     index = np.searchsorted(cumulative, targets - 1e-12 * cumulative[-1], side="left")
-    return values[order][np.clip(index, 0, values.size - 1)]
+    return values[np.clip(index, 0, values.size - 1)]
 
 
-def _rate(indicator, w, subset=None, rng=0):
-    """Weighted probability of ``indicator`` among ``subset`` (all when None); None if the subset is empty."""
+def _rate(indicator, w, subset=None, rng=0, resample_sums=None):
+    """Weighted probability of ``indicator`` among ``subset`` (all when None); None if the subset is empty.
+
+    ``resample_sums``: the bootstrap sums of w x and w over the subset, if drawn already (see
+    `weighted_probability`).
+    """
     indicator = np.asarray(indicator, dtype=float)
     if subset is not None:
         subset = np.asarray(subset, dtype=bool)
         indicator, w = indicator[subset], w[subset]
     if indicator.size == 0 or w.sum() <= 0:
         return None
-    return weighted_probability(indicator, w, rng=rng)
+    return weighted_probability(indicator, w, rng=rng, resample_sums=resample_sums)
 
 
-def _mean(values, w, subset, rng=0):
+def _mean(values, w, subset, rng=0, resample_sums=None):
     subset = np.asarray(subset, dtype=bool)
     if not subset.any() or w[subset].sum() <= 0:
         return None
-    return weighted_mean(np.asarray(values, dtype=float)[subset], w[subset], rng=rng)
+    return weighted_mean(np.asarray(values, dtype=float)[subset], w[subset], rng=rng, resample_sums=resample_sums)
 
 
 def _median_interval(values, w, confidence=0.95, n_boot=400, rng=0) -> tuple[float, float, float]:
-    """Weighted median with a percentile bootstrap interval (resamples from numpy's Philox, seeded)."""
+    """Weighted median with a percentile bootstrap interval (resamples from numpy's Philox, seeded).
+
+    Each resample's median is `weighted_quantiles` of the picked values and weights: it sorts the
+    picks by the values' ranks among the distinct values (small integers: a linear radix sort)
+    instead of by the values, stably, which puts them in the same order (equal values, equal ranks).
+    """
+    values = np.asarray(values, dtype=float)
+    w = np.asarray(w, dtype=float)
     median = float(weighted_quantiles(values, w, [0.5])[0])
     generator = np.random.Generator(np.random.Philox(key=int(rng)))
+    distinct, ranks = np.unique(values, return_inverse=True)
+    ranks = ranks.ravel().astype(np.uint16 if distinct.size <= 2**16 else np.int64)
     boot = np.empty(n_boot)
     for b in range(n_boot):
         pick = generator.integers(0, values.size, values.size)
-        boot[b] = weighted_quantiles(values[pick], w[pick], [0.5])[0]
+        pick = pick[np.argsort(ranks[pick], kind="stable")]
+        boot[b] = _quantiles_of_sorted(values[pick], w[pick], [0.5])[0]
     alpha = 1.0 - confidence
     low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     return median, float(low), float(high)

@@ -294,8 +294,11 @@ class MeanEstimate:
     n_eff: float
 
 
-def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0) -> MeanEstimate:
+def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0, resample_sums=None) -> MeanEstimate:
     """Weighted mean sum(w x) / sum(w), sd sqrt(sum((w (x - mean))^2)) / sum(w), bias-corrected bootstrap.
+
+    ``resample_sums``: optional precomputed bootstrap sums (of w x and of w) over ``n_boot``
+    resamples, used instead of drawing them with ``rng``.
 
     Examples
     --------
@@ -312,7 +315,7 @@ def weighted_mean(x, w, *, confidence: float = 0.95, n_boot: int = 1000, rng=0) 
     total = w.sum()
     mean = float(np.sum(w * x) / total)
     sd = float(np.sqrt(np.sum((w * (x - mean)) ** 2)) / total)
-    numerator, denominator = _bootstrap_sums([w * x, w], n_boot, rng)
+    numerator, denominator = _given_or_drawn(resample_sums, [w * x, w], n_boot, rng)
     low, high = _interval(mean, numerator / denominator, confidence, "bc", None)
     return MeanEstimate(mean, sd, low, high, confidence, x.size, kish_effective_size(w))
 
@@ -358,14 +361,15 @@ def risk_ratio(
             "are needed for ten nominal events"
         )
     p_mit = float(np.sum(w * x_mit) / total)
-    w_induced = w * np.maximum(0.0, x_mit - x_nom)  # events the mitigation added
-    w_resolved = w * np.maximum(0.0, x_nom - x_mit)  # events it removed
+    parts = _ratio_indicators(x_nom, x_mit)
+    w_induced = w * parts[1]  # events the mitigation added
+    w_resolved = w * parts[2]  # events it removed
     induced = float(np.sum(w_induced) / total / p_nom)
     resolved = float(np.sum(w_resolved) / total / p_nom)
     ratio = p_mit / p_nom
     sd = float(np.sqrt(np.sum((w * (x_mit - p_mit)) ** 2)) / total / p_nom)
     # one set of resamples for the ratio and its parts: each is (weighted events) / (weighted nominal events)
-    sums = _given_or_drawn(resample_sums, [w * x_mit, w_induced, w_resolved, w * x_nom], n_boot, rng)
+    sums = _given_or_drawn(resample_sums, [w * parts[0], w_induced, w_resolved, w * parts[3]], n_boot, rng)
     (low, high), (induced_low, induced_high), (resolved_low, resolved_high) = (
         _ratio_interval(stat, numerator, sums[-1], w * x_nom, weighted, confidence, method)
         for stat, numerator, weighted in (
@@ -430,6 +434,21 @@ def risk_ratio(
         resolved_low,
         resolved_high,
     )
+
+
+def _ratio_indicators(x_nominal: np.ndarray, x_mitigated: np.ndarray) -> list[np.ndarray]:
+    """The per-encounter values whose weighted sums `risk_ratio` resamples, in its ``resample_sums`` order.
+
+    Mitigated event, induced (mitigated without nominal), resolved (nominal without mitigated) and
+    nominal event, as 0.0 / 1.0 floats: w times each is what `risk_ratio` sums, so sums drawn
+    elsewhere over the same encounters and seed (several estimators in one pass) are its own.
+    """
+    return [
+        x_mitigated,
+        np.maximum(0.0, x_mitigated - x_nominal),
+        np.maximum(0.0, x_nominal - x_mitigated),
+        x_nominal,
+    ]
 
 
 def _thin_ratio_interval(p_part, weighted, w, n_eff, p_nom, confidence, low, high, few_nominal):

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import alerting
+from . import alerting, estimators
 from .detection import DO365_DWC, NMAC
-from .estimators import risk_ratio_with_cautions, weighted_probability
+from .estimators import _ratio_indicators, risk_ratio_with_cautions, weighted_probability
 
 __all__ = ["SummaryRow", "closed_loop_summary"]
 
@@ -172,13 +172,15 @@ RATIO_PARTS = ("mitigated", "induced", "resolved", "nominal")
 N_BOOT = 1000
 
 
-def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng) -> dict[str, np.ndarray] | None:
-    """Every bootstrap sum the summary's estimators take, from one pass over the encounters.
+def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng, extra=None) -> dict[str, np.ndarray] | None:
+    """Every bootstrap sum the summary's estimators over all encounters take, from one pass over them.
 
     An int or SeedSequence ``rng`` gives each estimator the same seed, hence the same resamples:
     their sums of w and of w x for each event x come from one pass (`resample_indicator_sums`), the
-    same numbers bit for bit as each estimator drawing its own. A Generator gives each estimator a
-    seed of its own (it advances): None, and each draws its own as before.
+    same numbers bit for bit as each estimator drawing its own. ``extra``: more events over all
+    encounters ({name: indicator}, e.g. the nuisance alerts of each alert level), summed in the same
+    pass. A Generator gives each estimator a seed of its own (it advances): None, and each draws its
+    own as before.
     """
     if isinstance(rng, np.random.Generator):
         return None
@@ -197,6 +199,7 @@ def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng) -> dict[str, np.ndarr
     for event in ("nmac", "lowc"):
         nominal, mitigated = events[f"nominal_{event}"], events[f"mitigated_{event}"]
         indicators |= {f"induced_{event}": mitigated & ~nominal, f"resolved_{event}": nominal & ~mitigated}
+    indicators |= extra or {}
     weight_sums, sums = resample_indicator_sums(w, list(indicators.values()), N_BOOT, seed_to_uint64(rng))
     resampled = dict(zip(indicators, sums)) | {"weight": weight_sums}
     for event, name in (("nmac", "NMAC"), ("lowc", "LoWC")):
@@ -206,6 +209,65 @@ def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng) -> dict[str, np.ndarr
 
 
 _EVENT_COLUMNS = ("nominal_nmac", "mitigated_nmac", "nominal_lowc", "mitigated_lowc", "alerted")
+
+#: estimators over the same encounters with the same seed share one bootstrap pass (False: each draws
+#: its own, the code path before; the same numbers bit for bit, see `_SharedResamples`)
+_SHARE_PASSES = True
+
+#: the name of the weights' own sums in `_SharedResamples` (not a name of a declared value)
+_WEIGHT = "\0weight"
+
+
+class _SharedResamples:
+    """Bootstrap sums for the estimators over one set of encounters with one seed: one kernel pass per set.
+
+    A resample's picks depend only on the seed, the resample index and the number of encounters
+    resampled, and the kernel sums each column on its own in draw order
+    (`_bootstrap.bootstrap_row_sums`): columns summed together in one pass over a set of encounters
+    are, bit for bit, what one pass per column gives. So the summary declares each value x it will
+    estimate over a set (``add``), draws the sums of w x and of w once per distinct set (``draw``)
+    and hands each estimator its own (``sums``). A Generator ``rng`` gives each estimator a seed of
+    its own (it advances): then ``active`` is False, nothing is drawn here, ``sums`` is None and
+    the estimators draw theirs as before.
+    """
+
+    def __init__(self, w: np.ndarray, rng, active: bool):
+        self._w = w
+        self._rng = rng
+        self.active = active
+        self._declared: dict[bytes, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+        self._drawn: dict[bytes, dict[str, np.ndarray]] = {}
+
+    @staticmethod
+    def _key(subset: np.ndarray) -> bytes:
+        return np.packbits(subset).tobytes()  # every subset masks the same n encounters
+
+    def add(self, subset, values: dict[str, np.ndarray]) -> None:
+        """Declare values x (one per encounter; a name means the same x wherever it is used) whose
+        w x an estimator will resample over the encounters of the boolean mask ``subset``."""
+        if self.active:
+            subset = np.asarray(subset, dtype=bool)
+            self._declared.setdefault(self._key(subset), (subset, {}))[1].update(values)
+
+    def draw(self) -> None:
+        """One pass per declared set: the sums of w x for each of its x, and of w, over `N_BOOT` resamples."""
+        for key, (subset, values) in self._declared.items():
+            w = self._w[subset]
+            if w.size == 0:  # no estimate over no encounter
+                continue
+            columns = [w * np.asarray(x)[subset].astype(np.float64) for x in values.values()] + [w]
+            self._drawn[key] = dict(zip([*values, _WEIGHT], estimators._bootstrap_sums(columns, N_BOOT, self._rng)))
+        self._declared.clear()
+
+    def sums(self, subset, *names: str, weight: bool = True) -> list[np.ndarray] | None:
+        """The drawn sums of w x of each named x over ``subset`` (and then of w), for an estimator's
+        ``resample_sums``; None when nothing is shared (the estimator draws its own)."""
+        if not self.active:
+            return None
+        drawn = self._drawn.get(self._key(np.asarray(subset, dtype=bool)))
+        if drawn is None:  # an empty set: the estimator refuses before it resamples
+            return None
+        return [drawn[name] for name in names] + ([drawn[_WEIGHT]] if weight else [])
 
 
 #: the relative half-width the "encounters needed" row aims at
@@ -240,52 +302,107 @@ def _encounters_needed(name: str, r, n: int) -> SummaryRow:
     return SummaryRow(label, float(np.ceil(needed)), float("nan"), float("nan"), detail)
 
 
-def _probability_row(name: str, indicator, w, subset, rng, detail: str, notes=()) -> SummaryRow:
-    e = alerting._rate(indicator, w, subset, rng)
+def _probability_row(name: str, indicator, w, subset, rng, detail: str, notes=(), sums=None) -> SummaryRow:
+    e = alerting._rate(indicator, w, subset, rng, sums)
     if e is None:
         return SummaryRow(name, None, float("nan"), float("nan"), f"no encounter to score ({detail})")
     return SummaryRow(name, e.probability, e.ci_low, e.ci_high, detail, list(notes) + list(e.notes))
 
 
-def _alerting_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, alerting_times) -> list[SummaryRow]:
-    """DO-365 alerting performance per level, open loop, with jitter and SLoWC."""
+def _level_classes(outcomes: pd.DataFrame, alerting_times) -> dict[int, pd.DataFrame]:
+    """`alerting.alert_classes` of each alert level, with the level's AT and EAT."""
+    at_s, eat_s, _ = alerting_times
+    return {
+        level: alerting.alert_classes(outcomes, level, float(at_s[level - 1]), float(eat_s[level - 1]))
+        for level in alerting.ALERT_LEVEL_NAMES
+    }
+
+
+#: the must-alert classes whose rates each level reports, among its must-alert encounters
+_MUST_ALERT_CLASSES = ("timely", "late", "early", "missed", "in_window")
+
+
+def _declare_alerting(shared: _SharedResamples, outcomes: pd.DataFrame, levels: dict[int, pd.DataFrame]) -> None:
+    """What `_alerting_rows` resamples over subsets of the encounters (its nuisance rates, over all
+    of them, go to `_resampled`): the must-alert encounters are the same set at every level."""
+    for level, c in levels.items():
+        shared.add(c["must_alert"].to_numpy(), {f"L{level} {kind}": c[kind].to_numpy() for kind in _MUST_ALERT_CLASSES})
+        shared.add(c["alerted"].to_numpy(), {f"L{level} short": c["short"].to_numpy()})
+    shared.add(_alerted_l1(outcomes), {"jitter": outcomes["open_loop_alert_level_changes"].to_numpy(float)})
+    if "nominal_max_slowc" in outcomes.columns:
+        runs = {f"SLoWC {run}": outcomes[f"{run}_max_slowc"].to_numpy(float) for run in ("nominal", "mitigated")}
+        shared.add(outcomes["nominal_lowc"].to_numpy(bool), runs)
+
+
+def _alerting_rows(
+    outcomes: pd.DataFrame,
+    w: np.ndarray,
+    rng,
+    alerting_times,
+    levels: dict[int, pd.DataFrame] | None = None,
+    shared: _SharedResamples | None = None,
+    resampled: dict[str, np.ndarray] | None = None,
+) -> list[SummaryRow]:
+    """DO-365 alerting performance per level, open loop, with jitter and SLoWC.
+
+    ``levels``: `_level_classes`; ``shared`` and ``resampled``: bootstrap sums drawn already
+    (`_declare_alerting`, `_resampled` with the levels' nuisance alerts); without them each
+    estimator draws its own.
+    """
     at_s, eat_s, source = alerting_times
+    levels = _level_classes(outcomes, alerting_times) if levels is None else levels
+    shared = _SharedResamples(w, rng, active=False) if shared is None else shared
     rows = []
     for level, level_name in alerting.ALERT_LEVEL_NAMES.items():
         at, eat = float(at_s[level - 1]), float(eat_s[level - 1])
-        c = alerting.alert_classes(outcomes, level, at, eat)
+        c = levels[level]
         must = c["must_alert"].to_numpy()
+        alerted = c["alerted"].to_numpy()
         tag = f"L{level} {level_name}"
         scope = f"of {int(must.sum())} must-alert encounters (nominal LoWC after t = 0); AT {at:g} s, EAT {eat:g} s"
-        window = alerting._rate(c["in_window"], w, must, rng)
+        window = alerting._rate(c["in_window"], w, must, rng, shared.sums(must, f"L{level} in_window"))
         verdict = "" if window is None else alerting.window_verdict(window.ci_low, window.ci_high)
+        details = {
+            "timely": f"AT <= lead <= EAT, {scope}",
+            "late": "alerted, but less than AT before LoWC",
+            "early": "alerted more than EAT before LoWC",
+            "missed": "no alert at this level before LoWC",
+            "in_window": f"timely or late; DO-365 alerting window {verdict} (pass mark: 95 % interval above "
+            f"{alerting.WINDOW_MAJORITY:g})",
+        }
+        nuisance = f"L{level} nuisance"
+        nuisance_sums = (
+            None if resampled is None or nuisance not in resampled else [resampled[nuisance], resampled["weight"]]
+        )
         rows += [
-            _probability_row(f"{tag}: timely", c["timely"], w, must, rng, f"AT <= lead <= EAT, {scope}"),
-            _probability_row(f"{tag}: late", c["late"], w, must, rng, "alerted, but less than AT before LoWC"),
-            _probability_row(f"{tag}: early", c["early"], w, must, rng, "alerted more than EAT before LoWC"),
-            _probability_row(f"{tag}: missed", c["missed"], w, must, rng, "no alert at this level before LoWC"),
             _probability_row(
-                f"{tag}: in window",
-                c["in_window"],
+                f"{tag}: {kind.replace('_', ' ')}",
+                c[kind],
                 w,
                 must,
                 rng,
-                f"timely or late; DO-365 alerting window {verdict} (pass mark: 95 % interval above "
-                f"{alerting.WINDOW_MAJORITY:g})",
+                details[kind],
+                sums=shared.sums(must, f"L{level} {kind}"),
+            )
+            for kind in _MUST_ALERT_CLASSES
+        ]
+        rows += [
+            _probability_row(
+                f"{tag}: nuisance", c["nuisance"], w, None, rng, "alert without nominal LoWC", sums=nuisance_sums
             ),
-            _probability_row(f"{tag}: nuisance", c["nuisance"], w, None, rng, "alert without nominal LoWC"),
             _probability_row(
                 f"{tag}: short",
                 c["short"],
                 w,
-                c["alerted"].to_numpy(),
+                alerted,
                 rng,
                 f"an alert episode under {alerting.SHORT_ALERT_S:g} s, of encounters alerted at this level",
+                sums=shared.sums(alerted, f"L{level} short"),
             ),
             _lead_row(tag, c, w, rng),
         ]
-    rows.append(_jitter_row(outcomes, w, rng))
-    rows += _slowc_rows(outcomes, w, rng)
+    rows.append(_jitter_row(outcomes, w, rng, shared))
+    rows += _slowc_rows(outcomes, w, rng, shared)
     rows[0] = SummaryRow(
         rows[0].name,
         rows[0].estimate,
@@ -312,10 +429,15 @@ def _lead_row(tag: str, c: pd.DataFrame, w: np.ndarray, rng) -> SummaryRow:
     return SummaryRow(name, median, low, high, detail)
 
 
-def _jitter_row(outcomes: pd.DataFrame, w: np.ndarray, rng) -> SummaryRow:
+def _alerted_l1(outcomes: pd.DataFrame) -> np.ndarray:
+    """Encounters alerted open loop (at level 1 or above): those whose jitter is scored."""
+    return np.isfinite(outcomes["open_loop_t_first_alert_l1_s"].to_numpy(float))
+
+
+def _jitter_row(outcomes: pd.DataFrame, w: np.ndarray, rng, shared: _SharedResamples) -> SummaryRow:
     changes = outcomes["open_loop_alert_level_changes"].to_numpy(float)
-    alerted = np.isfinite(outcomes["open_loop_t_first_alert_l1_s"].to_numpy(float))
-    e = alerting._mean(changes, w, alerted, rng)
+    alerted = _alerted_l1(outcomes)
+    e = alerting._mean(changes, w, alerted, rng, shared.sums(alerted, "jitter"))
     if e is None:
         return SummaryRow("alert jitter", None, float("nan"), float("nan"), "no alert")
     return SummaryRow(
@@ -323,13 +445,15 @@ def _jitter_row(outcomes: pd.DataFrame, w: np.ndarray, rng) -> SummaryRow:
     )
 
 
-def _slowc_rows(outcomes: pd.DataFrame, w: np.ndarray, rng) -> list[SummaryRow]:
+def _slowc_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, shared: _SharedResamples) -> list[SummaryRow]:
     if "nominal_max_slowc" not in outcomes.columns:
         return []
     lowc = outcomes["nominal_lowc"].to_numpy(bool)
     rows = []
     for run in ("nominal", "mitigated"):
-        e = alerting._mean(outcomes[f"{run}_max_slowc"].to_numpy(float), w, lowc, rng)
+        e = alerting._mean(
+            outcomes[f"{run}_max_slowc"].to_numpy(float), w, lowc, rng, shared.sums(lowc, f"SLoWC {run}")
+        )
         if e is not None:
             detail = "SLoWC 0-100 (Pratt and Kay), maximum over the run, mean over nominal-LoWC encounters"
             rows.append(SummaryRow(f"SLoWC {run}", e.mean, e.ci_low, e.ci_high, detail))
@@ -346,15 +470,39 @@ def _class_order(label: str):
     return float(label.split("-", 1)[0])
 
 
-def _class_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, classes: pd.Series, kind: str) -> list[SummaryRow]:
-    rows = []
+def _class_members(classes):
+    """(label, boolean mask of its encounters) of each class, in `_class_order`."""
     labels = np.asarray(classes, dtype=object)
-    nuisance = outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
-    for label in sorted(pd.unique(labels), key=_class_order):
-        members = labels == label
+    return [(label, labels == label) for label in sorted(pd.unique(labels), key=_class_order)]
+
+
+#: the names under which `_declare_classes` resamples a class's LoWC ratio parts (`risk_ratio`'s order)
+_CLASS_RATIO_SUMS = tuple(f"LoWC ratio {part}" for part in RATIO_PARTS)
+
+
+def _class_nuisance(outcomes: pd.DataFrame) -> np.ndarray:
+    return outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
+
+
+def _declare_classes(shared: _SharedResamples, outcomes: pd.DataFrame, classes) -> None:
+    """What `_class_rows` resamples: per class, its alert and nuisance rates and LoWC ratio, one set."""
+    parts = _ratio_indicators(outcomes["nominal_lowc"].to_numpy(float), outcomes["mitigated_lowc"].to_numpy(float))
+    values = {"alerted": outcomes["alerted"].to_numpy(float), "nuisance": _class_nuisance(outcomes)}
+    values |= dict(zip(_CLASS_RATIO_SUMS, parts))
+    for _, members in _class_members(classes):
+        shared.add(members, values)
+
+
+def _class_rows(
+    outcomes: pd.DataFrame, w: np.ndarray, rng, classes: pd.Series, kind: str, shared: _SharedResamples | None = None
+) -> list[SummaryRow]:
+    rows = []
+    shared = _SharedResamples(w, rng, active=False) if shared is None else shared
+    nuisance = _class_nuisance(outcomes)
+    for label, members in _class_members(classes):
         share = float(w[members].sum() / w.sum())
-        alert = alerting._rate(outcomes["alerted"], w, members, rng)
-        nuisance_rate = alerting._rate(nuisance, w, members, rng)
+        alert = alerting._rate(outcomes["alerted"], w, members, rng, shared.sums(members, "alerted"))
+        nuisance_rate = alerting._rate(nuisance, w, members, rng, shared.sums(members, "nuisance"))
         head = f"[{kind} {label}]"
         detail = (
             f"{share:.1%} of the weight ({int(members.sum())} encounters); alert rate {alert.probability:.3g} "
@@ -364,7 +512,11 @@ def _class_rows(outcomes: pd.DataFrame, w: np.ndarray, rng, classes: pd.Series, 
         subset = outcomes[members]
         try:
             r, cautions = risk_ratio_with_cautions(
-                subset["nominal_lowc"].to_numpy(float), subset["mitigated_lowc"].to_numpy(float), w[members], rng=rng
+                subset["nominal_lowc"].to_numpy(float),
+                subset["mitigated_lowc"].to_numpy(float),
+                w[members],
+                rng=rng,
+                resample_sums=shared.sums(members, *_CLASS_RATIO_SUMS, weight=False),
             )
         except ValueError:  # no nominal LoWC in the class
             rows.append(
@@ -404,15 +556,31 @@ def closed_loop_summary(
         DO-365 DWC's 4000 / 450 ft). A small-UAS run passes its 50 / 15 ft and 2000 / 250 ft.
     """
     w = outcomes["weight"].to_numpy(float)
-    resampled = _resampled(outcomes, w, rng)
-    rows = _probability_rows(outcomes, w, rng, resampled, regions_ft) + _ratio_rows(outcomes, w, rng, resampled)
+    # every estimator with an int or SeedSequence rng resamples with the same seed: those over the same
+    # encounters share a pass (`_resampled` over all of them, `_SharedResamples` over subsets)
+    shared = _SharedResamples(w, rng, active=_SHARE_PASSES and not isinstance(rng, np.random.Generator))
+    levels = None
     if alerting_times is not None and alerting.has_alerting_columns(outcomes):
-        rows += _alerting_rows(outcomes, w, rng, alerting_times)
+        levels = _level_classes(outcomes, alerting_times)
+        _declare_alerting(shared, outcomes, levels)
+    # the other rates over all encounters join `_resampled`'s pass
+    extra = {"starts inside WC": _starts_inside(outcomes)} if "nominal_t_lowc_s" in outcomes.columns else {}
+    extra |= {f"L{level} nuisance": c["nuisance"].to_numpy() for level, c in (levels or {}).items()}
+    resampled = _resampled(outcomes, w, rng, extra=extra if shared.active else None)
+    classifications = []
     if metadata is not None and len(metadata) == len(outcomes):
         if "int_heading_tcpa_rad" in metadata.columns:  # the ownship heads north at tCPA by construction
             geometry = alerting.geometry_class(metadata["int_heading_tcpa_rad"].to_numpy(float))
-            rows += _class_rows(outcomes, w, rng, geometry, "geometry")
+            classifications.append((geometry, "geometry"))
         if layer_edges_ft is not None and "int_alt_tcpa_ft" in metadata.columns:
             layers = alerting.intruder_layer(metadata["int_alt_tcpa_ft"].to_numpy(float), layer_edges_ft)
-            rows += _class_rows(outcomes, w, rng, layers, "intruder layer")
+            classifications.append((layers, "intruder layer"))
+    for classes, _ in classifications:
+        _declare_classes(shared, outcomes, classes)
+    shared.draw()
+    rows = _probability_rows(outcomes, w, rng, resampled, regions_ft) + _ratio_rows(outcomes, w, rng, resampled)
+    if levels is not None:
+        rows += _alerting_rows(outcomes, w, rng, alerting_times, levels, shared, resampled)
+    for classes, kind in classifications:
+        rows += _class_rows(outcomes, w, rng, classes, kind, shared)
     return rows
