@@ -66,8 +66,8 @@ class TrackBatch:
     @property
     def initial(self) -> pd.DataFrame:
         """`TrackSample.initial` (built on first use)."""
-        if "initial" not in self._cache:
-            self._cache["initial"] = pd.DataFrame(self.columns)
+        if "initial" not in self._cache:  # the batch's arrays are never written: the frame may share them
+            self._cache["initial"] = pd.DataFrame(self.columns, copy=False)
         return self._cache["initial"]
 
     def initial_states(self) -> InitialStates:
