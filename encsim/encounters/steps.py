@@ -481,15 +481,17 @@ def placed_metrics(placed: Placed, metrics_spec):
 
 def filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
     """Rows outside a side's speed and altitude filters (at CPA or over the whole encounter)."""
-    speed_kt = units.fps_to_kt(trajectories.speed_fps)
-    alt = trajectories.up_ft
+    speed_fps, alt = trajectories.speed_fps, trajectories.up_ft
     if spec.filter_at == "cpa":
-        speed_kt, alt = speed_kt[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
+        speed_fps, alt = speed_fps[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
     fails = np.zeros(trajectories.n_aircraft, dtype=bool)
-    for values, low, high in (
-        (speed_kt, spec.min_speed_kt, spec.max_speed_kt),
-        (alt, spec.min_alt_ft, spec.max_alt_ft),
+    for values, to_filter_units, low, high in (
+        (speed_fps, units.fps_to_kt, spec.min_speed_kt, spec.max_speed_kt),
+        (alt, np.asarray, spec.min_alt_ft, spec.max_alt_ft),
     ):
+        if low is None and high is None:  # no filter (the usual case): nothing to convert or compare
+            continue
+        values = to_filter_units(values)
         if low is not None:
             fails |= np.any(values < low, axis=1)
         if high is not None:
