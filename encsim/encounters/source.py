@@ -146,8 +146,11 @@ class EncounterSource(ABC):
         accepted: the rows of an id come consecutive and in attempt order) and the data of the
         accepted rows, or None if none was accepted: a dict with ``rows`` (their positions in the
         input), ``frame`` (metadata, with the columns ``encounter_id``, ``attempt`` and ``weight``
-        at least), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``, ``take`` and a
-        static ``concatenate``), ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
+        at least: a DataFrame, or a dict of equal-length arrays, which `generate` joins as arrays
+        and makes one DataFrame of), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``,
+        ``take`` and a static ``concatenate``, and optionally ``to_sample()`` giving what the
+        `EncounterSet` holds: a `encsim.sampling._batch.TrackBatch` gives its `TrackSample`),
+        ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
         ``trajectories`` (placed 10-Hz `Trajectories` of both, or None unless
         ``keep_trajectories``). ``sampler_rejects``, if given, receives per side the redraws
         inside each row's sampling as (reason names, (rows,
