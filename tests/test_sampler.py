@@ -18,8 +18,7 @@ from plain_sampler import exact_change_expectations, per_step_track
 import encsim
 from encsim.commands import CommandSchedule, InitialStates
 from encsim.sampling import SamplingError, TrackSample, sample_initial, sample_track_ids, sample_tracks
-from encsim.sampling._batch import TrackBatch
-from encsim.sampling.sampler import TrackSampler
+from encsim.sampling.sampler import TrackBatch, TrackSampler
 
 FWSE = "uncor_1200only_fwse_v1p2"
 

@@ -149,7 +149,7 @@ class EncounterSource(ABC):
         at least: a DataFrame, or a dict of equal-length arrays, which `generate` joins as arrays
         and makes one DataFrame of), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``,
         ``take`` and a static ``concatenate``, and optionally ``to_sample()`` giving what the
-        `EncounterSet` holds: a `encsim.sampling._batch.TrackBatch` gives its `TrackSample`),
+        `EncounterSet` holds: a `TrackBatch` of the sampler gives its `TrackSample`),
         ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
         ``trajectories`` (placed 10-Hz `Trajectories` of both, or None unless
         ``keep_trajectories``). ``sampler_rejects``, if given, receives per side the redraws

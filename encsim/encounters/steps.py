@@ -37,8 +37,7 @@ from ..commands import CommandSchedule, InitialStates
 from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample
-from ..sampling._batch import TrackBatch
-from ..sampling.sampler import TrackSampler
+from ..sampling.sampler import TrackBatch, TrackSampler
 from ..tracks import limit_violations, track_limits
 from . import _kernels
 
