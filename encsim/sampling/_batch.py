@@ -53,7 +53,7 @@ class TrackBatch:
     resample_labels: list
     rejections: dict
     stream_end: np.ndarray | None
-    _cache: dict = dataclasses.field(default_factory=dict, repr=False)
+    _cache: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_tracks(self) -> int:
