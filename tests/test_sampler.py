@@ -8,12 +8,17 @@ Sizes are chosen so that the plausible wrong implementations named in each test 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 from plain_sampler import exact_change_expectations, per_step_track
 
 import encsim
-from encsim.sampling import SamplingError, sample_initial, sample_tracks
+from encsim.commands import CommandSchedule, InitialStates
+from encsim.sampling import SamplingError, TrackSample, sample_initial, sample_track_ids, sample_tracks
+from encsim.sampling.sampler import TrackBatch, TrackSampler
 
 FWSE = "uncor_1200only_fwse_v1p2"
 
@@ -224,6 +229,50 @@ def test_tracks_are_addressable_by_id_whatever_the_chunking(fwse):
     seeded = sample_tracks(fwse, 500, 90, rng=np.random.SeedSequence(5), start="G=1,A=4")
     again = sample_tracks(fwse, 500, 90, rng=np.random.SeedSequence(5), start="G=1,A=4")
     assert seeded.initial.equals(again.initial)
+
+
+def assert_same_samples(got, expected):
+    """Every field of two TrackSamples equal, DataFrames with their dtypes and index, arrays bit for bit."""
+    for field in dataclasses.fields(expected):
+        a, b = getattr(got, field.name), getattr(expected, field.name)
+        if isinstance(b, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+        elif isinstance(b, CommandSchedule):
+            for name in ("offsets", "t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name), strict=True)
+        elif isinstance(b, np.ndarray):
+            np.testing.assert_array_equal(a, b, strict=True)
+        else:
+            assert a == b, field.name
+
+
+def test_track_batches_take_and_join_as_track_samples_do(fwse):
+    """The generator's array path (TrackBatch) against TrackSample's DataFrame path, operation by operation."""
+    sampler = TrackSampler(fwse, "G=1,A=4")
+    ids = np.arange(40, 140, dtype=np.uint64)
+    attempts = np.arange(100, dtype=np.uint64) % 3
+    batches = [
+        sampler.sample(ids[:60], seed=7, duration_s=60, sub_streams=np.ones(60), attempts=attempts[:60]),
+        sampler.sample(ids[60:], seed=7, duration_s=60, sub_streams=np.ones(40), attempts=attempts[60:]),
+    ]
+    samples = [batch.to_sample() for batch in batches]
+    direct = sample_track_ids(
+        fwse, ids[:60], seed=7, duration_s=60, start="G=1,A=4", sub_streams=np.ones(60), attempts=attempts[:60]
+    )
+    assert_same_samples(samples[0], direct)
+    picks = [np.array([5, 0, 59, 17, 17]), np.array([39, 2, 11])]
+    taken = [batch.take(pick) for batch, pick in zip(batches, picks)]
+    expected = [sample.take(pick) for sample, pick in zip(samples, picks)]
+    for got, want in zip(taken, expected):
+        assert_same_samples(got.to_sample(), want)
+    order = np.array([7, 0, 3, 1, 6, 2, 5, 4])
+    joined = TrackBatch.concatenate(taken).take(order)
+    assert_same_samples(joined.to_sample(), TrackSample.concatenate(expected).take(order))
+    assert joined.initial.equals(joined.to_sample().initial)
+    for name in InitialStates.FIELDS:
+        got, want = getattr(joined.initial_states(), name), getattr(joined.to_sample().initial_states(), name)
+        np.testing.assert_array_equal(got, want, strict=True)
+    assert_same_samples(TrackBatch.concatenate(taken[:1]).take(np.zeros(0, np.int64)).to_sample(), expected[0].take([]))
 
 
 # ------------------------------------------------------------------ presets and errors

@@ -200,7 +200,7 @@ class UncorrelatedPairing(EncounterSource):
         if good.size == 0:
             return codes, None
 
-        frame = steps.metadata_frame(ids, attempts, at, draws, placed, metrics, range0, geometry, good)
+        frame = steps.metadata_columns(ids, attempts, at, draws, placed, metrics, range0, geometry, good)
         for name, values in self.extra_columns(own_tracks, good).items():
             frame[name] = values
         everyone = good.size == rows.size  # the usual case: no take needed

@@ -146,8 +146,11 @@ class EncounterSource(ABC):
         accepted: the rows of an id come consecutive and in attempt order) and the data of the
         accepted rows, or None if none was accepted: a dict with ``rows`` (their positions in the
         input), ``frame`` (metadata, with the columns ``encounter_id``, ``attempt`` and ``weight``
-        at least), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``, ``take`` and a
-        static ``concatenate``), ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
+        at least: a DataFrame, or a dict of equal-length arrays, which `generate` joins as arrays
+        and makes one DataFrame of), ``own_tracks`` and ``int_tracks`` (objects with ``schedule``,
+        ``take`` and a static ``concatenate``, and optionally ``to_sample()`` giving what the
+        `EncounterSet` holds: a `TrackBatch` of the sampler gives its `TrackSample`),
+        ``own_initial`` and ``int_initial`` (placed `InitialStates`) and
         ``trajectories`` (placed 10-Hz `Trajectories` of both, or None unless
         ``keep_trajectories``). ``sampler_rejects``, if given, receives per side the redraws
         inside each row's sampling as (reason names, (rows,
@@ -246,12 +249,23 @@ def _pick(states: InitialStates, positions) -> InitialStates:
     return InitialStates(*(getattr(states, f)[positions] for f in InitialStates.FIELDS))
 
 
+def _n_rows(frame) -> int:
+    """Rows of a batch's metadata: a DataFrame or a dict of equal-length arrays."""
+    return len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values())))
+
+
+def _take_frame(frame, positions: np.ndarray):
+    if isinstance(frame, pd.DataFrame):
+        return frame.iloc[positions].reset_index(drop=True)
+    return {name: values[positions] for name, values in frame.items()}
+
+
 def _select_rows(batch: dict, positions: np.ndarray) -> dict:
     """The accepted-row data of ``batch`` restricted to ``positions`` (indices into its accepted rows)."""
-    if positions.shape[0] == len(batch["frame"]):  # every accepted row (positions are sorted): nothing to take
+    if positions.shape[0] == _n_rows(batch["frame"]):  # every accepted row (positions are sorted): nothing to take
         return {key: value for key, value in batch.items() if key != "rows"}
     return {
-        "frame": batch["frame"].iloc[positions].reset_index(drop=True),
+        "frame": _take_frame(batch["frame"], positions),
         "own_tracks": batch["own_tracks"].take(positions),
         "int_tracks": batch["int_tracks"].take(positions),
         "own_initial": _pick(batch["own_initial"], positions),
@@ -266,14 +280,36 @@ def _concat_initial(parts: list[InitialStates]) -> InitialStates:
     return InitialStates(*(np.concatenate([getattr(p, f) for p in parts]) for f in InitialStates.FIELDS))
 
 
-def _assemble(source: EncounterSource, scenario_text, seed, accepted, counts, keep_trajectories) -> EncounterSet:
-    frame = pd.concat([a["frame"] for a in accepted], ignore_index=True)
+def _metadata(frames: list) -> tuple[pd.DataFrame, np.ndarray]:
+    """The batches' metadata as one frame ordered by encounter id (``attempt`` becomes 1-based
+    ``attempts``, second column), and the order taken. Batches given as dicts of arrays are joined
+    as arrays and make one DataFrame; DataFrames are joined as DataFrames."""
+    if all(isinstance(frame, dict) for frame in frames):
+        columns = {name: np.concatenate([frame[name] for frame in frames]) for name in frames[0]}
+        order = np.argsort(columns["encounter_id"], kind="stable")
+        columns = {name: values[order] for name, values in columns.items()}
+        columns["attempt"] = columns["attempt"] + 1
+        names = [name for name in columns if name != "attempt"]
+        names.insert(1, "attempt")
+        return pd.DataFrame({"attempts" if name == "attempt" else name: columns[name] for name in names}), order
+    frame = pd.concat([pd.DataFrame(frame) for frame in frames], ignore_index=True)
     order = np.argsort(frame["encounter_id"].to_numpy(), kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
     frame.insert(1, "attempts", frame.pop("attempt") + 1)
+    return frame, order
+
+
+def _public(tracks):
+    """An aircraft's accepted tracks as the `EncounterSet` holds them (a `TrackBatch` becomes its `TrackSample`)."""
+    to_sample = getattr(tracks, "to_sample", None)
+    return tracks if to_sample is None else to_sample()
+
+
+def _assemble(source: EncounterSource, scenario_text, seed, accepted, counts, keep_trajectories) -> EncounterSet:
+    frame, order = _metadata([a["frame"] for a in accepted])
     own_parts, int_parts = [a["own_tracks"] for a in accepted], [a["int_tracks"] for a in accepted]
-    own = type(own_parts[0]).concatenate(own_parts).take(order)
-    intr = type(int_parts[0]).concatenate(int_parts).take(order)
+    own = _public(type(own_parts[0]).concatenate(own_parts).take(order))
+    intr = _public(type(int_parts[0]).concatenate(int_parts).take(order))
     own_initial = _pick(_concat_initial([a["own_initial"] for a in accepted]), order)
     int_initial = _pick(_concat_initial([a["int_initial"] for a in accepted]), order)
     trajectories = None

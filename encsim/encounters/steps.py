@@ -24,6 +24,7 @@ floating-point operations is the one the pinned outcomes were recorded with (tes
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,8 @@ from ..bayes import EncounterModel
 from ..commands import CommandSchedule, InitialStates
 from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
-from ..sampling import TrackSample, sample_track_ids
+from ..sampling import TrackSample
+from ..sampling.sampler import TrackBatch, TrackSampler
 from ..tracks import limit_violations, track_limits
 from . import _kernels
 
@@ -62,6 +64,11 @@ class ModelAircraft:
     presets: dict
     layers: np.ndarray | None
 
+    @functools.cached_property
+    def sampler(self) -> TrackSampler:
+        """The aircraft's sampler (presets and layers checked once, kept for every round)."""
+        return TrackSampler(self.model, self.presets or None, layers_ft=self.layers)
+
 
 def sample_model_aircraft(
     aircraft: ModelAircraft,
@@ -71,16 +78,17 @@ def sample_model_aircraft(
     sub_stream: int,
     duration_s: int,
     rejects_per_track: list | None = None,
-) -> TrackSample:
-    """The **sample** step for a model aircraft: track ``ids[i]`` of attempt ``attempts[i]`` on ``sub_stream``."""
-    return sample_track_ids(
-        aircraft.model,
+) -> TrackBatch:
+    """The **sample** step for a model aircraft: track ``ids[i]`` of attempt ``attempts[i]`` on ``sub_stream``.
+
+    The tracks come as a `TrackBatch` (what a `TrackSample` holds, as arrays, for the rounds' takes
+    and joins); `EncounterSource.generate` makes the `TrackSample` of the accepted ones.
+    """
+    return aircraft.sampler.sample(
         ids.astype(np.uint64),
         seed=seed,
         duration_s=duration_s,
-        start=aircraft.presets or None,
-        layers_ft=aircraft.layers,
-        sub_streams=np.full(ids.shape[0], float(sub_stream)),
+        sub_streams=np.full(ids.shape[0], sub_stream, dtype=np.uint64),
         attempts=attempts,
         rejects_per_track=rejects_per_track,
     )
@@ -518,15 +526,17 @@ def placed_metrics(placed: Placed, metrics_spec):
 
 def filter_fails(spec, trajectories: Trajectories, k_cpa: int) -> np.ndarray:
     """Rows outside a side's speed and altitude filters (at CPA or over the whole encounter)."""
-    speed_kt = units.fps_to_kt(trajectories.speed_fps)
-    alt = trajectories.up_ft
+    speed_fps, alt = trajectories.speed_fps, trajectories.up_ft
     if spec.filter_at == "cpa":
-        speed_kt, alt = speed_kt[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
+        speed_fps, alt = speed_fps[:, k_cpa : k_cpa + 1], alt[:, k_cpa : k_cpa + 1]
     fails = np.zeros(trajectories.n_aircraft, dtype=bool)
-    for values, low, high in (
-        (speed_kt, spec.min_speed_kt, spec.max_speed_kt),
-        (alt, spec.min_alt_ft, spec.max_alt_ft),
+    for values, to_filter_units, low, high in (
+        (speed_fps, units.fps_to_kt, spec.min_speed_kt, spec.max_speed_kt),
+        (alt, np.asarray, spec.min_alt_ft, spec.max_alt_ft),
     ):
+        if low is None and high is None:  # no filter (the usual case): nothing to convert or compare
+            continue
+        values = to_filter_units(values)
         if low is not None:
             fails |= np.any(values < low, axis=1)
         if high is not None:
@@ -605,45 +615,48 @@ def metadata_frame(ids, attempts, at: AtTcpa, draws: dict, placed: Placed, metri
     The designed closest approach is at tCPA (``*_tcpa_*`` columns); the realised one, at TCA, can
     differ when the aircraft manoeuvre (``*_tca_*`` columns: the nearest 10-Hz sample to TCA).
     """
+    return pd.DataFrame(metadata_columns(ids, attempts, at, draws, placed, metrics, range0, geometry, good))
+
+
+def metadata_columns(ids, attempts, at: AtTcpa, draws: dict, placed: Placed, metrics, range0, geometry, good) -> dict:
+    """`metadata_frame` as a dict of arrays (what `EncounterSource.generate` joins over its rounds)."""
     own_placed, int_placed, k_cpa = placed.own_placed, placed.int_placed, placed.k_cpa
     last_sample = own_placed.up_ft.shape[1] - 1
     k_tca = np.clip(np.rint(metrics.tca_s[good] * 10.0).astype(np.int64), 0, last_sample)
     fps_to_kt = units.fps_to_kt
     at_good = at.take(good)
     draws_good = {key: value[good] for key, value in draws.items()}
-    return pd.DataFrame(
-        {
-            "encounter_id": ids[good].astype(np.int64),
-            "attempt": attempts[good].astype(np.int64),
-            **weight_columns(at_good, draws_good, geometry),
-            "vmd_bin": draws_good["vmd_bin"] + 1,
-            "own_hspeed_tcpa_fps": at_good.v_own,
-            "int_hspeed_tcpa_fps": at_good.v_int,
-            "own_hdot_tcpa_fps": at_good.hdot_own,
-            "int_hdot_tcpa_fps": at_good.hdot_int,
-            "int_heading_tcpa_rad": draws_good["psi"],
-            "hmd_signed_sampled_ft": draws_good["hmd"],
-            "vmd_signed_sampled_ft": at_good.rel_alt,
-            "hmd_ft": metrics.hmd_ft[good],
-            "vmd_ft": metrics.vmd_ft[good],
-            "vmd_signed_ft": metrics.vmd_signed_ft[good],
-            "tca_s": metrics.tca_s[good],
-            "own_alt_start_ft": own_placed.up_ft[good, 0],
-            "int_alt_start_ft": int_placed.up_ft[good, 0],
-            "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
-            "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
-            "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
-            "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
-            "own_speed_start_kt": fps_to_kt(own_placed.speed_fps[good, 0]),
-            "int_speed_start_kt": fps_to_kt(int_placed.speed_fps[good, 0]),
-            "own_speed_tcpa_kt": fps_to_kt(own_placed.speed_fps[good, k_cpa]),
-            "int_speed_tcpa_kt": fps_to_kt(int_placed.speed_fps[good, k_cpa]),
-            "own_speed_tca_kt": fps_to_kt(own_placed.speed_fps[good, k_tca]),
-            "int_speed_tca_kt": fps_to_kt(int_placed.speed_fps[good, k_tca]),
-            "nmac": metrics.nmac[good],
-            "lowc": metrics.lowc[good],
-            "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
-            "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
-            "range_start_ft": range0[good],
-        }
-    )
+    return {
+        "encounter_id": ids[good].astype(np.int64),
+        "attempt": attempts[good].astype(np.int64),
+        **weight_columns(at_good, draws_good, geometry),
+        "vmd_bin": draws_good["vmd_bin"] + 1,
+        "own_hspeed_tcpa_fps": at_good.v_own,
+        "int_hspeed_tcpa_fps": at_good.v_int,
+        "own_hdot_tcpa_fps": at_good.hdot_own,
+        "int_hdot_tcpa_fps": at_good.hdot_int,
+        "int_heading_tcpa_rad": draws_good["psi"],
+        "hmd_signed_sampled_ft": draws_good["hmd"],
+        "vmd_signed_sampled_ft": at_good.rel_alt,
+        "hmd_ft": metrics.hmd_ft[good],
+        "vmd_ft": metrics.vmd_ft[good],
+        "vmd_signed_ft": metrics.vmd_signed_ft[good],
+        "tca_s": metrics.tca_s[good],
+        "own_alt_start_ft": own_placed.up_ft[good, 0],
+        "int_alt_start_ft": int_placed.up_ft[good, 0],
+        "own_alt_tcpa_ft": own_placed.up_ft[good, k_cpa],
+        "int_alt_tcpa_ft": int_placed.up_ft[good, k_cpa],
+        "own_alt_tca_ft": own_placed.up_ft[good, k_tca],
+        "int_alt_tca_ft": int_placed.up_ft[good, k_tca],
+        "own_speed_start_kt": fps_to_kt(own_placed.speed_fps[good, 0]),
+        "int_speed_start_kt": fps_to_kt(int_placed.speed_fps[good, 0]),
+        "own_speed_tcpa_kt": fps_to_kt(own_placed.speed_fps[good, k_cpa]),
+        "int_speed_tcpa_kt": fps_to_kt(int_placed.speed_fps[good, k_cpa]),
+        "own_speed_tca_kt": fps_to_kt(own_placed.speed_fps[good, k_tca]),
+        "int_speed_tca_kt": fps_to_kt(int_placed.speed_fps[good, k_tca]),
+        "nmac": metrics.nmac[good],
+        "lowc": metrics.lowc[good],
+        "t_lowc_entry_s": metrics.t_lowc_entry_s[good],
+        "t_lowc_exit_s": metrics.t_lowc_exit_s[good],
+        "range_start_ft": range0[good],
+    }

@@ -1,7 +1,8 @@
 """DBN samplers: initial network, per-second transitions, within-bin resampling, command schedules.
 
-`sampler` is the public API, `track_sample` the container of sampled tracks, `_buffers` runs the
-kernel (`_kernels`) chunk by chunk over the tables of `_tables`.
+`sampler` is the public API, `track_sample` the container of sampled tracks, `_batch` the same as
+arrays for the encounter generator's rounds, `_buffers` runs the kernel (`_kernels`) chunk by chunk
+over the tables of `_tables`.
 """
 
 from .sampler import (

@@ -2,19 +2,19 @@
 
 The kernel writes each track's command rows into a fixed-size buffer; a track that overflows it is
 redone alone with room for one row per second, which gives the same track (its stream depends
-only on its id). The pieces of all chunks are then joined into one `TrackSample`.
+only on its id). The pieces of all chunks are then joined into one `TrackBatch`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..bayes import EncounterModel
 from ..commands import CommandSchedule
 from . import _kernels
+from ._batch import TrackBatch, TrackHeader
 from ._tables import NetworkArrays, SamplerTables
-from .track_sample import TrackSample, bin_column_name, column_name, rejection_reasons
+from .track_sample import bin_column_name, column_name, rejection_reasons
 
 #: rows of the command buffer kept in memory at once (tracks x seconds), about 100 MB
 BUFFER_TRACK_SECONDS = 2_500_000
@@ -169,9 +169,18 @@ def _concat_rows(pieces: list[dict], key: str, empty: np.ndarray) -> np.ndarray:
 
 
 def assemble(
-    model: EncounterModel, pieces, *, seed, track_ids, duration_s, presets: dict, empty_column, initial_only=False
-) -> TrackSample:
-    """One `TrackSample` from the pieces of all chunks (``presets`` as 1-based bins)."""
+    model: EncounterModel,
+    pieces,
+    *,
+    seed,
+    track_ids,
+    duration_s,
+    presets: dict,
+    empty_column,
+    layer_edges_ft=None,
+    initial_only=False,
+) -> TrackBatch:
+    """One `TrackBatch` from the pieces of all chunks (``presets`` as 1-based bins)."""
     n = track_ids.shape[0]
     first_id = int(track_ids[0]) if n else 0
     n0 = model.n_variables
@@ -204,26 +213,28 @@ def assemble(
     for i in range(n0):
         if model.boundaries[i] is not None and model.roles.get("L") != i:
             columns[column_name(model, i)] = values[:, i]
-    initial = pd.DataFrame(columns)
 
     time_t_of = dict((t1, t) for t, t1 in model.temporal_map)
     dyn_labels = [] if initial_only else [model.labels[time_t_of[j]] for j in model.transition_order]
-    bin_changes = pd.DataFrame(changes[:, : len(dyn_labels)], columns=dyn_labels)
-    resample_frame = pd.DataFrame(resamples, columns=list(model.labels))
-    rejections = {name: int(c) for name, c in zip(rejection_reasons(model, initial_only=initial_only), rejects)}
-    return TrackSample(
+    header = TrackHeader(
         model_name=model.name,
         model_sha256=model.sha256,
         seed=int(seed),
-        first_id=int(first_id),
         duration_s=duration_s,
         presets=presets,
         empty_column=empty_column,
-        initial=initial,
-        schedule=schedule,
-        schedule_bins=schedule_bins,
-        bin_changes=bin_changes,
-        resamples=resample_frame,
-        rejections=rejections,
-        stream_end=concat(pieces, "end_draw", np.zeros(0, np.uint64)),
+        layer_edges_ft=layer_edges_ft,
+    )
+    return TrackBatch(
+        header,
+        int(first_id),
+        columns,
+        schedule,
+        schedule_bins,
+        changes[:, : len(dyn_labels)],
+        dyn_labels,
+        resamples,
+        list(model.labels),
+        {name: int(c) for name, c in zip(rejection_reasons(model, initial_only=initial_only), rejects)},
+        concat(pieces, "end_draw", np.zeros(0, np.uint64)),
     )

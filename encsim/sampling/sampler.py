@@ -19,7 +19,6 @@ attempt 0 (decisions.md section 4), so it is the same whether drawn alone, in on
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping
 
@@ -28,6 +27,7 @@ import pandas as pd
 
 from ..bayes import EncounterModel, load_model
 from ..random import seed_to_uint64
+from ._batch import TrackBatch
 from ._buffers import BUFFER_TRACK_SECONDS, assemble, concat, sample_chunk
 from ._kernels import STATUS_OK
 from ._tables import EMPTY_COLUMN_POLICIES, build_sampler_tables
@@ -363,56 +363,120 @@ def sample_track_ids(
     >>> bool(pair.initial["speed_kt"].iloc[1] == alone.initial["speed_kt"].iloc[0])
     True
     """
-    presets = parse_presets(model, start)
-    layer_edges = _layer_edges(model, layers_ft)
-    tables = build_sampler_tables(model, layer_edges, with_transitions=not initial_only)
-    if not initial_only and "L" in model.roles and layer_edges.shape[0] == 0:
-        raise ValueError(f"model {model.name}: L is categorical; give layers_ft (altitude layer edges, ft)")
-    n = track_ids.shape[0]
-
-    def per_track(values):
-        return np.zeros(n, dtype=np.uint64) if values is None else np.asarray(values, dtype=np.uint64)
-
-    start_draws, sub_streams, attempts = per_track(start_draws), per_track(sub_streams), per_track(attempts)
-    chunk = chunk_size or max(256, BUFFER_TRACK_SECONDS // max(duration_s, 1))
-    pieces = []
-    for chunk_start in range(0, n, chunk):
-        part = slice(chunk_start, chunk_start + chunk)
-        ids = track_ids[part]
-        out = sample_chunk(
-            tables,
-            seed=seed,
-            track_ids=ids,
-            start_draws=start_draws[part],
-            duration_s=duration_s,
-            presets=presets,
-            policy=EMPTY_COLUMN_POLICIES[empty_column],
-            max_attempts=max_attempts,
-            apply_speed_rule=not initial_only and "v" in model.roles and "hdot" in model.roles,
-            sub_streams=sub_streams[part],
-            attempts=attempts[part],
-        )
-        gave_up = np.flatnonzero(out["status"] != STATUS_OK)
-        if gave_up.size:
-            _raise_gave_up(model, start, int(ids[gave_up[0]]), out["rejects"][gave_up[0]], max_attempts)
-        pieces.append(out)
-        if progress is not None:
-            progress(ids.shape[0])
-    sample = assemble(
+    sampler = TrackSampler(
         model,
-        pieces,
-        seed=seed,
-        track_ids=track_ids,
-        duration_s=duration_s,
-        presets=preset_mapping(start),
+        start,
+        layers_ft=layers_ft,
         empty_column=empty_column,
+        max_attempts=max_attempts,
         initial_only=initial_only,
     )
-    if rejects_per_track is not None:
-        reasons = rejection_reasons(model, initial_only=initial_only)
-        per_track_counts = concat(pieces, "rejects", np.zeros((0, len(reasons)), np.int64))[:, : len(reasons)]
-        rejects_per_track.append((reasons, per_track_counts))
-    return dataclasses.replace(sample, layer_edges_ft=layer_edges)
+    return sampler.sample(
+        track_ids,
+        seed=seed,
+        duration_s=duration_s,
+        start_draws=start_draws,
+        sub_streams=sub_streams,
+        attempts=attempts,
+        chunk_size=chunk_size,
+        progress=progress,
+        rejects_per_track=rejects_per_track,
+    ).to_sample()
+
+
+class TrackSampler:
+    """A model's sampling set-up (presets, altitude layers, kernel tables), checked once.
+
+    `sample_track_ids` makes one per call; encounter generation keeps one per aircraft and samples
+    two batches of ids with it every round. `TrackSampler.sample` returns the tracks as a
+    `TrackBatch` (arrays; ``to_sample()`` gives the `TrackSample`).
+    """
+
+    def __init__(
+        self,
+        model: EncounterModel,
+        start: Mapping | str | None = None,
+        *,
+        layers_ft=None,
+        empty_column: str = "reject",
+        max_attempts: int = 1000,
+        initial_only: bool = False,
+    ):
+        self.model = model
+        self.start = start
+        self.presets = parse_presets(model, start)
+        self.layer_edges = _layer_edges(model, layers_ft)
+        self.tables = build_sampler_tables(model, self.layer_edges, with_transitions=not initial_only)
+        if not initial_only and "L" in model.roles and self.layer_edges.shape[0] == 0:
+            raise ValueError(f"model {model.name}: L is categorical; give layers_ft (altitude layer edges, ft)")
+        self.empty_column = empty_column
+        self.policy = EMPTY_COLUMN_POLICIES[empty_column]
+        self.max_attempts = max_attempts
+        self.initial_only = initial_only
+        self.apply_speed_rule = not initial_only and "v" in model.roles and "hdot" in model.roles
+        self.preset_bins = preset_mapping(start)
+        self.reasons = rejection_reasons(model, initial_only=initial_only)
+
+    def sample(
+        self,
+        track_ids: np.ndarray,
+        *,
+        seed: int,
+        duration_s: int,
+        start_draws: np.ndarray | None = None,
+        sub_streams: np.ndarray | None = None,
+        attempts: np.ndarray | None = None,
+        chunk_size: int | None = None,
+        progress=None,
+        rejects_per_track: list | None = None,
+    ) -> TrackBatch:
+        """The tracks of ``track_ids`` (arguments as `sample_track_ids`)."""
+        n = track_ids.shape[0]
+
+        def per_track(values):
+            return np.zeros(n, dtype=np.uint64) if values is None else np.asarray(values, dtype=np.uint64)
+
+        start_draws, sub_streams, attempts = per_track(start_draws), per_track(sub_streams), per_track(attempts)
+        chunk = chunk_size or max(256, BUFFER_TRACK_SECONDS // max(duration_s, 1))
+        pieces = []
+        for chunk_start in range(0, n, chunk):
+            part = slice(chunk_start, chunk_start + chunk)
+            ids = track_ids[part]
+            out = sample_chunk(
+                self.tables,
+                seed=seed,
+                track_ids=ids,
+                start_draws=start_draws[part],
+                duration_s=duration_s,
+                presets=self.presets,
+                policy=self.policy,
+                max_attempts=self.max_attempts,
+                apply_speed_rule=self.apply_speed_rule,
+                sub_streams=sub_streams[part],
+                attempts=attempts[part],
+            )
+            gave_up = np.flatnonzero(out["status"] != STATUS_OK)
+            if gave_up.size:
+                first = gave_up[0]
+                _raise_gave_up(self.model, self.start, int(ids[first]), out["rejects"][first], self.max_attempts)
+            pieces.append(out)
+            if progress is not None:
+                progress(ids.shape[0])
+        batch = assemble(
+            self.model,
+            pieces,
+            seed=seed,
+            track_ids=track_ids,
+            duration_s=duration_s,
+            presets=self.preset_bins,
+            empty_column=self.empty_column,
+            layer_edges_ft=self.layer_edges,
+            initial_only=self.initial_only,
+        )
+        if rejects_per_track is not None:
+            counts = concat(pieces, "rejects", np.zeros((0, len(self.reasons)), np.int64))[:, : len(self.reasons)]
+            rejects_per_track.append((self.reasons, counts))
+        return batch
 
 
 def redraw_tracks(model, sample: TrackSample, positions, *, layers_ft=None, max_attempts: int = 1000) -> TrackSample:

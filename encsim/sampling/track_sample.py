@@ -17,7 +17,15 @@ from ..bayes import EncounterModel
 from ..bayes.model import ROLE_UNITS
 from ..commands import CommandSchedule, InitialStates
 
-__all__ = ["TrackSample", "bin_column_name", "column_name", "rejection_reasons"]
+__all__ = [
+    "TrackSample",
+    "bin_column_name",
+    "column_name",
+    "join_schedules",
+    "rejection_reasons",
+    "states_from_columns",
+    "take_schedule_rows",
+]
 
 
 def column_name(model: EncounterModel, i: int) -> str:
@@ -43,6 +51,49 @@ def rejection_reasons(model: EncounterModel, *, initial_only: bool = False) -> l
     if model.transition is not None and not initial_only:
         names += [f"empty_transition_column:{model.transition.labels[j]}" for j in model.transition_order]
     return names
+
+
+_SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
+
+
+def take_schedule_rows(schedule: CommandSchedule, positions: np.ndarray) -> tuple[CommandSchedule, np.ndarray]:
+    """The command schedules of the aircraft at ``positions`` (in that order), and the rows they came from."""
+    offsets = schedule.offsets
+    starts = offsets[positions]
+    counts = offsets[positions + 1] - starts
+    new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    rows = np.repeat(starts - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
+    taken = CommandSchedule.trusted(new_offsets, *(getattr(schedule, name)[rows] for name in _SCHEDULE_FIELDS))
+    return taken, rows
+
+
+def join_schedules(schedules: list[CommandSchedule]) -> CommandSchedule:
+    """Several schedules' aircraft one after the other."""
+    offsets = [np.zeros(1, dtype=np.int64)]
+    shift = 0
+    for schedule in schedules:
+        offsets.append(schedule.offsets[1:] + shift)
+        shift += int(schedule.offsets[-1])
+    return CommandSchedule.trusted(
+        np.concatenate(offsets), *(np.concatenate([getattr(s, name) for s in schedules]) for name in _SCHEDULE_FIELDS)
+    )
+
+
+def states_from_columns(columns, schedule: CommandSchedule) -> InitialStates:
+    """`TrackSample.initial_states` from the initial columns (a DataFrame or a dict of arrays)."""
+    has_speed = "speed_kt" in columns
+    n = schedule.offsets.shape[0] - 1
+    speed_fps = units.kt_to_fps(np.asarray(columns["speed_kt"])) if has_speed else np.zeros(n)
+    # without an airspeed the start pitch is level, whatever the vertical rate
+    hdot_fps = schedule.hdot_fps[schedule.offsets[:-1]] if has_speed else 0.0
+    return InitialStates.from_rates(
+        speed_fps,
+        np.asarray(columns["alt_ft"]),
+        hdot_fps,
+        schedule.psidot_rad_s[schedule.offsets[:-1]],
+        units.deg_to_rad(np.asarray(columns["heading_deg"])) if "heading_deg" in columns else 0.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,20 +158,7 @@ class TrackSample:
     def take(self, positions) -> TrackSample:
         """The tracks at ``positions`` (in that order), as a new sample."""
         positions = np.asarray(positions, dtype=np.int64)
-        offsets = self.schedule.offsets
-        counts = offsets[positions + 1] - offsets[positions]
-        rows = np.repeat(offsets[positions] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(
-            counts.sum()
-        )
-        new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
-        np.cumsum(counts, out=new_offsets[1:])
-        schedule = CommandSchedule.trusted(
-            new_offsets,
-            self.schedule.t_s[rows],
-            self.schedule.hdot_fps[rows],
-            self.schedule.psidot_rad_s[rows],
-            self.schedule.vdot_fps2[rows],
-        )
+        schedule, rows = take_schedule_rows(self.schedule, positions)
         return dataclasses.replace(
             self,
             first_id=int(self.initial["track_id"].iloc[positions[0]]) if positions.shape[0] else self.first_id,
@@ -139,18 +177,7 @@ class TrackSample:
         Rejection counts add up.
         """
         first = parts[0]
-        offsets = [np.zeros(1, dtype=np.int64)]
-        shift = 0
-        for part in parts:
-            offsets.append(part.schedule.offsets[1:] + shift)
-            shift += int(part.schedule.offsets[-1])
-        schedule = CommandSchedule.trusted(
-            np.concatenate(offsets),
-            *(
-                np.concatenate([getattr(p.schedule, name) for p in parts])
-                for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
-            ),
-        )
+        schedule = join_schedules([p.schedule for p in parts])
         rejections = {key: sum(p.rejections.get(key, 0) for p in parts) for key in first.rejections}
         return dataclasses.replace(
             first,
@@ -212,16 +239,4 @@ class TrackSample:
         Pitch from the initial vertical rate, bank from the initial turn rate; heading from the
         model's heading variable where it has one (due regard), else 0; position at the origin.
         """
-        frame = self.initial
-        n = len(frame)
-        has_speed = "speed_kt" in frame
-        speed_fps = units.kt_to_fps(frame["speed_kt"].to_numpy()) if has_speed else np.zeros(n)
-        # without an airspeed the start pitch is level, whatever the vertical rate
-        hdot_fps = self.schedule.hdot_fps[self.schedule.offsets[:-1]] if has_speed else 0.0
-        return InitialStates.from_rates(
-            speed_fps,
-            frame["alt_ft"].to_numpy(),
-            hdot_fps,
-            self.schedule.psidot_rad_s[self.schedule.offsets[:-1]],
-            units.deg_to_rad(frame["heading_deg"].to_numpy()) if "heading_deg" in frame else 0.0,
-        )
+        return states_from_columns(self.initial, self.schedule)
