@@ -180,7 +180,8 @@ def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
     """`screen_vmd`, and the `Reach` of the attempts it passes (those the coarse interval rejects: unknown)."""
     vmd_edges = np.asarray(geometry.vmd_edges_ft, dtype=np.float64)
     tcpa = geometry.tcpa_s
-    own_alt, int_alt = own.initial["alt_ft"].to_numpy(), intruder.initial["alt_ft"].to_numpy()
+    own_states, int_states = own.initial_states(), intruder.initial_states()  # kept by the samples: no frame built
+    own_alt, int_alt = own_states.alt_ft, int_states.alt_ft
     passed = _reaches(
         *_rate_bound_reach(own_alt, own.schedule, tcpa), *_rate_bound_reach(int_alt, intruder.schedule, tcpa), vmd_edges
     )
@@ -188,7 +189,6 @@ def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
     candidates = np.flatnonzero(passed)
     if candidates.size == 0:
         return passed, reach
-    own_states, int_states = own.initial_states(), intruder.initial_states()
     bounds = []
     for aircraft, states in ((own, own_states), (intruder, int_states)):
         sub_states = _pick_states(states, candidates)
