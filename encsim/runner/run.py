@@ -90,7 +90,7 @@ def write_encounter_file(
                 )
                 if logic and on_flying is not None:
                     on_flying(encounters.n_encounters)
-                pipeline.submit(encounters, k)
+                pipeline.submit(encounters, k, last=k == chunk_indices[-1])
         identity = _identity(scenario_text, scenario, provenance, logic, closed_loop)
         writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
         totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
@@ -116,16 +116,22 @@ class _Pipeline:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def submit(self, *args) -> None:
+    def submit(self, *args, last: bool = False) -> None:
+        """Finish a chunk: in the background (unless serial), on one thread of Numba's unless ``last``."""
         self._wait()
         if not (self._overlap and _threadsafe_parallel_layer()):
             self._finish(*args)
             return
-        self._thread = threading.Thread(target=self._run, args=args, name="encsim-finish-chunk", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(args, last), name="encsim-finish-chunk", daemon=True)
         self._thread.start()
 
-    def _run(self, *args) -> None:
+    def _run(self, args, last: bool) -> None:
         try:
+            if not last and _ONE_THREAD_BEHIND:
+                # Numba's thread count is this thread's own: the caller's generation keeps every core
+                import numba
+
+                numba.set_num_threads(1)
             self._finish(*args)
         except BaseException as exc:  # handed to the caller's thread, which raises it
             self._error = exc
@@ -163,6 +169,10 @@ def _compiled_logic(logic: str) -> bool:
     from ..avoidance import REFERENCE_LOGICS, is_compiled, resolve_logic
 
     return logic in REFERENCE_LOGICS or is_compiled(resolve_logic(logic)[0])
+
+
+#: a chunk finished while the next is generated runs its parallel kernels on one thread
+_ONE_THREAD_BEHIND = True
 
 
 def _threadsafe_parallel_layer() -> bool:
