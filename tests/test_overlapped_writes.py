@@ -245,11 +245,12 @@ def test_the_pipeline_waits_for_the_chunk_in_flight_when_the_caller_fails(pipeli
 def test_a_second_interrupt_stops_waiting_for_the_chunk_in_flight(pipeline_in_threads):
     pipeline, release, started, done = pipeline_in_threads
     main = threading.main_thread().ident
-    threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT)).start()  # Ctrl-C again, while waiting
     with pytest.raises(KeyboardInterrupt):
         with pipeline:
             pipeline.submit(0)
             started.wait(60)
+            # Ctrl-C again half a second later, while the block's end waits for the chunk in flight
+            threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
             raise KeyboardInterrupt
     assert done == []  # it stopped waiting: the finish is still blocked
     release.set()
