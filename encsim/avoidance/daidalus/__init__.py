@@ -20,12 +20,19 @@ import importlib
 # Imported on first use, so that the closed loop, which needs only the `logic` module's kernels,
 # does not load the .daa reader, the replay tables (pandas) and the plain-Python bands at start-up.
 _LAZY = {
-    "DaaFileError": "encsim.io.daa_file",
     **dict.fromkeys(
-        ("PRESETS", "Alerter", "AlertLevel", "DaidalusConfig", "DaidalusConfigError", "load_config", "preset"),
+        (
+            "PRESETS",
+            "Alerter",
+            "AlertLevel",
+            "DaidalusConfig",
+            "DaidalusConfigError",
+            "load_config",
+            "preset",
+            "read_daidalus_config",
+        ),
         "encsim.avoidance.daidalus.config",
     ),
-    "read_daidalus_config": "encsim.avoidance.daidalus.config",
     **dict.fromkeys(
         ("relative_sum_errors", "wcv_taumod_interval", "wcv_taumod_sum_interval"),
         "encsim.avoidance.daidalus.detection",
@@ -48,6 +55,10 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "DaaFileError":
+        from ...io.daa_file import DaaFileError
+
+        return DaaFileError
     if name == "DaaReplayError":  # what replaying a .daa file with a configuration can raise
         return (__getattr__("DaaFileError"), __getattr__("DaidalusConfigError"))
     if name in _LAZY:
