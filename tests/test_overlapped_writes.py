@@ -272,3 +272,20 @@ def test_compiled_logics_are_told_from_plain_ones():
     assert run_module._compiled_logic("daa") and run_module._compiled_logic("unequipped")
     assert run_module._compiled_logic("strict_logics:misbehaves")
     assert not run_module._compiled_logic("strict_logics:python_boom")
+
+
+def test_every_parallel_kernel_releases_the_interpreter():
+    """The overlap needs the kernels that run during it to release the GIL (``nogil=True``)."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    modules = ("encounters", "sampling", "metrics", "dynamics", "simulate")
+    parallel = {}
+    for name in modules:
+        module = importlib.import_module(f"encsim.{name}._kernels")
+        for attribute, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.targetoptions.get("parallel"):
+                parallel[f"{name}.{attribute}"] = value.targetoptions.get("nogil", False)
+    assert {"simulate.reference_closed_loop_kernel", "encounters.fly_attempts_kernel"} <= set(parallel)
+    assert [kernel for kernel, nogil in parallel.items() if not nogil] == []
