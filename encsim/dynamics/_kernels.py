@@ -126,7 +126,7 @@ def _record(out, a, m, speed, north, east, up, heading, pitch, bank):
     out[7, a, m] = speed * math.sin(pitch)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def fly_kernel(
     init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, n_steps, stride, lead, dt, out, extremes
 ):

@@ -73,7 +73,7 @@ def _relative_speed(psi, v_own, v_int, hdot_diff):
     return math.sqrt((v_int * math.cos(psi) - v_own) ** 2 + (v_int * math.sin(psi)) ** 2 + hdot_diff**2)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def geometry_kernel(attempt_rows, proposal, out):
     """VMD acceptance, intruder heading at CPA and signed HMD for every attempt (row i) of
     ``attempt_rows`` (`Attempts`) under ``proposal`` (`Proposal`), into ``out`` (`GeometryOutputs`)."""
@@ -212,7 +212,7 @@ def _start(state, ext, init, p, rec):
     ext[3] = state[0]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def fly_attempts_kernel(
     own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, reach, groups, cpa, end, out_own, out_int
 ):
@@ -308,7 +308,7 @@ def _draw_rejects_unflown(a, vmd, reach):
     return True
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def vertical_rate_kernel(records):
     """Row 7 of flight records (the vertical rate) from their speed and pitch, as the dynamics record it."""
     for a in prange(records.shape[1]):
@@ -316,7 +316,7 @@ def vertical_rate_kernel(records):
             records[7, a, k] = records[3, a, k] * math.sin(records[5, a, k])
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def gather_flights_kernel(records, chosen, out):
     """``out[:, i] = records[:, chosen[i]]`` for the seven recorded rows, and row 7 (the vertical
     rate) from speed and pitch as `vertical_rate_kernel`, in one pass."""
@@ -331,7 +331,7 @@ def gather_flights_kernel(records, chosen, out):
 # ---------------------------------------------------------------------------------- the VMD screen
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def altitude_reach_kernel(
     state0, offsets, row_step, hdot_cmd, accel_cmd, limits, n_steps, dt, margins, out_lo, out_hi, out_floor
 ):
@@ -392,7 +392,7 @@ def altitude_reach_kernel(
 # ---------------------------------------------------------------------------------------- placement
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def place_kernel(own_north, own_east, int_north, int_east, k_cpa, turn, offset, out):
     """Both aircraft of each attempt (row i) placed in one pass over their samples.
 

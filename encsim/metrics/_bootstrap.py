@@ -211,7 +211,7 @@ def _add_flagged_4(acc, weights, flags, table, drawn, g):
     acc[g], acc[g + 1], acc[g + 2], acc[g + 3] = a0, a1, a2, a3
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def bootstrap_row_sums(rows, n_boot, seed, out):
     """out[b, c] = sum over the n draws i of resample b (in draw order) of rows[i, c]; rows is (n, k)."""
     n, k = rows.shape
@@ -230,7 +230,7 @@ def bootstrap_row_sums(rows, n_boot, seed, out):
             out[b, c] = acc[c]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def bootstrap_masked_sums(records, table, n_boot, seed, out):
     """out[b, c] = sum over the n draws i of resample b (in draw order) of records[i].weight times
     bit c of records[i].flags (1.0 or 0.0); records are `MASKED_RECORD`, table is `FLAG_TABLE`.

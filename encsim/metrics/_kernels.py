@@ -38,7 +38,7 @@ class SeparationOutputs(NamedTuple):
     lowc_duration_s: np.ndarray
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def separation_kernel(t_s, own, intruder, cylinder, volume, out):
     """HMD (min range), signed VMD and time at it, NMAC, LoWC with first entry/exit and duration.
 

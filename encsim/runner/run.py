@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,27 +63,131 @@ def write_encounter_file(
     source = encounter_source(scenario)  # models loaded once for every chunk of the file
     provenance = source.provenance()
     closed_loop: dict = {}
+    plain_logic = bool(logic) and not _compiled_logic(logic)
     with EncounterFileWriter(
         path, scenario, scenario_text, scenario.run.seed, provenance, kind=source.kind, overwrite=overwrite
     ) as writer:
-        for k in chunk_indices:
-            encounters = source.generate(
-                chunk_ids(scenario, k),
-                scenario_text=scenario_text,
-                progress=progress,
-                keep_trajectories=keep_trajectories,
-            )
+
+        def finish(encounters, k: int) -> None:
+            """Write chunk k's encounters, fly them with the logic, write the outcomes (in this order)."""
             writer.append(encounters)
             if logic:
-                if on_flying is not None:
-                    on_flying(encounters.n_encounters)
-                outcomes = _fly_chunk(encounters, logic, k)
-                closed_loop = outcomes.attrs.get("closed_loop", {})
+                outcomes = _fly_chunk(encounters, logic, k, plain_logic=plain_logic)
+                closed_loop.clear()  # the last chunk's (every chunk's is the same)
+                closed_loop.update(outcomes.attrs.get("closed_loop", {}))
                 writer.append_outcomes(outcomes, logic)
+
+        chunk_indices = list(chunk_indices)
+        overlap = len(chunk_indices) > 1 and not plain_logic and not _TIMER
+        pipeline = _Pipeline(finish, overlap=overlap)
+        with pipeline:
+            for k in chunk_indices:
+                encounters = source.generate(
+                    chunk_ids(scenario, k),
+                    scenario_text=scenario_text,
+                    progress=progress,
+                    keep_trajectories=keep_trajectories,
+                )
+                if logic and on_flying is not None:
+                    on_flying(encounters.n_encounters)
+                pipeline.submit(encounters, k, last=k == chunk_indices[-1])
         identity = _identity(scenario_text, scenario, provenance, logic, closed_loop)
         writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
         totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
     return totals
+
+
+class _Pipeline:
+    """Finishes chunk k (write, closed loop, write) in one background thread while the caller generates chunk k+1.
+
+    Generation runs single-threaded Python between its Numba kernels, during which one core of two
+    idles; the closed loop and the writes of the previous chunk fill it (the kernels release the
+    GIL: ``nogil=True``). At most one chunk is finished at a time, in chunk order, and `submit`
+    waits for the previous one first, so at most two chunks are held (one generated, one being
+    finished: memory stays flat) and the file receives exactly the writes of the serial order. An
+    error of the background chunk is raised in the caller, unchanged (a `LogicRunError` names its
+    chunk), from the next `submit` or the end of the ``with`` block. Without ``overlap`` each chunk
+    is finished in the caller's thread as it is submitted (the serial path).
+    """
+
+    def __init__(self, finish, *, overlap: bool):
+        self._finish = finish
+        self._overlap = overlap
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, *args, last: bool = False) -> None:
+        """Finish a chunk: in the background (unless serial), on one thread of Numba's unless ``last``."""
+        self._wait()
+        if not (self._overlap and _threadsafe_parallel_layer()):
+            self._finish(*args)
+            return
+        self._thread = threading.Thread(target=self._run, args=(args, last), name="encsim-finish-chunk", daemon=True)
+        self._thread.start()
+
+    def _run(self, args, last: bool) -> None:
+        try:
+            if not last and _ONE_THREAD_BEHIND:
+                # Numba's thread count is this thread's own: the caller's generation keeps every core
+                import numba
+
+                numba.set_num_threads(1)
+            self._finish(*args)
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            self._error = exc
+
+    def _wait(self) -> None:
+        """Wait for the chunk being finished (an interrupt stops the wait); raise its error, if any."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self._wait()
+            return False
+        # The caller failed (or was interrupted) while a chunk was being finished: wait for it, so
+        # that no write is under way when the file is discarded (a second interrupt stops waiting).
+        # Its error, if any, came first in chunk order (the serial path would have raised it before
+        # generating this chunk): raise that one, unless the caller was interrupted.
+        try:
+            self._wait()
+        except Exception as earlier:
+            if not issubclass(exc_type, KeyboardInterrupt):
+                raise earlier from earlier.__cause__
+        return False
+
+
+def _compiled_logic(logic: str) -> bool:
+    """Whether ``logic`` (a reference name or ``module:object``) is ``@njit``-compiled (not the slow path)."""
+    from ..avoidance import REFERENCE_LOGICS, is_compiled, resolve_logic
+
+    return logic in REFERENCE_LOGICS or is_compiled(resolve_logic(logic)[0])
+
+
+#: a chunk finished while the next is generated runs its parallel kernels on one thread
+_ONE_THREAD_BEHIND = True
+
+
+def _threadsafe_parallel_layer() -> bool:
+    """Whether Numba's threading layer may run parallel kernels from two threads at once.
+
+    The ``omp`` and ``tbb`` layers may; ``workqueue`` may not (it ends the process). The layer is
+    chosen at the first parallel kernel call (generating the first chunk makes one): before that,
+    and for any other layer, chunks are finished serially.
+    """
+    import numba
+
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:  # no parallel kernel has run yet
+        return False
 
 
 def _identity(scenario_text: str, scenario, provenance: dict, logic, closed_loop: dict) -> dict:
@@ -145,15 +250,20 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _fly_chunk(encounters, logic: str, chunk_index: int):
+def _fly_chunk(encounters, logic: str, chunk_index: int, *, plain_logic: bool = False):
     import warnings
+    from contextlib import nullcontext
 
     from ..simulate import LogicRunError, simulate
 
     ids = encounters.metadata["encounter_id"].to_numpy()
+    # the slow path of a plain Python logic is announced once, by the caller; the filter is the
+    # process's, so it is set only there (a compiled logic's chunk may fly in a background thread)
+    quiet = warnings.catch_warnings() if plain_logic else nullcontext()
     try:
-        with warnings.catch_warnings():  # the slow path of a plain Python logic is announced once, by the caller
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet:
+            if plain_logic:
+                warnings.simplefilter("ignore", UserWarning)
             with _limited():
                 return simulate(encounters, logic, compiling=_paused if _TIMER else None)
     except LogicRunError as exc:  # name the chunk too: whatever executor ran it, the message says where

@@ -414,7 +414,7 @@ def _sample_one(i, request, initial, transition, variables, out, scratch):
     out_end_draw[i] = stream[4]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def sample_tracks_kernel(request, initial, transition, variables, out):
     """Sample the tracks of ``request`` (`Request`) from the model's ``initial`` and ``transition``
     networks (`encsim.sampling._tables.NetworkArrays`) and its ``variables`` (`Variables`) into
@@ -444,7 +444,7 @@ def sample_tracks_kernel(request, initial, transition, variables, out):
             _sample_one(i, request, initial, transition, variables, out, scratch)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def compact_rows_kernel(offsets, row_t, row_val, row_bins, t_s, hdot, psidot, vdot, bins):
     """Copy each track's buffered command rows into the flat (CSR) schedule arrays."""
     for i in prange(offsets.shape[0] - 1):

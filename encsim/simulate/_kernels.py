@@ -926,5 +926,5 @@ def _altimetry(ownship, intruder, a, settings, encounter_id, intruder_states, bi
 
 
 _closed_loop = _make_closed_loop(_registry_key(RECORDS))
-closed_loop_kernel = njit(parallel=True)(_closed_loop)
-reference_closed_loop_kernel = njit(parallel=True, cache=True)(_closed_loop)
+closed_loop_kernel = njit(parallel=True, nogil=True)(_closed_loop)
+reference_closed_loop_kernel = njit(parallel=True, cache=True, nogil=True)(_closed_loop)

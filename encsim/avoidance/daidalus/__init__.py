@@ -15,32 +15,60 @@ guidance bands of `_guidance`, for one intruder per decision.
 See docs/daidalus.md for what comes from which source and the parity figures.
 """
 
-from ...io.daa_file import DaaFileError
-from .config import (
-    PRESETS,
-    Alerter,
-    AlertLevel,
-    DaidalusConfig,
-    DaidalusConfigError,
-    load_config,
-    preset,
-    read_daidalus_config,
-)
-from .detection import relative_sum_errors, wcv_taumod_interval, wcv_taumod_sum_interval
-from .replay import (
-    ALL_COLUMNS,
-    BAND_COLUMNS,
-    CORE_COLUMNS,
-    OWN_COLUMNS,
-    add_band_columns,
-    alert_timeline,
-    format_reference_csv,
-    relative_geometry,
-    replay_daa,
-)
+import importlib
 
-#: errors a replay reports to the user (bad .daa file or configuration)
-DaaReplayError = (DaaFileError, DaidalusConfigError)
+# Imported on first use, so that the closed loop, which needs only the `logic` module's kernels,
+# does not load the .daa reader, the replay tables (pandas) and the plain-Python bands at start-up.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "PRESETS",
+            "Alerter",
+            "AlertLevel",
+            "DaidalusConfig",
+            "DaidalusConfigError",
+            "load_config",
+            "preset",
+            "read_daidalus_config",
+        ),
+        "encsim.avoidance.daidalus.config",
+    ),
+    **dict.fromkeys(
+        ("relative_sum_errors", "wcv_taumod_interval", "wcv_taumod_sum_interval"),
+        "encsim.avoidance.daidalus.detection",
+    ),
+    **dict.fromkeys(
+        (
+            "ALL_COLUMNS",
+            "BAND_COLUMNS",
+            "CORE_COLUMNS",
+            "OWN_COLUMNS",
+            "add_band_columns",
+            "alert_timeline",
+            "format_reference_csv",
+            "relative_geometry",
+            "replay_daa",
+        ),
+        "encsim.avoidance.daidalus.replay",
+    ),
+}
+
+
+def __getattr__(name: str):
+    if name == "DaaFileError":
+        from ...io.daa_file import DaaFileError
+
+        return DaaFileError
+    if name == "DaaReplayError":  # what replaying a .daa file with a configuration can raise
+        return (__getattr__("DaaFileError"), __getattr__("DaidalusConfigError"))
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "ALL_COLUMNS",
