@@ -11,6 +11,7 @@ import warnings
 import h5py
 import numpy as np
 import pytest
+from conftest import small_scenario_text
 
 import encsim.simulate
 from encsim.encounters.source import EncounterError, EncounterSource
@@ -19,26 +20,7 @@ from encsim.runner import run as run_module
 from encsim.runner import write_encounter_file
 from encsim.simulate import LogicRunError
 
-SCENARIO = """
-name = "overlap_test"
-[ownship]
-model = "uncor_1200only_fwse_v1p2"
-presets = { G = 1, A = 4 }
-[intruder]
-model = "uncor_1200only_rotorcraft_v1p2"
-presets = { G = 1, A = 4 }
-[geometry]
-tcpa_s = 30
-duration_s = 60
-hmd_edges_ft = [-2000, -1000, -500, 0, 500, 1000, 2000]
-hmd_proportions = [1, 1, 5, 5, 1, 1]
-vmd_edges_ft = [-300, -200, -100, 0, 100, 200, 300]
-vmd_weights = [1, 1, 5, 5, 1, 1]
-[run]
-encounters = 190
-seed = 11
-chunk_size = 40
-"""
+SCENARIO = small_scenario_text("overlap_test", encounters=190, seed=11, chunk_size=40)
 N_CHUNKS = 5
 #: attributes that say when and how the file was made, not what it holds
 _CIRCUMSTANCES = {"created_utc", "command"}
