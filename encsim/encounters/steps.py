@@ -33,7 +33,7 @@ from scipy.special import ellipe
 
 from .. import units
 from ..bayes import EncounterModel
-from ..commands import CommandSchedule, InitialStates
+from ..commands import InitialStates, take_schedule_rows
 from ..dynamics import DT_S, DynamicLimits, Trajectories, fly_commands, step_indices
 from ..metrics.detection import Cylinder, separation_metrics, well_clear_preset
 from ..sampling import TrackSample
@@ -192,7 +192,7 @@ def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
     bounds = []
     for aircraft, states in ((own, own_states), (intruder, int_states)):
         sub_states = _pick_states(states, candidates)
-        schedule = _schedule_rows(aircraft.schedule, candidates)
+        schedule, _ = take_schedule_rows(aircraft.schedule, candidates)
         bounds.append(
             altitude_reach(sub_states, schedule, _dynamic_limits(aircraft, states.n_aircraft)[:, candidates], tcpa)
         )
@@ -202,18 +202,6 @@ def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
     reach.rel_hi_ft[candidates] = int_hi - own_lo
     reach.floor_clear[candidates] = (own_floor >= 0.0) & (int_floor >= 0.0)
     return passed, reach
-
-
-def _schedule_rows(schedule, positions: np.ndarray):
-    """The command schedules of ``positions`` (in that order)."""
-    offsets = schedule.offsets
-    counts = offsets[positions + 1] - offsets[positions]
-    new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_offsets[1:])
-    rows = np.repeat(offsets[positions] - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
-    return CommandSchedule.trusted(
-        new_offsets, schedule.t_s[rows], schedule.hdot_fps[rows], schedule.psidot_rad_s[rows], schedule.vdot_fps2[rows]
-    )
 
 
 # --------------------------------------------------------------------------------------------- fly

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..checksums import file_sha256
-from ..commands import CommandSchedule, InitialStates
+from ..commands import InitialStates, join_schedules
 from .encounters_file import check_format_version, read_encounter_file
 
 __all__ = ["ResultsFileError", "read_results"]
@@ -79,21 +79,6 @@ def _chunk_files_of_run_directory(run_dir: Path, verify: bool) -> tuple[list[Pat
     return files, recorded
 
 
-def _concatenate_schedules(parts: list[CommandSchedule]) -> CommandSchedule:
-    offsets = [np.zeros(1, dtype=np.int64)]
-    rows = 0
-    for part in parts:
-        offsets.append(part.offsets[1:] + rows)
-        rows += int(part.offsets[-1])
-    return CommandSchedule.trusted(
-        np.concatenate(offsets),
-        *(
-            np.concatenate([getattr(p, name) for p in parts])
-            for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
-        ),
-    )
-
-
 def _join(chunks: list[dict], attrs: dict) -> dict:
     """One result dict from the chunk files' dicts, in order; ``attrs`` is the run's provenance."""
     joined = {"attrs": attrs, "metadata": pd.concat([c["metadata"] for c in chunks], ignore_index=True)}
@@ -110,7 +95,7 @@ def _join(chunks: list[dict], attrs: dict) -> dict:
             )
             joined[role] = {
                 "initial": initial,
-                "schedule": _concatenate_schedules([c[role]["schedule"] for c in chunks]),
+                "schedule": join_schedules([c[role]["schedule"] for c in chunks]),
             }
     return joined
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import units
 from ..bayes import EncounterModel
 from ..bayes.model import ROLE_UNITS
-from ..commands import CommandSchedule, InitialStates
+from ..commands import CommandSchedule, InitialStates, join_schedules, take_schedule_rows
 
 __all__ = [
     "TrackSample",
@@ -51,33 +51,6 @@ def rejection_reasons(model: EncounterModel, *, initial_only: bool = False) -> l
     if model.transition is not None and not initial_only:
         names += [f"empty_transition_column:{model.transition.labels[j]}" for j in model.transition_order]
     return names
-
-
-_SCHEDULE_FIELDS = ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2")
-
-
-def take_schedule_rows(schedule: CommandSchedule, positions: np.ndarray) -> tuple[CommandSchedule, np.ndarray]:
-    """The command schedules of the aircraft at ``positions`` (in that order), and the rows they came from."""
-    offsets = schedule.offsets
-    starts = offsets[positions]
-    counts = offsets[positions + 1] - starts
-    new_offsets = np.zeros(positions.shape[0] + 1, dtype=np.int64)
-    np.cumsum(counts, out=new_offsets[1:])
-    rows = np.repeat(starts - new_offsets[:-1], counts) + np.arange(new_offsets[-1])
-    taken = CommandSchedule.trusted(new_offsets, *(getattr(schedule, name)[rows] for name in _SCHEDULE_FIELDS))
-    return taken, rows
-
-
-def join_schedules(schedules: list[CommandSchedule]) -> CommandSchedule:
-    """Several schedules' aircraft one after the other."""
-    offsets = [np.zeros(1, dtype=np.int64)]
-    shift = 0
-    for schedule in schedules:
-        offsets.append(schedule.offsets[1:] + shift)
-        shift += int(schedule.offsets[-1])
-    return CommandSchedule.trusted(
-        np.concatenate(offsets), *(np.concatenate([getattr(s, name) for s in schedules]) for name in _SCHEDULE_FIELDS)
-    )
 
 
 def states_from_columns(columns, schedule: CommandSchedule) -> InitialStates:
