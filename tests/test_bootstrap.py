@@ -23,6 +23,7 @@ from encsim.metrics._bootstrap import (
     CHUNK_DRAWS,
     _philox_block,
     resample_indicator_sums,
+    resample_record_sums,
     resample_row_sums,
 )
 from encsim.random import philox4x64_10, seed_to_uint64
@@ -95,6 +96,24 @@ def test_indicator_sums_are_the_twins_sums_of_weight_times_indicator(n, n_indica
         np.testing.assert_array_equal(sums[c], expected[:, c + 1])
 
 
+@pytest.mark.parametrize("n", [1, 5, 2 * CHUNK_DRAWS + 3])
+@pytest.mark.parametrize(("n_indicators", "n_reals"), [(0, 1), (3, 2), (9, 8), (14, 9)])
+def test_record_sums_with_reals_are_the_twins(n, n_indicators, n_reals):
+    # events as flags and real values (NaN included) in one record per encounter: the twin's sums of w x
+    rng = np.random.default_rng(n * 100 + n_indicators * 10 + n_reals)
+    w = rng.lognormal(0.0, 3.0, size=n)
+    w[rng.random(n) < 0.1] = 0.0
+    indicators = [rng.random(n) < 0.3 for _ in range(n_indicators)]
+    reals = [rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n) for _ in range(n_reals)]
+    reals[0][rng.random(n) < 0.1] = np.nan
+    n_boot = 13
+    columns = [w] + [w * x.astype(float) for x in indicators] + [w * y for y in reals]
+    expected = twin_resample_sums(np.stack(columns), n_boot, 5)
+    weight_sums, indicator_sums, real_sums = resample_record_sums(w, indicators, reals, n_boot, 5)
+    for c, sums in enumerate([weight_sums, *indicator_sums, *real_sums]):
+        np.testing.assert_array_equal(sums, expected[:, c])
+
+
 def test_indicator_sums_refuse_more_indicators_than_flag_bits():
     with pytest.raises(ValueError, match="at most 63"):
         resample_indicator_sums(np.ones(3), [np.ones(3)] * 64, 10, 0)
@@ -130,6 +149,7 @@ def _one_bootstrap_per_estimator_by_the_twin(monkeypatch):
         sums = twin_resample_sums(np.stack(values), n_boot, seed_to_uint64(rng))
         return [sums[:, c] for c in range(sums.shape[1])]
 
+    monkeypatch.setattr(summary_module, "_SHARE_PASSES", False)
     monkeypatch.setattr(summary_module, "_resampled", lambda outcomes, w, rng, extra=None: None)
     monkeypatch.setattr(estimators_module, "_bootstrap_sums", twin_sums)
 

@@ -26,13 +26,15 @@ AT_S, EAT_S = np.array([55.0, 55.0, 25.0]), np.array([75.0, 75.0, 55.0])
 LAYER_EDGES_FT = [50.0, 500.0, 1200.0, 3000.0, 5000.0]
 
 
-def scored_outcomes(n: int = 600, seed: int = 3, starts_inside: float = 0.1, same_levels: bool = False):
+def scored_outcomes(
+    n: int = 600, seed: int = 3, starts_inside: float = 0.1, same_levels: bool = False, lowc_share: float = 0.4
+):
     """Outcomes with open-loop alerting columns, SLoWC and metadata; alerts nest by level (L3 within L2 within L1)."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({column: np.full(n, np.nan) for column in OUTCOME_COLUMNS})
     w = rng.lognormal(0.0, 1.2, size=n)
     w[::29] = 0.0
-    nominal_lowc = rng.random(n) < 0.4
+    nominal_lowc = rng.random(n) < lowc_share
     nominal_nmac = nominal_lowc & (rng.random(n) < 0.3)
     t_lowc = np.where(nominal_lowc, rng.uniform(-20.0, 120.0, n), np.nan)
     t_lowc[nominal_lowc & (rng.random(n) < starts_inside)] = 0.0
@@ -85,15 +87,21 @@ def summarise(outcomes, metadata, rng):
 
 
 def counted_passes(monkeypatch) -> list[int]:
-    """Patch the estimators' bootstrap to record the number of encounters of each pass."""
+    """Patch the estimators' bootstrap and the summary's shared passes to record the number of
+    encounters of each pass."""
     passes = []
-    draw = estimators_module._bootstrap_sums
+    draw, draw_set = estimators_module._bootstrap_sums, summary_module._resample_set
 
     def counting(values, n_boot, rng):
         passes.append(values[0].size)
         return draw(values, n_boot, rng)
 
+    def counting_set(w, events, reals, rng):
+        passes.append(w.size)
+        return draw_set(w, events, reals, rng)
+
     monkeypatch.setattr(estimators_module, "_bootstrap_sums", counting)
+    monkeypatch.setattr(summary_module, "_resample_set", counting_set)
     return passes
 
 
@@ -125,6 +133,7 @@ def assert_identical_rows(rows, expected):
         {},
         {"seed": 5, "starts_inside": 0.0},  # the must-alert encounters are the nominal-LoWC ones (SLoWC's set)
         {"seed": 6, "same_levels": True},  # every level alerts the same encounters
+        {"seed": 7, "lowc_share": 1.0},  # every encounter has a nominal LoWC: SLoWC's set is all of them
     ],
 )
 def test_shared_passes_give_every_row_of_one_pass_per_estimator(monkeypatch, rng, case):
@@ -135,17 +144,20 @@ def test_shared_passes_give_every_row_of_one_pass_per_estimator(monkeypatch, rng
         rows = summarise(outcomes, metadata, rng)
     assert len(rows) == len(expected) > 50
     assert_identical_rows(rows, expected)
-    # one pass per distinct subset of the encounters: the must-alert set (all levels), each level's
-    # alerted set, the jitter's (level 1's alerted set again), the nominal-LoWC set and each class;
-    # every rate over all of them (starts inside, nuisance per level) joins the one-pass `_resampled`
+    # one pass per distinct set of encounters: all of them (every rate over all of them: starts
+    # inside, nuisance per level), the must-alert set (all levels), each level's alerted set, the
+    # jitter's (level 1's alerted set again), the nominal-LoWC set (SLoWC; all of them when every
+    # encounter has a nominal LoWC, then it joins their pass) and each class
+    n = outcomes.shape[0]
     n_classes = sum(row.name.startswith("[") for row in rows)
     must = np.count_nonzero(outcomes["nominal_lowc"] & (outcomes["nominal_t_lowc_s"] > 0))
     alerted = [np.count_nonzero(np.isfinite(outcomes[f"open_loop_t_first_alert_l{k}_s"])) for k in (1, 2, 3)]
     distinct_alerted = 1 if case.get("same_levels") else 3
-    nominal_lowc_set = 0 if case.get("starts_inside") == 0.0 else 1
-    assert len(passes) == 1 + distinct_alerted + nominal_lowc_set + n_classes
+    nominal_lowc = np.count_nonzero(outcomes["nominal_lowc"])
+    nominal_lowc_set = 0 if case.get("starts_inside") == 0.0 or nominal_lowc == n else 1
+    assert len(passes) == 1 + 1 + distinct_alerted + nominal_lowc_set + n_classes
     assert must in passes and set(alerted) <= set(passes)
-    assert len(rows) < outcomes.shape[0] and outcomes.shape[0] not in passes
+    assert len(rows) < n and passes.count(n) == 1
     assert len(passes_before) == 1 + 3 * 8 + 1 + 2 + 3 * n_classes
 
 
@@ -178,7 +190,7 @@ def test_class_rows_with_a_generator_or_a_seed_sequence(monkeypatch, seed):
         monkeypatch, lambda: closed_loop_summary(outcomes, rng=rng(), **kwargs)
     )
     assert_identical_rows(rows, expected)
-    assert len(passes) == (len(passes_before) if seed == "generator" else 9)
+    assert len(passes) == (len(passes_before) if seed == "generator" else 10)  # 9 classes and all encounters
 
 
 def median_interval_by_value(values, w, confidence=0.95, n_boot=400, rng=0):

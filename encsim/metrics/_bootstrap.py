@@ -7,8 +7,9 @@ same whatever the number of threads or columns, and whichever kernel below compu
 
 Why it is fast (a million encounters x 1,000 resamples is 10^9 random picks):
 
-- each encounter's values are stored together (a row of an ``(n, k)`` array, or a 16-byte record
-  of weight and event flags), so a pick reads one cache line, not one per column;
+- each encounter's values are stored together (a row of an ``(n, k)`` array, or a record of its
+  weight, its event flags in one word and its real values), so a pick reads one cache line, not
+  one per column;
 - the indices of a chunk of draws are computed first and their rows prefetched, so the reads of a
   chunk overlap instead of waiting one after the other;
 - the columns are summed eight at a time in registers over the chunk (the adds of one column form
@@ -42,14 +43,11 @@ CHUNK_DRAWS = 256
 #: columns summed side by side in registers
 GROUP = 8
 
-#: at most this many flag bits per record in `bootstrap_masked_sums`
+#: at most this many flag bits per record in `bootstrap_record_sums`
 MAX_FLAGS = 64
 
 #: FLAG_TABLE[m, c] = bit c of m (0.0 or 1.0): weight * FLAG_TABLE[m, c] is the weight or +-0
 FLAG_TABLE = ((np.arange(256)[:, None] >> np.arange(GROUP)) & 1).astype(np.float64)
-
-#: a record of `bootstrap_masked_sums`: an encounter's weight and its event flags, together
-MASKED_RECORD = np.dtype([("weight", np.float64), ("flags", np.uint64)])
 
 _UINT64_53_SHIFT = np.uint64(11)
 _TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0  # exact: 2**-53
@@ -231,18 +229,25 @@ def bootstrap_row_sums(rows, n_boot, seed, out):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def bootstrap_masked_sums(records, table, n_boot, seed, out):
-    """out[b, c] = sum over the n draws i of resample b (in draw order) of records[i].weight times
-    bit c of records[i].flags (1.0 or 0.0); records are `MASKED_RECORD`, table is `FLAG_TABLE`.
+def bootstrap_record_sums(records, bits, n_flags, table, n_boot, seed, out):
+    """Sums over resamples of records that each hold an encounter's weight, event flags and real values.
 
-    The same sums, bit for bit, as `bootstrap_row_sums` over rows[i, c] = weight * x_c with x_c the
-    0.0 / 1.0 event column (what the estimators form): the same products, added in the same order,
-    for any weight (NaN included).
+    ``records`` (n, 2 + r) float64 rows: the weight, the flags word (read through ``bits``, the
+    same memory as uint64), then r values w x. out[b, c] for c < ``n_flags``: the sum over the n
+    draws of resample b (in draw order) of weight times bit c of the flags (1.0 or 0.0; bit 0 is
+    the weight itself); out[b, n_flags + c]: of the real value c. ``table`` is `FLAG_TABLE`.
+
+    The same sums, bit for bit, as `bootstrap_row_sums` over rows[i] = (w, w x_1, ..., w y_1, ...)
+    with x the 0.0 / 1.0 event columns and y the real columns: the same products (w times 0.0 or
+    1.0 is what the estimators form), added in the same order, for any weight (NaN included). A
+    draw reads one record: the events and the real values of the summary's set ride in one pass.
     """
     n = records.shape[0]
-    k = out.shape[1]
+    n_reals = records.shape[1] - 2
     for b in prange(n_boot):
-        acc = np.zeros(k + GROUP)
+        acc = np.zeros(n_flags + GROUP + n_reals + GROUP)
+        # the real columns' sums: column 2 + c of the records sums into real_acc[2 + c]
+        real_acc = acc[n_flags + GROUP - 2 :]
         picks = np.empty(CHUNK_DRAWS, dtype=np.int64)
         weights = np.empty(CHUNK_DRAWS)
         flags = np.empty(CHUNK_DRAWS, dtype=np.uint64)
@@ -250,16 +255,22 @@ def bootstrap_masked_sums(records, table, n_boot, seed, out):
             _draw_chunk(records, seed, b, first, picks)
             drawn = min(CHUNK_DRAWS, n - first)
             for j in range(drawn):
-                record = records[picks[j]]
-                weights[j] = record.weight
-                flags[j] = record.flags
-            for g in range(0, k, GROUP):
-                if k - g > GROUP // 2:
+                weights[j] = records[picks[j], 0]
+                flags[j] = bits[picks[j], 1]
+            for g in range(0, n_flags, GROUP):
+                if n_flags - g > GROUP // 2:
                     _add_flagged_8(acc, weights, flags, table, drawn, g)
                 else:
                     _add_flagged_4(acc, weights, flags, table, drawn, g)
-        for c in range(k):
+            for g in range(2, 2 + n_reals, GROUP):
+                if 2 + n_reals - g > GROUP // 2:
+                    _add_rows_8(real_acc, records, picks, drawn, g)
+                else:
+                    _add_rows_4(real_acc, records, picks, drawn, g)
+        for c in range(n_flags):
             out[b, c] = acc[c]
+        for c in range(n_reals):
+            out[b, n_flags + c] = real_acc[2 + c]
 
 
 def resample_row_sums(values: list[np.ndarray], n_boot: int, seed: int) -> list[np.ndarray]:
@@ -291,7 +302,7 @@ def resample_indicator_sums(
     """Sums of ``weights`` and of ``weights * x`` for each event indicator x, over the same resamples.
 
     The same numbers as `resample_row_sums` ([weights] + [weights * x for x in indicators]) in one
-    pass over 16 bytes per encounter, however many indicators.
+    pass over 16 bytes per encounter, however many indicators: `resample_record_sums` without reals.
 
     Parameters
     ----------
@@ -310,18 +321,43 @@ def resample_indicator_sums(
     tuple
         The weights' sums (ndarray (n_boot,)) and a list of the indicators' weighted sums.
     """
+    weight_sums, sums, _ = resample_record_sums(weights, indicators, [], n_boot, seed)
+    return weight_sums, sums
+
+
+def resample_record_sums(
+    weights: np.ndarray, indicators: list[np.ndarray], reals: list[np.ndarray], n_boot: int, seed: int
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """`resample_indicator_sums` with real values too: the sums of ``weights * y`` for each y in ``reals``.
+
+    Each encounter's weight, event flags and values w y are stored together (one read per draw,
+    `bootstrap_record_sums`); the sums of w y are those of `resample_row_sums` of w * y, bit for bit.
+
+    Returns
+    -------
+    tuple
+        The weights' sums (ndarray (n_boot,)), the indicators' weighted sums, the reals' weighted sums.
+    """
     weights = np.asarray(weights, dtype=np.float64).ravel()
     if len(indicators) >= MAX_FLAGS:
         raise ValueError(f"{len(indicators)} indicators; at most {MAX_FLAGS - 1} fit the flags of a record")
-    records = np.empty(weights.size, dtype=MASKED_RECORD)
-    records["weight"] = weights
+    records = np.empty((weights.size, 2 + len(reals)))
+    bits = records.view(np.uint64)
+    records[:, 0] = weights
     flags = np.ones(weights.size, dtype=np.uint64)  # bit 0: the weight itself
     for c, x in enumerate(indicators, start=1):
         x = np.asarray(x).ravel()
         if x.shape != weights.shape:
             raise ValueError(f"indicator {c - 1}: {x.shape[0]} values for {weights.size} weights")
         flags |= (x == 1).astype(np.uint64) << np.uint64(c)
-    records["flags"] = flags
-    out = np.empty((n_boot, len(indicators) + 1))
-    bootstrap_masked_sums(records, FLAG_TABLE, n_boot, np.uint64(seed), out)
-    return out[:, 0], [out[:, c] for c in range(1, out.shape[1])]
+    bits[:, 1] = flags
+    for c, y in enumerate(reals, start=2):
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if y.shape != weights.shape:
+            raise ValueError(f"real column {c - 2}: {y.shape[0]} values for {weights.size} weights")
+        records[:, c] = weights * y
+    n_flags = len(indicators) + 1
+    out = np.empty((n_boot, n_flags + len(reals)))
+    bootstrap_record_sums(records, bits, n_flags, FLAG_TABLE, n_boot, np.uint64(seed), out)
+    columns = [out[:, c] for c in range(out.shape[1])]
+    return columns[0], columns[1:n_flags], columns[n_flags:]

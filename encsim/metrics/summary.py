@@ -172,21 +172,8 @@ RATIO_PARTS = ("mitigated", "induced", "resolved", "nominal")
 N_BOOT = 1000
 
 
-def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng, extra=None) -> dict[str, np.ndarray] | None:
-    """Every bootstrap sum the summary's estimators over all encounters take, from one pass over them.
-
-    An int or SeedSequence ``rng`` gives each estimator the same seed, hence the same resamples:
-    their sums of w and of w x for each event x come from one pass (`resample_indicator_sums`), the
-    same numbers bit for bit as each estimator drawing its own. ``extra``: more events over all
-    encounters ({name: indicator}, e.g. the nuisance alerts of each alert level), summed in the same
-    pass. A Generator gives each estimator a seed of its own (it advances): None, and each draws its
-    own as before.
-    """
-    if isinstance(rng, np.random.Generator):
-        return None
-    from ..random import seed_to_uint64
-    from ._bootstrap import resample_indicator_sums
-
+def _all_encounter_events(outcomes: pd.DataFrame, extra=None) -> dict[str, np.ndarray]:
+    """The events whose rates the summary estimates over all encounters ({name: boolean}), and ``extra``."""
     events = {column: outcomes[column].to_numpy(float) == 1 for column in _EVENT_COLUMNS}
     indicators = {
         "P(NMAC) nominal": events["nominal_nmac"],
@@ -199,13 +186,38 @@ def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng, extra=None) -> dict[s
     for event in ("nmac", "lowc"):
         nominal, mitigated = events[f"nominal_{event}"], events[f"mitigated_{event}"]
         indicators |= {f"induced_{event}": mitigated & ~nominal, f"resolved_{event}": nominal & ~mitigated}
-    indicators |= extra or {}
-    weight_sums, sums = resample_indicator_sums(w, list(indicators.values()), N_BOOT, seed_to_uint64(rng))
-    resampled = dict(zip(indicators, sums)) | {"weight": weight_sums}
+    return indicators | (extra or {})
+
+
+def _named_resampled(names, sums: list[np.ndarray], weight_sums: np.ndarray) -> dict[str, np.ndarray]:
+    """`_resampled`'s dictionary: each event's sums by name, the weights' as "weight", and the names
+    the ratio rows take (``nominal_nmac`` ...)."""
+    resampled = dict(zip(names, sums)) | {"weight": weight_sums}
     for event, name in (("nmac", "NMAC"), ("lowc", "LoWC")):
         resampled[f"nominal_{event}"] = resampled[f"P({name}) nominal"]
         resampled[f"mitigated_{event}"] = resampled[f"P({name}) mitigated"]
     return resampled
+
+
+def _resampled(outcomes: pd.DataFrame, w: np.ndarray, rng, extra=None) -> dict[str, np.ndarray] | None:
+    """Every bootstrap sum the summary's estimators over all encounters take, from one pass over them.
+
+    An int or SeedSequence ``rng`` gives each estimator the same seed, hence the same resamples:
+    their sums of w and of w x for each event x come from one pass (`resample_indicator_sums`), the
+    same numbers bit for bit as each estimator drawing its own. ``extra``: more events over all
+    encounters ({name: indicator}, e.g. the nuisance alerts of each alert level), summed in the same
+    pass. A Generator gives each estimator a seed of its own (it advances): None, and each draws its
+    own as before. (With shared passes, `closed_loop_summary` declares the same events over all
+    encounters in `_SharedResamples` instead, where other values over all of them join the pass.)
+    """
+    if isinstance(rng, np.random.Generator):
+        return None
+    from ..random import seed_to_uint64
+    from ._bootstrap import resample_indicator_sums
+
+    indicators = _all_encounter_events(outcomes, extra)
+    weight_sums, sums = resample_indicator_sums(w, list(indicators.values()), N_BOOT, seed_to_uint64(rng))
+    return _named_resampled(indicators, sums, weight_sums)
 
 
 _EVENT_COLUMNS = ("nominal_nmac", "mitigated_nmac", "nominal_lowc", "mitigated_lowc", "alerted")
@@ -217,14 +229,25 @@ _SHARE_PASSES = True
 #: the name of the weights' own sums in `_SharedResamples` (not a name of a declared value)
 _WEIGHT = "\0weight"
 
+#: events a record's flags word holds besides the weight (`_bootstrap.MAX_FLAGS` - 1); more go as reals
+_MAX_EVENTS_PER_RECORD = 63
+
+
+def _resample_set(w: np.ndarray, events: list[np.ndarray], reals: list[np.ndarray], rng) -> tuple:
+    """One pass over a set of encounters for `_SharedResamples`: (sums of w, of w x per event, of w y per real)."""
+    from ..random import seed_to_uint64
+    from ._bootstrap import resample_record_sums
+
+    return resample_record_sums(w, events, reals, N_BOOT, seed_to_uint64(rng))
+
 
 class _SharedResamples:
     """Bootstrap sums for the estimators over one set of encounters with one seed: one kernel pass per set.
 
     A resample's picks depend only on the seed, the resample index and the number of encounters
-    resampled, and the kernel sums each column on its own in draw order
-    (`_bootstrap.bootstrap_row_sums`): columns summed together in one pass over a set of encounters
-    are, bit for bit, what one pass per column gives. So the summary declares each value x it will
+    resampled, and the kernels sum each column on its own in draw order
+    (`_bootstrap.bootstrap_row_sums`, `bootstrap_record_sums`): columns summed together in one pass
+    over a set of encounters are, bit for bit, what one pass per column gives. So the summary declares each value x it will
     estimate over a set (``add``), draws the sums of w x and of w once per distinct set (``draw``)
     and hands each estimator its own (``sums``). A Generator ``rng`` gives each estimator a seed of
     its own (it advances): then ``active`` is False, nothing is drawn here, ``sums`` is None and
@@ -250,13 +273,23 @@ class _SharedResamples:
             self._declared.setdefault(self._key(subset), (subset, {}))[1].update(values)
 
     def draw(self) -> None:
-        """One pass per declared set: the sums of w x for each of its x, and of w, over `N_BOOT` resamples."""
+        """One pass per declared set: the sums of w x for each of its x, and of w, over `N_BOOT` resamples.
+
+        Each encounter of the set is one record of its weight, the flags of the x that are events
+        (0 or 1) and the values w x of the others (`_bootstrap.resample_record_sums`): one read per draw.
+        """
         for key, (subset, values) in self._declared.items():
             w = self._w[subset]
             if w.size == 0:  # no estimate over no encounter
                 continue
-            columns = [w * np.asarray(x)[subset].astype(np.float64) for x in values.values()] + [w]
-            self._drawn[key] = dict(zip([*values, _WEIGHT], estimators._bootstrap_sums(columns, N_BOOT, self._rng)))
+            events, reals = {}, {}
+            for name, x in values.items():
+                x = np.asarray(x)[subset].astype(np.float64)
+                # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
+                is_event = len(events) < _MAX_EVENTS_PER_RECORD and bool(np.all((x == 0.0) | (x == 1.0)))
+                (events if is_event else reals)[name] = x
+            weight_sums, event_sums, real_sums = _resample_set(w, list(events.values()), list(reals.values()), self._rng)
+            self._drawn[key] = dict(zip(events, event_sums)) | dict(zip(reals, real_sums)) | {_WEIGHT: weight_sums}
         self._declared.clear()
 
     def sums(self, subset, *names: str, weight: bool = True) -> list[np.ndarray] | None:
@@ -324,7 +357,7 @@ _MUST_ALERT_CLASSES = ("timely", "late", "early", "missed", "in_window")
 
 def _declare_alerting(shared: _SharedResamples, outcomes: pd.DataFrame, levels: dict[int, pd.DataFrame]) -> None:
     """What `_alerting_rows` resamples over subsets of the encounters (its nuisance rates, over all
-    of them, go to `_resampled`): the must-alert encounters are the same set at every level."""
+    of them, go to the set of all encounters): the must-alert encounters are the same set at every level."""
     for level, c in levels.items():
         shared.add(c["must_alert"].to_numpy(), {f"L{level} {kind}": c[kind].to_numpy() for kind in _MUST_ALERT_CLASSES})
         shared.add(c["alerted"].to_numpy(), {f"L{level} short": c["short"].to_numpy()})
@@ -346,7 +379,7 @@ def _alerting_rows(
     """DO-365 alerting performance per level, open loop, with jitter and SLoWC.
 
     ``levels``: `_level_classes`; ``shared`` and ``resampled``: bootstrap sums drawn already
-    (`_declare_alerting`, `_resampled` with the levels' nuisance alerts); without them each
+    (`_declare_alerting`; the sums over all encounters with the levels' nuisance alerts); without them each
     estimator draws its own.
     """
     at_s, eat_s, source = alerting_times
@@ -472,8 +505,8 @@ def _class_order(label: str):
 
 def _class_members(classes):
     """(label, boolean mask of its encounters) of each class, in `_class_order`."""
-    labels = np.asarray(classes, dtype=object)
-    return [(label, labels == label) for label in sorted(pd.unique(labels), key=_class_order)]
+    codes, labels = pd.factorize(np.asarray(classes, dtype=object))  # one pass over the labels, not one per class
+    return [(label, codes == code) for code, label in sorted(enumerate(labels), key=lambda item: _class_order(item[1]))]
 
 
 #: the names under which `_declare_classes` resamples a class's LoWC ratio parts (`risk_ratio`'s order)
@@ -484,22 +517,25 @@ def _class_nuisance(outcomes: pd.DataFrame) -> np.ndarray:
     return outcomes["alerted"].to_numpy(bool) & ~outcomes["nominal_lowc"].to_numpy(bool)
 
 
-def _declare_classes(shared: _SharedResamples, outcomes: pd.DataFrame, classes) -> None:
-    """What `_class_rows` resamples: per class, its alert and nuisance rates and LoWC ratio, one set."""
+def _declare_classes(shared: _SharedResamples, outcomes: pd.DataFrame, members: list) -> None:
+    """What `_class_rows` resamples: per class (``members``: `_class_members`), its alert and nuisance
+    rates and LoWC ratio, one set."""
     parts = _ratio_indicators(outcomes["nominal_lowc"].to_numpy(float), outcomes["mitigated_lowc"].to_numpy(float))
     values = {"alerted": outcomes["alerted"].to_numpy(float), "nuisance": _class_nuisance(outcomes)}
     values |= dict(zip(_CLASS_RATIO_SUMS, parts))
-    for _, members in _class_members(classes):
-        shared.add(members, values)
+    for _, in_class in members:
+        shared.add(in_class, values)
 
 
 def _class_rows(
-    outcomes: pd.DataFrame, w: np.ndarray, rng, classes: pd.Series, kind: str, shared: _SharedResamples | None = None
+    outcomes: pd.DataFrame, w: np.ndarray, rng, classes: list, kind: str, shared: _SharedResamples | None = None
 ) -> list[SummaryRow]:
+    """The LoWC ratio, alert and nuisance rates of each class (``classes``: `_class_members`)."""
     rows = []
     shared = _SharedResamples(w, rng, active=False) if shared is None else shared
     nuisance = _class_nuisance(outcomes)
-    for label, members in _class_members(classes):
+    nominal_lowc, mitigated_lowc = outcomes["nominal_lowc"].to_numpy(float), outcomes["mitigated_lowc"].to_numpy(float)
+    for label, members in classes:
         share = float(w[members].sum() / w.sum())
         alert = alerting._rate(outcomes["alerted"], w, members, rng, shared.sums(members, "alerted"))
         nuisance_rate = alerting._rate(nuisance, w, members, rng, shared.sums(members, "nuisance"))
@@ -509,11 +545,10 @@ def _class_rows(
             f"({alert.ci_low:.3g} - {alert.ci_high:.3g}); nuisance {nuisance_rate.probability:.3g} "
             f"({nuisance_rate.ci_low:.3g} - {nuisance_rate.ci_high:.3g})"
         )
-        subset = outcomes[members]
         try:
             r, cautions = risk_ratio_with_cautions(
-                subset["nominal_lowc"].to_numpy(float),
-                subset["mitigated_lowc"].to_numpy(float),
+                nominal_lowc[members],
+                mitigated_lowc[members],
                 w[members],
                 rng=rng,
                 resample_sums=shared.sums(members, *_CLASS_RATIO_SUMS, weight=False),
@@ -557,30 +592,39 @@ def closed_loop_summary(
     """
     w = outcomes["weight"].to_numpy(float)
     # every estimator with an int or SeedSequence rng resamples with the same seed: those over the same
-    # encounters share a pass (`_resampled` over all of them, `_SharedResamples` over subsets)
+    # encounters share a pass (`_SharedResamples`: one per distinct set, all of them included)
     shared = _SharedResamples(w, rng, active=_SHARE_PASSES and not isinstance(rng, np.random.Generator))
     levels = None
     if alerting_times is not None and alerting.has_alerting_columns(outcomes):
         levels = _level_classes(outcomes, alerting_times)
         _declare_alerting(shared, outcomes, levels)
-    # the other rates over all encounters join `_resampled`'s pass
+    # the other rates over all encounters join the pass over all of them
     extra = {"starts inside WC": _starts_inside(outcomes)} if "nominal_t_lowc_s" in outcomes.columns else {}
     extra |= {f"L{level} nuisance": c["nuisance"].to_numpy() for level, c in (levels or {}).items()}
-    resampled = _resampled(outcomes, w, rng, extra=extra if shared.active else None)
+    everyone = np.ones(w.shape[0], dtype=bool)
+    all_events = _all_encounter_events(outcomes, extra)
+    # over all encounters, as one set: values over a subset that is every encounter (e.g. SLoWC when
+    # every encounter has a nominal LoWC) join this pass
+    shared.add(everyone, all_events)
     classifications = []
     if metadata is not None and len(metadata) == len(outcomes):
         if "int_heading_tcpa_rad" in metadata.columns:  # the ownship heads north at tCPA by construction
             geometry = alerting.geometry_class(metadata["int_heading_tcpa_rad"].to_numpy(float))
-            classifications.append((geometry, "geometry"))
+            classifications.append((_class_members(geometry), "geometry"))
         if layer_edges_ft is not None and "int_alt_tcpa_ft" in metadata.columns:
             layers = alerting.intruder_layer(metadata["int_alt_tcpa_ft"].to_numpy(float), layer_edges_ft)
-            classifications.append((layers, "intruder layer"))
-    for classes, _ in classifications:
-        _declare_classes(shared, outcomes, classes)
+            classifications.append((_class_members(layers), "intruder layer"))
+    for members, _ in classifications:
+        _declare_classes(shared, outcomes, members)
     shared.draw()
+    if shared.active:
+        drawn = shared.sums(everyone, *all_events)
+        resampled = None if drawn is None else _named_resampled(all_events, drawn[:-1], drawn[-1])
+    else:
+        resampled = _resampled(outcomes, w, rng)
     rows = _probability_rows(outcomes, w, rng, resampled, regions_ft) + _ratio_rows(outcomes, w, rng, resampled)
     if levels is not None:
         rows += _alerting_rows(outcomes, w, rng, alerting_times, levels, shared, resampled)
-    for classes, kind in classifications:
-        rows += _class_rows(outcomes, w, rng, classes, kind, shared)
+    for members, kind in classifications:
+        rows += _class_rows(outcomes, w, rng, members, kind, shared)
     return rows
