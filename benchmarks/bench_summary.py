@@ -27,8 +27,17 @@ share one pass, `summary._SHARE_PASSES`; the alert-to-LoWC medians sort resample
 same summary as before those changes ("before": each estimator drawing its own resamples, the
 medians sorting by value, `_summary_before.median_interval_by_value`), after one warm-up of each;
 prints each round's seconds and CPU seconds, the
-bootstrap kernel passes over subsets and the draws per resample they take, the medians' ratio,
-whether both give the same rows bit for bit, and the load average.
+bootstrap kernel passes and the draws per resample they take, the medians' ratio, whether both
+give the same rows bit for bit, and the load average.
+
+A results file's whole printed summary against another checkout (e.g. a temporary worktree of the
+parent commit, its kernels compiled by a first run), in fresh processes, alternating:
+
+    python benchmarks/bench_summary.py --results X.h5 --against ../parent [--rounds 3]
+
+Each process imports ``encsim`` from its checkout, summarises the file's first 2,000 rows (kernels
+loaded from the cache), then times reading the file (`read_summary_tables`) and the summary; prints
+both, the CPU seconds, a digest of the rows (the same digest: the same rows bit for bit) and the load.
 """
 
 from __future__ import annotations
@@ -150,11 +159,15 @@ def shared_against_unshared(path: str, rounds: int) -> None:
 
     inputs = summary_inputs(path)
     median_by_rank = alerting._median_interval
-    draw, passes = estimators._bootstrap_sums, []
+    draw, draw_set, passes = estimators._bootstrap_sums, summary._resample_set, []
 
-    def counted(values, n_boot, rng):  # the passes over subsets (those over all encounters are one, in both)
+    def counted(values, n_boot, rng):  # an estimator's own pass (before), over any set
         passes.append(values[0].size)
         return draw(values, n_boot, rng)
+
+    def counted_set(w, events, reals, rng):  # a shared pass (now), over a distinct set
+        passes.append(w.size)
+        return draw_set(w, events, reals, rng)
 
     def timed(share: bool):
         summary._SHARE_PASSES = share
@@ -165,6 +178,7 @@ def shared_against_unshared(path: str, rounds: int) -> None:
         return time.perf_counter() - t0, time.process_time() - cpu0, len(passes), sum(passes), digest(rows)
 
     estimators._bootstrap_sums = counted
+    summary._resample_set = counted_set
     digests = {share: timed(share)[4] for share in (True, False)}  # warm-up
     print(f"{path}: {len(inputs['outcomes']):,} outcome rows; load {os.getloadavg()[0]:.1f} at the start")
     times = {True: [], False: []}
@@ -182,16 +196,67 @@ def shared_against_unshared(path: str, rounds: int) -> None:
     print("load " + "/".join(f"{value:.1f}" for value in os.getloadavg()))
 
 
+_AGAINST_CHILD = """
+import hashlib, json, sys, time
+sys.path.insert(0, sys.argv[2])
+from bench_summary import digest, summary_inputs
+from encsim.metrics import closed_loop_summary
+
+warm = summary_inputs(sys.argv[1])
+small = {key: value.iloc[:2000] if hasattr(value, "iloc") else value for key, value in warm.items()}
+closed_loop_summary(**small)  # kernels from the cache
+del warm, small
+t0, cpu0 = time.perf_counter(), time.process_time()
+inputs = summary_inputs(sys.argv[1])
+t1, cpu1 = time.perf_counter(), time.process_time()
+rows = closed_loop_summary(**inputs)
+t2, cpu2 = time.perf_counter(), time.process_time()
+print(json.dumps({"read": t1 - t0, "summary": t2 - t1, "cpu": cpu2 - cpu0, "digest": digest(rows)}))
+"""
+
+
+def against_checkout(path: str, other: str, rounds: int) -> None:
+    """A results file's read and summary with this checkout and with ``other``, fresh processes, alternating."""
+    import statistics
+
+    sides = {"this": HERE.parent, "other": Path(other).resolve()}
+    path = str(Path(path).resolve())
+    results = {side: [] for side in sides}
+    print(f"{path}; other = {sides['other']}; load {os.getloadavg()[0]:.1f} at the start")
+    for k in range(rounds):
+        for side in ("other", "this") if k % 2 == 0 else ("this", "other"):
+            env = {**os.environ, "PYTHONPATH": str(sides[side])}
+            command = [sys.executable, "-c", _AGAINST_CHILD, path, str(HERE)]
+            done = subprocess.run(command, cwd=sides[side], env=env, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            results[side].append(result)
+            print(
+                f"{side:5s} read {result['read']:5.2f} s, summary {result['summary']:6.2f} s "
+                f"({result['cpu']:6.2f} s CPU in all), rows {result['digest']}, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    medians = {side: statistics.median(r["read"] + r["summary"] for r in results[side]) for side in sides}
+    same = {r["digest"] for r in results["this"]} == {r["digest"] for r in results["other"]}
+    print(
+        f"median read + summary: other {medians['other']:.2f} s, this {medians['this']:.2f} s, "
+        f"other / this {medians['other'] / medians['this']:.2f}; the same rows: {same}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default="20000,300000,1000000", help="comma-separated table sizes")
     parser.add_argument("--before-max-rows", type=int, default=1_000_000, help="skip the former path above this")
     parser.add_argument("--results", help="a results file: its whole summary, shared passes against unshared")
     parser.add_argument("--rounds", type=int, default=5, help="with --results: rounds of before and now")
+    parser.add_argument("--against", help="with --results: another checkout, timed in fresh processes")
     parser.add_argument("--one", nargs=2, metavar=("ROWS", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(int(args.one[0]), args.one[1])))
+        return
+    if args.results and args.against:
+        against_checkout(args.results, args.against, args.rounds)
         return
     if args.results:
         shared_against_unshared(args.results, args.rounds)
