@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import alerting, estimators
+from . import alerting
 from .detection import DO365_DWC, NMAC
 from .estimators import _ratio_indicators, risk_ratio_with_cautions, weighted_probability
 
@@ -247,11 +247,11 @@ class _SharedResamples:
     A resample's picks depend only on the seed, the resample index and the number of encounters
     resampled, and the kernels sum each column on its own in draw order
     (`_bootstrap.bootstrap_row_sums`, `bootstrap_record_sums`): columns summed together in one pass
-    over a set of encounters are, bit for bit, what one pass per column gives. So the summary declares each value x it will
-    estimate over a set (``add``), draws the sums of w x and of w once per distinct set (``draw``)
-    and hands each estimator its own (``sums``). A Generator ``rng`` gives each estimator a seed of
-    its own (it advances): then ``active`` is False, nothing is drawn here, ``sums`` is None and
-    the estimators draw theirs as before.
+    over a set of encounters are, bit for bit, what one pass per column gives. So the summary
+    declares each value x it will estimate over a set (``add``), draws the sums of w x and of w
+    once per distinct set (``draw``) and hands each estimator its own (``sums``). A Generator
+    ``rng`` gives each estimator a seed of its own (it advances): then ``active`` is False, nothing
+    is drawn here, ``sums`` is None and the estimators draw theirs as before.
     """
 
     def __init__(self, w: np.ndarray, rng, active: bool):
@@ -288,7 +288,9 @@ class _SharedResamples:
                 # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
                 is_event = len(events) < _MAX_EVENTS_PER_RECORD and bool(np.all((x == 0.0) | (x == 1.0)))
                 (events if is_event else reals)[name] = x
-            weight_sums, event_sums, real_sums = _resample_set(w, list(events.values()), list(reals.values()), self._rng)
+            weight_sums, event_sums, real_sums = _resample_set(
+                w, list(events.values()), list(reals.values()), self._rng
+            )
             self._drawn[key] = dict(zip(events, event_sums)) | dict(zip(reals, real_sums)) | {_WEIGHT: weight_sums}
         self._declared.clear()
 
