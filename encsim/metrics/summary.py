@@ -279,14 +279,19 @@ class _SharedResamples:
         (0 or 1) and the values w x of the others (`_bootstrap.resample_record_sums`): one read per draw.
         """
         for key, (subset, values) in self._declared.items():
-            w = self._w[subset]
+            everyone = bool(subset.all())
+            w = self._w if everyone else self._w[subset]
             if w.size == 0:  # no estimate over no encounter
                 continue
             events, reals = {}, {}
             for name, x in values.items():
-                x = np.asarray(x)[subset].astype(np.float64)
+                x = np.asarray(x) if everyone else np.asarray(x)[subset]  # no copy of a column over all
                 # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
-                is_event = len(events) < _MAX_EVENTS_PER_RECORD and bool(np.all((x == 0.0) | (x == 1.0)))
+                if x.dtype != np.bool_:
+                    x = x.astype(np.float64, copy=False)
+                is_event = len(events) < _MAX_EVENTS_PER_RECORD and (
+                    x.dtype == np.bool_ or bool(np.all((x == 0.0) | (x == 1.0)))
+                )
                 (events if is_event else reals)[name] = x
             weight_sums, event_sums, real_sums = _resample_set(
                 w, list(events.values()), list(reals.values()), self._rng
