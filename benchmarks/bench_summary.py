@@ -197,7 +197,7 @@ def shared_against_unshared(path: str, rounds: int) -> None:
 
 
 _AGAINST_CHILD = """
-import hashlib, json, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[2])
 from bench_summary import digest, summary_inputs
 from encsim.metrics import closed_loop_summary
@@ -208,7 +208,7 @@ closed_loop_summary(**small)  # kernels from the cache
 del warm, small
 t0, cpu0 = time.perf_counter(), time.process_time()
 inputs = summary_inputs(sys.argv[1])
-t1, cpu1 = time.perf_counter(), time.process_time()
+t1 = time.perf_counter()
 rows = closed_loop_summary(**inputs)
 t2, cpu2 = time.perf_counter(), time.process_time()
 print(json.dumps({"read": t1 - t0, "summary": t2 - t1, "cpu": cpu2 - cpu0, "digest": digest(rows)}))

@@ -119,6 +119,8 @@ def test_indicator_sums_refuse_more_indicators_than_flag_bits():
         resample_indicator_sums(np.ones(3), [np.ones(3)] * 64, 10, 0)
     with pytest.raises(ValueError, match="indicator 1: 2 values for 3 weights"):
         resample_indicator_sums(np.ones(3), [np.ones(3), np.ones(2)], 10, 0)
+    with pytest.raises(ValueError, match="real column 0: 4 values for 3 weights"):
+        resample_record_sums(np.ones(3), [np.ones(3)], [np.ones(4)], 10, 0)
 
 
 def small_outcomes(n: int = 150, seed: int = 11) -> pd.DataFrame:

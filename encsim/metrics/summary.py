@@ -229,9 +229,6 @@ _SHARE_PASSES = True
 #: the name of the weights' own sums in `_SharedResamples` (not a name of a declared value)
 _WEIGHT = "\0weight"
 
-#: events a record's flags word holds besides the weight (`_bootstrap.MAX_FLAGS` - 1); more go as reals
-_MAX_EVENTS_PER_RECORD = 63
-
 
 def _resample_set(w: np.ndarray, events: list[np.ndarray], reals: list[np.ndarray], rng) -> tuple:
     """One pass over a set of encounters for `_SharedResamples`: (sums of w, of w x per event, of w y per real)."""
@@ -278,6 +275,8 @@ class _SharedResamples:
         Each encounter of the set is one record of its weight, the flags of the x that are events
         (0 or 1) and the values w x of the others (`_bootstrap.resample_record_sums`): one read per draw.
         """
+        from ._bootstrap import MAX_FLAGS
+
         for key, (subset, values) in self._declared.items():
             everyone = bool(subset.all())
             w = self._w if everyone else self._w[subset]
@@ -286,13 +285,11 @@ class _SharedResamples:
             events, reals = {}, {}
             for name, x in values.items():
                 x = np.asarray(x) if everyone else np.asarray(x)[subset]  # no copy of a column over all
-                # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
                 if x.dtype != np.bool_:
                     x = x.astype(np.float64, copy=False)
-                is_event = len(events) < _MAX_EVENTS_PER_RECORD and (
-                    x.dtype == np.bool_ or bool(np.all((x == 0.0) | (x == 1.0)))
-                )
-                (events if is_event else reals)[name] = x
+                # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
+                zero_one = x.dtype == np.bool_ or bool(np.all((x == 0.0) | (x == 1.0)))
+                (events if zero_one and len(events) < MAX_FLAGS - 1 else reals)[name] = x
             weight_sums, event_sums, real_sums = _resample_set(
                 w, list(events.values()), list(reals.values()), self._rng
             )
