@@ -1528,5 +1528,70 @@ def train(tracks, output, like, edges, fixed, columns, ground_ft, keep_class, in
     click.echo(f"wrote {result.path} ({result.model.training_hours():.2f} training hours)")
 
 
+def _exit_status(code) -> int:
+    """The process status of ``sys.exit(code)``, as Python gives it (a message is printed, status 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+#: glibc's ``mallopt`` parameter for the memory kept at the top of the heap when it is trimmed, and
+#: what the command keeps: generation allocates and frees flight records of megabytes every round
+M_TOP_PAD, TOP_PAD_BYTES = -2, 256 * 2**20
+
+
+def _keep_freed_memory() -> bool:
+    """Let glibc keep up to `TOP_PAD_BYTES` of freed heap for the next allocations instead of
+    returning it to the system (``mallopt(M_TOP_PAD)``; as ``MALLOC_TOP_PAD_``, which, when set,
+    is left to rule). Memory handed back and asked for again comes back as fresh pages the kernel
+    must fault in and zero: a 20,000-encounter run made 130,000-200,000 page faults and spent
+    1.5-2 s of system time doing so, against 70,000 and 0.6 s with the pad (benchmarks/README.md,
+    issue 19). False where there is no glibc (the default allocator is kept)."""
+    if "MALLOC_TOP_PAD_" in os.environ or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt(M_TOP_PAD, TOP_PAD_BYTES) == 1
+
+
+def console() -> None:
+    """The ``encsim`` command: `main`, then the process ends without Python tearing down its modules.
+
+    After a run, Python's finalisation (freeing every module, and Numba's and LLVM's compiled code)
+    took 0.3-0.5 s of the whole process (benchmarks/README.md, issue 19). By the time `main`
+    returns, every output is written and closed (files are written under a temporary name and
+    moved into place), so the exit handlers are run, unreachable objects collected (their files
+    flushed), the standard streams flushed, and the process ends with `main`'s status. An
+    exception that escapes `main` (a bug: click turns usage errors into a status) takes Python's
+    ordinary path, traceback and finalisation included. The command also keeps freed memory for
+    its next allocations (`_keep_freed_memory`).
+    """
+    import atexit
+    import gc
+
+    _keep_freed_memory()
+    try:
+        main()
+        status = 0
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
+    atexit._run_exitfuncs()
+    gc.collect()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``encsim ... | head``): nothing more to say
+            status = status or 120  # what Python itself returns when that flush fails
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    console()

@@ -1,0 +1,60 @@
+"""The ``encsim`` command ends the process without Python's finalisation (`encsim.cli.console`,
+issue 19): its statuses and messages are `main`'s, and what it writes is complete; it keeps freed
+memory for its next allocations."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from encsim.io.results_file import read_results
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _console(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "import sys; from encsim.cli import console; sys.argv[0] = 'encsim'; console()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_the_command_keeps_main_s_statuses_and_messages(tmp_path):
+    version = _console("--version", cwd=tmp_path)
+    assert version.returncode == 0 and "encsim" in version.stdout
+    usage = _console("no-such-command", cwd=tmp_path)
+    assert usage.returncode == 2 and "No such command" in usage.stderr
+    missing = _console("run", str(tmp_path / "absent.toml"), "-o", str(tmp_path / "x.h5"), cwd=tmp_path)
+    assert missing.returncode != 0 and "absent.toml" in missing.stderr
+
+
+def test_a_run_through_the_command_writes_the_same_complete_file_as_main(tmp_path):
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+
+    args = ["run", str(ROOT / "scenarios" / "fwse_vs_rotorcraft.toml"), "--logic", "unequipped"]
+    args += ["--encounters", "40", "--quiet"]
+    done = _console(*args, "-o", str(tmp_path / "console.h5"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "P(NMAC)" in done.stdout  # the summary reached the pipe before the process ended
+    in_process = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "main.h5")])
+    assert in_process.exit_code == 0, in_process.output
+    console_file, main_file = read_results(tmp_path / "console.h5"), read_results(tmp_path / "main.h5")
+    for part in ("metadata", "outcomes"):
+        assert console_file[part].shape[0] == 40
+        for name in console_file[part].columns:
+            np.testing.assert_array_equal(console_file[part][name].to_numpy(), main_file[part][name].to_numpy())
+
+
+def test_the_command_keeps_freed_memory_unless_the_environment_says_otherwise(monkeypatch):
+    from encsim import cli
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's mallopt")
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "0")
+    assert not cli._keep_freed_memory()  # the user's setting rules
+    monkeypatch.delenv("MALLOC_TOP_PAD_")
+    assert cli._keep_freed_memory()
