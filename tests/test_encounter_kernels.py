@@ -335,12 +335,32 @@ def test_gathering_the_flights_that_went_on_copies_them_and_adds_the_vertical_ra
     _kernels.vertical_rate_kernel(expected)  # the twin of the rate: speed * sin(pitch), tested above
     assert np.array_equal(out[7], expected[7])
     np.testing.assert_allclose(out[7], records[3, chosen] * np.sin(records[5, chosen]), rtol=1e-15)
+    without_rate = np.empty((7, 4, 61))  # seven rows out: the copy alone
+    _kernels.gather_flights_kernel(records, chosen, without_rate)
+    assert np.array_equal(without_rate, out[:7])
+
+
+def test_flights_finished_without_their_vertical_rate_refuse_to_give_one():
+    rng = np.random.default_rng(5)
+    records = (rng.normal(size=(8, 6, 11)), rng.normal(size=(8, 6, 11)))
+    flights = steps.Flights(
+        records, rng.normal(size=(2, 4, 6)), np.ones(6, bool), np.zeros(6, bool), 10, np.array([4, 1])
+    )
+    with_rate, without = flights.finish(1.0), flights.finish(1.0, vertical_rate=False)
+    for name in ("north_ft", "up_ft", "speed_fps", "pitch_rad", "bank_rad"):
+        assert np.array_equal(getattr(with_rate[1], name), getattr(without[1], name))
+    assert with_rate[0].hdot_fps.shape == (2, 11)
+    with pytest.raises(IndexError):
+        without[0].hdot_fps[:, 3]
+    with pytest.raises(ValueError):
+        without[0].hdot_fps[...] = 0.0
 
 
 def test_attempts_their_vmd_draw_must_reject_are_not_flown_and_end_as_if_flown():
     """With the screen's reach, attempts whose draw rejects them wherever they can be at tCPA (and that
-    cannot go below ground) are not flown; every attempt ends as it does when all are flown: the same
-    ones go on with the same flights, the same ones are below ground, the rest are refused by the draw."""
+    cannot go below ground) are not flown, nor the second aircraft of an attempt the first one's
+    flight decides; every attempt ends as it does when all are flown: the same ones go on with the
+    same flights, the same ones are below ground, the rest are refused by the draw."""
     rng = np.random.default_rng(8)
     n = 600
     sides = _pair(rng, n)
@@ -353,8 +373,8 @@ def test_attempts_their_vmd_draw_must_reject_are_not_flown_and_end_as_if_flown()
     (own_lo, own_hi, own_floor), (int_lo, int_hi, int_floor) = (
         steps.altitude_reach(states, schedule, limits.as_array(n), k_cpa * DT) for states, schedule, limits, _ in sides
     )
-    reach = steps.Reach(int_lo - own_hi, int_hi - own_lo, (own_floor >= 0) & (int_floor >= 0))
-    reach.rel_lo_ft[:20] = np.nan  # unknown bounds are flown
+    reach = steps.Reach(np.stack([own_lo, int_lo]), np.stack([own_hi, int_hi]), np.stack([own_floor, int_floor]) >= 0)
+    reach.alt_lo_ft[:, :20] = np.nan  # unknown bounds are flown
     flown = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), k_cpa, 300, (1, 1, 0), vmd)
     screened = _fly_attempts(sides[0][:3], sides[1][:3], np.arange(n), k_cpa, 300, (1, 1, 0), vmd, reach=reach)
 
@@ -362,11 +382,15 @@ def test_attempts_their_vmd_draw_must_reject_are_not_flown_and_end_as_if_flown()
         ground = (cpa[1][0, 0] < 0) | (cpa[1][1, 0] < 0)
         return np.where(ground, "ground", np.where(cpa[2], "on", "vmd"))
 
-    skipped = np.isnan(screened[0][0][0, 0])
-    assert 50 < skipped.sum() < n - 50 and not skipped[:20].any()
+    skipped = np.isnan(screened[0][0][:, 0])  # (aircraft, attempt): not flown
+    neither, one = skipped.all(axis=0), skipped.any(axis=0) & ~skipped.all(axis=0)
+    assert 50 < neither.sum() < n - 50 and not skipped[:, :20].any()
+    assert 20 < one.sum() < n - 50 and skipped[0, one].any() and skipped[1, one].any()  # either may fly first
     assert np.array_equal(ending(screened[0]), ending(flown[0]))
     assert (ending(flown[0]) == "ground").any() and (ending(flown[0]) == "on").any()
     going = flown[0][2]
+    assert not skipped[:, going].any()
     for s in range(2):
         assert np.array_equal(screened[2][s][:, going], flown[2][s][:, going])
-        assert np.array_equal(screened[0][0][s][:, ~skipped], flown[0][0][s][:, ~skipped])
+        assert np.array_equal(screened[0][0][s][:, ~skipped[s]], flown[0][0][s][:, ~skipped[s]])
+        assert np.array_equal(screened[0][1][s][:, ~skipped[s]], flown[0][1][s][:, ~skipped[s]])

@@ -248,26 +248,38 @@ def fly_attempts_kernel(
 
 
 @njit(cache=True)
+def _fly_to_cpa(s, a, p, side, k_cpa, dt, states, exts, scratch, cpa):
+    """Fly aircraft ``s`` (0 ownship, 1 intruder; ``side`` its arrays, ``p`` its track) of attempt
+    ``a`` to tCPA into ``scratch[s]``; its state and extremes there go to ``cpa``."""
+    init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = side
+    _start(states[s], exts[s], init, p, scratch[s])
+    _fly_span(
+        states[s], exts[s], p, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, 0, k_cpa, dt, scratch[s]
+    )
+    cpa[0][s, :, a] = states[s]
+    cpa[1][s, :, a] = exts[s]
+
+
+@njit(cache=True)
 def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, reach, cpa, end, out_own, out_int):
     """Attempt ``a`` of `fly_attempts_kernel`."""
     p = tracks[a]
-    cpa_state, cpa_ext, going_on, _ = cpa
+    going_on = cpa[2]
     end_state, end_ext = end
     seed, ids, attempts, vmd_edges, vmd_accept = vmd
-    if draw[0] > 0 and draw[1] > 0 and _draw_rejects_unflown(a, vmd, reach):
+    screened = draw[0] > 0 and draw[1] > 0
+    if screened and _draw_rejects_unflown(a, vmd, reach):
         going_on[a] = False
         return
     states = np.empty((2, 7))
     exts = np.empty((2, 4))
     scratch = np.empty((2, 7, k_cpa + 1))
-    for s in range(2):
-        init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = own if s == 0 else intruder
-        _start(states[s], exts[s], init, p, scratch[s])
-        _fly_span(
-            states[s], exts[s], p, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits, 0, k_cpa, dt, scratch[s]
-        )
-        cpa_state[s, :, a] = states[s]
-        cpa_ext[s, :, a] = exts[s]
+    first = _first_side(a, reach)
+    for s in (first, 1 - first):
+        _fly_to_cpa(s, a, p, own if s == 0 else intruder, k_cpa, dt, states, exts, scratch, cpa)
+        if screened and s == first and _first_side_decides(a, first, states[first, 3], exts[first, 0], vmd, reach):
+            going_on[a] = False
+            return
     go = not (draw[0] > 0 and (exts[0, 0] < 0 or exts[1, 0] < 0))
     if go and draw[1] > 0:
         go = vmd_accepted(seed[0], ids[a], attempts[a], states[1, 3] - states[0, 3], vmd_edges, vmd_accept)
@@ -275,7 +287,7 @@ def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, rea
     if not go:
         return
     for s in range(2):
-        init, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = own if s == 0 else intruder
+        _, offsets, row_step, hdot_cmd, psidot_cmd, accel_cmd, limits = own if s == 0 else intruder
         rec = out_own[:, a, :] if s == 0 else out_int[:, a, :]
         rec[:7, : k_cpa + 1] = scratch[s]
         _fly_span(
@@ -286,24 +298,64 @@ def _attempt_flight(a, own, intruder, tracks, k_cpa, n_steps, dt, draw, vmd, rea
 
 
 @njit(cache=True)
+def _first_side(a, reach):
+    """The aircraft of attempt ``a`` to fly first: the one with the wider altitude bounds at tCPA
+    (knowing its altitude narrows the relative altitude most); the ownship when they are unknown."""
+    alt_lo, alt_hi, _ = reach
+    return 1 if alt_hi[1, a] - alt_lo[1, a] > alt_hi[0, a] - alt_lo[0, a] else 0
+
+
+@njit(cache=True)
+def _first_side_decides(a, first, first_alt, first_lowest, vmd, reach):
+    """True when attempt ``a`` must end whatever the other aircraft does, from the first one's flight
+    to tCPA (altitude ``first_alt`` there, lowest ``first_lowest`` before): it went below ground, or
+    the other cannot go below ground and the VMD draw accepts no relative altitude that the first's
+    altitude and the other's bounds allow. The relative altitude is the intruder's altitude minus
+    the ownship's, a rounding monotone in both, so it stays within the bounds formed here. An
+    attempt without bounds (NaN: not screened) flies both."""
+    alt_lo, alt_hi, floor_clear = reach
+    other = 1 - first
+    if not alt_lo[other, a] <= alt_hi[other, a]:
+        return False
+    if first_lowest < 0:
+        return True
+    if not floor_clear[other, a]:
+        return False
+    if first == 0:
+        rel_lo, rel_hi = alt_lo[1, a] - first_alt, alt_hi[1, a] - first_alt
+    else:
+        rel_lo, rel_hi = first_alt - alt_hi[0, a], first_alt - alt_lo[0, a]
+    return _draw_rejects_between(a, vmd, rel_lo, rel_hi)
+
+
+@njit(cache=True)
 def _draw_rejects_unflown(a, vmd, reach):
-    """True when attempt ``a`` would only be flown to be rejected by its VMD draw: no bin whose
-    acceptance takes its uniform overlaps the bounds ``reach[0][a]`` .. ``reach[1][a]`` of its
-    relative altitude at tCPA, and ``reach[2][a]`` says neither aircraft can go below ground before
-    tCPA (so the flight could not have rejected it as below ground first). Unknown bounds (NaN) fly.
+    """True when attempt ``a`` would only be flown to be rejected by its VMD draw: the bounds
+    ``reach`` gives its relative altitude at tCPA leave the draw nothing to accept, and neither
+    aircraft can go below ground before tCPA (so the flight could not have rejected it as below
+    ground first). Unknown bounds (NaN) fly.
 
     The relative altitude is computed as the intruder's altitude minus the ownship's, a rounding
     monotone in both, so it cannot leave the bounds formed from the aircraft's altitude bounds.
     """
+    alt_lo, alt_hi, floor_clear = reach
+    if not (floor_clear[0, a] and floor_clear[1, a]):
+        return False
+    return _draw_rejects_between(a, vmd, alt_lo[1, a] - alt_hi[0, a], alt_hi[1, a] - alt_lo[0, a])
+
+
+@njit(cache=True)
+def _draw_rejects_between(a, vmd, rel_lo, rel_hi):
+    """True when no VMD bin whose acceptance takes attempt ``a``'s uniform overlaps ``rel_lo`` ..
+    ``rel_hi`` (False for unknown bounds: NaN)."""
     seed, ids, attempts, vmd_edges, vmd_accept = vmd
-    rel_lo, rel_hi, floor_clear = reach
-    if not (floor_clear[a] and rel_lo[a] <= rel_hi[a]):
+    if not rel_lo <= rel_hi:
         return False
     stream = np.empty(9, dtype=np.uint64)
     stream_init(stream, np.uint64(seed[0]), np.uint64(ids[a]), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempts[a]))
     u_vmd = next_uniform(stream)
     for b in range(vmd_edges.shape[0] - 1):
-        if u_vmd <= vmd_accept[b] and rel_hi[a] >= vmd_edges[b] and rel_lo[a] < vmd_edges[b + 1]:
+        if u_vmd <= vmd_accept[b] and rel_hi >= vmd_edges[b] and rel_lo < vmd_edges[b + 1]:
             return False
     return True
 
@@ -318,14 +370,16 @@ def vertical_rate_kernel(records):
 
 @njit(parallel=True, cache=True, nogil=True)
 def gather_flights_kernel(records, chosen, out):
-    """``out[:, i] = records[:, chosen[i]]`` for the seven recorded rows, and row 7 (the vertical
-    rate) from speed and pitch as `vertical_rate_kernel`, in one pass."""
+    """``out[:, i] = records[:, chosen[i]]`` for the seven recorded rows, and, when ``out`` has an
+    eighth row, the vertical rate from speed and pitch as `vertical_rate_kernel`, in one pass."""
+    with_rate = out.shape[0] > 7
     for i in prange(chosen.shape[0]):
         a = chosen[i]
         for k in range(records.shape[2]):
             for f in range(7):
                 out[f, i, k] = records[f, a, k]
-            out[7, i, k] = records[3, a, k] * math.sin(records[5, a, k])
+            if with_rate:
+                out[7, i, k] = records[3, a, k] * math.sin(records[5, a, k])
 
 
 # ---------------------------------------------------------------------------------- the VMD screen

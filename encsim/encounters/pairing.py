@@ -184,7 +184,10 @@ class UncorrelatedPairing(EncounterSource):
         # the samples taken once, for the attempts placed (the filters, the limits and the result)
         own_tracks, int_tracks = own_tracks.take(keep[going_on]), int_tracks.take(keep[going_on])
 
-        placed = steps.fly_and_place(own_tracks, int_tracks, draws["psi"], draws["hmd"], at, geometry)
+        # the flights' vertical rates only for trajectories kept (nothing else here reads them)
+        placed = steps.fly_and_place(
+            own_tracks, int_tracks, draws["psi"], draws["hmd"], at, geometry, vertical_rate=keep_trajectories
+        )
         metrics = steps.placed_metrics(placed, scenario.metrics)
         reasons, range0 = steps.placement_rejections(placed, metrics, draws, at, geometry)
         reasons.update(self.ownship_rejections(own_tracks, placed))

@@ -150,20 +150,31 @@ def _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Reach:
-    """What the screen knows of each attempt without flying it: the bounds of the relative altitude
-    at tCPA (intruder minus ownship, ft; NaN where not computed) and whether neither aircraft can go
-    below ground before tCPA. `fly_to_tcpa` uses it not to fly the attempts its VMD draw must reject."""
+    """What the screen knows of each attempt without flying it, per aircraft (row 0 the ownship, row
+    1 the intruder): the bounds of its altitude at tCPA (ft; NaN where not computed) and whether it
+    cannot go below ground before tCPA. `fly_to_tcpa` uses it not to fly the attempts its VMD draw
+    must reject, and not to fly the second aircraft of an attempt the first one's flight decides."""
 
-    rel_lo_ft: np.ndarray
-    rel_hi_ft: np.ndarray
+    alt_lo_ft: np.ndarray
+    alt_hi_ft: np.ndarray
     floor_clear: np.ndarray
 
     @classmethod
     def unknown(cls, n: int) -> Reach:
-        return cls(np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, dtype=np.bool_))
+        return cls(np.full((2, n), np.nan), np.full((2, n), np.nan), np.zeros((2, n), dtype=np.bool_))
+
+    @property
+    def rel_lo_ft(self) -> np.ndarray:
+        """Lower bound of the relative altitude at tCPA (intruder minus ownship, ft)."""
+        return self.alt_lo_ft[1] - self.alt_hi_ft[0]
+
+    @property
+    def rel_hi_ft(self) -> np.ndarray:
+        """Upper bound of the relative altitude at tCPA (intruder minus ownship, ft)."""
+        return self.alt_hi_ft[1] - self.alt_lo_ft[0]
 
     def take(self, positions) -> Reach:
-        return Reach(self.rel_lo_ft[positions], self.rel_hi_ft[positions], self.floor_clear[positions])
+        return Reach(self.alt_lo_ft[:, positions], self.alt_hi_ft[:, positions], self.floor_clear[:, positions])
 
 
 def screen_vmd(own, intruder, geometry) -> np.ndarray:
@@ -198,9 +209,9 @@ def screen_vmd_reach(own, intruder, geometry) -> tuple[np.ndarray, Reach]:
         )
     (own_lo, own_hi, own_floor), (int_lo, int_hi, int_floor) = bounds
     passed[candidates] = _reaches(own_lo, own_hi, int_lo, int_hi, vmd_edges)
-    reach.rel_lo_ft[candidates] = int_lo - own_hi
-    reach.rel_hi_ft[candidates] = int_hi - own_lo
-    reach.floor_clear[candidates] = (own_floor >= 0.0) & (int_floor >= 0.0)
+    reach.alt_lo_ft[:, candidates] = own_lo, int_lo
+    reach.alt_hi_ft[:, candidates] = own_hi, int_hi
+    reach.floor_clear[:, candidates] = own_floor >= 0.0, int_floor >= 0.0
     return passed, reach
 
 
@@ -239,17 +250,30 @@ class Flights:
     def take(self, positions) -> Flights:
         return dataclasses.replace(self, chosen=self.chosen[positions])
 
-    def finish(self, duration_s: float) -> tuple[Trajectories, Trajectories]:
-        """The chosen attempts' flights for the whole encounter (each must have gone on)."""
+    def finish(self, duration_s: float, vertical_rate: bool = True) -> tuple[Trajectories, Trajectories]:
+        """The chosen attempts' flights for the whole encounter (each must have gone on).
+
+        Without ``vertical_rate`` their ``hdot_fps`` is `NO_VERTICAL_RATE` (empty): generation reads
+        no vertical rate of its flights (the limits take it from the 1-Hz altitudes), and computing it
+        (a sine per sample) was 40 % of this copy (benchmarks/README.md, issue 19).
+        """
         if int(round(duration_s / DT_S)) != self.n_steps or not np.all(self.going_on[self.chosen]):
             raise ValueError("only the attempts that went on were flown to the end of the encounter")
         t_s = np.arange(self.n_steps + 1) * DT_S
         flown = []
         for side, records in enumerate(self.records):
-            chosen = np.empty((8, self.chosen.shape[0], records.shape[2]))
+            chosen = np.empty((8 if vertical_rate else 7, self.chosen.shape[0], records.shape[2]))
             _kernels.gather_flights_kernel(records, self.chosen, chosen)
-            flown.append(Trajectories(t_s, *chosen, extremes=np.ascontiguousarray(self.extremes[side][:, self.chosen])))
+            rows = (*chosen, NO_VERTICAL_RATE) if not vertical_rate else tuple(chosen)
+            extremes = np.ascontiguousarray(self.extremes[side][:, self.chosen])
+            flown.append(Trajectories(t_s, *rows, extremes=extremes))
         return flown[0], flown[1]
+
+
+#: the ``hdot_fps`` of flights gathered without their vertical rate: empty and read-only, so that
+#: reading a sample of it fails loudly instead of giving a number
+NO_VERTICAL_RATE = np.empty((0, 0))
+NO_VERTICAL_RATE.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -282,8 +306,8 @@ class AtTcpa:
 def _reach_arrays(reach: Reach | None, n: int) -> tuple:
     reach = Reach.unknown(n) if reach is None else reach
     return (
-        np.ascontiguousarray(reach.rel_lo_ft, dtype=np.float64),
-        np.ascontiguousarray(reach.rel_hi_ft, dtype=np.float64),
+        np.ascontiguousarray(reach.alt_lo_ft, dtype=np.float64),
+        np.ascontiguousarray(reach.alt_hi_ft, dtype=np.float64),
         np.ascontiguousarray(reach.floor_clear, dtype=np.bool_),
     )
 
@@ -308,6 +332,10 @@ def fly_to_tcpa(
     (`Reach` of the attempts at ``tracks``) and ``vmd_draw``, an attempt whose draw rejects it
     wherever it can be at tCPA, and that cannot go below ground, is not flown: its results are NaN
     and it does not go on, exactly as flying it would have ended (`draw_geometry` rejects it).
+    Otherwise the aircraft with the wider altitude bounds flies first; when it went below ground,
+    or when its altitude at tCPA and the other's bounds leave the draw nothing to accept (the other
+    unable to go below ground), the other is not flown (its results NaN): the attempt ends as if
+    both had flown.
     """
     tcpa = geometry.tcpa_s
     all_own, all_int = own.initial_states(), intruder.initial_states()
@@ -442,18 +470,21 @@ class Placed:
     k_cpa: int
 
 
-def fly_and_place(own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, geometry) -> Placed:
+def fly_and_place(
+    own, intruder, psi: np.ndarray, hmd: np.ndarray, at: AtTcpa, geometry, vertical_rate: bool = True
+) -> Placed:
     """The **fly** and **place** steps for the whole encounter.
 
     Both fly at 10 Hz (the flights of ``at`` continued from tCPA when it has them; else ``own``
     and ``intruder`` flown from the start); each is rotated about its tCPA position (ownship
     heading 0 at CPA, intruder at ``psi``), the intruder is placed perpendicular to the relative
     velocity at the signed HMD, and both are translated so that the ownship starts at the origin
-    (`_kernels.place_kernel`, one pass).
+    (`_kernels.place_kernel`, one pass). Without ``vertical_rate``, the flights continued from
+    ``at`` carry no vertical rate (`Flights.finish`).
     """
     duration = geometry.duration_s
     if at.flights is not None:  # the flights to tCPA, continued
-        own_flown, int_flown = at.flights.finish(duration)
+        own_flown, int_flown = at.flights.finish(duration, vertical_rate)
     else:
         own_states, int_states = own.initial_states(), intruder.initial_states()
         own_flown = fly_commands(own_states, own.schedule, duration, output_hz=10.0, limits=_limits(own))
