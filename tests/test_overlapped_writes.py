@@ -91,6 +91,22 @@ def test_overlapped_chunks_write_the_serial_file_bit_for_bit(scenario, tmp_path,
         assert f["outcomes/nominal_nmac"].shape == (190,)
 
 
+def test_the_first_and_last_chunks_generated_in_halves_write_the_serial_file_bit_for_bit(
+    scenario, tmp_path, monkeypatch
+):
+    """With the overlap, the first and last chunks are generated and flown in halves (chunks here are
+    small, so the least part is lowered to let them split): the file is still the serial path's."""
+    monkeypatch.setattr(run_module, "_MIN_PART_ENCOUNTERS", 10)
+    names, flying = _finishing_threads(monkeypatch), []
+    _write(tmp_path / "halves.h5", scenario, on_flying=flying.append)
+    assert flying == [20, 20, 40, 40, 40, 15, 15] and len(names) == N_CHUNKS + 2
+    _serially(monkeypatch)
+    flying.clear()
+    _write(tmp_path / "serial.h5", scenario, on_flying=flying.append)
+    assert flying == [40, 40, 40, 40, 30]  # the serial path has nothing to overlap: whole chunks
+    _assert_same_files(tmp_path / "halves.h5", tmp_path / "serial.h5")
+
+
 def test_nominal_files_overlap_their_writes_and_equal_the_serial_ones(scenario, tmp_path, monkeypatch):
     _write(tmp_path / "overlapped.h5", scenario, logic=None, keep_trajectories=True)
     _serially(monkeypatch)

@@ -82,19 +82,39 @@ def write_encounter_file(
         pipeline = _Pipeline(finish, overlap=overlap)
         with pipeline:
             for k in chunk_indices:
-                encounters = source.generate(
-                    chunk_ids(scenario, k),
-                    scenario_text=scenario_text,
-                    progress=progress,
-                    keep_trajectories=keep_trajectories,
-                )
-                if logic and on_flying is not None:
-                    on_flying(encounters.n_encounters)
-                pipeline.submit(encounters, k, last=k == chunk_indices[-1])
+                ends = (chunk_indices[0], chunk_indices[-1])
+                parts = _generation_parts(chunk_ids(scenario, k), halve=pipeline.overlapping and k in ends)
+                for part, ids in enumerate(parts):
+                    encounters = source.generate(
+                        ids, scenario_text=scenario_text, progress=progress, keep_trajectories=keep_trajectories
+                    )
+                    if logic and on_flying is not None:
+                        on_flying(encounters.n_encounters)
+                    pipeline.submit(encounters, k, last=k == chunk_indices[-1] and part == len(parts) - 1)
         identity = _identity(scenario_text, scenario, provenance, logic, closed_loop)
         writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
         totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
     return totals
+
+
+#: the fewest encounters of a part when the first and last chunks are generated in halves
+_MIN_PART_ENCOUNTERS = 500
+
+
+def _generation_parts(ids: np.ndarray, *, halve: bool) -> list[np.ndarray]:
+    """The pieces a chunk's encounters are generated in: the chunk, or with ``halve`` its two halves.
+
+    With the overlap, the first and last chunks of a file are generated in halves (an encounter is
+    the same whatever else is generated with it: its streams are its own). The first half of the
+    first chunk is then flown while the second is generated, which also loads the closed loop's
+    kernels under generation instead of after it; and the process waits at the end only for the
+    last half's closed loop and writes (0.9 s for a chunk of 5,000 with ``unequipped``), not the
+    last chunk's. The file receives the same rows in the same order.
+    """
+    if not halve or ids.shape[0] < 2 * _MIN_PART_ENCOUNTERS:
+        return [ids]
+    half = ids.shape[0] // 2
+    return [ids[:half], ids[half:]]
 
 
 class _Pipeline:
@@ -116,10 +136,15 @@ class _Pipeline:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
+    @property
+    def overlapping(self) -> bool:
+        """Whether chunks are finished in the background (else serially, in the caller's thread)."""
+        return self._overlap and _threadsafe_parallel_layer()
+
     def submit(self, *args, last: bool = False) -> None:
         """Finish a chunk: in the background (unless serial), on one thread of Numba's unless ``last``."""
         self._wait()
-        if not (self._overlap and _threadsafe_parallel_layer()):
+        if not self.overlapping:
             self._finish(*args)
             return
         self._thread = threading.Thread(target=self._run, args=(args, last), name="encsim-finish-chunk", daemon=True)
