@@ -82,8 +82,10 @@ def write_encounter_file(
         pipeline = _Pipeline(finish, overlap=overlap)
         with pipeline:
             for k in chunk_indices:
-                ends = (chunk_indices[0], chunk_indices[-1])
-                parts = _generation_parts(chunk_ids(scenario, k), halve=pipeline.overlapping and k in ends)
+                # the threading layer, hence `overlapping`, is known only once generation has run a
+                # parallel kernel: the first chunk is halved whenever the run means to overlap
+                halve = (overlap and k == chunk_indices[0]) or (pipeline.overlapping and k == chunk_indices[-1])
+                parts = _generation_parts(chunk_ids(scenario, k), halve=halve)
                 for part, ids in enumerate(parts):
                     encounters = source.generate(
                         ids, scenario_text=scenario_text, progress=progress, keep_trajectories=keep_trajectories
