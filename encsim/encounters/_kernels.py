@@ -96,13 +96,18 @@ def _vmd_bin(rel, vmd_edges):
 
 
 @njit(cache=True)
-def vmd_accepted(seed, encounter_id, attempt, rel, vmd_edges, vmd_accept):
-    """The VMD acceptance of an attempt: its geometry stream's first uniform against its bin's probability."""
+def _vmd_uniform(seed, encounter_id, attempt):
+    """The uniform an attempt's VMD draw compares with its bin's acceptance: its geometry stream's first."""
     stream = np.empty(9, dtype=np.uint64)
     stream_init(stream, np.uint64(seed), np.uint64(encounter_id), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempt))
-    u_vmd = next_uniform(stream)
+    return next_uniform(stream)
+
+
+@njit(cache=True)
+def vmd_accepted(seed, encounter_id, attempt, rel, vmd_edges, vmd_accept):
+    """The VMD acceptance of an attempt: its geometry stream's first uniform against its bin's probability."""
     b = _vmd_bin(rel, vmd_edges)
-    return b >= 0 and u_vmd <= vmd_accept[b]
+    return b >= 0 and _vmd_uniform(seed, encounter_id, attempt) <= vmd_accept[b]
 
 
 @njit(cache=True)
@@ -351,9 +356,7 @@ def _draw_rejects_between(a, vmd, rel_lo, rel_hi):
     seed, ids, attempts, vmd_edges, vmd_accept = vmd
     if not rel_lo <= rel_hi:
         return False
-    stream = np.empty(9, dtype=np.uint64)
-    stream_init(stream, np.uint64(seed[0]), np.uint64(ids[a]), np.uint64(GEOMETRY_SUB_STREAM), np.uint64(attempts[a]))
-    u_vmd = next_uniform(stream)
+    u_vmd = _vmd_uniform(seed[0], ids[a], attempts[a])
     for b in range(vmd_edges.shape[0] - 1):
         if u_vmd <= vmd_accept[b] and rel_hi >= vmd_edges[b] and rel_lo < vmd_edges[b + 1]:
             return False

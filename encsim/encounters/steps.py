@@ -163,16 +163,6 @@ class Reach:
     def unknown(cls, n: int) -> Reach:
         return cls(np.full((2, n), np.nan), np.full((2, n), np.nan), np.zeros((2, n), dtype=np.bool_))
 
-    @property
-    def rel_lo_ft(self) -> np.ndarray:
-        """Lower bound of the relative altitude at tCPA (intruder minus ownship, ft)."""
-        return self.alt_lo_ft[1] - self.alt_hi_ft[0]
-
-    @property
-    def rel_hi_ft(self) -> np.ndarray:
-        """Upper bound of the relative altitude at tCPA (intruder minus ownship, ft)."""
-        return self.alt_hi_ft[1] - self.alt_lo_ft[0]
-
     def take(self, positions) -> Reach:
         return Reach(self.alt_lo_ft[:, positions], self.alt_hi_ft[:, positions], self.floor_clear[:, positions])
 
@@ -232,6 +222,12 @@ def _side_arrays(aircraft, states: InitialStates) -> tuple:
     )
 
 
+#: the ``hdot_fps`` of flights gathered without their vertical rate: empty and read-only, so that
+#: reading a sample of it fails loudly instead of giving a number
+NO_VERTICAL_RATE = np.empty((0, 0))
+NO_VERTICAL_RATE.flags.writeable = False
+
+
 @dataclass(frozen=True)
 class Flights:
     """Both aircraft of some attempts flown once (`_kernels.fly_attempts_kernel`): to tCPA, and on to
@@ -264,16 +260,10 @@ class Flights:
         for side, records in enumerate(self.records):
             chosen = np.empty((8 if vertical_rate else 7, self.chosen.shape[0], records.shape[2]))
             _kernels.gather_flights_kernel(records, self.chosen, chosen)
-            rows = (*chosen, NO_VERTICAL_RATE) if not vertical_rate else tuple(chosen)
+            rows = tuple(chosen) if vertical_rate else (*chosen, NO_VERTICAL_RATE)
             extremes = np.ascontiguousarray(self.extremes[side][:, self.chosen])
             flown.append(Trajectories(t_s, *rows, extremes=extremes))
         return flown[0], flown[1]
-
-
-#: the ``hdot_fps`` of flights gathered without their vertical rate: empty and read-only, so that
-#: reading a sample of it fails loudly instead of giving a number
-NO_VERTICAL_RATE = np.empty((0, 0))
-NO_VERTICAL_RATE.flags.writeable = False
 
 
 @dataclass(frozen=True)
