@@ -35,6 +35,26 @@ def _clip(value, lo, hi):
     return min(max(value, lo), hi)
 
 
+@njit(cache=True, inline="always")
+def _bank_max(limited, c):
+    """The bank limit; with a dynamic limit (``limited``), the least of it and the one of cosine ``c``."""
+    if not limited:
+        return BANK_LIMIT_RAD
+    extra = DYNAMIC_BANK_MARGIN * math.acos(c) if abs(c) < 1.0 else 0.0
+    return min(BANK_LIMIT_RAD, extra)
+
+
+@njit(cache=True, inline="always")
+def _bank_max_lower_bound(limited, c):
+    """A lower bound of `_bank_max` (c) without its arc cosine: acos(c) = 2 asin(sqrt((1 - c) / 2)) is at
+    least sqrt(2 (1 - c)), as asin(x) >= x; the factor below 1 covers the roundings of both sides."""
+    if not limited:
+        return BANK_LIMIT_RAD
+    if not abs(c) < 1.0:
+        return 0.0
+    return min(BANK_LIMIT_RAD, DYNAMIC_BANK_MARGIN * (1.0 - 1e-9) * math.sqrt(2.0 * (1.0 - c)))
+
+
 @njit(cache=True)
 def step(
     speed,
@@ -77,18 +97,19 @@ def step(
     # 4. dynamic bank limit: the bank at which the pitch-rate limit still holds the vertical command
     hddot_bank = min(hddot_cmd, v_div * q_max * cos_phi * cos_theta)
     disc = v_div**2 * q_max**2 - 4 * g * accel_cmd * sin_theta + 4 * g * hddot_bank + 4 * g**2 * cos_theta**2
-    bank_max = BANK_LIMIT_RAD
-    if disc >= 0.0:
+    limited = disc >= 0.0  # else no dynamic limit: the bank limit alone
+    c = 0.0
+    if limited:
         c = (-v_div * q_max + math.sqrt(disc)) / (2 * g * cos_theta)
-        extra = DYNAMIC_BANK_MARGIN * math.acos(c) if abs(c) < 1.0 else 0.0
-        bank_max = min(BANK_LIMIT_RAD, extra)
     # 5. roll rate toward the commanded turn rate, within the roll-rate and bank limits
     psidot_frozen = (q * sin_phi + r * cos_phi) / cos_theta
     p = _clip(TURN_RATE_GAIN_PER_S * (psidot_cmd - psidot_frozen), -ROLL_RATE_MAX_RAD_S, ROLL_RATE_MAX_RAD_S)
-    if bank + p * dt > bank_max:
-        p = (bank_max - bank) / dt
-    if bank + p * dt < -bank_max:
-        p = (-bank_max - bank) / dt
+    if abs(bank + p * dt) > _bank_max_lower_bound(limited, c):  # else neither limit binds: no arc cosine needed
+        bank_max = _bank_max(limited, c)
+        if bank + p * dt > bank_max:
+            p = (bank_max - bank) / dt
+        if bank + p * dt < -bank_max:
+            p = (-bank_max - bank) / dt
     # 6. Euler-angle rates
     bank_rate = p + q * sin_phi * tan_theta + r * cos_phi * tan_theta
     pitch_rate = q * cos_phi - r * sin_phi
