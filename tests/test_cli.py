@@ -109,6 +109,7 @@ def test_sample_writes_tracks_with_provenance_identical_to_the_api(runner, tmp_p
         assert f.attrs["seed"] == 5 and f.attrs["encsim_version"] == encsim.__version__
         assert json.loads(f.attrs["presets"]) == {"G": 1, "A": 4}
         assert json.loads(f.attrs["arguments"])["n"] == 700
+        assert f["schedule/offsets"].chunks[0] > 1  # the leading 0 written with the first chunk's offsets
     from_file = read_tracks(out)
     direct = sample_tracks("uncor_1200only_fwse_v1p2", 700, 90, rng=5, start={"G": 1, "A": 4})
     assert from_file.initial.equals(direct.initial)

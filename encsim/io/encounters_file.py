@@ -96,9 +96,10 @@ class EncounterFileWriter(AtomicH5Writer):
             for name in InitialStates.FIELDS:
                 _append(states, name, getattr(initial, name))
             schedule = side.require_group("schedule")
-            if "offsets" not in schedule:
-                _append(schedule, "offsets", np.zeros(1, dtype=np.int64))
-            _append(schedule, "offsets", sample.schedule.offsets[1:] + self._rows[role])
+            offsets = sample.schedule.offsets[1:] + self._rows[role]
+            if "offsets" not in schedule:  # the leading 0 with the first rows: HDF5 sizes blocks by the first write
+                offsets = np.concatenate((np.zeros(1, dtype=np.int64), offsets))
+            _append(schedule, "offsets", offsets)
             for name in SCHEDULE_FIELDS:
                 _append(schedule, name, getattr(sample.schedule, name))
             self._rows[role] += int(sample.schedule.offsets[-1])

@@ -188,11 +188,11 @@ class TrackFileWriter(AtomicH5Writer):
         for column in sample.initial.columns:
             _append(initial, column, sample.initial[column].to_numpy())
         schedule = f.require_group("schedule")
-        offsets = sample.schedule.offsets
-        if not self._offsets_written:
-            _append(schedule, "offsets", offsets[:1])
+        offsets = sample.schedule.offsets[1:] + self._rows
+        if not self._offsets_written:  # the leading 0 with the first rows: HDF5 sizes blocks by the first write
+            offsets = np.concatenate((sample.schedule.offsets[:1], offsets))
             self._offsets_written = True
-        _append(schedule, "offsets", offsets[1:] + self._rows)
+        _append(schedule, "offsets", offsets)
         for name in ("t_s", "hdot_fps", "psidot_rad_s", "vdot_fps2"):
             _append(schedule, name, getattr(sample.schedule, name))
         _append(schedule, "bins", sample.schedule_bins)
@@ -201,7 +201,7 @@ class TrackFileWriter(AtomicH5Writer):
         counts["bin_changes"].attrs["columns"] = json.dumps(list(sample.bin_changes.columns))
         _append(counts, "resamples", sample.resamples.to_numpy())
         counts["resamples"].attrs["columns"] = json.dumps(list(sample.resamples.columns))
-        self._rows += int(offsets[-1])
+        self._rows += int(sample.schedule.offsets[-1])
         self._tracks += sample.n_tracks
         self._add_rejections(sample.rejections)
 
