@@ -1,11 +1,12 @@
-"""A ``.h5`` output's chunks are finished (written, flown, written) in a background thread while the
-next chunk is generated (issue 19): the file is the serial path's, errors and interrupts surface in
-the caller as before, and progress is reported from the caller's thread."""
+"""A ``.h5`` output's parts are generated and flown in parallel lanes while the caller writes the
+finished ones in order (issue 19, `encsim.runner.lanes`): the file is the serial path's, errors and
+interrupts surface in the caller as before, and progress is reported from the caller's thread."""
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 import warnings
 
 import h5py
@@ -18,6 +19,7 @@ from encsim.encounters.source import EncounterError, EncounterSource
 from encsim.io.scenario import parse_scenario
 from encsim.runner import run as run_module
 from encsim.runner import write_encounter_file
+from encsim.runner.lanes import Lanes
 from encsim.simulate import LogicRunError
 
 SCENARIO = small_scenario_text("overlap_test", encounters=190, seed=11, chunk_size=40)
@@ -75,10 +77,14 @@ def _assert_same_files(a, b) -> None:
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
 
 
-def test_overlapped_chunks_write_the_serial_file_bit_for_bit(scenario, tmp_path, monkeypatch):
+def _lane_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("encsim-lane-")]
+
+
+def test_chunks_computed_in_lanes_write_the_serial_file_bit_for_bit(scenario, tmp_path, monkeypatch):
     names = _finishing_threads(monkeypatch)
     overlapped = _write(tmp_path / "overlapped.h5", scenario)
-    assert names == ["encsim-finish-chunk"] * N_CHUNKS  # every chunk was flown in the background
+    assert len(names) == N_CHUNKS and all(name.startswith("encsim-lane-") for name in names)
     names.clear()
     _serially(monkeypatch)
     serial = _write(tmp_path / "serial.h5", scenario)
@@ -89,22 +95,22 @@ def test_overlapped_chunks_write_the_serial_file_bit_for_bit(scenario, tmp_path,
     with h5py.File(tmp_path / "overlapped.h5", "r") as f:
         assert f["metadata/encounter_id"][()].tolist() == list(range(190))
         assert f["outcomes/nominal_nmac"].shape == (190,)
+        # the offsets' leading 0 goes with the first rows: HDF5 sizes a dataset's blocks by its first
+        # write, and a block of one offset made one compressed, checksummed block per encounter
+        assert f["ownship/schedule/offsets"].chunks[0] > 1 and f["intruder/schedule/offsets"].chunks[0] > 1
 
 
-def test_the_first_and_last_chunks_generated_in_halves_write_the_serial_file_bit_for_bit(
-    scenario, tmp_path, monkeypatch
-):
-    """With the overlap, the first and last chunks are generated and flown in halves (chunks here are
-    small, so the least part is lowered to let them split): the file is still the serial path's."""
+def test_chunks_computed_in_halves_write_the_serial_file_bit_for_bit(scenario, tmp_path, monkeypatch):
+    """In lanes, every chunk is generated and flown in halves (chunks here are small, so the least
+    part is lowered to let them split): the file is still the serial path's."""
     monkeypatch.setattr(run_module, "_MIN_PART_ENCOUNTERS", 10)
     names, flying = _finishing_threads(monkeypatch), []
     _write(tmp_path / "halves.h5", scenario, on_flying=flying.append)
-    assert flying == [20, 20, 40, 40, 40, 15, 15] and len(names) == N_CHUNKS + 2
+    assert flying == [20] * 8 + [15, 15] and len(names) == 2 * N_CHUNKS
     _serially(monkeypatch)
     flying.clear()
     _write(tmp_path / "serial.h5", scenario, on_flying=flying.append)
-    # serially (a layer found not thread-safe once the first chunk ran), the later chunks are whole
-    assert flying == [20, 20, 40, 40, 40, 30]
+    assert flying == [40, 40, 40, 40, 30]  # serially, chunks are whole
     _assert_same_files(tmp_path / "halves.h5", tmp_path / "serial.h5")
 
 
@@ -155,7 +161,7 @@ def test_a_background_chunks_logic_error_reaches_the_caller_naming_its_chunk(sce
         assert not path.exists()
         assert not list(tmp_path.glob("*.partial"))
         _serially(monkeypatch)
-    assert not [thread for thread in threading.enumerate() if thread.name == "encsim-finish-chunk"]
+    assert not _lane_threads()
 
 
 def test_a_background_error_comes_before_a_later_chunks_generation_error(scenario, tmp_path, monkeypatch):
@@ -175,13 +181,13 @@ def test_a_background_error_comes_before_a_later_chunks_generation_error(scenari
     assert not (tmp_path / "x.h5").exists() and not list(tmp_path.glob("*.partial"))
 
 
-def test_an_interrupt_while_generating_waits_for_the_chunk_in_flight_and_leaves_no_file(
-    scenario, tmp_path, monkeypatch
-):
+def test_an_interrupt_while_waiting_lets_the_parts_in_flight_finish_and_leaves_no_file(scenario, tmp_path, monkeypatch):
+    started: list[int] = []
     finished: list[int] = []
     original = run_module._fly_chunk
 
     def recording(encounters, logic, chunk_index, **options):
+        started.append(chunk_index)
         result = original(encounters, logic, chunk_index, **options)
         finished.append(chunk_index)
         return result
@@ -189,15 +195,15 @@ def test_an_interrupt_while_generating_waits_for_the_chunk_in_flight_and_leaves_
     monkeypatch.setattr(run_module, "_fly_chunk", recording)
     calls = {"n": 0}
 
-    def interrupt_in_chunk_3(n):
+    def interrupt_after_three_chunks(n):  # reported in the caller's thread, as a Ctrl-C there
         calls["n"] += n
-        if calls["n"] > 120:  # while generating chunk 3, chunk 2 being finished in the background
+        if calls["n"] > 120:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _write(tmp_path / "x.h5", scenario, progress=interrupt_in_chunk_3)
-    assert finished == [0, 1, 2]  # the chunk in flight was waited for: no write was under way at the discard
-    assert not [thread for thread in threading.enumerate() if thread.name == "encsim-finish-chunk"]
+        _write(tmp_path / "x.h5", scenario, progress=interrupt_after_three_chunks)
+    assert sorted(started) == sorted(finished)  # every part in flight was waited for
+    assert len(finished) < N_CHUNKS + 1 and not _lane_threads()
     assert not (tmp_path / "x.h5").exists() and not list(tmp_path.glob("*.partial"))
 
 
@@ -215,44 +221,59 @@ def test_an_interrupt_wins_over_a_background_error(scenario, tmp_path, monkeypat
 
 
 @pytest.fixture
-def pipeline_in_threads(monkeypatch):
-    """A pipeline that finishes in the background whatever the machine's threading layer, and the
-    events of a finish that blocks until released."""
-    monkeypatch.setattr(run_module, "_threadsafe_parallel_layer", lambda: True)
+def blocking_lanes():
+    """Lanes of one part that blocks until released, and the events of that part."""
     release, started, done = threading.Event(), threading.Event(), []
 
-    def finish(k):
+    def make(part, report):
         started.set()
         release.wait(60)
-        done.append(k)
+        done.append(part)
+        return part
 
-    yield run_module._Pipeline(finish, overlap=True), release, started, done
+    yield Lanes(make, 3, 2), release, started, done
     release.set()
 
 
-def test_the_pipeline_waits_for_the_chunk_in_flight_when_the_caller_fails(pipeline_in_threads):
-    pipeline, release, started, done = pipeline_in_threads
+def test_lanes_wait_for_the_part_in_flight_when_the_caller_fails(blocking_lanes):
+    lanes, release, started, done = blocking_lanes
     threading.Timer(0.3, release.set).start()
     with pytest.raises(RuntimeError, match="caller failed"):
-        with pipeline:
-            pipeline.submit(0)
+        with lanes:
             started.wait(60)
             raise RuntimeError("caller failed")
-    assert done == [0]  # the block did not end before the chunk in flight was finished
+    assert sorted(done) == [0, 1]  # both lanes' parts finished before the block ended; none started after
+    assert not _lane_threads()
 
 
-def test_a_second_interrupt_stops_waiting_for_the_chunk_in_flight(pipeline_in_threads):
-    pipeline, release, started, done = pipeline_in_threads
+def test_a_second_interrupt_stops_waiting_for_the_parts_in_flight(blocking_lanes):
+    lanes, release, started, done = blocking_lanes
     main = threading.main_thread().ident
     with pytest.raises(KeyboardInterrupt):
-        with pipeline:
-            pipeline.submit(0)
+        with lanes:
             started.wait(60)
-            # Ctrl-C again half a second later, while the block's end waits for the chunk in flight
+            # Ctrl-C again half a second later, while the block's end waits for the parts in flight
             threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
             raise KeyboardInterrupt
-    assert done == []  # it stopped waiting: the finish is still blocked
+    assert done == []  # it stopped waiting: the parts are still blocked
     release.set()
+
+
+def test_lanes_hand_results_over_in_order_and_raise_errors_in_their_turn():
+    def make(part, report):
+        report(1)
+        time.sleep(0.05 * (5 - part))  # later parts finish first
+        if part == 3:
+            raise ValueError("part 3 failed")
+        return part
+
+    progress: list[int] = []
+    handed: list[int] = []
+    with pytest.raises(ValueError, match="part 3 failed"):
+        with Lanes(make, 5, 2, progress=progress.append) as lanes:
+            handed.extend(lanes)
+    assert handed == [0, 1, 2]
+    assert 3 <= sum(progress) <= 5 and not _lane_threads()
 
 
 def test_a_plain_python_logic_and_a_single_chunk_are_finished_serially(scenario, tmp_path, monkeypatch):

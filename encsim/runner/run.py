@@ -6,7 +6,6 @@ import datetime as _dt
 import json
 import os
 import sys
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 from .. import __version__
 from ..checksums import file_sha256, text_sha256
 from ..io.manifest import MANIFEST, read_manifest
+from .lanes import Lanes
 
 RESULTS = "results.h5"
 
@@ -64,54 +64,59 @@ def write_encounter_file(
     provenance = source.provenance()
     closed_loop: dict = {}
     plain_logic = bool(logic) and not _compiled_logic(logic)
+    chunk_indices = list(chunk_indices)
+    in_lanes = len(chunk_indices) > 1 and not plain_logic and not _TIMER and _threadsafe_parallel_layer()
+    parts = [(k, ids) for k in chunk_indices for ids in _generation_parts(chunk_ids(scenario, k), halve=in_lanes)]
     with EncounterFileWriter(
         path, scenario, scenario_text, scenario.run.seed, provenance, kind=source.kind, overwrite=overwrite
     ) as writer:
 
-        def finish(encounters, k: int) -> None:
-            """Write chunk k's encounters, fly them with the logic, write the outcomes (in this order)."""
+        def make(part: int, report) -> tuple:
+            """Part ``part``'s encounters and, with a logic, their outcomes (in a lane, or in the caller)."""
+            k, ids = parts[part]
+            encounters = source.generate(
+                ids, scenario_text=scenario_text, progress=report, keep_trajectories=keep_trajectories
+            )
+            if logic and on_flying is not None and not in_lanes:
+                on_flying(encounters.n_encounters)
+            return encounters, (_fly_chunk(encounters, logic, k, plain_logic=plain_logic) if logic else None)
+
+        def write(encounters, outcomes) -> None:
             writer.append(encounters)
-            if logic:
-                outcomes = _fly_chunk(encounters, logic, k, plain_logic=plain_logic)
-                closed_loop.clear()  # the last chunk's (every chunk's is the same)
+            if outcomes is not None:
+                closed_loop.clear()  # the last part's (every part's is the same)
                 closed_loop.update(outcomes.attrs.get("closed_loop", {}))
                 writer.append_outcomes(outcomes, logic)
 
-        chunk_indices = list(chunk_indices)
-        overlap = len(chunk_indices) > 1 and not plain_logic and not _TIMER
-        pipeline = _Pipeline(finish, overlap=overlap)
-        with pipeline:
-            for k in chunk_indices:
-                # the threading layer, hence `overlapping`, is known only once generation has run a
-                # parallel kernel: the first chunk is halved whenever the run means to overlap
-                halve = (overlap and k == chunk_indices[0]) or (pipeline.overlapping and k == chunk_indices[-1])
-                parts = _generation_parts(chunk_ids(scenario, k), halve=halve)
-                for part, ids in enumerate(parts):
-                    encounters = source.generate(
-                        ids, scenario_text=scenario_text, progress=progress, keep_trajectories=keep_trajectories
-                    )
-                    if logic and on_flying is not None:
-                        on_flying(encounters.n_encounters)
-                    pipeline.submit(encounters, k, last=k == chunk_indices[-1] and part == len(parts) - 1)
+        if in_lanes:
+            if logic and on_flying is not None:
+                on_flying(len(parts[0][1]))
+            with Lanes(make, len(parts), _lane_count(), progress=progress) as lanes:
+                for part, (encounters, outcomes) in enumerate(lanes):
+                    write(encounters, outcomes)
+                    if logic and on_flying is not None and part + 1 < len(parts):
+                        on_flying(len(parts[part + 1][1]))  # what the bar waits for next
+        else:
+            for part in range(len(parts)):
+                write(*make(part, progress))
         identity = _identity(scenario_text, scenario, provenance, logic, closed_loop)
         writer.set_attribute("identity", json.dumps(identity, sort_keys=True))
         totals = {"encounters": writer.n_encounters, "attempts": writer.attempts, "identity": identity}
     return totals
 
 
-#: the fewest encounters of a part when the first and last chunks are generated in halves
+#: the fewest encounters of a part when chunks are computed in halves
 _MIN_PART_ENCOUNTERS = 500
 
 
 def _generation_parts(ids: np.ndarray, *, halve: bool) -> list[np.ndarray]:
-    """The pieces a chunk's encounters are generated in: the chunk, or with ``halve`` its two halves.
+    """The parts a chunk's encounters are computed in: the chunk, or with ``halve`` its two halves.
 
-    With the overlap, the first and last chunks of a file are generated in halves (an encounter is
-    the same whatever else is generated with it: its streams are its own). The first half of the
-    first chunk is then flown while the second is generated, which also loads the closed loop's
-    kernels under generation instead of after it; and the process waits at the end only for the
-    last half's closed loop and writes (0.9 s for a chunk of 5,000 with ``unequipped``), not the
-    last chunk's. The file receives the same rows in the same order.
+    In lanes (`encsim.runner.lanes`), every chunk is computed in halves: two lanes then take the
+    first chunk from the start, and the last chunk's halves end together (parts of a quarter chunk
+    cost more than they save: generation's rounds grow less efficient). An encounter is the same
+    whatever else is generated with it (its streams are its own), and the file receives the same
+    rows in the same order.
     """
     if not halve or ids.shape[0] < 2 * _MIN_PART_ENCOUNTERS:
         return [ids]
@@ -119,76 +124,11 @@ def _generation_parts(ids: np.ndarray, *, halve: bool) -> list[np.ndarray]:
     return [ids[:half], ids[half:]]
 
 
-class _Pipeline:
-    """Finishes chunk k (write, closed loop, write) in one background thread while the caller generates chunk k+1.
+def _lane_count() -> int:
+    """Lanes for a file's parts: the caller's Numba thread count (``NUMBA_NUM_THREADS``, the cores)."""
+    import numba
 
-    Generation runs single-threaded Python between its Numba kernels, during which one core of two
-    idles; the closed loop and the writes of the previous chunk fill it (the kernels release the
-    GIL: ``nogil=True``). At most one chunk is finished at a time, in chunk order, and `submit`
-    waits for the previous one first, so at most two chunks are held (one generated, one being
-    finished: memory stays flat) and the file receives exactly the writes of the serial order. An
-    error of the background chunk is raised in the caller, unchanged (a `LogicRunError` names its
-    chunk), from the next `submit` or the end of the ``with`` block. Without ``overlap`` each chunk
-    is finished in the caller's thread as it is submitted (the serial path).
-    """
-
-    def __init__(self, finish, *, overlap: bool):
-        self._finish = finish
-        self._overlap = overlap
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-
-    @property
-    def overlapping(self) -> bool:
-        """Whether chunks are finished in the background (else serially, in the caller's thread)."""
-        return self._overlap and _threadsafe_parallel_layer()
-
-    def submit(self, *args, last: bool = False) -> None:
-        """Finish a chunk: in the background (unless serial), on one thread of Numba's unless ``last``."""
-        self._wait()
-        if not self.overlapping:
-            self._finish(*args)
-            return
-        self._thread = threading.Thread(target=self._run, args=(args, last), name="encsim-finish-chunk", daemon=True)
-        self._thread.start()
-
-    def _run(self, args, last: bool) -> None:
-        try:
-            if not last and _ONE_THREAD_BEHIND:
-                # Numba's thread count is this thread's own: the caller's generation keeps every core
-                import numba
-
-                numba.set_num_threads(1)
-            self._finish(*args)
-        except BaseException as exc:  # handed to the caller's thread, which raises it
-            self._error = exc
-
-    def _wait(self) -> None:
-        """Wait for the chunk being finished (an interrupt stops the wait); raise its error, if any."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self._wait()
-            return False
-        # The caller failed (or was interrupted) while a chunk was being finished: wait for it, so
-        # that no write is under way when the file is discarded (a second interrupt stops waiting).
-        # Its error, if any, came first in chunk order (the serial path would have raised it before
-        # generating this chunk): raise that one, unless the caller was interrupted.
-        try:
-            self._wait()
-        except Exception as earlier:
-            if not issubclass(exc_type, KeyboardInterrupt):
-                raise earlier from earlier.__cause__
-        return False
+    return numba.get_num_threads()
 
 
 def _compiled_logic(logic: str) -> bool:
@@ -198,22 +138,20 @@ def _compiled_logic(logic: str) -> bool:
     return logic in REFERENCE_LOGICS or is_compiled(resolve_logic(logic)[0])
 
 
-#: a chunk finished while the next is generated runs its parallel kernels on one thread
-_ONE_THREAD_BEHIND = True
-
-
 def _threadsafe_parallel_layer() -> bool:
     """Whether Numba's threading layer may run parallel kernels from two threads at once.
 
     The ``omp`` and ``tbb`` layers may; ``workqueue`` may not (it ends the process). The layer is
-    chosen at the first parallel kernel call (generating the first chunk makes one): before that,
-    and for any other layer, chunks are finished serially.
+    chosen now, as the first parallel kernel would choose it; for any other layer, or if it cannot
+    be started, a file's chunks are computed serially.
     """
     import numba
+    from numba.np.ufunc import parallel
 
     try:
+        parallel._launch_threads()  # what the first parallel kernel call does: picks and starts the layer
         return numba.threading_layer() in ("omp", "tbb")
-    except ValueError:  # no parallel kernel has run yet
+    except Exception:  # a layer that cannot start: the serial path, where the first kernel says why
         return False
 
 
