@@ -267,3 +267,18 @@ def test_inputs_are_validated():
         CommandSchedule.from_lists([[(1, 0, 0, 0)]])
     with pytest.raises(ValueError, match="minimum must be below"):
         fly_commands(states, schedule, 10.0, limits=DynamicLimits(speed_min_fps=2000.0))
+
+
+def test_the_bank_limits_lower_bound_never_exceeds_the_limit():
+    """The step computes the dynamic bank limit's arc cosine only when the bank could reach
+    sqrt(2 (1 - c)) scaled (a lower bound of acos(c)): that bound must hold for every cosine c,
+    compiled and plain, or a clamp would be skipped."""
+    from encsim.dynamics._kernels import _bank_max, _bank_max_lower_bound
+
+    rng = np.random.default_rng(7)
+    near_one = 1.0 - np.logspace(-16, 0, 2000)
+    cosines = np.concatenate([rng.uniform(-1.0, 1.0, 20000), near_one, -near_one, [-1.0, 0.0, 1.0, 1.5, -1.5, np.nan]])
+    for c in cosines:
+        for limited in (True, False):
+            assert _bank_max_lower_bound.py_func(limited, c) <= _bank_max.py_func(limited, c)
+            assert _bank_max_lower_bound(limited, c) <= _bank_max(limited, c)

@@ -76,11 +76,60 @@ def step(
     dt,
 ):
     """One integration step; returns the new (speed, north, east, up, heading, pitch, bank)."""
+    return step_with_trig(
+        speed,
+        north,
+        east,
+        up,
+        heading,
+        pitch,
+        bank,
+        math.cos(pitch),
+        math.sin(pitch),
+        math.cos(heading),
+        math.sin(heading),
+        hdot_cmd,
+        psidot_cmd,
+        accel_cmd,
+        speed_min,
+        speed_max,
+        hdot_min,
+        hdot_max,
+        q_max,
+        r_max,
+        dt,
+    )
+
+
+@njit(cache=True)
+def step_with_trig(
+    speed,
+    north,
+    east,
+    up,
+    heading,
+    pitch,
+    bank,
+    cos_theta,
+    sin_theta,
+    cos_psi,
+    sin_psi,
+    hdot_cmd,
+    psidot_cmd,
+    accel_cmd,
+    speed_min,
+    speed_max,
+    hdot_min,
+    hdot_max,
+    q_max,
+    r_max,
+    dt,
+):
+    """`step` given the cosine and sine of the state's pitch (``cos_theta``, ``sin_theta``) and heading
+    (``cos_psi``, ``sin_psi``): the closed loop computes them once for its state vector and this step."""
     # Expressions keep the order of operations of the plain twin in the tests: the roll loop
     # (gain 20 per s at 10 Hz) can sit in a limit cycle that amplifies rounding differences.
     g = G_FPS2
-    cos_theta = math.cos(pitch)
-    sin_theta = math.sin(pitch)
     tan_theta = math.tan(pitch)
     cos_phi = math.cos(bank)
     sin_phi = math.sin(bank)
@@ -115,8 +164,8 @@ def step(
     pitch_rate = q * cos_phi - r * sin_phi
     heading_rate = (q * sin_phi + r * cos_phi) / cos_theta
     # 7. kinematics (no wind)
-    north_rate = speed * cos_theta * math.cos(heading)
-    east_rate = speed * cos_theta * math.sin(heading)
+    north_rate = speed * cos_theta * cos_psi
+    east_rate = speed * cos_theta * sin_psi
     up_rate = speed * sin_theta
     # 8. forward Euler, then the speed clamp
     speed = speed + accel_cmd * dt

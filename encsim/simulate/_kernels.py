@@ -52,7 +52,7 @@ from ..avoidance.interface import (
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
 from ..checksums import file_sha256, text_sha256
-from ..dynamics._kernels import step
+from ..dynamics._kernels import step_with_trig
 from ..metrics._predicates import inside_cylinder, well_clear_lost
 from ..random import next_uniform_open0, stream_init
 from ..units import G_FPS2
@@ -251,14 +251,27 @@ def _observe(intruder_states, i, stride_latency, surveillance, stream, seen):
 
 
 @njit(cache=True)
+def _trig(pitch, heading):
+    """The cosine and sine of a pitch and a heading: what a state vector and the step from it share."""
+    return math.cos(pitch), math.sin(pitch), math.cos(heading), math.sin(heading)
+
+
+@njit(cache=True)
 def _state(out, speed, north, east, up, heading, pitch):
-    horizontal = speed * math.cos(pitch)
+    _state_with_trig(out, speed, north, east, up, heading, _trig(pitch, heading))
+
+
+@njit(cache=True)
+def _state_with_trig(out, speed, north, east, up, heading, trig):
+    """`_state` from ``trig`` (`_trig` of its pitch and heading)."""
+    cos_theta, sin_theta, cos_psi, sin_psi = trig
+    horizontal = speed * cos_theta
     out[0] = north
     out[1] = east
     out[2] = up
-    out[3] = horizontal * math.cos(heading)
-    out[4] = horizontal * math.sin(heading)
-    out[5] = speed * math.sin(pitch)
+    out[3] = horizontal * cos_psi
+    out[4] = horizontal * sin_psi
+    out[5] = speed * sin_theta
     out[6] = heading
     out[7] = speed
     for k in range(LEGACY_STATE_SIZE, STATE_SIZE):  # exact state (no SUM uncertainty), no wind
@@ -335,11 +348,13 @@ def _initial(flight, a):
 
 
 @njit(cache=True)
-def _step(flight, a, state, hdot_cmd, psidot_cmd, vdot_cmd, dt):
-    """One dynamics step of encounter a's aircraft of ``flight`` from ``state`` (its 7 numbers)."""
+def _step(flight, a, state, trig, hdot_cmd, psidot_cmd, vdot_cmd, dt):
+    """One dynamics step of encounter a's aircraft of ``flight`` from ``state`` (its 7 numbers; ``trig``
+    `_trig` of its pitch and heading, computed once for the state vector and the step)."""
     speed, north, east, up, heading, pitch, bank = state
+    cos_theta, sin_theta, cos_psi, sin_psi = trig
     limits = flight.limits
-    return step(
+    return step_with_trig(
         speed,
         north,
         east,
@@ -347,6 +362,10 @@ def _step(flight, a, state, hdot_cmd, psidot_cmd, vdot_cmd, dt):
         heading,
         pitch,
         bank,
+        cos_theta,
+        sin_theta,
+        cos_psi,
+        sin_psi,
         hdot_cmd,
         psidot_cmd,
         vdot_cmd,
@@ -364,14 +383,16 @@ def _step(flight, a, state, hdot_cmd, psidot_cmd, vdot_cmd, dt):
 def _fly_intruder(intruder, a, n_steps, dt, states):
     """The intruder's states (n_steps + 1, STATE_SIZE) along its sampled commands."""
     state = _initial(intruder, a)
-    _state(states[0], state[0], state[1], state[2], state[3], state[4], state[5])
     row, last = intruder.offsets[a], intruder.offsets[a + 1] - 1
-    for i in range(1, n_steps + 1):
-        while row < last and intruder.steps[row + 1] <= i - 1:
+    cmd = intruder.commands
+    for i in range(n_steps + 1):
+        trig = _trig(state[5], state[4])
+        _state_with_trig(states[i], state[0], state[1], state[2], state[3], state[4], trig)
+        if i == n_steps:
+            break
+        while row < last and intruder.steps[row + 1] <= i:
             row += 1
-        cmd = intruder.commands
-        state = _step(intruder, a, state, cmd[0, row], cmd[1, row], cmd[2, row], dt)
-        _state(states[i], state[0], state[1], state[2], state[3], state[4], state[5])
+        state = _step(intruder, a, state, trig, cmd[0, row], cmd[1, row], cmd[2, row], dt)
 
 
 @njit
@@ -626,7 +647,8 @@ def _run_ownship(
         altimeter_offset = biases[0]
     for i in range(n_steps + 1):
         t = i * dt
-        _state(own, speed, north, east, up, heading, pitch)
+        trig = _trig(pitch, heading)
+        _state_with_trig(own, speed, north, east, up, heading, trig)
         if to_truth:  # the encounter's altitudes are what the altimeters indicate; the truth is off by the bias
             own[UP] -= biases[0]
         other = intruder_states[i]
@@ -781,7 +803,7 @@ def _run_ownship(
                 rate = command[PC_TURN_RATE] if command[PC_TURN_RATE] > 0 else pilot[_TURN_RATE]
                 psidot_cmd = min(max(_wrap(command[PC_TARGET_HEADING] - heading), -rate), rate)
         speed, north, east, up, heading, pitch, bank = _step(
-            ownship, a, (speed, north, east, up, heading, pitch, bank), hdot_cmd, psidot_cmd, vdot_cmd, dt
+            ownship, a, (speed, north, east, up, heading, pitch, bank), trig, hdot_cmd, psidot_cmd, vdot_cmd, dt
         )
     if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
         faulty = True
