@@ -280,7 +280,7 @@ def _state_with_trig(out, speed, north, east, up, heading, trig):
     out[AIR_V_EAST] = out[4]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lowc(own, intruder, wc):
     """Loss of well clear between two states (`STATE_SIZE`) for the volume ``wc`` (`WellClearVolume.as_array`)."""
     return well_clear_lost(
@@ -304,7 +304,7 @@ def _squircle(x, y):
     return math.sqrt(x * x + (1.0 - x * x) * y * y)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _slowc(own, intruder, wc):
     """Severity of loss of well clear, 0 (well clear) to 100 (full penetration), of one state pair.
 
@@ -348,12 +348,11 @@ def _initial(flight, a):
 
 
 @njit(cache=True)
-def _step(flight, a, state, trig, hdot_cmd, psidot_cmd, vdot_cmd, dt):
-    """One dynamics step of encounter a's aircraft of ``flight`` from ``state`` (its 7 numbers; ``trig``
-    `_trig` of its pitch and heading, computed once for the state vector and the step)."""
+def _step(limits, a, state, trig, hdot_cmd, psidot_cmd, vdot_cmd, dt):
+    """One dynamics step of encounter a's aircraft (``limits`` its flight's) from ``state`` (its 7 numbers;
+    ``trig`` `_trig` of its pitch and heading, computed once for the state vector and the step)."""
     speed, north, east, up, heading, pitch, bank = state
     cos_theta, sin_theta, cos_psi, sin_psi = trig
-    limits = flight.limits
     return step_with_trig(
         speed,
         north,
@@ -385,6 +384,7 @@ def _fly_intruder(intruder, a, n_steps, dt, states):
     state = _initial(intruder, a)
     row, last = intruder.offsets[a], intruder.offsets[a + 1] - 1
     cmd = intruder.commands
+    limits = intruder.limits
     for i in range(n_steps + 1):
         trig = _trig(state[5], state[4])
         _state_with_trig(states[i], state[0], state[1], state[2], state[3], state[4], trig)
@@ -392,7 +392,7 @@ def _fly_intruder(intruder, a, n_steps, dt, states):
             break
         while row < last and intruder.steps[row + 1] <= i:
             row += 1
-        state = _step(intruder, a, state, trig, cmd[0, row], cmd[1, row], cmd[2, row], dt)
+        state = _step(limits, a, state, trig, cmd[0, row], cmd[1, row], cmd[2, row], dt)
 
 
 @njit
@@ -645,13 +645,16 @@ def _run_ownship(
     altimeter_offset = 0.0
     if settings.altimetry[_seams.ALT_ON] != 0.0 and not to_truth:
         altimeter_offset = biases[0]
+    cmd, own_limits = ownship.commands, ownship.limits  # once: each attribute read is a reference count
+    other = np.empty(STATE_SIZE)
     for i in range(n_steps + 1):
         t = i * dt
         trig = _trig(pitch, heading)
         _state_with_trig(own, speed, north, east, up, heading, trig)
         if to_truth:  # the encounter's altitudes are what the altimeters indicate; the truth is off by the bias
             own[UP] -= biases[0]
-        other = intruder_states[i]
+        for k in range(STATE_SIZE):  # a copy, not a view: a view per step costs two atomic reference counts
+            other[k] = intruder_states[i, k]
         horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
         vertical = other[2] - own[2]
         if horizontal < best_range:
@@ -778,7 +781,6 @@ def _run_ownship(
             break
         while row < last and ownship.steps[row + 1] <= i:
             row += 1
-        cmd = ownship.commands
         hdot_cmd, psidot_cmd, vdot_cmd = cmd[0, row], cmd[1, row], cmd[2, row]
         if mitigated and standard_pilot:
             if active[VERTICAL_MODE] > 0:
@@ -803,7 +805,7 @@ def _run_ownship(
                 rate = command[PC_TURN_RATE] if command[PC_TURN_RATE] > 0 else pilot[_TURN_RATE]
                 psidot_cmd = min(max(_wrap(command[PC_TARGET_HEADING] - heading), -rate), rate)
         speed, north, east, up, heading, pitch, bank = _step(
-            ownship, a, (speed, north, east, up, heading, pitch, bank), trig, hdot_cmd, psidot_cmd, vdot_cmd, dt
+            own_limits, a, (speed, north, east, up, heading, pitch, bank), trig, hdot_cmd, psidot_cmd, vdot_cmd, dt
         )
     if not (math.isfinite(north) and math.isfinite(east) and math.isfinite(up) and math.isfinite(speed)):
         faulty = True
