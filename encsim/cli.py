@@ -515,6 +515,7 @@ def _write_h5(
         check_memory(scenario, keep_trajectories=trajectories, source=str(scenario_path))
     except InsufficientMemoryError as exc:
         _fail(str(exc))
+    _exempt_imported_objects_from_gc()
     with tqdm(total=scenario.run.encounters, unit="enc", disable=quiet, desc=scenario.name or "encounters") as bar:
 
         def flying(n_encounters):  # the bar counts generated encounters: say what it waits for meanwhile
@@ -539,6 +540,20 @@ def _write_h5(
         except OSError as exc:  # disk full, folder removed or made read-only meanwhile...
             _fail(f"-o {output}: cannot write ({_io_reason(exc)}); nothing was written (no partial file is left)")
     return scenario
+
+
+def _exempt_imported_objects_from_gc() -> None:
+    """Leave every object alive now out of Python's cyclic garbage collection (`gc.freeze`).
+
+    They are the imports' modules, classes, functions and tables (numpy, numba, pandas, scipy,
+    encsim), alive until the process ends. Each collection of the oldest generation traversed them
+    all, and the glue between a run's kernels makes enough containers to trigger collections often:
+    about 4 % of generation's CPU time (benchmarks/README.md, issue 19). Objects made later are
+    collected as before.
+    """
+    import gc
+
+    gc.freeze()
 
 
 def _results_summary(path, first_line: str) -> None:
