@@ -1577,6 +1577,19 @@ def _keep_freed_memory() -> bool:
     return mallopt(M_TOP_PAD, TOP_PAD_BYTES) == 1
 
 
+def _no_idle_blas_threads() -> None:
+    """One OpenBLAS thread for the command (``OPENBLAS_NUM_THREADS=1``, unless the user set it).
+
+    numpy and scipy each load an OpenBLAS that starts a thread per core, and those threads poll for
+    work for a while before they sleep, on cores a run needs for its kernels. No command does
+    linear algebra large enough to want them (a 20,000-encounter run: 1.9 % of its CPU time was in
+    those threads, and it ended 2-3 % sooner without them; benchmarks/README.md, issue 19). Set
+    before numpy is first imported, which the command does lazily; the library itself leaves
+    OpenBLAS as the user configured it.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def console() -> None:
     """The ``encsim`` command: `main`, then the process ends without Python tearing down its modules.
 
@@ -1587,12 +1600,13 @@ def console() -> None:
     flushed), the standard streams flushed, and the process ends with `main`'s status. An
     exception that escapes `main` (a bug: click turns usage errors into a status) takes Python's
     ordinary path, traceback and finalisation included. The command also keeps freed memory for
-    its next allocations (`_keep_freed_memory`).
+    its next allocations (`_keep_freed_memory`) and runs OpenBLAS on one thread (`_no_idle_blas_threads`).
     """
     import atexit
     import gc
 
     _keep_freed_memory()
+    _no_idle_blas_threads()
     try:
         main()
         status = 0

@@ -58,3 +58,20 @@ def test_the_command_keeps_freed_memory_unless_the_environment_says_otherwise(mo
     assert not cli._keep_freed_memory()  # the user's setting rules
     monkeypatch.delenv("MALLOC_TOP_PAD_")
     assert cli._keep_freed_memory()
+
+
+def test_the_command_runs_openblas_on_one_thread_unless_the_user_chose(tmp_path):
+    """Set before numpy loads OpenBLAS: the command imports numpy lazily, after `console` starts."""
+    code = (
+        "import sys, os; from encsim import cli; assert 'numpy' not in sys.modules; "
+        "cli._no_idle_blas_threads(); print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = str(ROOT)
+    chosen = {**env, "OPENBLAS_NUM_THREADS": "3"}
+    for environment, expected in ((env, "1"), (chosen, "3")):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == expected
