@@ -309,3 +309,38 @@ def test_every_parallel_kernel_releases_the_interpreter():
                 parallel[f"{name}.{attribute}"] = value.targetoptions.get("nogil", False)
     assert {"simulate.reference_closed_loop_kernel", "encounters.fly_attempts_kernel"} <= set(parallel)
     assert [kernel for kernel, nogil in parallel.items() if not nogil] == []
+
+
+def test_what_lanes_would_import_on_their_own_is_imported_before_them(tmp_path):
+    """Two lanes importing one package's modules at once can meet in a circular import (one gets a
+    partially initialised module): a fresh process writes a file in lanes, and the closed loop's
+    and the source's lazy imports were done in the caller's thread before the lanes started."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, threading\n"
+        "from encsim.io.scenario import parse_scenario\n"
+        "from encsim.runner import run\n"
+        "from encsim.encounters import encounter_source\n"
+        f"text = {SCENARIO!r}\n"
+        "scenario = parse_scenario(text, source='t')\n"
+        "seen = {}\n"
+        "original = run._import_before_lanes\n"
+        "def recording(source, logic):\n"
+        "    original(source, logic)\n"
+        "    seen['thread'] = threading.current_thread().name\n"
+        "    seen['modules'] = [name for name in run._CLOSED_LOOP_IMPORTS if name not in sys.modules]\n"
+        "run._import_before_lanes = recording\n"
+        "run.write_encounter_file(sys.argv[1], scenario, text, 'unequipped', range(2))\n"
+        "assert seen == {'thread': 'MainThread', 'modules': []}, seen\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "x.h5")], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

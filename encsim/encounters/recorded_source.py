@@ -160,6 +160,7 @@ class RecordedSource(EncounterSource):
     """
 
     kind = "recorded"
+    lazy_imports = ("scipy.signal",)  # the recordings' smoothing (`recorded.py`)
     rejection_reasons = ()
 
     def __init__(self, scenario):

@@ -126,6 +126,8 @@ class EncounterSource(ABC):
     rejection_reasons: ClassVar[tuple[str, ...]]
     #: the ownship's dynamic limits, if not the MIT LL ones (generation and closed loop fly it with them)
     own_limits: DynamicLimits | None = None
+    #: modules `generate` imports only when it first needs them (imported up front before parallel lanes)
+    lazy_imports: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario

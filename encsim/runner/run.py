@@ -89,6 +89,7 @@ def write_encounter_file(
                 writer.append_outcomes(outcomes, logic)
 
         if in_lanes:
+            _import_before_lanes(source, logic)
             if logic and on_flying is not None:
                 on_flying(len(parts[0][1]))
             with Lanes(make, len(parts), _lane_count(), progress=progress) as lanes:
@@ -122,6 +123,29 @@ def _generation_parts(ids: np.ndarray, *, halve: bool) -> list[np.ndarray]:
         return [ids]
     half = ids.shape[0] // 2
     return [ids[:half], ids[half:]]
+
+
+#: what a compiled logic's closed loop imports on its first call (`encsim.simulate.simulate`)
+_CLOSED_LOOP_IMPORTS = (
+    "encsim.simulate",
+    "encsim.simulate.containment",
+    "encsim.avoidance",
+    "encsim.avoidance.daidalus.logic",
+    "encsim.checksums",
+)
+
+
+def _import_before_lanes(source, logic) -> None:
+    """Import in the caller what the lanes would otherwise import on their first part, each on its own.
+
+    Two threads importing modules of one package at once can meet inside a circular import, and
+    Python then hands one of them a partially initialised module (an ImportError), so nothing is
+    left to import concurrently.
+    """
+    import importlib
+
+    for name in (*source.lazy_imports, *(_CLOSED_LOOP_IMPORTS if logic else ())):
+        importlib.import_module(name)
 
 
 def _lane_count() -> int:
