@@ -210,7 +210,7 @@ FAULT_CODES = {
 RAISED_LEVEL = -999.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def advisory_fault(advisory):
     """(code, value) of the first breach of the advisory contract (`FAULT_CODES`), or (0, 0.0)."""
     for k in range(LEGACY_ADVISORY_SIZE):
@@ -234,7 +234,7 @@ def _gaussian(stream):
     return math.sqrt(-2.0 * math.log(next_uniform_open0(stream))) * math.cos(2.0 * math.pi * next_uniform_open0(stream))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _observe(intruder_states, i, stride_latency, surveillance, stream, seen):
     """What the logic sees of the intruder: its state ``latency`` ago, plus Gaussian errors."""
     seen[:] = intruder_states[max(0, i - stride_latency)]
@@ -383,14 +383,13 @@ def _fly_intruder(intruder, a, n_steps, dt, states):
     """The intruder's states (n_steps + 1, STATE_SIZE) along its sampled commands."""
     state = _initial(intruder, a)
     row, last = intruder.offsets[a], intruder.offsets[a + 1] - 1
-    cmd = intruder.commands
-    limits = intruder.limits
+    cmd, limits, steps = intruder.commands, intruder.limits, intruder.steps
     for i in range(n_steps + 1):
         trig = _trig(state[5], state[4])
         _state_with_trig(states[i], state[0], state[1], state[2], state[3], state[4], trig)
         if i == n_steps:
             break
-        while row < last and intruder.steps[row + 1] <= i:
+        while row < last and steps[row + 1] <= i:
             row += 1
         state = _step(limits, a, state, trig, cmd[0, row], cmd[1, row], cmd[2, row], dt)
 
@@ -495,7 +494,7 @@ def _known_logic_overload(logic, registry_key):
     return known_id
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _no_traffic(advisory):
     """The advisory of a decision without a track of the intruder: no alert, no guidance (the logic is not called)."""
     for k in range(LEGACY_ADVISORY_SIZE):
@@ -503,7 +502,7 @@ def _no_traffic(advisory):
     clear_guidance(advisory)
 
 
-@njit
+@njit(inline="always")
 def _perceive(
     surveillance_model,
     settings,
@@ -645,7 +644,8 @@ def _run_ownship(
     altimeter_offset = 0.0
     if settings.altimetry[_seams.ALT_ON] != 0.0 and not to_truth:
         altimeter_offset = biases[0]
-    cmd, own_limits = ownship.commands, ownship.limits  # once: each attribute read is a reference count
+    # read once: each read of an attribute holding an array is two atomic reference counts
+    cmd, own_limits, own_steps = ownship.commands, ownship.limits, ownship.steps
     other = np.empty(STATE_SIZE)
     for i in range(n_steps + 1):
         t = i * dt
@@ -779,7 +779,7 @@ def _run_ownship(
                 hdot_pilot = speed * math.sin(pitch)
         if i == n_steps:
             break
-        while row < last and ownship.steps[row + 1] <= i:
+        while row < last and own_steps[row + 1] <= i:
             row += 1
         hdot_cmd, psidot_cmd, vdot_cmd = cmd[0, row], cmd[1, row], cmd[2, row]
         if mitigated and standard_pilot:
@@ -860,7 +860,7 @@ def _vertical_rate_target(command, altimeter_ft, fly):
     return min(max(wanted, -limit), limit)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _score_alert_levels(t, level, first_at_level, episode_start, shortest_episode):
     """Per alert level k = 1..3 at a decision: first time at level >= k, episodes at level >= k.
 
