@@ -75,3 +75,24 @@ def test_the_command_runs_openblas_on_one_thread_unless_the_user_chose(tmp_path)
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == expected
+
+
+def test_a_run_leaves_the_imports_objects_out_of_the_garbage_collector(tmp_path):
+    """`encsim run -o X.h5` freezes what is alive before its run (`gc.freeze`): nothing is frozen after
+    the imports alone, and the run's `_write_h5` freezes them."""
+    from conftest import small_scenario_text
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(small_scenario_text("freeze_test", encounters=40, seed=3, chunk_size=40))
+    code = (
+        "import gc, sys; from encsim import cli; assert gc.get_freeze_count() == 0\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('frozen', gc.get_freeze_count() > 10000)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["run", str(scenario), "--logic", "unequipped", "-o", str(tmp_path / "x.h5"), "--quiet"]
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("frozen True")

@@ -332,7 +332,9 @@ def test_what_lanes_would_import_on_their_own_is_imported_before_them(tmp_path):
         "def recording(source, logic):\n"
         "    original(source, logic)\n"
         "    seen['thread'] = threading.current_thread().name\n"
-        "    seen['modules'] = [name for name in run._CLOSED_LOOP_IMPORTS if name not in sys.modules]\n"
+        "    missing = [name for name in ('encsim.simulate',) if name not in sys.modules]\n"
+        "    import encsim.simulate\n"
+        "    seen['modules'] = missing + [name for name in encsim.simulate.LAZY_IMPORTS if name not in sys.modules]\n"
         "run._import_before_lanes = recording\n"
         "run.write_encounter_file(sys.argv[1], scenario, text, 'unequipped', range(2))\n"
         "assert seen == {'thread': 'MainThread', 'modules': []}, seen\n"
@@ -344,3 +346,38 @@ def test_what_lanes_would_import_on_their_own_is_imported_before_them(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_the_closed_loops_lazy_imports_are_all_listed():
+    """`encsim.simulate.LAZY_IMPORTS` names every module `simulate`'s functions import when called
+    (its plain-logic path, which never runs in lanes, and third-party modules aside), so a lazy import
+    added later cannot slip past `_import_before_lanes`."""
+    import ast
+    from pathlib import Path
+
+    source = Path(encsim.simulate.__file__)
+    lazy = set()
+    for function in ast.walk(ast.parse(source.read_text())):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                package = "encsim.simulate" if node.level == 1 else "encsim"
+                lazy.add(f"{package}.{node.module}" if node.module else package)
+    assert lazy - {"encsim.simulate.plain"} <= set(encsim.simulate.LAZY_IMPORTS)
+
+
+def test_a_sources_lazy_imports_are_imported_before_the_lanes(monkeypatch):
+    """`EncounterSource.lazy_imports` (the recorded source's scipy.signal) are imported by the caller."""
+    import sys
+
+    from encsim.encounters.recorded_source import RecordedSource
+
+    assert "scipy.signal" in RecordedSource.lazy_imports
+    monkeypatch.delitem(sys.modules, "encsim._reprs", raising=False)
+
+    class Source:
+        lazy_imports = ("encsim._reprs",)
+
+    run_module._import_before_lanes(Source(), None)
+    assert "encsim._reprs" in sys.modules

@@ -125,16 +125,6 @@ def _generation_parts(ids: np.ndarray, *, halve: bool) -> list[np.ndarray]:
     return [ids[:half], ids[half:]]
 
 
-#: what a compiled logic's closed loop imports on its first call (`encsim.simulate.simulate`)
-_CLOSED_LOOP_IMPORTS = (
-    "encsim.simulate",
-    "encsim.simulate.containment",
-    "encsim.avoidance",
-    "encsim.avoidance.daidalus.logic",
-    "encsim.checksums",
-)
-
-
 def _import_before_lanes(source, logic) -> None:
     """Import in the caller what the lanes would otherwise import on their first part, each on its own.
 
@@ -144,7 +134,12 @@ def _import_before_lanes(source, logic) -> None:
     """
     import importlib
 
-    for name in (*source.lazy_imports, *(_CLOSED_LOOP_IMPORTS if logic else ())):
+    names = list(source.lazy_imports)
+    if logic:
+        from .. import simulate
+
+        names += simulate.LAZY_IMPORTS
+    for name in names:
         importlib.import_module(name)
 
 

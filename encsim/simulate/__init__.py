@@ -47,6 +47,17 @@ __all__ = [
 ]
 OUTCOME_COLUMNS = _kernels.OUTCOME_COLUMNS
 _NMAC_FT = (NMAC.radius_ft, NMAC.half_height_ft)
+#: the modules `simulate` imports on a compiled logic's first call (its plain-logic path aside):
+#: a caller about to fly in several threads imports them first (`encsim.runner.run`), as two
+#: threads importing one package at once can meet in a circular import
+LAZY_IMPORTS = (
+    "encsim.simulate.containment",
+    "encsim.avoidance",
+    "encsim.avoidance.daidalus.logic",
+    "encsim.avoidance.plugins",
+    "encsim.checksums",
+    "encsim.dynamics",
+)
 
 
 class LogicRunError(ValueError):
