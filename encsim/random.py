@@ -2,8 +2,8 @@
 
 A public module at the top of the package, beside `units`, because four packages draw from it
 (sampling, encounters, metrics, simulate) and a plug-in logic may too: it imports only numpy and
-numba, so every layer may use it. (Inside the package ``import random`` still means the standard
-library: imports are absolute.)
+numba (and llvmlite, Numba's code generator), so every layer may use it. (Inside the package
+``import random`` still means the standard library: imports are absolute.)
 
 Project decision: key = (seed, id) and counter = (draw index // 4, sub-stream, attempt, 0).
 Sub-streams of an encounter attempt are 0 ownship, 1 intruder, 2 geometry; a track sampled alone
@@ -42,7 +42,9 @@ the block of the current draw index; they are valid whenever ``draw_index % 4 !=
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = [
     "STREAM_SIZE",
@@ -64,8 +66,6 @@ PHILOX_MULTIPLIER_0 = np.uint64(0xD2E7470EE14C6C93)
 PHILOX_MULTIPLIER_1 = np.uint64(0xCA5A826395121157)
 PHILOX_WEYL_0 = np.uint64(0x9E3779B97F4A7C15)  # key bump after each round (golden ratio)
 PHILOX_WEYL_1 = np.uint64(0xBB67AE8584CAA73B)  # key bump after each round (sqrt(3) - 1)
-_LOW_32 = np.uint64(0xFFFFFFFF)
-_SHIFT_32 = np.uint64(32)
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _TWO = np.uint64(2)
@@ -85,24 +85,24 @@ _BUFFER = np.uint64(5)  # uint64 so that _BUFFER + lane stays an integer index
 _UINT64_LIMIT = 2**64
 
 
-@njit(cache=True, inline="always")
-def _mul_hi_lo(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
+@intrinsic
+def _mul_hi_lo(typingctx, a, b):
     """64 x 64 -> 128-bit product of two uint64, as (high, low) words.
 
-    Numba has no 128-bit integer, so the high word is assembled from the four 32 x 32 -> 64-bit
-    partial products; none of them nor any sum below can overflow 64 bits (``middle`` is at most
-    3 * (2**32 - 1)). The low word is the ordinary wrapping uint64 product.
+    Numba has no 128-bit integer type, but LLVM has: the product is one 128-bit multiply, which
+    x86-64 does in one instruction giving both words (``mulx``). Assembling the high word from four
+    32 x 32-bit partial products, as before, gave the same bits at five multiplies per product: it
+    made a Philox block 2.3x slower. The tests check both words against Python's integers.
     """
-    a_lo = a & _LOW_32
-    a_hi = a >> _SHIFT_32
-    b_lo = b & _LOW_32
-    b_hi = b >> _SHIFT_32
-    lo_lo = a_lo * b_lo
-    lo_hi = a_lo * b_hi
-    hi_lo = a_hi * b_lo
-    middle = (lo_lo >> _SHIFT_32) + (lo_hi & _LOW_32) + (hi_lo & _LOW_32)
-    high = a_hi * b_hi + (lo_hi >> _SHIFT_32) + (hi_lo >> _SHIFT_32) + (middle >> _SHIFT_32)
-    return high, a * b
+    signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, sig, args):
+        word, wide = ir.IntType(64), ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        high = builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), word)
+        return context.make_tuple(builder, sig.return_type, [high, builder.trunc(product, word)])
+
+    return signature, codegen
 
 
 @njit(cache=True)

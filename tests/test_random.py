@@ -15,6 +15,7 @@ from numba import njit, prange
 
 from encsim.random import (
     STREAM_SIZE,
+    _mul_hi_lo,
     next_raw,
     next_uniform,
     next_uniform_open0,
@@ -99,6 +100,19 @@ def test_known_answers_of_random123():
     for counter, key, expected in cases:
         assert kernel_block(counter, key) == list(expected)
         assert python_block(counter, key) == list(expected)
+
+
+@njit
+def _product_words(a, b):
+    return _mul_hi_lo(a, b)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.one_of(U64, st.integers(MASK64 - 3, MASK64), st.integers(0, 3)), b=U64)
+def test_product_words_are_those_of_the_python_integer_product(a, b):
+    """The 128-bit product's two words, as Python's exact integers give them (the Philox round's multiply)."""
+    high, low = _product_words(np.uint64(a), np.uint64(b))
+    assert (int(high), int(low)) == ((a * b) >> 64, (a * b) & MASK64)
 
 
 @settings(max_examples=300, deadline=None)
