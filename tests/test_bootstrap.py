@@ -96,20 +96,25 @@ def test_indicator_sums_are_the_twins_sums_of_weight_times_indicator(n, n_indica
         np.testing.assert_array_equal(sums[c], expected[:, c + 1])
 
 
-@pytest.mark.parametrize("n", [1, 5, 2 * CHUNK_DRAWS + 3])
-@pytest.mark.parametrize(("n_indicators", "n_reals"), [(0, 1), (3, 2), (9, 8), (14, 9)])
+@pytest.mark.parametrize("n", [1, 5, 2 * CHUNK_DRAWS, 2 * CHUNK_DRAWS + 3])
+@pytest.mark.parametrize(("n_indicators", "n_reals"), [(0, 1), (3, 2), (9, 8), (14, 9), (15, 2), (20, 0)])
 def test_record_sums_with_reals_are_the_twins(n, n_indicators, n_reals):
-    # events as flags and real values (NaN included) in one record per encounter: the twin's sums of w x
+    # events as flags and real values (NaN included) in one record per encounter: the twin's sums of w x;
+    # whole chunks and a part, flags in one, two and three groups of eight, any weight
     rng = np.random.default_rng(n * 100 + n_indicators * 10 + n_reals)
     w = rng.lognormal(0.0, 3.0, size=n)
     w[rng.random(n) < 0.1] = 0.0
+    if n > 5:
+        w[[1, 3, 4]] = [np.nan, np.inf, -2.5]
     indicators = [rng.random(n) < 0.3 for _ in range(n_indicators)]
     reals = [rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n) for _ in range(n_reals)]
-    reals[0][rng.random(n) < 0.1] = np.nan
+    for y in reals[:1]:
+        y[rng.random(n) < 0.1] = np.nan
     n_boot = 13
-    columns = [w] + [w * x.astype(float) for x in indicators] + [w * y for y in reals]
-    expected = twin_resample_sums(np.stack(columns), n_boot, 5)
-    weight_sums, indicator_sums, real_sums = resample_record_sums(w, indicators, reals, n_boot, 5)
+    with np.errstate(invalid="ignore"):  # inf * 0
+        columns = [w] + [w * x.astype(float) for x in indicators] + [w * y for y in reals]
+        expected = twin_resample_sums(np.stack(columns), n_boot, 5)
+        weight_sums, indicator_sums, real_sums = resample_record_sums(w, indicators, reals, n_boot, 5)
     for c, sums in enumerate([weight_sums, *indicator_sums, *real_sums]):
         np.testing.assert_array_equal(sums, expected[:, c])
 
