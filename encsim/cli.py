@@ -813,9 +813,11 @@ def _check_seams(scenario) -> None:
 
 def _note_first_compilation(logic) -> None:
     """Say why the first run of an installation is slow: Numba compiles the kernels once, then caches them."""
-    from .simulate import kernels_cached
+    from .encounters import kernels_cached as generation_cached
+    from .simulate import kernels_cached as closed_loop_cached
 
-    if kernels_cached(closed_loop=bool(logic)) is False:
+    # the generation's kernel, then the closed loop's when a logic flies (False: not compiled yet)
+    if generation_cached() is False or (logic and closed_loop_cached() is False):
         click.echo(
             "note: the first run on this installation compiles encsim's kernels once (about 1-2 minutes on "
             "2 cores); they are cached on disk, so later runs start at once",

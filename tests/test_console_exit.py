@@ -96,3 +96,23 @@ def test_a_run_leaves_the_imports_objects_out_of_the_garbage_collector(tmp_path)
     done = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("frozen True")
+
+
+def test_a_run_with_its_kernels_cached_says_nothing_of_compiling(tmp_path):
+    """The note on the first run's compilation checks the kernels a run flies: once they are in the
+    disk cache (the run in this process puts them there), a new process's run does not print it."""
+    from click.testing import CliRunner
+
+    from encsim.cli import main
+    from encsim.encounters import kernels_cached as generation_cached
+    from encsim.simulate import kernels_cached as closed_loop_cached
+
+    args = ["run", str(ROOT / "scenarios" / "fwse_vs_rotorcraft.toml"), "--logic", "unequipped"]
+    args += ["--encounters", "4", "--quiet"]
+    assert CliRunner().invoke(main, [*args, "-o", str(tmp_path / "here.h5")]).exit_code == 0
+    if generation_cached() is None or closed_loop_cached() is None:
+        pytest.skip("this Numba keeps its cache index elsewhere")
+    assert generation_cached() and closed_loop_cached()
+    later = _console(*args, "-o", str(tmp_path / "later.h5"), cwd=tmp_path)
+    assert later.returncode == 0, later.stderr
+    assert "compiles encsim's kernels" not in later.stderr

@@ -25,7 +25,6 @@ __all__ = [
     "fly_vertical_only",
     "initial_states_from_sample",
     "kernel_cached",
-    "kernels_cache_present",
     "step_indices",
 ]
 
@@ -270,10 +269,3 @@ def kernel_cached(kernel) -> bool | None:
         return os.path.exists(kernel._cache._cache_file._index_path)
     except AttributeError:  # another Numba's internals
         return None
-
-
-def kernels_cache_present() -> bool | None:
-    """Whether the flight kernel is already compiled into Numba's disk cache (see `kernel_cached`)."""
-    from . import _kernels
-
-    return kernel_cached(_kernels.fly_kernel)

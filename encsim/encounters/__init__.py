@@ -7,6 +7,7 @@ from .generator import (
     EncounterSource,
     encounter_source,
     generate_encounters,
+    kernels_cached,
     relative_speed_normaliser,
     vmd_acceptance,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "EncounterSource",
     "encounter_source",
     "generate_encounters",
+    "kernels_cached",
     "relative_speed_normaliser",
     "vmd_acceptance",
 ]

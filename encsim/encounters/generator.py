@@ -88,3 +88,15 @@ def generate_encounters(
     if ids is None:
         ids = np.arange(scenario.run.first_id, scenario.run.first_id + scenario.run.encounters, dtype=np.int64)
     return source.generate(ids, scenario_text=scenario_text, keep_trajectories=keep_trajectories, progress=progress)
+
+
+def kernels_cached() -> bool | None:
+    """Whether Numba's disk cache already holds generation's flight kernel (the one every attempt flies).
+
+    False on a fresh installation, whose first run compiles it; None when this Numba keeps its cache
+    index elsewhere (`encsim.dynamics.kernel_cached`).
+    """
+    from ..dynamics import kernel_cached
+    from ._kernels import fly_attempts_kernel
+
+    return kernel_cached(fly_attempts_kernel)

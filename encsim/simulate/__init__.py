@@ -593,16 +593,12 @@ def alerting_times(provenance: dict | None) -> tuple[np.ndarray, np.ndarray, str
     return at, eat, "DO-365B (the daa preset's parameters; the logic under test has none of its own)"
 
 
-def kernels_cached(*, closed_loop: bool = True) -> bool | None:
-    """Whether Numba's disk cache already holds the flight kernel (and the reference closed loop).
+def kernels_cached() -> bool | None:
+    """Whether Numba's disk cache already holds the reference closed loop's kernel.
 
-    False on a fresh installation, whose first run compiles them (a minute or two); None when this
-    Numba keeps its cache index elsewhere, so the caller says nothing rather than guess.
+    False on a fresh installation, whose first run with a logic compiles it (a minute or two); None
+    when this Numba keeps its cache index elsewhere, so the caller says nothing rather than guess.
     """
-    from ..dynamics import kernel_cached, kernels_cache_present
+    from ..dynamics import kernel_cached
 
-    flight = kernels_cache_present()
-    if flight is None or not closed_loop:
-        return flight
-    loop = kernel_cached(_kernels.reference_closed_loop_kernel)
-    return None if loop is None else flight and loop
+    return kernel_cached(_kernels.reference_closed_loop_kernel)
