@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from ..borrow import borrowed, keep_alive
 from ..random import next_uniform, next_uniform_open0, stream_init, stream_seek
 from ..units import FPM_PER_FPS, SPEED_RULE_FPS_PER_KT
 
@@ -100,7 +101,7 @@ class Outputs(NamedTuple):
 _BLOCK = 64
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _column(x, parent_ptr, parent_idx, parent_stride, var):
     column = 0
     for m in range(parent_ptr[var], parent_ptr[var + 1]):
@@ -108,14 +109,14 @@ def _column(x, parent_ptr, parent_idx, parent_stride, var):
     return column
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _count(cum, base, k):
     if k == 0:
         return cum[base]
     return cum[base + k] - cum[base + k - 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw(cum, base, r, u):
     """Bin k with probability count_k / total (u in [0, 1)); -1 for an empty column."""
     total = cum[base + r - 1]
@@ -128,7 +129,7 @@ def _draw(cum, base, r, u):
     return r - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw_excluding(cum, base, r, current, u):
     """A bin other than ``current`` with probability proportional to its count; -1 if none."""
     rest = cum[base + r - 1] - _count(cum, base, current)
@@ -149,7 +150,7 @@ def _draw_excluding(cum, base, r, current, u):
     return last_possible  # only reached through rounding at u close to 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _value_in_bin(edges, edges_ptr, zero_bin, var, b, u):
     """De-discretise: uniform in bin b, exactly 0 in the zero bin, NaN for a categorical variable."""
     lo_index = edges_ptr[var]
@@ -162,7 +163,7 @@ def _value_in_bin(edges, edges_ptr, zero_bin, var, b, u):
     return lo + u * (hi - lo)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _geometric_gap(p_event, stream):
     """Seconds until the next event of a Bernoulli(p_event)-per-second stream (>= 1)."""
     if p_event <= 0.0:
@@ -175,7 +176,7 @@ def _geometric_gap(p_event, stream):
     return np.int64(gap)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stay_path(x, transition, partner, policy, stay):
     """Stay probabilities s_k along the all-stay path; returns their product S.
 
@@ -206,7 +207,7 @@ def _stay_path(x, transition, partner, policy, stay):
     return product
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _change(x, stay, product, u, transition, partner, policy, stream):
     """Draw the (t+1) values at a change second. Returns -1, or the order position whose empty
     column rejects the track under the 'reject' policy."""
@@ -242,7 +243,7 @@ def _change(x, stay, product, u, transition, partner, policy, stream):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _write_row(i, n_rows, t_s, vals, x, command_var, command_scale, out_row_t, out_row_val, out_row_bins):
     """Store a command row, converted from model units to the dynamics' units."""
     out_row_t[i, n_rows] = t_s
@@ -439,9 +440,14 @@ def sample_tracks_kernel(request, initial, transition, variables, out):
         changed = np.zeros(n0, dtype=np.bool_)
         changes = np.zeros(n_dyn, dtype=np.int64)
         resamples = np.zeros(n0, dtype=np.int64)
+        owned = (stream, x, vals, next_resample, stay, changed, changes, resamples)
+        # every array borrowed (`encsim.borrow`): the sampler's inner loops pass and unpack them at
+        # every draw, and each reference counted was an atomic increment and decrement
+        arguments = borrowed((request, initial, transition, variables, out))
+        scratch = borrowed(owned)
         for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
-            scratch = (stream, x, vals, next_resample, stay, changed, changes, resamples)
-            _sample_one(i, request, initial, transition, variables, out, scratch)
+            _sample_one(i, arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], scratch)
+        keep_alive(owned)  # the scratch arrays live until their borrowed views are done
 
 
 @njit(parallel=True, cache=True, nogil=True)
