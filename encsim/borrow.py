@@ -20,16 +20,9 @@ from __future__ import annotations
 
 from numba import types
 from numba.core import cgutils
-from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
 __all__ = ["borrowed", "keep_alive"]
-
-
-def _holds_arrays(value_type) -> bool:
-    if isinstance(value_type, types.Array):
-        return True
-    return isinstance(value_type, types.BaseTuple) and any(_holds_arrays(t) for t in value_type.types)
 
 
 def _without_memory_info(context, builder, value_type, value):
@@ -50,9 +43,8 @@ def _without_memory_info(context, builder, value_type, value):
 
 @intrinsic
 def borrowed(typingctx, value):
-    """``value`` (an array, or a tuple or named tuple holding arrays) with its arrays borrowed."""
-    if not _holds_arrays(value):
-        raise TypingError(f"borrowed() takes an array or a tuple holding arrays, not {value}")
+    """``value`` (an array, or a tuple or named tuple holding arrays) with its arrays borrowed; any
+    other value (a number, a function) is returned as it is."""
     signature = value(value)
 
     def codegen(context, builder, sig, args):

@@ -51,6 +51,7 @@ from ..avoidance.interface import (
     guidance_fault,
 )
 from ..avoidance.reference_logics import RECORDS, REFERENCE_LOGIC_IDS
+from ..borrow import borrowed, keep_alive
 from ..checksums import file_sha256, text_sha256
 from ..dynamics._kernels import step_with_trig
 from ..metrics._predicates import inside_cylinder, well_clear_lost
@@ -595,6 +596,11 @@ def _run_ownship(
     one: its metrics fill the nominal columns too, its alert levels the open-loop ones, and its deviation
     from the nominal path is 0 (the path is not stored).
     """
+    # the arguments' arrays borrowed (`encsim.borrow`; the caller holds them): the step loop reads and
+    # passes them at every step, and each reference counted was an atomic increment and decrement
+    settings, ownship, intruder_states, biases, nominal_path, out, faults, logic_params = borrowed(
+        (settings, ownship, intruder_states, biases, nominal_path, out, faults, logic_params)
+    )
     pilot, cylinder, wc, surveillance = settings.pilot, settings.nmac_ft, settings.well_clear, settings.surveillance
     n_steps, stride, dt = settings.encounter_steps[a], settings.stride, settings.dt_s
     seed = settings.seed
@@ -647,6 +653,15 @@ def _run_ownship(
     # read once: each read of an attribute holding an array is two atomic reference counts
     cmd, own_limits, own_steps = ownship.commands, ownship.limits, ownship.steps
     other = np.empty(STATE_SIZE)
+    # this run's own arrays borrowed for the step loop too, their owners kept alive to the end
+    owned = (own, own_seen, memory, advisory, requested, pending, active, seen, stream, model_stream, command, other)
+    owned_too = (first_at_level, episode_start, shortest_episode, navigation_memory, surveillance_memory, pilot_memory)
+    own, own_seen, memory, advisory, requested, pending, active, seen, stream, model_stream, command, other = borrowed(
+        owned
+    )
+    first_at_level, episode_start, shortest_episode, navigation_memory, surveillance_memory, pilot_memory = borrowed(
+        owned_too
+    )
     for i in range(n_steps + 1):
         t = i * dt
         trig = _trig(pitch, heading)
@@ -833,6 +848,7 @@ def _run_ownship(
     out[a, _SLOWC + (1 if mitigated else 0)] = slowc
     if also_nominal:
         out[a, _SLOWC] = slowc
+    keep_alive((owned, owned_too))
 
 
 @njit(cache=True)
