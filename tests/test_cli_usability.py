@@ -53,21 +53,17 @@ def test_a_batch_scheduler_without_its_submit_command_fails_at_once(runner, tmp_
 
 
 def test_the_first_run_says_it_compiles_the_kernels_once(runner, tmp_path, monkeypatch):
-    import encsim
-    from encsim.dynamics._kernels import fly_kernel
+    import numpy as np
 
-    encsim.fly_commands(*_one_aircraft(), 1.0)  # compiled (and cached on disk) by now
+    from encsim.encounters import generate_encounters
+    from encsim.encounters._kernels import fly_attempts_kernel
+    from encsim.io.scenario import load_scenario
+
     scenario = tmp_path / "s.toml"
     scenario.write_text(small_scenario_text("compile_note"))
+    generate_encounters(*load_scenario(scenario), ids=np.arange(2))  # generation's kernel compiled and cached by now
     arguments = ["run", str(scenario), "-o", str(tmp_path / "x.h5"), "--workers", "2"]  # refused right after
     assert "compiles encsim's kernels once" not in runner.invoke(main, arguments).output
-    monkeypatch.setattr(fly_kernel._cache._cache_file, "_index_path", str(tmp_path / "never_compiled.nbi"))
+    monkeypatch.setattr(fly_attempts_kernel._cache._cache_file, "_index_path", str(tmp_path / "never_compiled.nbi"))
     result = runner.invoke(main, arguments)
     assert "compiles encsim's kernels once (about 1-2 minutes" in result.output and result.exit_code == 2
-
-
-def _one_aircraft():
-    from encsim.commands import CommandSchedule
-    from encsim.dynamics import initial_states_from_sample
-
-    return initial_states_from_sample([200.0], [1000.0], [0.0], [0.0]), CommandSchedule.from_lists([[(0, 0, 0, 0)]])
