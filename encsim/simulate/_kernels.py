@@ -650,7 +650,7 @@ def _run_ownship(
     altimeter_offset = 0.0
     if settings.altimetry[_seams.ALT_ON] != 0.0 and not to_truth:
         altimeter_offset = biases[0]
-    # read once: each read of an attribute holding an array is two atomic reference counts
+    # read once, before the loop (the attributes are borrowed arrays: reading them counts nothing)
     cmd, own_limits, own_steps = ownship.commands, ownship.limits, ownship.steps
     other = np.empty(STATE_SIZE)
     # this run's own arrays borrowed for the step loop too, their owners kept alive to the end
@@ -668,7 +668,7 @@ def _run_ownship(
         _state_with_trig(own, speed, north, east, up, heading, trig)
         if to_truth:  # the encounter's altitudes are what the altimeters indicate; the truth is off by the bias
             own[UP] -= biases[0]
-        for k in range(STATE_SIZE):  # a copy, not a view: a view per step costs two atomic reference counts
+        for k in range(STATE_SIZE):  # a copy into a borrowed array, not a view (a new array per step)
             other[k] = intruder_states[i, k]
         horizontal = math.sqrt((other[0] - own[0]) ** 2 + (other[1] - own[1]) ** 2)
         vertical = other[2] - own[2]
