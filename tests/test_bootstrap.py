@@ -16,6 +16,7 @@ import pytest
 from numba import njit
 
 from encsim.metrics import EstimatorWarning, closed_loop_summary, risk_ratio, weighted_probability
+from encsim.metrics import _bootstrap as bootstrap_module
 from encsim.metrics import estimators as estimators_module
 from encsim.metrics import summary as summary_module
 from encsim.metrics._bootstrap import (
@@ -126,6 +127,29 @@ def test_indicator_sums_refuse_more_indicators_than_flag_bits():
         resample_indicator_sums(np.ones(3), [np.ones(3), np.ones(2)], 10, 0)
     with pytest.raises(ValueError, match="real column 0: 4 values for 3 weights"):
         resample_record_sums(np.ones(3), [np.ones(3)], [np.ones(4)], 10, 0)
+
+
+@pytest.mark.parametrize("n_reals", [0, 2, 6])
+def test_records_start_on_cache_lines(monkeypatch, n_reals):
+    # numpy starts large arrays 16 bytes past a line: half the 32-byte records would straddle two lines
+    seen = {}
+
+    def capture(records, bits, width_shift, *rest):
+        seen.update(address=records.ctypes.data, width_bytes=8 << width_shift, bits=bits.ctypes.data)
+
+    monkeypatch.setattr(bootstrap_module, "bootstrap_record_sums", capture)
+    n = 100_000  # large enough for numpy's large-allocation path
+    resample_record_sums(np.ones(n), [np.ones(n)], [np.ones(n)] * n_reals, 1, 0)
+    assert seen["address"] % bootstrap_module.CACHE_LINE_BYTES == 0
+    assert seen["bits"] == seen["address"]
+    assert bootstrap_module.CACHE_LINE_BYTES % seen["width_bytes"] == 0  # so no record straddles two lines
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 1000, 250_000])
+def test_zeros_on_cache_lines(count):
+    zeros = bootstrap_module._zeros_on_cache_lines(count)
+    assert zeros.shape == (count,) and zeros.dtype == np.float64 and not zeros.any()
+    assert count == 0 or zeros.ctypes.data % bootstrap_module.CACHE_LINE_BYTES == 0
 
 
 def small_outcomes(n: int = 150, seed: int = 11) -> pd.DataFrame:
