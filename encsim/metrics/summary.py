@@ -277,19 +277,25 @@ class _SharedResamples:
         """
         from ._bootstrap import MAX_FLAGS
 
+        zero_one = {}  # id of a declared column (alive in _declared) -> its values are all 0 or 1
         for key, (subset, values) in self._declared.items():
             everyone = bool(subset.all())
-            w = self._w if everyone else self._w[subset]
+            members = None if everyone else np.flatnonzero(subset)  # taking by index: O(members), not O(n)
+            w = self._w if everyone else self._w.take(members)
             if w.size == 0:  # no estimate over no encounter
                 continue
             events, reals = {}, {}
-            for name, x in values.items():
-                x = np.asarray(x) if everyone else np.asarray(x)[subset]  # no copy of a column over all
+            for name, column in values.items():
+                x = np.asarray(column)
                 if x.dtype != np.bool_:
                     x = x.astype(np.float64, copy=False)
+                if id(column) not in zero_one:  # a column declared over several sets is checked once
+                    zero_one[id(column)] = x.dtype == np.bool_ or bool(np.all((x == 0.0) | (x == 1.0)))
                 # w x of a 0 / 1 column is w times a flag, bit for bit; any other value is summed as w x
-                zero_one = x.dtype == np.bool_ or bool(np.all((x == 0.0) | (x == 1.0)))
-                (events if zero_one and len(events) < MAX_FLAGS - 1 else reals)[name] = x
+                # (so a column not 0 / 1 over all encounters goes with the reals even over a set where it
+                # is: the same sums)
+                x = x if everyone else x.take(members)  # no copy of a column over all
+                (events if zero_one[id(column)] and len(events) < MAX_FLAGS - 1 else reals)[name] = x
             weight_sums, event_sums, real_sums = _resample_set(
                 w, list(events.values()), list(reals.values()), self._rng
             )
@@ -537,25 +543,29 @@ def _class_rows(
     """The LoWC ratio, alert and nuisance rates of each class (``classes``: `_class_members`)."""
     rows = []
     shared = _SharedResamples(w, rng, active=False) if shared is None else shared
-    nuisance = _class_nuisance(outcomes)
+    # each column as floats once, each class's members by index: the work per class is O(its size)
+    alerted, nuisance = outcomes["alerted"].to_numpy(float), _class_nuisance(outcomes).astype(float)
     nominal_lowc, mitigated_lowc = outcomes["nominal_lowc"].to_numpy(float), outcomes["mitigated_lowc"].to_numpy(float)
-    for label, members in classes:
-        share = float(w[members].sum() / w.sum())
-        alert = alerting._rate(outcomes["alerted"], w, members, rng, shared.sums(members, "alerted"))
-        nuisance_rate = alerting._rate(nuisance, w, members, rng, shared.sums(members, "nuisance"))
+    total_weight = w.sum()
+    for label, in_class in classes:
+        members = np.flatnonzero(in_class)
+        w_class = w.take(members)
+        share = float(w_class.sum() / total_weight)
+        alert = alerting._rate(alerted.take(members), w_class, None, rng, shared.sums(in_class, "alerted"))
+        nuisance_rate = alerting._rate(nuisance.take(members), w_class, None, rng, shared.sums(in_class, "nuisance"))
         head = f"[{kind} {label}]"
         detail = (
-            f"{share:.1%} of the weight ({int(members.sum())} encounters); alert rate {alert.probability:.3g} "
+            f"{share:.1%} of the weight ({members.size} encounters); alert rate {alert.probability:.3g} "
             f"({alert.ci_low:.3g} - {alert.ci_high:.3g}); nuisance {nuisance_rate.probability:.3g} "
             f"({nuisance_rate.ci_low:.3g} - {nuisance_rate.ci_high:.3g})"
         )
         try:
             r, cautions = risk_ratio_with_cautions(
-                nominal_lowc[members],
-                mitigated_lowc[members],
-                w[members],
+                nominal_lowc.take(members),
+                mitigated_lowc.take(members),
+                w_class,
                 rng=rng,
-                resample_sums=shared.sums(members, *_CLASS_RATIO_SUMS, weight=False),
+                resample_sums=shared.sums(in_class, *_CLASS_RATIO_SUMS, weight=False),
             )
         except ValueError:  # no nominal LoWC in the class
             rows.append(
