@@ -48,6 +48,7 @@ from numba.extending import intrinsic
 
 __all__ = [
     "STREAM_SIZE",
+    "mul_hi_lo",
     "next_raw",
     "next_uniform",
     "next_uniform_open0",
@@ -86,13 +87,14 @@ _UINT64_LIMIT = 2**64
 
 
 @intrinsic
-def _mul_hi_lo(typingctx, a, b):
+def mul_hi_lo(typingctx, a, b):
     """64 x 64 -> 128-bit product of two uint64, as (high, low) words.
 
     Numba has no 128-bit integer type, but LLVM has: the product is one 128-bit multiply, which
     x86-64 does in one instruction giving both words (``mulx``). Assembling the high word from four
     32 x 32-bit partial products, as before, gave the same bits at five multiplies per product: it
-    made a Philox block 2.3x slower. The tests check both words against Python's integers.
+    made a Philox block 2.3x slower. The tests check both words against Python's integers. Usable
+    only inside Numba-compiled code (the bootstrap's Philox, `encsim.metrics._bootstrap`, uses it too).
     """
     signature = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
 
@@ -134,8 +136,8 @@ def philox4x64_10(c0, c1, c2, c3, k0, k1) -> tuple[np.uint64, np.uint64, np.uint
     key0 = np.uint64(k0)
     key1 = np.uint64(k1)
     for _ in range(PHILOX_ROUNDS):
-        hi0, lo0 = _mul_hi_lo(PHILOX_MULTIPLIER_0, x0)
-        hi1, lo1 = _mul_hi_lo(PHILOX_MULTIPLIER_1, x2)
+        hi0, lo0 = mul_hi_lo(PHILOX_MULTIPLIER_0, x0)
+        hi1, lo1 = mul_hi_lo(PHILOX_MULTIPLIER_1, x2)
         x0, x1, x2, x3 = hi1 ^ x1 ^ key0, lo1, hi0 ^ x3 ^ key1, lo0
         key0 = key0 + PHILOX_WEYL_0
         key1 = key1 + PHILOX_WEYL_1

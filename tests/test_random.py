@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from encsim.random import (
     STREAM_SIZE,
-    _mul_hi_lo,
+    mul_hi_lo,
     next_raw,
     next_uniform,
     next_uniform_open0,
@@ -104,7 +104,7 @@ def test_known_answers_of_random123():
 
 @njit
 def _product_words(a, b):
-    return _mul_hi_lo(a, b)
+    return mul_hi_lo(a, b)
 
 
 @settings(max_examples=500, deadline=None)

@@ -18,7 +18,7 @@ Why it is fast (a million encounters x 1,000 resamples is 10^9 random picks):
   eight chains run side by side): in registers in `bootstrap_row_sums`, in one vector register
   (`_lanes`) for a record's flags, whose records are reached without Numba's checked indexing;
 - a Philox block takes 20 64 x 64 -> 128-bit products; each is one machine multiply giving both
-  words (`encsim.random._mul_hi_lo`, a 128-bit LLVM product): before, the low word was a second
+  words (`encsim.random.mul_hi_lo`, a 128-bit LLVM product): before, the low word was a second
   multiply, and a block took 2.3x as long.
 """
 
@@ -33,7 +33,7 @@ from ..random import (
     PHILOX_ROUNDS,
     PHILOX_WEYL_0,
     PHILOX_WEYL_1,
-    _mul_hi_lo,
+    mul_hi_lo,
 )
 from ._lanes import lanes_add_scaled, lanes_load, lanes_store, load, prefetch
 
@@ -70,8 +70,8 @@ def _philox_block(block_index, seed, resample):
     key0 = np.uint64(seed)
     key1 = np.uint64(resample)
     for _ in range(PHILOX_ROUNDS):
-        high0, low0 = _mul_hi_lo(PHILOX_MULTIPLIER_0, x0)
-        high1, low1 = _mul_hi_lo(PHILOX_MULTIPLIER_1, x2)
+        high0, low0 = mul_hi_lo(PHILOX_MULTIPLIER_0, x0)
+        high1, low1 = mul_hi_lo(PHILOX_MULTIPLIER_1, x2)
         x0, x1, x2, x3 = high1 ^ x1 ^ key0, low1, high0 ^ x3 ^ key1, low0
         key0 = key0 + PHILOX_WEYL_0
         key1 = key1 + PHILOX_WEYL_1
