@@ -9,7 +9,8 @@ Why it is fast (a million encounters x 1,000 resamples is 10^9 random picks):
 
 - each encounter's values are stored together (a row of an ``(n, k)`` array, or a record of its
   weight, its event flags in one word and its real values), so a pick reads one cache line, not
-  one per column;
+  one per column; the records start on a cache line (`_zeros_on_cache_lines`), so that a record
+  of 32 bytes never straddles two;
 - the indices of a chunk of draws are computed ahead and their rows prefetched, so the reads of
   a chunk overlap instead of waiting one after the other; in `bootstrap_record_sums` the next
   chunk's draws are computed inside the loop that sums the current one, so the generator's
