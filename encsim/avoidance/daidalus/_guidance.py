@@ -8,6 +8,11 @@ colour fields, bands persistence, resolution and preferred-direction persistence
 intruder, the last time to manoeuvre. `tests/test_daidalus_guidance_nb.py` holds it equal to the
 Python twin step by step. Sources of each behaviour: docs/daidalus.md, "Guidance bands".
 
+The functions that loop over intruders, candidates or recovery steps borrow their array arguments
+first (`encsim.borrow`; their caller holds the arrays for the call), as `_bands`'s scans do: the
+arrays they pass down at every step are then not reference-counted (`_bands`'s docstring: that
+counting was most of a `daa` closed loop's time).
+
 Published interface (stable)
 ----------------------------
 Frame and units of the states: x east, y north, z up; ft and ft/s; the ownship's velocity is the
@@ -56,6 +61,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ...borrow import borrowed
 from ...units import FPS_PER_FPM, FPS_PER_KT, FT_PER_NM, RAD_PER_DEG
 from . import _bands as K
 from ._band_settings import BandsSettings, settings_from_config
@@ -605,6 +611,9 @@ def _aircraft_for_region(g, own, traffic_states, traffic_levels, n_traffic, regi
 
     ``candidates``/``slot_of``: the decision's candidate memory (`_candidate_memory`); a slot of -1 scans afresh.
     """
+    own, traffic_states, traffic_levels, bs, candidates, slot_of = borrowed(
+        (own, traffic_states, traffic_levels, bs, candidates, slot_of)
+    )
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     lookahead = bs[S_LOOKAHEAD]
@@ -685,6 +694,9 @@ def _grid_size(g):
 @njit(cache=True)
 def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b):
     """Conflict-free grid for every listed intruder (a detector override, a recovery cylinder before B)."""
+    own, traffic_states, traffic_levels, listed, bs, override, rdet = borrowed(
+        (own, traffic_states, traffic_levels, listed, bs, override, rdet)
+    )
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     green = np.ones(_grid_size(g), dtype=np.bool_)
@@ -740,6 +752,9 @@ def _green_of(g, own, traffic_states, traffic_levels, listed, n_listed, bs, over
 def _region_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, candidates, slot_of):
     """`_green_of` of a region's listed intruders (no override, no recovery cylinder, B = 0), answered from the
     decision's candidate memory where the intruder's level has a slot."""
+    own, traffic_states, traffic_levels, listed, bs, candidates, slot_of = borrowed(
+        (own, traffic_states, traffic_levels, listed, bs, candidates, slot_of)
+    )
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     dummy = _cylinder(0.0, 0.0)
@@ -772,6 +787,9 @@ def _any_band_of(
     g, own, traffic_states, traffic_levels, listed, n_listed, bs, override, use_override, rdet, use_rdet, b
 ):
     """Is the conflict-free set of `_green_of` non-empty? With one intruder to test, stop at its first free band."""
+    own, traffic_states, traffic_levels, listed, bs, override, rdet = borrowed(
+        (own, traffic_states, traffic_levels, listed, bs, override, rdet)
+    )
     dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
     active = 0
     only = -1
@@ -841,6 +859,9 @@ def _tracked_side_green(g, own, traffic_states, traffic_levels, listed, r, side,
 @njit(cache=True)
 def _tracked_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled):
     """`_green_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
+    own, traffic_states, traffic_levels, listed, bs, cyl, tracks, filled = borrowed(
+        (own, traffic_states, traffic_levels, listed, bs, cyl, tracks, filled)
+    )
     dim, _value, step, lo, _hi, _modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     dummy = _cylinder(0.0, 0.0)
@@ -865,6 +886,9 @@ def _tracked_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs,
 @njit(cache=True)
 def _tracked_any_band(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled):
     """`_any_band_of` with the recovery cylinder ``cyl`` kept until B, from the tracks."""
+    own, traffic_states, traffic_levels, listed, bs, cyl, tracks, filled = borrowed(
+        (own, traffic_states, traffic_levels, listed, bs, cyl, tracks, filled)
+    )
     dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
     if n_listed != 1:  # with the cylinder every listed intruder is tested
         green = _tracked_green(g, own, traffic_states, traffic_levels, listed, n_listed, bs, cyl, b, tracks, filled)
@@ -904,6 +928,9 @@ def _tracked_any_band(g, own, traffic_states, traffic_levels, listed, n_listed, 
 @njit(cache=True)
 def _tracked_any_band_cylinder(g, own, traffic_states, listed, bs, cyl, tracks, filled):
     """`_any_band_of` with the cylinder as the detector (the "solid" test), one listed intruder, from the tracks."""
+    own, traffic_states, listed, bs, cyl, tracks, filled = borrowed(
+        (own, traffic_states, listed, bs, cyl, tracks, filled)
+    )
     dim, value, step, lo, hi, modulo, n_down, n_up, tstep = g
     kin = bs[S_KIN : S_KIN + 5]
     idx, horizon = int(listed[0, 0]), listed[0, 2]
@@ -920,6 +947,7 @@ def _tracked_any_band_cylinder(g, own, traffic_states, listed, bs, cyl, tracks, 
 @njit(cache=True)
 def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
     """Recovery bands: (green, recovery time, n-factor); green all False with time -inf if none."""
+    own, traffic_states, traffic_levels, listed, bs = borrowed((own, traffic_states, traffic_levels, listed, bs))
     dummy = _cylinder(0.0, 0.0)
     nmac = _cylinder(bs[S_HORIZONTAL_NMAC_FT], bs[S_VERTICAL_NMAC_FT])
     none_green = np.zeros(_grid_size(g), dtype=np.bool_)
@@ -989,6 +1017,7 @@ def _recovery(g, own, traffic_states, traffic_levels, listed, n_listed, bs):
 @njit(cache=True)
 def _raw_colours(g, own, traffic_states, traffic_levels, n_traffic, bs):
     """Raw colour field (array, count), recovery flag, recovery time and n-factor."""
+    own, traffic_states, traffic_levels, bs = borrowed((own, traffic_states, traffic_levels, bs))
     dim, value, step, lo, hi, modulo, n_down, n_up, _tstep = g
     corrective = int(bs[S_CORRECTIVE_REGION])
     recovery_enabled = bs[S_RECOVERY + dim] != 0.0
@@ -1251,6 +1280,9 @@ def _preferred_direction(memory, delta, nfactor, val, low, up, modulo, bs):
 @njit(cache=True)
 def dimension_guidance(dim, t_s, own, traffic_states, traffic_levels, n_traffic, band_settings, memory, out):
     """One dimension's guidance at one decision (layouts in the module docstring); updates memory, fills out."""
+    own, traffic_states, traffic_levels, band_settings, memory, out = borrowed(
+        (own, traffic_states, traffic_levels, band_settings, memory, out)
+    )
     bs = band_settings
     value, step, lo, hi, modulo, n_down, n_up, tstep = _grid(dim, own, bs)
     g = (dim, value, step, lo, hi, modulo, n_down, n_up, tstep)
@@ -1373,6 +1405,9 @@ def last_time_to_manoeuvre(dim, own, traffic_state, traffic_levels_row, band_set
     already too late. Bisection (to 0.5 s) on the time at which both aircraft, flown straight until
     then, are either in violation or have every candidate of the dimension in conflict.
     """
+    own, traffic_state, traffic_levels_row, band_settings = borrowed(
+        (own, traffic_state, traffic_levels_row, band_settings)
+    )
     bs = band_settings
     corrective = int(bs[S_CORRECTIVE_REGION])
     level = 0
