@@ -280,7 +280,7 @@ class _SharedResamples:
         zero_one = {}  # id of a declared column (alive in _declared) -> its values are all 0 or 1
         for key, (subset, values) in self._declared.items():
             everyone = bool(subset.all())
-            members = None if everyone else np.flatnonzero(subset)  # taking by index: O(members), not O(n)
+            members = None if everyone else np.flatnonzero(subset)  # one pass over the mask, then takes by index
             w = self._w if everyone else self._w.take(members)
             if w.size == 0:  # no estimate over no encounter
                 continue
@@ -543,7 +543,7 @@ def _class_rows(
     """The LoWC ratio, alert and nuisance rates of each class (``classes``: `_class_members`)."""
     rows = []
     shared = _SharedResamples(w, rng, active=False) if shared is None else shared
-    # each column as floats once, each class's members by index: the work per class is O(its size)
+    # each column as floats once; each class's members found once, then every column taken by index
     alerted, nuisance = outcomes["alerted"].to_numpy(float), _class_nuisance(outcomes).astype(float)
     nominal_lowc, mitigated_lowc = outcomes["nominal_lowc"].to_numpy(float), outcomes["mitigated_lowc"].to_numpy(float)
     total_weight = w.sum()
