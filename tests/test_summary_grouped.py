@@ -221,3 +221,30 @@ def test_median_interval_sorts_resamples_by_rank_as_by_value(n, distinct, n_boot
         expected = median_interval_by_value(values, w, n_boot=n_boot, rng=seed)
         assert np.array_equal(np.array(got), np.array(expected)), (got, expected)
         assert [np.signbit(x) for x in got] == [np.signbit(x) for x in expected]
+
+
+def test_a_column_zero_one_in_one_set_but_not_in_another_gives_each_set_its_sums():
+    # a column is tested for 0 / 1 once, over all encounters: over the set where it is 0 / 1 it is then
+    # summed as a real value, not as a flag; both sets' sums must be what one pass of w x over each gives
+    from encsim.metrics._bootstrap import resample_row_sums
+    from encsim.random import seed_to_uint64
+
+    rng = np.random.default_rng(12)
+    n = 500
+    w = rng.lognormal(0.0, 1.0, n)
+    column = (rng.random(n) < 0.4).astype(float)
+    outside = rng.random(n) < 0.5
+    column[outside] = rng.integers(2, 5, np.count_nonzero(outside))  # 0 / 1 only where not outside
+    flags = rng.random(n) < 0.3
+    shared = summary_module._SharedResamples(w, 7, active=True)
+    sets = {"zero-one part": ~outside, "mixed part": outside | (rng.random(n) < 0.2)}
+    for subset in sets.values():
+        shared.add(subset, {"column": column, "flag": flags})
+    shared.draw()
+    for name, subset in sets.items():
+        column_sums, flag_sums, weight_sums = shared.sums(subset, "column", "flag")
+        expected = resample_row_sums(
+            [w[subset] * column[subset], w[subset] * flags[subset], w[subset]], summary_module.N_BOOT, seed_to_uint64(7)
+        )
+        for got, want in zip((column_sums, flag_sums, weight_sums), expected, strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=name)
